@@ -1,0 +1,184 @@
+/**
+ * BrokerPort: the only way the engine talks to a broker (simulated or IBKR).
+ *
+ * Invariants every implementation keeps (checked by test/broker/contract.ts):
+ * - `placeBracket` refuses (throws BrokerRefusedError) without a SubmitPermit whose
+ *   intentId equals the request's orderRef (INV-T2-GATE-1, last line of defence);
+ * - every order it places carries `orderRef` so it can be found again after a restart
+ *   (`findByOrderRef`), and it never dedupes on its own: the engine guarantees one
+ *   placement per intent (INV-IDEMPOTENT-ORDER-1);
+ * - events are delivered through `onEvent` listeners in the order the broker produced them;
+ * - an unknown outcome (timeout, disconnect) is never reported as a rejection.
+ */
+
+export type SecType = 'STK' | 'FUT';
+export type Side = 'BUY' | 'SELL';
+
+export interface Instrument {
+  readonly symbol: string;
+  readonly secType: SecType;
+  readonly exchange: string;
+  readonly currency: string;
+  /** YYYYMM, futures only */
+  readonly contractMonth?: string;
+  /** contract multiplier: 1 for stocks, e.g. 5 for MES */
+  readonly multiplier: number;
+}
+
+/** Leg of an order group; the entry plus its two protective exits. */
+export type OrderRole = 'ENTRY' | 'STOP' | 'TARGET' | 'EXIT';
+
+/** Proof produced by the execution gate after consuming an approval token. */
+export interface SubmitPermit {
+  readonly tokenId: string;
+  readonly intentId: string;
+  readonly evidenceHash: string;
+  readonly usedAt: number;
+}
+
+/**
+ * Entry with linked protective stop and target (one-cancels-other). `entryType` MKT sends
+ * a market parent, LMT a limit parent at `limitPrice`.
+ */
+export interface BracketRequest {
+  /** = intentId; echoed on every leg so Phoenix can find its own orders again */
+  readonly orderRef: string;
+  readonly instrument: Instrument;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly entryType: 'MKT' | 'LMT';
+  readonly limitPrice?: number;
+  readonly stopPrice: number;
+  readonly targetPrice: number;
+}
+
+/** A single order (used for exits: flatten, manual close). */
+export interface SingleOrderRequest {
+  readonly orderRef: string;
+  readonly role: OrderRole;
+  readonly instrument: Instrument;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly type: 'MKT' | 'LMT' | 'STP';
+  readonly limitPrice?: number;
+  readonly stopPrice?: number;
+}
+
+export interface PlacedLeg {
+  readonly role: OrderRole;
+  readonly brokerOrderId: string;
+}
+
+export type BrokerOrderStatus =
+  | 'PENDING' // sent, not yet acknowledged
+  | 'WORKING' // acknowledged, live at the broker (incl. held bracket children)
+  | 'FILLED'
+  | 'CANCELLED'
+  | 'REJECTED';
+
+export interface BrokerOrder {
+  readonly brokerOrderId: string;
+  readonly orderRef: string;
+  readonly role: OrderRole;
+  readonly instrument: Instrument;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly filledQty: number;
+  readonly avgFillPrice: number | null;
+  readonly status: BrokerOrderStatus;
+  readonly type: 'MKT' | 'LMT' | 'STP';
+  readonly limitPrice?: number;
+  readonly stopPrice?: number;
+}
+
+export interface BrokerFill {
+  /** unique per execution; corrections reuse the prefix, dedupe on it */
+  readonly execId: string;
+  readonly brokerOrderId: string;
+  readonly orderRef: string;
+  readonly role: OrderRole;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly price: number;
+  readonly commission: number;
+  /** epoch ms */
+  readonly time: number;
+}
+
+export interface BrokerPosition {
+  readonly account: string;
+  readonly instrument: Instrument;
+  /** signed: long > 0, short < 0 */
+  readonly quantity: number;
+  readonly avgCost: number;
+}
+
+export interface AccountSummary {
+  readonly accountId: string;
+  readonly netLiquidation: number;
+  readonly buyingPower: number;
+  readonly currency: string;
+}
+
+export type ConnectionState = 'DISCONNECTED' | 'CONNECTING' | 'READY' | 'PAUSED' | 'DOWN';
+
+export interface BrokerHealth {
+  readonly state: ConnectionState;
+  /** true only when orders may be sent now (READY and account checked) */
+  readonly canSubmit: boolean;
+  readonly account: AccountSummary | null;
+  readonly detail?: string;
+}
+
+export type BrokerEvent =
+  | { readonly kind: 'orderStatus'; readonly orderRef: string; readonly role: OrderRole; readonly brokerOrderId: string; readonly status: BrokerOrderStatus; readonly filledQty: number; readonly reason?: string; readonly code?: number }
+  | { readonly kind: 'fill'; readonly fill: BrokerFill }
+  | { readonly kind: 'connection'; readonly state: ConnectionState; readonly code?: number; readonly detail: string; readonly attempt?: number }
+  | { readonly kind: 'error'; readonly code: number; readonly message: string; readonly orderRef?: string };
+
+export interface QualifiedContract {
+  readonly instrument: Instrument;
+  readonly conId: number;
+  readonly minTick: number;
+  readonly localSymbol?: string;
+}
+
+/** Everything the broker knows about one orderRef (restart recovery). */
+export interface OrderRefReport {
+  readonly orders: readonly BrokerOrder[];
+  readonly fills: readonly BrokerFill[];
+}
+
+export interface BrokerPort {
+  readonly name: string;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  health(): BrokerHealth;
+  accountSummary(): Promise<AccountSummary>;
+  qualify(instrument: Instrument): Promise<QualifiedContract>;
+  placeBracket(req: BracketRequest, permit: SubmitPermit): Promise<readonly PlacedLeg[]>;
+  /** exits only (flatten/close); never used for entries */
+  placeOrder(req: SingleOrderRequest): Promise<PlacedLeg>;
+  cancel(brokerOrderId: string): Promise<void>;
+  openOrders(): Promise<readonly BrokerOrder[]>;
+  executions(): Promise<readonly BrokerFill[]>;
+  positions(): Promise<readonly BrokerPosition[]>;
+  findByOrderRef(orderRef: string): Promise<OrderRefReport>;
+  onEvent(listener: (e: BrokerEvent) => void): () => void;
+}
+
+/** A broker response that proves the order was not (and will not be) accepted by us. */
+export class BrokerRefusedError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'BrokerRefusedError';
+  }
+}
+
+/** The request could not be sent (not connected, paused); nothing reached the broker. */
+export class BrokerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerUnavailableError';
+  }
+}
