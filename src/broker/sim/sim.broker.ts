@@ -1,0 +1,323 @@
+/**
+ * SimBroker: the simulated BrokerPort (SPEC section 7), deterministic for a given seed and
+ * call sequence. All delays go through `clock.schedule`; events are delivered by
+ * `EventQueue` on a microtask (see sim.events.ts), in order and never re-entrantly.
+ *
+ * Placement (placeBracket / placeOrder): the orders are recorded, then acknowledged
+ * (`orderStatus` WORKING for every leg: ENTRY, TARGET, STOP), then the entry outcome:
+ * - INSTANT: full fill at once. REALISTIC / ADVERSARIAL: drawn from `PROFILES`
+ *   (fill | partial 30–70% rounded down, rest left working | reject 201 'Insufficient
+ *   margin', children cancelled | delayed full fill 10–30 s of clock time later).
+ * - Fill price: LMT entry at its limit; MKT at the market price (the `prices` option or
+ *   `simulatePrice`, else the last execution of the symbol), else the stop/target midpoint.
+ * - Every execution emits `fill` then `orderStatus` (FILLED, or WORKING with filledQty).
+ * - Bracket children are held until the entry has filled something, then rest; only
+ *   `simulatePrice` triggers them (LMT fills at its limit, STP at the triggering price) and
+ *   they close the quantity filled so far: the sibling is cancelled (OCA) and an entry
+ *   remainder still working is cancelled too.
+ * - placeOrder (exits; role ENTRY is refused): MKT fills at once regardless of profile;
+ *   LMT/STP fill at once when marketable, otherwise rest like bracket children.
+ * - cancel(id): a working parent with no fill takes its children with it; a partly filled
+ *   parent leaves them protecting what was filled.
+ *
+ * Fault injection, `broker.faults` (SimFaults):
+ *   timeoutNext(n = 1)            next n placements: recorded as PENDING (visible in openOrders
+ *                                 and findByOrderRef) but no ack, fill or event at all
+ *   releaseTimeouts(): number     late ack + full fill for all of them; lateFill(orderRef) for one
+ *   rejectNext(reason?, code?)    ack, then REJECTED with that reason (default 201 margin)
+ *   partialNext(ratio)            fills floor(q × ratio), kept strictly partial (0.5 of 2 → 1)
+ *   delayNext(ms)                 full fill ms of clock time after the ack
+ *   failConnects(n = 1)           the next n connect() calls throw BrokerUnavailableError
+ *   disconnect(detail?)           `connection` DISCONNECTED (1100) now; canSubmit false; events
+ *                                 produced while down (delayed fills, triggers) are lost, as on
+ *                                 a dropped socket; reconnect() → `connection` READY (1102)
+ *   spoofPosition(target, q|null) positions() reports q instead of reality (null clears)
+ *   setAccount(id, netLiq?)       e.g. 'U1234567', a live account behind a paper Phoenix
+ *   setNetLiquidation(n), clear()
+ * Placement injections queue up; each placement takes the oldest one instead of its profile.
+ * `simulatePrice(symbol, price)` moves the market and triggers resting stops/targets.
+ */
+import {
+  BrokerRefusedError,
+  BrokerUnavailableError,
+  type AccountSummary,
+  type BracketRequest,
+  type BrokerEvent,
+  type BrokerFill,
+  type BrokerHealth,
+  type BrokerOrder,
+  type BrokerPort,
+  type BrokerPosition,
+  type ConnectionState,
+  type Instrument,
+  type OrderRefReport,
+  type PlacedLeg,
+  type QualifiedContract,
+  type SingleOrderRequest,
+  type SubmitPermit,
+} from '../../engine/broker.port.js';
+import { silentLogger, type Clock, type Logger, type Random } from '../../engine/ports.js';
+import { SimBook, instrumentKey, isOpen, snapshot } from './sim.book.js';
+import { qualifyInstrument } from './sim.contracts.js';
+import { EventQueue, type BrokerListener } from './sim.events.js';
+import { SimExecution } from './sim.exec.js';
+import { SimFaults, type FaultHost } from './sim.faults.js';
+import { drawOutcome, type PlacementOutcome, type SimProfile } from './sim.profiles.js';
+import { validateBracket, validateSingle } from './sim.validate.js';
+
+export interface SimBrokerOptions {
+  readonly clock: Clock;
+  /** seeded in tests (`seededRandom(seed)`); only REALISTIC/ADVERSARIAL draw from it */
+  readonly random: Random;
+  readonly profile: SimProfile;
+  /** default 'DU0000001' (a paper account id) */
+  readonly accountId?: string;
+  /** USD, default 25,000 */
+  readonly netLiquidation?: number;
+  /** last price per symbol: market fills and stop/target triggers */
+  readonly prices?: Readonly<Record<string, number>>;
+  /** symbols qualify() and placements refuse with NO_SECURITY */
+  readonly unknownSymbols?: readonly string[];
+  /** where listener exceptions are reported (default silent) */
+  readonly logger?: Logger;
+}
+
+const LOST = 'Connectivity between IB and Trader Workstation has been lost.';
+const RESTORED = 'Connectivity between IB and Trader Workstation has been restored - data maintained.';
+
+export class SimBroker implements BrokerPort {
+  readonly name = 'sim';
+  readonly profile: SimProfile;
+  readonly faults: SimFaults;
+  private readonly random: Random;
+  private readonly book = new SimBook();
+  private readonly events: EventQueue;
+  private readonly prices = new Map<string, number>();
+  private readonly unknownSymbols: ReadonlySet<string>;
+  private readonly instruments = new Map<string, Instrument>();
+  private readonly spoofs = new Map<string, { readonly instrument: Instrument; readonly quantity: number }>();
+  private readonly exec: SimExecution;
+  private state: ConnectionState = 'DISCONNECTED';
+  private detail = 'not connected';
+  private accountId: string;
+  private netLiquidation: number;
+
+  constructor(opts: SimBrokerOptions) {
+    this.random = opts.random;
+    this.profile = opts.profile;
+    this.accountId = opts.accountId ?? 'DU0000001';
+    this.netLiquidation = opts.netLiquidation ?? 25_000;
+    this.unknownSymbols = new Set(opts.unknownSymbols ?? []);
+    this.events = new EventQueue(opts.logger ?? silentLogger);
+    for (const [symbol, price] of Object.entries(opts.prices ?? {})) this.prices.set(symbol, price);
+    this.exec = new SimExecution({ book: this.book, clock: opts.clock, prices: this.prices, emit: (e) => this.emit(e) });
+    this.faults = new SimFaults(this.faultHost());
+  }
+
+  // === Connection and account
+
+  async connect(): Promise<void> {
+    if (this.state === 'READY') return;
+    if (this.faults.takeConnectFailure()) {
+      this.detail = 'connection refused (injected fault)';
+      throw new BrokerUnavailableError('simulated broker: connection refused (injected fault)');
+    }
+    this.setState('READY', 'connected to simulated broker');
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.state !== 'DISCONNECTED') this.setState('DISCONNECTED', 'disconnected by client');
+  }
+
+  health(): BrokerHealth {
+    const ready = this.state === 'READY';
+    return Object.freeze({ state: this.state, canSubmit: ready, account: ready ? this.summary() : null, detail: this.detail });
+  }
+
+  async accountSummary(): Promise<AccountSummary> {
+    this.requireReady('accountSummary');
+    return this.summary();
+  }
+
+  async qualify(instrument: Instrument): Promise<QualifiedContract> {
+    this.requireReady('qualify');
+    const q = qualifyInstrument(instrument, this.unknownSymbols);
+    this.remember(instrument);
+    return q;
+  }
+
+  // === Orders
+
+  async placeBracket(req: BracketRequest, permit: SubmitPermit): Promise<readonly PlacedLeg[]> {
+    if (!permit) throw new BrokerRefusedError('NO_PERMIT', `no submit permit for orderRef ${req.orderRef}`);
+    if (permit.intentId !== req.orderRef) {
+      throw new BrokerRefusedError('NO_PERMIT', `permit is for intent ${permit.intentId}, not orderRef ${req.orderRef}`);
+    }
+    this.requireReady('placeBracket');
+    validateBracket(req);
+    this.requireKnown(req.instrument);
+    const outcome = this.faults.takePlacement() ?? drawOutcome(this.profile, this.random);
+    const status = outcome.kind === 'TIMEOUT' ? 'PENDING' : 'WORKING';
+    const exitSide = req.side === 'BUY' ? 'SELL' : 'BUY';
+    const common = { orderRef: req.orderRef, instrument: req.instrument, quantity: req.quantity };
+    const entry = this.book.addOrder(
+      { ...common, role: 'ENTRY', side: req.side, type: req.entryType, ...(req.entryType === 'LMT' ? { limitPrice: req.limitPrice } : {}) },
+      status,
+    );
+    const link = { parentId: entry.brokerOrderId, ocaGroup: `oca:${entry.brokerOrderId}` };
+    const target = this.book.addOrder({ ...common, ...link, role: 'TARGET', side: exitSide, type: 'LMT', limitPrice: req.targetPrice }, status);
+    const stop = this.book.addOrder({ ...common, ...link, role: 'STOP', side: exitSide, type: 'STP', stopPrice: req.stopPrice }, status);
+    this.remember(req.instrument);
+    this.exec.run({ orderRef: req.orderRef, legs: [entry, target, stop] }, outcome);
+    return [entry, target, stop].map((o) => Object.freeze({ role: o.role, brokerOrderId: o.brokerOrderId }));
+  }
+
+  async placeOrder(req: SingleOrderRequest): Promise<PlacedLeg> {
+    if (req.role === 'ENTRY') {
+      throw new BrokerRefusedError('NO_PERMIT', `placeOrder is for exits; entry ${req.orderRef} needs placeBracket with a permit`);
+    }
+    this.requireReady('placeOrder');
+    validateSingle(req);
+    this.requireKnown(req.instrument);
+    if (req.type === 'MKT' && this.exec.marketPrice(req.instrument.symbol) === undefined) {
+      throw new BrokerRefusedError('NO_MARKET_DATA', `no market price for ${req.instrument.symbol}`);
+    }
+    const outcome: PlacementOutcome = this.faults.takePlacement() ?? { kind: 'FILL' };
+    const { orderRef, role, instrument, side, quantity, type } = req;
+    const order = this.book.addOrder(
+      {
+        orderRef, role, instrument, side, quantity, type,
+        ...(type === 'LMT' ? { limitPrice: req.limitPrice } : {}),
+        ...(type === 'STP' ? { stopPrice: req.stopPrice } : {}),
+      },
+      outcome.kind === 'TIMEOUT' ? 'PENDING' : 'WORKING',
+    );
+    this.remember(instrument);
+    this.exec.run({ orderRef, legs: [order] }, outcome);
+    return Object.freeze({ role: order.role, brokerOrderId: order.brokerOrderId });
+  }
+
+  async cancel(brokerOrderId: string): Promise<void> {
+    this.requireReady('cancel');
+    const o = this.book.get(brokerOrderId);
+    if (!o) throw new BrokerRefusedError('UNKNOWN_ORDER', `no order ${brokerOrderId}`);
+    if (!isOpen(o)) {
+      throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) is ${o.status}`);
+    }
+    this.exec.cancelRequested(o);
+  }
+
+  // === Reports
+
+  async openOrders(): Promise<readonly BrokerOrder[]> {
+    this.requireReady('openOrders');
+    return this.book.all().filter(isOpen).map(snapshot);
+  }
+
+  async executions(): Promise<readonly BrokerFill[]> {
+    this.requireReady('executions');
+    return this.book.executions();
+  }
+
+  async positions(): Promise<readonly BrokerPosition[]> {
+    this.requireReady('positions');
+    const real = this.book.positions(this.accountId);
+    const realKeys = new Set(real.map((p) => instrumentKey(p.instrument)));
+    const spoofedExtra = [...this.spoofs.entries()]
+      .filter(([key]) => !realKeys.has(key))
+      .map(([, s]) => ({ account: this.accountId, instrument: s.instrument, quantity: s.quantity, avgCost: this.prices.get(s.instrument.symbol) ?? 0 }));
+    return [...real, ...spoofedExtra]
+      .map((p) => {
+        const s = this.spoofs.get(instrumentKey(p.instrument));
+        return Object.freeze(s ? { ...p, quantity: s.quantity } : p);
+      })
+      .filter((p) => p.quantity !== 0);
+  }
+
+  async findByOrderRef(orderRef: string): Promise<OrderRefReport> {
+    this.requireReady('findByOrderRef');
+    return Object.freeze({
+      orders: this.book.all().filter((o) => o.orderRef === orderRef).map(snapshot),
+      fills: this.book.executions().filter((f) => f.orderRef === orderRef),
+    });
+  }
+
+  onEvent(listener: BrokerListener): () => void {
+    return this.events.subscribe(listener);
+  }
+
+  // === Market
+
+  /** Move the market for `symbol`; resting stops/targets/limits that it crosses execute now. */
+  simulatePrice(symbol: string, price: number): void {
+    if (!(price > 0)) throw new RangeError(`price must be > 0, got ${price}`);
+    this.prices.set(symbol, price);
+    this.exec.marketMoved(symbol);
+  }
+
+  // === Internals
+
+  /** Events produced while the connection is down are lost, like on a dropped socket. */
+  private emit(e: BrokerEvent): void {
+    if (this.state === 'READY' || e.kind === 'connection') this.events.push(e);
+  }
+
+  private setState(state: ConnectionState, detail: string, code?: number): void {
+    this.state = state;
+    this.detail = detail;
+    this.emit({ kind: 'connection', state, detail, ...(code !== undefined ? { code } : {}) });
+  }
+
+  private requireReady(op: string): void {
+    if (this.state !== 'READY') throw new BrokerUnavailableError(`simulated broker is ${this.state}: ${op} not sent`);
+  }
+
+  private requireKnown(i: Instrument): void {
+    if (this.unknownSymbols.has(i.symbol)) {
+      throw new BrokerRefusedError('NO_SECURITY', `No security definition has been found for ${i.symbol}`);
+    }
+  }
+
+  private remember(i: Instrument): void {
+    const key = instrumentKey(i);
+    if (!this.instruments.has(key)) this.instruments.set(key, i);
+  }
+
+  private summary(): AccountSummary {
+    return Object.freeze({
+      accountId: this.accountId,
+      netLiquidation: this.netLiquidation,
+      buyingPower: this.netLiquidation * 4,
+      currency: 'USD',
+    });
+  }
+
+  private resolveInstrument(target: string | Instrument): Instrument {
+    if (typeof target !== 'string') return target;
+    const known = this.instruments.get(target) ?? [...this.instruments.values()].find((i) => i.symbol === target);
+    if (!known) throw new Error(`spoofPosition: instrument ${target} not seen yet; pass an Instrument`);
+    return known;
+  }
+
+  private faultHost(): FaultHost {
+    return {
+      dropConnection: (detail) => {
+        if (this.state === 'READY') this.setState('DISCONNECTED', detail || LOST, 1100);
+      },
+      restoreConnection: () => {
+        if (this.state !== 'READY') this.setState('READY', RESTORED, 1102);
+      },
+      release: (orderRef) => this.exec.release(orderRef),
+      spoof: (target, quantity) => {
+        const instrument = this.resolveInstrument(target);
+        const key = instrumentKey(instrument);
+        if (quantity === null) this.spoofs.delete(key);
+        else this.spoofs.set(key, { instrument, quantity });
+      },
+      setAccount: (accountId, netLiquidation) => {
+        if (accountId !== undefined) this.accountId = accountId;
+        if (netLiquidation !== undefined) this.netLiquidation = netLiquidation;
+      },
+    };
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Order execution of the simulated broker: turns a placement plus its outcome into book
+ * changes and events, fills resting orders when the market crosses them, cancels, and
+ * holds timed-out placements until they are released.
+ *
+ * Entry points: `run`, `marketMoved`, `cancelRequested`, `release`, `marketPrice`.
+ * Invariants:
+ * - every execution emits `fill` then `orderStatus` (FILLED, or WORKING with filledQty);
+ * - bracket children are held until their entry has filled something and then close exactly
+ *   the filled quantity; one child's fill cancels its sibling (OCA) and any entry remainder;
+ * - a timed-out placement emits nothing until released or cancelled;
+ * - all waiting goes through `clock.schedule`, cancelled when its order is cancelled.
+ */
+import type { BrokerEvent } from '../../engine/broker.port.js';
+import type { Cancel, Clock } from '../../engine/ports.js';
+import { isOpen, isTriggered, type SimBook, type SimOrder } from './sim.book.js';
+import { commissionFor, partialQuantity, type PlacementOutcome } from './sim.profiles.js';
+
+/** One placement whose outcome is decided together: a bracket's three legs or a single order. */
+export interface Placement {
+  readonly orderRef: string;
+  /** primary first (ENTRY or the single order), then children */
+  readonly legs: readonly [SimOrder, ...SimOrder[]];
+}
+
+export interface ExecDeps {
+  readonly book: SimBook;
+  readonly clock: Clock;
+  /** last prices set by the `prices` option or simulatePrice */
+  readonly prices: ReadonlyMap<string, number>;
+  readonly emit: (e: BrokerEvent) => void;
+}
+
+const FILL: PlacementOutcome = { kind: 'FILL' };
+
+export class SimExecution {
+  private readonly timers = new Map<string, Cancel>();
+  private held: Placement[] = [];
+
+  constructor(private readonly deps: ExecDeps) {}
+
+  /** Acknowledge the placement and apply its outcome (TIMEOUT: hold it, say nothing). */
+  run(p: Placement, outcome: PlacementOutcome): void {
+    if (outcome.kind === 'TIMEOUT') {
+      this.held.push(p);
+      return;
+    }
+    for (const leg of p.legs) if (isOpen(leg)) this.emitStatus(leg);
+    const [primary, ...children] = p.legs;
+    if (!isOpen(primary)) return;
+    if (outcome.kind === 'REJECT') {
+      primary.status = 'REJECTED';
+      this.emitStatus(primary, outcome.reason, outcome.code);
+      for (const c of children) if (isOpen(c)) this.cancel(c, 'Parent order rejected');
+      return;
+    }
+    if (primary.role !== 'ENTRY' && primary.type !== 'MKT') {
+      this.tryTrigger(primary); // resting exit: fills when marketable; PARTIAL/DELAY do not apply
+      return;
+    }
+    if (outcome.kind === 'FILL') this.execute(primary, primary.quantity, this.primaryPrice(primary));
+    else if (outcome.kind === 'PARTIAL') {
+      const qty = partialQuantity(primary.quantity, outcome.ratio);
+      if (qty > 0) this.execute(primary, qty, this.primaryPrice(primary));
+    } else {
+      const id = primary.brokerOrderId;
+      const cancelTimer = this.deps.clock.schedule(outcome.delayMs, () => {
+        this.timers.delete(id);
+        if (isOpen(primary)) this.execute(primary, primary.quantity - primary.filledQty, this.primaryPrice(primary));
+      });
+      this.timers.set(id, cancelTimer);
+    }
+  }
+
+  /** The market for `symbol` moved: execute every resting order it now crosses, oldest first. */
+  marketMoved(symbol: string): void {
+    for (const o of this.deps.book.all()) {
+      if (o.instrument.symbol === symbol && o.status === 'WORKING') this.tryTrigger(o);
+    }
+  }
+
+  /** A client cancel of an open order: a parent with nothing filled takes its children along. */
+  cancelRequested(o: SimOrder): void {
+    this.cancel(o, 'Cancelled by client');
+    if (o.filledQty > 0) return; // the children keep protecting what was filled
+    for (const child of this.deps.book.children(o.brokerOrderId)) {
+      if (isOpen(child)) this.cancel(child, 'Parent order cancelled');
+    }
+  }
+
+  /** Late ack + full fill of held placements (all when orderRef is undefined), oldest first. */
+  release(orderRef: string | undefined): number {
+    const chosen = this.held.filter((h) => orderRef === undefined || h.orderRef === orderRef);
+    this.held = this.held.filter((h) => !chosen.includes(h));
+    for (const p of chosen) {
+      for (const leg of p.legs) if (leg.status === 'PENDING') leg.status = 'WORKING';
+      this.run(p, FILL);
+    }
+    return chosen.length;
+  }
+
+  /** The market price: last set price, else the last execution of the symbol. */
+  marketPrice(symbol: string): number | undefined {
+    return this.deps.prices.get(symbol) ?? this.deps.book.lastPrice(symbol);
+  }
+
+  /** Fill a resting LMT/STP order (bracket child once its entry filled, or a single exit) if the market crosses it. */
+  private tryTrigger(o: SimOrder): void {
+    if (o.role === 'ENTRY' || o.type === 'MKT' || o.status !== 'WORKING') return;
+    const price = this.marketPrice(o.instrument.symbol);
+    if (price === undefined || !isTriggered(o, price)) return;
+    const parent = o.parentId === undefined ? undefined : this.deps.book.get(o.parentId);
+    const qty = parent ? parent.filledQty - o.filledQty : o.quantity - o.filledQty;
+    if (qty <= 0) return; // held: the entry has not filled yet
+    this.execute(o, qty, o.type === 'LMT' ? (o.limitPrice as number) : price);
+  }
+
+  private execute(o: SimOrder, qty: number, price: number): void {
+    const { book, clock } = this.deps;
+    const child = o.parentId !== undefined;
+    const fill = book.fill(o, qty, price, commissionFor(o.instrument.secType, qty), clock.now(), child);
+    this.deps.emit({ kind: 'fill', fill });
+    this.emitStatus(o);
+    if (!child) return;
+    for (const s of book.siblings(o)) if (isOpen(s)) this.cancel(s, `OCA: ${o.role} filled`);
+    const parent = book.get(o.parentId as string);
+    if (parent && isOpen(parent)) this.cancel(parent, `bracket closed by ${o.role}`);
+  }
+
+  private cancel(o: SimOrder, reason: string): void {
+    o.status = 'CANCELLED';
+    this.timers.get(o.brokerOrderId)?.();
+    this.timers.delete(o.brokerOrderId);
+    this.held = this.held.filter((h) => h.legs[0] !== o);
+    this.emitStatus(o, reason);
+  }
+
+  /** LMT at its limit; MKT at the market, else (bracket without a market) the stop/target midpoint. */
+  private primaryPrice(o: SimOrder): number {
+    if (o.type === 'LMT' && o.limitPrice !== undefined) return o.limitPrice;
+    const market = this.marketPrice(o.instrument.symbol);
+    if (market !== undefined) return market;
+    const [a, b] = this.deps.book.children(o.brokerOrderId).map((c) => c.limitPrice ?? c.stopPrice ?? 0);
+    return a !== undefined && b !== undefined ? (a + b) / 2 : (o.limitPrice ?? o.stopPrice ?? 0);
+  }
+
+  private emitStatus(o: SimOrder, reason?: string, code?: number): void {
+    this.deps.emit({
+      kind: 'orderStatus',
+      orderRef: o.orderRef,
+      role: o.role,
+      brokerOrderId: o.brokerOrderId,
+      status: o.status,
+      filledQty: o.filledQty,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(code !== undefined ? { code } : {}),
+    });
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Fault injection for the simulated broker: `broker.faults.*` (see SimBroker's header for
+ * the full list with semantics).
+ *
+ * Placement injections (`timeoutNext`, `rejectNext`, `partialNext`, `delayNext`) form one
+ * FIFO: each placement (placeBracket or placeOrder) takes the oldest pending injection, if
+ * any, instead of drawing from its profile. The other faults act at once through the broker.
+ */
+import type { Instrument } from '../../engine/broker.port.js';
+import { DEFAULT_REJECT, type PlacementOutcome } from './sim.profiles.js';
+
+/** What SimFaults needs from the broker to act on it immediately. */
+export interface FaultHost {
+  dropConnection(detail: string): void;
+  restoreConnection(): void;
+  /** Late ack + fill of held (timed-out) placements; all when orderRef is undefined. Returns how many. */
+  release(orderRef: string | undefined): number;
+  spoof(target: string | Instrument, quantity: number | null): void;
+  setAccount(accountId: string | undefined, netLiquidation: number | undefined): void;
+}
+
+export class SimFaults {
+  private readonly placements: PlacementOutcome[] = [];
+  private connectFailures = 0;
+
+  constructor(private readonly host: FaultHost) {}
+
+  /** The next `n` placements are recorded at the broker but nothing is heard: no ack, fill or event. */
+  timeoutNext(n = 1): void {
+    for (let i = 0; i < n; i++) this.placements.push({ kind: 'TIMEOUT' });
+  }
+
+  /** The next placement is acknowledged, then rejected with this reason (no fill). */
+  rejectNext(reason: string = DEFAULT_REJECT.reason, code: number = DEFAULT_REJECT.code): void {
+    this.placements.push({ kind: 'REJECT', reason, code });
+  }
+
+  /** The next placement fills `floor(quantity × ratio)` (kept strictly partial) and leaves the rest working. */
+  partialNext(ratio: number): void {
+    if (!(ratio > 0 && ratio < 1)) throw new RangeError(`partial ratio must be in (0, 1), got ${ratio}`);
+    this.placements.push({ kind: 'PARTIAL', ratio });
+  }
+
+  /** The next placement is acknowledged and fills completely `delayMs` of clock time later. */
+  delayNext(delayMs: number): void {
+    if (!(delayMs >= 0)) throw new RangeError(`delay must be >= 0 ms, got ${delayMs}`);
+    this.placements.push({ kind: 'DELAY', delayMs });
+  }
+
+  /** The next `n` calls to connect() fail with BrokerUnavailableError (reconnect exhaustion tests). */
+  failConnects(n = 1): void {
+    this.connectFailures += n;
+  }
+
+  /** Late ack + full fill for every timed-out placement, oldest first. Returns how many were released. */
+  releaseTimeouts(): number {
+    return this.host.release(undefined);
+  }
+
+  /** Late ack + full fill for the timed-out placement(s) of one orderRef; throws if none is held. */
+  lateFill(orderRef: string): void {
+    if (this.host.release(orderRef) === 0) throw new Error(`no timed-out placement held for orderRef ${orderRef}`);
+  }
+
+  /** Connection drops now: `connection` DISCONNECTED event, canSubmit false, later events are lost. */
+  disconnect(detail = 'Connectivity between IB and Trader Workstation has been lost.'): void {
+    this.host.dropConnection(detail);
+  }
+
+  /** Connection comes back: `connection` READY event. */
+  reconnect(): void {
+    this.host.restoreConnection();
+  }
+
+  /**
+   * positions() reports `quantity` for this instrument (instrument, instrumentKey or symbol of
+   * an instrument the broker has seen) instead of the real one; 0 reports it flat, null
+   * removes the spoof. Orders, fills and executions are not affected.
+   */
+  spoofPosition(target: string | Instrument, quantity: number | null): void {
+    this.host.spoof(target, quantity);
+  }
+
+  /** Switch the account behind the session, e.g. `setAccount('U1234567')` (a live id). */
+  setAccount(accountId: string, netLiquidation?: number): void {
+    this.host.setAccount(accountId, netLiquidation);
+  }
+
+  setNetLiquidation(netLiquidation: number): void {
+    this.host.setAccount(undefined, netLiquidation);
+  }
+
+  /** Forget every pending placement injection and connect failure (spoofs stay: clear them with null). */
+  clear(): void {
+    this.placements.length = 0;
+    this.connectFailures = 0;
+  }
+
+  /** @internal used by SimBroker: the injection for the placement being made, if any. */
+  takePlacement(): PlacementOutcome | undefined {
+    return this.placements.shift();
+  }
+
+  /** @internal used by SimBroker: whether this connect() attempt must fail. */
+  takeConnectFailure(): boolean {
+    if (this.connectFailures === 0) return false;
+    this.connectFailures--;
+    return true;
+  }
+}
