@@ -1,0 +1,82 @@
+/**
+ * Composition root: builds the adapters and injects them into the engine. The only module
+ * that knows every layer. `npm start` (src/main.ts), the CLI and the end-to-end tests all
+ * build Phoenix through `createApp`, so they run the same code.
+ */
+import { SimBroker } from './broker/sim/index.js';
+import type { AppConfig } from './config/load.js';
+import type { BrokerPort } from './engine/broker.port.js';
+import { Engine } from './engine/engine.js';
+import type { Clock, Logger, Random } from './engine/ports.js';
+import { seededRandom } from './engine/ports.js';
+import { openDatabase, sqlitePath, type Db } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { PrismaStore } from './store/prisma.store.js';
+
+export const VERSION = '0.1.0';
+
+export interface AppDeps {
+  readonly config: AppConfig;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  /** override the broker (tests; IBKR is built by the caller) */
+  readonly broker?: BrokerPort;
+  /** chat that receives cards and alerts */
+  readonly chatId: string;
+}
+
+export interface App {
+  readonly engine: Engine;
+  readonly store: PrismaStore;
+  readonly db: Db;
+  readonly broker: BrokerPort;
+  close(): Promise<void>;
+}
+
+export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger): SimBroker {
+  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger });
+}
+
+/** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config } = deps;
+  migrate(sqlitePath(config.env.DATABASE_URL));
+  const db = await openDatabase(config.env.DATABASE_URL);
+  const store = new PrismaStore(db);
+  const broker = deps.broker ?? buildSimBroker(config, deps.clock, deps.logger);
+  const engine = new Engine({
+    store,
+    broker,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+    constitution: config.constitution,
+    mode: config.env.TRADING_MODE,
+    allowLive: config.env.IBKR_ALLOW_LIVE,
+    chatId: deps.chatId,
+  });
+  return {
+    engine,
+    store,
+    db,
+    broker,
+    async close() {
+      engine.detach();
+      await broker.disconnect().catch(() => {});
+      await store.close();
+    },
+  };
+}
+
+/** The CONFIG bead: what this process started with (digest, mode, broker, constitution). */
+export async function recordConfig(app: App, config: AppConfig, telegram: string, clock: Clock): Promise<void> {
+  await app.store.tx(async (tx) => {
+    tx.beads.append({
+      type: 'CONFIG',
+      intentId: null,
+      ts: clock.now(),
+      payload: { digest: config.digest, mode: config.env.TRADING_MODE, broker: config.env.BROKER, constitution: config.constitution.name, telegram, version: VERSION },
+    });
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * The CLI command table: one row per command drives dispatch and `phoenix help`.
+ */
+import { readFileSync } from 'node:fs';
+import { exportAudit, verifyAudit } from '../engine/audit.usecase.js';
+import type { CliContext } from './context.js';
+import { renderStatusText } from './status.text.js';
+
+export interface CliCommand {
+  readonly name: string;
+  readonly usage: string;
+  readonly summary: string;
+  run(ctx: CliContext, args: string[]): Promise<number>;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  return v;
+}
+
+export class UsageError extends Error {}
+
+export const COMMANDS: readonly CliCommand[] = [
+  {
+    name: 'intent submit',
+    usage: 'phoenix intent submit FILE|-',
+    summary: 'submit an intent (JSON) through the same validation and gates as HTTP intake',
+    async run(ctx, args) {
+      const src = args[0];
+      if (!src) throw new UsageError('give a file name, or - to read standard input');
+      const text = src === '-' ? await ctx.io.readStdin() : readFileSync(src, 'utf8');
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        ctx.io.err(`malformed JSON: ${(e as Error).message}`);
+        return 1;
+      }
+      const result = await (await ctx.app()).engine.submitIntent(raw, 'cli');
+      if (result.kind === 'invalid') {
+        ctx.io.err(`invalid intent (${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}); nothing stored:`);
+        for (const i of result.issues) ctx.io.err(`  ${i.path}: ${i.message}`);
+        return 1;
+      }
+      if (result.kind === 'duplicate') {
+        ctx.io.out(JSON.stringify({ duplicate: true, intentId: result.intentId, state: result.state }));
+        return 3;
+      }
+      ctx.io.out(JSON.stringify({ intentId: result.intentId, state: result.state, denials: result.denials }));
+      return 0;
+    },
+  },
+  {
+    name: 'audit verify',
+    usage: 'phoenix audit verify',
+    summary: 'walk the hash chain and name the first broken link',
+    async run(ctx) {
+      const report = await verifyAudit((await ctx.app()).store);
+      if (report.ok) {
+        ctx.io.out(`audit chain OK: ${report.count} beads verified`);
+        return 0;
+      }
+      const b = report.firstBreak!;
+      ctx.io.err(`audit chain BROKEN at bead #${b.seq} (${b.type}, id ${b.id}): ${b.problem}`);
+      return 1;
+    },
+  },
+  {
+    name: 'audit export',
+    usage: 'phoenix audit export [--intent ID] [--since ISO-TIME]',
+    summary: 'print beads as JSON lines (one intent\'s full history, or everything since a time)',
+    async run(ctx, args) {
+      const intentId = flag(args, '--intent');
+      const sinceText = flag(args, '--since');
+      const since = sinceText === undefined ? undefined : Date.parse(sinceText);
+      if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since must be an ISO time like 2026-11-23T14:00:00Z (got ${sinceText})`);
+      let n = 0;
+      for await (const line of exportAudit((await ctx.app()).store, { ...(intentId ? { intentId } : {}), ...(since !== undefined ? { since } : {}) })) {
+        ctx.io.out(line);
+        n++;
+      }
+      if (!n) ctx.io.err(intentId ? `no beads for intent ${intentId}` : 'no beads');
+      return 0;
+    },
+  },
+  {
+    name: 'status',
+    usage: 'phoenix status',
+    summary: 'mode, kill flags, open positions, P&L today, pending cards, heartbeat, outbox',
+    async run(ctx) {
+      const s = await (await ctx.app()).engine.status();
+      ctx.io.out(renderStatusText(s));
+      return 0;
+    },
+  },
+  {
+    name: 'halt',
+    usage: 'phoenix halt [reason]',
+    summary: 'set the kill flag now: new entries blocked, exits allowed (works while Telegram is down)',
+    async run(ctx, args) {
+      const r = await (await ctx.app()).engine.halt(ctx.operator(), args.join(' ') || 'halted from the command line');
+      ctx.io.out(r.message);
+      return r.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'resume',
+    usage: 'phoenix resume [--yes]',
+    summary: 'lift every active kill flag (asks for confirmation)',
+    async run(ctx, args) {
+      if (!args.includes('--yes') && !(await ctx.io.confirm('Lift every active kill flag and allow new entries?'))) {
+        ctx.io.out('Not confirmed; nothing changed.');
+        return 1;
+      }
+      const r = await (await ctx.app()).engine.resume(ctx.operator());
+      ctx.io.out(r.message);
+      return r.ok ? 0 : 1;
+    },
+  },
+];
+
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return ['Phoenix operator CLI', '', ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`), ''].join('\n');
+}

@@ -1,0 +1,43 @@
+/**
+ * What a CLI command gets: validated configuration and, on demand, the app on the same
+ * database as the service (with an offline broker: a second process never sends orders).
+ */
+import { createApp, type App } from '../app.js';
+import { offlineBroker } from '../broker/offline.broker.js';
+import { loadConfig, type AppConfig } from '../config/load.js';
+import { SYSTEM_ACTOR, type Actor } from '../engine/domain.js';
+import { createLogger } from '../runtime/logger.js';
+import { cryptoRandom, systemClock } from '../runtime/system-clock.js';
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  readStdin(): Promise<string>;
+  /** ask a yes/no question on the terminal (false when not interactive) */
+  confirm(question: string): Promise<boolean>;
+}
+
+export class CliContext {
+  private appPromise: Promise<App> | null = null;
+  constructor(readonly io: CliIo, private readonly env: Record<string, string | undefined>, private readonly cwd: string) {}
+
+  config(): AppConfig {
+    return loadConfig(this.env, this.cwd);
+  }
+
+  app(): Promise<App> {
+    const config = this.config();
+    this.appPromise ??= createApp({ config, clock: systemClock, random: cryptoRandom, logger: createLogger('silent'), broker: offlineBroker, chatId: config.env.TELEGRAM_CHAT_ID ?? '-1001001' });
+    return this.appPromise;
+  }
+
+  /** The operator at the terminal: full rights (they own the server). */
+  operator(): Actor {
+    const user = this.env.USER ?? this.env.LOGNAME ?? 'operator';
+    return { ...SYSTEM_ACTOR, id: `cli:${user}`, name: `${user} (CLI)`, via: 'cli' };
+  }
+
+  async close(): Promise<void> {
+    if (this.appPromise) await (await this.appPromise).close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The one alert-type table (SPEC 9): severity, how alerts group, how long a group waits
+ * before its first message, how often it may speak again, when an unchanged repeat may be
+ * sent, and the runbook that tells a human what to do. Alerts are enqueued in the same
+ * transaction as the event that caused them; the alert pipeline (src/alerts) reads this
+ * table to aggregate and deliver them.
+ */
+
+export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
+
+export interface AlertPayload {
+  /** one line a trader reads on a lock screen */
+  readonly summary: string;
+  readonly intentId?: string;
+  readonly instrumentKey?: string;
+  /** short key/value facts shown under the summary */
+  readonly facts?: Readonly<Record<string, string | number>>;
+}
+
+export interface AlertTypeDef {
+  readonly severity: Severity;
+  readonly title: string;
+  readonly runbook: string;
+  /** alerts with the same group key inside a window fold into one digest */
+  readonly groupBy: (p: AlertPayload) => string;
+  /** wait before the first message of a new group (CRITICAL: 0) */
+  readonly groupWaitMs: number;
+  /** minimum time between messages of the same group */
+  readonly groupIntervalMs: number;
+  /** an unchanged group is repeated at most this often */
+  readonly repeatIntervalMs: number;
+  /** while an alert of one of these types is active, fold this type into it */
+  readonly inhibitedBy?: readonly string[];
+}
+
+const S = 1000;
+const M = 60 * S;
+const byType = () => '';
+const byInstrument = (p: AlertPayload) => p.instrumentKey ?? '';
+
+export const ALERT_TYPES = {
+  HALT: { severity: 'CRITICAL', title: 'Trading halted', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
+  KILL_FLAG_SET: { severity: 'WARNING', title: 'Kill flag set', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
+  KILL_FLAG_CLEARED: { severity: 'INFO', title: 'Kill flag lifted', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
+  STATE_CONFLICT: { severity: 'WARNING', title: 'Stale market state', runbook: 'RB-005', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  INTENT_BLOCKED: { severity: 'INFO', title: 'Intent blocked by a gate', runbook: 'RB-005', groupBy: (p) => p.facts?.code?.toString() ?? '', groupWaitMs: 10 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  ORDER_REJECTED: { severity: 'WARNING', title: 'Order rejected by broker', runbook: 'RB-010', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  POSITION_STALLED: { severity: 'CRITICAL', title: 'Order stalled (no broker acknowledgement)', runbook: 'RB-003', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M, inhibitedBy: ['IBKR_DISCONNECTED', 'IBKR_ESCALATION'] },
+  RECONCILIATION_DRIFT: { severity: 'CRITICAL', title: 'Reconciliation drift', runbook: 'RB-002', groupBy: byInstrument, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  DRIFT_ESCALATION: { severity: 'CRITICAL', title: 'Drift unresolved for 15 minutes', runbook: 'RB-002', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  IBKR_DISCONNECTED: { severity: 'CRITICAL', title: 'Broker connection lost', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
+  IBKR_RESTORED: { severity: 'INFO', title: 'Broker connection restored', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
+  IBKR_ESCALATION: { severity: 'CRITICAL', title: 'Broker reconnect failed 3 times: human needed', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 15 * M },
+  GATEWAY_RESTART: { severity: 'WARNING', title: 'Gateway daily restart', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  ACCOUNT_MODE_MISMATCH: { severity: 'CRITICAL', title: 'Account does not match the trading mode', runbook: 'RB-011', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },
+  PACING_VIOLATION: { severity: 'WARNING', title: 'IBKR pacing violation (error 100)', runbook: 'RB-008', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  HEARTBEAT_MISSED: { severity: 'CRITICAL', title: 'Heartbeat missed (process was down)', runbook: 'RB-009', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },
+  HEARTBEAT_DEGRADED: { severity: 'WARNING', title: 'Health degraded', runbook: 'RB-009', groupBy: byType, groupWaitMs: 10 * S, groupIntervalMs: 5 * M, repeatIntervalMs: 30 * M },
+  TELEGRAM_DOWN: { severity: 'WARNING', title: 'Telegram delivery failing', runbook: 'RB-006', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 5 * M, repeatIntervalMs: 30 * M },
+  FLATTEN: { severity: 'WARNING', title: 'Flatten', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
+  DAILY_SUMMARY: { severity: 'INFO', title: 'Daily summary', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
+} as const satisfies Record<string, AlertTypeDef>;
+
+export type AlertType = keyof typeof ALERT_TYPES;
+export const ALERT_TYPE_NAMES = Object.keys(ALERT_TYPES) as AlertType[];
+
+export function alertDef(type: AlertType): AlertTypeDef {
+  return ALERT_TYPES[type];
+}
+
+/** What the engine asks the store to put in the outbox. */
+export interface AlertDraft {
+  readonly type: AlertType;
+  readonly payload: AlertPayload;
+  readonly at: number;
+}
+
+export function groupKeyOf(d: AlertDraft): string {
+  const k = alertDef(d.type).groupBy(d.payload);
+  return k ? `${d.type}:${k}` : d.type;
+}

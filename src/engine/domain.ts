@@ -1,0 +1,149 @@
+/**
+ * Domain records the engine reasons about. Times are epoch milliseconds; money that is
+ * summed (P&L, commissions) is integer cents.
+ */
+import type { Instrument, Side } from './broker.port.js';
+import type { IntentInput } from './intent.schema.js';
+
+export type Mode = 'observe' | 'paper' | 'live';
+export type Role = 'viewer' | 'approver' | 'admin';
+
+/** Who did something: a Telegram user, the CLI operator, or Phoenix itself. */
+export interface Actor {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: readonly Role[];
+  readonly via: 'telegram' | 'cli' | 'http' | 'system';
+}
+
+export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'Phoenix', roles: ['viewer', 'approver', 'admin'], via: 'system' };
+
+export type IntentState =
+  | 'PROPOSED'
+  | 'APPROVED'
+  | 'SUBMITTED'
+  | 'FILLED'
+  | 'MANAGED'
+  | 'CLOSED'
+  | 'CANCELLED'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'STALLED';
+
+export const TERMINAL_STATES: readonly IntentState[] = ['CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED'];
+/** States in which the intent holds (or may hold) broker exposure. */
+export const OPEN_STATES: readonly IntentState[] = ['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'];
+
+export interface IntentRecord {
+  readonly id: string;
+  readonly signalId: string;
+  readonly strategy: string;
+  readonly shadow: boolean;
+  readonly payload: IntentInput;
+  readonly evidenceHash: string;
+  readonly state: IntentState;
+  readonly stateReason: string | null;
+  readonly instrument: Instrument;
+  readonly instrumentKey: string;
+  readonly side: Side;
+  readonly orderType: 'MKT' | 'LMT' | 'BRACKET';
+  readonly quantity: number;
+  readonly entryPrice: number | null;
+  readonly stopLoss: number;
+  readonly takeProfit: number;
+  readonly stateAsOf: number;
+  readonly ttlSec: number;
+  readonly regime: string | null;
+  readonly cardExpiresAt: number;
+  readonly filledQty: number;
+  readonly avgFillPrice: number | null;
+  readonly exitQty: number;
+  readonly exitAvgPrice: number | null;
+  readonly commissionCents: number;
+  readonly realizedPnlCents: number | null;
+  readonly approvedBy: string | null;
+  readonly approvedAt: number | null;
+  readonly submittedAt: number | null;
+  readonly ackedAt: number | null;
+  readonly closedAt: number | null;
+  readonly closedDay: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type IntentPatch = Partial<Omit<IntentRecord, 'id' | 'signalId' | 'payload' | 'createdAt'>>;
+
+export interface TokenRecord {
+  readonly id: string;
+  readonly purpose: 'TRADE' | 'PROMOTION';
+  readonly intentId: string;
+  readonly evidenceHash: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly expiredAt: number | null;
+  readonly issuedTo: string;
+}
+
+export type OrderStatus = 'PENDING' | 'WORKING' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'UNKNOWN';
+
+export interface OrderRecord {
+  readonly id: string;
+  readonly intentId: string;
+  readonly role: 'ENTRY' | 'STOP' | 'TARGET' | 'EXIT';
+  readonly brokerOrderId: string | null;
+  readonly status: OrderStatus;
+  readonly quantity: number;
+  readonly filledQty: number;
+  readonly avgFillPrice: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface FillRecord {
+  readonly execId: string;
+  readonly intentId: string;
+  readonly role: OrderRecord['role'];
+  readonly side: Side;
+  readonly quantity: number;
+  readonly price: number;
+  readonly commission: number;
+  readonly time: number;
+}
+
+export type KillKind = 'MANUAL' | 'STALE' | 'SYSTEM';
+
+export interface KillFlag {
+  readonly id: string;
+  readonly kind: KillKind;
+  readonly reason: string;
+  readonly setBy: string;
+  readonly setAt: number;
+  readonly expiresAt: number | null;
+  readonly clearedAt: number | null;
+  readonly clearedBy: string | null;
+}
+
+export type CardKind = 'TRADE' | 'PROMOTION' | 'CONFIRM_RESUME' | 'CONFIRM_FLATTEN' | 'DRIFT';
+export type CardStatus = 'OPEN' | 'DECIDED' | 'EXPIRED' | 'CLOSED';
+
+/** A chat message Phoenix owns; version > renderedVersion means it must be (re)rendered. */
+export interface CardRecord {
+  readonly id: string;
+  readonly kind: CardKind;
+  readonly subjectId: string;
+  readonly chatId: string;
+  readonly messageId: number | null;
+  readonly status: CardStatus;
+  readonly version: number;
+  readonly renderedVersion: number;
+  readonly expiresAt: number;
+  readonly decidedBy: string | null;
+  readonly decidedAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export function instrumentKey(i: Instrument): string {
+  return i.secType === 'FUT' ? `${i.symbol}.${i.contractMonth ?? ''}.${i.exchange}` : `${i.symbol}.${i.exchange}`;
+}

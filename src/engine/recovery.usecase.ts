@@ -1,0 +1,50 @@
+/**
+ * Restart safety (SPEC 6, 7; INV-IDEMPOTENT-ORDER-1). Before anything new is sent, every
+ * intent that may have reached the broker is looked up by orderRef (= intentId). What the
+ * broker knows is folded into the lifecycle (order ids, statuses, fills, deduped on
+ * execId). An intent the broker has never heard of is NOT re-sent: it stays SUBMITTED and
+ * the stall detector hands it to a human.
+ */
+import type { BrokerOrder } from './broker.port.js';
+import { onBrokerEvent } from './broker-events.usecase.js';
+import type { EngineContext } from './context.js';
+
+export interface RecoveryReport {
+  readonly checked: number;
+  readonly found: number;
+  readonly notAtBroker: readonly string[];
+}
+
+export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryReport> {
+  const open = await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']));
+  let found = 0;
+  const notAtBroker: string[] = [];
+  for (const intent of open) {
+    const report = await ctx.broker.findByOrderRef(intent.id);
+    if (!report.orders.length && !report.fills.length) {
+      notAtBroker.push(intent.id);
+      continue;
+    }
+    found++;
+    await ctx.store.tx(async (tx) => {
+      const now = ctx.clock.now();
+      const rows = await tx.orders.listByIntent(intent.id);
+      for (const o of report.orders) {
+        const row = rows.find((r) => r.role === o.role);
+        if (row && !row.brokerOrderId) {
+          await tx.orders.update(intent.id, o.role, { brokerOrderId: o.brokerOrderId, updatedAt: now });
+          tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: o.role, event: 'FOUND_AFTER_RESTART', brokerOrderId: o.brokerOrderId, status: o.status } });
+        }
+      }
+    });
+    for (const o of report.orders) await replayStatus(ctx, o);
+    for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
+  }
+  return { checked: open.length, found, notAtBroker };
+}
+
+async function replayStatus(ctx: EngineContext, o: BrokerOrder): Promise<void> {
+  // Fills are replayed separately; a FILLED status here only confirms the acknowledgement.
+  const status = o.status === 'FILLED' ? 'WORKING' : o.status;
+  await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: o.orderRef, role: o.role, brokerOrderId: o.brokerOrderId, status, filledQty: o.filledQty });
+}

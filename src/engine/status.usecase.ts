@@ -1,0 +1,47 @@
+/**
+ * Status snapshot (SPEC 12 /status, `phoenix status`): plain data any transport renders.
+ */
+import type { BrokerHealth } from './broker.port.js';
+import { dayStats, type EngineContext } from './context.js';
+import type { IntentRecord, KillFlag, Mode } from './domain.js';
+import type { DriftRecord } from './store.port.js';
+
+export interface StatusSnapshot {
+  readonly at: number;
+  readonly mode: Mode;
+  readonly demo: boolean;
+  readonly constitution: string;
+  readonly broker: BrokerHealth & { readonly name: string };
+  readonly kills: readonly KillFlag[];
+  readonly open: readonly IntentRecord[];
+  readonly pending: readonly IntentRecord[];
+  readonly today: { readonly realizedPnlCents: number; readonly consecutiveLosses: number; readonly trades: number };
+  readonly lastHeartbeat: { readonly at: number; readonly status: string } | null;
+  readonly lastReconciliation: number | null;
+  readonly outbox: { readonly backlog: number; readonly lastSentAt: number | null; readonly lastError: string | null };
+  readonly unresolvedDrifts: readonly DriftRecord[];
+}
+
+export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot> {
+  const now = ctx.clock.now();
+  return ctx.store.tx(async (tx) => {
+    const hb = await tx.beads.latestOfType('HEARTBEAT');
+    const lastRecon = await tx.kv.get('reconcile.lastRunAt');
+    const lastSent = await tx.kv.get('telegram.lastSentAt');
+    return {
+      at: now,
+      mode: ctx.mode,
+      demo: ctx.constitution.demo,
+      constitution: ctx.constitution.name,
+      broker: { ...ctx.broker.health(), name: ctx.broker.name },
+      kills: await tx.kills.active(now),
+      open: await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']),
+      pending: await tx.intents.listByState(['PROPOSED']),
+      today: await dayStats(ctx, tx, now),
+      lastHeartbeat: hb ? { at: hb.ts, status: (JSON.parse(hb.payload) as { status: string }).status } : null,
+      lastReconciliation: lastRecon ? Number(lastRecon) : null,
+      outbox: { backlog: await tx.alerts.backlog(), lastSentAt: lastSent ? Number(lastSent) : null, lastError: await tx.kv.get('telegram.lastError') },
+      unresolvedDrifts: await tx.drifts.unresolved(),
+    };
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * Store port: repositories the engine uses inside one transaction. The Prisma/SQLite
+ * implementation lives in src/store; a PostgreSQL one would be an adapter change only.
+ *
+ * Contract: everything done through one `Tx` commits or rolls back together, including
+ * the beads and alerts appended to it (they are flushed just before commit, in order).
+ */
+import type { AlertDraft } from './alerts.table.js';
+import type { BeadDraft, StoredBead } from './beads.js';
+import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, KillFlag, OrderRecord, TokenRecord } from './domain.js';
+
+export interface DriftRecord {
+  readonly id: string;
+  readonly type: 'POSITION_COUNT' | 'POSITION_SIZE' | 'PNL' | 'ORDER_STATUS';
+  readonly severity: 'WARNING' | 'CRITICAL';
+  readonly instrumentKey: string | null;
+  readonly local: unknown;
+  readonly broker: unknown;
+  /** same mismatch seen again → same fingerprint → not a new drift */
+  readonly fingerprint: string;
+  readonly detectedAt: number;
+  readonly escalatedAt: number | null;
+  readonly resolvedAt: number | null;
+  readonly resolution: string | null;
+  readonly resolvedBy: string | null;
+  readonly note: string | null;
+}
+
+export interface StrategyRecord {
+  readonly name: string;
+  readonly stage: 'SHADOW' | 'LIVE';
+  readonly since: number;
+  readonly changedBy: string;
+}
+
+export interface IntentRepo {
+  get(id: string): Promise<IntentRecord | null>;
+  getBySignalId(signalId: string): Promise<IntentRecord | null>;
+  insert(rec: IntentRecord): Promise<void>;
+  /** compare-and-set on state: true when the row was in `from` and is now updated */
+  transition(id: string, from: IntentState, patch: IntentPatch & { state: IntentState }): Promise<boolean>;
+  update(id: string, patch: IntentPatch): Promise<void>;
+  listByState(states: readonly IntentState[], limit?: number): Promise<IntentRecord[]>;
+  /** open (non-terminal, beyond PROPOSED) quantity per instrument, excluding one intent */
+  openQuantity(instrumentKey: string, excludeIntentId: string): Promise<number>;
+  /** P&L sequence of positions closed on a trading day, in close order */
+  closedPnlOn(day: string): Promise<number[]>;
+  /** entries submitted in [from, to) */
+  countSubmittedBetween(from: number, to: number): Promise<number>;
+  listRecent(limit: number): Promise<IntentRecord[]>;
+}
+
+export interface TokenRepo {
+  insert(t: TokenRecord): Promise<void>;
+  get(id: string): Promise<TokenRecord | null>;
+  latestForIntent(intentId: string): Promise<TokenRecord | null>;
+  /**
+   * Atomic compare-and-set consume: succeeds for exactly one caller when the token exists,
+   * belongs to `intentId`, carries `evidenceHash`, is unused and not expired at `now`.
+   */
+  consume(id: string, intentId: string, evidenceHash: string, now: number): Promise<boolean>;
+  /** unused tokens with expiresAt <= now not yet marked expired */
+  listExpired(now: number, limit: number): Promise<TokenRecord[]>;
+  markExpired(id: string, now: number): Promise<boolean>;
+}
+
+export interface OrderRepo {
+  /** throws DuplicateOrderError when (intentId, role) exists: one entry per intent, ever */
+  insert(o: OrderRecord): Promise<void>;
+  listByIntent(intentId: string): Promise<OrderRecord[]>;
+  update(intentId: string, role: OrderRecord['role'], patch: Partial<Pick<OrderRecord, 'brokerOrderId' | 'status' | 'filledQty' | 'avgFillPrice' | 'updatedAt'>>): Promise<void>;
+  listWorking(): Promise<OrderRecord[]>;
+}
+
+export interface FillRepo {
+  /** false when the execId was already recorded (broker re-sends are normal) */
+  insertIfNew(f: FillRecord): Promise<boolean>;
+  listByIntent(intentId: string): Promise<FillRecord[]>;
+}
+
+export interface BeadRepo {
+  append(draft: BeadDraft): void;
+  listByIntent(intentId: string): Promise<StoredBead[]>;
+  /** read in seq order from `afterSeq`, `limit` at a time (verify, export) */
+  page(afterSeq: number, limit: number, sinceTs?: number): Promise<StoredBead[]>;
+  count(): Promise<number>;
+  latestOfType(type: string): Promise<StoredBead | null>;
+}
+
+export interface KillRepo {
+  /** not cleared and not expired at `now` */
+  active(now: number): Promise<KillFlag[]>;
+  insert(k: KillFlag): Promise<void>;
+  clear(id: string, by: string, now: number): Promise<boolean>;
+  /** expired but not yet marked cleared */
+  listLapsed(now: number): Promise<KillFlag[]>;
+}
+
+export interface CardRepo {
+  insert(c: CardRecord): Promise<void>;
+  get(id: string): Promise<CardRecord | null>;
+  bySubject(subjectId: string, kind?: CardRecord['kind']): Promise<CardRecord | null>;
+  update(id: string, patch: Partial<Omit<CardRecord, 'id' | 'createdAt'>>): Promise<void>;
+  /** mark for re-render (version + 1) */
+  touch(id: string, now: number): Promise<void>;
+  /** version > renderedVersion, oldest first */
+  listDirty(limit: number): Promise<CardRecord[]>;
+  /** set renderedVersion (and messageId) only if still at or below `version` */
+  markRendered(id: string, version: number, messageId: number | null): Promise<void>;
+  listOpenExpiring(now: number, limit: number): Promise<CardRecord[]>;
+  listOpen(kind?: CardRecord['kind']): Promise<CardRecord[]>;
+}
+
+export interface AlertRepo {
+  enqueue(d: AlertDraft): void;
+  backlog(): Promise<number>;
+}
+
+export interface DriftRepo {
+  insert(d: DriftRecord): Promise<void>;
+  get(id: string): Promise<DriftRecord | null>;
+  unresolved(): Promise<DriftRecord[]>;
+  resolve(id: string, resolution: string, by: string, note: string, now: number): Promise<boolean>;
+  markEscalated(id: string, now: number): Promise<boolean>;
+}
+
+export interface StrategyRepo {
+  get(name: string): Promise<StrategyRecord | null>;
+  upsert(s: StrategyRecord): Promise<void>;
+  list(): Promise<StrategyRecord[]>;
+}
+
+export interface KvRepo {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, now: number): Promise<void>;
+}
+
+export interface Tx {
+  readonly intents: IntentRepo;
+  readonly tokens: TokenRepo;
+  readonly orders: OrderRepo;
+  readonly fills: FillRepo;
+  readonly beads: BeadRepo;
+  readonly kills: KillRepo;
+  readonly cards: CardRepo;
+  readonly alerts: AlertRepo;
+  readonly drifts: DriftRepo;
+  readonly strategies: StrategyRepo;
+  readonly kv: KvRepo;
+}
+
+export interface Store {
+  /** run `fn` in one transaction; beads and alerts appended through it commit with it */
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class DuplicateOrderError extends Error {
+  readonly code = 'DUPLICATE_ORDER';
+  constructor(intentId: string, role: string) {
+    super(`intent ${intentId} already has a ${role} order: never two orders for one intent`);
+    this.name = 'DuplicateOrderError';
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Intake HTTP server (SPEC 3): POST /v1/intents and GET /healthz on node:http.
+ * Every answer is JSON with a clear message; bad input changes nothing.
+ *   202 {intentId, state, denials}   accepted (PROPOSED, or CANCELLED with the gate denials)
+ *   400 {error, issues[]}            malformed JSON, wrong content type, validation issues
+ *   401                              missing/wrong bearer token (or remote caller without INTAKE_TOKEN)
+ *   409 {intentId, state}            signalId already seen: nothing duplicated
+ *   413                              body over 64 KiB
+ *   429                              over the intake rate limit (Retry-After)
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/ports.js';
+import { TokenBucket } from './rate-limit.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface IntakeOptions {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string;
+  readonly ratePerMinute: number;
+  readonly now?: () => number;
+  /** extra health facts (heartbeat, outbox) */
+  readonly health?: () => Promise<Record<string, unknown>>;
+}
+
+export interface IntakeServer {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const isLoopback = (addr: string | undefined) => !!addr && (addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || addr.startsWith('127.'));
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]!.trim());
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+type Body = { ok: true; text: string } | { ok: false; status: number; error: string };
+
+function readBody(req: IncomingMessage): Promise<Body> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > MAX_BODY_BYTES) {
+      req.resume();
+      resolve({ ok: false, status: 413, error: `body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} bytes (64 KiB)` });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        done = true;
+        req.resume();
+        resolve({ ok: false, status: 413, error: `body is over the limit of ${MAX_BODY_BYTES} bytes (64 KiB)` });
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!done) resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
+    });
+    req.on('error', () => {
+      if (!done) resolve({ ok: false, status: 400, error: 'request body could not be read' });
+    });
+  });
+}
+
+export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
+  const now = opts.now ?? Date.now;
+  const bucket = new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => {
+      opts.logger.error({ err: e.message }, 'intake request failed');
+      send(res, 500, { error: 'internal error; nothing was stored for this request' });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://intake');
+    if (url.pathname === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
+      const status = await opts.engine.status();
+      const extra = opts.health ? await opts.health() : {};
+      return send(res, 200, { status: 'ok', mode: status.mode, demo: status.demo, broker: status.broker.state, killActive: status.kills.length > 0, lastHeartbeat: status.lastHeartbeat, outboxBacklog: status.outbox.backlog, ...extra });
+    }
+    if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents or GET /healthz` });
+    if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });
+
+    if (opts.token) {
+      if (!tokenMatches(req.headers.authorization, opts.token)) {
+        req.resume();
+        return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN)' }, { 'www-authenticate': 'Bearer' });
+      }
+    } else if (!isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      return send(res, 401, { error: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' });
+    }
+    if (!bucket.take()) {
+      req.resume();
+      const retry = bucket.retryAfterSec();
+      return send(res, 429, { error: `over the intake rate limit (${opts.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      req.resume();
+      return send(res, 400, { error: `content type must be application/json (got ${type || 'none'})`, issues: [] });
+    }
+    const body = await readBody(req);
+    if (!body.ok) return send(res, body.status, { error: body.error }, body.status === 413 ? { connection: 'close' } : {});
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body.text);
+    } catch (e) {
+      return send(res, 400, { error: `malformed JSON: ${(e as Error).message}`, issues: [] });
+    }
+    const result = await opts.engine.submitIntent(raw, 'http');
+    switch (result.kind) {
+      case 'invalid':
+        return send(res, 400, { error: `invalid intent: ${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}`, issues: result.issues });
+      case 'duplicate':
+        return send(res, 409, { error: 'signalId already seen; nothing was duplicated', intentId: result.intentId, state: result.state });
+      case 'accepted':
+        opts.logger.info({ intentId: result.intentId, state: result.state, denials: result.denials.map((d) => d.code) }, 'intent accepted');
+        return send(res, 202, { intentId: result.intentId, state: result.state, denials: result.denials, ...(result.shadow ? { shadow: true } : {}) });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm start`: load and validate configuration (fail closed), then run the service.
+ */
+import { ConfigError, loadConfig } from './config/load.js';
+import { createLogger } from './runtime/logger.js';
+import { cryptoRandom, systemClock } from './runtime/system-clock.js';
+import { startService } from './service.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = createLogger(config.env.LOG_LEVEL);
+  const service = await startService({
+    config,
+    clock: systemClock,
+    random: cryptoRandom,
+    logger,
+    chatId: config.env.TELEGRAM_CHAT_ID ?? '-1001001',
+    telegramLabel: config.env.TELEGRAM_BOT_TOKEN ? 'telegram' : 'sandbox',
+  });
+  const lines = [
+    '',
+    `Phoenix is running (${config.env.TRADING_MODE.toUpperCase()} mode, ${config.env.BROKER} broker${config.constitution.demo ? ', DEMO constitution' : ''}).`,
+    `  intake:  ${service.intake.url}/v1/intents   health: ${service.intake.url}/healthz`,
+    config.env.INTAKE_TOKEN ? '  intake requires Authorization: Bearer $INTAKE_TOKEN' : '  INTAKE_TOKEN not set: intake accepts requests from this machine only',
+    '  stop:    Ctrl+C',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await service.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`Phoenix failed to start: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+/**
+ * The running service: database, broker session, restart recovery, intake HTTP, and the
+ * background loops. Start-up order matters: recovery by orderRef happens before any
+ * submission can be attempted (INV-IDEMPOTENT-ORDER-1).
+ */
+import { createApp, recordConfig, type App, type AppDeps } from './app.js';
+import { startIntake, type IntakeServer } from './http/intake.server.js';
+import type { Clock } from './engine/ports.js';
+
+export interface ServiceOptions extends AppDeps {
+  /** how the bot is connected, for the CONFIG bead and the banner */
+  readonly telegramLabel: string;
+  /** intake port override (0 = ephemeral, for tests) */
+  readonly intakePort?: number;
+  /** run the sweeps every N ms of clock time (default 10 s); 0 disables */
+  readonly sweepEveryMs?: number;
+}
+
+export interface Service {
+  readonly app: App;
+  readonly intake: IntakeServer;
+  stop(): Promise<void>;
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { config, logger, clock } = opts;
+  const app = await createApp(opts);
+  // Bind the port first: a second instance fails here, before it writes or connects anything.
+  let intake: IntakeServer;
+  try {
+    intake = await startIntake({
+      engine: app.engine,
+      logger,
+      host: config.env.INTAKE_HOST,
+      port: opts.intakePort ?? config.env.INTAKE_PORT,
+      ...(config.env.INTAKE_TOKEN ? { token: config.env.INTAKE_TOKEN } : {}),
+      ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
+    });
+  } catch (e) {
+    await app.close();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
+    throw e;
+  }
+  await recordConfig(app, config, opts.telegramLabel, clock);
+  app.engine.attachBroker();
+  try {
+    await app.broker.connect();
+  } catch (e) {
+    logger.error({ err: (e as Error).message }, 'broker connect failed; submissions wait until it is ready');
+  }
+  if (app.broker.health().state === 'READY') {
+    const r = await app.engine.recoverFromBroker();
+    if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
+  }
+  const stopSweeps = startSweeps(app, clock, opts.sweepEveryMs ?? 10_000, logger);
+  return {
+    app,
+    intake,
+    async stop() {
+      stopSweeps();
+      await intake.close();
+      await app.close();
+    },
+  };
+}
+
+function startSweeps(app: App, clock: Clock, everyMs: number, logger: AppDeps['logger']): () => void {
+  if (!everyMs) return () => {};
+  let stopped = false;
+  let cancel = () => {};
+  const tick = async () => {
+    try {
+      await app.engine.expireDue();
+      await app.engine.detectStalls();
+      await app.engine.lapseKillFlags();
+      await app.engine.retryWaiting();
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'sweep failed');
+    }
+    if (!stopped) cancel = clock.schedule(everyMs, () => void tick());
+  };
+  cancel = clock.schedule(everyMs, () => void tick());
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}
