@@ -1,0 +1,23 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { approver, beadsOf, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+
+describe('engine smoke', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('intent → card → approve → sim fill → MANAGED', async () => {
+    h = await makeHarness();
+    const r = await h.engine.submitIntent(h.intent());
+    expect(r.kind).toBe('accepted');
+    if (r.kind !== 'accepted') return;
+    expect(r.state).toBe('PROPOSED');
+    const card = await cardOf(h, r.intentId);
+    const d = await h.engine.decide(card.id, 'APPROVE', approver);
+    expect(d.kind).toBe('approved');
+    await h.settle();
+    const i = await intentOf(h, r.intentId);
+    expect(i.state).toBe('MANAGED');
+    const beads = await beadsOf(h, r.intentId);
+    expect(beads.map((b) => b.type)).toContain('FILL');
+  });
+});
