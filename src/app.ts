@@ -9,9 +9,11 @@ import type { BrokerPort } from './engine/broker.port.js';
 import { Engine } from './engine/engine.js';
 import type { Clock, Logger, Random } from './engine/ports.js';
 import { seededRandom } from './engine/ports.js';
-import { openDatabase, sqlitePath, type Db } from './store/database.js';
+import type { Store } from './engine/store.port.js';
+import { openDatabase, prismaClient, sqlitePath, type Db } from './store/database.js';
 import { migrate } from './store/migrate.js';
 import { PrismaStore } from './store/prisma.store.js';
+import { SqliteStore } from './store/sqlite.store.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,7 +30,8 @@ export interface AppDeps {
 
 export interface App {
   readonly engine: Engine;
-  readonly store: PrismaStore;
+  readonly store: Store;
+  /** Prisma client on the same file (created on first use): inspection, tools, tests */
   readonly db: Db;
   readonly broker: BrokerPort;
   close(): Promise<void>;
@@ -41,9 +44,12 @@ export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger):
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  migrate(sqlitePath(config.env.DATABASE_URL));
-  const db = await openDatabase(config.env.DATABASE_URL);
-  const store = new PrismaStore(db);
+  const file = sqlitePath(config.env.DATABASE_URL);
+  migrate(file);
+  // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
+  // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
+  let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
+  const store: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file);
   const broker = deps.broker ?? buildSimBroker(config, deps.clock, deps.logger);
   const engine = new Engine({
     store,
@@ -59,12 +65,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
   return {
     engine,
     store,
-    db,
+    get db() {
+      prismaDb ??= prismaClient(file);
+      return prismaDb;
+    },
     broker,
     async close() {
       engine.detach();
       await broker.disconnect().catch(() => {});
       await store.close();
+      if (prismaDb && !(store instanceof PrismaStore)) await prismaDb.$disconnect();
     },
   };
 }

@@ -14,6 +14,7 @@ const idList = z
 export const envSchema = z
   .object({
     DATABASE_URL: z.string().startsWith('file:', 'must be a SQLite file URL like file:./data/phoenix.db').default('file:./data/phoenix.db'),
+    STORE_ADAPTER: z.enum(['sqlite', 'prisma'], { error: 'must be sqlite or prisma' }).default('sqlite'),
     TRADING_MODE: z.enum(['observe', 'paper', 'live'], { error: 'must be observe, paper or live' }).default('paper'),
     IBKR_ALLOW_LIVE: bool.default(false),
     BROKER: z.enum(['sim', 'ibkr'], { error: 'must be sim or ibkr' }).default('sim'),

@@ -16,10 +16,15 @@ export function sqlitePath(databaseUrl: string): string {
   return isAbsolute(p) ? p : resolve(process.cwd(), p);
 }
 
+/** A Prisma client on a SQLite file (no pragmas; the file is already in WAL mode). */
+export function prismaClient(file: string): Db {
+  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${file}` }) });
+}
+
 export async function openDatabase(databaseUrl: string): Promise<Db> {
   const file = sqlitePath(databaseUrl);
   mkdirSync(dirname(file), { recursive: true });
-  const db = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${file}` }) });
+  const db = prismaClient(file);
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
   await db.$queryRawUnsafe('PRAGMA busy_timeout = 5000');

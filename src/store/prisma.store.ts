@@ -93,6 +93,14 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
         const rows = await c.intent.findMany({ orderBy: { createdAt: 'desc' }, take: limit });
         return rows.map(m.intentToDomain);
       },
+      async listClosedOn(day) {
+        const rows = await c.intent.findMany({ where: { closedDay: day }, orderBy: { closedAt: 'asc' } });
+        return rows.map(m.intentToDomain);
+      },
+      async listCreatedBetween(from, to, limit = 10_000) {
+        const rows = await c.intent.findMany({ where: { createdAt: { gte: new Date(from), lt: new Date(to) } }, orderBy: { createdAt: 'asc' }, take: limit });
+        return rows.map(m.intentToDomain);
+      },
     },
     tokens: {
       async insert(t) {
@@ -261,6 +269,21 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
       },
       async list() {
         return (await c.strategy.findMany({ orderBy: { name: 'asc' } })).map(m.strategyToDomain);
+      },
+    },
+    jobs: {
+      async insert(r) {
+        await c.jobRun.create({ data: { id: r.id, job: r.job, startedAt: new Date(r.startedAt), endedAt: m.dt(r.endedAt) ?? null, outcome: r.outcome, detail: r.detail } });
+      },
+      async finish(id, endedAt, outcome, detail) {
+        await c.jobRun.update({ where: { id }, data: { endedAt: new Date(endedAt), outcome, detail } });
+      },
+      async recent(job, limit) {
+        const rows = await c.jobRun.findMany({ where: job === null ? {} : { job }, orderBy: { startedAt: 'desc' }, take: limit });
+        return rows.map((r) => ({ id: r.id, job: r.job, startedAt: r.startedAt.getTime(), endedAt: r.endedAt?.getTime() ?? null, outcome: r.outcome, detail: r.detail }));
+      },
+      async prune(before) {
+        return (await c.jobRun.deleteMany({ where: { startedAt: { lt: new Date(before) } } })).count;
       },
     },
     kv: {
