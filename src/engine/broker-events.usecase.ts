@@ -53,6 +53,8 @@ async function connection(ctx: EngineContext, tx: Tx, ev: Extract<BrokerEvent, {
   }
 }
 
+const FINAL_ORDER_STATUSES: readonly string[] = ['FILLED', 'CANCELLED', 'REJECTED'];
+
 async function intentFor(tx: Tx, orderRef: string): Promise<IntentRecord | null> {
   return tx.intents.get(orderRef);
 }
@@ -67,9 +69,12 @@ async function applyStatus(ctx: EngineContext, tx: Tx, orderRef: string, role: s
   const leg = role as 'ENTRY' | 'STOP' | 'TARGET' | 'EXIT';
   const orders = await tx.orders.listByIntent(intent.id);
   const row = orders.find((o) => o.role === leg);
-  if (row && (row.status !== status || row.brokerOrderId !== brokerOrderId)) {
-    await tx.orders.update(intent.id, leg, { status, brokerOrderId, updatedAt: now });
-    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: leg, event: 'STATUS', brokerOrderId, status, ...(reason ? { detail: reason } : {}) } });
+  // A final order status never goes back to live: a late or replayed WORKING/PENDING (restart
+  // recovery, out-of-order callbacks) must not resurrect a FILLED, CANCELLED or REJECTED leg.
+  const next = row && FINAL_ORDER_STATUSES.includes(row.status) && (status === 'WORKING' || status === 'PENDING') ? row.status : status;
+  if (row && (row.status !== next || row.brokerOrderId !== brokerOrderId)) {
+    await tx.orders.update(intent.id, leg, { status: next, brokerOrderId, updatedAt: now });
+    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: leg, event: 'STATUS', brokerOrderId, status: next, ...(reason ? { detail: reason } : {}) } });
   }
   if (leg === 'ENTRY') {
     if ((status === 'WORKING' || status === 'FILLED') && intent.ackedAt === null) {

@@ -142,6 +142,11 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     },
   });
   if (result.denials.some((d) => d.code === 'STATE_CONFLICT')) await setStaleKill(ctx, tx, intent, now, activeKills.some((k) => k.kind === 'STALE'));
+  // Account vs mode (SPEC 4): a mismatch is refused AND alerted at every stage that checks it.
+  const mismatch = result.denials.find((d) => d.code === 'ACCOUNT_MODE_MISMATCH');
+  if (mismatch) {
+    tx.alerts.enqueue({ type: 'ACCOUNT_MODE_MISMATCH', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol} refused at ${stage.toLowerCase()}: ${mismatch.message}`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
+  }
   return result;
 }
 

@@ -71,9 +71,6 @@ async function prepare(ctx: EngineContext, tx: Tx, intentId: string, tokenId: st
     const codes = denied.map((d) => d.code).join(', ');
     tx.beads.append({ type: 'T2_TOKEN', intentId: intent.id, ts: now, payload: { event: 'REJECTED', tokenId, purpose: 'TRADE', reason: `gate re-check failed: ${codes}` } });
     await transition(ctx, tx, intent, 'CANCELLED', `blocked by gate before submission: ${codes}`);
-    if (denied.some((d) => d.code === 'ACCOUNT_MODE_MISMATCH')) {
-      tx.alerts.enqueue({ type: 'ACCOUNT_MODE_MISMATCH', at: now, payload: { summary: denied.find((d) => d.code === 'ACCOUNT_MODE_MISMATCH')?.message ?? 'account mismatch', intentId: intent.id } });
-    }
     return { kind: 'cancelled', reason: denied.map((d) => d.message).join('; ') };
   }
   const wait = gates.denials.find((d) => d.wait);

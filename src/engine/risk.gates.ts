@@ -133,7 +133,9 @@ export const GATES = [
     check: (c) => {
       if (c.mode === 'observe') return { code: 'MODE_OBSERVE', message: 'OBSERVE mode: Phoenix never sends orders' };
       const account = c.broker.account ?? c.lastKnownAccount;
-      if (!account && c.stage !== 'SUBMIT') return null; // unknown until the broker connects; re-checked at submission
+      // unknown until the broker connects: re-checked at submission; while the broker is not
+      // ready the broker_health gate makes the submission wait instead of refusing it
+      if (!account && (c.stage !== 'SUBMIT' || !c.broker.canSubmit)) return null;
       const problem = accountModeProblem(c.mode, c.allowLive, account?.accountId ?? null);
       return problem ? { code: 'ACCOUNT_MODE_MISMATCH', message: problem } : null;
     },
@@ -189,7 +191,7 @@ export const GATES = [
     check: (c) => {
       const account = c.broker.account ?? c.lastKnownAccount;
       const min = c.constitution.limits.minNetLiquidationUsd;
-      if (!account) return c.stage === 'SUBMIT' ? { code: 'MIN_CAPITAL', message: 'net liquidation unknown (broker account not read yet)' } : null;
+      if (!account) return c.stage === 'SUBMIT' && c.broker.canSubmit ? { code: 'MIN_CAPITAL', message: 'net liquidation unknown (broker account not read yet)' } : null;
       return account.netLiquidation < min ? { code: 'MIN_CAPITAL', message: `net liquidation $${account.netLiquidation.toFixed(2)} < minimum $${min.toFixed(2)}` } : null;
     },
   },

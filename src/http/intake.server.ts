@@ -123,15 +123,16 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
       req.resume();
-      return send(res, 400, { error: `content type must be application/json (got ${type || 'none'})`, issues: [] });
+      return send(res, 400, { error: `content type must be application/json (got ${type || 'none'})`, issues: [{ path: '(header) content-type', message: `must be application/json (got ${type || 'none'})` }] });
     }
     const body = await readBody(req);
-    if (!body.ok) return send(res, body.status, { error: body.error }, body.status === 413 ? { connection: 'close' } : {});
+    if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) }, body.status === 413 ? { connection: 'close' } : {});
     let raw: unknown;
     try {
       raw = JSON.parse(body.text);
     } catch (e) {
-      return send(res, 400, { error: `malformed JSON: ${(e as Error).message}`, issues: [] });
+      const message = body.text.trim() ? `malformed JSON: ${(e as Error).message}` : 'empty body: send the intent as a JSON object';
+      return send(res, 400, { error: message, issues: [{ path: '(body)', message }] });
     }
     const result = await opts.engine.submitIntent(raw, 'http');
     switch (result.kind) {

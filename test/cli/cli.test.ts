@@ -1,0 +1,230 @@
+/**
+ * Operator CLI (SPEC 2, 13) through `runCli` with a fake terminal, on real SQLite files:
+ * `audit verify` names a tampered bead, `intent submit FILE|-` goes through the same
+ * validation and gates as HTTP, `audit export --intent/--since` prints JSON lines.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/index.js';
+import type { CliIo } from '../../src/cli/context.js';
+import { approver, makeHarness, type Harness } from '../support/harness.js';
+import { beadRows, propose, tamperDb } from '../engine/helpers.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const CONSTITUTION = join(repoRoot, 'config', 'constitution.yaml');
+const DEMO_CONSTITUTION = join(repoRoot, 'config', 'constitution.demo.yaml');
+
+function terminal(stdin = '') {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: async () => stdin, confirm: async () => false };
+  return { io, out, err };
+}
+
+/** An intent valid at the real current time (the CLI runs on the system clock). */
+function realTimeIntent(signalId: string, over: Record<string, unknown> = {}) {
+  return {
+    signalId,
+    strategy: 'mes-orb',
+    instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 },
+    side: 'BUY',
+    quantity: 1,
+    orderType: 'BRACKET',
+    entryPrice: 6010.25,
+    stopLoss: 6008.0,
+    takeProfit: 6015.0,
+    evidence: { setupScore: 0.82, breakdown: { trend: 0.9 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news within 30 min', passed: true }], dvs: 0.93, eqs: 0.88 },
+    stateHash: 'sha256:9f2c',
+    stateAsOf: new Date().toISOString(),
+    ttlSec: 300,
+    ...over,
+  };
+}
+
+function count(dbFile: string, table: string): number {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('CLI: audit verify on a tampered file', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('INV-AUDIT-CHAIN-1: `phoenix audit verify` passes on an intact chain and, after one bead is edited, exits non-zero naming that bead (seq and id)', async () => {
+    h = await makeHarness();
+    const p = await propose(h);
+    await h.engine.decide(p.cardId, 'APPROVE', approver);
+    await h.settle();
+    const env = { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION };
+
+    const ok = terminal();
+    expect(await runCli(['audit', 'verify'], ok.io, env, repoRoot)).toBe(0);
+    expect(ok.out.join('\n')).toMatch(new RegExp(`audit chain OK: ${beadRows(h.dbFile).length} beads verified`));
+    expect(ok.err).toEqual([]);
+
+    const victim = beadRows(h.dbFile).find((b) => b.type === 'T2_TOKEN')!;
+    const edited = victim.payload.replace('"ISSUED"', '"USED"');
+    expect(edited).not.toBe(victim.payload);
+    tamperDb(h.dbFile, (db) => db.prepare('UPDATE "Bead" SET payload = ? WHERE seq = ?').run(edited, victim.seq));
+
+    const bad = terminal();
+    const code = await runCli(['audit', 'verify'], bad.io, env, repoRoot);
+    expect(code).not.toBe(0);
+    expect(code).toBe(1);
+    const text = bad.err.join('\n');
+    expect(text).toContain(`#${victim.seq}`);
+    expect(text).toContain(victim.id);
+    expect(text).toMatch(/BROKEN/);
+    expect(text).toMatch(/T2_TOKEN/);
+    expect(bad.out).toEqual([]);
+  });
+
+  it('INV-AUDIT-CHAIN-1: `phoenix audit verify` also names the link after a deleted bead', async () => {
+    h = await makeHarness();
+    await propose(h);
+    await propose(h);
+    const rows = beadRows(h.dbFile);
+    const victim = rows[3]!;
+    const next = rows[4]!;
+    tamperDb(h.dbFile, (db) => db.prepare('DELETE FROM "Bead" WHERE seq = ?').run(victim.seq));
+    const t = terminal();
+    expect(await runCli(['audit', 'verify'], t.io, { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION }, repoRoot)).toBe(1);
+    expect(t.err.join('\n')).toContain(`#${next.seq}`);
+    expect(t.err.join('\n')).toContain(next.id);
+  });
+});
+
+describe('CLI: intent submit and audit export', () => {
+  let dir: string;
+  let dbFile: string;
+  let env: Record<string, string>;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'phoenix-cli-'));
+    dbFile = join(dir, 'phoenix.db');
+    env = { DATABASE_URL: `file:${dbFile}`, CONSTITUTION_PATH: DEMO_CONSTITUTION, USER: 'ops' };
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('`phoenix intent submit FILE` runs the same validation and gates as HTTP and stores the intent', async () => {
+    const file = join(dir, 'intent.json');
+    writeFileSync(file, JSON.stringify(realTimeIntent('cli-file-0001')));
+    const t = terminal();
+    expect(await runCli(['intent', 'submit', file], t.io, env, repoRoot)).toBe(0);
+    expect(t.out).toHaveLength(1);
+    const res = JSON.parse(t.out[0]!) as { intentId: string; state: string; denials: unknown[] };
+    expect(res.intentId).toMatch(/^int_/);
+    // the demo constitution keeps the session open; the CLI process has no broker: the card waits for the service
+    expect(res).toMatchObject({ state: 'PROPOSED', denials: [] });
+    const db = new Database(dbFile, { readonly: true });
+    try {
+      expect(db.prepare('SELECT signalId, state FROM "Intent"').all()).toEqual([{ signalId: 'cli-file-0001', state: 'PROPOSED' }]);
+      const intentBead = db.prepare(`SELECT payload FROM "Bead" WHERE type = 'INTENT'`).get() as { payload: string };
+      expect(JSON.parse(intentBead.payload)).toMatchObject({ source: 'cli', outcome: 'PROPOSED' });
+    } finally {
+      db.close();
+    }
+    // the same file again: duplicate, nothing new (exit 3)
+    const again = terminal();
+    expect(await runCli(['intent', 'submit', file], again.io, env, repoRoot)).toBe(3);
+    expect(JSON.parse(again.out[0]!)).toEqual({ duplicate: true, intentId: res.intentId, state: 'PROPOSED' });
+    expect(count(dbFile, 'Intent')).toBe(1);
+  });
+
+  it('`phoenix intent submit -` reads standard input; gates apply (a risky intent is CANCELLED with its denial)', async () => {
+    const t = terminal(JSON.stringify(realTimeIntent('cli-stdin-0001', { stopLoss: 6005 })));
+    expect(await runCli(['intent', 'submit', '-'], t.io, env, repoRoot)).toBe(0);
+    const res = JSON.parse(t.out[0]!) as { state: string; denials: { code: string }[] };
+    expect(res.state).toBe('CANCELLED');
+    expect(res.denials.map((d) => d.code)).toEqual(['RISK_PER_TRADE']);
+    expect(count(dbFile, 'Intent')).toBe(1);
+  });
+
+  it('`phoenix intent submit` refuses invalid input with every issue and stores nothing', async () => {
+    const t = terminal(JSON.stringify(realTimeIntent('cli-bad-0001', { quantity: -2, stopLoss: 7000, extra: true })));
+    expect(await runCli(['intent', 'submit', '-'], t.io, env, repoRoot)).toBe(1);
+    const text = t.err.join('\n');
+    expect(text).toMatch(/invalid intent \(\d+ problems\); nothing stored/);
+    expect(text).toContain('quantity: quantity must be greater than 0');
+    expect(text).toContain('stopLoss: stopLoss must be below entryPrice for a BUY');
+    expect(text).toContain('unknown field(s): extra');
+    const malformed = terminal('{"signalId": ');
+    expect(await runCli(['intent', 'submit', '-'], malformed.io, env, repoRoot)).toBe(1);
+    expect(malformed.err.join('\n')).toMatch(/malformed JSON/);
+    const noArg = terminal();
+    expect(await runCli(['intent', 'submit'], noArg.io, env, repoRoot)).toBe(2);
+    expect(noArg.err.join('\n')).toMatch(/usage: phoenix intent submit FILE\|-/);
+    // nothing was stored (the database may not even have been created for these)
+    let intents = 0;
+    try {
+      intents = count(dbFile, 'Intent');
+    } catch {
+      intents = 0;
+    }
+    expect(intents).toBe(0);
+  });
+
+  it('configuration problems fail closed with exit 2 and say what to fix', async () => {
+    const t = terminal();
+    expect(await runCli(['audit', 'verify'], t.io, { DATABASE_URL: 'postgres://x', CONSTITUTION_PATH: join(dir, 'missing.yaml') }, repoRoot)).toBe(2);
+    const text = t.err.join('\n');
+    expect(text).toMatch(/DATABASE_URL: must be a SQLite file URL/);
+    expect(text).toMatch(/missing\.yaml does not exist/);
+  });
+});
+
+describe('CLI: audit export', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('`phoenix audit export --intent ID` prints that intent\'s beads in order; `--since` filters by time', async () => {
+    h = await makeHarness();
+    const t0 = h.clock.now();
+    const first = await propose(h);
+    await h.clock.advance(60_000);
+    const second = await propose(h);
+    await h.engine.decide(second.cardId, 'APPROVE', approver);
+    await h.settle();
+    const env = { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION };
+
+    const ex = terminal();
+    expect(await runCli(['audit', 'export', '--intent', first.intentId], ex.io, env, repoRoot)).toBe(0);
+    const lines = ex.out.map((l) => JSON.parse(l) as { seq: number; type: string; intentId: string; ts: string; hash: string; prevHash: string; payload: Record<string, unknown> });
+    expect(lines.map((l) => l.type)).toEqual(['GATE', 'INTENT', 'CARD']);
+    expect(lines.every((l) => l.intentId === first.intentId)).toBe(true);
+    expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((x, y) => x - y));
+    expect(lines[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(lines[0]!.ts).toBe(new Date(t0).toISOString());
+    expect(lines[1]!.payload).toMatchObject({ outcome: 'PROPOSED', source: 'http' });
+
+    const full = terminal();
+    expect(await runCli(['audit', 'export', '--intent', second.intentId], full.io, env, repoRoot)).toBe(0);
+    const types = full.out.map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types).toEqual(expect.arrayContaining(['INTENT', 'T2_TOKEN', 'POSITION', 'ORDER', 'FILL']));
+
+    const cut = new Date(t0 + 30_000).toISOString();
+    const since = terminal();
+    expect(await runCli(['audit', 'export', '--since', cut], since.io, env, repoRoot)).toBe(0);
+    const sinceLines = since.out.map((l) => JSON.parse(l) as { intentId: string | null; ts: string });
+    expect(sinceLines.length).toBe(full.out.length);
+    expect(sinceLines.every((l) => Date.parse(l.ts) >= Date.parse(cut))).toBe(true);
+    expect(sinceLines.some((l) => l.intentId === second.intentId)).toBe(true);
+    expect(sinceLines.some((l) => l.intentId === first.intentId)).toBe(false);
+
+    const none = terminal();
+    expect(await runCli(['audit', 'export', '--intent', 'int_nope'], none.io, env, repoRoot)).toBe(0);
+    expect(none.out).toEqual([]);
+    expect(none.err).toEqual(['no beads for intent int_nope']);
+
+    const badSince = terminal();
+    expect(await runCli(['audit', 'export', '--since', 'last tuesday'], badSince.io, env, repoRoot)).toBe(2);
+    expect(badSince.err.join('\n')).toMatch(/--since must be an ISO time/);
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * The gate registry as pure functions (SPEC 4): the account/mode check at submission, and
+ * the difference between "refuse" and "wait for the broker".
+ */
+import { describe, expect, it } from 'vitest';
+import type { BrokerHealth } from '../../src/engine/broker.port.js';
+import { runGates, refusals, type GateContext } from '../../src/engine/risk.gates.js';
+import { IN_SESSION, testConstitution } from '../support/harness.js';
+
+const now = Date.parse(IN_SESSION);
+const paperAccount = { accountId: 'DU0000001', netLiquidation: 25_000, buyingPower: 100_000, currency: 'USD' };
+
+function ctx(over: Partial<GateContext> = {}): GateContext {
+  return {
+    stage: 'SUBMIT',
+    now,
+    intent: { instrumentKey: 'MES.202612.CME', side: 'BUY', quantity: 1, multiplier: 5, entryPrice: 6010.25, stopLoss: 6008, dvs: 0.93, eqs: 0.88, stateAsOf: now, regime: null },
+    constitution: testConstitution(),
+    mode: 'paper',
+    allowLive: false,
+    activeKills: [],
+    today: { realizedPnlCents: 0, consecutiveLosses: 0, trades: 0 },
+    openQtyOthers: 0,
+    broker: { state: 'READY', canSubmit: true, account: paperAccount },
+    lastKnownAccount: paperAccount,
+    ...over,
+  };
+}
+
+const codes = (c: GateContext) => runGates(c).denials.map((d) => d.code);
+
+describe('gate registry', () => {
+  it('INV-IBKR-ACCOUNT-CHECK-1: every submission checks the account against the mode', () => {
+    expect(codes(ctx())).toEqual([]);
+    const live = { ...paperAccount, accountId: 'U1234567' };
+    expect(codes(ctx({ broker: { state: 'READY', canSubmit: true, account: live } }))).toEqual(['ACCOUNT_MODE_MISMATCH']);
+    expect(codes(ctx({ mode: 'live', allowLive: true, broker: { state: 'READY', canSubmit: true, account: paperAccount } }))).toEqual(['ACCOUNT_MODE_MISMATCH']);
+    expect(codes(ctx({ mode: 'live', allowLive: false, broker: { state: 'READY', canSubmit: true, account: live } }))).toEqual(['ACCOUNT_MODE_MISMATCH']);
+    expect(codes(ctx({ mode: 'live', allowLive: true, broker: { state: 'READY', canSubmit: true, account: live }, lastKnownAccount: live }))).toEqual([]);
+    expect(codes(ctx({ mode: 'observe' }))).toEqual(['MODE_OBSERVE']);
+    // the broker is ready but the account was never read: refuse, do not guess
+    const blind: BrokerHealth = { state: 'READY', canSubmit: true, account: null };
+    expect(codes(ctx({ broker: blind, lastKnownAccount: null })).sort()).toEqual(['ACCOUNT_MODE_MISMATCH', 'MIN_CAPITAL']);
+    // not checked at intake (no broker needed to show a card)
+    expect(codes(ctx({ stage: 'INTAKE', broker: { state: 'READY', canSubmit: true, account: live } }))).toEqual([]);
+  });
+
+  it('INV-IBKR-ACCOUNT-CHECK-1: a broker that is not ready makes the submission WAIT (not refuse), even with the account still unknown', () => {
+    const down: BrokerHealth = { state: 'DISCONNECTED', canSubmit: false, account: null, detail: 'not connected' };
+    const r = runGates(ctx({ broker: down, lastKnownAccount: null }));
+    expect(r.denials.map((d) => [d.code, d.wait ?? false])).toEqual([['BROKER_NOT_READY', true]]);
+    expect(refusals(r)).toEqual([]);
+    // a known wrong account is still refused while down (last known account)
+    const r2 = runGates(ctx({ broker: down, lastKnownAccount: { ...paperAccount, accountId: 'U1234567' } }));
+    expect(refusals(r2).map((d) => d.code)).toEqual(['ACCOUNT_MODE_MISMATCH']);
+  });
+
+  it('INV-KILL-BLOCKS-ENTRY-1: an active kill flag denies at every stage', () => {
+    const kill = { id: 'k1', kind: 'MANUAL' as const, reason: 'halt', setBy: 'alice', setAt: now, expiresAt: null, clearedAt: null, clearedBy: null };
+    for (const stage of ['INTAKE', 'APPROVAL', 'SUBMIT'] as const) expect(codes(ctx({ stage, activeKills: [kill] }))).toEqual(['KILL_ACTIVE']);
+  });
+
+  it('INV-STALE-KILL-1: stale means strictly older than the TTL (900 s), per-regime overrides apply', () => {
+    expect(codes(ctx({ intent: { ...ctx().intent, stateAsOf: now - 900_000 } }))).toEqual([]);
+    expect(codes(ctx({ intent: { ...ctx().intent, stateAsOf: now - 901_000 } }))).toEqual(['STATE_CONFLICT']);
+    const c = testConstitution({ staleState: { regimeTtlSec: { range: 1200 } } });
+    expect(codes(ctx({ constitution: c, intent: { ...ctx().intent, stateAsOf: now - 1000_000, regime: 'range' } }))).toEqual([]);
+    expect(codes(ctx({ constitution: c, intent: { ...ctx().intent, stateAsOf: now - 1000_000, regime: 'trend' } }))).toEqual(['STATE_CONFLICT']);
+  });
+});
