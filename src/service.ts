@@ -49,6 +49,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   } catch (e) {
     logger.error({ err: (e as Error).message }, 'broker connect failed; submissions wait until it is ready');
   }
+  // A restored broker connection retries approvals that were waiting for it (token clock running).
+  app.engine.onReconcileNeeded((reason) => {
+    if (reason === 'broker connection restored') void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
+  });
   if (app.broker.health().state === 'READY') {
     const r = await app.engine.recoverFromBroker();
     if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
