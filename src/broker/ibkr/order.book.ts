@@ -1,0 +1,443 @@
+/**
+ * OrderBook: the adapter's view of IB orders and executions, keyed so that `orderStatus`
+ * (which has no orderRef) can be mapped back to Phoenix's orderRef and leg role.
+ *
+ * No I/O: every `on*` method takes what @stoqey/ib delivered and returns the port events to
+ * emit. Rules:
+ * - identical repeated statuses are normal → an event only when (status, filledQty) changes;
+ * - terminal statuses stick (REJECTED and FILLED are final; CANCELLED → FILLED is allowed for a
+ *   fill that raced the cancel; CANCELLED → REJECTED when a rejection code arrives late);
+ * - executions are deduped on execId; a correction (same prefix, higher ".NN" suffix) updates the
+ *   stored fill and is not a new fill;
+ * - brokerOrderId is the IB orderId for this clientId, `c<clientId>:<orderId>` for other clients,
+ *   and `perm:<permId>` for completed orders whose orderId we never saw (IB does not send it).
+ */
+import type { Contract, Execution, Order, OrderState } from '@stoqey/ib';
+import type {
+  BrokerEvent,
+  BrokerFill,
+  BrokerOrder,
+  BrokerOrderStatus,
+  Instrument,
+  OrderRefReport,
+  OrderRole,
+  Side,
+} from '../../engine/broker.port.js';
+import {
+  TERMINAL_STATUSES,
+  contractToInstrument,
+  inferRole,
+  mapOrderStatus,
+  mapOrderType,
+  mapSide,
+  parseIbTime,
+  type DomainOrderType,
+} from './ib.parse.js';
+
+export interface OrderRecord {
+  brokerOrderId: string;
+  orderId: number | undefined;
+  clientId: number | undefined;
+  permId: number | undefined;
+  parentId: number;
+  parentPermId: number;
+  orderRef: string;
+  /** set when we placed the order ourselves; otherwise inferred from the bracket shape */
+  role: OrderRole | undefined;
+  instrument: Instrument;
+  side: Side;
+  quantity: number;
+  type: DomainOrderType;
+  limitPrice: number | undefined;
+  stopPrice: number | undefined;
+  status: BrokerOrderStatus;
+  filledQty: number;
+  avgFillPrice: number | null;
+  lastKey: string;
+}
+
+export interface NewLeg {
+  readonly orderId: number;
+  readonly orderRef: string;
+  readonly role: OrderRole;
+  readonly instrument: Instrument;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly type: DomainOrderType;
+  readonly limitPrice?: number;
+  readonly stopPrice?: number;
+  readonly parentId: number;
+}
+
+interface StoredFill {
+  execId: string;
+  orderId: number | undefined;
+  clientId: number | undefined;
+  permId: number | undefined;
+  orderRef: string;
+  side: Side;
+  quantity: number;
+  price: number;
+  time: number;
+  commission: number | undefined;
+}
+
+const execPrefix = (execId: string): string => execId.replace(/\.\d+$/, '');
+
+export class OrderBook {
+  private readonly records = new Map<string, OrderRecord>();
+  private readonly byPerm = new Map<number, string>();
+  private readonly fills = new Map<string, StoredFill>();
+  private readonly fillByPrefix = new Map<string, string>();
+  private readonly commissions = new Map<string, number>();
+  private readonly pendingStatus = new Map<string, { status: string; filled: number; avg: number }>();
+
+  constructor(
+    private readonly clientId: number,
+    /** instrument for a conId we qualified ourselves (exact object the engine used) */
+    private readonly instrumentFor: (conId: number | undefined) => Instrument | undefined,
+    private readonly now: () => number,
+  ) {}
+
+  // === Keys
+
+  private keyFor(orderId: number | undefined, clientId: number | undefined, permId: number | undefined): string | undefined {
+    if (permId !== undefined && permId > 0) {
+      const k = this.byPerm.get(permId);
+      if (k) return k;
+    }
+    if (orderId === undefined || orderId <= 0) return permId !== undefined && permId > 0 ? `perm:${permId}` : undefined;
+    if (clientId === undefined || clientId === this.clientId) return String(orderId);
+    return `c${clientId}:${orderId}`;
+  }
+
+  private linkPerm(rec: OrderRecord, permId: number | undefined): void {
+    if (permId === undefined || permId <= 0) return;
+    rec.permId = permId;
+    this.byPerm.set(permId, rec.brokerOrderId);
+  }
+
+  // === Our own placements
+
+  register(leg: NewLeg): void {
+    const rec: OrderRecord = {
+      brokerOrderId: String(leg.orderId),
+      orderId: leg.orderId,
+      clientId: this.clientId,
+      permId: undefined,
+      parentId: leg.parentId,
+      parentPermId: 0,
+      orderRef: leg.orderRef,
+      role: leg.role,
+      instrument: leg.instrument,
+      side: leg.side,
+      quantity: leg.quantity,
+      type: leg.type,
+      limitPrice: leg.limitPrice,
+      stopPrice: leg.stopPrice,
+      status: 'PENDING',
+      filledQty: 0,
+      avgFillPrice: null,
+      lastKey: 'PENDING|0|',
+    };
+    this.records.set(rec.brokerOrderId, rec);
+  }
+
+  /** Our order id (this clientId) is known to the book. */
+  hasOwnOrder(orderId: number): boolean {
+    return this.records.has(String(orderId));
+  }
+
+  get(brokerOrderId: string): OrderRecord | undefined {
+    return this.records.get(brokerOrderId);
+  }
+
+  // === IB callbacks
+
+  onOpenOrder(orderId: number | undefined, contract: Contract, order: Order, state: OrderState): BrokerEvent[] {
+    const key = this.keyFor(orderId, order.clientId, order.permId);
+    if (!key) return [];
+    let rec = this.records.get(key);
+    if (!rec) {
+      const created = this.createFromIb(key, orderId, contract, order);
+      if (!created) return [];
+      rec = created;
+      const pending = this.pendingStatus.get(key);
+      this.pendingStatus.delete(key);
+      this.linkPerm(rec, order.permId);
+      const out = pending ? this.applyIbStatus(rec, pending.status, pending.filled, pending.avg) : [];
+      return [...out, ...this.applyIbStatus(rec, state.status, rec.filledQty, rec.avgFillPrice ?? 0)];
+    }
+    this.linkPerm(rec, order.permId);
+    if (order.orderRef && !rec.orderRef) rec.orderRef = order.orderRef;
+    return this.applyIbStatus(rec, state.status, rec.filledQty, rec.avgFillPrice ?? 0);
+  }
+
+  onOrderStatus(
+    orderId: number,
+    status: string,
+    filled: number | undefined,
+    avgFillPrice: number | undefined,
+    permId: number | undefined,
+    clientId: number | undefined,
+  ): BrokerEvent[] {
+    const key = this.keyFor(orderId, clientId, permId);
+    if (!key) return [];
+    const rec = this.records.get(key);
+    if (!rec) {
+      // orderStatus before openOrder (or for an order we never learned about): keep the latest
+      this.pendingStatus.set(key, { status, filled: filled ?? 0, avg: avgFillPrice ?? 0 });
+      return [];
+    }
+    this.linkPerm(rec, permId);
+    return this.applyIbStatus(rec, status, filled ?? rec.filledQty, avgFillPrice ?? 0);
+  }
+
+  onCompletedOrder(contract: Contract, order: Order, state: OrderState): BrokerEvent[] {
+    const permId = order.permId;
+    const key = this.keyFor(order.orderId, order.clientId, permId);
+    if (!key) return [];
+    let rec = this.records.get(key);
+    if (!rec) {
+      const created = this.createFromIb(key, order.orderId, contract, order);
+      if (!created) return [];
+      rec = created;
+      this.linkPerm(rec, permId);
+    }
+    if (order.parentPermId && order.parentPermId > 0) rec.parentPermId = order.parentPermId;
+    const filled = order.filledQuantity ?? rec.filledQty;
+    return this.applyIbStatus(rec, state.status, filled, rec.avgFillPrice ?? 0);
+  }
+
+  /** An order-level error code that proves rejection (201, 203, 110 …). */
+  onRejected(orderId: number, code: number, reason: string): BrokerEvent[] {
+    const rec = this.records.get(String(orderId));
+    if (!rec) return [];
+    return this.transition(rec, 'REJECTED', rec.filledQty, rec.avgFillPrice, reason, code);
+  }
+
+  /** 202: cancelled (ours, OCA, parent, TWS or exchange). */
+  onCancelled(orderId: number, code: number, reason: string): BrokerEvent[] {
+    const rec = this.records.get(String(orderId));
+    if (!rec) return [];
+    return this.transition(rec, 'CANCELLED', rec.filledQty, rec.avgFillPrice, reason, code);
+  }
+
+  /**
+   * Execution (live reqId −1 or a reqExecutions replay). Returns the execId when this is a new
+   * fill to emit, undefined for duplicates and corrections.
+   */
+  onExecution(contract: Contract, exec: Execution): string | undefined {
+    const execId = exec.execId;
+    if (!execId) return undefined;
+    const side = mapSide(exec.side);
+    if (!side) return undefined;
+    if (this.fills.has(execId)) return undefined;
+    const stored: StoredFill = {
+      execId,
+      orderId: exec.orderId,
+      clientId: exec.clientId,
+      permId: exec.permId,
+      orderRef: exec.orderRef ?? '',
+      side,
+      quantity: exec.shares ?? 0,
+      price: exec.price ?? 0,
+      time: parseIbTime(exec.time) ?? this.now(),
+      commission: this.commissions.get(execId),
+    };
+    this.adoptOrderId(exec);
+    const prefix = execPrefix(execId);
+    const earlier = this.fillByPrefix.get(prefix);
+    if (earlier !== undefined && earlier !== execId) {
+      // correction of an earlier execution: replace its data, not a new fill
+      const old = this.fills.get(earlier);
+      if (old) {
+        stored.commission = stored.commission ?? old.commission;
+        this.fills.delete(earlier);
+      }
+      this.fills.set(execId, stored);
+      this.fillByPrefix.set(prefix, execId);
+      return undefined;
+    }
+    this.fills.set(execId, stored);
+    this.fillByPrefix.set(prefix, execId);
+    void contract;
+    return execId;
+  }
+
+  /** Returns true when the commission belongs to a known execution. */
+  onCommission(execId: string, commission: number | undefined): boolean {
+    const value = commission ?? 0;
+    this.commissions.set(execId, value);
+    const f = this.fills.get(execId);
+    if (f) f.commission = value;
+    return f !== undefined;
+  }
+
+  hasCommission(execId: string): boolean {
+    return this.fills.get(execId)?.commission !== undefined;
+  }
+
+  // === Views
+
+  fill(execId: string): BrokerFill | undefined {
+    const f = this.fills.get(execId);
+    return f ? this.toFill(f) : undefined;
+  }
+
+  allFills(): BrokerFill[] {
+    return [...this.fills.values()].sort((a, b) => a.time - b.time).map((f) => this.toFill(f));
+  }
+
+  openOrders(): BrokerOrder[] {
+    return [...this.records.values()].filter((r) => !TERMINAL_STATUSES.has(r.status)).map((r) => this.toOrder(r));
+  }
+
+  byOrderRef(orderRef: string): OrderRefReport {
+    const orders = [...this.records.values()].filter((r) => r.orderRef === orderRef).map((r) => this.toOrder(r));
+    const fills = this.allFills().filter((f) => f.orderRef === orderRef);
+    return { orders, fills };
+  }
+
+  roleOf(rec: OrderRecord): OrderRole {
+    if (rec.role) return rec.role;
+    const hasChildren = [...this.records.values()].some(
+      (r) =>
+        (rec.orderId !== undefined && r.parentId === rec.orderId && r.clientId === rec.clientId) ||
+        (rec.permId !== undefined && r.parentPermId === rec.permId),
+    );
+    return inferRole(rec.parentId > 0 || rec.parentPermId > 0 ? 1 : 0, rec.type, hasChildren);
+  }
+
+  // === Internals
+
+  private createFromIb(key: string, orderId: number | undefined, contract: Contract, order: Order): OrderRecord | undefined {
+    const instrument = this.instrumentFor(contract.conId) ?? contractToInstrument(contract);
+    const side = mapSide(order.action);
+    if (!instrument || !side) return undefined;
+    const type = mapOrderType(order.orderType);
+    const rec: OrderRecord = {
+      brokerOrderId: key,
+      orderId: orderId !== undefined && orderId > 0 ? orderId : undefined,
+      clientId: order.clientId,
+      permId: undefined,
+      parentId: order.parentId ?? 0,
+      parentPermId: order.parentPermId ?? 0,
+      orderRef: order.orderRef ?? '',
+      role: undefined,
+      instrument,
+      side,
+      quantity: order.totalQuantity ?? 0,
+      type,
+      limitPrice: type === 'LMT' ? order.lmtPrice : undefined,
+      stopPrice: type === 'STP' ? order.auxPrice : undefined,
+      status: 'PENDING',
+      filledQty: 0,
+      avgFillPrice: null,
+      lastKey: '',
+    };
+    this.records.set(key, rec);
+    return rec;
+  }
+
+  /** A completed order known only by permId gets its real id once an execution names it. */
+  private adoptOrderId(exec: Execution): void {
+    const permId = exec.permId;
+    if (permId === undefined || exec.orderId === undefined || exec.orderId <= 0) return;
+    const key = this.byPerm.get(permId);
+    if (!key || !key.startsWith('perm:')) return;
+    const rec = this.records.get(key);
+    if (!rec) return;
+    const newKey = exec.clientId === undefined || exec.clientId === this.clientId ? String(exec.orderId) : `c${exec.clientId}:${exec.orderId}`;
+    if (this.records.has(newKey)) return;
+    this.records.delete(key);
+    rec.brokerOrderId = newKey;
+    rec.orderId = exec.orderId;
+    rec.clientId = exec.clientId;
+    this.records.set(newKey, rec);
+    this.byPerm.set(permId, newKey);
+  }
+
+  private applyIbStatus(rec: OrderRecord, ibStatus: string, filled: number, avg: number): BrokerEvent[] {
+    const status = mapOrderStatus(ibStatus);
+    if (!status) return [];
+    const reason = status === 'REJECTED' ? `IB status ${ibStatus}` : undefined;
+    // "Filled" means completely filled, whatever the message carried (openOrder has no filled qty)
+    const qty = status === 'FILLED' ? Math.max(filled, rec.quantity) : filled;
+    return this.transition(rec, status, qty, avg > 0 ? avg : rec.avgFillPrice, reason, undefined);
+  }
+
+  private transition(
+    rec: OrderRecord,
+    status: BrokerOrderStatus,
+    filled: number,
+    avg: number | null,
+    reason: string | undefined,
+    code: number | undefined,
+  ): BrokerEvent[] {
+    const from = rec.status;
+    if (from === 'FILLED' && status !== 'FILLED') return [];
+    if (from === 'REJECTED' && status !== 'REJECTED') return [];
+    if (from === 'CANCELLED' && status !== 'FILLED' && !(status === 'REJECTED' && code !== undefined) && status !== 'CANCELLED') {
+      return [];
+    }
+    if (from === 'WORKING' && status === 'PENDING') return [];
+    rec.status = status;
+    if (filled > rec.filledQty) rec.filledQty = filled;
+    if (avg !== null && avg > 0) rec.avgFillPrice = avg;
+    const key = `${status}|${rec.filledQty}|${status === 'REJECTED' ? (code ?? '') : ''}`;
+    if (key === rec.lastKey) return [];
+    // a later REJECTED without a code adds nothing to one that had the code
+    if (status === 'REJECTED' && code === undefined && rec.lastKey.startsWith('REJECTED|')) return [];
+    rec.lastKey = key;
+    return [
+      {
+        kind: 'orderStatus',
+        orderRef: rec.orderRef,
+        role: this.roleOf(rec),
+        brokerOrderId: rec.brokerOrderId,
+        status,
+        filledQty: rec.filledQty,
+        ...(reason !== undefined ? { reason } : {}),
+        ...(code !== undefined ? { code } : {}),
+      },
+    ];
+  }
+
+  private recordForFill(f: StoredFill): OrderRecord | undefined {
+    const key = this.keyFor(f.orderId, f.clientId, f.permId);
+    return key ? this.records.get(key) : undefined;
+  }
+
+  private toFill(f: StoredFill): BrokerFill {
+    const rec = this.recordForFill(f);
+    return {
+      execId: f.execId,
+      brokerOrderId: rec?.brokerOrderId ?? this.keyFor(f.orderId, f.clientId, f.permId) ?? '',
+      orderRef: f.orderRef || rec?.orderRef || '',
+      role: rec ? this.roleOf(rec) : 'EXIT',
+      side: f.side,
+      quantity: f.quantity,
+      price: f.price,
+      commission: f.commission ?? 0,
+      time: f.time,
+    };
+  }
+
+  private toOrder(r: OrderRecord): BrokerOrder {
+    return {
+      brokerOrderId: r.brokerOrderId,
+      orderRef: r.orderRef,
+      role: this.roleOf(r),
+      instrument: r.instrument,
+      side: r.side,
+      quantity: r.quantity,
+      filledQty: r.filledQty,
+      avgFillPrice: r.avgFillPrice,
+      status: r.status,
+      type: r.type,
+      ...(r.limitPrice !== undefined ? { limitPrice: r.limitPrice } : {}),
+      ...(r.stopPrice !== undefined ? { stopPrice: r.stopPrice } : {}),
+    };
+  }
+}
