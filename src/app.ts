@@ -3,6 +3,7 @@
  * that knows every layer. `npm start` (src/main.ts), the CLI and the end-to-end tests all
  * build Phoenix through `createApp`, so they run the same code.
  */
+import { IbkrBroker } from './broker/ibkr/index.js';
 import { SimBroker } from './broker/sim/index.js';
 import type { AppConfig } from './config/load.js';
 import type { BrokerPort } from './engine/broker.port.js';
@@ -41,6 +42,15 @@ export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger):
   return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger });
 }
 
+/** The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. */
+export function buildBroker(config: AppConfig, clock: Clock, logger: Logger): BrokerPort {
+  const e = config.env;
+  if (e.BROKER === 'ibkr') {
+    return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }) });
+  }
+  return buildSimBroker(config, clock, logger);
+}
+
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
@@ -50,7 +60,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
   let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
   const store: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file);
-  const broker = deps.broker ?? buildSimBroker(config, deps.clock, deps.logger);
+  const broker = deps.broker ?? buildBroker(config, deps.clock, deps.logger);
   const engine = new Engine({
     store,
     broker,

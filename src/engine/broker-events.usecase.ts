@@ -46,10 +46,12 @@ async function connection(ctx: EngineContext, tx: Tx, ev: Extract<BrokerEvent, {
     tx.alerts.enqueue({ type: 'ACCOUNT_MODE_MISMATCH', at: now, payload: { summary: `Broker refused: ${ev.detail}`, facts } });
   } else if (escalated) {
     tx.alerts.enqueue({ type: 'IBKR_ESCALATION', at: now, payload: { summary: `Broker reconnect failed ${ev.attempt} times; Phoenix stays down until a human acts (npx phoenix reconnect).`, facts } });
-  } else if (ev.state === 'DISCONNECTED' || ev.state === 'PAUSED' || ev.state === 'DOWN') {
+  } else if (ev.state === 'PAUSED' || ev.state === 'DOWN' || (ev.state === 'DISCONNECTED' && !ev.attempt)) {
+    // One alert per outage: failed reconnect attempts (attempt ≥ 1) are beads only.
     tx.alerts.enqueue({ type: 'IBKR_DISCONNECTED', at: now, payload: { summary: `Broker ${ev.state.toLowerCase()}: ${ev.detail}. Submissions paused.`, facts } });
-  } else if (ev.state === 'READY' && ev.code !== undefined) {
-    tx.alerts.enqueue({ type: 'IBKR_RESTORED', at: now, payload: { summary: `Broker connection restored (${ev.code}); reconciling.`, facts } });
+  } else if (ev.state === 'READY' && (ev.code !== undefined || (ev.attempt ?? 0) > 0)) {
+    const how = ev.code !== undefined ? `code ${ev.code}` : `reconnect attempt ${ev.attempt}`;
+    tx.alerts.enqueue({ type: 'IBKR_RESTORED', at: now, payload: { summary: `Broker connection restored (${how}); reconciling.`, facts } });
   }
 }
 
