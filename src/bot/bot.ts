@@ -1,0 +1,254 @@
+/**
+ * The Telegram bot (SPEC 5, 12) on grammY, built from injected dependencies.
+ *
+ *   const phoenix = createBot({ engine, config, logger });
+ *   const running = await startBot(phoenix);   // long polling, or a webhook when configured
+ *   …
+ *   await running.stop();
+ *
+ * Middleware order: duplicate-update filter → callback answer guard (every callback query
+ * is answered, whatever happens) → access gate (strangers and unknown chats get nothing and
+ * leave an ACCESS_DENIED bead) → per-user rate limit → features (the command table, button
+ * taps) inside an error boundary. `bot.catch` logs anything that still escapes.
+ *
+ * API calls go through bounded auto-retry (429 `retry_after`, 5xx, network) and an overall
+ * per-call deadline, so nothing waits for hours. Telegram being unreachable never crashes
+ * the process and never blocks start-up: getMe/setWebhook/polling retry in the background.
+ */
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Bot, Composer, type Transformer } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
+import { resolve } from 'node:path';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/ports.js';
+import { recordAccessDenied } from '../engine/queries.usecase.js';
+import { AccessPolicy, RateLimiter, UpdateDeduper, rankAtLeast, type AccessConfig } from './access.js';
+import { handleCallback } from './callbacks.js';
+import { COMMANDS, enabledCommands, type CommandEnv, type CommandRow } from './commands.js';
+import { answerOnce, replyHtml, wasAnswered, type BotContext, type BotServices } from './context.js';
+import { b, line, renderFitted } from './html.js';
+import { dur } from './render/format.js';
+import { CardSyncer } from './syncer.js';
+import { describeTelegramError } from './telegram-errors.js';
+
+export interface WebhookConfig {
+  /** public HTTPS URL Telegram posts to (TELEGRAM_WEBHOOK_URL); its path is served locally */
+  readonly url: string;
+  /** TELEGRAM_WEBHOOK_SECRET, checked on every request (X-Telegram-Bot-Api-Secret-Token) */
+  readonly secret: string;
+  /** local port of our HTTP server (TELEGRAM_WEBHOOK_PORT; 0 = ephemeral, tests) */
+  readonly port: number;
+  /** local address (default 0.0.0.0; put a TLS-terminating proxy in front) */
+  readonly host?: string;
+}
+
+export interface BotConfig extends AccessConfig {
+  readonly token: string;
+  /** TELEGRAM_API_ROOT: a self-hosted Bot API server, or the sandbox (no trailing slash) */
+  readonly apiRoot?: string;
+  /** webhook mode when set (TELEGRAM_WEBHOOK_URL); long polling otherwise */
+  readonly webhook?: WebhookConfig;
+}
+
+export interface BotOptions {
+  /** card syncer poll interval (default 1000 ms) */
+  readonly syncEveryMs?: number;
+  /** per-user commands and taps: `burst` at once, one more every `refillMs` (default 10 / 3000 ms of engine time) */
+  readonly rateLimit?: { readonly burst: number; readonly refillMs: number };
+  /** ACCESS_DENIED beads per stranger (default 5 / 12 000 ms) */
+  readonly auditLimit?: { readonly burst: number; readonly refillMs: number };
+  /** how long a tap waits for the engine before answering "working on it" (default 2000 ms) */
+  readonly decisionWaitMs?: number;
+  /** one HTTP request to the Bot API (default 60 s; getUpdates long-polls 30 s) */
+  readonly requestTimeoutSeconds?: number;
+  /** one API call including all its retries, except getUpdates (default 150 s) */
+  readonly callDeadlineMs?: number;
+  /** bounded auto-retry (default 5 attempts, retry_after up to 60 s) */
+  readonly retry?: { readonly maxRetryAttempts: number; readonly maxDelaySeconds: number };
+  /** background start retry backoff (default 1 s doubling to 30 s) */
+  readonly startRetryMs?: { readonly min: number; readonly max: number };
+  /** where /runbook reads RB-*.md (default ./runbooks) */
+  readonly runbooksDir?: string;
+  /** long-poll timeout in seconds (default 30) */
+  readonly pollTimeoutSeconds?: number;
+}
+
+export interface BotDeps {
+  readonly engine: Engine;
+  readonly config: BotConfig;
+  readonly logger: Logger;
+  /** known bot identity: no getMe needed to start */
+  readonly botInfo?: UserFromGetMe;
+  readonly options?: BotOptions;
+  /** API transformers installed innermost, before auto-retry (tests, metrics) */
+  readonly transformers?: readonly Transformer[];
+}
+
+export interface PhoenixBot {
+  readonly bot: Bot<BotContext>;
+  readonly syncer: CardSyncer;
+  readonly access: AccessPolicy;
+  readonly commands: readonly CommandRow[];
+  readonly services: BotServices;
+  readonly deps: BotDeps;
+}
+
+export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+
+/** Bound every call (with its retries) in time; getUpdates is bounded by its own timeout. */
+export const callDeadline =
+  (ms: number): Transformer =>
+  (prev, method, payload, signal) => {
+    if (method === 'getUpdates' || ms <= 0) return prev(method, payload, signal);
+    const timeout = AbortSignal.timeout(ms);
+    // grammY types its signals with the abort-controller shim; at run time they are Node's
+    const combined = signal ? AbortSignal.any([signal as unknown as AbortSignal, timeout]) : timeout;
+    return prev(method, payload, combined as unknown as typeof signal);
+  };
+
+export function createBot(deps: BotDeps): PhoenixBot {
+  const { engine, config, logger } = deps;
+  const o = deps.options ?? {};
+  const log = logger.child({ component: 'bot' });
+  const bot = new Bot<BotContext>(config.token, {
+    ...(deps.botInfo ? { botInfo: deps.botInfo } : {}),
+    client: { ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}), timeoutSeconds: o.requestTimeoutSeconds ?? 60 },
+  });
+  for (const t of deps.transformers ?? []) bot.api.config.use(t);
+  bot.api.config.use(autoRetry({ maxRetryAttempts: o.retry?.maxRetryAttempts ?? 5, maxDelaySeconds: o.retry?.maxDelaySeconds ?? 60 }));
+  bot.api.config.use(callDeadline(o.callDeadlineMs ?? 150_000));
+
+  const access = new AccessPolicy(config);
+  const now = () => engine.ctx.clock.now();
+  const commandLimiter = new RateLimiter(now, o.rateLimit?.burst ?? 10, o.rateLimit?.refillMs ?? 3000);
+  const auditLimiter = new RateLimiter(now, o.auditLimit?.burst ?? 5, o.auditLimit?.refillMs ?? 12_000);
+  const suppressed = new Map<string, number>();
+  const syncer = new CardSyncer(bot.api, engine, log, { everyMs: o.syncEveryMs ?? 1000 });
+
+  const services: BotServices = {
+    engine,
+    access,
+    logger: log,
+    runbooksDir: o.runbooksDir ?? resolve(process.cwd(), 'runbooks'),
+    kickSyncer: () => syncer.kick(),
+    commandLimiter,
+    decisionWaitMs: o.decisionWaitMs ?? 2000,
+    async auditDenied(ctx, action, reason) {
+      const userId = String(ctx.from?.id ?? ctx.chat?.id ?? 'unknown');
+      if (!auditLimiter.take(userId).ok) {
+        suppressed.set(userId, (suppressed.get(userId) ?? 0) + 1);
+        log.warn({ userId, action: action.slice(0, 80) }, 'access denied (audit rate-limited)');
+        return;
+      }
+      const dropped = suppressed.get(userId) ?? 0;
+      suppressed.delete(userId);
+      try {
+        await recordAccessDenied(engine.ctx, {
+          userId,
+          chatId: ctx.chat ? String(ctx.chat.id) : null,
+          action,
+          reason: dropped ? `${reason} (+${dropped} earlier attempts not recorded: rate limit)` : reason,
+        });
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'could not record ACCESS_DENIED');
+      }
+    },
+  };
+
+  // 1. Duplicate updates (webhook re-deliveries, restarts) are ignored.
+  const deduper = new UpdateDeduper();
+  bot.use(async (ctx, next) => {
+    if (deduper.seen(ctx.update.update_id)) {
+      log.debug({ updateId: ctx.update.update_id }, 'duplicate update ignored');
+      return;
+    }
+    await next();
+  });
+
+  // 2. Every callback query is answered, whatever happens below.
+  bot.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      if (ctx.callbackQuery && !wasAnswered(ctx)) await answerOnce(ctx, undefined, log);
+    }
+  });
+
+  // 3. Access: strangers and unknown chats learn nothing.
+  bot.use(async (ctx, next) => {
+    const from = ctx.from;
+    const chat = ctx.chat;
+    const rank = from ? access.rankOf(from.id) : null;
+    if (!from || from.is_bot || !chat || rank === null || !access.chatAllowed(chat, from.id)) {
+      const what = ctx.callbackQuery ? `callback ${JSON.stringify(String(ctx.callbackQuery.data ?? '').slice(0, 80))}` : ctx.message?.text ? `message ${JSON.stringify(ctx.message.text.slice(0, 60))}` : `update ${Object.keys(ctx.update).filter((k) => k !== 'update_id').join(',')}`;
+      await services.auditDenied(ctx, what, rank === null ? 'unknown user' : 'unknown chat');
+      if (ctx.callbackQuery) await answerOnce(ctx, 'Not allowed.', log);
+      return;
+    }
+    ctx.phoenix = { actor: access.actor(from), rank };
+    await next();
+  });
+
+  // 4. Per-user rate limit (commands and taps; /halt is exempt: the fast path stays fast).
+  const unlimited = new Map(COMMANDS.filter((c) => c.unlimited).map((c) => [c.command, c.minRank] as const));
+  bot.use(async (ctx, next) => {
+    const text = ctx.message?.text ?? '';
+    const cmd = /^\/([A-Za-z0-9_]+)/.exec(text)?.[1]?.toLowerCase();
+    if (!ctx.callbackQuery && !cmd) return next();
+    const exemptFor = cmd ? unlimited.get(cmd) : undefined;
+    if (exemptFor && rankAtLeast(ctx.phoenix!.rank, exemptFor)) return next();
+    const r = commandLimiter.take(String(ctx.from!.id));
+    if (r.ok) return next();
+    if (ctx.callbackQuery) return answerOnce(ctx, `Too many taps; wait ${dur(r.retryInMs)}.`, log);
+    if (r.firstRefusal) await replyHtml(ctx, renderFitted([line('⏳ ', b('Slow down'), `: too many commands. Try again in ${dur(r.retryInMs)}.`)]));
+  });
+
+  // 5. Features, behind an error boundary.
+  const features = new Composer<BotContext>();
+  for (const row of enabledCommands(COMMANDS)) {
+    features.command(row.command, async (ctx) => {
+      const state = ctx.phoenix!;
+      if (!rankAtLeast(state.rank, row.minRank)) {
+        await services.auditDenied(ctx, `command /${row.command}`, `${row.minRank} role needed`);
+        await replyHtml(ctx, renderFitted([line(`Not allowed: /${row.command} needs the ${row.minRank} role.`)]));
+        return;
+      }
+      const env: CommandEnv = {
+        ctx,
+        args: (typeof ctx.match === 'string' ? ctx.match : '').trim(),
+        actor: state.actor,
+        rank: state.rank,
+        s: services,
+        reply: (html, keyboard) => replyHtml(ctx, html, keyboard),
+      };
+      await row.run(env);
+      syncer.kick();
+    });
+  }
+  features.on('callback_query:data', (ctx) => handleCallback(ctx, services));
+  features.on('callback_query', (ctx) => answerOnce(ctx, 'This button is not valid.', log));
+  features.on('message:text', async (ctx) => {
+    const text = ctx.message.text;
+    const m = /^\/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?/.exec(text);
+    const addressedToUs = m && (!m[2] || m[2].toLowerCase() === ctx.me.username.toLowerCase());
+    if (addressedToUs) await replyHtml(ctx, renderFitted([line(`Unknown command /${m[1] ?? ''}. /help lists what you can do.`)]));
+    else if (ctx.chat.type === 'private') await replyHtml(ctx, renderFitted([line('Send /help for the commands. Cards arrive in the main chat.')]));
+  });
+
+  bot.errorBoundary(async (err) => {
+    const ctx = err.ctx;
+    log.error({ err: describeTelegramError(err.error), updateId: ctx.update.update_id }, 'handler failed');
+    try {
+      if (ctx.callbackQuery) await answerOnce(ctx, 'Something went wrong; nothing more was done. Check the card and /status.', log);
+      else if (ctx.message) await replyHtml(ctx, renderFitted([line(`Something went wrong handling that (ref ${ctx.update.update_id}). Check /status before trying again.`)]));
+    } catch {
+      /* Telegram may be the thing that failed */
+    }
+  }, features);
+
+  bot.catch((err) => {
+    log.error({ err: describeTelegramError(err.error), updateId: err.ctx?.update?.update_id }, 'bot error');
+  });
+
+  return { bot, syncer, access, commands: COMMANDS, services, deps };
+}

@@ -1,0 +1,186 @@
+/**
+ * Button taps (SPEC 5, 8, 12). Callback data is parsed strictly and only names a server-side
+ * object; the engine decides everything else (who may, whether it is still open, what
+ * happens). Every tap is answered exactly once, within the deadline: when the engine takes
+ * longer than `decisionWaitMs` (a slow broker), the tap is answered "working on it" and the
+ * card shows the outcome when it lands.
+ */
+import type { Filter } from 'grammy';
+import type { DecisionOutcome } from '../engine/approval.usecase.js';
+import { listUnresolvedDrifts, resolveDrift, type DriftResolution } from '../engine/drift.usecase.js';
+import { ConcurrentChangeError } from '../engine/errors.js';
+import { cardView } from '../engine/queries.usecase.js';
+import { reconcileNow } from '../engine/reconcile.usecase.js';
+import { rankAtLeast } from './access.js';
+import { describeData, parseCallback, type CallbackAction, type ParsedCallback } from './callback-data.js';
+import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices } from './context.js';
+import { toast } from './html.js';
+import { renderCard } from './render/card.js';
+import { renderDriftList } from './render/lists.js';
+import { isNotModified } from './telegram-errors.js';
+
+type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
+
+const NOT_VALID = 'This button is not valid.';
+const WORKING = 'Working on it — the card will show the outcome.';
+
+const RESOLUTION: Partial<Record<CallbackAction, DriftResolution>> = {
+  driftAck: 'ACKNOWLEDGED',
+  driftPhoenixFixed: 'PHOENIX_CORRECTED',
+  driftBrokerFixed: 'BROKER_CORRECTED',
+};
+
+export async function handleCallback(ctx: CallbackCtx, s: BotServices): Promise<void> {
+  const data = ctx.callbackQuery.data;
+  const parsed = parseCallback(data);
+  if (!parsed) {
+    await s.auditDenied(ctx, `callback ${describeData(data)}`, 'malformed or forged callback data');
+    return answerOnce(ctx, NOT_VALID, s.logger);
+  }
+  switch (parsed.action) {
+    case 'approve':
+    case 'pass':
+      return tradeTap(ctx, s, parsed);
+    case 'confirm':
+    case 'cancel':
+      return confirmTap(ctx, s, parsed);
+    case 'checkNow':
+      return checkNowTap(ctx, s);
+    default:
+      return driftTap(ctx, s, parsed);
+  }
+}
+
+/** The chat the tapped message lives in must be the card's chat (a copied button elsewhere is refused). */
+const tappedChat = (ctx: CallbackCtx): string | null => {
+  const chat = ctx.callbackQuery.message?.chat;
+  return chat ? String(chat.id) : null;
+};
+
+async function tradeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
+  const actor = ctx.phoenix!.actor;
+  const view = await cardView(s.engine.ctx, p.id);
+  if (!view || view.kind !== 'TRADE' || view.card.chatId !== tappedChat(ctx)) {
+    await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown card');
+    return answerOnce(ctx, NOT_VALID, s.logger);
+  }
+  const work = s.engine.decide(p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
+  let outcome: DecisionOutcome | typeof TIMED_OUT;
+  try {
+    outcome = await withDeadline(work, s.decisionWaitMs);
+  } catch (e) {
+    if (e instanceof ConcurrentChangeError) {
+      s.kickSyncer();
+      return answerOnce(ctx, 'Someone decided this card at the same moment; your tap did nothing.', s.logger);
+    }
+    throw e;
+  }
+  if (outcome === TIMED_OUT) {
+    work.then(() => s.kickSyncer()).catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'decision failed after the tap was answered'));
+    return answerOnce(ctx, WORKING, s.logger);
+  }
+  await answerOnce(ctx, toast(decisionToast(outcome)), s.logger, outcome.kind === 'blocked');
+  s.kickSyncer();
+  // A tap on an old copy of the card (e.g. a duplicate message): bring that copy up to date.
+  if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
+}
+
+export function decisionToast(o: DecisionOutcome): string {
+  switch (o.kind) {
+    case 'refused':
+    case 'noop':
+    case 'expired':
+      return o.reason;
+    case 'blocked':
+      return `Blocked by a gate: ${o.reason}. Nothing was sent.`;
+    case 'passed':
+      return 'Passed. Nothing will be sent.';
+    case 'approved':
+      switch (o.submit.kind) {
+        case 'submitted':
+          return 'Approved ✅ Order sent to the broker.';
+        case 'waiting':
+          return `Approved. Waiting for the broker: ${o.submit.reason}`;
+        case 'unknown':
+          return `Approved. Broker outcome unconfirmed, reconciling: ${o.submit.reason}`;
+        default:
+          return `Approved, but not sent: ${o.submit.reason}`;
+      }
+  }
+}
+
+async function refreshTapped(ctx: CallbackCtx, s: BotServices, cardId: string): Promise<void> {
+  const msg = ctx.callbackQuery.message;
+  const view = await cardView(s.engine.ctx, cardId);
+  if (!msg || !view) return;
+  const r = renderCard(view);
+  try {
+    await ctx.api.editMessageText(msg.chat.id, msg.message_id, r.html, { parse_mode: 'HTML', reply_markup: r.keyboard, link_preview_options: { is_disabled: true } });
+  } catch (e) {
+    if (!isNotModified(e)) s.logger.warn({ err: (e as Error).message, cardId }, 'could not refresh an old copy of a card');
+  }
+}
+
+async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
+  const actor = ctx.phoenix!.actor;
+  const view = await cardView(s.engine.ctx, p.id);
+  if (!view || view.kind !== 'CONFIRM' || view.card.chatId !== tappedChat(ctx)) {
+    await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown confirmation');
+    return answerOnce(ctx, NOT_VALID, s.logger);
+  }
+  const confirmed = p.action === 'confirm';
+  const work = s.engine.answerConfirmation(p.id, confirmed, actor);
+  const outcome = await withDeadline(work, s.decisionWaitMs);
+  if (outcome === TIMED_OUT) {
+    work
+      .then(async (o) => {
+        s.kickSyncer();
+        if (o.ok && confirmed) await ctx.reply(toast(`${actor.name}: ${o.message}`));
+      })
+      .catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'confirmation failed after the tap was answered'));
+    return answerOnce(ctx, WORKING, s.logger);
+  }
+  await answerOnce(ctx, toast(outcome.message), s.logger);
+  s.kickSyncer();
+  if (outcome.ok && confirmed) await ctx.reply(`${actor.name}: ${outcome.message}`.slice(0, 3500));
+}
+
+async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
+  const actor = ctx.phoenix!.actor;
+  const resolution = RESOLUTION[p.action];
+  if (!resolution) return answerOnce(ctx, NOT_VALID, s.logger);
+  if (!rankAtLeast(ctx.phoenix!.rank, 'approver')) {
+    await s.auditDenied(ctx, `resolve drift ${p.id}`, 'approver or admin role needed');
+    return answerOnce(ctx, 'Not allowed: only approvers and admins resolve drift.', s.logger);
+  }
+  const r = await resolveDrift(s.engine.ctx, p.id, resolution, `resolved from Telegram by ${actor.name}`, actor);
+  await answerOnce(ctx, toast(r.message), s.logger);
+  s.kickSyncer();
+  await refreshDriftList(ctx, s);
+}
+
+/** "Check now" (SPEC 8, 12): any configured user; reconciliation only reads and records drifts, and is rate-limited by the engine. */
+async function checkNowTap(ctx: CallbackCtx, s: BotServices): Promise<void> {
+  const actor = ctx.phoenix!.actor;
+  const work = reconcileNow(s.engine.ctx, `check now by ${actor.name} (Telegram)`);
+  const r = await withDeadline(work, s.decisionWaitMs);
+  if (r === TIMED_OUT) {
+    work.then(() => refreshDriftList(ctx, s)).catch((e: Error) => s.logger.error({ err: e.message }, 'reconcile now failed'));
+    return answerOnce(ctx, 'Checking with the broker — the list will update.', s.logger);
+  }
+  await answerOnce(ctx, toast(r.message || 'Checked.'), s.logger);
+  await refreshDriftList(ctx, s);
+}
+
+/** Edit the /drift message that was tapped so it shows the current list. */
+async function refreshDriftList(ctx: CallbackCtx, s: BotServices): Promise<void> {
+  const msg = ctx.callbackQuery.message;
+  if (!msg) return;
+  const engineCtx = s.engine.ctx;
+  const r = renderDriftList(await listUnresolvedDrifts(engineCtx), engineCtx.clock.now(), rankAtLeast(ctx.phoenix!.rank, 'approver'));
+  try {
+    await ctx.api.editMessageText(msg.chat.id, msg.message_id, r.html, { parse_mode: 'HTML', reply_markup: r.keyboard, link_preview_options: { is_disabled: true } });
+  } catch (e) {
+    if (!isNotModified(e)) s.logger.warn({ err: (e as Error).message }, 'could not refresh the drift list');
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * THE command table (SPEC 12; style.md lesson 7). One row per command drives the handler
+ * registration, the role check, /help and setMyCommands. A handler parses its arguments,
+ * calls one engine use case (reads may look first), and renders the result.
+ */
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import { verifyAudit } from '../engine/audit.usecase.js';
+import type { Actor } from '../engine/domain.js';
+import { listUnresolvedDrifts } from '../engine/drift.usecase.js';
+import { listPending, listPositions, listWorkingOrders } from '../engine/queries.usecase.js';
+import { rankAtLeast, type Rank } from './access.js';
+import type { BotContext, BotServices } from './context.js';
+import { b, blank, clean, code, i, line, renderFitted, type Line } from './html.js';
+import { renderDriftList, renderOrders, renderPending, renderPositions, renderStatus } from './render/lists.js';
+import { modeBanner, utc } from './render/format.js';
+import { listRunbooks, renderRunbook, renderRunbookList } from './runbooks.js';
+
+export interface CommandEnv {
+  readonly ctx: BotContext;
+  /** text after the command, trimmed */
+  readonly args: string;
+  readonly actor: Actor;
+  readonly rank: Rank;
+  readonly s: BotServices;
+  reply(html: string, keyboard?: InlineKeyboardMarkup): Promise<void>;
+}
+
+export interface CommandRow {
+  /** without the slash; [a-z0-9_]{1,32} */
+  readonly command: string;
+  readonly args?: string;
+  /** one line, for setMyCommands (≤ 256 characters) and /help */
+  readonly description: string;
+  /** least role that may run it ('viewer' = any configured user) */
+  readonly minRank: Rank;
+  /** false: the row keeps its place but is not registered, listed or announced yet */
+  readonly enabled: boolean;
+  /** exempt from the per-user command rate limit (the emergency fast path) */
+  readonly unlimited?: boolean;
+  run(env: CommandEnv): Promise<void>;
+}
+
+const say = (env: CommandEnv, ...lines: Line[]) => env.reply(renderFitted(lines));
+
+export const COMMANDS: readonly CommandRow[] = [
+  {
+    command: 'start',
+    description: 'what Phoenix is and what you can do here',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      await env.reply(helpHtml(env, true));
+    },
+  },
+  {
+    command: 'help',
+    description: 'the commands and the runbooks',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      await env.reply(helpHtml(env, false));
+    },
+  },
+  {
+    command: 'status',
+    description: 'mode, broker, kill flag, P&L today, pending cards, heartbeat, reconciliation, outbox',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      await env.reply(renderStatus(await env.s.engine.status()));
+    },
+  },
+  {
+    command: 'positions',
+    description: 'open positions (Phoenix view)',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      const ctx = env.s.engine.ctx;
+      await env.reply(renderPositions(await listPositions(ctx), ctx.clock.now()));
+    },
+  },
+  {
+    command: 'orders',
+    description: 'working orders',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      await env.reply(renderOrders(await listWorkingOrders(env.s.engine.ctx)));
+    },
+  },
+  {
+    command: 'pending',
+    description: 'cards waiting for APPROVE / PASS',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      const ctx = env.s.engine.ctx;
+      await env.reply(renderPending(await listPending(ctx), ctx.clock.now()));
+    },
+  },
+  {
+    command: 'drift',
+    description: 'unresolved reconciliation drifts, resolve buttons, check now',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      const ctx = env.s.engine.ctx;
+      const r = renderDriftList(await listUnresolvedDrifts(ctx), ctx.clock.now(), rankAtLeast(env.rank, 'approver'));
+      await env.reply(r.html, r.keyboard);
+    },
+  },
+  {
+    command: 'halt',
+    args: '[reason]',
+    description: 'stop all new entries NOW (one tap, no confirmation; exits still allowed)',
+    minRank: 'approver',
+    enabled: true,
+    unlimited: true,
+    async run(env) {
+      const reason = clean(env.args).slice(0, 200) || 'no reason given (Telegram /halt)';
+      const r = await env.s.engine.halt(env.actor, reason);
+      await say(env, line(r.ok ? '🛑 ' : '', r.ok ? b(clean(r.message)) : clean(r.message)), ...(r.ok ? [line(i('Lift it with /resume (admin, confirm button). See /runbook RB-004.'))] : []));
+    },
+  },
+  {
+    command: 'resume',
+    description: 'lift the kill flag (admin; asks for a confirm tap)',
+    minRank: 'admin',
+    enabled: true,
+    async run(env) {
+      const status = await env.s.engine.status();
+      if (!status.kills.length) return say(env, line('No kill flag is active; nothing to resume.'));
+      await confirmFlow(env, 'CONFIRM_RESUME');
+    },
+  },
+  {
+    command: 'flatten',
+    description: 'close every open position at market (admin; asks for a confirm tap)',
+    minRank: 'admin',
+    enabled: true,
+    async run(env) {
+      await confirmFlow(env, 'CONFIRM_FLATTEN');
+    },
+  },
+  {
+    command: 'audit',
+    description: 'verify the audit chain',
+    minRank: 'admin',
+    enabled: true,
+    async run(env) {
+      const started = Date.now();
+      const r = await verifyAudit(env.s.engine.ctx.store);
+      const took = `${Date.now() - started} ms`;
+      if (r.ok) return say(env, line('🔗 ', b('Audit chain OK'), `: ${r.count} beads verified in ${took}.`));
+      const br = r.firstBreak;
+      await say(
+        env,
+        line('🚨 ', b('AUDIT CHAIN BROKEN')),
+        line(`First broken link: bead #${br?.seq ?? '?'} (${clean(br?.type ?? '?')}, `, code(clean(br?.id ?? '?')), ')'),
+        line(clean(br?.problem ?? 'unknown problem')),
+        line(i('Stop trading (/halt), keep the database file, and export it for review: npx phoenix audit verify.')),
+      );
+    },
+  },
+  {
+    command: 'runbook',
+    args: '[id]',
+    description: 'list the runbooks, or show one (e.g. /runbook RB-004)',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      if (!env.args) return env.reply(renderRunbookList(await listRunbooks(env.s.runbooksDir)));
+      const r = await renderRunbook(env.s.runbooksDir, env.args);
+      if (!r.ok) return say(env, line(r.message));
+      for (const html of r.messages) await env.reply(html);
+    },
+  },
+  {
+    command: 'promote',
+    args: 'STRATEGY',
+    description: 'promote a strategy from shadow to live (SPEC 11)',
+    minRank: 'admin',
+    enabled: false, // place kept for SPEC 11; wired when the promotion use case lands
+    async run(env) {
+      await say(env, line('Promotion is not available in this version.'));
+    },
+  },
+];
+
+export const enabledCommands = (table: readonly CommandRow[] = COMMANDS): CommandRow[] => table.filter((c) => c.enabled);
+
+/** setMyCommands payload, from the table. */
+export const botCommandList = (table: readonly CommandRow[] = COMMANDS) =>
+  enabledCommands(table).map((c) => ({ command: c.command, description: `${c.description}${c.minRank === 'viewer' ? '' : ` [${c.minRank}]`}`.slice(0, 256) }));
+
+const ROLE_LABEL: Record<Rank, string> = { viewer: 'viewer+', approver: 'approver+', admin: 'admin' };
+
+function helpHtml(env: CommandEnv, intro: boolean): string {
+  const ctx = env.s.engine.ctx;
+  const lines: Line[] = [];
+  if (intro) {
+    lines.push(
+      line('🦅 ', b('Phoenix'), ' — a human-in-the-loop guard for trading at Interactive Brokers.'),
+      line('Trade intents pass the risk gates, then arrive as evidence cards with ', b('APPROVE'), ' / ', b('PASS'), '. Nothing reaches the broker without an approval.'),
+      line(...modeBanner(ctx.mode, ctx.constitution.demo)),
+      blank,
+    );
+  }
+  lines.push(line(`You are ${clean(env.actor.name)} (`, b(env.rank), ').'), line(b('Commands')));
+  for (const c of enabledCommands()) {
+    const allowed = rankAtLeast(env.rank, c.minRank);
+    lines.push(line(allowed ? '' : '🔒 ', `/${c.command}${c.args ? ` ${c.args}` : ''}`, ` — ${c.description} (${ROLE_LABEL[c.minRank]})`));
+  }
+  lines.push(blank, line('Runbooks: /runbook lists them; emergencies: ', code('/halt reason'), ' then /runbook RB-004.'), line(i(`Server time ${utc(ctx.clock.now())}.`)));
+  return renderFitted(lines);
+}
+
+async function confirmFlow(env: CommandEnv, kind: 'CONFIRM_RESUME' | 'CONFIRM_FLATTEN'): Promise<void> {
+  const r = await env.s.engine.requestConfirmation(kind, env.actor);
+  env.s.kickSyncer();
+  if (!r.ok) return say(env, line(clean(r.message)));
+  const chat = env.ctx.chat;
+  if (chat && env.s.access.isMainChat(chat.id)) return; // the confirmation card itself is the answer
+  await say(env, line(`Confirmation card posted in the main chat; an admin must tap Confirm before ${utc(r.expiresAt)}.`));
+}

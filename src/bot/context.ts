@@ -1,0 +1,67 @@
+/**
+ * The bot's context type, declared once (style.md lesson 8), and the services every
+ * handler gets: the engine, the access policy, the card syncer, options.
+ */
+import type { Context } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Actor } from '../engine/domain.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/ports.js';
+import type { AccessPolicy, Rank, RateLimiter } from './access.js';
+
+/** Set by the access gate for every update from a known user in an allowed chat. */
+export interface RequestState {
+  actor: Actor;
+  rank: Rank;
+}
+
+export type BotContext = Context & { phoenix?: RequestState };
+
+export interface BotServices {
+  readonly engine: Engine;
+  readonly access: AccessPolicy;
+  readonly logger: Logger;
+  readonly runbooksDir: string;
+  /** ask the card syncer to look for dirty cards now */
+  kickSyncer(): void;
+  /** audit a refusal no engine use case saw (rate-limited per user) */
+  auditDenied(ctx: BotContext, action: string, reason: string): Promise<void>;
+  readonly commandLimiter: RateLimiter;
+  /** how long a tap waits for the engine before answering "working on it" */
+  readonly decisionWaitMs: number;
+}
+
+/** Reply in the chat of the update, HTML parse mode, no link previews. */
+export async function replyHtml(ctx: BotContext, html: string, keyboard?: InlineKeyboardMarkup): Promise<void> {
+  await ctx.reply(html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...(keyboard && keyboard.inline_keyboard.length ? { reply_markup: keyboard } : {}) });
+}
+
+const answered = new WeakSet<BotContext>();
+
+export const wasAnswered = (ctx: BotContext): boolean => answered.has(ctx);
+
+/** Answer the callback query once; a late or duplicate answer is logged, never thrown. */
+export async function answerOnce(ctx: BotContext, text: string | undefined, logger: Logger, showAlert = false): Promise<void> {
+  if (!ctx.callbackQuery || answered.has(ctx)) return;
+  answered.add(ctx);
+  try {
+    await ctx.answerCallbackQuery(text ? { text, ...(showAlert ? { show_alert: true } : {}) } : {});
+  } catch (e) {
+    logger.debug({ err: (e as Error).message, updateId: ctx.update.update_id }, 'answerCallbackQuery failed (late or duplicate)');
+  }
+}
+
+/** Resolve with the promise's value, or `timedOut` after `ms` (the promise keeps running). */
+export async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+export const TIMED_OUT: unique symbol = Symbol('timed out');

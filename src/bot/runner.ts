@@ -1,0 +1,183 @@
+/**
+ * Running the bot: long polling (default) or a webhook (own node:http server), plus the
+ * card syncer. `startBot` returns at once — Telegram being down never blocks or crashes
+ * start-up. Identity (getMe, unless `botInfo` was given), setMyCommands, deleteWebhook /
+ * setWebhook and polling are retried in the background with backoff, and logged.
+ */
+import { Api, webhookCallback } from 'grammy';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ALLOWED_UPDATES, type PhoenixBot } from './bot.js';
+import { botCommandList } from './commands.js';
+import { describeTelegramError } from './telegram-errors.js';
+
+export interface RunningBot {
+  readonly mode: 'polling' | 'webhook';
+  /** resolves once updates flow (polling started / webhook set); never rejects */
+  readonly ready: Promise<void>;
+  /** webhook mode: where our HTTP server listens */
+  readonly webhookServer?: { readonly host: string; readonly port: number; readonly path: string };
+  stop(): Promise<void>;
+}
+
+export interface StartBotOptions {
+  /** default: 'webhook' when the config has a webhook, else 'polling' */
+  readonly mode?: 'polling' | 'webhook';
+  /** start the card syncer too (default true) */
+  readonly syncCards?: boolean;
+}
+
+/** grammY types signals with the abort-controller shim; at run time they are Node's own. */
+type GrammySignal = Parameters<Api['getMe']>[0];
+const grammySignal = (s: AbortSignal): GrammySignal => s as unknown as GrammySignal;
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** Resolve after `p` settles or `ms` passes, whichever is first (shutdown must not hang). */
+const bounded = (p: Promise<unknown>, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    p.then(
+      () => resolve(),
+      () => resolve(),
+    ).finally(() => clearTimeout(t));
+  });
+
+export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}): Promise<RunningBot> {
+  const { bot, syncer, deps } = phoenix;
+  const log = phoenix.services.logger;
+  const cfg = deps.config;
+  const o = deps.options ?? {};
+  const mode = opts.mode ?? (cfg.webhook ? 'webhook' : 'polling');
+  const minDelay = o.startRetryMs?.min ?? 1000;
+  const maxDelay = o.startRetryMs?.max ?? 30_000;
+  const stopping = new AbortController();
+  // A bare client (no auto-retry) for start-up probes: fail fast, retry on our own schedule.
+  const probe = new Api(cfg.token, { ...(cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {}), timeoutSeconds: 15 });
+
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (markReady = r));
+  let commandsSet = false;
+
+  const identify = async (): Promise<void> => {
+    if (!bot.isInited()) {
+      bot.botInfo = await probe.getMe(grammySignal(stopping.signal));
+      log.info({ username: bot.botInfo.username }, 'Telegram reachable');
+    }
+    if (!commandsSet) {
+      // best effort: a failure here must not stop the bot
+      await bot.api
+        .setMyCommands(botCommandList(phoenix.commands))
+        .then(() => (commandsSet = true))
+        .catch((e: unknown) => log.warn({ err: describeTelegramError(e) }, 'setMyCommands failed; will try again on the next start'));
+    }
+  };
+
+  /** Run `attempt` until it succeeds or the bot stops, with doubling backoff. */
+  const retrying = async (what: string, attempt: () => Promise<void>): Promise<void> => {
+    let delay = minDelay;
+    while (!stopping.signal.aborted) {
+      try {
+        await attempt();
+        return;
+      } catch (e) {
+        if (stopping.signal.aborted) return;
+        log.warn({ err: describeTelegramError(e), retryInMs: delay }, `${what} failed; retrying (the rest of Phoenix keeps running)`);
+        await sleep(delay, stopping.signal);
+        delay = Math.min(maxDelay, delay * 2);
+      }
+    }
+  };
+
+  if (opts.syncCards !== false) syncer.start();
+
+  if (mode === 'polling') {
+    const loop = retrying('Telegram long polling', async () => {
+      await identify();
+      if (stopping.signal.aborted) return;
+      await bot.start({
+        allowed_updates: [...ALLOWED_UPDATES],
+        drop_pending_updates: false,
+        timeout: o.pollTimeoutSeconds ?? 30,
+        onStart: () => {
+          log.info({ mode }, 'Telegram bot polling');
+          markReady();
+        },
+      });
+      // bot.start resolves when polling ends: by stop(), or unexpectedly (then loop again)
+      if (!stopping.signal.aborted) throw new Error('long polling ended unexpectedly');
+    });
+    return {
+      mode,
+      ready,
+      async stop() {
+        stopping.abort();
+        await bounded(bot.stop(), 5000);
+        await bounded(loop, 5000);
+        await bounded(syncer.stop(), 5000);
+      },
+    };
+  }
+
+  // Webhook mode.
+  const wh = cfg.webhook;
+  if (!wh) throw new Error('webhook mode needs config.webhook (TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET)');
+  const path = new URL(wh.url).pathname || '/';
+  const handle = webhookCallback(bot, 'http', { secretToken: wh.secret, timeoutMilliseconds: 9000 });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://webhook.local');
+    if (req.method !== 'POST' || url.pathname !== path) {
+      res.writeHead(404).end();
+      return;
+    }
+    // Error boundary around grammY's adapter: a failing update never takes the process down.
+    handle(req, res).catch((e: unknown) => {
+      log.error({ err: describeTelegramError(e) }, 'webhook update failed');
+      if (!res.headersSent) res.writeHead(500).end();
+      else if (!res.writableEnded) res.end();
+    });
+  });
+  server.on('clientError', (_e, socket) => socket.destroy());
+  const host = wh.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(wh.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host, port, path }, 'Telegram webhook server listening');
+  const setup = retrying('Telegram setWebhook', async () => {
+    await identify();
+    if (stopping.signal.aborted) return;
+    await probe.setWebhook(wh.url, { secret_token: wh.secret, allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false }, grammySignal(stopping.signal));
+    log.info({ mode }, 'Telegram webhook set');
+    markReady();
+  });
+  return {
+    mode,
+    ready,
+    webhookServer: { host, port, path },
+    async stop() {
+      stopping.abort();
+      await bounded(setup, 5000);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await bounded(syncer.stop(), 5000);
+    },
+  };
+}

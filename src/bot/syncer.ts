@@ -1,0 +1,236 @@
+/**
+ * The card syncer: the sending side of the card OUTBOX. The engine bumps a card's `version`
+ * whenever what it shows changes; the syncer renders every card whose version is ahead of
+ * `renderedVersion`, sends it (new card) or edits it in place, and only then records the
+ * rendered version (and the message id) with `markCardRendered`.
+ *
+ * Triggered by `engine.onChange` and by a ~1 s poll (other processes, e.g. the CLI, write to
+ * the same database). One sync runs at a time per process, so one card is never sent twice
+ * concurrently.
+ *
+ * Delivery guarantees:
+ * - a failing send or edit leaves the card dirty; it is retried later (per-card backoff,
+ *   1 s doubling to 60 s) and never dropped;
+ * - a card gets one message. The one exception is an UNKNOWN outcome (the request may have
+ *   reached Telegram but no answer came back, e.g. a network error that auto-retry then
+ *   re-sent): a second copy is preferred to a lost card. Both copies carry buttons that
+ *   resolve to the same card id, so either works and the engine decides once; a tap on a
+ *   stale copy refreshes it. A message sent whose id could not be recorded (database error)
+ *   is remembered in memory and edited, not sent again.
+ * - "message is not modified" counts as rendered; a deleted message is re-sent; HTML that
+ *   Telegram refuses falls back to plain text instead of retrying forever.
+ */
+import type { Api } from 'grammy';
+import type { Message } from 'grammy/types';
+import type { Engine } from '../engine/engine.js';
+import type { CardRecord } from '../engine/domain.js';
+import type { Logger } from '../engine/ports.js';
+import { cardView, dirtyCards, markCardRendered } from '../engine/queries.usecase.js';
+import { cutText, SAFE_TEXT_LIMIT, visibleText } from './html.js';
+import { renderCard, type Rendered } from './render/card.js';
+import { describeTelegramError, isFormatError, isMessageGone, isNotModified } from './telegram-errors.js';
+
+export interface SyncerOptions {
+  /** poll the database every N ms (default 1000; 0 = only on engine changes) */
+  readonly everyMs?: number;
+  /** cards per pass (default 50) */
+  readonly batch?: number;
+  /** per-card retry backoff bounds in ms (default 1000 … 60 000) */
+  readonly backoffMs?: { readonly min: number; readonly max: number };
+}
+
+export interface SyncerStats {
+  sent: number;
+  edited: number;
+  unchanged: number;
+  failures: number;
+  lastError: string | null;
+}
+
+const chatIdOf = (chatId: string): number | string => (/^-?\d+$/.test(chatId) ? Number(chatId) : chatId);
+
+export class CardSyncer {
+  readonly stats: SyncerStats = { sent: 0, edited: 0, unchanged: 0, failures: 0, lastError: null };
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly backoff = new Map<string, { attempts: number; nextAt: number }>();
+  /** sent, but the message id is not yet in the database */
+  private readonly unrecorded = new Map<string, number>();
+  private readonly everyMs: number;
+  private readonly batch: number;
+  private readonly backoffMs: { min: number; max: number };
+
+  constructor(
+    private readonly api: Api,
+    private readonly engine: Engine,
+    private readonly logger: Logger,
+    opts: SyncerOptions = {},
+  ) {
+    this.everyMs = opts.everyMs ?? 1000;
+    this.batch = opts.batch ?? 50;
+    this.backoffMs = { min: opts.backoffMs?.min ?? 1000, max: opts.backoffMs?.max ?? 60_000 };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.unsubscribe ??= this.engine.onChange(() => this.kick());
+    if (this.everyMs > 0 && !this.timer) {
+      this.timer = setInterval(() => this.kick(), this.everyMs);
+      this.timer.unref();
+    }
+    this.kick();
+  }
+
+  /** Look for dirty cards now (coalesced: at most one pass runs, one more is queued). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Resolves when no pass is running (tests). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.idle();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      await this.syncOnce();
+    } while (this.again && !this.stopped);
+  }
+
+  /** One pass over the dirty cards. Returns how many were brought up to date. */
+  async syncOnce(): Promise<number> {
+    let cards: CardRecord[];
+    try {
+      cards = await dirtyCards(this.engine.ctx, this.batch);
+    } catch (e) {
+      this.logger.error({ err: (e as Error).message }, 'card syncer: reading the outbox failed');
+      return 0;
+    }
+    let done = 0;
+    const now = Date.now();
+    for (const card of cards) {
+      if (this.stopped) break;
+      const b = this.backoff.get(card.id);
+      if (b && b.nextAt > now) continue;
+      try {
+        if (await this.syncCard(card.id)) done++;
+      } catch (e) {
+        // e.g. the database is busy: the card stays dirty and is retried like a failed send
+        this.fail(card, e);
+      }
+    }
+    return done;
+  }
+
+  private async syncCard(cardId: string): Promise<boolean> {
+    const view = await cardView(this.engine.ctx, cardId);
+    if (!view) return false;
+    const card = view.card;
+    if (card.version <= card.renderedVersion) return false;
+    let rendered: Rendered;
+    try {
+      rendered = renderCard(view);
+    } catch (e) {
+      // a rendering bug must not block the outbox: show what we can
+      this.logger.error({ err: (e as Error).message, cardId }, 'card render failed; sending a minimal card');
+      rendered = { html: `Card ${card.id} (${card.kind}, ${card.status}) — details unavailable; see /pending or /status.`, keyboard: { inline_keyboard: [] } };
+    }
+    const chatId = chatIdOf(card.chatId);
+    const known = card.messageId ?? this.unrecorded.get(card.id) ?? null;
+    try {
+      let messageId: number;
+      if (known === null) {
+        messageId = (await this.send(chatId, rendered)).message_id;
+        this.unrecorded.set(card.id, messageId);
+        this.stats.sent++;
+      } else {
+        const r = await this.edit(chatId, known, rendered);
+        if (r === 'gone') {
+          messageId = (await this.send(chatId, rendered)).message_id;
+          this.unrecorded.set(card.id, messageId);
+          this.stats.sent++;
+        } else {
+          messageId = known;
+          if (r === 'edited') this.stats.edited++;
+          else this.stats.unchanged++;
+        }
+      }
+      await markCardRendered(this.engine.ctx, card.id, card.version, messageId);
+      this.unrecorded.delete(card.id);
+      this.backoff.delete(card.id);
+      return true;
+    } catch (e) {
+      this.fail(card, e);
+      return false;
+    }
+  }
+
+  private fail(card: CardRecord, e: unknown): void {
+    const prev = this.backoff.get(card.id)?.attempts ?? 0;
+    const attempts = prev + 1;
+    const delay = Math.min(this.backoffMs.max, this.backoffMs.min * 2 ** (attempts - 1));
+    this.backoff.set(card.id, { attempts, nextAt: Date.now() + delay });
+    this.stats.failures++;
+    this.stats.lastError = describeTelegramError(e);
+    this.logger.warn({ cardId: card.id, kind: card.kind, attempts, retryInMs: delay, err: this.stats.lastError }, 'card not delivered yet; it stays in the outbox and is retried');
+    // the per-card backoff is in real time: make sure a pass happens when it ends
+    const t = setTimeout(() => this.kick(), delay + 5);
+    t.unref();
+  }
+
+  private async send(chatId: number | string, r: Rendered): Promise<Message.TextMessage> {
+    const extra = { link_preview_options: { is_disabled: true }, ...(r.keyboard.inline_keyboard.length ? { reply_markup: r.keyboard } : {}) };
+    try {
+      return await this.api.sendMessage(chatId, r.html, { parse_mode: 'HTML', ...extra });
+    } catch (e) {
+      if (!isFormatError(e)) throw e;
+      this.logger.error({ err: describeTelegramError(e) }, 'card HTML refused by Telegram; sending plain text');
+      return this.api.sendMessage(chatId, plainFallback(r.html), extra);
+    }
+  }
+
+  private async edit(chatId: number | string, messageId: number, r: Rendered): Promise<'edited' | 'unchanged' | 'gone'> {
+    const extra = { reply_markup: r.keyboard, link_preview_options: { is_disabled: true } };
+    try {
+      await this.api.editMessageText(chatId, messageId, r.html, { parse_mode: 'HTML', ...extra });
+      return 'edited';
+    } catch (e) {
+      if (isNotModified(e)) return 'unchanged';
+      if (isMessageGone(e)) return 'gone';
+      if (!isFormatError(e)) throw e;
+      this.logger.error({ err: describeTelegramError(e) }, 'card HTML refused by Telegram; editing to plain text');
+      try {
+        await this.api.editMessageText(chatId, messageId, plainFallback(r.html), extra);
+        return 'edited';
+      } catch (e2) {
+        if (isNotModified(e2)) return 'unchanged';
+        throw e2;
+      }
+    }
+  }
+}
+
+function plainFallback(html: string): string {
+  const text = visibleText(html);
+  return text.length <= SAFE_TEXT_LIMIT ? text : `${cutText(text, SAFE_TEXT_LIMIT - 1)}…`;
+}

@@ -1,0 +1,170 @@
+/**
+ * Read models for transports (the Telegram bot first; a REST or CLI transport can reuse
+ * them unchanged). Plain data, no formatting.
+ *
+ *   cardView(ctx, cardId)          one card with what its message shows (TRADE: intent,
+ *                                  latest token, orders, limits; CONFIRM_*: kill flags and
+ *                                  open positions; DRIFT: the drift)
+ *   dirtyCards(ctx, limit)         the card outbox: cards whose version > renderedVersion
+ *   markCardRendered(...)          outbox acknowledgement (a message now shows `version`)
+ *   listPositions / listWorkingOrders / listPending    /positions /orders /pending
+ *                                  (/drift lists through drift.usecase listUnresolvedDrifts)
+ *   recordAccessDenied(ctx, …)     an ACCESS_DENIED bead for a refusal no use case saw
+ *                                  (strangers, unknown chats, malformed callback data)
+ *
+ * The two writes are bookkeeping of the transport, not business state changes: they never
+ * touch intents, tokens, orders or kill flags.
+ */
+import type { EngineContext } from './context.js';
+import type { CardRecord, IntentRecord, KillFlag, Mode, OrderRecord, TokenRecord } from './domain.js';
+import type { DriftRecord } from './store.port.js';
+
+/** The risk limits a card shows next to the numbers they limit. */
+export interface CardLimits {
+  readonly maxRiskPerTradeUsd: number;
+  readonly minDvs: number;
+  readonly minEqs: number;
+  /** the stale-state TTL that applies to this intent (regime override or default) */
+  readonly staleTtlSec: number;
+  readonly tokenTtlSec: number;
+}
+
+interface ViewBase {
+  readonly card: CardRecord;
+  /** engine time at read */
+  readonly now: number;
+  readonly mode: Mode;
+  readonly demo: boolean;
+}
+
+export interface TradeCardView extends ViewBase {
+  readonly kind: 'TRADE';
+  readonly intent: IntentRecord;
+  readonly token: TokenRecord | null;
+  readonly orders: readonly OrderRecord[];
+  readonly limits: CardLimits;
+}
+
+export interface ConfirmCardView extends ViewBase {
+  readonly kind: 'CONFIRM';
+  readonly activeKills: readonly KillFlag[];
+  /** intents holding (or possibly holding) broker exposure right now */
+  readonly open: readonly IntentRecord[];
+}
+
+export interface DriftCardView extends ViewBase {
+  readonly kind: 'DRIFT';
+  readonly drift: DriftRecord | null;
+}
+
+/** A card kind this version has no special view for (e.g. PROMOTION), or a TRADE card whose intent vanished. */
+export interface OtherCardView extends ViewBase {
+  readonly kind: 'OTHER';
+}
+
+export type CardView = TradeCardView | ConfirmCardView | DriftCardView | OtherCardView;
+
+const OPEN_EXPOSURE = ['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'] as const;
+
+export async function cardView(ctx: EngineContext, cardId: string): Promise<CardView | null> {
+  const now = ctx.clock.now();
+  const base = { now, mode: ctx.mode, demo: ctx.constitution.demo };
+  return ctx.store.tx(async (tx) => {
+    const card = await tx.cards.get(cardId);
+    if (!card) return null;
+    if (card.kind === 'TRADE') {
+      const intent = await tx.intents.get(card.subjectId);
+      if (!intent) return { ...base, kind: 'OTHER', card };
+      const c = ctx.constitution;
+      return {
+        ...base,
+        kind: 'TRADE',
+        card,
+        intent,
+        token: await tx.tokens.latestForIntent(intent.id),
+        orders: await tx.orders.listByIntent(intent.id),
+        limits: {
+          maxRiskPerTradeUsd: c.limits.maxRiskPerTradeUsd,
+          minDvs: c.limits.minDvs,
+          minEqs: c.limits.minEqs,
+          staleTtlSec: (intent.regime ? c.staleState.regimeTtlSec[intent.regime] : undefined) ?? c.staleState.ttlSec,
+          tokenTtlSec: c.approval.tokenTtlSec,
+        },
+      };
+    }
+    if (card.kind === 'CONFIRM_RESUME' || card.kind === 'CONFIRM_FLATTEN') {
+      return { ...base, kind: 'CONFIRM', card, activeKills: await tx.kills.active(now), open: await tx.intents.listByState(OPEN_EXPOSURE) };
+    }
+    if (card.kind === 'DRIFT') return { ...base, kind: 'DRIFT', card, drift: await tx.drifts.get(card.subjectId) };
+    return { ...base, kind: 'OTHER', card };
+  });
+}
+
+/** Cards whose message must be sent or edited, oldest change first. */
+export async function dirtyCards(ctx: EngineContext, limit = 50): Promise<CardRecord[]> {
+  return ctx.store.tx((tx) => tx.cards.listDirty(limit));
+}
+
+/**
+ * The message for `cardId` now shows `version` (and lives at `messageId` when it was just
+ * sent). A newer version written meanwhile keeps the card dirty.
+ */
+export async function markCardRendered(ctx: EngineContext, cardId: string, version: number, messageId: number | null): Promise<void> {
+  await ctx.store.tx((tx) => tx.cards.markRendered(cardId, version, messageId));
+}
+
+/** Positions Phoenix holds: entry filled (fully or partly) and not closed. */
+export async function listPositions(ctx: EngineContext): Promise<IntentRecord[]> {
+  return ctx.store.tx((tx) => tx.intents.listByState(['FILLED', 'MANAGED']));
+}
+
+export interface WorkingOrderRow {
+  readonly order: OrderRecord;
+  readonly intent: IntentRecord | null;
+}
+
+/** Orders Phoenix believes are working (or pending/unknown) at the broker, with their intent. */
+export async function listWorkingOrders(ctx: EngineContext): Promise<WorkingOrderRow[]> {
+  return ctx.store.tx(async (tx) => {
+    const orders = await tx.orders.listWorking();
+    const intents = new Map<string, IntentRecord | null>();
+    for (const o of orders) if (!intents.has(o.intentId)) intents.set(o.intentId, await tx.intents.get(o.intentId));
+    return orders.map((order) => ({ order, intent: intents.get(order.intentId) ?? null }));
+  });
+}
+
+export interface PendingRow {
+  readonly intent: IntentRecord;
+  readonly card: CardRecord | null;
+}
+
+/** Intents waiting for a human decision (PROPOSED), with their card. */
+export async function listPending(ctx: EngineContext): Promise<PendingRow[]> {
+  return ctx.store.tx(async (tx) => {
+    const out: PendingRow[] = [];
+    for (const intent of await tx.intents.listByState(['PROPOSED'])) out.push({ intent, card: await tx.cards.bySubject(intent.id, 'TRADE') });
+    return out;
+  });
+}
+
+export interface AccessDenial {
+  readonly userId: string;
+  readonly chatId: string | null;
+  /** what was attempted, e.g. "command /status" or "callback v1:a:…" (capped at 200 characters) */
+  readonly action: string;
+  readonly reason: string;
+  readonly intentId?: string | null;
+}
+
+/** Audit a refusal that happened before any use case was reached. */
+export async function recordAccessDenied(ctx: EngineContext, d: AccessDenial): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.store.tx(async (tx) => {
+    tx.beads.append({
+      type: 'ACCESS_DENIED',
+      intentId: d.intentId ?? null,
+      ts: now,
+      payload: { userId: d.userId.slice(0, 32), chatId: d.chatId?.slice(0, 32) ?? null, action: d.action.slice(0, 200), reason: d.reason.slice(0, 200) },
+    });
+  });
+}
