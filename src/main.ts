@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './runtime/logger.js';
 import { cryptoRandom, systemClock } from './runtime/system-clock.js';
+import { launchTelegram } from './bot/launch.js';
 import { startService } from './service.js';
 
 async function main(): Promise<void> {
@@ -26,11 +27,19 @@ async function main(): Promise<void> {
     chatId: config.env.TELEGRAM_CHAT_ID ?? '-1001001',
     telegramLabel: config.env.TELEGRAM_BOT_TOKEN ? 'telegram' : 'sandbox',
   });
+  let telegram: Awaited<ReturnType<typeof launchTelegram>>;
+  try {
+    telegram = await launchTelegram({ config, engine: service.app.engine, logger });
+  } catch (e) {
+    await service.stop();
+    throw e;
+  }
   const lines = [
     '',
     `Phoenix is running (${config.env.TRADING_MODE.toUpperCase()} mode, ${config.env.BROKER} broker${config.constitution.demo ? ', DEMO constitution' : ''}).`,
     `  intake:  ${service.intake.url}/v1/intents   health: ${service.intake.url}/healthz`,
     config.env.INTAKE_TOKEN ? '  intake requires Authorization: Bearer $INTAKE_TOKEN' : '  INTAKE_TOKEN not set: intake accepts requests from this machine only',
+    ...telegram.banner,
     '  stop:    Ctrl+C',
     '',
   ];
@@ -40,6 +49,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    await telegram.stop();
     await service.stop();
     process.exit(0);
   };
