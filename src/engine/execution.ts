@@ -65,6 +65,16 @@ async function prepare(ctx: EngineContext, tx: Tx, intentId: string, tokenId: st
   if (evidenceHash(intent.payload) !== token.evidenceHash || intent.evidenceHash !== token.evidenceHash) {
     return rejectToken(ctx, tx, intent.id, tokenId, 'evidence changed since approval');
   }
+  // Promotion bypass defence (SPEC 11, issue 7): a SHADOW strategy never reaches the broker,
+  // whatever approval is presented. Refused when the intent was recorded as shadow or its
+  // strategy is SHADOW right now (demoted after approval); unregistered strategies are LIVE,
+  // as at intake. The intent is cancelled so it is not retried.
+  if (intent.shadow || (await tx.strategies.get(intent.strategy))?.stage === 'SHADOW') {
+    const why = `strategy ${intent.strategy} is SHADOW: shadow strategies never reach the broker`;
+    tx.beads.append({ type: 'T2_TOKEN', intentId: intent.id, ts: now, payload: { event: 'REJECTED', tokenId, purpose: 'TRADE', reason: why } });
+    await transition(ctx, tx, intent, 'CANCELLED', why);
+    return { kind: 'refused', reason: why };
+  }
   const gates = await evaluateGates(ctx, tx, intent, 'SUBMIT');
   const denied = refusals(gates);
   if (denied.length) {

@@ -36,6 +36,8 @@ export interface StrategyRecord {
 export interface IntentRepo {
   get(id: string): Promise<IntentRecord | null>;
   getBySignalId(signalId: string): Promise<IntentRecord | null>;
+  /** intents of one strategy created at or after `since`, oldest first (promotion: the shadow record) */
+  listByStrategy(strategy: string, since: number, limit?: number): Promise<IntentRecord[]>;
   insert(rec: IntentRecord): Promise<void>;
   /** compare-and-set on state: true when the row was in `from` and is now updated */
   transition(id: string, from: IntentState, patch: IntentPatch & { state: IntentState }): Promise<boolean>;

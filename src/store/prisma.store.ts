@@ -61,6 +61,10 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
         const r = await c.intent.findUnique({ where: { signalId } });
         return r ? m.intentToDomain(r) : null;
       },
+      async listByStrategy(strategy, since, limit = 10_000) {
+        const rows = await c.intent.findMany({ where: { strategy, createdAt: { gte: new Date(since) } }, orderBy: { createdAt: 'asc' }, take: limit });
+        return rows.map(m.intentToDomain);
+      },
       async insert(rec) {
         await c.intent.create({ data: m.intentToRow(rec) });
       },

@@ -109,6 +109,8 @@ export class SqliteStore implements Store {
           const row = one(`SELECT * FROM "Intent" WHERE signalId = ?`, signalId);
           return row ? r.intentFromRow(row) : null;
         },
+        listByStrategy: async (strategy, since, limit = 10_000) =>
+          all(`SELECT * FROM "Intent" WHERE strategy = ? AND createdAt >= ? ORDER BY createdAt ASC, rowid ASC LIMIT ?`, strategy, r.iso(since), limit).map(r.intentFromRow),
         insert: async (rec) => this.insert('Intent', r.intentColumns(rec)),
         transition: async (id, from, patch) => this.updateWhere('Intent', r.intentColumns(patch), 'id = ? AND state = ?', [id, from]) === 1,
         update: async (id, patch) => void this.updateWhere('Intent', r.intentColumns(patch), 'id = ?', [id]),
