@@ -50,6 +50,10 @@ export interface IntentRepo {
   /** entries submitted in [from, to) */
   countSubmittedBetween(from: number, to: number): Promise<number>;
   listRecent(limit: number): Promise<IntentRecord[]>;
+  /** positions closed on a trading day (YYYY-MM-DD), in close order (reconciliation P&L, daily summary) */
+  listClosedOn(day: string): Promise<IntentRecord[]>;
+  /** intents created in [from, to), oldest first (daily summary: blocks, passes, expiries) */
+  listCreatedBetween(from: number, to: number, limit?: number): Promise<IntentRecord[]>;
 }
 
 export interface TokenRepo {
@@ -132,6 +136,28 @@ export interface StrategyRepo {
   list(): Promise<StrategyRecord[]>;
 }
 
+/** One run of a background job (SPEC 10): outcome null while it is still running. */
+export interface JobRunRecord {
+  readonly id: string;
+  readonly job: string;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  /** OK | DEGRADED | SKIPPED | SKIPPED_OVERLAP | ERROR | … (job-specific); null = running */
+  readonly outcome: string | null;
+  /** JSON: scheduledAt, lagMs, durationMs, result or error */
+  readonly detail: string | null;
+}
+
+export interface JobRunRepo {
+  /** a run that started (outcome null) or a complete record (a skipped run) */
+  insert(r: JobRunRecord): Promise<void>;
+  finish(id: string, endedAt: number, outcome: string, detail: string | null): Promise<void>;
+  /** newest first; all jobs when `job` is null */
+  recent(job: string | null, limit: number): Promise<JobRunRecord[]>;
+  /** delete runs that started before `before`; returns how many */
+  prune(before: number): Promise<number>;
+}
+
 export interface KvRepo {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, now: number): Promise<void>;
@@ -149,6 +175,7 @@ export interface Tx {
   readonly drifts: DriftRepo;
   readonly strategies: StrategyRepo;
   readonly kv: KvRepo;
+  readonly jobs: JobRunRepo;
 }
 
 export interface Store {

@@ -127,6 +127,9 @@ export class SqliteStore implements Store {
         closedPnlOn: async (day) => all(`SELECT realizedPnlCents AS p FROM "Intent" WHERE closedDay = ? AND realizedPnlCents IS NOT NULL ORDER BY closedAt ASC`, day).map((x) => Number(x.p)),
         countSubmittedBetween: async (from, to) => Number(one(`SELECT COUNT(*) AS c FROM "Intent" WHERE submittedAt >= ? AND submittedAt < ?`, r.iso(from), r.iso(to))?.c ?? 0),
         listRecent: async (limit) => all(`SELECT * FROM "Intent" ORDER BY createdAt DESC LIMIT ?`, limit).map(r.intentFromRow),
+        listClosedOn: async (day) => all(`SELECT * FROM "Intent" WHERE closedDay = ? ORDER BY closedAt ASC`, day).map(r.intentFromRow),
+        listCreatedBetween: async (from, to, limit = 10_000) =>
+          all(`SELECT * FROM "Intent" WHERE createdAt >= ? AND createdAt < ? ORDER BY createdAt ASC LIMIT ?`, r.iso(from), r.iso(to), limit).map(r.intentFromRow),
       },
       tokens: {
         insert: async (t) => this.insert('ApprovalToken', { ...t, issuedAt: r.iso(t.issuedAt), expiresAt: r.iso(t.expiresAt), usedAt: r.isoOrNull(t.usedAt), expiredAt: r.isoOrNull(t.expiredAt) }),
@@ -231,6 +234,20 @@ export class SqliteStore implements Store {
         },
         upsert: async (s) => void q(`INSERT INTO "Strategy"(name, stage, since, changedBy) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET stage = excluded.stage, since = excluded.since, changedBy = excluded.changedBy`).run(s.name, s.stage, r.iso(s.since), s.changedBy),
         list: async () => all(`SELECT * FROM "Strategy" ORDER BY name ASC`).map(r.strategyFromRow),
+      },
+      jobs: {
+        insert: async (j) => this.insert('JobRun', { id: j.id, job: j.job, startedAt: r.iso(j.startedAt), endedAt: r.isoOrNull(j.endedAt), outcome: j.outcome, detail: j.detail }),
+        finish: async (id, endedAt, outcome, detail) => void q(`UPDATE "JobRun" SET endedAt = ?, outcome = ?, detail = ? WHERE id = ?`).run(r.iso(endedAt), outcome, detail, id),
+        recent: async (job, limit) =>
+          (job === null ? all(`SELECT * FROM "JobRun" ORDER BY startedAt DESC LIMIT ?`, limit) : all(`SELECT * FROM "JobRun" WHERE job = ? ORDER BY startedAt DESC LIMIT ?`, job, limit)).map((row) => ({
+            id: String(row.id),
+            job: String(row.job),
+            startedAt: Date.parse(String(row.startedAt)),
+            endedAt: row.endedAt === null || row.endedAt === undefined ? null : Date.parse(String(row.endedAt)),
+            outcome: row.outcome === null || row.outcome === undefined ? null : String(row.outcome),
+            detail: row.detail === null || row.detail === undefined ? null : String(row.detail),
+          })),
+        prune: async (before) => q(`DELETE FROM "JobRun" WHERE startedAt < ?`).run(r.iso(before)).changes,
       },
       kv: {
         get: async (key) => (one(`SELECT value FROM "SystemState" WHERE key = ?`, key)?.value as string | undefined) ?? null,

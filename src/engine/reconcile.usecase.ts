@@ -1,0 +1,208 @@
+/**
+ * Reconciliation use case (SPEC 8): fetch the broker's positions, open orders and
+ * executions, read Phoenix's side, diff them with the pure `reconcile`, and record every NEW
+ * discrepancy (fingerprint not already unresolved) as a Drift row + RECONCILIATION_DRIFT
+ * bead + RECONCILIATION_DRIFT alert, all in one transaction.
+ *
+ * Entry points: `reconcileNow(ctx, reason, { scope })`, `nextReconcileAllowedAt(ctx)`.
+ * Invariants:
+ * - INV-RECONCILE-READONLY-1: it never changes intents, orders, fills or anything at the
+ *   broker; it only reads them and writes drifts, beads, alerts and `reconcile.*` kv keys.
+ *   A human resolves drifts (drift.usecase.ts).
+ * - at most one run at a time and at most 12 starts per minute per process (runs start at
+ *   least RECONCILE_MIN_SPACING_MS apart); callers inside that window get the last result
+ *   back with `ran: false` (the jobs' ReconcileCoordinator waits instead, so no trigger is
+ *   lost).
+ * - a discrepancy is recorded only when a second read of both sides, right after the first,
+ *   shows it again: a fill landing between the two reads is not a drift.
+ * - a drift a human resolved as ACKNOWLEDGED is not raised again while the same mismatch
+ *   persists (kv `reconcile.acknowledged`); once a run no longer sees it, it is forgotten and
+ *   a recurrence is a new drift. PHOENIX_/BROKER_CORRECTED drifts that persist are raised
+ *   again at the next run: the correction did not take.
+ */
+import { BrokerUnavailableError } from './broker.port.js';
+import type { EngineContext } from './context.js';
+import { OPEN_STATES, type IntentRecord, type OrderRecord } from './domain.js';
+import { reconcile, type BrokerSnapshot, type Discrepancy, type LocalSnapshot, type ReconcileScope } from './reconcile.js';
+import { tradingDayOf } from './session.calendar.js';
+import type { DriftRecord, Tx } from './store.port.js';
+
+export type { ReconcileScope } from './reconcile.js';
+
+/** 12 runs per minute at most (SPEC 8). */
+export const RECONCILE_MIN_SPACING_MS = 5_000;
+
+export interface ReconcileResult {
+  /** false: nothing was fetched; `skipped` says why and `discrepancies` are the last run's */
+  readonly ran: boolean;
+  readonly skipped?: 'RATE_LIMITED' | 'BROKER_DOWN';
+  /** when a new run may start (rate limit) */
+  readonly nextAllowedAt: number;
+  readonly at: number;
+  readonly reason: string;
+  readonly scope: ReconcileScope;
+  /** every mismatch seen (new and already known) */
+  readonly discrepancies: readonly Discrepancy[];
+  /** drifts recorded by this run */
+  readonly newDrifts: readonly DriftRecord[];
+  /** unresolved drifts after this run */
+  readonly unresolved: number;
+  /** one line for /drift "check now" */
+  readonly message: string;
+}
+
+interface RunState {
+  lastStartAt: number | null;
+  inFlight: Promise<ReconcileResult> | null;
+  last: ReconcileResult | null;
+}
+const runs = new WeakMap<EngineContext, RunState>();
+function stateOf(ctx: EngineContext): RunState {
+  let s = runs.get(ctx);
+  if (!s) runs.set(ctx, (s = { lastStartAt: null, inFlight: null, last: null }));
+  return s;
+}
+
+/** Earliest time a new reconciliation may start in this process (rate limit). */
+export function nextReconcileAllowedAt(ctx: EngineContext): number {
+  const s = stateOf(ctx);
+  return s.lastStartAt === null ? ctx.clock.now() : Math.max(ctx.clock.now(), s.lastStartAt + RECONCILE_MIN_SPACING_MS);
+}
+
+/**
+ * Reconcile now (on demand, on fills/rejects/cancels via the jobs' coordinator, periodically).
+ * `scope: 'positions'` compares positions only (the cheap 30-s watch); default `full`.
+ * A call while a run is in flight waits for it and returns its result.
+ */
+export async function reconcileNow(ctx: EngineContext, reason: string, opts: { readonly scope?: ReconcileScope } = {}): Promise<ReconcileResult> {
+  const s = stateOf(ctx);
+  if (s.inFlight) return s.inFlight;
+  const scope = opts.scope ?? 'full';
+  const now = ctx.clock.now();
+  if (s.lastStartAt !== null && now - s.lastStartAt < RECONCILE_MIN_SPACING_MS) {
+    const nextAllowedAt = s.lastStartAt + RECONCILE_MIN_SPACING_MS;
+    const ago = Math.round((now - s.lastStartAt) / 1000);
+    return { ...(s.last ?? emptyResult(now, reason, scope, nextAllowedAt)), ran: false, skipped: 'RATE_LIMITED', nextAllowedAt, reason, newDrifts: [], message: `Checked ${ago} s ago (at most 12 checks a minute); ${s.last?.message ?? ''}`.trim() };
+  }
+  const health = ctx.broker.health();
+  if (health.state !== 'READY') {
+    return { ...emptyResult(now, reason, scope, now), skipped: 'BROKER_DOWN', message: `Broker ${health.state.toLowerCase()}: cannot reconcile now.` };
+  }
+  s.lastStartAt = now;
+  const run = runOnce(ctx, reason, scope, now).finally(() => {
+    s.inFlight = null;
+  });
+  s.inFlight = run;
+  const result = await run;
+  if (result.ran) s.last = result;
+  return result;
+}
+
+function emptyResult(now: number, reason: string, scope: ReconcileScope, nextAllowedAt: number): ReconcileResult {
+  return { ran: false, nextAllowedAt, at: now, reason, scope, discrepancies: [], newDrifts: [], unresolved: 0, message: '' };
+}
+
+async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope, startedAt: number): Promise<ReconcileResult> {
+  const tolerance = { pnlCents: Math.round(ctx.constitution.reconciliation.pnlToleranceUsd * 100) };
+  let first: readonly Discrepancy[];
+  let confirmed: readonly Discrepancy[] = [];
+  try {
+    const broker1 = await brokerSnapshot(ctx, scope);
+    first = reconcile(await localSnapshot(ctx, broker1), broker1, tolerance, scope).discrepancies;
+    const known = await ctx.store.tx(async (tx) => new Set([...(await tx.drifts.unresolved()).map((d) => d.fingerprint), ...(await acknowledged(tx))]));
+    const candidates = first.filter((d) => !known.has(d.fingerprint));
+    if (candidates.length) {
+      const broker = await brokerSnapshot(ctx, scope);
+      const again = new Set(reconcile(await localSnapshot(ctx, broker), broker, tolerance, scope).discrepancies.map((d) => d.fingerprint));
+      confirmed = candidates.filter((d) => again.has(d.fingerprint));
+    }
+  } catch (e) {
+    if (e instanceof BrokerUnavailableError) {
+      return { ...emptyResult(startedAt, reason, scope, startedAt + RECONCILE_MIN_SPACING_MS), skipped: 'BROKER_DOWN', message: `Broker unavailable: ${e.message}` };
+    }
+    throw e;
+  }
+  const now = ctx.clock.now();
+  const { newDrifts, unresolved } = await ctx.store.tx(async (tx) => {
+    const open = await tx.drifts.unresolved();
+    // Acknowledged mismatches stay quiet while they persist; once gone, they are forgotten.
+    const present = new Set(first.map((d) => d.fingerprint));
+    const acks = (await acknowledged(tx)).filter((fp) => present.has(fp) || !coveredBy(fp, scope));
+    await tx.kv.set(ACK_KEY, JSON.stringify(acks), now);
+    const known = new Set([...open.map((d) => d.fingerprint), ...acks]);
+    const recorded: DriftRecord[] = [];
+    for (const d of confirmed) {
+      if (known.has(d.fingerprint)) continue;
+      known.add(d.fingerprint);
+      const drift: DriftRecord = { id: `drf_${ctx.random.id(10)}`, type: d.type, severity: d.severity, instrumentKey: d.instrumentKey, local: d.local, broker: d.broker, fingerprint: d.fingerprint, detectedAt: now, escalatedAt: null, resolvedAt: null, resolution: null, resolvedBy: null, note: null };
+      await tx.drifts.insert(drift);
+      tx.beads.append({ type: 'RECONCILIATION_DRIFT', intentId: d.intentId, ts: now, payload: { driftId: drift.id, driftType: d.type, severity: d.severity, local: d.local, broker: d.broker, instrumentKey: d.instrumentKey } });
+      tx.alerts.enqueue({
+        type: 'RECONCILIATION_DRIFT',
+        at: now,
+        payload: {
+          summary: `${d.severity} drift ${d.type}: ${d.summary}. Phoenix changed nothing; resolve it with /drift.`,
+          ...(d.intentId ? { intentId: d.intentId } : {}),
+          ...(d.instrumentKey ? { instrumentKey: d.instrumentKey } : {}),
+          facts: { drift: drift.id, type: d.type, severity: d.severity, found: reason },
+        },
+      });
+      recorded.push(drift);
+    }
+    await tx.kv.set('reconcile.lastRunAt', String(now), now);
+    await tx.kv.set('reconcile.last', JSON.stringify({ at: now, scope, reason, fingerprints: first.map((d) => d.fingerprint) }), now);
+    return { newDrifts: recorded, unresolved: open.length + recorded.length };
+  });
+  if (newDrifts.length) ctx.notify();
+  ctx.logger.info({ reason, scope, discrepancies: first.length, newDrifts: newDrifts.length }, 'reconciliation');
+  const message = first.length
+    ? `${first.length} mismatch${first.length > 1 ? 'es' : ''} with the broker (${newDrifts.length} new); ${unresolved} unresolved drift${unresolved === 1 ? '' : 's'}.`
+    : `Positions and orders match the broker${unresolved ? `; ${unresolved} earlier drift${unresolved === 1 ? '' : 's'} still unresolved` : ''}.`;
+  return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, message };
+}
+
+/** kv key: fingerprints of drifts resolved as ACKNOWLEDGED whose mismatch still persists. */
+export const ACK_KEY = 'reconcile.acknowledged';
+
+async function acknowledged(tx: Tx): Promise<string[]> {
+  try {
+    const v = await tx.kv.get(ACK_KEY);
+    return v ? (JSON.parse(v) as string[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Whether a run of `scope` compares what fingerprint `fp` is about (positions are in both scopes). */
+function coveredBy(fp: string, scope: ReconcileScope): boolean {
+  return scope === 'full' || fp.startsWith('POSITION_');
+}
+
+async function brokerSnapshot(ctx: EngineContext, scope: ReconcileScope): Promise<BrokerSnapshot> {
+  const positions = await ctx.broker.positions();
+  if (scope === 'positions') return { positions, openOrders: [], executions: [] };
+  const [openOrders, executions] = [await ctx.broker.openOrders(), await ctx.broker.executions()];
+  return { positions, openOrders, executions };
+}
+
+/** Open intents, intents closed today, and any intent the broker's orders/executions name. */
+async function localSnapshot(ctx: EngineContext, broker: BrokerSnapshot): Promise<LocalSnapshot> {
+  const today = tradingDayOf(ctx.clock.now(), ctx.constitution);
+  return ctx.store.tx(async (tx) => {
+    const intents = new Map<string, IntentRecord>();
+    for (const i of await tx.intents.listByState(OPEN_STATES, 100_000)) intents.set(i.id, i);
+    for (const i of await tx.intents.listClosedOn(today)) intents.set(i.id, i);
+    const refs = new Set([...broker.openOrders.map((o) => o.orderRef), ...broker.executions.map((f) => f.orderRef)]);
+    for (const ref of refs) {
+      if (!ref || intents.has(ref)) continue;
+      const i = await tx.intents.get(ref);
+      if (i) intents.set(i.id, i);
+    }
+    const orders: OrderRecord[] = [];
+    for (const i of intents.values()) {
+      if (i.state === 'PROPOSED' || i.state === 'APPROVED') continue;
+      orders.push(...(await tx.orders.listByIntent(i.id)));
+    }
+    return { intents: [...intents.values()], orders };
+  });
+}

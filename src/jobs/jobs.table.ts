@@ -1,0 +1,144 @@
+/**
+ * THE job table (SPEC 10): one place shows everything that runs in the background and when.
+ * Jobs are thin: each `run` calls engine use cases and returns a small result for the
+ * JobRun record. Schedules come from the constitution where it has a say (reconciliation
+ * interval, session open, flatten deadline, time zone).
+ *
+ * | job                     | schedule                         | does
+ * |-------------------------|----------------------------------|------------------------------------------
+ * | missed-heartbeat-watch  | at start-up, every 60 s          | gap > 2 beats → MISSED bead + alert
+ * | reconcile               | at start-up, every intervalSec   | full reconciliation, market hours
+ * |                         | (300 s), + on fills/rejects/...  |   (events: ReconcileCoordinator.request)
+ * | heartbeat               | at start-up, every 30 s ± 5 s    | semantic health → HEARTBEAT bead; ping
+ * | position-watch          | every 30 s, market hours         | positions-only reconciliation, so a silent
+ * |                         |                                  |   position drift alerts within 60 s
+ * | expiry                  | every 10 s                       | expire tokens and cards (cards re-render)
+ * | stall-detector          | every 10 s                       | SUBMITTED > 60 s without ack → STALLED
+ * | retry-waiting           | every 10 s                       | approved intents waiting for the broker
+ * | kill-flag-lapse         | every 10 s                       | stale-state kill flags past 5 min → cleared
+ * | drift-escalation        | every 60 s                       | drift unresolved > 15 min → alert, once
+ * | flatten-deadline        | 15:55 America/New_York Mon–Fri   | flatten everything (trading days only)
+ * | daily-reset             | 09:30 America/New_York Mon–Fri,  | DAILY_RESET bead + DAILY_SUMMARY alert
+ * |                         |   and at start-up (catch-up)     |   (trading days, once per day)
+ */
+import type { Constitution } from '../engine/constitution.js';
+import { escalateDrifts } from '../engine/drift.usecase.js';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS } from '../engine/heartbeat.js';
+import { checkMissedHeartbeat, runHeartbeat } from '../engine/heartbeat.usecase.js';
+import { lapseKillFlags } from '../engine/kill.usecase.js';
+import { dailyReset, flattenAtDeadline, isMarketHours } from '../engine/session-jobs.usecase.js';
+import { detectStalls, expireDue, retryWaitingSubmissions } from '../engine/sweepers.usecase.js';
+import { pingDeadMansSwitch } from './heartbeat.ping.js';
+import type { JobDef, JobDeps } from './runner.js';
+import { dailyAt, every } from './scheduler.js';
+
+const marketHours = (d: JobDeps, now: number) => isMarketHours(now, d.ctx.constitution);
+
+export function jobTable(c: Constitution): readonly JobDef[] {
+  const tz = c.session.timeZone;
+  return [
+    {
+      name: 'missed-heartbeat-watch',
+      schedule: every(60_000),
+      atStart: true,
+      async run({ ctx, trigger }) {
+        const r = await checkMissedHeartbeat(ctx, { startup: trigger === 'start' });
+        return { outcome: r.reported ? 'MISSED' : 'OK', detail: { gapSec: r.gapSec } };
+      },
+    },
+    {
+      name: 'reconcile',
+      schedule: every(c.reconciliation.intervalSec * 1000),
+      atStart: true,
+      when: (d, now) => d.trigger !== 'schedule' || marketHours(d, now),
+      async run({ reconcile, trigger }) {
+        const r = await reconcile.run(trigger === 'start' ? 'start-up' : 'periodic', 'full');
+        return { outcome: r.ran ? (r.newDrifts.length ? 'DRIFT' : 'OK') : 'SKIPPED', detail: { skipped: r.skipped, discrepancies: r.discrepancies.length, newDrifts: r.newDrifts.map((x) => x.id) } };
+      },
+    },
+    {
+      name: 'heartbeat',
+      schedule: every(HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS),
+      atStart: true,
+      async run({ ctx, jobHealth, pingUrl, fetch, logger }) {
+        const r = await runHeartbeat(ctx, { jobs: jobHealth().filter((j) => j.name !== 'heartbeat') });
+        const pinged = r.status === 'OK' && pingUrl ? await pingDeadMansSwitch(pingUrl, fetch, logger) : undefined;
+        return { outcome: r.status, detail: { reasons: r.reasons, ...(pinged !== undefined ? { pinged } : {}) } };
+      },
+    },
+    {
+      name: 'position-watch',
+      schedule: every(30_000),
+      when: marketHours,
+      async run({ reconcile }) {
+        if (reconcile.sinceLastRun() < 25_000) return { outcome: 'SKIPPED', detail: 'reconciled less than 25 s ago' };
+        const r = await reconcile.run('position watch', 'positions');
+        return { outcome: r.ran ? (r.newDrifts.length ? 'DRIFT' : 'OK') : 'SKIPPED', detail: { skipped: r.skipped, discrepancies: r.discrepancies.length, newDrifts: r.newDrifts.map((x) => x.id) } };
+      },
+    },
+    {
+      name: 'expiry',
+      schedule: every(10_000),
+      async run({ ctx }) {
+        return { detail: await expireDue(ctx) };
+      },
+    },
+    {
+      name: 'stall-detector',
+      schedule: every(10_000),
+      async run({ ctx }) {
+        const stalled = await detectStalls(ctx);
+        return { outcome: stalled.length ? 'STALLED' : 'OK', detail: { stalled } };
+      },
+    },
+    {
+      name: 'retry-waiting',
+      schedule: every(10_000),
+      async run({ ctx }) {
+        const out = await retryWaitingSubmissions(ctx);
+        return { detail: { attempted: out.length, outcomes: out.map((o) => o.kind) } };
+      },
+    },
+    {
+      name: 'kill-flag-lapse',
+      schedule: every(10_000),
+      async run({ ctx }) {
+        return { detail: { lapsed: await lapseKillFlags(ctx) } };
+      },
+    },
+    {
+      name: 'drift-escalation',
+      schedule: every(60_000),
+      async run({ ctx }) {
+        const escalated = await escalateDrifts(ctx);
+        return { outcome: escalated.length ? 'ESCALATED' : 'OK', detail: { escalated } };
+      },
+    },
+    {
+      name: 'flatten-deadline',
+      schedule: dailyAt(c.session.flattenAt, tz),
+      async run({ ctx }) {
+        const r = await flattenAtDeadline(ctx);
+        return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
+      },
+    },
+    {
+      name: 'daily-reset',
+      schedule: dailyAt(c.session.open, tz),
+      atStart: true,
+      async run({ ctx, trigger }) {
+        const r = await dailyReset(ctx, { onlyAfterOpen: trigger === 'start' });
+        if (r.ran) await pruneJobRuns(ctx);
+        return { outcome: r.ran ? 'OK' : 'SKIPPED', detail: { reason: r.reason, ...(r.summary ? { summary: r.summary } : {}) } };
+      },
+    },
+  ];
+}
+
+/** JobRun rows are operational, not audit: keep three days. */
+export const JOB_RUN_RETENTION_MS = 3 * 86_400_000;
+
+async function pruneJobRuns(ctx: JobDeps['ctx']): Promise<number> {
+  const before = ctx.clock.now() - JOB_RUN_RETENTION_MS;
+  return ctx.store.tx((tx) => tx.jobs.prune(before));
+}

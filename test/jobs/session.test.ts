@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConstitution } from '../../src/engine/constitution.js';
+import { dailyReset, dayStartMs, flattenAtDeadline, isMarketHours, isTradingDayAt, previousTradingDay } from '../../src/engine/session-jobs.usecase.js';
+import { approver, cardOf, makeHarness, type Harness } from '../support/harness.js';
+import { advance, alerts, approveOne, beads, expectState, jobRuns, nyWinter, startTestJobs } from './helpers.js';
+
+describe('session jobs and the trading calendar', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('flatten deadline at 15:55 ET: open positions are flattened by the system at 15:55 (not 15:54), and entries are refused afterwards', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { limits: { maxPositionPerInstrument: 5 } } });
+    const jobs = await startTestJobs(h, { only: ['flatten-deadline'] });
+    const id = await approveOne(h);
+    await expectState(h, id, 'MANAGED');
+    await advance(h, 14 * 60_000, 30_000, jobs); // 15:54
+    await expectState(h, id, 'MANAGED');
+    expect(await jobRuns(h, 'flatten-deadline')).toHaveLength(0);
+    await advance(h, 2 * 60_000, 30_000, jobs); // past 15:55
+    await expectState(h, id, 'CLOSED');
+    const [run] = await jobRuns(h, 'flatten-deadline');
+    expect(run!.startedAt.toISOString()).toBe(nyWinter('2026-11-24', '15:55').replace(':00Z', ':00.000Z'));
+    expect(run!.outcome).toBe('OK');
+    const job = (await beads(h, 'JOB')).find((b) => b.data.event === 'FLATTEN_DEADLINE')!;
+    expect(job.data.detail).toContain('flattening 1 open position');
+    const closed = (await beads(h, 'POSITION')).filter((b) => b.intentId === id).at(-1)!;
+    expect(closed.data).toMatchObject({ from: 'MANAGED', to: 'CLOSED' });
+    const exit = (await beads(h, 'ORDER')).find((b) => b.intentId === id && b.data.role === 'EXIT' && b.data.event === 'PLACING')!;
+    expect(exit.data.detail).toContain('flatten deadline 15:55 by Phoenix');
+    expect(await alerts(h, 'FLATTEN')).toHaveLength(1);
+    // entries are blocked from now on: the session gate says why
+    const r = await h.engine.submitIntent(h.intent());
+    expect(r).toMatchObject({ kind: 'accepted', state: 'CANCELLED' });
+    if (r.kind === 'accepted') expect(r.denials[0]).toMatchObject({ code: 'SESSION_CLOSED', message: expect.stringContaining('after the 15:55 flatten deadline') });
+    await jobs.stop();
+  });
+
+  it('a card approved after the deadline is refused at approval too', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40') });
+    const r = await h.engine.submitIntent(h.intent({ ttlSec: 1800 }));
+    if (r.kind !== 'accepted') throw new Error('not accepted');
+    await h.clock.set(nyWinter('2026-11-24', '15:56'));
+    const d = await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
+    expect(d).toMatchObject({ kind: 'blocked', reason: expect.stringContaining('after the 15:55 flatten deadline') });
+  });
+
+  it('holiday and weekend calendar: the flatten job does nothing on a configured holiday; daily schedules skip weekends', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-25', '15:00'), constitution: { session: { holidays: ['2026-11-26'] } } }); // Wed; Thanksgiving Thu
+    const jobs = await startTestJobs(h, { only: ['flatten-deadline', 'daily-reset'], runAtStart: false });
+    await advance(h, 4 * 86_400_000, 30 * 60_000, jobs); // Wed 15:00 → Sun 15:00
+    const runs = await jobRuns(h);
+    expect(runs.map((r) => `${r.job} ${r.startedAt.toISOString().slice(0, 10)} ${r.outcome}`)).toEqual([
+      'flatten-deadline 2026-11-25 OK',
+      'daily-reset 2026-11-26 SKIPPED', // holiday
+      'flatten-deadline 2026-11-26 SKIPPED',
+      'daily-reset 2026-11-27 OK',
+      'flatten-deadline 2026-11-27 OK',
+      // Saturday and Sunday: nothing scheduled
+    ]);
+    expect(JSON.parse(runs[2]!.detail!).result.reason).toBe('exchange holiday (2026-11-26)');
+    await jobs.stop();
+    // direct calls say why
+    await h.clock.set(nyWinter('2026-11-29', '15:55'));
+    expect(await flattenAtDeadline(h.engine.ctx)).toEqual({ ran: false, reason: 'weekend (2026-11-29)' });
+    const c = defaultConstitution({ session: { holidays: ['2026-11-26'] } });
+    expect(isTradingDayAt(Date.parse(nyWinter('2026-11-26', '10:00')), c)).toBe(false);
+    expect(isTradingDayAt(Date.parse(nyWinter('2026-11-27', '10:00')), c)).toBe(true);
+    expect(isMarketHours(Date.parse(nyWinter('2026-11-27', '09:29')), c)).toBe(false);
+    expect(isMarketHours(Date.parse(nyWinter('2026-11-27', '09:30')), c)).toBe(true);
+    expect(isMarketHours(Date.parse(nyWinter('2026-11-27', '16:00')), c)).toBe(false);
+    expect(previousTradingDay('2026-11-27', c)).toBe('2026-11-25');
+    expect(previousTradingDay('2026-11-30', c)).toBe('2026-11-27');
+    expect(new Date(dayStartMs('2026-03-08', 'America/New_York')).toISOString()).toBe('2026-03-08T05:00:00.000Z'); // DST day: midnight EST
+    expect(new Date(dayStartMs('2026-11-01', 'America/New_York')).toISOString()).toBe('2026-11-01T04:00:00.000Z'); // midnight EDT
+  });
+
+  it('daily reset at the session open: JOB bead DAILY_RESET and a DAILY_SUMMARY of the previous trading day (trades, P&L, blocks); once per day; Monday covers Friday', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-27', '10:00'), constitution: { limits: { maxTradesPerDay: 5, maxPositionPerInstrument: 5 } } }); // Friday
+    const win = await approveOne(h);
+    h.sim!.simulatePrice('MES', 6015.5); // target hit
+    await h.settle();
+    await expectState(h, win, 'CLOSED');
+    const lossId = await approveOne(h);
+    h.sim!.simulatePrice('MES', 6007.5); // stop hit
+    await h.settle();
+    await expectState(h, lossId, 'CLOSED');
+    const blocked = await h.engine.submitIntent(h.intent({ evidence: { ...(h.intent().evidence as object), dvs: 0.5 } }));
+    expect(blocked).toMatchObject({ state: 'CANCELLED' });
+    const passed = await h.engine.submitIntent(h.intent());
+    if (passed.kind !== 'accepted') throw new Error('x');
+    await h.engine.decide((await cardOf(h, passed.intentId)).id, 'PASS', approver);
+    const pnl = (await h.app.db.intent.findMany({ where: { id: { in: [win, lossId] } } })).reduce((a, i) => a + (i.realizedPnlCents ?? 0), 0);
+
+    const jobs = await startTestJobs(h, { only: ['daily-reset'] });
+    // start-up after Friday's open: the missed reset for Friday is caught up (summary of Thursday)
+    expect((await jobRuns(h, 'daily-reset'))[0]).toMatchObject({ outcome: 'OK' });
+    await advance(h, 3 * 86_400_000, 30 * 60_000, jobs); // → Monday 10:00
+    const resets = (await beads(h, 'JOB')).filter((b) => b.data.event === 'DAILY_RESET');
+    expect(resets.map((b) => b.ts.toISOString())).toEqual([nyWinter('2026-11-27', '10:00').replace(':00Z', ':00.000Z'), nyWinter('2026-11-30', '09:30').replace(':00Z', ':00.000Z')]);
+    const summaries = await alerts(h, 'DAILY_SUMMARY');
+    expect(summaries).toHaveLength(2);
+    const monday = summaries[1]!;
+    expect(monday.data.facts).toEqual({ day: '2026-11-27', trades: 2, pnlUsd: pnl / 100, blocked: 1, unresolvedDrifts: 0 });
+    expect(monday.data.summary).toMatch(/^Daily summary 2026-11-27: 2 trade\(s\), P&L [+-]\$\d+\.\d\d \(1 won, 1 lost\), 1 blocked, 1 passed, 0 expired, 0 rejected\.$/);
+    expect(String(resets[1]!.data.detail)).toContain('session 2026-11-30 starts');
+    // once per day: a second run (e.g. after a restart) does nothing
+    expect(await dailyReset(h.engine.ctx)).toEqual({ ran: false, reason: 'already done for 2026-11-30' });
+    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(2);
+    await jobs.stop();
+  });
+});
