@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { exportAudit, verifyAudit } from '../engine/audit.usecase.js';
 import type { CliContext } from './context.js';
 import { renderStatusText } from './status.text.js';
+import { doctorCommand } from './doctor.js';
+import { demoCommand } from '../demo/command.js';
 
 export interface CliCommand {
   readonly name: string;
@@ -119,6 +121,18 @@ export const COMMANDS: readonly CliCommand[] = [
       ctx.io.out(r.message);
       return r.ok ? 0 : 1;
     },
+  },
+  {
+    name: 'doctor',
+    usage: 'phoenix doctor [--beads N]',
+    summary: 'check configuration, database, audit chain, broker, Telegram and intake; print each problem with its fix',
+    run: (ctx, args) => doctorCommand(ctx, args),
+  },
+  {
+    name: 'demo',
+    usage: 'phoenix demo [--seed N] [--every 3s] [--count N]',
+    summary: 'post mock signals to the running service (also --burst N, --no-stale, --print); start it with CONSTITUTION_PATH=config/constitution.demo.yaml npm start',
+    run: (ctx, args) => demoCommand(ctx, args),
   },
 ];
 
