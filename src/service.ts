@@ -5,20 +5,23 @@
  */
 import { createApp, recordConfig, type App, type AppDeps } from './app.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
-import type { Clock } from './engine/ports.js';
+import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 
 export interface ServiceOptions extends AppDeps {
   /** how the bot is connected, for the CONFIG bead and the banner */
   readonly telegramLabel: string;
   /** intake port override (0 = ephemeral, for tests) */
   readonly intakePort?: number;
-  /** run the sweeps every N ms of clock time (default 10 s); 0 disables */
+  /** 0 disables the background jobs (tests that drive the engine by hand) */
   readonly sweepEveryMs?: number;
+  /** job scheduler override (tests: `new ClockScheduler(fakeClock, random)`); default node-cron */
+  readonly scheduler?: Scheduler;
 }
 
 export interface Service {
   readonly app: App;
   readonly intake: IntakeServer;
+  readonly jobs: Jobs | null;
   stop(): Promise<void>;
 }
 
@@ -57,36 +60,23 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const r = await app.engine.recoverFromBroker();
     if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
   }
-  const stopSweeps = startSweeps(app, clock, opts.sweepEveryMs ?? 10_000, logger);
+  const jobs =
+    opts.sweepEveryMs === 0
+      ? null
+      : await startJobs({
+          engine: app.engine, // also subscribes engine.onReconcileNeeded → debounced reconcile, ≤ 12/min
+          scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
+          logger,
+          ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
+        });
   return {
     app,
     intake,
+    jobs,
     async stop() {
-      stopSweeps();
+      await jobs?.stop();
       await intake.close();
       await app.close();
     },
-  };
-}
-
-function startSweeps(app: App, clock: Clock, everyMs: number, logger: AppDeps['logger']): () => void {
-  if (!everyMs) return () => {};
-  let stopped = false;
-  let cancel = () => {};
-  const tick = async () => {
-    try {
-      await app.engine.expireDue();
-      await app.engine.detectStalls();
-      await app.engine.lapseKillFlags();
-      await app.engine.retryWaiting();
-    } catch (e) {
-      logger.error({ err: (e as Error).message }, 'sweep failed');
-    }
-    if (!stopped) cancel = clock.schedule(everyMs, () => void tick());
-  };
-  cancel = clock.schedule(everyMs, () => void tick());
-  return () => {
-    stopped = true;
-    cancel();
   };
 }

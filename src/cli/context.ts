@@ -19,7 +19,7 @@ export interface CliIo {
 
 export class CliContext {
   private appPromise: Promise<App> | null = null;
-  constructor(readonly io: CliIo, private readonly env: Record<string, string | undefined>, private readonly cwd: string) {}
+  constructor(readonly io: CliIo, readonly env: Record<string, string | undefined>, readonly cwd: string) {}
 
   config(): AppConfig {
     return loadConfig(this.env, this.cwd);

@@ -209,8 +209,8 @@ export async function doctorCommand(ctx: CliContext, args: string[]): Promise<nu
   }
   // CliContext keeps the environment it was given private; doctor needs the raw values
   // (it must run when they do not validate), so it reads them through an index access.
-  const env = ctx['env'] as Record<string, string | undefined>;
-  const cwd = ctx['cwd'] as string;
+  const env = ctx.env as Record<string, string | undefined>;
+  const cwd = ctx.cwd as string;
   return printDoctor(ctx.io, { env, cwd, beads });
 }
 

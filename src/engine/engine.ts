@@ -19,7 +19,8 @@ import type { EngineContext, EngineDeps } from './context.js';
 import type { Actor } from './domain.js';
 import { submitWithToken } from './execution.js';
 import { submitIntent } from './intake.usecase.js';
-import { cancelStalled, flatten, halt, lapseKillFlags, resume } from './kill.usecase.js';
+import { flatten, halt, lapseKillFlags, resume } from './kill.usecase.js';
+import { cancelStalledConfirmed } from './stalled.usecase.js';
 import { recoverFromBroker } from './recovery.usecase.js';
 import { statusSnapshot } from './status.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from './sweepers.usecase.js';
@@ -90,8 +91,9 @@ export class Engine {
   flatten(actor: Actor, why?: string) {
     return flatten(this.ctx, actor, why);
   }
+  /** A human cancels a STALLED entry; only what the broker confirms moves the state. */
   cancelStalled(intentId: string, actor: Actor) {
-    return cancelStalled(this.ctx, intentId, actor);
+    return cancelStalledConfirmed(this.ctx, intentId, actor);
   }
   requestConfirmation(kind: ConfirmKind, actor: Actor) {
     return requestConfirmation(this.ctx, kind, actor);

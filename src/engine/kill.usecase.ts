@@ -120,23 +120,6 @@ async function closeAtMarket(ctx: EngineContext, intent: IntentRecord, actor: Ac
   });
 }
 
-/** A human cancels a STALLED entry: the cancel goes to the broker; its confirmation moves the state. */
-export async function cancelStalled(ctx: EngineContext, intentId: string, actor: Actor): Promise<KillOutcome> {
-  if (!actor.roles.includes('admin')) return denied(ctx, actor, 'cancel', 'admin role needed');
-  const intent = await ctx.store.tx((tx) => tx.intents.get(intentId));
-  if (!intent || intent.state !== 'STALLED') return { ok: false, message: `Intent ${intentId} is not STALLED.` };
-  const sent = await cancelLeg(ctx, intent, 'ENTRY', actor);
-  if (!sent) {
-    // Nothing known at the broker: record the human decision; reconciliation will flag any surprise.
-    await ctx.store.tx(async (tx) => {
-      const fresh = await tx.intents.get(intentId);
-      if (fresh?.state === 'STALLED') await transition(ctx, tx, fresh, 'CANCELLED', `cancelled by ${actor.name}; broker shows no such order`, {}, actor);
-    });
-  }
-  ctx.notify();
-  return { ok: true, message: sent ? 'Cancel sent to the broker; the card updates when the broker confirms.' : 'Cancelled: the broker has no order for this intent.' };
-}
-
 async function denied(ctx: EngineContext, actor: Actor, action: string, reason: string): Promise<KillOutcome> {
   await ctx.store.tx(async (tx) => {
     tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action, reason } });

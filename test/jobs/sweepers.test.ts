@@ -77,33 +77,22 @@ describe('sweepers and STALLED resolution', () => {
     expect(order).toHaveLength(1);
   });
 
-  it('STALLED with no broker id locally but the order live at the broker: the engine\'s cancelStalled would record CANCELLED blindly; cancelStalledConfirmed asks the broker and cancels there', async () => {
-    for (const which of ['engine', 'confirmed'] as const) {
-      h = await makeHarness();
-      h.sim!.faults.timeoutNext();
-      const id = await approveOne(h);
-      await h.clock.advance(61_000);
-      await h.engine.detectStalls();
-      // as after an unknown-outcome placement: Phoenix never learnt the broker's order ids
-      await h.app.db.$executeRawUnsafe(`UPDATE "BrokerOrder" SET brokerOrderId = NULL WHERE intentId = ?`, id);
-      if (which === 'engine') {
-        await h.engine.cancelStalled(id, admin);
-        await expectState(h, id, 'CANCELLED');
-        // ...yet the order is still live at the broker: reconciliation flags it
-        expect((await h.broker.findByOrderRef(id)).orders.find((o) => o.role === 'ENTRY')!.status).toBe('PENDING');
-        const r = await reconcileNow(h.engine.ctx, 'after blind cancel');
-        expect(r.newDrifts.map((d) => d.type)).toContain('ORDER_STATUS');
-      } else {
-        const r = await cancelStalledConfirmed(h.engine.ctx, id, admin);
-        expect(r.ok && r.kind).toBe('cancel-sent');
-        await h.settle();
-        await expectState(h, id, 'CANCELLED');
-        expect((await h.broker.findByOrderRef(id)).orders.find((o) => o.role === 'ENTRY')!.status).toBe('CANCELLED');
-        expect((await reconcileNow(h.engine.ctx, 'after confirmed cancel')).discrepancies).toEqual([]);
-      }
-      await h.close();
-      h = undefined;
-    }
+  it('STALLED with no broker id locally but the order live at the broker: engine.cancelStalled asks the broker first and cancels there, never blindly', async () => {
+    h = await makeHarness();
+    h.sim!.faults.timeoutNext();
+    const id = await approveOne(h);
+    await h.clock.advance(61_000);
+    await h.engine.detectStalls();
+    // as after an unknown-outcome placement: Phoenix never learnt the broker's order ids
+    await h.app.db.$executeRawUnsafe(`UPDATE "BrokerOrder" SET brokerOrderId = NULL WHERE intentId = ?`, id);
+    const r = await h.engine.cancelStalled(id, admin);
+    expect(r.ok && r.kind).toBe('cancel-sent');
+    await h.settle();
+    await expectState(h, id, 'CANCELLED');
+    expect((await h.broker.findByOrderRef(id)).orders.find((o) => o.role === 'ENTRY')!.status).toBe('CANCELLED');
+    expect((await reconcileNow(h.engine.ctx, 'after confirmed cancel')).discrepancies).toEqual([]);
+    await h.close();
+    h = undefined;
   });
 
   it('STALLED resolution paths: broker has no order at all → CANCELLED directly; broker already filled it → FILLED, not cancelled; broker down → nothing changes', async () => {
