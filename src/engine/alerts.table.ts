@@ -31,7 +31,27 @@ export interface AlertTypeDef {
   readonly repeatIntervalMs: number;
   /** while an alert of one of these types is active, fold this type into it */
   readonly inhibitedBy?: readonly string[];
+  /** alert types that end the condition this type reports (an inhibitor stops being active) */
+  readonly resolvedBy?: readonly string[];
+  /**
+   * How one alert reads inside a digest (one line, plain text; the renderer escapes it).
+   * Alerts whose line is identical are "the same thing again" (repeat suppression, counts).
+   * Default: the payload summary.
+   */
+  readonly line?: (p: AlertPayload) => string;
+  /** Extra plain-text lines when a message carries exactly one alert. Default: the facts. */
+  readonly details?: (p: AlertPayload) => readonly string[];
 }
+
+/** An inhibitor without a resolving alert stops folding other alerts after this long. */
+export const INHIBIT_MAX_MS = 60 * 60 * 1000;
+
+/**
+ * Repeat suppression (SPEC 9): a group whose pending alerts all read like the ones it last
+ * sent is "unchanged" and waits for its repeat interval, unless at least this many repeats
+ * piled up (volume is news), or the storm went quiet for one group interval (final tally).
+ */
+export const REPEAT_VOLUME_NEWS = 10;
 
 const S = 1000;
 const M = 60 * S;
@@ -48,15 +68,16 @@ export const ALERT_TYPES = {
   POSITION_STALLED: { severity: 'CRITICAL', title: 'Order stalled (no broker acknowledgement)', runbook: 'RB-003', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M, inhibitedBy: ['IBKR_DISCONNECTED', 'IBKR_ESCALATION'] },
   RECONCILIATION_DRIFT: { severity: 'CRITICAL', title: 'Reconciliation drift', runbook: 'RB-002', groupBy: byInstrument, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   DRIFT_ESCALATION: { severity: 'CRITICAL', title: 'Drift unresolved for 15 minutes', runbook: 'RB-002', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
-  IBKR_DISCONNECTED: { severity: 'CRITICAL', title: 'Broker connection lost', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
+  IBKR_DISCONNECTED: { severity: 'CRITICAL', title: 'Broker connection lost', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M, resolvedBy: ['IBKR_RESTORED'] },
   IBKR_RESTORED: { severity: 'INFO', title: 'Broker connection restored', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
-  IBKR_ESCALATION: { severity: 'CRITICAL', title: 'Broker reconnect failed 3 times: human needed', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 15 * M },
+  IBKR_ESCALATION: { severity: 'CRITICAL', title: 'Broker reconnect failed 3 times: human needed', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 15 * M, resolvedBy: ['IBKR_RESTORED'] },
   GATEWAY_RESTART: { severity: 'WARNING', title: 'Gateway daily restart', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   ACCOUNT_MODE_MISMATCH: { severity: 'CRITICAL', title: 'Account does not match the trading mode', runbook: 'RB-011', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },
   PACING_VIOLATION: { severity: 'WARNING', title: 'IBKR pacing violation (error 100)', runbook: 'RB-008', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   HEARTBEAT_MISSED: { severity: 'CRITICAL', title: 'Heartbeat missed (process was down)', runbook: 'RB-009', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },
   HEARTBEAT_DEGRADED: { severity: 'WARNING', title: 'Health degraded', runbook: 'RB-009', groupBy: byType, groupWaitMs: 10 * S, groupIntervalMs: 5 * M, repeatIntervalMs: 30 * M },
-  TELEGRAM_DOWN: { severity: 'WARNING', title: 'Telegram delivery failing', runbook: 'RB-006', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 5 * M, repeatIntervalMs: 30 * M },
+  TELEGRAM_DOWN: { severity: 'WARNING', title: 'Telegram delivery failing', runbook: 'RB-006', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 5 * M, repeatIntervalMs: 30 * M, resolvedBy: ['TELEGRAM_RESTORED'] },
+  TELEGRAM_RESTORED: { severity: 'INFO', title: 'Telegram delivery restored', runbook: 'RB-006', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   FLATTEN: { severity: 'WARNING', title: 'Flatten', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
   DAILY_SUMMARY: { severity: 'INFO', title: 'Daily summary', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
 } as const satisfies Record<string, AlertTypeDef>;
@@ -78,4 +99,23 @@ export interface AlertDraft {
 export function groupKeyOf(d: AlertDraft): string {
   const k = alertDef(d.type).groupBy(d.payload);
   return k ? `${d.type}:${k}` : d.type;
+}
+
+/** The one line an alert contributes to a digest (plain text). */
+export function alertLine(type: AlertType, p: AlertPayload): string {
+  const def = alertDef(type);
+  return def.line ? def.line(p) : p.summary;
+}
+
+/** Extra lines shown when a message carries exactly this one alert (plain text). */
+export function alertDetails(type: AlertType, p: AlertPayload): readonly string[] {
+  const def = alertDef(type);
+  if (def.details) return def.details(p);
+  const lines = Object.entries(p.facts ?? {}).map(([k, v]) => `${k}: ${v}`);
+  if (p.intentId) lines.push(`intent: ${p.intentId}`);
+  return lines;
+}
+
+export function isAlertType(type: string): type is AlertType {
+  return Object.prototype.hasOwnProperty.call(ALERT_TYPES, type);
 }

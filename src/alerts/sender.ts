@@ -1,0 +1,432 @@
+/**
+ * The alert sender: drains the Alert outbox into AlertMessage rows (digests) and delivers
+ * them through an AlertTransport, on the injected Clock.
+ *
+ * One tick (every `pollMs`, never overlapping itself):
+ *   1. ingest   new PENDING alerts (by rowid cursor) into per-group aggregates (aggregate.ts)
+ *   2. compose  when the chat may take a message now and a group is ready: ONE transaction
+ *               creates the AlertMessage (its text rendered once) and folds exactly the
+ *               planned alerts into it (Alert.messageId). At most one undelivered message
+ *               per chat, plus one CRITICAL one that jumps the queue: while Telegram is
+ *               down, alerts keep folding into the next digest instead of piling up stale
+ *               messages.
+ *   3. deliver  the most urgent due message, if the pacer allows (pacer.ts): 429 →
+ *               wait retry_after; 5xx/timeout/network → exponential backoff; 400/401/403 →
+ *               slow retry. Nothing is ever dropped; the process never crashes over it.
+ *
+ * Idempotency. Each alert is folded into exactly one message, once, in a transaction; a
+ * message's count is fixed when it is composed. Retrying a send therefore can never count an
+ * alert twice, in this digest or any later one. What a retry CAN do is show the same message
+ * twice, when an earlier attempt reached Telegram but its answer was lost (a timeout or a
+ * connection reset after the request was sent, or a process killed mid-send): Telegram's
+ * sendMessage has no idempotency key. Bound: copies of a message ≤ 1 + its ambiguous
+ * attempts, and after an ambiguous failure the sender sends nothing until a probe (getMe)
+ * gets an answer, so a dead or black-holed link costs probes, not copies: at most one
+ * ambiguous send per failure episode (and one per crash mid-send). Each copy carries the
+ * same "ref am_…" line, so a reader sees it is the same digest.
+ *
+ * Health. Every delivery updates SystemState `telegram.lastSentAt`; failures set
+ * `telegram.lastError` and `telegram.failingSince`; after `downAfterFailures` failures over
+ * at least `downAfterMs`, `telegram.down` is set and a TELEGRAM_DOWN alert is raised (it is
+ * delivered, with everything else, once Telegram answers; then TELEGRAM_RESTORED).
+ */
+import { ALERT_TYPE_NAMES, alertDef, isAlertType, type AlertType } from '../engine/alerts.table.js';
+import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import { silentLogger } from '../engine/ports.js';
+import type { Store } from '../engine/store.port.js';
+import {
+  activeInhibitors,
+  buildUnits,
+  foldAlert,
+  inhibitionTypes,
+  planMessage,
+  pruneMemory,
+  rememberUnit,
+  SEVERITY_RANK,
+  unitAggs,
+  type GroupAgg,
+  type GroupMemory,
+  type Raised,
+} from './aggregate.js';
+import { escapeHtml, visibleText } from './html.js';
+import { outboxDbFor, outboxSql, newMessageId, TELEGRAM_KV, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
+import { ChatPacer } from './pacer.js';
+import type { RenderOptions } from './render.js';
+import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
+
+export interface AlertSenderOptions {
+  /** the app's store (better-sqlite3 or Prisma adapter) */
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly transport: AlertTransport;
+  /** the chat that receives alerts (TELEGRAM_CHAT_ID) */
+  readonly chatId: string;
+  readonly logger?: Logger;
+  /** share with the bot so cards and alerts draw from one per-chat budget */
+  readonly pacer?: ChatPacer;
+  /** how often the outbox is checked for new alerts (default 250 ms) */
+  readonly pollMs?: number;
+  readonly render?: RenderOptions;
+  /** first retry after a transient failure (default 1 s), doubling up to `backoffMaxMs` */
+  readonly backoffBaseMs?: number;
+  /** default 60 s */
+  readonly backoffMaxMs?: number;
+  /** retry after a permanent error (400/401/403) (default 5 min) */
+  readonly permanentRetryMs?: number;
+  /** TELEGRAM_DOWN when failing at least this long … (default 60 s) */
+  readonly downAfterMs?: number;
+  /** … with at least this many failed attempts (default 3) */
+  readonly downAfterFailures?: number;
+  /** alerts read per query (default 5000) */
+  readonly ingestBatch?: number;
+}
+
+export interface SenderStats {
+  composed: number;
+  sent: number;
+  alertsSent: number;
+  failures: number;
+  rateLimited: number;
+  ambiguous: number;
+  probes: number;
+  reloads: number;
+  tickErrors: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class AlertSender {
+  private readonly db: OutboxDb;
+  private readonly log: Logger;
+  readonly pacer: ChatPacer;
+  private readonly pollMs: number;
+
+  private groups = new Map<string, GroupAgg>();
+  private cursor = 0;
+  private memory = new Map<string, GroupMemory>();
+  private lastRaised = new Map<AlertType, Raised>();
+  private readonly trackTypes: ReadonlySet<AlertType>;
+
+  private needsProbe = false;
+  private failures = 0;
+  private failingSince: number | null = null;
+  private backoffUntil = 0;
+  private down = false;
+  private lastFailure = '';
+
+  private started = false;
+  private stopped = false;
+  private timer: Cancel | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private waiters: (() => void)[] = [];
+
+  readonly stats: SenderStats = { composed: 0, sent: 0, alertsSent: 0, failures: 0, rateLimited: 0, ambiguous: 0, probes: 0, reloads: 0, tickErrors: 0 };
+
+  constructor(private readonly o: AlertSenderOptions) {
+    this.db = outboxDbFor(o.store);
+    this.log = (o.logger ?? silentLogger).child({ component: 'alerts' });
+    this.pacer = o.pacer ?? new ChatPacer();
+    this.pollMs = o.pollMs ?? 250;
+    this.trackTypes = new Set(inhibitionTypes(ALERT_TYPE_NAMES));
+  }
+
+  /** Load state left by a previous process and start ticking. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const now = this.o.clock.now();
+    await this.db.tx(async (sql) => {
+      const inFlight = await outboxSql.requeueInFlight(sql, now);
+      if (inFlight > 0) {
+        // it may have reached Telegram before the process stopped: probe before re-sending
+        this.needsProbe = true;
+        this.log.warn({ inFlight }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
+      }
+      for (const t of await outboxSql.recentSends(sql, this.o.chatId, this.pacer.limits.groupPerWindow)) this.pacer.record(this.o.chatId, t);
+      this.lastRaised = await outboxSql.latestOfTypes(sql, [...this.trackTypes]);
+      const mem = await outboxSql.kvGet(sql, TELEGRAM_KV.groups);
+      if (mem) {
+        try {
+          this.memory = new Map(Object.entries(JSON.parse(mem) as Record<string, GroupMemory>));
+        } catch {
+          this.memory = new Map();
+        }
+      }
+      const since = await outboxSql.kvGet(sql, TELEGRAM_KV.failingSince);
+      if (since) this.failingSince = Number(since);
+      this.down = (await outboxSql.kvGet(sql, TELEGRAM_KV.down)) !== null;
+    });
+    this.schedule(0);
+  }
+
+  /** Stop ticking; waits for the tick in progress (a send in flight ends by its timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.();
+    this.timer = null;
+    await this.running;
+    this.wake();
+  }
+
+  /** Tests only: drop everything at once, like a killed process (nothing awaited). */
+  abandon(): void {
+    this.stopped = true;
+    this.timer?.();
+    this.timer = null;
+  }
+
+  /** Check the outbox now (e.g. right after enqueuing a CRITICAL alert). */
+  kick(): void {
+    if (!this.stopped && this.started) this.schedule(0);
+  }
+
+  /** Resolves when no tick is running (tests: let a tick's I/O finish before moving time). */
+  settled(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Alerts held in memory, not yet folded into a message. */
+  pendingInMemory(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.count;
+    return n;
+  }
+
+  private wake(): void {
+    const w = this.waiters.splice(0);
+    for (const f of w) f();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer?.();
+    this.timer = this.o.clock.schedule(delayMs, () => {
+      this.timer = null;
+      this.runTick();
+    });
+  }
+
+  private runTick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.tick()
+      .catch((e: unknown) => {
+        this.stats.tickErrors += 1;
+        if (e instanceof AlertCountMismatch) this.reload();
+        this.log.error({ err: (e as Error).message }, 'alert sender tick failed');
+      })
+      .finally(() => {
+        this.running = null;
+        const again = this.again;
+        this.again = false;
+        this.schedule(again ? 0 : this.pollMs);
+        this.wake();
+      });
+  }
+
+  /** Forget the in-memory aggregates; the next tick re-reads every unassigned alert. */
+  private reload(): void {
+    this.stats.reloads += 1;
+    this.groups = new Map();
+    this.cursor = 0;
+  }
+
+  private async tick(): Promise<void> {
+    await this.ingest();
+    await this.composeIfReady();
+    await this.deliverOne();
+  }
+
+  private async ingest(): Promise<void> {
+    const batch = this.o.ingestBatch ?? 5000;
+    for (;;) {
+      const rows = await this.db.tx((sql) => outboxSql.pendingAfter(sql, this.cursor, batch));
+      for (const a of rows) {
+        foldAlert(this.groups, a);
+        this.cursor = Math.max(this.cursor, a.rid);
+        if (this.trackTypes.has(a.type)) {
+          const prev = this.lastRaised.get(a.type);
+          if (!prev || a.at >= prev.at) this.lastRaised.set(a.type, { at: a.at, groupKey: a.groupKey });
+        }
+      }
+      if (rows.length < batch) return;
+    }
+  }
+
+  private async composeIfReady(): Promise<void> {
+    if (this.groups.size === 0) return;
+    const now = this.o.clock.now();
+    const chat = this.o.chatId;
+    const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
+    const mine = unsent.filter((m) => m.chatId === chat);
+    const canSendNormal = mine.length === 0 && this.pacer.nextSlot(chat, now, false) <= now;
+    const canSendCritical = !mine.some((m) => m.severity === 'CRITICAL') && this.pacer.nextSlot(chat, now, true) <= now;
+    if (!canSendNormal && !canSendCritical) return;
+
+    const units = buildUnits(this.groups.values(), activeInhibitors(this.lastRaised, now, ALERT_TYPE_NAMES));
+    const id = newMessageId();
+    const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...(this.o.render ? { render: this.o.render } : {}) });
+    if (!plan) return;
+
+    const memory = new Map(this.memory);
+    for (const u of plan.units) memory.set(u.key, rememberUnit(u, memory.get(u.key), now));
+    pruneMemory(memory, now, (key) => {
+      const t = key.split(':')[0] ?? '';
+      return isAlertType(t) ? t : undefined;
+    });
+    await this.db.tx((sql) =>
+      outboxSql.compose(
+        sql,
+        { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: plan.html, alertCount: plan.alertCount, at: now },
+        this.cursor,
+        Object.fromEntries(memory),
+      ),
+    );
+    this.memory = memory;
+    for (const u of plan.units) for (const g of unitAggs(u)) this.groups.delete(g.groupKey);
+    this.stats.composed += 1;
+    this.log.debug({ messageId: id, alerts: plan.alertCount, severity: plan.severity, groups: plan.groupKeys.length }, 'alert message composed');
+  }
+
+  private async deliverOne(): Promise<void> {
+    const now = this.o.clock.now();
+    if (now < this.backoffUntil) return;
+    const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
+    const due = unsent
+      .filter((m) => m.nextAttemptAt <= now)
+      .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.createdAt - b.createdAt);
+    const m = due.find((x) => this.pacer.nextSlot(x.chatId, now, x.severity === 'CRITICAL') <= now);
+    if (!m) return;
+
+    if (this.needsProbe && this.o.transport.probe) {
+      this.stats.probes += 1;
+      try {
+        await this.o.transport.probe();
+        this.needsProbe = false;
+      } catch (e) {
+        await this.failed(null, classifyTransportError(e));
+        return;
+      }
+    }
+    await this.db.tx((sql) => outboxSql.markSending(sql, m.id));
+    let result: { messageId: number };
+    try {
+      result = await this.o.transport.sendMessage(m.chatId, m.text);
+    } catch (e) {
+      await this.failed(m, classifyTransportError(e));
+      return;
+    }
+    const at = this.o.clock.now();
+    this.pacer.record(m.chatId, at);
+    const alerts = await this.db.tx((sql) => outboxSql.markSent(sql, m.id, result.messageId, at));
+    this.stats.sent += 1;
+    this.stats.alertsSent += alerts;
+    await this.recovered(at);
+  }
+
+  private backoffMs(): number {
+    const base = this.o.backoffBaseMs ?? 1000;
+    return Math.min(this.o.backoffMaxMs ?? 60_000, base * 2 ** Math.min(20, Math.max(0, this.failures - 1)));
+  }
+
+  /** One failed attempt (`m` null: the probe failed). Never throws over Telegram. */
+  private async failed(m: MessageRow | null, err: TelegramTransportError): Promise<void> {
+    const at = this.o.clock.now();
+    this.failures += 1;
+    this.stats.failures += 1;
+    this.failingSince ??= at;
+    if (err.ambiguous) {
+      this.stats.ambiguous += 1;
+      this.needsProbe = true;
+      if (m) this.pacer.record(m.chatId, at); // it may count against Telegram's window
+    }
+    let retryAt: number;
+    if (err.kind === 'rate_limited') {
+      this.stats.rateLimited += 1;
+      retryAt = at + Math.max(1, (err as { retryAfterSec?: number }).retryAfterSec ?? 1) * 1000;
+      this.pacer.block(m?.chatId ?? this.o.chatId, retryAt);
+    } else if (err.kind === 'permanent') {
+      retryAt = at + (this.o.permanentRetryMs ?? 300_000);
+    } else {
+      retryAt = at + this.backoffMs();
+    }
+    let fallback: string | null = null;
+    if (m && err.kind === 'permanent' && (err as { status?: number }).status === 400 && !m.text.startsWith('⚠')) {
+      // Telegram refused the text itself (should not happen: rendering is escaped and measured).
+      // Re-send it once as plain escaped text so the alerts still arrive.
+      fallback = `⚠ formatting refused by Telegram; plain text:\n${escapeHtml(visibleText(m.text).slice(0, 3500))}`;
+      retryAt = at + 1000;
+    }
+    this.backoffUntil = Math.max(this.backoffUntil, err.kind === 'rate_limited' ? 0 : retryAt);
+    const text = `${err.message}${m ? '' : ' (probe)'}`;
+    this.lastFailure = text;
+    const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${iso(this.failingSince)}`;
+    this.log.warn({ err: text, kind: err.kind, ambiguous: err.ambiguous, retryInMs: retryAt - at, messageId: m?.id }, 'telegram delivery failed');
+
+    await this.db.tx(async (sql) => {
+      if (m) await outboxSql.markRetry(sql, m.id, retryAt, text);
+      if (m && fallback) await outboxSql.replaceText(sql, m.id, fallback);
+      await outboxSql.kvSet(sql, TELEGRAM_KV.lastError, summary, at);
+      await outboxSql.kvSet(sql, TELEGRAM_KV.failingSince, String(this.failingSince), at);
+    });
+    await this.maybeDown(at);
+  }
+
+  private async maybeDown(at: number): Promise<void> {
+    if (this.down || this.failingSince === null) return;
+    if (this.failures < (this.o.downAfterFailures ?? 3) || at - this.failingSince < (this.o.downAfterMs ?? 60_000)) return;
+    this.down = true;
+    const since = this.failingSince;
+    await this.o.store.tx(async (tx) => {
+      await tx.kv.set(TELEGRAM_KV.down, String(since), at);
+      tx.alerts.enqueue({
+        type: 'TELEGRAM_DOWN',
+        at,
+        payload: {
+          summary: `Telegram delivery failing since ${iso(since)} (${this.failures} failed attempts; last: ${this.lastFailure}). Alerts are kept in the outbox and delivered when Telegram answers.`,
+          facts: { since: iso(since), failures: this.failures },
+        },
+      });
+    });
+    this.log.error({ since: iso(since), failures: this.failures }, 'TELEGRAM_DOWN: alert delivery keeps failing');
+  }
+
+  private async recovered(at: number): Promise<void> {
+    const wasFailing = this.failingSince;
+    const failures = this.failures;
+    this.failures = 0;
+    this.failingSince = null;
+    this.backoffUntil = 0;
+    this.needsProbe = false;
+    if (!this.down) return;
+    this.down = false;
+    const mins = wasFailing === null ? null : Math.round((at - wasFailing) / 60_000);
+    await this.o.store.tx(async (tx) => {
+      tx.alerts.enqueue({
+        type: 'TELEGRAM_RESTORED',
+        at,
+        payload: {
+          summary: `Telegram delivery restored${mins === null ? '' : ` after ${mins} min`} (${failures} failed attempts). Delayed alerts follow as digests.`,
+          ...(wasFailing === null ? {} : { facts: { down_since: iso(wasFailing) } }),
+        },
+      });
+    });
+    await this.db.tx((sql) => outboxSql.kvDelete(sql, TELEGRAM_KV.down));
+    this.log.info({ failures }, 'Telegram delivery restored');
+  }
+}
+
+/** Convenience: build and start a sender. */
+export async function startAlertSender(o: AlertSenderOptions): Promise<AlertSender> {
+  const s = new AlertSender(o);
+  await s.start();
+  return s;
+}
+
+/** Severity and title of a type, for callers that describe alerts (e.g. /status). */
+export const describeAlertType = (t: AlertType) => ({ severity: alertDef(t).severity, title: alertDef(t).title, runbook: alertDef(t).runbook });

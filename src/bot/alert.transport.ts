@@ -1,0 +1,73 @@
+/**
+ * grammY implementation of the alert transport port (src/alerts/transport.ts): one bare
+ * `Api` (no auto-retry: the alert sender owns retries, pacing and backoff), HTML parse
+ * mode, link previews off, and every failure mapped to a typed transport error:
+ *
+ *   429                      → TelegramRateLimitError(retry_after)
+ *   5xx                      → TelegramTransientError (Telegram answered: not ambiguous)
+ *   other 4xx (400/401/403…) → TelegramPermanentError
+ *   timeout, reset, bad body → TelegramTransientError, ambiguous (may have been delivered)
+ *   connection refused, DNS  → TelegramTransientError, not ambiguous (never left the host)
+ */
+import { Api, GrammyError, HttpError } from 'grammy';
+import {
+  TelegramPermanentError,
+  TelegramRateLimitError,
+  TelegramTransientError,
+  type AlertTransport,
+  type TelegramTransportError,
+} from '../alerts/transport.js';
+
+export interface GrammyAlertTransportOptions {
+  readonly token: string;
+  /** Bot API root (sandbox: `sandbox.apiRoot`); default https://api.telegram.org */
+  readonly apiRoot?: string;
+  /** per-request timeout (default 10 s) */
+  readonly timeoutMs?: number;
+}
+
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Map anything grammY throws to the transport error kinds. */
+export function toTransportError(e: unknown): TelegramTransportError {
+  if (e instanceof GrammyError) {
+    const code = e.error_code;
+    if (code === 429) return new TelegramRateLimitError(Math.max(1, e.parameters.retry_after ?? 1), `429 ${e.description}`);
+    if (code >= 500) return new TelegramTransientError(`${code} ${e.description}`, false, code);
+    return new TelegramPermanentError(code, `${code} ${e.description}`);
+  }
+  if (e instanceof HttpError) {
+    const inner = e.error as { message?: string; code?: string; errno?: string } | undefined;
+    const why = inner?.message ?? e.message;
+    if (/timed out/i.test(why)) return new TelegramTransientError(`timeout: ${why}`, true);
+    const code = inner?.code ?? inner?.errno;
+    if (code && NEVER_SENT.has(code)) return new TelegramTransientError(`network: ${code} ${why}`, false);
+    return new TelegramTransientError(`network: ${code ? `${code} ` : ''}${why}`, true);
+  }
+  return new TelegramTransientError(`unexpected: ${e instanceof Error ? e.message : String(e)}`, true);
+}
+
+export function createGrammyAlertTransport(opts: GrammyAlertTransportOptions): AlertTransport {
+  const api = new Api(opts.token, {
+    ...(opts.apiRoot ? { apiRoot: opts.apiRoot.replace(/\/+$/, '') } : {}),
+    timeoutSeconds: (opts.timeoutMs ?? 10_000) / 1000,
+  });
+  const chat = (id: string): number | string => (/^-?\d+$/.test(id) ? Number(id) : id);
+  return {
+    async sendMessage(chatId, html) {
+      try {
+        const m = await api.sendMessage(chat(chatId), html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+        return { messageId: m.message_id };
+      } catch (e) {
+        throw toTransportError(e);
+      }
+    },
+    async probe() {
+      try {
+        await api.getMe();
+      } catch (e) {
+        throw toTransportError(e);
+      }
+    },
+  };
+}

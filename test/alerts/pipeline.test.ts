@@ -1,0 +1,65 @@
+/** Alerts raised by the real engine travel the whole pipeline: outbox → digest → sandbox chat. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { outboxDbFor } from '../../src/alerts/outbox.db.js';
+import { countAlertsInText } from '../../src/alerts/render.js';
+import { approver, cardOf } from '../support/harness.js';
+import { chatView, drain, makeRig, runFor, type Rig } from './helpers.js';
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.close();
+  rig = undefined;
+});
+
+describe('engine alerts through the pipeline', () => {
+  it('halt (CRITICAL, at once), blocked intents (INFO digest after its wait), disconnect, and a stall folded into the disconnect alert (inhibition)', async () => {
+    rig = await makeRig();
+    const { h, sandbox, sender } = rig;
+    const t0 = h.clock.now();
+
+    // an order that will stall: submitted, never acknowledged
+    const sub = await h.engine.submitIntent(h.intent());
+    if (sub.kind !== 'accepted') throw new Error(`intent not accepted: ${sub.kind}`);
+    h.sim!.faults.timeoutNext(1);
+    await h.engine.decide((await cardOf(h, sub.intentId)).id, 'APPROVE', approver);
+    await h.settle();
+
+    await h.engine.halt(approver, 'news <FOMC> & volatility');
+    await runFor(h.clock, sender, 1000);
+    const first = chatView(sandbox).texts;
+    expect(first).toHaveLength(1);
+    expect(first[0]).toContain('🔴 CRITICAL · Trading halted');
+    expect(first[0]).toContain('news <FOMC> & volatility'); // escaped on the way, shown as typed
+    expect(first[0]).toContain('Runbook: RB-004 — /runbook RB-004');
+
+    for (let i = 0; i < 3; i++) await h.engine.submitIntent(h.intent());
+    await runFor(h.clock, sender, 5000);
+    expect(chatView(sandbox).texts).toHaveLength(1); // INFO waits for its group
+    await runFor(h.clock, sender, 6000);
+    const blocked = chatView(sandbox).texts.at(-1)!;
+    expect(blocked).toContain('🔵 INFO · Intent blocked by a gate ×3');
+    expect(blocked).toContain('Runbook: RB-005');
+
+    h.sim!.faults.disconnect('socket dropped');
+    await h.settle();
+    await runFor(h.clock, sender, 2000);
+    expect(chatView(sandbox).texts.at(-1)).toContain('🔴 CRITICAL · Broker connection lost');
+
+    await h.clock.advance(60_000);
+    await h.engine.detectStalls();
+    await runFor(h.clock, sender, 35_000);
+    const folded = chatView(sandbox).texts.at(-1)!;
+    expect(folded).toContain('🔴 CRITICAL · Order stalled (no broker acknowledgement)');
+    expect(folded).toContain('folded into “Broker connection lost”');
+
+    await drain(h.app.store, h.clock, sender, 10 * 60_000);
+    const view = chatView(sandbox);
+    const rows = await h.app.store.tx((tx) => tx.alerts.backlog());
+    expect(rows).toBe(0);
+    const raised = await outboxDbFor(h.app.store).tx(async (sql) => Number((await sql.all(`SELECT COUNT(*) AS n FROM "Alert"`))[0]?.n));
+    expect(raised).toBeGreaterThanOrEqual(6); // halt, 3 blocked, disconnect, stall (+ whatever else the engine said)
+    expect(view.accounted).toBe(raised);
+    expect(view.shown).toBe(view.texts.reduce((n, t) => n + countAlertsInText(t), 0));
+    expect(h.clock.now() - t0).toBeGreaterThan(60_000);
+  });
+});
