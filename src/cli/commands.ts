@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { exportAudit, verifyAudit } from '../engine/audit.usecase.js';
+import { requestReconnect } from '../engine/reconnect.usecase.js';
 import type { CliContext } from './context.js';
 import { renderStatusText } from './status.text.js';
 import { doctorCommand } from './doctor.js';
@@ -118,6 +119,16 @@ export const COMMANDS: readonly CliCommand[] = [
         return 1;
       }
       const r = await (await ctx.app()).engine.resume(ctx.operator());
+      ctx.io.out(r.message);
+      return r.ok ? 0 : 1;
+    },
+  },
+  {
+    name: 'reconnect',
+    usage: 'phoenix reconnect',
+    summary: 'ask the running service to try the broker again (after a human fixed IB Gateway)',
+    async run(ctx) {
+      const r = await requestReconnect((await ctx.app()).engine.ctx, ctx.operator());
       ctx.io.out(r.message);
       return r.ok ? 0 : 1;
     },

@@ -20,12 +20,14 @@
  * | flatten-deadline        | 15:55 America/New_York Mon–Fri   | flatten everything (trading days only)
  * | daily-reset             | 09:30 America/New_York Mon–Fri,  | DAILY_RESET bead + DAILY_SUMMARY alert
  * |                         |   and at start-up (catch-up)     |   (trading days, once per day)
+ * | broker-reconnect        | every 5 s                        | honour `phoenix reconnect` (once per request)
  */
 import type { Constitution } from '../engine/constitution.js';
 import { escalateDrifts } from '../engine/drift.usecase.js';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS } from '../engine/heartbeat.js';
 import { checkMissedHeartbeat, runHeartbeat } from '../engine/heartbeat.usecase.js';
 import { lapseKillFlags } from '../engine/kill.usecase.js';
+import { honourReconnectRequest } from '../engine/reconnect.usecase.js';
 import { dailyReset, flattenAtDeadline, isMarketHours } from '../engine/session-jobs.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from '../engine/sweepers.usecase.js';
 import { pingDeadMansSwitch } from './heartbeat.ping.js';
@@ -120,6 +122,14 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       async run({ ctx }) {
         const r = await flattenAtDeadline(ctx);
         return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
+      },
+    },
+    {
+      name: 'broker-reconnect',
+      schedule: every(5_000),
+      async run({ ctx }) {
+        const outcome = await honourReconnectRequest(ctx);
+        return { outcome };
       },
     },
     {
