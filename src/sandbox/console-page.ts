@@ -17,18 +17,18 @@ const scriptJson = (v: unknown): string =>
 
 const CSS = `
 *{box-sizing:border-box}
-html,body{margin:0;height:100%;background:#dfe5ea;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111}
+html,body{margin:0;height:100%;background:#dfe5ea;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif,"Apple Color Emoji","Segoe UI Emoji","Noto Color Emoji";color:#111}
 #app{max-width:420px;height:100%;margin:0 auto;display:flex;flex-direction:column;background:#eef3f6;border-left:1px solid #cfd8de;border-right:1px solid #cfd8de}
 header{display:flex;align-items:center;gap:8px;padding:8px 10px;background:#517da2;color:#fff}
 header .title{flex:1;min-width:0}
 header .title b{display:block;font-size:15px}
-header .title small{opacity:.85;font-size:12px}
+header .title small{display:block;opacity:.85;font-size:12px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 header label{font-size:12px}
 header select{font:inherit;font-size:13px;padding:2px 4px;border-radius:6px;border:0;max-width:150px}
 #log{flex:1;overflow-y:auto;padding:10px 8px 4px;display:flex;flex-direction:column;gap:6px}
 .empty{margin:auto;color:#6b7b88;font-size:13px}
-.msg{max-width:86%;padding:6px 9px 4px;border-radius:12px;background:#fff;box-shadow:0 1px 1px rgba(0,0,0,.12);white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}
-.msg.bot{align-self:flex-start;border-bottom-left-radius:4px}
+.msg{max-width:88%;padding:6px 9px 4px;border-radius:12px;background:#fff;box-shadow:0 1px 1px rgba(0,0,0,.12);white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}
+.msg.bot{align-self:flex-start;border-bottom-left-radius:4px;max-width:94%}
 .msg.user{align-self:flex-end;background:#dcf8c6;border-bottom-right-radius:4px}
 .msg .who{font-size:12px;font-weight:600;color:#3a6d99;white-space:normal}
 .msg .meta{font-size:11px;color:#7d8b96;text-align:right;white-space:normal;margin-top:2px}
@@ -247,7 +247,7 @@ export function renderConsolePage(config: ConsolePageConfig): string {
 <body>
 <div id="app">
   <header>
-    <div class="title"><b>Phoenix Sandbox</b><small>@phoenix_sandbox_bot · chat ${config.chatId}</small></div>
+    <div class="title"><b>Phoenix Sandbox</b><small>chat ${config.chatId} · @phoenix_sandbox_bot</small></div>
     <label for="user">You are</label>
     <select id="user" data-testid="user-select"></select>
   </header>

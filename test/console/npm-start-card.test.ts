@@ -1,0 +1,102 @@
+/**
+ * `npm start` with an EMPTY environment (PATH and HOME only: the real constitution, the default
+ * ports 8787/8788, no bot token → the local sandbox), the README's curl intent, and what the
+ * newcomer then sees in the sandbox chat (GET /sandbox/api/chat?chatId=-1001001):
+ *   - inside the US session the answer is PROPOSED and the evidence card arrives with APPROVE/PASS;
+ *   - outside it (nights, weekends, holidays, no-trade windows) the answer is CANCELLED with a
+ *     SESSION_CLOSED denial that says when the next window opens; no card is sent, and the
+ *     blocked notice goes to the alert outbox — delivered to the chat when the alert sender is
+ *     wired into `npm start`, otherwise it waits in the outbox (/healthz outboxBacklog).
+ *
+ * The default ports are shared with test/start/npm-start.test.ts: this file first waits (up
+ * to 30 s) until 8787 and 8788 are free, and retries if it loses the race for them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buttonTexts, chatMessages, portBusy, readmeIntent, repoRoot, startService, StartError, submitIntent, until, type RunningService } from './service.js';
+
+const INTAKE = 'http://127.0.0.1:8787';
+const CONSOLE = 'http://127.0.0.1:8788/';
+const NEXT_WINDOW = /^session closed: .+; next window opens \w{3},? \d{2}:\d{2} E[SD]T$/;
+
+/** Is an alert sender started by `npm start`? (static: the composition files start one) */
+const alertSenderWired = ['src/main.ts', 'src/service.ts', 'src/app.ts', 'src/bot/launch.ts'].some((f) => {
+  try {
+    return /\bstartAlertSender\b|\bnew AlertSender\b/.test(readFileSync(join(repoRoot, f), 'utf8'));
+  } catch {
+    return false;
+  }
+});
+
+describe('npm start: the README intent reaches the sandbox chat', () => {
+  let svc: RunningService | undefined;
+
+  beforeAll(async () => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      // event-driven: poll until the default ports are free (another `npm start` test may hold them)
+      await until(async () => ((await portBusy(8787)) || (await portBusy(8788)) ? undefined : true), {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        label: 'ports 8787 and 8788 to be free (test/start/npm-start.test.ts uses them too)',
+      });
+      try {
+        svc = await startService({}, 15_000);
+        return;
+      } catch (e) {
+        // lost the race for a port between the probe and the bind: wait for it again
+        if (!(e instanceof StartError) || !/is in use/.test(e.output) || Date.now() >= deadline) throw e;
+      }
+    }
+  }, 50_000);
+
+  afterAll(async () => {
+    await svc?.stop();
+  }, 15_000);
+
+  it('prints the real-constitution banner and the sandbox console address on the default port', () => {
+    expect(svc!.stdout()).toMatch(/Phoenix is running \(PAPER mode, sim broker\)\./); // no DEMO
+    expect(svc!.intakeUrl).toBe(INTAKE);
+    expect(svc!.consoleUrl).toBe(CONSOLE);
+    expect(svc!.stdout()).toContain('open it in a browser: approver 1001, admin 1002, stranger 666; cards arrive in chat -1001001');
+  });
+
+  it('the README curl intent: PROPOSED → its evidence card with APPROVE/PASS arrives in chat -1001001; CANCELLED (session closed) → the denial says when the next window opens and no card is sent', async () => {
+    const { status, body } = await submitIntent(INTAKE, readmeIntent());
+    expect(status).toBe(202);
+    expect(body.intentId).toMatch(/^int_/);
+    expect(['PROPOSED', 'CANCELLED']).toContain(body.state);
+
+    if (body.state === 'PROPOSED') {
+      expect(body.denials).toEqual([]);
+      const card = await until(async () => (await chatMessages(CONSOLE)).find((m) => m.from_bot && m.text.includes(body.intentId)), {
+        timeoutMs: 8_000,
+        label: `the card of ${body.intentId} in chat -1001001`,
+      });
+      expect(buttonTexts(card)).toEqual(['✅ APPROVE', '❌ PASS']);
+      for (const s of ['PAPER', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Risk $11.25', 'Valid for']) expect(card.text).toContain(s);
+      expect(card.text).not.toContain('DEMO');
+      return;
+    }
+
+    // outside the session
+    expect(body.denials.map((d) => d.code)).toEqual(['SESSION_CLOSED']);
+    expect(body.denials[0]!.message).toMatch(NEXT_WINDOW);
+    expect((await chatMessages(CONSOLE)).filter((m) => buttonTexts(m).length > 0)).toEqual([]); // no card to approve
+    if (alertSenderWired) {
+      // INTENT_BLOCKED is grouped for 10 s before its notice is sent
+      const notice = await until(async () => (await chatMessages(CONSOLE)).find((m) => m.from_bot && /next window opens/.test(m.text)), {
+        timeoutMs: 15_000,
+        label: 'the blocked notice (INTENT_BLOCKED alert) in chat -1001001',
+      });
+      expect(notice.text).toMatch(/blocked/i);
+      expect(buttonTexts(notice)).toEqual([]);
+    } else {
+      // no sender in `npm start` yet: the notice is queued in the alert outbox, not lost
+      const health = (await (await fetch(`${INTAKE}/healthz`)).json()) as { outboxBacklog: number; demo: boolean };
+      expect(health.demo).toBe(false);
+      expect(health.outboxBacklog).toBeGreaterThanOrEqual(1);
+      console.info('npm-start-card: the alert sender is not wired into `npm start` yet; the SESSION_CLOSED notice waits in the outbox');
+    }
+  });
+});

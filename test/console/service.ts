@@ -1,0 +1,203 @@
+/**
+ * Spawning the REAL service the way `npm start` runs it (package.json "start", replayed with
+ * the repository's tsx and absolute source paths, because the working directory is a bare temp
+ * dir holding only a copy of config/), with an otherwise EMPTY environment (PATH, HOME and
+ * whatever the test passes). Shared by the test/console files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const SANDBOX_CHAT = -1001001;
+
+/** The node arguments of package.json's "start" script with absolute paths. */
+export function npmStartArgs(): string[] {
+  const script = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = script.trim().split(/\s+/);
+  const req = createRequire(join(repoRoot, 'package.json'));
+  const abs = (w: string) => (w.startsWith('-') ? w : join(repoRoot, w));
+  if (words[0] === 'tsx') return [req.resolve('tsx/cli'), ...words.slice(1).map(abs)];
+  if (words[0] !== 'node') throw new Error(`npm start runs something this test does not know how to replay: ${script}`);
+  const args: string[] = [];
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i]!;
+    if ((w === '--import' || w === '--loader') && words[i + 1]) args.push(w, pathToFileURL(req.resolve(words[++i]!)).href);
+    else args.push(abs(w));
+  }
+  return args;
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** true when something accepts connections on 127.0.0.1:port. */
+export function portBusy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ host: '127.0.0.1', port });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+/** Poll `probe` every `everyMs` until it returns a value other than undefined, or fail after `timeoutMs`. */
+export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, opts: { timeoutMs: number; everyMs?: number; label: string }): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.label}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, opts.everyMs ?? 100));
+  }
+}
+
+export interface RunningService {
+  readonly child: ChildProcess;
+  readonly dir: string;
+  /** http://127.0.0.1:PORT (no path) */
+  readonly intakeUrl: string;
+  /** the printed sandbox console address, e.g. http://127.0.0.1:8788/ */
+  readonly consoleUrl: string;
+  stdout(): string;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+export class StartError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Start the service in a fresh temp dir (copy of config/) and resolve once it has printed its
+ * intake and sandbox console lines. Rejects (and cleans up) if it exits first or takes longer
+ * than `timeoutMs`.
+ */
+export function startService(env: Record<string, string>, timeoutMs = 15_000): Promise<RunningService> {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-console-'));
+  cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
+  const child = spawn(process.execPath, npmStartArgs(), {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group: stop() ends the service and anything it spawned, nothing else
+  });
+  let out = '';
+  let err = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async (): Promise<void> => {
+    if (child.pid && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return new Promise<RunningService>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      void stop().then(() => reject(new StartError(`${why}\nstdout:\n${out}\nstderr:\n${err}`, out + err)));
+    };
+    const timer = setTimeout(() => fail(`the service printed no intake/console lines within ${timeoutMs} ms`), timeoutMs);
+    const check = () => {
+      const intake = /intake:\s+(http:\/\/\S+)\/v1\/intents/.exec(out)?.[1];
+      const consoleUrl = /SANDBOX chat:\s+(http:\/\/\S+)/.exec(out)?.[1];
+      if (!intake || !consoleUrl || !out.includes('stop:')) return;
+      clearTimeout(timer);
+      child.removeListener('exit', onExit);
+      resolve({ child, dir, intakeUrl: intake, consoleUrl, stdout: () => out, stderr: () => err, stop });
+    };
+    const onExit = (code: number | null) => fail(`the service exited early with ${code}`);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+      check();
+    });
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.once('exit', onExit);
+  });
+}
+
+/** The README's curl intent (same JSON), with a unique signalId and a fresh stateAsOf. */
+export function readmeIntent(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    signalId: `readme-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+    strategy: 'mes-orb',
+    instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 },
+    side: 'BUY',
+    quantity: 1,
+    orderType: 'BRACKET',
+    entryPrice: 6010.25,
+    stopLoss: 6008.0,
+    takeProfit: 6015.0,
+    evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7, volume: 0.85 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news within 30 min', passed: true }], dvs: 0.93, eqs: 0.88 },
+    stateHash: 'sha256:9f2c0a',
+    stateAsOf: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), // as `date -u +%Y-%m-%dT%H:%M:%SZ`
+    ttlSec: 300,
+    ...over,
+  };
+}
+
+export interface IntentAnswer {
+  intentId: string;
+  state: string;
+  denials: { gate: string; code: string; message: string }[];
+}
+
+/** POST /v1/intents like the README's curl. */
+export async function submitIntent(intakeUrl: string, intent: Record<string, unknown>): Promise<{ status: number; body: IntentAnswer }> {
+  const res = await fetch(`${intakeUrl}/v1/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(intent) });
+  return { status: res.status, body: (await res.json()) as IntentAnswer };
+}
+
+export interface ChatMessage {
+  message_id: number;
+  from_bot: boolean;
+  text: string;
+  edits: number;
+  reply_markup?: { inline_keyboard: { text: string; callback_data?: string }[][] };
+}
+
+/** GET /sandbox/api/chat?chatId=… on the console server. */
+export async function chatMessages(consoleUrl: string, chatId = SANDBOX_CHAT): Promise<ChatMessage[]> {
+  const res = await fetch(new URL(`/sandbox/api/chat?chatId=${chatId}`, consoleUrl));
+  if (!res.ok) throw new Error(`GET /sandbox/api/chat answered ${res.status}`);
+  return ((await res.json()) as { messages: ChatMessage[] }).messages;
+}
+
+export const buttonTexts = (m: ChatMessage | undefined): string[] => m?.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
