@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender } from '../../src/alerts/sender.js';
-import { TELEGRAM_KV } from '../../src/alerts/outbox.db.js';
+import { outboxDbFor, TELEGRAM_KV } from '../../src/alerts/outbox.db.js';
 import type { AlertTransport } from '../../src/alerts/transport.js';
 import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
 import type { AlertDraft } from '../../src/engine/alerts.table.js';
@@ -27,17 +27,10 @@ async function rigged(opts: Parameters<typeof makeRig>[0] = {}): Promise<Rig> {
 }
 
 const kv = (store: Store, key: string) => store.tx((tx) => tx.kv.get(key));
-const alertRows = (store: Store) =>
-  store.tx(async (tx) => {
-    // every alert row and the message it was folded into, via the outbox's own view
-    const { outboxDbFor } = await import('../../src/alerts/outbox.db.js');
-    void tx;
-    return outboxDbFor(store);
-  });
 
+/** Every alert row and the message it was folded into, as the outbox itself sees them. */
 async function dbCounts(store: Store): Promise<{ alerts: number; sent: number; messageSum: number; unassigned: number }> {
-  const db = await alertRows(store);
-  return db.tx(async (sql) => {
+  return outboxDbFor(store).tx(async (sql) => {
     const one = async (q: string) => Number((await sql.all(q))[0]?.n ?? 0);
     return {
       alerts: await one(`SELECT COUNT(*) AS n FROM "Alert"`),
@@ -218,6 +211,9 @@ describe('Telegram failures', () => {
       seen.push(s.outbox.lastError ?? '');
     }
     expect(await kv(h.app.store, TELEGRAM_KV.down)).not.toBeNull();
+    // alerts kept folding into the next digest instead of piling up stale messages
+    const composedDuring = await outboxDbFor(h.app.store).tx(async (sql) => Number((await sql.all(`SELECT COUNT(*) AS n FROM "AlertMessage" WHERE status <> 'SENT'`))[0]?.n));
+    expect(composedDuring).toBeLessThanOrEqual(2); // one digest + one CRITICAL that jumps the queue
     sandbox.setOutage(undefined);
     expect(h.clock.now() - t0).toBe(600_000);
     const backlogAtEnd = await backlog(h.app.store);

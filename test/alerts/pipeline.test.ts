@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { outboxDbFor } from '../../src/alerts/outbox.db.js';
 import { countAlertsInText } from '../../src/alerts/render.js';
 import { approver, cardOf } from '../support/harness.js';
-import { chatView, drain, makeRig, runFor, type Rig } from './helpers.js';
+import { chatView, drain, enqueue, makeRig, runFor, type Rig } from './helpers.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -61,5 +61,35 @@ describe('engine alerts through the pipeline', () => {
     expect(view.accounted).toBe(raised);
     expect(view.shown).toBe(view.texts.reduce((n, t) => n + countAlertsInText(t), 0));
     expect(h.clock.now() - t0).toBeGreaterThan(60_000);
+  });
+});
+
+describe('repeat suppression through the sender', () => {
+  it('the same alert again is held until something changes or the repeat interval passes, and still counted', async () => {
+    rig = await makeRig();
+    const { h, sandbox, sender } = rig;
+    const t0 = h.clock.now();
+    const down = (summary: string) => enqueue(h.app.store, [{ type: 'IBKR_DISCONNECTED', at: h.clock.now(), payload: { summary } }]);
+    await down('Broker disconnected: 1100 connectivity lost');
+    await runFor(h.clock, sender, 1000);
+    expect(chatView(sandbox).texts).toHaveLength(1);
+    // the same condition re-raised every 90 s for 12 minutes: 8 repeats, nothing new
+    for (let i = 0; i < 8; i++) {
+      await runFor(h.clock, sender, 90_000, 1000);
+      await down('Broker disconnected: 1100 connectivity lost');
+    }
+    await runFor(h.clock, sender, 1000);
+    expect(chatView(sandbox).texts).toHaveLength(1);
+    // the repeat interval (15 min) passes: one message with the 8 repeats
+    await runFor(h.clock, sender, 15 * 60_000 - (h.clock.now() - t0) + 1000, 1000);
+    const repeat = chatView(sandbox).texts.at(-1)!;
+    expect(chatView(sandbox).texts).toHaveLength(2);
+    expect(repeat).toContain('Broker connection lost ×8');
+    expect(repeat).toContain('repeat: nothing new');
+    // something changes: a different line goes out after the group interval (30 s), not 15 min
+    await down('Broker disconnected: 2110 TWS-server connectivity broken');
+    await runFor(h.clock, sender, 31_000, 1000);
+    expect(chatView(sandbox).texts).toHaveLength(3);
+    expect(chatView(sandbox).accounted).toBe(10);
   });
 });
