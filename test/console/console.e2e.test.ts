@@ -5,9 +5,11 @@
  * intake like the README's curl, and every step checked in the page: the card appears with
  * APPROVE/PASS and DEMO; the approver's tap turns it into approved → filled in place; a
  * stranger's tap is refused with a toast and changes nothing; the composer talks to the bot.
- * Writes docs/console.png (phone viewport, the filled card) for the README.
+ * Takes the README screenshot (phone viewport, the filled card): written to docs/console.png
+ * when PHOENIX_UPDATE_SCREENSHOT=1, otherwise to a temp file so `npm test` leaves the tree clean.
  */
 import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +19,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`console.e2e.test: skipped because ${CHROMIUM} does not exist (apt-get install -y chromium; .ci/run installs it)`);
 
-const SCREENSHOT = join(repoRoot, 'docs', 'console.png');
+const SCREENSHOT = process.env.PHOENIX_UPDATE_SCREENSHOT === '1' ? join(repoRoot, 'docs', 'console.png') : join(tmpdir(), `phoenix-console-${process.pid}.png`);
 const WAIT = { timeout: 8_000 };
 
 /** A second instrument: the position limit is per instrument and MES is held after the first fill. */

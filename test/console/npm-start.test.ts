@@ -8,10 +8,11 @@
  *     blocked notice goes to the alert outbox — delivered to the chat when the alert sender is
  *     wired into `npm start`, otherwise it waits in the outbox (/healthz outboxBacklog).
  *
- * The default ports are shared with test/start/npm-start.test.ts: this file first waits (up
- * to 30 s) until 8787 and 8788 are free, and retries if it loses the race for them.
+ * This is the only test on the default ports 8787/8788 (it also covers what the engine-core
+ * issue asks of `npm start`: ./data/phoenix.db created, /healthz, 202, idempotent 409). It
+ * waits (up to 30 s) until they are free, in case a developer's own Phoenix is running.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buttonTexts, chatMessages, portBusy, readmeIntent, repoRoot, startService, StartError, submitIntent, until, type RunningService } from './service.js';
@@ -54,6 +55,14 @@ describe('npm start: the README intent reaches the sandbox chat', () => {
     await svc?.stop();
   }, 15_000);
 
+  it('creates ./data/phoenix.db in the working directory, and /healthz answers 200', async () => {
+    expect(existsSync(join(svc!.dir, 'data', 'phoenix.db'))).toBe(true);
+    expect(svc!.stdout()).toMatch(/INTAKE_TOKEN not set: intake accepts requests from this machine only/);
+    const res = await fetch(`${INTAKE}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', mode: 'paper', killActive: false });
+  });
+
   it('prints the real-constitution banner and the sandbox console address on the default port', () => {
     expect(svc!.stdout()).toMatch(/Phoenix is running \(PAPER mode, sim broker\)\./); // no DEMO
     expect(svc!.intakeUrl).toBe(INTAKE);
@@ -62,9 +71,15 @@ describe('npm start: the README intent reaches the sandbox chat', () => {
   });
 
   it('the README curl intent: PROPOSED → its evidence card with APPROVE/PASS arrives in chat -1001001; CANCELLED (session closed) → the denial says when the next window opens and no card is sent', async () => {
-    const { status, body } = await submitIntent(INTAKE, readmeIntent());
+    const intent = readmeIntent();
+    const { status, body } = await submitIntent(INTAKE, intent);
     expect(status).toBe(202);
+    expect(Object.keys(body).sort()).toEqual(['denials', 'intentId', 'state']);
     expect(body.intentId).toMatch(/^int_/);
+    // idempotent on signalId: the same intent again is 409 with the first id, nothing duplicated
+    const again = await submitIntent(INTAKE, intent);
+    expect(again.status).toBe(409);
+    expect(again.body.intentId).toBe(body.intentId);
     expect(['PROPOSED', 'CANCELLED']).toContain(body.state);
 
     if (body.state === 'PROPOSED') {
