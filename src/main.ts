@@ -4,6 +4,8 @@
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './runtime/logger.js';
 import { cryptoRandom, systemClock } from './runtime/system-clock.js';
+import { AlertSender } from './alerts/index.js';
+import { createGrammyAlertTransport } from './bot/alert.transport.js';
 import { launchTelegram } from './bot/launch.js';
 import { startService } from './service.js';
 
@@ -34,6 +36,15 @@ async function main(): Promise<void> {
     await service.stop();
     throw e;
   }
+  // Alerts (blocked notices, drift, stalls, connection, heartbeat …) leave the outbox here.
+  const alerts = new AlertSender({
+    store: service.app.store,
+    clock: systemClock,
+    logger: logger.child({ component: 'alerts' }),
+    chatId: service.app.engine.ctx.chatId,
+    transport: createGrammyAlertTransport(telegram.api),
+  });
+  await alerts.start();
   const lines = [
     '',
     `Phoenix is running (${config.env.TRADING_MODE.toUpperCase()} mode, ${config.env.BROKER} broker${config.constitution.demo ? ', DEMO constitution' : ''}).`,
@@ -49,6 +60,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    await alerts.stop();
     await telegram.stop();
     await service.stop();
     process.exit(0);

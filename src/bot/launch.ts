@@ -21,6 +21,8 @@ export interface TelegramHandle {
   readonly sandbox?: Sandbox;
   /** lines for the start-up banner (no secrets) */
   readonly banner: readonly string[];
+  /** where the alert sender delivers (same Bot API as the bot; the token is a secret) */
+  readonly api: { readonly token: string; readonly apiRoot?: string };
   stop(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
       `  telegram: ${running.mode === 'webhook' ? `webhook (local port ${running.webhookServer?.port ?? env.TELEGRAM_WEBHOOK_PORT})` : 'long polling'} via ${where}; cards go to chat ${chatId}`,
       `            approvers ${env.TELEGRAM_APPROVERS.length}, admins ${env.TELEGRAM_ADMINS.length}, viewers ${env.TELEGRAM_VIEWERS.length}`,
     ];
-    return { label: 'telegram', phoenix, running, banner, stop: () => running.stop() };
+    return { label: 'telegram', phoenix, running, banner, api: { token: env.TELEGRAM_BOT_TOKEN, ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}) }, stop: () => running.stop() };
   }
 
   const port = opts.sandboxPort ?? env.SANDBOX_PORT;
@@ -106,6 +108,7 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
     running,
     sandbox,
     banner,
+    api: { token: SANDBOX_TOKEN, apiRoot: sandbox.apiRoot },
     async stop() {
       await running.stop();
       await sandbox.close();
