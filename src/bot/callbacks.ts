@@ -4,12 +4,16 @@
  * happens). Every tap is answered exactly once, within the deadline: when the engine takes
  * longer than `decisionWaitMs` (a slow broker), the tap is answered "working on it" and the
  * card shows the outcome when it lands.
+ *
+ * APPROVE / PASS carry the same opaque data on trade and PROMOTION cards (`v1:a:<cardId>`);
+ * the card's kind, looked up server-side, decides which use case the tap goes to.
  */
 import type { Filter } from 'grammy';
 import type { DecisionOutcome } from '../engine/approval.usecase.js';
 import { listUnresolvedDrifts, resolveDrift, type DriftResolution } from '../engine/drift.usecase.js';
 import { ConcurrentChangeError } from '../engine/errors.js';
-import { cardView } from '../engine/queries.usecase.js';
+import { decidePromotion, type PromotionDecisionOutcome } from '../engine/promotion.usecase.js';
+import { cardView, type CardView } from '../engine/queries.usecase.js';
 import { reconcileNow } from '../engine/reconcile.usecase.js';
 import { rankAtLeast } from './access.js';
 import { describeData, parseCallback, type CallbackAction, type ParsedCallback } from './callback-data.js';
@@ -40,7 +44,7 @@ export async function handleCallback(ctx: CallbackCtx, s: BotServices): Promise<
   switch (parsed.action) {
     case 'approve':
     case 'pass':
-      return tradeTap(ctx, s, parsed);
+      return decisionTap(ctx, s, parsed);
     case 'confirm':
     case 'cancel':
       return confirmTap(ctx, s, parsed);
@@ -57,13 +61,18 @@ const tappedChat = (ctx: CallbackCtx): string | null => {
   return chat ? String(chat.id) : null;
 };
 
-async function tradeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
-  const actor = ctx.phoenix!.actor;
+/** APPROVE / PASS: routed by the kind of the card the id names (TRADE or PROMOTION). */
+async function decisionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
   const view = await cardView(s.engine.ctx, p.id);
-  if (!view || view.kind !== 'TRADE' || view.card.chatId !== tappedChat(ctx)) {
+  if (!view || (view.kind !== 'TRADE' && view.kind !== 'PROMOTION') || view.card.chatId !== tappedChat(ctx)) {
     await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown card');
     return answerOnce(ctx, NOT_VALID, s.logger);
   }
+  return view.kind === 'TRADE' ? tradeTap(ctx, s, p, view) : promotionTap(ctx, s, p, view);
+}
+
+async function tradeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback, view: CardView): Promise<void> {
+  const actor = ctx.phoenix!.actor;
   const work = s.engine.decide(p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
   let outcome: DecisionOutcome | typeof TIMED_OUT;
   try {
@@ -83,6 +92,42 @@ async function tradeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
   s.kickSyncer();
   // A tap on an old copy of the card (e.g. a duplicate message): bring that copy up to date.
   if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
+}
+
+/** A tap on a PROMOTION card (SPEC 11): decidePromotion does the T2 ceremony and all the checks. */
+async function promotionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback, view: CardView): Promise<void> {
+  const actor = ctx.phoenix!.actor;
+  const work = decidePromotion(s.engine.ctx, p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
+  let outcome: PromotionDecisionOutcome | typeof TIMED_OUT;
+  try {
+    outcome = await withDeadline(work, s.decisionWaitMs);
+  } catch (e) {
+    if (e instanceof ConcurrentChangeError) {
+      s.kickSyncer();
+      return answerOnce(ctx, 'Someone decided this promotion at the same moment; your tap did nothing.', s.logger);
+    }
+    throw e;
+  }
+  if (outcome === TIMED_OUT) {
+    work.then(() => s.kickSyncer()).catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'promotion decision failed after the tap was answered'));
+    return answerOnce(ctx, WORKING, s.logger);
+  }
+  await answerOnce(ctx, toast(promotionToast(outcome)), s.logger, outcome.kind === 'blocked');
+  s.kickSyncer();
+  if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
+}
+
+export function promotionToast(o: PromotionDecisionOutcome): string {
+  switch (o.kind) {
+    case 'promoted':
+      return `Promoted ✅ ${o.strategy} is LIVE; its next intents get trade cards.`;
+    case 'passed':
+      return `Passed. ${o.strategy} stays SHADOW.`;
+    case 'blocked':
+      return `Blocked, ${o.strategy} stays SHADOW — missing: ${o.missing.map((m) => m.message).join('; ')}`;
+    default:
+      return o.message;
+  }
 }
 
 export function decisionToast(o: DecisionOutcome): string {

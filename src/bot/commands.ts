@@ -7,12 +7,16 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import { verifyAudit } from '../engine/audit.usecase.js';
 import type { Actor } from '../engine/domain.js';
 import { listUnresolvedDrifts } from '../engine/drift.usecase.js';
+import { requestPromotion } from '../engine/promotion.usecase.js';
 import { listPending, listPositions, listWorkingOrders } from '../engine/queries.usecase.js';
+import { demote, listStrategies } from '../engine/strategy.usecase.js';
 import { rankAtLeast, type Rank } from './access.js';
+import { parseDemoteArgs, parseStrategyArg } from './args.js';
 import type { BotContext, BotServices } from './context.js';
 import { b, blank, clean, code, i, line, renderFitted, type Line } from './html.js';
 import { renderDriftList, renderOrders, renderPending, renderPositions, renderStatus } from './render/lists.js';
-import { modeBanner, utc } from './render/format.js';
+import { modeBanner, utc, utcDay } from './render/format.js';
+import { renderPromotionRefusal, renderStrategies } from './render/promotion.js';
 import { listRunbooks, renderRunbook, renderRunbookList } from './runbooks.js';
 
 export interface CommandEnv {
@@ -177,13 +181,48 @@ export const COMMANDS: readonly CommandRow[] = [
     },
   },
   {
+    command: 'strategies',
+    description: 'strategies and their stage (SHADOW / LIVE) since when',
+    minRank: 'viewer',
+    enabled: true,
+    async run(env) {
+      await env.reply(renderStrategies(await listStrategies(env.s.engine.ctx)));
+    },
+  },
+  {
     command: 'promote',
     args: 'STRATEGY',
-    description: 'promote a strategy from shadow to live (SPEC 11)',
+    description: 'ask to promote a SHADOW strategy to LIVE: evidence card, an approver decides (SPEC 11)',
     minRank: 'admin',
-    enabled: false, // place kept for SPEC 11; wired when the promotion use case lands
+    enabled: true,
     async run(env) {
-      await say(env, line('Promotion is not available in this version.'));
+      const arg = parseStrategyArg('promote', env.args);
+      if (!arg.ok) return say(env, line(clean(arg.message)));
+      const r = await requestPromotion(env.s.engine.ctx, arg.value, env.actor);
+      env.s.kickSyncer();
+      if (r.kind === 'denied') return say(env, line(clean(r.message)));
+      if (r.kind === 'refused') {
+        if (!r.missing.length) return say(env, line(clean(r.message))); // nothing to list: a usage problem
+        return env.reply(renderPromotionRefusal(r.strategy, r.missing, r.bundle));
+      }
+      const chat = env.ctx.chat;
+      if (chat && env.s.access.isMainChat(chat.id)) return; // the PROMOTION card itself is the answer
+      await say(env, line('Promotion card for ', code(clean(r.strategy)), ` posted in the main chat; an approver must APPROVE it before ${utc(r.expiresAt)}.`));
+    },
+  },
+  {
+    command: 'demote',
+    args: 'STRATEGY',
+    description: 'put a strategy back in SHADOW at once, no confirmation (a reason may follow on the next line)',
+    minRank: 'admin',
+    enabled: true,
+    async run(env) {
+      const arg = parseDemoteArgs(env.args);
+      if (!arg.ok) return say(env, line(clean(arg.message)));
+      const r = await demote(env.s.engine.ctx, arg.value.name, env.actor, arg.value.reason || `demoted from Telegram by ${env.actor.name}`);
+      env.s.kickSyncer();
+      if (!r.ok) return say(env, line(clean(r.message)));
+      await say(env, line(r.changed ? '🌘 ' : '', r.changed ? b(clean(r.message)) : clean(r.message)), line(i(`${clean(r.strategy.name)}: SHADOW${r.strategy.since !== null ? ` since ${utcDay(r.strategy.since)}` : ''} — its intents are recorded, never carded or sent.`)));
     },
   },
 ];

@@ -4,7 +4,10 @@
  *
  *   cardView(ctx, cardId)          one card with what its message shows (TRADE: intent,
  *                                  latest token, orders, limits; CONFIRM_*: kill flags and
- *                                  open positions; DRIFT: the drift)
+ *                                  open positions; DRIFT: the drift; PROMOTION: the request,
+ *                                  its bundle and decision, the strategy now — see
+ *                                  promotion.usecase promotionCardView — and, when APPROVE was
+ *                                  refused at the re-check, every item that blocked it)
  *   dirtyCards(ctx, limit)         the card outbox: cards whose version > renderedVersion
  *   markCardRendered(...)          outbox acknowledgement (a message now shows `version`)
  *   listPositions / listWorkingOrders / listPending    /positions /orders /pending
@@ -17,6 +20,7 @@
  */
 import type { EngineContext } from './context.js';
 import type { CardRecord, IntentRecord, KillFlag, Mode, OrderRecord, TokenRecord } from './domain.js';
+import { promotionCardView, type PromotionCardView } from './promotion.usecase.js';
 import type { DriftRecord } from './store.port.js';
 
 /** The risk limits a card shows next to the numbers they limit. */
@@ -57,21 +61,32 @@ export interface DriftCardView extends ViewBase {
   readonly drift: DriftRecord | null;
 }
 
-/** A card kind this version has no special view for (e.g. PROMOTION), or a TRADE card whose intent vanished. */
+/** A PROMOTION card (SPEC 11): promotionCardView plus what blocked an APPROVE, if anything did. */
+export interface PromotionView extends PromotionCardView {
+  /**
+   * The missing items (`CODE: message`) of the PROMOTION REFUSED bead written when an APPROVE
+   * on this card failed the re-check; empty otherwise. Read from the audit chain, so the card
+   * lists exactly what the bead recorded.
+   */
+  readonly blockedBy: readonly string[];
+}
+
+/** A card kind this version has no special view for, a TRADE card whose intent vanished, or a PROMOTION card whose request is gone. */
 export interface OtherCardView extends ViewBase {
   readonly kind: 'OTHER';
 }
 
-export type CardView = TradeCardView | ConfirmCardView | DriftCardView | OtherCardView;
+export type CardView = TradeCardView | ConfirmCardView | DriftCardView | PromotionView | OtherCardView;
 
 const OPEN_EXPOSURE = ['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'] as const;
 
 export async function cardView(ctx: EngineContext, cardId: string): Promise<CardView | null> {
   const now = ctx.clock.now();
   const base = { now, mode: ctx.mode, demo: ctx.constitution.demo };
-  return ctx.store.tx(async (tx) => {
+  const view = await ctx.store.tx(async (tx): Promise<CardView | 'PROMOTION' | null> => {
     const card = await tx.cards.get(cardId);
     if (!card) return null;
+    if (card.kind === 'PROMOTION') return 'PROMOTION';
     if (card.kind === 'TRADE') {
       const intent = await tx.intents.get(card.subjectId);
       if (!intent) return { ...base, kind: 'OTHER', card };
@@ -98,6 +113,26 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
     if (card.kind === 'DRIFT') return { ...base, kind: 'DRIFT', card, drift: await tx.drifts.get(card.subjectId) };
     return { ...base, kind: 'OTHER', card };
   });
+  return view === 'PROMOTION' ? promotionView(ctx, cardId) : view;
+}
+
+async function promotionView(ctx: EngineContext, cardId: string): Promise<CardView | null> {
+  const v = await promotionCardView(ctx, cardId);
+  if (!v) {
+    const card = await ctx.store.tx((tx) => tx.cards.get(cardId));
+    return card ? { kind: 'OTHER', card, now: ctx.clock.now(), mode: ctx.mode, demo: ctx.constitution.demo } : null;
+  }
+  if (v.promotion.decision?.event !== 'REFUSED') return { ...v, blockedBy: [] };
+  const blockedBy = await ctx.store.tx(async (tx) => {
+    let last: readonly string[] = [];
+    for (const b of await tx.beads.listByIntent(v.promotion.id)) {
+      if (b.type !== 'PROMOTION') continue;
+      const p = JSON.parse(b.payload) as { event?: string; cardId?: string; missing?: unknown };
+      if (p.event === 'REFUSED' && p.cardId === cardId && Array.isArray(p.missing)) last = p.missing.filter((x): x is string => typeof x === 'string');
+    }
+    return last;
+  });
+  return { ...v, blockedBy };
 }
 
 /** Cards whose message must be sent or edited, oldest change first. */

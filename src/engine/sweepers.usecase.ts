@@ -5,7 +5,9 @@
  */
 import { expireTradeCard } from './approval.usecase.js';
 import { transition, type EngineContext } from './context.js';
+import type { Tx } from './store.port.js';
 import { expireToken, submitWithToken, type SubmitOutcome } from './execution.js';
+import { openPromotionsOf } from './promotion.usecase.js';
 
 export async function expireDue(ctx: EngineContext): Promise<{ cards: number; tokens: number }> {
   const now = ctx.clock.now();
@@ -15,7 +17,7 @@ export async function expireDue(ctx: EngineContext): Promise<{ cards: number; to
       if (card.kind === 'TRADE') {
         const intent = await tx.intents.get(card.subjectId);
         if (intent) await expireTradeCard(ctx, tx, card, intent);
-      } else {
+      } else if (!(card.kind === 'PROMOTION' && (await expirePromotionCard(ctx, tx, card.subjectId, card.id)))) {
         await tx.cards.update(card.id, { status: 'EXPIRED', updatedAt: now });
         await tx.cards.touch(card.id, now);
       }
@@ -68,4 +70,23 @@ export async function retryWaitingSubmissions(ctx: EngineContext): Promise<Submi
   const out: SubmitOutcome[] = [];
   for (const w of waiting) out.push(await submitWithToken(ctx, w.intentId, w.tokenId));
   return out;
+}
+
+/**
+ * A PROMOTION card past its time: let the promotion use case expire it (card EXPIRED, the
+ * request's decision EXPIRED, PROMOTION EXPIRED and CARD EXPIRED beads) — `openPromotionsOf`
+ * with a clock expires every due card of the strategy on the way. False when the request is
+ * unknown (the caller then only marks the card expired).
+ */
+async function expirePromotionCard(ctx: EngineContext, tx: Tx, promotionId: string, cardId: string): Promise<boolean> {
+  const raw = await tx.kv.get(`promotion:${promotionId}`);
+  let strategy: unknown;
+  try {
+    strategy = raw ? (JSON.parse(raw) as { strategy?: unknown }).strategy : undefined;
+  } catch {
+    strategy = undefined;
+  }
+  if (typeof strategy !== 'string') return false;
+  await openPromotionsOf(tx, strategy, ctx, ctx.clock.now());
+  return (await tx.cards.get(cardId))?.status !== 'OPEN';
 }

@@ -32,7 +32,7 @@ describe('commands', () => {
     rig = await makeRig();
     const help = await ask(rig, 'carol', '/help');
     for (const c of COMMANDS.filter((x) => x.enabled)) expect(help.text).toContain(`/${c.command}`);
-    expect(help.text).not.toContain('/promote'); // place kept in the table, not enabled yet
+    expect(help.text).toContain('🔒 /promote STRATEGY'); // admin only (SPEC 11); carol sees it locked
     expect(help.text).toContain('You are @carol (viewer)');
     expect(help.text).toContain('🔒 /halt');
     const start = await ask(rig, 'alice', '/start');

@@ -1,8 +1,9 @@
 /**
  * Card messages (SPEC 5): the evidence card with APPROVE / PASS, its outcome states
  * (approved by whom/when → submitted → filled …, passed, expired, blocked by gate), the
- * /resume and /flatten confirmation cards and drift cards. Pure: a CardView in, HTML and an
- * inline keyboard out, always within Telegram's limits (long evidence is trimmed with "…").
+ * /resume and /flatten confirmation cards and drift cards; PROMOTION cards are drawn by
+ * promotion.ts. Pure: a CardView in, HTML and an inline keyboard out, always within
+ * Telegram's limits (long evidence is trimmed with "…").
  */
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { riskCents, rewardMultiple } from '../../engine/evidence.js';
@@ -12,6 +13,7 @@ import type { DriftRecord } from '../../engine/store.port.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import { b, blank, clean, code, i, line, renderFitted, withDrop, type Line } from '../html.js';
 import { dur, modeBanner, px, score, usd, usdAmount, utc } from './format.js';
+import { renderPromotionCard } from './promotion.js';
 
 export interface Rendered {
   readonly html: string;
@@ -31,6 +33,8 @@ export function renderCard(view: CardView): Rendered {
       return renderConfirmCard(view);
     case 'DRIFT':
       return renderDriftCard(view);
+    case 'PROMOTION':
+      return renderPromotionCard(view);
     default:
       return renderOtherCard(view);
   }
