@@ -117,19 +117,19 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       },
     },
     {
-      name: 'flatten-deadline',
-      schedule: dailyAt(c.session.flattenAt, tz),
-      async run({ ctx }) {
-        const r = await flattenAtDeadline(ctx);
-        return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
-      },
-    },
-    {
       name: 'broker-reconnect',
       schedule: every(5_000),
       async run({ ctx }) {
         const outcome = await honourReconnectRequest(ctx);
         return { outcome };
+      },
+    },
+    {
+      name: 'flatten-deadline',
+      schedule: dailyAt(c.session.flattenAt, tz),
+      async run({ ctx }) {
+        const r = await flattenAtDeadline(ctx);
+        return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
       },
     },
     {

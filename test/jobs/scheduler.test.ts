@@ -28,6 +28,7 @@ describe('scheduler, runner and the job table', () => {
       'retry-waiting: every 10 s',
       'kill-flag-lapse: every 10 s',
       'drift-escalation: every 60 s',
+      'broker-reconnect: every 5 s',
       'flatten-deadline: 15:55 America/New_York (cron "55 15 * * 1-5")',
       'daily-reset: 09:30 America/New_York (cron "30 9 * * 1-5")',
     ]);
@@ -153,7 +154,7 @@ describe('scheduler, runner and the job table', () => {
       { expression: '55 15 * * 1-5', options: { name: 'phoenix:flatten-deadline', timezone: 'America/New_York', noOverlap: false } },
       { expression: '30 9 * * 1-5', options: { name: 'phoenix:daily-reset', timezone: 'America/New_York', noOverlap: false } },
     ]);
-    expect(clock.pending()).toBe(9); // the interval jobs wait on the clock
+    expect(clock.pending()).toBe(10); // the interval jobs wait on the clock
     cron.stop();
     expect(destroyed).toEqual(['55 15 * * 1-5', '30 9 * * 1-5']);
     expect(clock.pending()).toBe(0);
