@@ -34,9 +34,24 @@ export const instrumentSchema = z
     }
   });
 
+/**
+ * zod's record silently SKIPS an own `__proto__` key (without validating its value), so
+ * `"breakdown": {"__proto__": {...}}` would pass as an empty breakdown. Refuse it instead
+ * (found by test/fuzz/intake.fuzz.test.ts): unknown or unsafe input is never dropped silently.
+ */
+const noProtoKey = (what: string) => (v: unknown, ctx: z.RefinementCtx) => {
+  if (v !== null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `${what} may not use the key __proto__` });
+  }
+  return v;
+};
+
 export const evidenceSchema = z.strictObject({
   setupScore: unit('evidence.setupScore'),
-  breakdown: z.record(z.string().max(40), unit('evidence.breakdown value')).refine((r) => Object.keys(r).length <= 20, 'evidence.breakdown has more than 20 entries'),
+  breakdown: z.preprocess(
+    noProtoKey('evidence.breakdown'),
+    z.record(z.string().max(40), unit('evidence.breakdown value')).refine((r) => Object.keys(r).length <= 20, 'evidence.breakdown has more than 20 entries'),
+  ),
   alignment: text('evidence.alignment', 300),
   redChecks: z.array(z.strictObject({ name: text('redChecks[].name', 120), passed: z.boolean({ error: 'redChecks[].passed must be true or false' }) })).max(20, 'at most 20 red checks'),
   dvs: unit('evidence.dvs'),

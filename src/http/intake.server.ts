@@ -96,7 +96,15 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://intake');
+    // The request target is untrusted: `//host:99999/x` or `//[` make new URL() throw, which
+    // must be a 400 like any other bad input, not a 500 (found by test/fuzz/intake.fuzz.test.ts).
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://intake');
+    } catch {
+      req.resume();
+      return send(res, 400, { error: 'malformed request path; use POST /v1/intents or GET /healthz', issues: [{ path: '(request) path', message: 'not a valid request path' }] });
+    }
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
       const status = await opts.engine.status();
