@@ -24,6 +24,8 @@ export const constitutionSchema = z.strictObject({
     ttlSec: z.number().int().positive().default(900),
     regimeTtlSec: z.record(z.string(), z.number().int().positive()).default({}),
     killMinutes: z.number().positive().default(5),
+    /** a stateAsOf further in the future than this is a clock problem, not fresh data */
+    maxFutureSkewSec: z.number().int().nonnegative().default(60),
   }),
   approval: z.strictObject({
     tokenTtlSec: z.number().int().positive().max(300, 'tokens live at most 5 minutes').default(300),

@@ -22,7 +22,7 @@ import { submitIntent } from './intake.usecase.js';
 import { flatten, halt, lapseKillFlags, resume } from './kill.usecase.js';
 import { cancelStalledConfirmed } from './stalled.usecase.js';
 import { recoverFromBroker } from './recovery.usecase.js';
-import { statusSnapshot } from './status.usecase.js';
+import { healthSnapshot, statusSnapshot } from './status.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from './sweepers.usecase.js';
 
 export type { EngineDeps } from './context.js';
@@ -118,5 +118,8 @@ export class Engine {
   }
   status() {
     return statusSnapshot(this.ctx);
+  }
+  health() {
+    return healthSnapshot(this.ctx);
   }
 }

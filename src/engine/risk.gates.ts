@@ -122,6 +122,9 @@ export const GATES = [
     stages: ALL,
     check: (c) => {
       const ageSec = Math.floor((c.now - c.intent.stateAsOf) / 1000);
+      const skew = c.constitution.staleState.maxFutureSkewSec;
+      // A timestamp from the future would never go stale: treat clock skew as a state conflict.
+      if (-ageSec > skew) return { code: 'STATE_CONFLICT', message: `market state is stamped ${-ageSec} s in the future (clock skew over ${skew} s); entries paused ${c.constitution.staleState.killMinutes} min` };
       const ttl = stateTtlSec(c);
       if (ageSec <= ttl) return null;
       return { code: 'STATE_CONFLICT', message: `market state is ${Math.floor(ageSec / 60)} min old (limit ${Math.floor(ttl / 60)} min); entries paused ${c.constitution.staleState.killMinutes} min` };

@@ -22,6 +22,31 @@ export interface StatusSnapshot {
   readonly unresolvedDrifts: readonly DriftRecord[];
 }
 
+export interface HealthSnapshot {
+  readonly mode: Mode;
+  readonly demo: boolean;
+  readonly broker: BrokerHealth['state'];
+  readonly killActive: boolean;
+  readonly lastHeartbeat: { readonly at: number; readonly status: string } | null;
+  readonly outboxBacklog: number;
+}
+
+/** What /healthz needs, in a few indexed queries (status() lists whole intents). */
+export async function healthSnapshot(ctx: EngineContext): Promise<HealthSnapshot> {
+  const now = ctx.clock.now();
+  return ctx.store.tx(async (tx) => {
+    const hb = await tx.beads.latestOfType('HEARTBEAT');
+    return {
+      mode: ctx.mode,
+      demo: ctx.constitution.demo,
+      broker: ctx.broker.health().state,
+      killActive: (await tx.kills.active(now)).length > 0,
+      lastHeartbeat: hb ? { at: hb.ts, status: (JSON.parse(hb.payload) as { status: string }).status } : null,
+      outboxBacklog: await tx.alerts.backlog(),
+    };
+  });
+}
+
 export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot> {
   const now = ctx.clock.now();
   return ctx.store.tx(async (tx) => {

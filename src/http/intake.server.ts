@@ -107,9 +107,9 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
     }
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
-      const status = await opts.engine.status();
+      const h = await opts.engine.health();
       const extra = opts.health ? await opts.health() : {};
-      return send(res, 200, { status: 'ok', mode: status.mode, demo: status.demo, broker: status.broker.state, killActive: status.kills.length > 0, lastHeartbeat: status.lastHeartbeat, outboxBacklog: status.outbox.backlog, ...extra });
+      return send(res, 200, { status: 'ok', ...h, ...extra });
     }
     if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents or GET /healthz` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });

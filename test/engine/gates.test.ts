@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BrokerHealth } from '../../src/engine/broker.port.js';
 import { runGates, refusals, type GateContext } from '../../src/engine/risk.gates.js';
-import { IN_SESSION, testConstitution } from '../support/harness.js';
+import { IN_SESSION, makeHarness, testConstitution } from '../support/harness.js';
 
 const now = Date.parse(IN_SESSION);
 const paperAccount = { accountId: 'DU0000001', netLiquidation: 25_000, buyingPower: 100_000, currency: 'USD' };
@@ -66,5 +66,23 @@ describe('gate registry', () => {
     const c = testConstitution({ staleState: { regimeTtlSec: { range: 1200 } } });
     expect(codes(ctx({ constitution: c, intent: { ...ctx().intent, stateAsOf: now - 1000_000, regime: 'range' } }))).toEqual([]);
     expect(codes(ctx({ constitution: c, intent: { ...ctx().intent, stateAsOf: now - 1000_000, regime: 'trend' } }))).toEqual(['STATE_CONFLICT']);
+  });
+});
+
+describe('stale state: clock skew', () => {
+  it('INV-STALE-KILL-1: a stateAsOf stamped more than 60 s in the future is a STATE_CONFLICT (it would otherwise never go stale), 30 s ahead is tolerated', async () => {
+    const h = await makeHarness();
+    try {
+      const future = await h.engine.submitIntent(h.intent({ stateAsOf: new Date(h.clock.now() + 10 * 60_000).toISOString() }));
+      expect(future.kind === 'accepted' && future.state).toBe('CANCELLED');
+      expect(future.kind === 'accepted' && future.denials.map((d) => d.code)).toContain('STATE_CONFLICT');
+      const kills = await h.app.store.tx((tx) => tx.kills.active(h.clock.now()));
+      expect(kills.map((k) => k.kind)).toEqual(['STALE']);
+      await h.clock.advance(5 * 60_000 + 1000);
+      const slightlyAhead = await h.engine.submitIntent(h.intent({ stateAsOf: new Date(h.clock.now() + 30_000).toISOString() }));
+      expect(slightlyAhead.kind === 'accepted' && slightlyAhead.state).toBe('PROPOSED');
+    } finally {
+      await h.close();
+    }
   });
 });
