@@ -1,0 +1,878 @@
+/**
+ * Crash drill (issue 9; SPEC 14 INV-IDEMPOTENT-ORDER-1, INV-POSITION-AUDIT-1,
+ * INV-AUDIT-CHAIN-1, INV-OUTBOX-1; SPEC 15 "process killed mid-submission").
+ *
+ * A TwsTestServer runs in THIS process and keeps its orders, executions and positions for the
+ * whole drill (like a real IB Gateway that outlives Phoenix). Phoenix runs as a REAL child
+ * process (`node --import tsx src/main.ts`, BROKER=ibkr, the local Telegram sandbox) on one
+ * SQLite file in a temp dir. A seeded schedule then, again and again:
+ *   - submits intents over HTTP (POST /v1/intents),
+ *   - approves them as approver 1001 by tapping APPROVE through the sandbox console API
+ *     (GET /sandbox/api/chat → the card's `v1:a:<cardId>` button → POST /sandbox/api/tap),
+ *   - picks per intent how the "gateway" answers (fill, rest, reject, partial, delayed fill,
+ *     never answer) and sometimes moves the market so targets or stops fill,
+ *   - SIGKILLs the child: right after APPROVE taps (mid-submission), during intake, while
+ *     idle, during start-up (mid-recovery), after the gateway dropped the connection (alerts
+ *     in flight, reconnect pending), or after lingering past the first sweep,
+ *   - restarts it on the same database file against the same gateway, with the same or a
+ *     new IB client id.
+ * After every kill (quiescent database) and every restart (live) the invariants are checked:
+ *   (a) never two orders for one intent at the broker: per orderRef at most one parent order,
+ *       at most 3 legs all linked to it, at most 3 distinct order ids ever placed; and every
+ *       orderRef at the broker belongs to an intent whose approval token was USED;
+ *   (b) every intent's state is explained by its beads: one INTENT bead; its POSITION beads
+ *       form a continuous from→to chain starting at PROPOSED and ending at the current state;
+ *   (c) the audit chain verifies (verifyAudit on the file through SqliteStore);
+ *   (d) no alert is lost: every ALERT bead's alertId has its Alert row and every row its
+ *       RAISED bead; rows are PENDING (outbox) or SENT (their message exists); every alert
+ *       message accounts for exactly the alerts folded into it and shares their fate; no
+ *       alert id seen before ever disappears;
+ *   (e) intake is atomic and durable: every intent the intake answered 202 for still exists,
+ *       a PROPOSED intent has its card, a cut request is either wholly there or absent;
+ *   (f) restart recovery by orderRef: whatever the broker had for an intent before a start
+ *       (entry filled / working / rejected, exit filled) is reflected in its state by the
+ *       time "Phoenix is running" is printed; an intent that says "nothing sent" has no leg
+ *       at the broker;
+ *   and Phoenix never exits by itself (only our SIGKILL, or 0 on the final SIGTERM).
+ * The seed fixes the schedule (what is done, which waits, which kill); the interleaving with
+ * the child's own timing is real, so two runs with one seed are alike, not identical.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { verifyAudit } from '../../src/engine/audit.usecase.js';
+import { seededRandom, type Random } from '../../src/engine/ports.js';
+import { SqliteStore } from '../../src/store/sqlite.store.js';
+import { TwsTestServer, type FillBehavior, type ServerOrder } from '../support/tws/index.js';
+
+export const KILL_KINDS = ['mid-submission', 'intake', 'idle', 'startup', 'gateway-drop', 'linger'] as const;
+export type KillKind = (typeof KILL_KINDS)[number];
+
+export interface DrillOptions {
+  /** SIGKILLs to deliver (≥ 1) */
+  readonly kills: number;
+  readonly seed: number;
+  /** relative weights of the kill kinds (default: mid-submission 40, intake 14, idle 16, startup 12, gateway-drop 10, linger 8) */
+  readonly weights?: Partial<Record<KillKind, number>>;
+  /** a fixed sequence of kill kinds (cycled) instead of the weighted draw — CI uses it for coverage */
+  readonly schedule?: readonly KillKind[];
+  /** repository root (default: the one this file is in) */
+  readonly repoRoot?: string;
+  /** progress lines (default: none) */
+  readonly log?: (line: string) => void;
+  /** keep the temp dir (database, child logs) for inspection */
+  readonly keepDir?: boolean;
+  /** how long a start may take until "Phoenix is running" (default 30 s) */
+  readonly startTimeoutMs?: number;
+  /** linger kind: how long the child runs before the kill (default 11.5 s: past the first 10 s sweep) */
+  readonly lingerMs?: number;
+}
+
+export interface DrillReport {
+  readonly seed: number;
+  readonly kills: number;
+  readonly killsByKind: Record<KillKind, number>;
+  /** starts that reached "Phoenix is running" */
+  readonly restarts: number;
+  readonly clientIds: number[];
+  readonly intents: {
+    readonly posted: number;
+    readonly accepted202: number;
+    readonly inDb: number;
+    readonly byState: Record<string, number>;
+  };
+  readonly taps: { readonly approve: number; readonly answeredApproved: number };
+  /** how the gateway was told to answer each proposed intent's bracket */
+  readonly behaviors: Record<string, number>;
+  /** intents whose broker state recovery had to reflect, summed over all starts */
+  readonly recoveryChecks: number;
+  readonly intakeCut: { readonly recorded: number; readonly lost: number };
+  readonly broker: {
+    /** orders (legs) the TWS server holds */
+    readonly legs: number;
+    /** distinct orderRefs (= intents) with at least one leg */
+    readonly orderRefs: number;
+    /** orderRefs with the full 3-leg bracket */
+    readonly fullBrackets: number;
+    /** orderRefs with 1–2 legs: killed between legs, never transmitted (held) */
+    readonly cutBrackets: number;
+    readonly placements: number;
+    readonly executions: number;
+    readonly duplicateIdErrors: number;
+  };
+  readonly beads: number;
+  readonly alerts: { readonly rows: number; readonly pending: number; readonly sent: number; readonly byType: Record<string, number> };
+  readonly checks: number;
+  readonly violations: string[];
+  readonly durationMs: number;
+  readonly dir: string | null;
+}
+
+const ACCOUNT = 'DU1234567';
+const CHAT = -1001001;
+const APPROVER = 1001;
+const BASE_CLIENT_ID = 17;
+const APPROVED_ANSWER = 'Approved ✅ Order sent to the broker.';
+
+interface Product {
+  readonly symbol: 'MES' | 'AAPL' | 'MSFT';
+  readonly instrument: Record<string, unknown>;
+  readonly side: 'BUY' | 'SELL';
+  readonly quantity: number;
+  readonly entryPrice: number;
+  readonly stopLoss: number;
+  readonly takeProfit: number;
+  /** the market price at which the entry (a LMT) fills and neither exit triggers */
+  readonly base: number;
+  /** prices that fill the target / the stop */
+  readonly targetHit: number;
+  readonly stopHit: number;
+}
+
+const PRODUCTS: readonly Product[] = [
+  { symbol: 'MES', instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 }, side: 'BUY', quantity: 1, entryPrice: 6010.25, stopLoss: 6008, takeProfit: 6015, base: 6010.25, targetHit: 6015.5, stopHit: 6007.75 },
+  { symbol: 'AAPL', instrument: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, side: 'BUY', quantity: 4, entryPrice: 200, stopLoss: 199, takeProfit: 203, base: 200, targetHit: 203.5, stopHit: 198.5 },
+  { symbol: 'MSFT', instrument: { symbol: 'MSFT', secType: 'STK', exchange: 'SMART', currency: 'USD' }, side: 'SELL', quantity: 2, entryPrice: 420, stopLoss: 421, takeProfit: 415, base: 420, targetHit: 414.5, stopHit: 421.5 },
+];
+
+/** How the gateway answers one intent's bracket (seeded per intent). */
+const BEHAVIORS: ReadonlyArray<{ w: number; label: string; b: (r: Random) => FillBehavior | null }> = [
+  { w: 62, label: 'auto', b: () => null },
+  { w: 10, label: 'rest', b: () => ({ kind: 'rest' }) },
+  { w: 8, label: 'reject', b: () => ({ kind: 'reject', code: 201, reason: 'Order rejected - reason:Insufficient margin (drill)' }) },
+  { w: 8, label: 'delayed fill', b: (r) => ({ kind: 'fill', delayMs: 100 + Math.floor(r.next() * 1200) }) },
+  { w: 6, label: 'partial', b: () => ({ kind: 'partial', ratio: 0.5 }) },
+  { w: 6, label: 'never', b: () => ({ kind: 'never' }) },
+];
+
+const DEFAULT_WEIGHTS: Record<KillKind, number> = { 'mid-submission': 40, intake: 14, idle: 16, startup: 12, 'gateway-drop': 10, linger: 8 };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+
+function pick<T>(r: Random, items: readonly T[]): T {
+  const x = items[Math.floor(r.next() * items.length)];
+  if (x === undefined) throw new Error('pick from an empty list');
+  return x;
+}
+
+function weighted<T extends string>(r: Random, weights: Record<T, number>): T {
+  const entries = Object.entries(weights) as [T, number][];
+  const total = entries.reduce((a, [, w]) => a + Math.max(0, w), 0);
+  let x = r.next() * total;
+  for (const [k, w] of entries) {
+    x -= Math.max(0, w);
+    if (x < 0) return k;
+  }
+  return entries[entries.length - 1]![0];
+}
+
+const between = (r: Random, lo: number, hi: number) => lo + Math.floor(r.next() * (hi - lo + 1));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = a && typeof a === 'object' ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The demo constitution with limits raised so the gates never block the drill's traffic. */
+export function drillConstitutionYaml(demoYaml: string): string {
+  const c = parseYaml(demoYaml) as Record<string, Record<string, unknown>>;
+  c.name = 'crash-drill' as never;
+  c.limits = {
+    ...c.limits,
+    dailyLossCapUsd: 1_000_000,
+    maxConsecutiveLosses: 1_000_000,
+    maxTradesPerDay: 1_000_000,
+    maxPositionPerInstrument: 1_000_000,
+    maxRiskPerTradeUsd: 1_000,
+    minNetLiquidationUsd: 1,
+  };
+  // a SUBMITTED entry the gateway never acknowledged becomes STALLED at the first sweep after 5 s
+  c.approval = { ...c.approval, stallAfterSec: 5 };
+  return `# Crash drill: the demo constitution with limits raised (test/drill/drill.ts)\n${stringifyYaml(c)}`;
+}
+
+interface BrokerFact {
+  /** the entry (parent) leg's status at the server; null: only exit legs seen */
+  entryStatus: string | null;
+  entryFilled: number;
+  exitFilled: boolean;
+}
+
+interface ChildRun {
+  readonly proc: ChildProcess;
+  readonly clientId: number;
+  out: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+interface SandboxMessage {
+  message_id: number;
+  text: string;
+  from_bot?: boolean;
+  reply_markup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string }>> };
+}
+
+interface Snapshot {
+  intents: { id: string; state: string; stateReason: string; ackedAt: string | null }[];
+  positionBeads: { seq: number; intentId: string | null; payload: string }[];
+  intentBeads: (string | null)[];
+  tokenBeads: { intentId: string | null; payload: string }[];
+  alertBeads: string[];
+  alerts: { id: string; type: string; status: string; messageId: string | null }[];
+  alertMessages: Map<string, { status: string; alertCount: number }>;
+  /** subjectIds of TRADE cards */
+  tradeCards: Set<string>;
+  beadCount: number;
+}
+
+export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const repoRoot = opts.repoRoot ?? fileURLToPath(new URL('../..', import.meta.url));
+  const rnd = seededRandom(opts.seed);
+  const weights: Record<KillKind, number> = { ...DEFAULT_WEIGHTS, ...(opts.weights ?? {}) };
+  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+  const lingerMs = opts.lingerMs ?? 11_500;
+
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-drill-'));
+  cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
+  writeFileSync(join(dir, 'config', 'constitution.drill.yaml'), drillConstitutionYaml(readFileSync(join(repoRoot, 'config', 'constitution.demo.yaml'), 'utf8')));
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const dbFile = join(dir, 'data', 'phoenix.db');
+  const childLog = join(dir, 'child.log');
+
+  const server = new TwsTestServer({ accounts: [ACCOUNT] });
+  const ibPort = await server.start();
+  for (const p of PRODUCTS) server.movePrice(p.symbol, p.base);
+  const intakePort = await freePort();
+  const sandboxPort = await freePort();
+  const intakeUrl = `http://127.0.0.1:${intakePort}`;
+  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const req = createRequire(join(repoRoot, 'package.json'));
+  const loader = pathToFileURL(join(req.resolve('tsx/package.json'), '..', 'dist', 'loader.mjs')).href;
+
+  const violations: string[] = [];
+  const killsByKind: Record<KillKind, number> = { 'mid-submission': 0, intake: 0, idle: 0, startup: 0, 'gateway-drop': 0, linger: 0 };
+  const clientIds: number[] = [];
+  const accepted202 = new Set<string>(); // intentIds the intake answered 202 for
+  const pendingSignals = new Map<string, Record<string, unknown>>(); // posted, outcome unknown (kill during intake)
+  const seenAlerts = new Set<string>();
+  const behaviors: Record<string, number> = {};
+  let recoveryChecks = 0;
+  /** intake requests cut by a kill, resolved by re-POSTing after the restart: 409 = it had been recorded, 202 = it had not */
+  const intakeCut = { recorded: 0, lost: 0 };
+  let posted = 0;
+  let approveTaps = 0;
+  let answeredApproved = 0;
+  let restarts = 0;
+  let checks = 0;
+  let signalSeq = 0;
+  let child: ChildRun | null = null;
+  const spawned: ChildRun[] = [];
+  let lastSnapshot: Snapshot | null = null;
+
+  // a broken invariant usually stays broken: report each one once, where it was first seen
+  const repeats = new Map<string, number>();
+  const violate = (where: string, what: string) => {
+    if (repeats.has(what)) {
+      repeats.set(what, (repeats.get(what) ?? 0) + 1);
+      return;
+    }
+    repeats.set(what, 0);
+    const line = `${where}: ${what}`;
+    violations.push(line);
+    log(`VIOLATION ${line}`);
+  };
+
+  // === the child process
+
+  const spawnChild = (clientId: number): ChildRun => {
+    const proc = spawn(process.execPath, ['--import', loader, join(repoRoot, 'src', 'main.ts')], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? dir,
+        BROKER: 'ibkr',
+        TRADING_MODE: 'paper',
+        IB_HOST: '127.0.0.1',
+        IB_PORT: String(ibPort),
+        IB_CLIENT_ID: String(clientId),
+        IB_ACCOUNT: ACCOUNT,
+        CONSTITUTION_PATH: 'config/constitution.drill.yaml',
+        DATABASE_URL: 'file:./data/phoenix.db',
+        INTAKE_PORT: String(intakePort),
+        SANDBOX_PORT: String(sandboxPort),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group: nothing else is ever signalled
+    });
+    const run: ChildRun = {
+      proc,
+      clientId,
+      out: '',
+      exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))),
+    };
+    const onData = (c: Buffer) => {
+      const s = c.toString('utf8');
+      run.out += s;
+      if (run.out.length > 200_000) run.out = run.out.slice(-100_000);
+      try {
+        writeFileSync(childLog, s, { flag: 'a' });
+      } catch {
+        /* best effort */
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    clientIds.push(clientId);
+    spawned.push(run);
+    return run;
+  };
+
+  const isReady = (run: ChildRun) => run.out.includes('Phoenix is running') && run.out.includes('sandbox Bot API root:');
+
+  const waitReady = async (run: ChildRun): Promise<void> => {
+    const until = Date.now() + startTimeoutMs;
+    let exited = false;
+    void run.exited.then(() => (exited = true));
+    while (!isReady(run)) {
+      if (exited) throw new Error(`Phoenix exited during start-up (client id ${run.clientId}):\n${run.out.slice(-4000)}`);
+      if (Date.now() > until) throw new Error(`Phoenix did not start within ${startTimeoutMs} ms:\n${run.out.slice(-4000)}`);
+      await sleep(20);
+    }
+  };
+
+  const kill = async (run: ChildRun): Promise<void> => {
+    if (run.proc.exitCode === null && run.proc.signalCode === null && run.proc.pid) {
+      try {
+        process.kill(-run.proc.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    const r = await run.exited;
+    // nothing but our SIGKILL may end it: exiting on its own is a crash
+    if (r.signal !== 'SIGKILL') violate(`client id ${run.clientId}`, `Phoenix exited on its own (${r.code ?? r.signal}):\n${run.out.slice(-2000)}`);
+  };
+
+  const nextClientId = (k: number) => (rnd.next() < 0.5 ? BASE_CLIENT_ID : 100 + k);
+
+  // === HTTP helpers (intake, sandbox console)
+
+  const makeIntent = (p: Product): Record<string, unknown> => ({
+    signalId: `drill-${opts.seed}-${++signalSeq}`,
+    strategy: 'drill-orb',
+    instrument: p.instrument,
+    side: p.side,
+    quantity: p.quantity,
+    orderType: 'BRACKET',
+    entryPrice: p.entryPrice,
+    stopLoss: p.stopLoss,
+    takeProfit: p.takeProfit,
+    evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7 }, alignment: 'drill', redChecks: [{ name: 'no tier-1 news', passed: true }], dvs: 0.93, eqs: 0.88 },
+    stateHash: `sha256:drill${signalSeq}`,
+    stateAsOf: new Date().toISOString(),
+    ttlSec: between(rnd, 30, 300),
+  });
+
+  /** POST one intent; records what the intake said. */
+  const postIntent = async (body: Record<string, unknown>): Promise<{ intentId: string; state: string; status: number } | null> => {
+    const signalId = String(body.signalId);
+    posted++;
+    pendingSignals.set(signalId, body);
+    try {
+      const res = await fetch(`${intakeUrl}/v1/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(8000) });
+      const j = (await res.json()) as { intentId?: string; state?: string; issues?: unknown };
+      pendingSignals.delete(signalId);
+      if ((res.status === 202 || res.status === 409) && j.intentId) {
+        if (res.status === 202) accepted202.add(j.intentId);
+        return { intentId: j.intentId, state: j.state ?? '?', status: res.status };
+      }
+      violate('intake', `POST ${signalId} answered ${res.status} ${JSON.stringify(j).slice(0, 300)}`);
+      return null;
+    } catch {
+      return null; // killed mid-request: outcome unknown until the next start
+    }
+  };
+
+  const chatMessages = async (): Promise<SandboxMessage[]> => {
+    const res = await fetch(`${sandboxUrl}/sandbox/api/chat?chatId=${CHAT}`, { signal: AbortSignal.timeout(5000) });
+    const j = (await res.json()) as { messages?: SandboxMessage[] };
+    return j.messages ?? [];
+  };
+
+  /** The card message of an intent with its APPROVE button, once the bot has sent it. */
+  const waitCard = async (intentId: string, timeoutMs = 6000): Promise<{ messageId: number; approve: string } | null> => {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const msgs = await chatMessages().catch(() => [] as SandboxMessage[]);
+      for (const m of msgs) {
+        if (!m.from_bot || !m.text.includes(`intent ${intentId}`)) continue;
+        const approve = m.reply_markup?.inline_keyboard.flat().find((b) => b.callback_data?.startsWith('v1:a:'))?.callback_data;
+        if (approve) return { messageId: m.message_id, approve };
+      }
+      await sleep(40);
+    }
+    return null;
+  };
+
+  const tap = async (messageId: number, data: string): Promise<string | null> => {
+    approveTaps++;
+    try {
+      const res = await fetch(`${sandboxUrl}/sandbox/api/tap`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: APPROVER, chatId: CHAT, messageId, data }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const j = (await res.json()) as { ok: boolean; callbackQueryId?: string; error?: string };
+      return j.ok && j.callbackQueryId ? j.callbackQueryId : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const answerOf = async (callbackQueryId: string, waitMs: number): Promise<string | null> => {
+    try {
+      const res = await fetch(`${sandboxUrl}/sandbox/api/answer?id=${encodeURIComponent(callbackQueryId)}&waitMs=${waitMs}`, { signal: AbortSignal.timeout(waitMs + 5000) });
+      const j = (await res.json()) as { answered: boolean; answer: { text?: string } | null };
+      const text = j.answered ? (j.answer?.text ?? '') : null;
+      if (text === APPROVED_ANSWER) answeredApproved++;
+      return text;
+    } catch {
+      return null;
+    }
+  };
+
+  /** Post 1..n intents, give each a gateway behaviour, wait for their cards. */
+  const propose = async (n: number): Promise<{ intentId: string; card: { messageId: number; approve: string } }[]> => {
+    const out: { intentId: string; card: { messageId: number; approve: string } }[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = pick(rnd, PRODUCTS);
+      const r = await postIntent(makeIntent(p));
+      if (!r || r.state !== 'PROPOSED') continue;
+      const label = weighted(rnd, Object.fromEntries(BEHAVIORS.map((b) => [b.label, b.w])));
+      const fb = BEHAVIORS.find((b) => b.label === label)?.b(rnd) ?? null;
+      if (fb) server.setBehavior({ orderRef: r.intentId }, fb);
+      behaviors[label] = (behaviors[label] ?? 0) + 1;
+      const card = await waitCard(r.intentId);
+      if (!card) {
+        log(`  card for ${r.intentId} did not show up in the sandbox chat`);
+        continue;
+      }
+      out.push({ intentId: r.intentId, card });
+    }
+    return out;
+  };
+
+  /** Sometimes the market moves: targets or stops of working brackets fill. */
+  const maybeMoveMarket = () => {
+    if (rnd.next() >= 0.2) return;
+    const p = pick(rnd, PRODUCTS);
+    const to = rnd.next() < 0.5 ? p.targetHit : p.stopHit;
+    server.movePrice(p.symbol, to);
+    log(`  market: ${p.symbol} → ${to}`);
+  };
+  const restoreMarket = () => {
+    for (const p of PRODUCTS) if (server.price(p.symbol) !== p.base) server.movePrice(p.symbol, p.base);
+  };
+
+  // === invariant checks
+
+  const readSnapshot = (store: SqliteStore): Snapshot => {
+    const db = store.db;
+    const read = db.transaction((): Snapshot => ({
+      intents: db.prepare(`SELECT id, state, stateReason, ackedAt FROM "Intent"`).all() as Snapshot['intents'],
+      positionBeads: db.prepare(`SELECT seq, intentId, payload FROM "Bead" WHERE type = 'POSITION' ORDER BY seq`).all() as Snapshot['positionBeads'],
+      intentBeads: (db.prepare(`SELECT intentId FROM "Bead" WHERE type = 'INTENT'`).all() as { intentId: string | null }[]).map((r) => r.intentId),
+      tokenBeads: db.prepare(`SELECT intentId, payload FROM "Bead" WHERE type = 'T2_TOKEN' ORDER BY seq`).all() as Snapshot['tokenBeads'],
+      alertBeads: (db.prepare(`SELECT payload FROM "Bead" WHERE type = 'ALERT' ORDER BY seq`).all() as { payload: string }[]).map((r) => r.payload),
+      alerts: db.prepare(`SELECT id, type, status, messageId FROM "Alert"`).all() as Snapshot['alerts'],
+      alertMessages: new Map(
+        (db.prepare(`SELECT id, status, alertCount FROM "AlertMessage"`).all() as { id: string; status: string; alertCount: number }[]).map((r) => [r.id, { status: r.status, alertCount: Number(r.alertCount) }]),
+      ),
+      tradeCards: new Set((db.prepare(`SELECT subjectId FROM "Card" WHERE kind = 'TRADE'`).all() as { subjectId: string }[]).map((r) => r.subjectId)),
+      beadCount: Number((db.prepare(`SELECT COUNT(*) AS c FROM "Bead"`).get() as { c: number }).c),
+    }));
+    return read.deferred();
+  };
+
+  /** (a) at the broker, grouped by orderRef. */
+  const checkBroker = (where: string): ServerOrder[] => {
+    const orders = server.orders();
+    const byRef = new Map<string, ServerOrder[]>();
+    for (const o of orders) byRef.set(o.orderRef, [...(byRef.get(o.orderRef) ?? []), o]);
+    for (const [ref, legs] of byRef) {
+      if (!ref) {
+        violate(where, `${legs.length} order(s) without orderRef at the broker`);
+        continue;
+      }
+      const parents = legs.filter((o) => o.parentId === 0);
+      if (parents.length > 1) violate(where, `INV-IDEMPOTENT-ORDER-1: ${parents.length} entry orders for intent ${ref} at the broker (ids ${parents.map((o) => `${o.clientId}:${o.orderId}`).join(', ')})`);
+      if (legs.length > 3) violate(where, `INV-IDEMPOTENT-ORDER-1: ${legs.length} legs for intent ${ref} at the broker`);
+      const parent = parents[0];
+      for (const c of legs.filter((o) => o.parentId !== 0)) {
+        if (!parent || c.parentId !== parent.orderId || c.clientId !== parent.clientId) violate(where, `leg ${c.clientId}:${c.orderId} of ${ref} is not linked to its entry`);
+      }
+    }
+    const placedIds = new Map<string, Set<number>>();
+    for (const p of server.placements) placedIds.set(p.orderRef, (placedIds.get(p.orderRef) ?? new Set()).add(p.orderId));
+    for (const [ref, ids] of placedIds) if (ids.size > 3) violate(where, `INV-IDEMPOTENT-ORDER-1: ${ids.size} distinct order ids placed for intent ${ref}`);
+    if (server.protocolErrors.length) violate(where, `TWS protocol errors: ${server.protocolErrors.slice(0, 3).join(' | ')}`);
+    return orders;
+  };
+
+  /** What the broker holds per orderRef right now (taken before a start; recovery must fold it in). */
+  const brokerFacts = (): Map<string, BrokerFact> => {
+    const facts = new Map<string, BrokerFact>();
+    for (const o of server.orders()) {
+      const f = facts.get(o.orderRef) ?? { entryStatus: null, entryFilled: 0, exitFilled: false };
+      if (o.parentId === 0) {
+        f.entryStatus = o.status;
+        f.entryFilled = o.filled;
+      } else if (o.status === 'Filled') f.exitFilled = true;
+      facts.set(o.orderRef, f);
+    }
+    return facts;
+  };
+
+  /**
+   * (f) restart recovery by orderRef: by the time "Phoenix is running" is printed, whatever the
+   * broker had for an intent before the start is reflected in its state (SPEC 6: "finds its
+   * own orders at the broker instead of sending them again").
+   */
+  const checkRecovered = (where: string, facts: Map<string, BrokerFact>, s: Snapshot) => {
+    const byId = new Map(s.intents.map((i) => [i.id, i]));
+    for (const [ref, f] of facts) {
+      const i = byId.get(ref);
+      if (!i || f.entryStatus === null || f.entryStatus === 'Held') continue;
+      recoveryChecks++;
+      const bad = (what: string) => violate(where, `recovery: intent ${ref} is ${i.state}${i.ackedAt ? ' (acked)' : ' (not acked)'} but before the start the broker had ${what}`);
+      if (f.exitFilled) {
+        if (i.state !== 'CLOSED') bad('its stop or target filled');
+      } else if (f.entryFilled > 0) {
+        if (!['FILLED', 'MANAGED', 'CLOSED'].includes(i.state)) bad(`its entry filled (${f.entryFilled})`);
+      } else if (f.entryStatus === 'Cancelled' || f.entryStatus === 'Inactive') {
+        if (i.state !== 'REJECTED' && i.state !== 'CANCELLED') bad(`its entry ${f.entryStatus} (rejected)`);
+      } else if (i.ackedAt === null) bad(`its entry working (${f.entryStatus})`);
+    }
+  };
+
+  /** (b)–(e) on the database file; (f) when `facts` (the broker before this start) are given. */
+  const checkDb = async (where: string, brokerOrders: ServerOrder[], facts?: Map<string, BrokerFact>): Promise<void> => {
+    checks++;
+    const store = new SqliteStore(dbFile);
+    try {
+      const s = readSnapshot(store);
+      lastSnapshot = s;
+      if (facts) checkRecovered(where, facts, s);
+      // (b) state explained by beads
+      const chains = new Map<string, { from: string; to: string }[]>();
+      for (const b of s.positionBeads) {
+        if (!b.intentId) {
+          violate(where, `POSITION bead #${b.seq} without intentId`);
+          continue;
+        }
+        const p = JSON.parse(b.payload) as { from: string; to: string };
+        chains.set(b.intentId, [...(chains.get(b.intentId) ?? []), p]);
+      }
+      const intentBeadCount = new Map<string, number>();
+      for (const id of s.intentBeads) if (id) intentBeadCount.set(id, (intentBeadCount.get(id) ?? 0) + 1);
+      const known = new Set(s.intents.map((i) => i.id));
+      for (const i of s.intents) {
+        if ((intentBeadCount.get(i.id) ?? 0) !== 1) violate(where, `intent ${i.id} has ${intentBeadCount.get(i.id) ?? 0} INTENT beads`);
+        if (i.state === 'PROPOSED' && !s.tradeCards.has(i.id)) violate(where, `intent ${i.id} is PROPOSED without a card (intake was not atomic)`);
+        const chain = chains.get(i.id) ?? [];
+        let at = 'PROPOSED';
+        for (const step of chain) {
+          if (step.from !== at) violate(where, `intent ${i.id}: POSITION chain jumps (${at} then a bead from ${step.from} to ${step.to})`);
+          at = step.to;
+        }
+        if (at !== i.state) violate(where, `intent ${i.id} is ${i.state} but its beads end at ${at} (${chain.map((c) => `${c.from}>${c.to}`).join(', ') || 'no POSITION beads'})`);
+      }
+      for (const id of chains.keys()) if (!known.has(id)) violate(where, `POSITION beads for unknown intent ${id}`);
+      // (a) continued: orders at the broker only for intents whose token was USED, at most one USED per intent
+      const used = new Map<string, number>();
+      for (const t of s.tokenBeads) {
+        const p = JSON.parse(t.payload) as { event: string };
+        if (p.event === 'USED' && t.intentId) used.set(t.intentId, (used.get(t.intentId) ?? 0) + 1);
+      }
+      for (const [id, n] of used) if (n > 1) violate(where, `INV-T2-TOKEN-1: intent ${id} has ${n} USED token beads`);
+      const intentById = new Map(s.intents.map((i) => [i.id, i]));
+      for (const ref of new Set(brokerOrders.map((o) => o.orderRef))) {
+        const i = intentById.get(ref);
+        if (!i) violate(where, `order at the broker for unknown intent ${ref}`);
+        else if (!used.has(ref)) violate(where, `INV-T2-GATE-1: order at the broker for ${ref} without a USED token`);
+        // "nothing sent" must be true: a leg at the broker (even one held, untransmitted) contradicts it
+        else if (/nothing sent/.test(i.stateReason)) violate(where, `intent ${ref} is ${i.state} ("${i.stateReason}") but the broker has ${brokerOrders.filter((o) => o.orderRef === ref).length} leg(s) for it`);
+      }
+      // (c) audit chain
+      const audit = await verifyAudit(store);
+      if (!audit.ok) violate(where, `INV-AUDIT-CHAIN-1: chain broken at ${JSON.stringify(audit.firstBreak)}`);
+      if (audit.count < s.beadCount) violate(where, `verifyAudit walked ${audit.count} of ${s.beadCount} beads`);
+      // (d) alerts
+      const rows = new Map(s.alerts.map((a) => [a.id, a]));
+      const raised = new Set<string>();
+      for (const payload of s.alertBeads) {
+        const p = JSON.parse(payload) as { alertId: string; event: string };
+        if (p.event === 'RAISED') raised.add(p.alertId);
+        if (!rows.has(p.alertId)) violate(where, `INV-OUTBOX-1: ALERT bead (${p.event}) for alert ${p.alertId} that has no Alert row`);
+      }
+      for (const a of s.alerts) {
+        if (!raised.has(a.id)) violate(where, `alert ${a.id} (${a.type}) has no RAISED bead`);
+        if (a.status !== 'PENDING' && a.status !== 'SENT') violate(where, `alert ${a.id} (${a.type}) has status ${a.status}`);
+        if (a.messageId && !s.alertMessages.has(a.messageId)) violate(where, `INV-OUTBOX-1: alert ${a.id} points at message ${a.messageId} that does not exist`);
+        if (a.status === 'SENT' && !a.messageId) violate(where, `alert ${a.id} is SENT without a message`);
+      }
+      // every message accounts for exactly the alerts folded into it, and they share its fate
+      const folded = new Map<string, { n: number; sent: number }>();
+      for (const a of s.alerts) {
+        if (!a.messageId) continue;
+        const f = folded.get(a.messageId) ?? { n: 0, sent: 0 };
+        f.n++;
+        if (a.status === 'SENT') f.sent++;
+        folded.set(a.messageId, f);
+      }
+      for (const [id, m] of s.alertMessages) {
+        const f = folded.get(id) ?? { n: 0, sent: 0 };
+        if (!['QUEUED', 'SENDING', 'SENT'].includes(m.status)) violate(where, `alert message ${id} has status ${m.status}`);
+        if (f.n !== m.alertCount) violate(where, `INV-OUTBOX-1: alert message ${id} says ${m.alertCount} alerts but ${f.n} are folded into it`);
+        if (m.status === 'SENT' && f.sent !== f.n) violate(where, `alert message ${id} is SENT but ${f.n - f.sent} of its alerts are not`);
+        if (m.status !== 'SENT' && f.sent > 0) violate(where, `alert message ${id} is ${m.status} but ${f.sent} of its alerts are SENT`);
+      }
+      for (const id of seenAlerts) if (!rows.has(id)) violate(where, `INV-OUTBOX-1: alert ${id} disappeared`);
+      for (const id of rows.keys()) seenAlerts.add(id);
+      // (e) accepted intents are durable
+      for (const id of accepted202) if (!known.has(id)) violate(where, `intent ${id} was accepted (202) but is not in the database`);
+    } finally {
+      await store.close();
+    }
+  };
+
+  const checkAll = async (where: string, facts?: Map<string, BrokerFact>) => {
+    const orders = checkBroker(where);
+    await checkDb(where, orders, facts);
+  };
+
+  /** After a start: learn what happened to intake requests cut by the last kill (re-POST: 409 = it was recorded). */
+  const resolvePendingSignals = async () => {
+    for (const [signalId, body] of [...pendingSignals]) {
+      pendingSignals.delete(signalId);
+      posted--; // counted again by postIntent
+      const r = await postIntent(body);
+      if (r?.status === 409) intakeCut.recorded++;
+      else if (r?.status === 202) intakeCut.lost++;
+    }
+  };
+
+  // === the drill
+
+  try {
+    const startChild = async (k: number, where: string): Promise<ChildRun> => {
+      const facts = brokerFacts();
+      const run = spawnChild(nextClientId(k));
+      await waitReady(run);
+      restarts++;
+      await checkAll(`${where} (live, client id ${run.clientId})`, facts);
+      await resolvePendingSignals();
+      return run;
+    };
+
+    child = await startChild(0, 'first start');
+    for (let k = 1; k <= opts.kills; k++) {
+      const kind = opts.schedule?.length ? opts.schedule[(k - 1) % opts.schedule.length]! : weighted(rnd, weights);
+      killsByKind[kind]++;
+      const t0 = Date.now();
+      let note = '';
+      if (!child) throw new Error('no child');
+      switch (kind) {
+        case 'mid-submission': {
+          const cards = await propose(between(rnd, 1, 3));
+          maybeMoveMarket();
+          // tap APPROVE on every card back to back, then kill while they are being submitted
+          for (const c of cards) await tap(c.card.messageId, c.card.approve);
+          // mostly inside the submission (legs are paced ~26 ms apart), sometimes just after it
+          const delay = rnd.next() < 0.6 ? between(rnd, 0, 150) : between(rnd, 150, 600);
+          await sleep(delay);
+          note = `${cards.length} APPROVE tap(s), SIGKILL ${delay} ms after the last`;
+          break;
+        }
+        case 'intake': {
+          const n = between(rnd, 3, 8);
+          const bodies = Array.from({ length: n }, () => makeIntent(pick(rnd, PRODUCTS)));
+          const inflight = bodies.map((b) => postIntent(b));
+          const delay = between(rnd, 2, 35);
+          await sleep(delay);
+          await kill(child);
+          const answered = (await Promise.all(inflight)).filter((r) => r !== null).length;
+          note = `${n} intake POSTs in flight, SIGKILL after ${delay} ms (${answered} answered before)`;
+          break;
+        }
+        case 'idle': {
+          const cards = await propose(between(rnd, 1, 3));
+          const ids: string[] = [];
+          for (const c of cards) {
+            const q = await tap(c.card.messageId, c.card.approve);
+            if (q) ids.push(q);
+          }
+          for (const q of ids) await answerOf(q, 5000);
+          maybeMoveMarket();
+          const delay = between(rnd, 50, 600);
+          await sleep(delay);
+          note = `${cards.length} approved and answered, idle ${delay} ms`;
+          break;
+        }
+        case 'startup': {
+          await kill(child);
+          await checkAll(`kill #${k} (before a start-up kill)`);
+          restoreMarket();
+          const run = spawnChild(nextClientId(k));
+          const delay = between(rnd, 150, 2500);
+          await sleep(delay);
+          note = `SIGKILL ${delay} ms into start-up${isReady(run) ? ' (it was already up)' : ''}`;
+          child = run;
+          break;
+        }
+        case 'gateway-drop': {
+          // the gateway drops every connection (maybe mid-submission); Phoenix raises its
+          // disconnect alert and reconnects after ~2 s — the kill lands before or after that
+          const cards = await propose(between(rnd, 0, 2));
+          for (const c of cards) await tap(c.card.messageId, c.card.approve);
+          await sleep(between(rnd, 0, 120));
+          server.dropConnections();
+          const delay = between(rnd, 200, 3500);
+          await sleep(delay);
+          note = `${cards.length} APPROVE tap(s), gateway dropped the connection, SIGKILL ${delay} ms later`;
+          break;
+        }
+        case 'linger': {
+          const cards = await propose(1);
+          for (const c of cards) {
+            const q = await tap(c.card.messageId, c.card.approve);
+            if (q) await answerOf(q, 5000);
+          }
+          maybeMoveMarket();
+          await sleep(lingerMs);
+          note = `ran ${lingerMs} ms (sweeps: stalls, expiries, retries)`;
+          break;
+        }
+      }
+      await kill(child);
+      log(`kill #${k} [${kind}] ${note} (client id ${child.clientId}, ${Date.now() - t0} ms)`);
+      await checkAll(`kill #${k} [${kind}] (quiescent)`);
+      restoreMarket();
+      // sometimes the market moves while Phoenix is down: exits fill that only recovery can tell it about
+      if (rnd.next() < 0.2) {
+        const p = pick(rnd, PRODUCTS);
+        const to = rnd.next() < 0.5 ? p.targetHit : p.stopHit;
+        server.movePrice(p.symbol, to);
+        log(`  market while down: ${p.symbol} → ${to}`);
+      }
+      child = await startChild(k, `restart after kill #${k}`);
+    }
+    // let the last start settle, check live, then stop it gracefully and check once more
+    await sleep(1500);
+    await checkAll('final (live)');
+    if (child.proc.pid) process.kill(-child.proc.pid, 'SIGTERM');
+    const end = await Promise.race([child.exited, sleep(15_000).then(() => null)]);
+    if (!end) {
+      violate('final', 'Phoenix did not stop within 15 s of SIGTERM');
+      await kill(child);
+    } else if (end.code !== 0) violate('final', `Phoenix exited with ${end.code ?? end.signal} on SIGTERM`);
+    child = null;
+    await checkAll('final (stopped)');
+  } catch (e) {
+    violate('drill', `aborted: ${(e as Error).message}`);
+  } finally {
+    // whatever happened, no child outlives the drill (only the ones it spawned, by pid)
+    for (const run of spawned) {
+      if (run.proc.exitCode === null && run.proc.signalCode === null && run.proc.pid) {
+        try {
+          process.kill(-run.proc.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        await run.exited;
+      }
+    }
+    await server.close();
+  }
+
+  // === report
+  const s = lastSnapshot as Snapshot | null;
+  const byState: Record<string, number> = {};
+  for (const i of s?.intents ?? []) byState[i.state] = (byState[i.state] ?? 0) + 1;
+  const legsByRef = new Map<string, number>();
+  for (const o of server.orders()) legsByRef.set(o.orderRef, (legsByRef.get(o.orderRef) ?? 0) + 1);
+  const alertTypes: Record<string, number> = {};
+  for (const a of s?.alerts ?? []) alertTypes[a.type] = (alertTypes[a.type] ?? 0) + 1;
+  const report: DrillReport = {
+    seed: opts.seed,
+    kills: Object.values(killsByKind).reduce((a, b) => a + b, 0),
+    killsByKind,
+    restarts,
+    clientIds,
+    intents: { posted, accepted202: accepted202.size, inDb: s?.intents.length ?? 0, byState },
+    taps: { approve: approveTaps, answeredApproved },
+    behaviors,
+    recoveryChecks,
+    intakeCut,
+    broker: {
+      legs: server.orders().length,
+      orderRefs: legsByRef.size,
+      fullBrackets: [...legsByRef.values()].filter((n) => n === 3).length,
+      cutBrackets: [...legsByRef.values()].filter((n) => n < 3).length,
+      placements: server.placements.length,
+      executions: server.executions.length,
+      duplicateIdErrors: server.duplicateIdErrors,
+    },
+    beads: s?.beadCount ?? 0,
+    alerts: {
+      rows: s?.alerts.length ?? 0,
+      pending: s?.alerts.filter((a) => a.status === 'PENDING').length ?? 0,
+      sent: s?.alerts.filter((a) => a.status === 'SENT').length ?? 0,
+      byType: alertTypes,
+    },
+    checks,
+    violations,
+    durationMs: Date.now() - started,
+    dir: opts.keepDir ? dir : null,
+  };
+  if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+  return report;
+}
+
+/** A human-readable summary of a report. */
+export function formatReport(r: DrillReport): string {
+  const kv = (o: Record<string, number>) =>
+    Object.entries(o)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '—';
+  const lines = [
+    `Crash drill, seed ${r.seed}: ${r.kills} SIGKILLs (${kv(r.killsByKind)}), ${r.restarts} starts reached "Phoenix is running", client ids used: ${[...new Set(r.clientIds)].length}`,
+    `  intents:   ${r.intents.posted} posted, ${r.intents.accepted202} accepted (202), ${r.intents.inDb} in the database — ${kv(r.intents.byState)}`,
+    `  intake:    ${r.intakeCut.recorded + r.intakeCut.lost} requests cut by a kill: ${r.intakeCut.recorded} had been recorded (re-POST 409, same intent), ${r.intakeCut.lost} had not (re-POST 202)`,
+    `  approvals: ${r.taps.approve} APPROVE taps, ${r.taps.answeredApproved} answered "${APPROVED_ANSWER}" before a kill; gateway behaviours: ${kv(r.behaviors)}`,
+    `  broker:    ${r.broker.legs} orders (legs) for ${r.broker.orderRefs} intents: ${r.broker.fullBrackets} full brackets, ${r.broker.cutBrackets} cut between legs (held, never transmitted); ${r.broker.placements} PLACE_ORDER messages, ${r.broker.executions} executions, ${r.broker.duplicateIdErrors} duplicate-id errors`,
+    `  audit:     ${r.beads} beads; alerts: ${r.alerts.rows} rows (${r.alerts.pending} pending, ${r.alerts.sent} sent) — ${kv(r.alerts.byType)}`,
+    `  checks:    ${r.checks} invariant checks (after every kill and every start; ${r.recoveryChecks} intent-at-broker recoveries verified), ${r.violations.length} violation(s)`,
+    `  runtime:   ${(r.durationMs / 1000).toFixed(1)} s${r.dir ? `; files kept in ${r.dir}` : ''}`,
+  ];
+  if (r.violations.length) lines.push('VIOLATIONS:', ...r.violations.map((v) => `  - ${v}`));
+  else lines.push('OK: no duplicate order, every state explained by its beads, audit chain intact, no alert lost.');
+  return lines.join('\n');
+}
