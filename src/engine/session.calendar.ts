@@ -34,7 +34,21 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
+// Intl formatting is the costly part of every gate evaluation; within one minute the answer
+// is the same, so keep the last few (minute, zone) results.
+const localCache = new Map<string, LocalTime>();
+
 export function localTime(epochMs: number, timeZone: string): LocalTime {
+  const key = `${Math.floor(epochMs / 60_000)}|${timeZone}`;
+  const hit = localCache.get(key);
+  if (hit) return hit;
+  const t = computeLocalTime(epochMs, timeZone);
+  if (localCache.size > 64) localCache.clear();
+  localCache.set(key, t);
+  return t;
+}
+
+function computeLocalTime(epochMs: number, timeZone: string): LocalTime {
   const parts: Record<string, string> = {};
   for (const p of formatter(timeZone).formatToParts(epochMs)) parts[p.type] = p.value;
   return {

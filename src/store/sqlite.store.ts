@@ -4,10 +4,10 @@
  * test/store/store.contract.ts), about 100× less overhead per statement — the approval path
  * runs ~25 statements, so this is what keeps it in the low milliseconds (see bench/).
  *
- * Transactions: `tx(fn)` takes an in-process mutex, runs BEGIN IMMEDIATE, awaits `fn`,
- * flushes buffered beads/alerts, and COMMITs (ROLLBACK on any error). Every statement runs
- * through the one connection inside that window, so a transaction sees only its own writes
- * and nothing interleaves with it.
+ * Transactions run strictly one at a time on the one connection (a unit sees only committed
+ * data and its own writes; nothing interleaves with it). Beads/alerts buffered by a unit are
+ * flushed at its end. Units queued behind a running one share its COMMIT (group commit,
+ * see `drain`), each in a SAVEPOINT, so a failure rolls back exactly that unit.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -19,21 +19,59 @@ import { OPEN_STATES } from '../engine/domain.js';
 import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.js';
 import * as r from './sqlite.rows.js';
 
-const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
+/** How many queued transactions may share one COMMIT. */
+const MAX_GROUP = 64;
+
+interface Unit {
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Row ids for beads and alerts: unique, not secret (cards and tokens get cryptographic ids
+ * from the engine's Random). A random per-process prefix plus a counter is unique across
+ * restarts and costs nothing on the hot path.
+ */
+const ID_PREFIX = randomBytes(6).toString('base64url');
+let idCounter = 0;
+const newId = (prefix: string) => `${prefix}_${ID_PREFIX}${(idCounter++).toString(36)}`;
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
+  private readonly pending: Unit[] = [];
+  private draining = false;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(file: string) {
+  private readonly checkpointTimer: NodeJS.Timeout;
+
+  constructor(file: string, opts: { checkpointEveryMs?: number } = {}) {
     mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    // WAL checkpoints copy pages back into the database file; SQLite runs them inside the
+    // COMMIT that crosses 1,000 pages, a multi-ms stall on whatever commit is unlucky (an
+    // approval, say). Run them in the background when no transaction is open instead.
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointTimer = setInterval(() => this.checkpoint(), opts.checkpointEveryMs ?? 2000);
+    this.checkpointTimer.unref();
   }
+
+  /** PASSIVE checkpoint between transactions; never blocks a writer for long. */
+  checkpoint(): void {
+    if (!this.db.open || this.db.inTransaction || this.busy) return;
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      /* a reader holds the WAL; the next tick retries */
+    }
+  }
+
+  private busy = false;
 
   /** Cached prepared statement. */
   q(sql: string): Database.Statement {
@@ -46,28 +84,67 @@ export class SqliteStore implements Store {
   }
 
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      const beads: BeadDraft[] = [];
-      const alerts: AlertDraft[] = [];
-      this.q('BEGIN IMMEDIATE').run();
-      try {
-        const result = await fn(this.makeTx(beads, alerts));
-        this.flush(beads, alerts);
-        this.q('COMMIT').run();
-        return result;
-      } catch (e) {
-        if (this.db.inTransaction) this.q('ROLLBACK').run();
-        throw e;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn: fn as Unit['fn'], resolve: resolve as Unit['resolve'], reject });
+      if (!this.draining) this.queue = this.drain();
+    });
+  }
+
+  /**
+   * Group commit: transactions that queue up while one runs share its BEGIN … COMMIT, each
+   * inside its own SAVEPOINT, so a failing one rolls back alone and the others pay for one
+   * WAL write instead of one each. Every caller resolves only after the shared COMMIT, so
+   * nothing is reported done before it is durable; units run strictly one after another.
+   */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.pending.length) {
+        const done: { unit: Unit; result: unknown }[] = [];
+        const failed: { unit: Unit; error: unknown }[] = [];
+        this.busy = true;
+        this.q('BEGIN IMMEDIATE').run();
+        let n = 0;
+        for (let unit = this.pending.shift(); unit; unit = n < MAX_GROUP ? this.pending.shift() : undefined) {
+          n++;
+          const beads: BeadDraft[] = [];
+          const alerts: AlertDraft[] = [];
+          this.q('SAVEPOINT unit').run();
+          try {
+            const result = await unit.fn(this.makeTx(beads, alerts));
+            this.flush(beads, alerts);
+            this.q('RELEASE unit').run();
+            done.push({ unit, result });
+          } catch (error) {
+            this.q('ROLLBACK TO unit').run();
+            this.q('RELEASE unit').run();
+            failed.push({ unit, error });
+          }
+        }
+        try {
+          this.q('COMMIT').run();
+        } catch (error) {
+          if (this.db.inTransaction) this.q('ROLLBACK').run();
+          for (const d of done) failed.push({ unit: d.unit, error });
+          done.length = 0;
+        } finally {
+          this.busy = false;
+        }
+        for (const d of done) d.unit.resolve(d.result);
+        for (const f of failed) f.unit.reject(f.error);
       }
-    };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    } finally {
+      this.draining = false;
+    }
   }
 
   async close(): Promise<void> {
     await this.queue;
-    if (this.db.open) this.db.close();
+    clearInterval(this.checkpointTimer);
+    if (this.db.open) {
+      this.checkpoint();
+      this.db.close();
+    }
   }
 
   private flush(beads: BeadDraft[], alerts: AlertDraft[]): void {

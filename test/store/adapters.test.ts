@@ -88,3 +88,32 @@ describe('store adapters share one file format', () => {
     expect((await verifyAudit(h.app.store)).ok).toBe(true);
   });
 });
+
+describe('native store group commit', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('transactions queued together share one COMMIT, yet a failing one rolls back alone (its beads and alerts too)', async () => {
+    h = await makeHarness();
+    const store = h.app.store;
+    const now = h.clock.now();
+    const before = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        store.tx(async (tx) => {
+          await tx.kv.set(`k${i}`, String(i), now);
+          tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'group', event: 'DAILY_RESET', detail: `unit ${i}` } });
+          tx.alerts.enqueue({ type: 'DAILY_SUMMARY', at: now, payload: { summary: `unit ${i}` } });
+          if (i === 4) throw new Error('unit 4 fails');
+          return i;
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9);
+    expect(results[4]).toMatchObject({ status: 'rejected' });
+    const after = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), k4: await tx.kv.get('k4'), k5: await tx.kv.get('k5') }));
+    // 9 JOB beads + 9 ALERT beads; the failed unit left nothing
+    expect(after).toEqual({ beads: before.beads + 18, backlog: before.backlog + 9, k4: null, k5: '5' });
+    expect((await verifyAudit(store)).ok).toBe(true);
+  });
+});
