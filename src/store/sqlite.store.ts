@@ -85,6 +85,7 @@ export class SqliteStore implements Store {
 
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.closing) return reject(new Error('store is closed: the transaction was not run'));
       this.pending.push({ fn: fn as Unit['fn'], resolve: resolve as Unit['resolve'], reject });
       if (!this.draining) this.queue = this.drain();
     });
@@ -103,7 +104,14 @@ export class SqliteStore implements Store {
         const done: { unit: Unit; result: unknown }[] = [];
         const failed: { unit: Unit; error: unknown }[] = [];
         this.busy = true;
-        this.q('BEGIN IMMEDIATE').run();
+        try {
+          this.q('BEGIN IMMEDIATE').run();
+        } catch (error) {
+          // cannot even begin (e.g. the connection closed): every waiting caller hears why
+          this.busy = false;
+          for (const unit of this.pending.splice(0)) unit.reject(error);
+          break;
+        }
         let n = 0;
         for (let unit = this.pending.shift(); unit; unit = n < MAX_GROUP ? this.pending.shift() : undefined) {
           n++;
@@ -138,7 +146,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  private closing = false;
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.queue;
     clearInterval(this.checkpointTimer);
     if (this.db.open) {
