@@ -3,7 +3,6 @@
  * that knows every layer. `npm start` (src/main.ts), the CLI and the end-to-end tests all
  * build Phoenix through `createApp`, so they run the same code.
  */
-import { IbkrBroker } from './broker/ibkr/index.js';
 import { SimBroker } from './broker/sim/index.js';
 import type { AppConfig } from './config/load.js';
 import type { BrokerPort } from './engine/broker.port.js';
@@ -42,10 +41,14 @@ export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger):
   return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger });
 }
 
-/** The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. */
-export function buildBroker(config: AppConfig, clock: Clock, logger: Logger): BrokerPort {
+/**
+ * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
+ * IBKR client (and rxjs) is only loaded when it is used.
+ */
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
+    const { IbkrBroker } = await import('./broker/ibkr/index.js');
     return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }) });
   }
   return buildSimBroker(config, clock, logger);
@@ -60,7 +63,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
   let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
   const store: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file);
-  const broker = deps.broker ?? buildBroker(config, deps.clock, deps.logger);
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger));
   const engine = new Engine({
     store,
     broker,

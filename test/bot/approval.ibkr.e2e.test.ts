@@ -53,15 +53,17 @@ async function makeIbRig(opts: { start?: boolean; constitution?: HarnessOptions[
   // the bracket's entry (BUY LMT 6010.25) fills at once; its stop (6008) and target (6015) keep working
   server.movePrice('MES', 6010.25);
   let broker!: IbkrBroker;
+  // the composition root's own path: BROKER=ibkr + IB_* in the environment
+  const viaEnv = opts.viaEnv
+    ? await buildBroker(testConfig({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port), IB_CLIENT_ID: '42', IB_ACCOUNT: ACCOUNT, TRADING_MODE: 'paper' }), wallClock, silentLogger)
+    : null;
   const rig = await makeRig({
     ...(opts.start === false ? { start: false } : {}),
     harness: {
       ...(opts.constitution ? { constitution: opts.constitution } : {}),
       broker: () => {
-        if (opts.viaEnv) {
-          // the composition root's own path: BROKER=ibkr + IB_* in the environment
-          const config = testConfig({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port), IB_CLIENT_ID: '42', IB_ACCOUNT: ACCOUNT, TRADING_MODE: 'paper' });
-          const built = buildBroker(config, wallClock, silentLogger);
+        if (viaEnv) {
+          const built = viaEnv;
           if (!(built instanceof IbkrBroker)) throw new Error(`BROKER=ibkr built ${built.name}`);
           broker = built;
           return broker;
