@@ -304,9 +304,12 @@ async function measureAlertmanager(perOccurrence: boolean, total: number, floodM
     const f = chatFigures(sandbox, t0, countAmAlerts, amCritical);
     return { ...f, accountedPct: (100 * f.accounted) / total, peakRssMiB: peakRss / 2 ** 20, windowS: (Date.now() - t0) / 1000 };
   } finally {
+    // wait for Alertmanager to exit: it keeps writing its data dir for a moment after SIGTERM
+    const exited = am.proc.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => am.proc.once('exit', () => r()));
     am.proc.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     await sandbox.close();
-    rmSync(am.dir, { recursive: true, force: true });
+    rmSync(am.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 

@@ -167,10 +167,13 @@ describe('CV bracket', () => {
     const idxFill = rig.events.indexOf(f);
     const idxFilled = rig.events.findIndex((e) => e.kind === 'orderStatus' && e.orderRef === 'late-comm' && e.role === 'ENTRY' && e.status === 'FILLED');
     expect(idxFilled).toBeGreaterThan(idxFill);
-    // the report, when it comes, still lands in executions()
-    await sleep(1600);
-    const execs = await rig.broker.executions();
-    expect(execs.find((x) => x.execId === f.fill.execId)?.commission).toBeCloseTo(6.2);
+    // the report, when it comes (1.5 s later), still lands in executions(): poll, no fixed sleep
+    let commission: number | undefined;
+    for (const deadline = Date.now() + 4000; Date.now() < deadline; await sleep(50)) {
+      commission = (await rig.broker.executions()).find((x) => x.execId === f.fill.execId)?.commission;
+      if (commission) break;
+    }
+    expect(commission).toBeCloseTo(6.2);
   });
 
   it('CV bracket: a throwing event listener does not break the adapter or other listeners', async () => {
