@@ -13,6 +13,7 @@ import { runCli } from '../../src/cli/index.js';
 import type { CliIo } from '../../src/cli/context.js';
 import { approver, makeHarness, type Harness } from '../support/harness.js';
 import { beadRows, propose, tamperDb } from '../engine/helpers.js';
+import { readmeIntentBody } from '../support/fixtures.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const CONSTITUTION = join(repoRoot, 'config', 'constitution.yaml');
@@ -27,22 +28,7 @@ function terminal(stdin = '') {
 
 /** An intent valid at the real current time (the CLI runs on the system clock). */
 function realTimeIntent(signalId: string, over: Record<string, unknown> = {}) {
-  return {
-    signalId,
-    strategy: 'mes-orb',
-    instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 },
-    side: 'BUY',
-    quantity: 1,
-    orderType: 'BRACKET',
-    entryPrice: 6010.25,
-    stopLoss: 6008.0,
-    takeProfit: 6015.0,
-    evidence: { setupScore: 0.82, breakdown: { trend: 0.9 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news within 30 min', passed: true }], dvs: 0.93, eqs: 0.88 },
-    stateHash: 'sha256:9f2c',
-    stateAsOf: new Date().toISOString(),
-    ttlSec: 300,
-    ...over,
-  };
+  return readmeIntentBody(signalId, new Date().toISOString(), over);
 }
 
 function count(dbFile: string, table: string): number {

@@ -11,6 +11,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readmeIntentBody, readmeTimestamp } from '../support/fixtures.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const SANDBOX_CHAT = -1001001;
@@ -155,22 +156,7 @@ export function startService(env: Record<string, string>, timeoutMs = 15_000): P
 
 /** The README's curl intent (same JSON), with a unique signalId and a fresh stateAsOf. */
 export function readmeIntent(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    signalId: `readme-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
-    strategy: 'mes-orb',
-    instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 },
-    side: 'BUY',
-    quantity: 1,
-    orderType: 'BRACKET',
-    entryPrice: 6010.25,
-    stopLoss: 6008.0,
-    takeProfit: 6015.0,
-    evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7, volume: 0.85 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news within 30 min', passed: true }], dvs: 0.93, eqs: 0.88 },
-    stateHash: 'sha256:9f2c0a',
-    stateAsOf: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), // as `date -u +%Y-%m-%dT%H:%M:%SZ`
-    ttlSec: 300,
-    ...over,
-  };
+  return readmeIntentBody(`readme-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, readmeTimestamp(Date.now()), over);
 }
 
 export interface IntentAnswer {

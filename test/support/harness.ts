@@ -16,6 +16,7 @@ import { SYSTEM_ACTOR, type Actor } from '../../src/engine/domain.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { FakeClock, flushMicrotasks } from './fake-clock.js';
+import { readmeIntentBody } from './fixtures.js';
 
 export const IN_SESSION = '2026-11-24T15:00:00Z'; // Tuesday 10:00 America/New_York
 export const CHAT_ID = '-1001001';
@@ -93,22 +94,7 @@ export async function makeHarness(opts: {
     sim,
     dbFile,
     config,
-    intent: (over = {}) => ({
-      signalId: `sig-${++seq}-${clock.now()}`,
-      strategy: 'mes-orb',
-      instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 },
-      side: 'BUY',
-      quantity: 1,
-      orderType: 'BRACKET',
-      entryPrice: 6010.25,
-      stopLoss: 6008.0,
-      takeProfit: 6015.0,
-      evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7, volume: 0.85 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news within 30 min', passed: true }], dvs: 0.93, eqs: 0.88 },
-      stateHash: 'sha256:9f2c',
-      stateAsOf: new Date(clock.now()).toISOString(),
-      ttlSec: 300,
-      ...over,
-    }),
+    intent: (over = {}) => readmeIntentBody(`sig-${++seq}-${clock.now()}`, new Date(clock.now()).toISOString(), over),
     settle,
     async close() {
       await app.close();
