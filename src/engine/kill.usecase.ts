@@ -4,7 +4,7 @@
  * everything; both are admin-only and go through a confirmation card first (confirm.usecase).
  * Exits never need a token and are never blocked by a kill flag.
  */
-import { actorRef, transition, type EngineContext } from './context.js';
+import { actorRef, type EngineContext } from './context.js';
 import type { Actor, IntentRecord, KillFlag } from './domain.js';
 
 export type KillOutcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly message: string };

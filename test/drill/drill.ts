@@ -783,8 +783,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       }
       child = await startChild(k, `restart after kill #${k}`);
     }
-    // let the last start settle, check live, then stop it gracefully and check once more
-    await sleep(1500);
+    // let the last start settle (its start-up heartbeat is recorded), check live, then stop it
+    // gracefully and check once more
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+      const h = (await fetch(`${intakeUrl}/healthz`).then((r) => r.json()).catch(() => null)) as { lastHeartbeat?: unknown } | null;
+      if (h?.lastHeartbeat) break;
+    }
     await checkAll('final (live)');
     if (child.proc.pid) process.kill(-child.proc.pid, 'SIGTERM');
     const end = await Promise.race([child.exited, sleep(15_000).then(() => null)]);
