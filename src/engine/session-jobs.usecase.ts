@@ -136,6 +136,13 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
   const to = dayStartMs(addDays(prev, 1), c.session.timeZone);
   return ctx.store.tx(async (tx): Promise<DailyResetOutcome> => {
     if ((await tx.kv.get('dailyReset.lastDay')) === today) return { ran: false, reason: `already done for ${today}` };
+    if (!(await tx.beads.existsBetween(from, to))) {
+      // Phoenix did not run on the previous trading day (fresh database, or down all day): there
+      // is nothing to summarise, and an all-zero "summary" would claim a day it never saw.
+      tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'daily-reset', event: 'DAILY_RESET', detail: `session ${today} starts; daily loss, trade and consecutive-loss counters start from zero. No summary for ${prev}: Phoenix was not running that day` } });
+      await tx.kv.set('dailyReset.lastDay', today, now);
+      return { ran: true, reason: `daily reset for ${today} (no summary: not running on ${prev})` };
+    }
     const closed = await tx.intents.listClosedOn(prev);
     const created = await tx.intents.listCreatedBetween(from, to);
     const pnl = closed.map((i) => i.realizedPnlCents ?? 0);

@@ -91,6 +91,8 @@ export interface BeadRepo {
   page(afterSeq: number, limit: number, sinceTs?: number): Promise<StoredBead[]>;
   count(): Promise<number>;
   latestOfType(type: string): Promise<StoredBead | null>;
+  /** true when any bead was written in [from, to): the service was running then */
+  existsBetween(from: number, to: number): Promise<boolean>;
 }
 
 export interface KillRepo {

@@ -182,6 +182,9 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
         const r = await c.bead.findFirst({ where: { type }, orderBy: { seq: 'desc' } });
         return r ? m.beadToDomain(r) : null;
       },
+      async existsBetween(from, to) {
+        return (await c.bead.findFirst({ where: { ts: { gte: new Date(from), lt: new Date(to) } }, select: { seq: true } })) !== null;
+      },
     },
     kills: {
       async active(now) {

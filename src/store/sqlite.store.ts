@@ -268,6 +268,7 @@ export class SqliteStore implements Store {
           const row = one(`SELECT * FROM "Bead" WHERE type = ? ORDER BY seq DESC LIMIT 1`, type);
           return row ? r.beadFromRow(row) : null;
         },
+        existsBetween: async (from, to) => one(`SELECT 1 AS x FROM "Bead" WHERE ts >= ? AND ts < ? LIMIT 1`, r.iso(from), r.iso(to)) !== undefined,
       },
       kills: {
         active: async (now) => all(`SELECT * FROM "KillFlag" WHERE clearedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?) ORDER BY setAt ASC`, r.iso(now)).map(r.killFromRow),

@@ -5,12 +5,13 @@
  * whatever the test passes). Shared by the test/console files.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inheritedFaketime } from '../support/faketime.js';
 import { readmeIntentBody, readmeTimestamp } from '../support/fixtures.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,9 +81,24 @@ export interface RunningService {
   readonly intakeUrl: string;
   /** the printed sandbox console address, e.g. http://127.0.0.1:8788/ */
   readonly consoleUrl: string;
+  /** the service's own clock (pinned with `clockAt`, else the wall clock), epoch ms */
+  now(): number;
   stdout(): string;
   stderr(): string;
   stop(): Promise<void>;
+}
+
+/** Debian's libfaketime front end: pins a child's wall clock without touching production code. */
+export const FAKETIME = '/usr/bin/faketime';
+
+export interface StartOptions {
+  readonly timeoutMs?: number;
+  /**
+   * Start the service's wall clock at this instant (ISO, UTC) and let it run from there, so a
+   * test that depends on New York hours gets the same answer at any hour of any day. Uses
+   * `faketime` (apt package faketime, installed by .ci/run); a missing binary is a failure.
+   */
+  readonly clockAt?: string;
 }
 
 export class StartError extends Error {
@@ -99,12 +115,25 @@ export class StartError extends Error {
  * intake and sandbox console lines. Rejects (and cleans up) if it exits first or takes longer
  * than `timeoutMs`.
  */
-export function startService(env: Record<string, string>, timeoutMs = 15_000): Promise<RunningService> {
+export function startService(env: Record<string, string>, opts: StartOptions = {}): Promise<RunningService> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-console-'));
   cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
-  const child = spawn(process.execPath, npmStartArgs(), {
+  let cmd = process.execPath;
+  let args = npmStartArgs();
+  const spawnedAt = Date.now();
+  const clockAt = opts.clockAt ? Date.parse(opts.clockAt) : undefined;
+  if (opts.clockAt) {
+    if (!existsSync(FAKETIME)) throw new Error(`${FAKETIME} is missing: apt-get install -y faketime (.ci/run installs it)`);
+    if (!Number.isFinite(clockAt)) throw new Error(`clockAt ${opts.clockAt} is not an ISO time`);
+    // "@" = start the clock at that instant and let it tick; -f = the faketime spec format
+    args = ['-f', `@${new Date(clockAt!).toISOString().slice(0, 19).replace('T', ' ')}`, cmd, ...args];
+    cmd = FAKETIME;
+  }
+  const now = () => (clockAt === undefined ? Date.now() : clockAt + (Date.now() - spawnedAt));
+  const child = spawn(cmd, args, {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...(opts.clockAt ? { TZ: 'UTC' } : inheritedFaketime()), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // own process group: stop() ends the service and anything it spawned, nothing else
   });
@@ -142,7 +171,7 @@ export function startService(env: Record<string, string>, timeoutMs = 15_000): P
       if (!intake || !consoleUrl || !out.includes('stop:')) return;
       clearTimeout(timer);
       child.removeListener('exit', onExit);
-      resolve({ child, dir, intakeUrl: intake, consoleUrl, stdout: () => out, stderr: () => err, stop });
+      resolve({ child, dir, intakeUrl: intake, consoleUrl, now, stdout: () => out, stderr: () => err, stop });
     };
     const onExit = (code: number | null) => fail(`the service exited early with ${code}`);
     child.stdout!.on('data', (c: Buffer) => {
@@ -154,9 +183,9 @@ export function startService(env: Record<string, string>, timeoutMs = 15_000): P
   });
 }
 
-/** The README's curl intent (same JSON), with a unique signalId and a fresh stateAsOf. */
-export function readmeIntent(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return readmeIntentBody(`readme-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, readmeTimestamp(Date.now()), over);
+/** The README's curl intent (same JSON), with a unique signalId and a stateAsOf fresh on the service's clock. */
+export function readmeIntent(over: Record<string, unknown> = {}, nowMs = Date.now()): Record<string, unknown> {
+  return readmeIntentBody(`readme-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, readmeTimestamp(nowMs), over);
 }
 
 export interface IntentAnswer {

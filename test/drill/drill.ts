@@ -48,6 +48,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { seededRandom, type Random } from '../../src/engine/ports.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
+import { inheritedFaketime } from '../support/faketime.js';
 import { TwsTestServer, type FillBehavior, type ServerOrder } from '../support/tws/index.js';
 
 export const KILL_KINDS = ['mid-submission', 'intake', 'idle', 'startup', 'gateway-drop', 'linger'] as const;
@@ -304,6 +305,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? dir,
+        ...inheritedFaketime(),
         BROKER: 'ibkr',
         TRADING_MODE: 'paper',
         IB_HOST: '127.0.0.1',

@@ -22,6 +22,7 @@ import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { startService, type Service } from '../../src/service.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
+import { inheritedFaketime } from '../support/faketime.js';
 import { approver, CHAT_ID, IN_SESSION } from '../support/harness.js';
 import { baseIntent } from './support.js';
 
@@ -66,7 +67,7 @@ function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ cod
   const req = createRequire(join(repoRoot, 'package.json'));
   const args = ['--import', pathToFileURL(req.resolve('tsx')).href, join(repoRoot, 'src/main.ts')];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, ...inheritedFaketime(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));

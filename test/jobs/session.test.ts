@@ -95,20 +95,38 @@ describe('session jobs and the trading calendar', () => {
     const pnl = (await h.app.db.intent.findMany({ where: { id: { in: [win, lossId] } } })).reduce((a, i) => a + (i.realizedPnlCents ?? 0), 0);
 
     const jobs = await startTestJobs(h, { only: ['daily-reset'] });
-    // start-up after Friday's open: the missed reset for Friday is caught up (summary of Thursday)
+    // start-up after Friday's open: the missed reset for Friday is caught up, but Phoenix never
+    // ran on Thursday (fresh database), so there is no summary of a day it did not see
     expect((await jobRuns(h, 'daily-reset'))[0]).toMatchObject({ outcome: 'OK' });
+    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(0);
     await advance(h, 3 * 86_400_000, 30 * 60_000, jobs); // → Monday 10:00
     const resets = (await beads(h, 'JOB')).filter((b) => b.data.event === 'DAILY_RESET');
     expect(resets.map((b) => b.ts.toISOString())).toEqual([nyWinter('2026-11-27', '10:00').replace(':00Z', ':00.000Z'), nyWinter('2026-11-30', '09:30').replace(':00Z', ':00.000Z')]);
     const summaries = await alerts(h, 'DAILY_SUMMARY');
-    expect(summaries).toHaveLength(2);
-    const monday = summaries[1]!;
+    expect(summaries).toHaveLength(1);
+    expect(String(resets[0]!.data.detail)).toContain('No summary for 2026-11-26: Phoenix was not running that day');
+    const monday = summaries[0]!;
     expect(monday.data.facts).toEqual({ day: '2026-11-27', trades: 2, pnlUsd: pnl / 100, blocked: 1, unresolvedDrifts: 0 });
     expect(monday.data.summary).toMatch(/^Daily summary 2026-11-27: 2 trade\(s\), P&L [+-]\$\d+\.\d\d \(1 won, 1 lost\), 1 blocked, 1 passed, 0 expired, 0 rejected\.$/);
     expect(String(resets[1]!.data.detail)).toContain('session 2026-11-30 starts');
     // once per day: a second run (e.g. after a restart) does nothing
     expect(await dailyReset(h.engine.ctx)).toEqual({ ran: false, reason: 'already done for 2026-11-30' });
-    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(2);
+    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(1);
     await jobs.stop();
+  });
+
+  it('no daily summary for a day Phoenix did not run: a fresh database after the open, and a restart after a whole day down', async () => {
+    // fresh database at 13:25 ET on a trading day (the CI failure): no summary of yesterday
+    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '13:25') }); // Tuesday
+    expect(await dailyReset(h.engine.ctx, { onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-24 (no summary: not running on 2026-11-23)' });
+    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(0);
+    // it ran on Tuesday (that reset is a bead of Tuesday), then was down all Wednesday
+    await h.clock.set(nyWinter('2026-11-26', '10:00')); // Thursday (no holiday configured)
+    expect(await dailyReset(h.engine.ctx, { onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-26 (no summary: not running on 2026-11-25)' });
+    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(0);
+    // and Friday summarises Thursday, a day it did run
+    await h.clock.set(nyWinter('2026-11-27', '09:30'));
+    expect(await dailyReset(h.engine.ctx)).toMatchObject({ ran: true, reason: 'daily reset for 2026-11-27', summary: { day: '2026-11-26', trades: 0 } });
+    expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(1);
   });
 });
