@@ -79,6 +79,10 @@ export const ALERT_TYPES = {
   TELEGRAM_DOWN: { severity: 'WARNING', title: 'Telegram delivery failing', runbook: 'RB-006', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 5 * M, repeatIntervalMs: 30 * M, resolvedBy: ['TELEGRAM_RESTORED'] },
   TELEGRAM_RESTORED: { severity: 'INFO', title: 'Telegram delivery restored', runbook: 'RB-006', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   FLATTEN: { severity: 'WARNING', title: 'Flatten', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
+  FLATTEN_FAILED: { severity: 'CRITICAL', title: 'Flatten exit NOT sent: position still open', runbook: 'RB-004', groupBy: byInstrument, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
+  FLATTEN_DEADLINE_MISSED: { severity: 'CRITICAL', title: 'Flatten deadline passed with positions open', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  ENTRY_STOPPED: { severity: 'WARNING', title: 'Entry stopped before it left Phoenix', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
+  EVIDENCE_MISMATCH: { severity: 'CRITICAL', title: 'Stored order differs from the approved evidence', runbook: 'RB-012', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   DAILY_SUMMARY: { severity: 'INFO', title: 'Daily summary', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
 } as const satisfies Record<string, AlertTypeDef>;
 

@@ -7,6 +7,7 @@
 import type { BrokerEvent, BrokerFill, BrokerOrderStatus } from './broker.port.js';
 import { transition, type EngineContext } from './context.js';
 import type { IntentRecord } from './domain.js';
+import { cancelOnceKnown, continueFlattens, isExitReserved } from './flatten.usecase.js';
 import { addToAverage, realizedPnlCents } from './pnl.js';
 import { tradingDayOf } from './session.calendar.js';
 import type { Tx } from './store.port.js';
@@ -14,16 +15,19 @@ import type { Tx } from './store.port.js';
 export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promise<void> {
   switch (ev.kind) {
     case 'fill':
-      await ctx.store.tx((tx) => applyFill(ctx, tx, ev.fill));
+      if (await ctx.store.tx((tx) => applyFill(ctx, tx, ev.fill))) await cancelOnceKnown(ctx, ev.fill.orderRef);
       ctx.reconcileSoon('fill');
       break;
     case 'orderStatus':
-      await ctx.store.tx((tx) => applyStatus(ctx, tx, ev.orderRef, ev.role, ev.brokerOrderId, ev.status, ev.filledQty, ev.reason));
+      if (await ctx.store.tx((tx) => applyStatus(ctx, tx, ev.orderRef, ev.role, ev.brokerOrderId, ev.status, ev.filledQty, ev.reason))) await cancelOnceKnown(ctx, ev.orderRef);
       if (ev.status === 'REJECTED' || ev.status === 'CANCELLED') ctx.reconcileSoon(ev.status.toLowerCase());
       break;
     case 'connection':
       await ctx.store.tx(async (tx) => connection(ctx, tx, ev));
-      if (ev.state === 'READY') ctx.reconcileSoon('broker connection restored');
+      if (ev.state === 'READY') {
+        ctx.reconcileSoon('broker connection restored');
+        await continueFlattens(ctx); // cancels and exits that could not be sent while it was down
+      }
       break;
     case 'error':
       if (ev.code === 100) {
@@ -61,11 +65,12 @@ async function intentFor(tx: Tx, orderRef: string): Promise<IntentRecord | null>
   return tx.intents.get(orderRef);
 }
 
-async function applyStatus(ctx: EngineContext, tx: Tx, orderRef: string, role: string, brokerOrderId: string, status: BrokerOrderStatus, filledQty: number, reason?: string): Promise<void> {
+/** Returns true when a flatten owns this intent's exit (the caller then moves it on). */
+async function applyStatus(ctx: EngineContext, tx: Tx, orderRef: string, role: string, brokerOrderId: string, status: BrokerOrderStatus, filledQty: number, reason?: string): Promise<boolean> {
   let intent = await intentFor(tx, orderRef);
   if (!intent) {
     ctx.logger.warn({ orderRef, brokerOrderId, status }, 'status for an order Phoenix does not know');
-    return;
+    return false;
   }
   const now = ctx.clock.now();
   const leg = role as 'ENTRY' | 'STOP' | 'TARGET' | 'EXIT';
@@ -74,10 +79,14 @@ async function applyStatus(ctx: EngineContext, tx: Tx, orderRef: string, role: s
   // A final order status never goes back to live: a late or replayed WORKING/PENDING (restart
   // recovery, out-of-order callbacks) must not resurrect a FILLED, CANCELLED or REJECTED leg.
   const next = row && FINAL_ORDER_STATUSES.includes(row.status) && (status === 'WORKING' || status === 'PENDING') ? row.status : status;
-  if (row && (row.status !== next || row.brokerOrderId !== brokerOrderId)) {
-    await tx.orders.update(intent.id, leg, { status: next, brokerOrderId, updatedAt: now });
+  // the broker's cumulative filled count can run ahead of the executions (IBKR sends them
+  // apart); the row keeps the larger, so an exit is never sized from a stale count
+  const rowFilled = row ? Math.max(row.filledQty, filledQty) : 0;
+  if (row && (row.status !== next || row.brokerOrderId !== brokerOrderId || row.filledQty !== rowFilled)) {
+    await tx.orders.update(intent.id, leg, { status: next, brokerOrderId, filledQty: rowFilled, updatedAt: now });
     tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: leg, event: 'STATUS', brokerOrderId, status: next, ...(reason ? { detail: reason } : {}) } });
   }
+  const flattening = isExitReserved(orders);
   if (leg === 'ENTRY') {
     if ((status === 'WORKING' || status === 'FILLED') && intent.ackedAt === null) {
       await tx.intents.update(intent.id, { ackedAt: now, updatedAt: now });
@@ -91,9 +100,10 @@ async function applyStatus(ctx: EngineContext, tx: Tx, orderRef: string, role: s
     if (status === 'CANCELLED' && intent.filledQty === 0 && (intent.state === 'SUBMITTED' || intent.state === 'STALLED')) {
       await transition(ctx, tx, intent, 'CANCELLED', `entry order cancelled at the broker${reason ? `: ${reason}` : ''}`);
     }
-    return;
+    return flattening;
   }
   if ((leg === 'STOP' || leg === 'TARGET') && status === 'WORKING' && intent.state === 'FILLED') await maybeManaged(ctx, tx, intent);
+  return flattening;
 }
 
 /** FILLED → MANAGED once both protective legs are working at the broker. */
@@ -105,17 +115,19 @@ async function maybeManaged(ctx: EngineContext, tx: Tx, intent: IntentRecord): P
   return intent;
 }
 
-async function applyFill(ctx: EngineContext, tx: Tx, f: BrokerFill): Promise<void> {
+/** Returns true when a flatten owns this intent's exit (the caller then moves it on). */
+async function applyFill(ctx: EngineContext, tx: Tx, f: BrokerFill): Promise<boolean> {
   let intent = await intentFor(tx, f.orderRef);
   if (!intent) {
     ctx.logger.warn({ orderRef: f.orderRef, execId: f.execId }, 'fill for an order Phoenix does not know');
-    return;
+    return false;
   }
   const isNew = await tx.fills.insertIfNew({ execId: f.execId, intentId: intent.id, role: f.role, side: f.side, quantity: f.quantity, price: f.price, commission: f.commission, time: f.time });
-  if (!isNew) return; // broker re-sent an execution we already booked
+  if (!isNew) return false; // broker re-sent an execution we already booked
   const now = ctx.clock.now();
   const commissionCents = intent.commissionCents + Math.round(f.commission * 100);
   const orders = await tx.orders.listByIntent(intent.id);
+  const flattening = isExitReserved(orders);
   const row = orders.find((o) => o.role === f.role);
   if (row) {
     const filled = row.filledQty + f.quantity;
@@ -136,7 +148,7 @@ async function applyFill(ctx: EngineContext, tx: Tx, f: BrokerFill): Promise<voi
       if (card) await tx.cards.touch(card.id, now);
     }
     await maybeManaged(ctx, tx, intent);
-    return;
+    return flattening;
   }
   // An exit leg (stop, target, or a flatten/close order).
   const exitQty = intent.exitQty + f.quantity;
@@ -145,15 +157,16 @@ async function applyFill(ctx: EngineContext, tx: Tx, f: BrokerFill): Promise<voi
   const patch = { exitQty, exitAvgPrice, commissionCents };
   if (exitQty + 1e-9 < intent.filledQty || intent.filledQty === 0) {
     await tx.intents.update(intent.id, { ...patch, updatedAt: now });
-    return;
+    return flattening;
   }
   if (intent.state === 'FILLED') intent = await transition(ctx, tx, intent, 'MANAGED', 'protective orders working (exit already filling)');
   if (intent.state !== 'MANAGED') {
     ctx.logger.error({ intentId: intent.id, state: intent.state }, 'exit fill for a position that is not open');
     await tx.intents.update(intent.id, { ...patch, updatedAt: now });
-    return;
+    return flattening;
   }
   const pnl = realizedPnlCents(intent.side, intent.avgFillPrice ?? f.price, exitAvgPrice, intent.filledQty, intent.instrument.multiplier, commissionCents);
   const how = f.role === 'STOP' ? 'stop hit' : f.role === 'TARGET' ? 'target hit' : 'closed';
   await transition(ctx, tx, intent, 'CLOSED', `${how} at ${exitAvgPrice}; P&L ${(pnl / 100).toFixed(2)} USD`, { ...patch, realizedPnlCents: pnl, closedAt: now, closedDay: tradingDayOf(now, ctx.constitution) });
+  return flattening;
 }

@@ -34,7 +34,18 @@ export interface SubmitPermit {
   readonly intentId: string;
   readonly evidenceHash: string;
   readonly usedAt: number;
+  /**
+   * The last look (INV-KILL-LAST-MOMENT-1): an adapter awaits this at the last moment before
+   * the entry leg is handed to the wire (after its own queues, account checks and contract
+   * qualification). It records the leg as sent in one transaction that re-checks the kill
+   * flag and flatten; it rejects with BrokerRefusedError (code KILL_ACTIVE or FLATTENING) when
+   * the entry may no longer leave, and then nothing of the bracket may be sent.
+   */
+  readonly beforeEntryLeaves?: () => Promise<void>;
 }
+
+/** Codes of a last-look refusal: the engine has already recorded why; nothing left Phoenix. */
+export const LAST_LOOK_CODES: readonly string[] = ['KILL_ACTIVE', 'FLATTENING', 'NOT_SUBMITTED'];
 
 /**
  * Entry with linked protective stop and target (one-cancels-other). `entryType` MKT sends

@@ -3,6 +3,7 @@
  * summed (P&L, commissions) is integer cents.
  */
 import type { Instrument, Side } from './broker.port.js';
+import { instrumentId } from './instrument.js';
 import type { IntentInput } from './intent.schema.js';
 
 export type Mode = 'observe' | 'paper' | 'live';
@@ -85,7 +86,8 @@ export interface TokenRecord {
   readonly issuedTo: string;
 }
 
-export type OrderStatus = 'PENDING' | 'WORKING' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'UNKNOWN';
+/** RESERVED: an EXIT a flatten has decided on, not sent until the other legs are confirmed dead. */
+export type OrderStatus = 'RESERVED' | 'PENDING' | 'WORKING' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'UNKNOWN';
 
 export interface OrderRecord {
   readonly id: string;
@@ -144,6 +146,7 @@ export interface CardRecord {
   readonly updatedAt: number;
 }
 
+/** The one instrument identity (see instrument.ts); the stored column `instrumentKey` holds it. */
 export function instrumentKey(i: Instrument): string {
-  return i.secType === 'FUT' ? `${i.symbol}.${i.contractMonth ?? ''}.${i.exchange}` : `${i.symbol}.${i.exchange}`;
+  return instrumentId(i);
 }

@@ -8,10 +8,13 @@
  * An unknown outcome (timeout, lost connection after send) is not a rejection: the intent
  * stays SUBMITTED and the stall detector raises it after 60 s. Nothing is ever re-sent.
  */
-import { BrokerRefusedError, BrokerUnavailableError, type BracketRequest, type SubmitPermit } from './broker.port.js';
+import { BrokerRefusedError, BrokerUnavailableError, LAST_LOOK_CODES, type BracketRequest, type SubmitPermit } from './broker.port.js';
 import { evaluateGates, transition, type EngineContext } from './context.js';
 import type { IntentRecord, OrderRecord } from './domain.js';
 import { evidenceHash } from './evidence.js';
+import { cancelOnceKnown } from './flatten.usecase.js';
+import { lastLook } from './last-look.js';
+import { orderFromApproved, storedFieldsMismatch } from './order-from-evidence.js';
 import { refusals } from './risk.gates.js';
 import { DuplicateOrderError, type Tx } from './store.port.js';
 
@@ -23,7 +26,7 @@ export type SubmitOutcome =
   | { readonly kind: 'rejected'; readonly reason: string }
   | { readonly kind: 'unknown'; readonly reason: string };
 
-type Prepared = { kind: 'send'; intent: IntentRecord; permit: SubmitPermit } | Exclude<SubmitOutcome, { kind: 'submitted' }>;
+type Prepared = { kind: 'send'; intent: IntentRecord; request: BracketRequest; permit: SubmitPermit } | Exclude<SubmitOutcome, { kind: 'submitted' }>;
 
 export async function submitWithToken(ctx: EngineContext, intentId: string, tokenId: string | null): Promise<SubmitOutcome> {
   let prepared: Prepared;
@@ -38,7 +41,7 @@ export async function submitWithToken(ctx: EngineContext, intentId: string, toke
   }
   ctx.notify();
   if (prepared.kind !== 'send') return prepared;
-  return send(ctx, prepared.intent, prepared.permit);
+  return send(ctx, prepared.intent, prepared.request, prepared.permit);
 }
 
 async function rejectToken(ctx: EngineContext, tx: Tx, intentId: string | null, tokenId: string | null, reason: string): Promise<Prepared> {
@@ -64,6 +67,15 @@ async function prepare(ctx: EngineContext, tx: Tx, intentId: string, tokenId: st
   // Recompute rather than trust the stored column: what was approved must still be what is sent.
   if (evidenceHash(intent.payload) !== token.evidenceHash || intent.evidenceHash !== token.evidenceHash) {
     return rejectToken(ctx, tx, intent.id, tokenId, 'evidence changed since approval');
+  }
+  // INV-EVIDENCE-ORDER-1: the order is built from the approved, hashed payload, never from the
+  // table's columns; columns that disagree with it mean the database was changed behind
+  // Phoenix's back, so nothing is sent and a human is told.
+  const mismatch = storedFieldsMismatch(intent);
+  if (mismatch) {
+    const why = `stored order fields differ from the approved evidence (${mismatch}): refusing to send`;
+    tx.alerts.enqueue({ type: 'EVIDENCE_MISMATCH', at: now, payload: { summary: `${intent.payload.side} ${intent.payload.quantity} ${intent.payload.instrument.symbol}: ${why}. Check the database and the audit log.`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
+    return rejectToken(ctx, tx, intent.id, tokenId, why);
   }
   // Promotion bypass defence (SPEC 11, issue 7): a SHADOW strategy never reaches the broker,
   // whatever approval is presented. Refused when the intent was recorded as shadow or its
@@ -95,7 +107,8 @@ async function prepare(ctx: EngineContext, tx: Tx, intentId: string, tokenId: st
   tx.beads.append({ type: 'T2_TOKEN', intentId: intent.id, ts: now, payload: { event: 'USED', tokenId: token.id, purpose: 'TRADE' } });
   const submitted = await transition(ctx, tx, intent, 'SUBMITTED', 'order accepted by the broker layer (token used)', { submittedAt: now });
   tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'ENTRY', event: 'PLACING', detail: `bracket ${intent.orderType} via ${ctx.broker.name}` } });
-  return { kind: 'send', intent: submitted, permit: { tokenId: token.id, intentId: intent.id, evidenceHash: token.evidenceHash, usedAt: now } };
+  const permit: SubmitPermit = { tokenId: token.id, intentId: intent.id, evidenceHash: token.evidenceHash, usedAt: now, beforeEntryLeaves: () => lastLook(ctx, intent.id) };
+  return { kind: 'send', intent: submitted, request: orderFromApproved(intent), permit };
 }
 
 export async function expireToken(ctx: EngineContext, tx: Tx, intent: IntentRecord, tokenId: string): Promise<void> {
@@ -105,23 +118,13 @@ export async function expireToken(ctx: EngineContext, tx: Tx, intent: IntentReco
   if (intent.state === 'APPROVED') await transition(ctx, tx, intent, 'EXPIRED', 'token expired before submission');
 }
 
-export function bracketRequest(intent: IntentRecord): BracketRequest {
-  return {
-    orderRef: intent.id,
-    instrument: intent.instrument,
-    side: intent.side,
-    quantity: intent.quantity,
-    entryType: intent.orderType === 'MKT' ? 'MKT' : 'LMT',
-    ...(intent.orderType === 'MKT' ? {} : { limitPrice: intent.entryPrice ?? undefined }),
-    stopPrice: intent.stopLoss,
-    targetPrice: intent.takeProfit,
-  } as BracketRequest;
-}
+/** The bracket an intent would send (tests; the execution gate uses the same function). */
+export const bracketRequest = orderFromApproved;
 
-async function send(ctx: EngineContext, intent: IntentRecord, permit: SubmitPermit): Promise<SubmitOutcome> {
+async function send(ctx: EngineContext, intent: IntentRecord, request: BracketRequest, permit: SubmitPermit): Promise<SubmitOutcome> {
   const log = ctx.logger.child({ intentId: intent.id });
   try {
-    const legs = await ctx.broker.placeBracket(bracketRequest(intent), permit);
+    const legs = await ctx.broker.placeBracket(request, permit);
     await ctx.store.tx(async (tx) => {
       const now = ctx.clock.now();
       const known = await tx.orders.listByIntent(intent.id);
@@ -133,9 +136,16 @@ async function send(ctx: EngineContext, intent: IntentRecord, permit: SubmitPerm
       }
     });
     log.info({ legs }, 'order placed');
+    // a flatten that came while the bracket was in flight: cancel what now has a broker id
+    await cancelOnceKnown(ctx, intent.id);
     return { kind: 'submitted', intentId: intent.id };
   } catch (e) {
     const err = e as Error;
+    if (e instanceof BrokerRefusedError && LAST_LOOK_CODES.includes(e.code)) {
+      // the last look refused and already recorded why (intent CANCELLED, beads, alert)
+      log.warn({ code: e.code }, err.message);
+      return { kind: 'cancelled', reason: err.message };
+    }
     if (e instanceof BrokerRefusedError || e instanceof BrokerUnavailableError) {
       const refused = e instanceof BrokerRefusedError;
       const reason = `${refused ? `broker refused (${e.code})` : 'broker unavailable, nothing sent'}: ${err.message}`;

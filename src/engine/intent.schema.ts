@@ -17,9 +17,13 @@ const text = (what: string, max: number) =>
 
 export const instrumentSchema = z
   .strictObject({
-    symbol: text('instrument.symbol', 16).regex(/^[A-Za-z0-9.\-/ ]+$/, 'instrument.symbol has invalid characters'),
+    // canonical spelling (upper case): the card shows, the hash covers and the order carries
+    // the same bytes, and `mes`/`MES` are one instrument (INV-INSTRUMENT-ID-1)
+    symbol: text('instrument.symbol', 16)
+      .regex(/^[A-Za-z0-9.\-/ ]+$/, 'instrument.symbol has invalid characters')
+      .transform((v) => v.toUpperCase()),
     secType: z.enum(['STK', 'FUT'], { error: 'instrument.secType must be STK or FUT' }),
-    exchange: text('instrument.exchange', 16),
+    exchange: text('instrument.exchange', 16).transform((v) => v.toUpperCase()),
     currency: z.string().regex(/^[A-Z]{3}$/, 'instrument.currency must be a 3-letter code like USD'),
     contractMonth: z.string().regex(/^\d{6}$/, 'instrument.contractMonth must be YYYYMM').optional(),
     multiplier: finite('instrument.multiplier').refine((n) => n > 0 && n <= 100_000, 'instrument.multiplier must be between 0 and 100000').optional(),

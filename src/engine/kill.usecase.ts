@@ -5,7 +5,7 @@
  * Exits never need a token and are never blocked by a kill flag.
  */
 import { actorRef, type EngineContext } from './context.js';
-import type { Actor, IntentRecord, KillFlag } from './domain.js';
+import type { Actor, KillFlag } from './domain.js';
 
 export type KillOutcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly message: string };
 
@@ -52,73 +52,7 @@ export async function lapseKillFlags(ctx: EngineContext): Promise<number> {
   });
 }
 
-export interface FlattenReport {
-  readonly ok: boolean;
-  readonly message: string;
-  readonly closing: readonly string[];
-  readonly cancelled: readonly string[];
-  readonly failed: readonly string[];
-}
-
-/** Close every open position at market and cancel working entries. No token needed. */
-export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten'): Promise<FlattenReport> {
-  if (!actor.roles.includes('admin') && actor.via !== 'system') {
-    const r = await denied(ctx, actor, 'flatten', 'admin role needed');
-    return { ...r, closing: [], cancelled: [], failed: [] };
-  }
-  const open = await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']));
-  const closing: string[] = [];
-  const cancelled: string[] = [];
-  const failed: string[] = [];
-  for (const intent of open) {
-    try {
-      if (intent.state === 'SUBMITTED' || intent.state === 'STALLED') {
-        if (await cancelLeg(ctx, intent, 'ENTRY', actor)) cancelled.push(intent.id);
-      }
-      if ((intent.state === 'FILLED' || intent.state === 'MANAGED') && intent.filledQty - intent.exitQty > 0) {
-        await closeAtMarket(ctx, intent, actor, why);
-        closing.push(intent.id);
-      }
-    } catch (e) {
-      failed.push(`${intent.id}: ${(e as Error).message}`);
-    }
-  }
-  const now = ctx.clock.now();
-  await ctx.store.tx(async (tx) => {
-    tx.alerts.enqueue({ type: 'FLATTEN', at: now, payload: { summary: `Flatten by ${actor.name}: closing ${closing.length}, cancelling ${cancelled.length}${failed.length ? `, FAILED ${failed.length} — check the broker` : ''}.` } });
-  });
-  ctx.notify();
-  const message = `Flatten: closing ${closing.length} position(s), cancelling ${cancelled.length} working order(s)${failed.length ? `; ${failed.length} failed: ${failed.join('; ')}` : ''}.`;
-  return { ok: failed.length === 0, message, closing, cancelled, failed };
-}
-
-async function cancelLeg(ctx: EngineContext, intent: IntentRecord, role: 'ENTRY' | 'STOP' | 'TARGET', actor: Actor): Promise<boolean> {
-  const orders = await ctx.store.tx((tx) => tx.orders.listByIntent(intent.id));
-  const o = orders.find((x) => x.role === role);
-  if (!o?.brokerOrderId || o.status === 'FILLED' || o.status === 'CANCELLED' || o.status === 'REJECTED') return false;
-  await ctx.store.tx(async (tx) => {
-    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: ctx.clock.now(), payload: { role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail: `by ${actor.name}` } });
-  });
-  await ctx.broker.cancel(o.brokerOrderId);
-  return true;
-}
-
-async function closeAtMarket(ctx: EngineContext, intent: IntentRecord, actor: Actor, why: string): Promise<void> {
-  await cancelLeg(ctx, intent, 'STOP', actor).catch(() => false);
-  await cancelLeg(ctx, intent, 'TARGET', actor).catch(() => false);
-  const qty = intent.filledQty - intent.exitQty;
-  const now = ctx.clock.now();
-  await ctx.store.tx(async (tx) => {
-    const existing = (await tx.orders.listByIntent(intent.id)).find((o) => o.role === 'EXIT');
-    if (!existing) await tx.orders.insert({ id: `ord_${ctx.random.id(12)}`, intentId: intent.id, role: 'EXIT', brokerOrderId: null, status: 'PENDING', quantity: qty, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now });
-    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'EXIT', event: 'PLACING', detail: `${why} by ${actor.name}: market exit of ${qty}` } });
-  });
-  const leg = await ctx.broker.placeOrder({ orderRef: intent.id, role: 'EXIT', instrument: intent.instrument, side: intent.side === 'BUY' ? 'SELL' : 'BUY', quantity: qty, type: 'MKT' });
-  await ctx.store.tx(async (tx) => {
-    await tx.orders.update(intent.id, 'EXIT', { brokerOrderId: leg.brokerOrderId, updatedAt: ctx.clock.now() });
-    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: ctx.clock.now(), payload: { role: 'EXIT', event: 'PLACED', brokerOrderId: leg.brokerOrderId } });
-  });
-}
+export { flatten, type FlattenReport } from './flatten.usecase.js';
 
 async function denied(ctx: EngineContext, actor: Actor, action: string, reason: string): Promise<KillOutcome> {
   await ctx.store.tx(async (tx) => {

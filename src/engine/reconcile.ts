@@ -24,6 +24,7 @@
 import type { BrokerFill, BrokerOrder, BrokerPosition, Instrument } from './broker.port.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { IntentRecord, OrderRecord } from './domain.js';
+import { instrumentId } from './instrument.js';
 import { realizedPnlCents } from './pnl.js';
 
 export type DriftType = 'POSITION_COUNT' | 'POSITION_SIZE' | 'PNL' | 'ORDER_STATUS';
@@ -80,9 +81,9 @@ const EPS = 1e-9;
 const OPEN = new Set(['PENDING', 'WORKING']);
 const FINAL = new Set(['CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED']);
 
-/** Contract identity shared by both sides: exchange left out (IB's conId ignores it), month as YYYYMM. */
+/** Contract identity shared by both sides: THE instrument identity (instrument.ts). */
 export function contractKey(i: Instrument): string {
-  return i.secType === 'FUT' ? `FUT:${i.symbol}:${(i.contractMonth ?? '').slice(0, 6)}` : `${i.secType}:${i.symbol}`;
+  return instrumentId(i);
 }
 
 const sign = (side: string) => (side === 'BUY' ? 1 : -1);

@@ -74,7 +74,7 @@ export interface OrderRepo {
   /** throws DuplicateOrderError when (intentId, role) exists: one entry per intent, ever */
   insert(o: OrderRecord): Promise<void>;
   listByIntent(intentId: string): Promise<OrderRecord[]>;
-  update(intentId: string, role: OrderRecord['role'], patch: Partial<Pick<OrderRecord, 'brokerOrderId' | 'status' | 'filledQty' | 'avgFillPrice' | 'updatedAt'>>): Promise<void>;
+  update(intentId: string, role: OrderRecord['role'], patch: Partial<Pick<OrderRecord, 'brokerOrderId' | 'status' | 'quantity' | 'filledQty' | 'avgFillPrice' | 'updatedAt'>>): Promise<void>;
   listWorking(): Promise<OrderRecord[]>;
 }
 

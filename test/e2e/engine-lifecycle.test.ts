@@ -110,6 +110,7 @@ describe('engine lifecycle end to end', () => {
       'T2_TOKEN USED',
       'POSITION APPROVED>SUBMITTED',
       'ORDER PLACING',
+      'ORDER SENDING', // the last look before the entry left Phoenix (INV-KILL-LAST-MOMENT-1)
       'FILL ENTRY',
       'POSITION SUBMITTED>FILLED',
       'POSITION FILLED>MANAGED',

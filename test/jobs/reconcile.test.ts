@@ -76,9 +76,9 @@ describe('reconciliation', () => {
       driftId: drift.id,
       driftType: 'POSITION_SIZE',
       severity: 'CRITICAL',
-      instrumentKey: 'MES.202612.CME',
-      local: { contract: 'FUT:MES:202612', quantity: 1, intents: [{ intentId: id, filledQty: 1, requestedQty: 1, partialFillRatio: 1 }] },
-      broker: { contract: 'FUT:MES:202612', quantity: 2 },
+      instrumentKey: 'FUT:MES:202612:USD',
+      local: { contract: 'FUT:MES:202612:USD', quantity: 1, intents: [{ intentId: id, filledQty: 1, requestedQty: 1, partialFillRatio: 1 }] },
+      broker: { contract: 'FUT:MES:202612:USD', quantity: 2 },
     });
     const row = await h.app.db.drift.findUniqueOrThrow({ where: { id: drift.id } });
     expect(JSON.parse(row.local)).toEqual(bead!.data.local);

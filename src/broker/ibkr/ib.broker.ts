@@ -328,7 +328,7 @@ export class IbkrBroker implements BrokerPort {
       this.buildLeg(parentId + 1, req.orderRef, 'TARGET', req, exit, 'LMT', targetPrice, parentId, oca, false),
       this.buildLeg(parentId + 2, req.orderRef, 'STOP', req, exit, 'STP', stopPrice, parentId, oca, true),
     ];
-    return this.sendLegs(s, contract, legs);
+    return this.sendLegs(s, contract, legs, permit.beforeEntryLeaves);
   }
 
   async placeOrder(req: SingleOrderRequest): Promise<PlacedLeg> {
@@ -452,13 +452,30 @@ export class IbkrBroker implements BrokerPort {
    * was written to the socket. Connection lost before any leg left → BrokerUnavailableError
    * (nothing reached the broker). Lost after some left → resolve + error event (unknown outcome).
    */
-  private async sendLegs(s: IbSession, contract: Contract, legs: Array<{ leg: NewLeg; order: Order }>): Promise<PlacedLeg[]> {
+  private async sendLegs(s: IbSession, contract: Contract, legs: Array<{ leg: NewLeg; order: Order }>, lastLook?: () => Promise<void>): Promise<PlacedLeg[]> {
     const waits = legs.map(({ leg }) => {
       this.book.register(leg);
       return this.awaitSent(3, leg.orderId);
     });
-    legs.forEach(({ leg, order }, i) => this.paced(s, waits[i] ?? null, () => s.ib.placeOrder(leg.orderId, contract, order)));
+    // The entry's last look (INV-KILL-LAST-MOMENT-1) runs when its pacer slot comes up, after
+    // every queue and round trip above; a refusal drops the whole bracket unsent.
+    let refused: unknown = null;
+    legs.forEach(({ leg, order }, i) => {
+      const wait = waits[i] ?? null;
+      if (i === 0 && lastLook) {
+        this.pacedAfter(s, wait, lastLook, (e) => (refused = e), () => s.ib.placeOrder(leg.orderId, contract, order));
+      } else {
+        this.paced(s, wait, () => {
+          if (refused) throw refused;
+          s.ib.placeOrder(leg.orderId, contract, order);
+        });
+      }
+    });
     const results = await Promise.allSettled(waits.map((w) => w.promise));
+    if (refused) {
+      for (const { leg } of legs) this.book.forget(String(leg.orderId));
+      throw refused;
+    }
     // fulfilled true: written; fulfilled false: handed to the client, write not confirmed (unknown); rejected: never sent
     const maybeSent = results.filter((r) => r.status === 'fulfilled').length;
     const confirmed = results.filter((r) => r.status === 'fulfilled' && r.value).length;
@@ -928,9 +945,37 @@ export class IbkrBroker implements BrokerPort {
     return s;
   }
 
-  /** Queue a request on the session's pacer; `p` (if any) is armed when sent, rejected if the session is gone. */
+  /**
+   * Queue a request on the session's pacer; `p` (if any) is armed when sent, rejected if the
+   * session is gone or `send` throws (then nothing was written).
+   */
   private paced(s: IbSession, p: Pending<unknown> | null, send: () => void): void {
     const queued = s.pacer.run(() => {
+      try {
+        send();
+      } catch (e) {
+        p?.reject(e as Error);
+        return;
+      }
+      p?.arm();
+    });
+    if (!queued) p?.reject(new BrokerUnavailableError('connection to TWS/IB Gateway lost; request not sent'));
+  }
+
+  /** Like `paced`, but `check` is awaited in the pacer slot first (holding the queue); a refusal is reported and nothing is sent. */
+  private pacedAfter(s: IbSession, p: Pending<unknown> | null, check: () => Promise<void>, onRefused: (e: unknown) => void, send: () => void): void {
+    const queued = s.pacer.run(async () => {
+      try {
+        await check();
+      } catch (e) {
+        onRefused(e);
+        p?.reject(e as Error);
+        return;
+      }
+      if (s.pacer.isClosed || this.session !== s) {
+        p?.reject(new BrokerUnavailableError('connection to TWS/IB Gateway lost during the last look; request not sent'));
+        return;
+      }
       send();
       p?.arm();
     });

@@ -4,6 +4,7 @@
  */
 import { OrderAction, OrderType, SecType as IbSecType, TimeInForce, type Contract } from '@stoqey/ib';
 import type { BrokerOrderStatus, Instrument, OrderRole, Side } from '../../engine/broker.port.js';
+import { instrumentId } from '../../engine/instrument.js';
 
 // === Order status
 
@@ -103,11 +104,9 @@ export function inferRole(parentId: number, orderType: DomainOrderType, hasChild
 
 // === Instruments and contracts
 
-/** Cache key for contract qualification: stocks by symbol/exchange/currency, futures add the month. */
+/** Cache key for contract qualification and the order book: THE instrument identity (engine/instrument.ts). */
 export function instrumentKey(i: Instrument): string {
-  return i.secType === 'FUT'
-    ? `FUT:${i.symbol}:${i.contractMonth ?? ''}:${i.exchange}:${i.currency}`
-    : `STK:${i.symbol}:${i.exchange}:${i.currency}`;
+  return instrumentId(i);
 }
 
 /** Contract description used for reqContractDetails (before qualification). */

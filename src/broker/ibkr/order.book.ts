@@ -143,6 +143,11 @@ export class OrderBook {
     this.records.set(rec.brokerOrderId, rec);
   }
 
+  /** Drop legs that were registered but never sent (a last-look refusal). */
+  forget(brokerOrderId: string): void {
+    this.records.delete(brokerOrderId);
+  }
+
   /** Our order id (this clientId) is known to the book. */
   hasOwnOrder(orderId: number): boolean {
     return this.records.has(String(orderId));

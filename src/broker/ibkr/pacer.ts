@@ -10,8 +10,12 @@
  */
 import type { Cancel, Clock } from '../../engine/ports.js';
 
+/** A queued send; one that returns a promise holds the queue until it settles (the last look). */
+export type PacedSend = () => void | Promise<void>;
+
 export class Pacer {
-  private queue: Array<() => void> = [];
+  private queue: PacedSend[] = [];
+  private holding = false;
   private lastSent = Number.NEGATIVE_INFINITY;
   private timer: Cancel | null = null;
   private closed = false;
@@ -25,8 +29,12 @@ export class Pacer {
     this.intervalMs = 1000 / Math.max(1, ratePerSec);
   }
 
-  /** Queue `send` (FIFO). Returns false when the pacer is closed (session gone): nothing will be sent. */
-  run(send: () => void): boolean {
+  /**
+   * Queue `send` (FIFO). Returns false when the pacer is closed (session gone): nothing will be
+   * sent. A send that returns a promise (the entry's last look, then the write) holds every
+   * later request until it settles, so the legs of a bracket still leave in order.
+   */
+  run(send: PacedSend): boolean {
     if (this.closed) return false;
     this.queue.push(send);
     this.pump();
@@ -35,6 +43,10 @@ export class Pacer {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Drop everything still queued; later run() calls are refused. */
@@ -46,7 +58,7 @@ export class Pacer {
   }
 
   private pump(): void {
-    if (this.timer || this.closed) return;
+    if (this.timer || this.closed || this.holding) return;
     while (this.queue.length > 0 && !this.closed) {
       const now = this.clock.now();
       const wait = this.lastSent + this.intervalMs - now;
@@ -59,10 +71,21 @@ export class Pacer {
       }
       const send = this.queue.shift();
       this.lastSent = now;
+      let held: void | Promise<void> = undefined;
       try {
-        send?.();
+        held = send?.();
       } catch (e) {
         this.onError(e);
+      }
+      if (held instanceof Promise) {
+        this.holding = true;
+        held
+          .catch((e: unknown) => this.onError(e))
+          .finally(() => {
+            this.holding = false;
+            this.pump();
+          });
+        return;
       }
     }
   }

@@ -17,6 +17,7 @@ import type {
   OrderRole,
   Side,
 } from '../../engine/broker.port.js';
+import { instrumentId } from '../../engine/instrument.js';
 
 /** The book's mutable record of one order; `snapshot` turns it into a frozen BrokerOrder. */
 export interface SimOrder {
@@ -46,12 +47,9 @@ interface PositionRecord {
   avgCost: number;
 }
 
-/**
- * Identity of a contract for positions and conIds: exchange is left out on purpose (AAPL on
- * SMART and on NASDAQ are the same contract, as IB's conId says).
- */
+/** Identity of a contract for positions and conIds: THE instrument identity (engine/instrument.ts). */
 export function instrumentKey(i: Instrument): string {
-  return [i.secType, i.symbol, i.currency, i.contractMonth ?? ''].join(':');
+  return instrumentId(i);
 }
 
 export function isOpen(o: SimOrder): boolean {

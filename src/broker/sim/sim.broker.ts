@@ -156,6 +156,11 @@ export class SimBroker implements BrokerPort {
     this.requireReady('placeBracket');
     validateBracket(req);
     this.requireKnown(req.instrument);
+    // the last look (INV-KILL-LAST-MOMENT-1): nothing is recorded when it refuses
+    if (permit.beforeEntryLeaves) {
+      await permit.beforeEntryLeaves();
+      this.requireReady('placeBracket');
+    }
     const outcome = this.faults.takePlacement() ?? drawOutcome(this.profile, this.random);
     const status = outcome.kind === 'TIMEOUT' ? 'PENDING' : 'WORKING';
     const exitSide = req.side === 'BUY' ? 'SELL' : 'BUY';

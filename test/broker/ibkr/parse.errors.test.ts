@@ -91,8 +91,8 @@ describe('ib.parse: instruments and contracts', () => {
       lastTradeDateOrContractMonth: '202612',
       multiplier: 5,
     });
-    expect(instrumentKey(MES)).toBe('FUT:MES:202612:CME:USD');
-    expect(instrumentKey(AAPL)).toBe('STK:AAPL:SMART:USD');
+    expect(instrumentKey(MES)).toBe('FUT:MES:202612:USD'); // THE identity: exchange is routing, left out
+    expect(instrumentKey(AAPL)).toBe('STK:AAPL:USD');
   });
 
   it('maps IB contracts back to instruments', () => {

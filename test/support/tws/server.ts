@@ -214,6 +214,8 @@ export class TwsTestServer {
   duplicateIdErrors = 0;
   /** messages this server could not make sense of */
   readonly protocolErrors: string[] = [];
+  /** answer REQ_CONTRACT_DATA this late (a slow first qualification; 0 = at once) */
+  contractDetailsDelayMs = 0;
 
   private readonly opts: Required<Omit<TwsTestServerOptions, 'accountValues' | 'port' | 'host'>>;
   private readonly host: string;
@@ -597,12 +599,14 @@ export class TwsTestServer {
       currency: f[12],
       localSymbol: f[13],
     });
-    if (found.length === 0) {
-      this.send(s, M.errMsg(reqId, 200, 'No security definition has been found for the request'));
-      return;
-    }
-    for (const c of found) this.send(s, M.contractData(reqId, c));
-    this.send(s, M.contractDataEnd(reqId));
+    this.later(this.contractDetailsDelayMs, () => {
+      if (found.length === 0) {
+        this.send(s, M.errMsg(reqId, 200, 'No security definition has been found for the request'));
+        return;
+      }
+      for (const c of found) this.send(s, M.contractData(reqId, c));
+      this.send(s, M.contractDataEnd(reqId));
+    });
   }
 
   private sendOpenOrders(s: Session, include: (o: ServerOrder) => boolean): void {

@@ -1,0 +1,276 @@
+/**
+ * Flatten (SPEC 4, 10, 12; SAFE-1, SAFE-2, INV-FLATTEN-EXIT-1): close every position at market
+ * and make sure no entry can still fill. Exits never need a token and a kill never blocks them.
+ *
+ * Why it is built this way (both holes were seen on main):
+ * - The exit is RESERVED in the same transaction that decides it (an EXIT order row; the
+ *   store runs transactions one at a time), so a second flatten — the 15:55 job plus an admin,
+ *   two admins, a repeat while the first exit works — finds the reservation and sends nothing.
+ * - The market exit is sent only once the broker has confirmed that the entry remainder, the
+ *   stop and the target are dead, and its size is what is open then (entry filled minus
+ *   everything already exited, counting fills the broker reported by status before the
+ *   execution arrived). A stop that fills instead of being cancelled shrinks the exit to 0:
+ *   any number of flattens ends flat, never short.
+ * - A leg without a broker id yet (placement in flight, or unconfirmed) cannot be cancelled; it
+ *   is cancelled as soon as an id is known (`cancelOnceKnown`, called after placement and on
+ *   every broker event), and an entry not yet handed over is refused by the last look.
+ * The answer says honestly what is still pending.
+ */
+import { BrokerRefusedError, BrokerUnavailableError } from './broker.port.js';
+import { onBrokerEvent } from './broker-events.usecase.js';
+import { transition, type EngineContext } from './context.js';
+import type { Actor, IntentRecord, OrderRecord } from './domain.js';
+import { approvedInstrument } from './order-from-evidence.js';
+import type { StoredBead } from './beads.js';
+import type { Tx } from './store.port.js';
+
+export interface FlattenReport {
+  /** nothing failed (pending work is not a failure; it is listed) */
+  readonly ok: boolean;
+  readonly message: string;
+  /** intents whose open position is being closed */
+  readonly closing: readonly string[];
+  /** intents whose entry was cancelled or asked to cancel */
+  readonly cancelled: readonly string[];
+  /** what is not done yet, one line each, in words */
+  readonly pending: readonly string[];
+  readonly failed: readonly string[];
+}
+
+const FINAL: ReadonlySet<string> = new Set(['FILLED', 'CANCELLED', 'REJECTED']);
+const LEGS = ['ENTRY', 'STOP', 'TARGET'] as const;
+type Leg = (typeof LEGS)[number];
+
+/** An EXIT row that is reserved or working: a flatten owns this intent's exit. */
+export function isExitReserved(orders: readonly OrderRecord[]): boolean {
+  const exit = orders.find((o) => o.role === 'EXIT');
+  return exit !== undefined && (exit.status === 'RESERVED' || exit.status === 'PENDING' || exit.status === 'WORKING');
+}
+
+/** Quantity open at the broker for this intent, from booked fills and the fill counts the broker reported by status. */
+export function openAtBroker(intent: IntentRecord, orders: readonly OrderRecord[]): number {
+  const entry = orders.find((o) => o.role === 'ENTRY');
+  const entryFilled = Math.max(intent.filledQty, entry?.filledQty ?? 0);
+  const exitedByRows = orders.filter((o) => o.role !== 'ENTRY').reduce((a, o) => a + o.filledQty, 0);
+  return entryFilled - Math.max(intent.exitQty, exitedByRows);
+}
+
+interface Plan {
+  readonly intent: IntentRecord;
+  readonly kind: 'cancelled-before-submit' | 'reserved' | 'already-closing';
+  readonly cancels: { readonly role: Leg; readonly brokerOrderId: string }[];
+  readonly waitingForId: Leg[];
+}
+
+const label = (i: IntentRecord) => `${i.side} ${i.quantity} ${i.instrument.symbol} (${i.id})`;
+
+export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten'): Promise<FlattenReport> {
+  if (!actor.roles.includes('admin') && actor.via !== 'system') {
+    await ctx.store.tx(async (tx) => {
+      tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action: 'flatten', reason: 'admin role needed' } });
+    });
+    return { ok: false, message: 'Not allowed: admin role needed.', closing: [], cancelled: [], pending: [], failed: [] };
+  }
+  const plans = await ctx.store.tx(async (tx) => {
+    const open = await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']);
+    const out: Plan[] = [];
+    for (const intent of open) out.push(await reserve(ctx, tx, intent, actor, why));
+    const fresh = out.filter((p) => p.kind !== 'already-closing').length;
+    tx.alerts.enqueue({ type: 'FLATTEN', at: ctx.clock.now(), payload: { summary: `Flatten by ${actor.name} (${why}): ${fresh} position(s)/order(s) being closed${out.length > fresh ? `, ${out.length - fresh} already closing` : ''}.` } });
+    return out;
+  });
+  ctx.notify();
+  const failed: string[] = [];
+  const pending: string[] = [];
+  for (const p of plans) {
+    for (const c of p.cancels) {
+      const problem = await requestCancel(ctx, p.intent.id, c.role, c.brokerOrderId);
+      if (problem) (problem.retry ? pending : failed).push(`${label(p.intent)}: ${c.role} cancel not sent (${problem.message})`);
+    }
+    if (p.waitingForId.length) await discoverAtBroker(ctx, p.intent.id);
+  }
+  for (const p of plans) if (p.kind !== 'cancelled-before-submit') await advanceExit(ctx, p.intent.id);
+  pending.push(...(await stillPending(ctx, plans)));
+  const closing = plans.filter((p) => p.kind !== 'cancelled-before-submit' && (p.intent.filledQty > 0 || p.intent.state === 'FILLED' || p.intent.state === 'MANAGED')).map((p) => p.intent.id);
+  const cancelled = plans.filter((p) => p.kind === 'cancelled-before-submit' || p.intent.state === 'SUBMITTED' || p.intent.state === 'STALLED').map((p) => p.intent.id);
+  const message = [
+    `Flatten: closing ${closing.length} position(s), cancelling ${cancelled.length} entry order(s).`,
+    ...(pending.length ? [`Still pending (${pending.length}):`, ...pending.map((l) => `• ${l}`)] : plans.length ? ['Nothing pending.'] : []),
+    ...(failed.length ? [`FAILED (${failed.length}) — check the broker:`, ...failed.map((l) => `• ${l}`)] : []),
+  ].join('\n');
+  return { ok: failed.length === 0, message, closing, cancelled, pending, failed };
+}
+
+/** Decide and reserve one intent's exit inside the flatten transaction. */
+async function reserve(ctx: EngineContext, tx: Tx, intent: IntentRecord, actor: Actor, why: string): Promise<Plan> {
+  const now = ctx.clock.now();
+  if (intent.state === 'APPROVED') {
+    // approved, not yet submitted (e.g. waiting for the broker): it must never go out now
+    await transition(ctx, tx, intent, 'CANCELLED', `${why} by ${actor.name} before submission`, {}, actor);
+    return { intent, kind: 'cancelled-before-submit', cancels: [], waitingForId: [] };
+  }
+  const orders = await tx.orders.listByIntent(intent.id);
+  const already = isExitReserved(orders);
+  if (!already) {
+    const exit = orders.find((o) => o.role === 'EXIT');
+    // one EXIT row per intent; a dead earlier exit is reused, its quantity stays cumulative
+    if (!exit) await tx.orders.insert({ id: `ord_${ctx.random.id(12)}`, intentId: intent.id, role: 'EXIT', brokerOrderId: null, status: 'RESERVED', quantity: 0, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now });
+    else await tx.orders.update(intent.id, 'EXIT', { status: 'RESERVED', brokerOrderId: null, updatedAt: now });
+    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'EXIT', event: 'RESERVED', detail: `${why} by ${actor.name}` } });
+  }
+  const cancels: Plan['cancels'] = [];
+  const waitingForId: Leg[] = [];
+  for (const role of LEGS) {
+    const o = orders.find((x) => x.role === role);
+    if (!o || FINAL.has(o.status)) continue;
+    if (o.brokerOrderId) {
+      // claimed here, in the deciding transaction, so a concurrent follower never asks twice
+      tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail: `${why} by ${actor.name}` } });
+      cancels.push({ role, brokerOrderId: o.brokerOrderId });
+    } else waitingForId.push(role);
+  }
+  return { intent, kind: already ? 'already-closing' : 'reserved', cancels, waitingForId };
+}
+
+/** Send one cancel whose CANCEL_REQUESTED bead is already written. Returns why it could not, or null. */
+async function requestCancel(ctx: EngineContext, intentId: string, role: Leg, brokerOrderId: string): Promise<{ message: string; retry: boolean } | null> {
+  try {
+    await ctx.broker.cancel(brokerOrderId);
+    return null;
+  } catch (e) {
+    const err = e as Error;
+    // already final at the broker: its status event settles the row; nothing to do
+    if (e instanceof BrokerRefusedError && e.code === 'NOT_CANCELLABLE') return null;
+    await ctx.store.tx(async (tx) => {
+      tx.beads.append({ type: 'ORDER', intentId, ts: ctx.clock.now(), payload: { role, event: 'CANCEL_FAILED', brokerOrderId, detail: err.message } });
+    });
+    return { message: err.message, retry: e instanceof BrokerUnavailableError };
+  }
+}
+
+/** A leg without a broker id: ask the broker by orderRef; a reported order gets its id (and so its cancel). */
+async function discoverAtBroker(ctx: EngineContext, intentId: string): Promise<void> {
+  if (!ctx.broker.health().canSubmit) return;
+  try {
+    const report = await ctx.broker.findByOrderRef(intentId);
+    for (const o of report.orders) {
+      await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: o.orderRef, role: o.role, brokerOrderId: o.brokerOrderId, status: o.status === 'FILLED' ? 'WORKING' : o.status, filledQty: o.filledQty });
+    }
+    for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
+  } catch (e) {
+    ctx.logger.warn({ intentId, err: (e as Error).message }, 'flatten: could not look the order up at the broker');
+  }
+}
+
+/**
+ * Called after a placement recorded broker ids and after every broker event of an intent whose
+ * exit is reserved: cancel legs that got an id since, then move the exit on.
+ */
+export async function cancelOnceKnown(ctx: EngineContext, intentId: string): Promise<void> {
+  const todo = await ctx.store.tx(async (tx) => {
+    const orders = await tx.orders.listByIntent(intentId);
+    if (!isExitReserved(orders)) return null;
+    const asked = new Set(orderBeads(await tx.beads.listByIntent(intentId)).filter((p) => p.event === 'CANCEL_REQUESTED').map((p) => p.brokerOrderId));
+    const claim = LEGS.map((role) => orders.find((o) => o.role === role)).filter((o): o is OrderRecord => !!o && !!o.brokerOrderId && !FINAL.has(o.status) && !asked.has(o.brokerOrderId));
+    for (const o of claim) tx.beads.append({ type: 'ORDER', intentId, ts: ctx.clock.now(), payload: { role: o.role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail: 'flatten: broker id now known' } });
+    return claim;
+  });
+  if (todo === null) return;
+  for (const o of todo) await requestCancel(ctx, intentId, o.role as Leg, o.brokerOrderId!);
+  await advanceExit(ctx, intentId);
+}
+
+export type ExitStep = 'none' | 'waiting' | 'not-needed' | 'sent' | 'failed' | 'unknown';
+
+/** RESERVED → send the market exit once every other leg is dead; its size is what is open then. */
+export async function advanceExit(ctx: EngineContext, intentId: string): Promise<ExitStep> {
+  const step = await ctx.store.tx(async (tx) => {
+    const now = ctx.clock.now();
+    const intent = await tx.intents.get(intentId);
+    const orders = await tx.orders.listByIntent(intentId);
+    const exit = orders.find((o) => o.role === 'EXIT');
+    if (!intent || exit?.status !== 'RESERVED') return { kind: 'none' } as const;
+    if (orders.some((o) => o.role !== 'EXIT' && !FINAL.has(o.status) && o.status !== 'RESERVED')) return { kind: 'waiting' } as const;
+    const open = openAtBroker(intent, orders);
+    const reason = await reservationReason(tx, intentId);
+    if (open <= 0) {
+      await tx.orders.update(intentId, 'EXIT', { status: 'CANCELLED', quantity: exit.filledQty, updatedAt: now });
+      tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'EXIT', event: 'NOT_NEEDED', detail: `${reason}: nothing open at the broker (entry filled ${Math.max(intent.filledQty, 0)}, exited ${intent.exitQty})` } });
+      return { kind: 'not-needed' } as const;
+    }
+    await tx.orders.update(intentId, 'EXIT', { status: 'PENDING', quantity: exit.filledQty + open, updatedAt: now });
+    tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'EXIT', event: 'PLACING', detail: `${reason}: market exit of ${open}` } });
+    return { kind: 'send', intent, qty: open, reason } as const;
+  });
+  if (step.kind !== 'send') return step.kind;
+  const { intent, qty } = step;
+  try {
+    const leg = await ctx.broker.placeOrder({ orderRef: intent.id, role: 'EXIT', instrument: approvedInstrument(intent), side: intent.side === 'BUY' ? 'SELL' : 'BUY', quantity: qty, type: 'MKT' });
+    await ctx.store.tx(async (tx) => {
+      const exit = (await tx.orders.listByIntent(intent.id)).find((o) => o.role === 'EXIT');
+      if (exit && !exit.brokerOrderId) await tx.orders.update(intent.id, 'EXIT', { brokerOrderId: leg.brokerOrderId, updatedAt: ctx.clock.now() });
+      tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: ctx.clock.now(), payload: { role: 'EXIT', event: 'PLACED', brokerOrderId: leg.brokerOrderId } });
+    });
+    return 'sent';
+  } catch (e) {
+    const err = e as Error;
+    const known = e instanceof BrokerUnavailableError || e instanceof BrokerRefusedError;
+    await ctx.store.tx(async (tx) => {
+      const now = ctx.clock.now();
+      tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'EXIT', event: 'PLACE_FAILED', detail: known ? err.message : `unknown outcome, reconciling: ${err.message}` } });
+      if (!known) return; // may have reached the broker: never re-send; reconciliation finds it by orderRef
+      // nothing was sent: back to RESERVED (a reconnect, the deadline watch or a new flatten retries)
+      const exit = (await tx.orders.listByIntent(intent.id)).find((o) => o.role === 'EXIT');
+      if (exit) await tx.orders.update(intent.id, 'EXIT', { status: 'RESERVED', quantity: exit.filledQty, updatedAt: now });
+      tx.alerts.enqueue({ type: 'FLATTEN_FAILED', at: now, payload: { summary: `Market exit of ${qty} ${intent.instrument.symbol} NOT sent: ${err.message}. The position is still open; it is retried when the broker is back — check the broker now.`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
+    });
+    ctx.notify();
+    return known ? 'failed' : 'unknown';
+  }
+}
+
+type OrderBeadPayload = { role?: string; event?: string; brokerOrderId?: string | null; detail?: string };
+
+function orderBeads(beads: readonly StoredBead[]): OrderBeadPayload[] {
+  return beads.filter((b) => b.type === 'ORDER').map((b) => JSON.parse(b.payload) as OrderBeadPayload);
+}
+
+/** Who asked for the exit and why ("flatten deadline 15:55 by Phoenix"), from its RESERVED bead. */
+async function reservationReason(tx: Tx, intentId: string): Promise<string> {
+  const reserved = orderBeads(await tx.beads.listByIntent(intentId)).filter((p) => p.role === 'EXIT' && p.event === 'RESERVED');
+  return reserved.at(-1)?.detail ?? 'flatten';
+}
+
+/** Every reserved exit still waiting (after a reconnect, a new flatten or the deadline watch). */
+export async function continueFlattens(ctx: EngineContext): Promise<void> {
+  const ids = await ctx.store.tx(async (tx) => {
+    const out: string[] = [];
+    for (const i of await tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'])) if ((await tx.orders.listByIntent(i.id)).find((o) => o.role === 'EXIT')?.status === 'RESERVED') out.push(i.id);
+    return out;
+  });
+  for (const id of ids) {
+    await discoverAtBroker(ctx, id);
+    await cancelOnceKnown(ctx, id);
+  }
+}
+
+/** Honest lines for the flatten answer: what the broker has not confirmed yet. */
+async function stillPending(ctx: EngineContext, plans: readonly Plan[]): Promise<string[]> {
+  return ctx.store.tx(async (tx) => {
+    const lines: string[] = [];
+    for (const p of plans) {
+      if (p.kind === 'cancelled-before-submit') continue;
+      const orders = await tx.orders.listByIntent(p.intent.id);
+      const live = orders.filter((o) => o.role !== 'EXIT' && !FINAL.has(o.status));
+      const noId = live.filter((o) => !o.brokerOrderId).map((o) => o.role);
+      const waiting = live.filter((o) => o.brokerOrderId).map((o) => o.role);
+      const exit = orders.find((o) => o.role === 'EXIT');
+      if (noId.length) lines.push(`${label(p.intent)}: ${noId.join('/')} has no broker id yet (placement unconfirmed); cancelled as soon as the broker reports it`);
+      if (waiting.length) lines.push(`${label(p.intent)}: waiting for the broker to confirm the ${waiting.join('/')} cancel before the market exit`);
+      else if (exit?.status === 'PENDING' || exit?.status === 'WORKING') lines.push(`${label(p.intent)}: market exit of ${exit.quantity - exit.filledQty} working at the broker`);
+      else if (exit?.status === 'RESERVED' && !noId.length) lines.push(`${label(p.intent)}: market exit not sent yet (broker unavailable); retried when it is back`);
+    }
+    return lines;
+  });
+}
+
