@@ -64,7 +64,8 @@ interface Plan {
 
 const label = (i: IntentRecord) => `${i.side} ${i.quantity} ${i.instrument.symbol} (${i.id})`;
 
-export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten'): Promise<FlattenReport> {
+/** `only` narrows the flatten to some intents (the deadline catch-up: the overdue ones). */
+export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten', only?: (intent: IntentRecord) => boolean): Promise<FlattenReport> {
   if (!actor.roles.includes('admin') && actor.via !== 'system') {
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action: 'flatten', reason: 'admin role needed' } });
@@ -74,7 +75,7 @@ export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten')
   const plans = await ctx.store.tx(async (tx) => {
     const open = await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']);
     const out: Plan[] = [];
-    for (const intent of open) out.push(await reserve(ctx, tx, intent, actor, why));
+    for (const intent of open) if (!only || only(intent)) out.push(await reserve(ctx, tx, intent, actor, why));
     const fresh = out.filter((p) => p.kind !== 'already-closing').length;
     tx.alerts.enqueue({ type: 'FLATTEN', at: ctx.clock.now(), payload: { summary: `Flatten by ${actor.name} (${why}): ${fresh} position(s)/order(s) being closed${out.length > fresh ? `, ${out.length - fresh} already closing` : ''}.` } });
     return out;

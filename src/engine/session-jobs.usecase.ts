@@ -12,7 +12,8 @@
  */
 import { type EngineContext } from './context.js';
 import { SYSTEM_ACTOR } from './domain.js';
-import { flatten, type FlattenReport } from './kill.usecase.js';
+import type { IntentRecord } from './domain.js';
+import { flatten, isExitReserved, type FlattenReport } from './flatten.usecase.js';
 import { isTradingDay, localTime, toMinutes, tradingDayOf } from './session.calendar.js';
 import type { Constitution } from './constitution.js';
 
@@ -95,6 +96,52 @@ export async function flattenAtDeadline(ctx: EngineContext): Promise<DeadlineOut
   if (!open.length) return { ran: true, reason: detail };
   const report = await flatten(ctx, SYSTEM_ACTOR, `flatten deadline ${c.session.flattenAt}`);
   return { ran: true, reason: detail, report };
+}
+
+/** The flatten deadline of the trading day an intent was entered on has passed (session rules on). */
+export function isPastItsDeadline(intent: Pick<IntentRecord, 'submittedAt' | 'createdAt'>, now: number, c: Constitution): boolean {
+  if (!c.session.enforce) return false;
+  const entered = localTime(intent.submittedAt ?? intent.createdAt, c.session.timeZone).day;
+  const t = localTime(now, c.session.timeZone);
+  return t.day > entered || (t.day === entered && t.minutes >= toMinutes(c.session.flattenAt));
+}
+
+export interface CatchUpOutcome {
+  /** intents found past their deadline with no flatten running for them */
+  readonly overdue: readonly string[];
+  readonly report?: FlattenReport;
+}
+
+/**
+ * SAFE-5, INV-FLATTEN-DEADLINE-1: at start-up and on every tick, any open position (or working
+ * entry) whose day's flatten deadline has passed and that no flatten owns yet is flattened now,
+ * with a CRITICAL alert: a process that was down over 15:55 and comes back at 15:57 (or the next
+ * morning) must not leave the day's positions open. Idempotent: flatten reserves its exits.
+ */
+export async function flattenOverdue(ctx: EngineContext): Promise<CatchUpOutcome> {
+  const c = ctx.constitution;
+  const now = ctx.clock.now();
+  const overdue = await ctx.store.tx(async (tx) => {
+    const out: IntentRecord[] = [];
+    for (const i of await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'])) {
+      if (isPastItsDeadline(i, now, c) && !isExitReserved(await tx.orders.listByIntent(i.id))) out.push(i);
+    }
+    if (out.length) {
+      const at = localTime(now, c.session.timeZone);
+      const hhmm = `${String(Math.floor(at.minutes / 60)).padStart(2, '0')}:${String(at.minutes % 60).padStart(2, '0')}`;
+      tx.alerts.enqueue({
+        type: 'FLATTEN_DEADLINE_MISSED',
+        at: now,
+        payload: { summary: `${out.length} position(s)/order(s) still open after the ${c.session.flattenAt} flatten deadline (Phoenix was not running then, or they opened late): flattening them now at ${hhmm} ${c.session.timeZone}.`, facts: { open: out.length, deadline: c.session.flattenAt } },
+      });
+      tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'flatten-deadline', event: 'FLATTEN_DEADLINE_CATCH_UP', detail: `past the ${c.session.flattenAt} deadline: ${out.map((i) => i.id).join(', ')}` } });
+    }
+    return out;
+  });
+  if (!overdue.length) return { overdue: [] };
+  const ids = new Set(overdue.map((i) => i.id));
+  const report = await flatten(ctx, SYSTEM_ACTOR, `flatten deadline ${c.session.flattenAt} (catch-up)`, (i) => ids.has(i.id));
+  return { overdue: [...ids], report };
 }
 
 // === Daily reset

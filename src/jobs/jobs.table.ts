@@ -18,6 +18,8 @@
  * | kill-flag-lapse         | every 10 s                       | stale-state kill flags past 5 min → cleared
  * | drift-escalation        | every 60 s                       | drift unresolved > 15 min → alert, once
  * | flatten-deadline        | 15:55 America/New_York Mon–Fri   | flatten everything (trading days only)
+ * | flatten-deadline-watch  | at start-up, every 30 s          | anything open past its day's deadline
+ * |                         |                                  |   (a restart at 15:57) → flatten + CRITICAL
  * | daily-reset             | 09:30 America/New_York Mon–Fri,  | DAILY_RESET bead + DAILY_SUMMARY alert
  * |                         |   and at start-up (catch-up)     |   (trading days, once per day)
  * | broker-reconnect        | every 5 s                        | honour `phoenix reconnect` (once per request)
@@ -28,7 +30,7 @@ import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS } from '../engine/heartbeat.
 import { checkMissedHeartbeat, runHeartbeat } from '../engine/heartbeat.usecase.js';
 import { lapseKillFlags } from '../engine/kill.usecase.js';
 import { honourReconnectRequest } from '../engine/reconnect.usecase.js';
-import { dailyReset, flattenAtDeadline, isMarketHours } from '../engine/session-jobs.usecase.js';
+import { dailyReset, flattenAtDeadline, flattenOverdue, isMarketHours } from '../engine/session-jobs.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from '../engine/sweepers.usecase.js';
 import { pingDeadMansSwitch } from './heartbeat.ping.js';
 import type { JobDef, JobDeps } from './runner.js';
@@ -130,6 +132,16 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       async run({ ctx }) {
         const r = await flattenAtDeadline(ctx);
         return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
+      },
+    },
+    {
+      // SAFE-5: a restart past 15:55 (or positions that slipped through) is flattened at once
+      name: 'flatten-deadline-watch',
+      schedule: every(30_000),
+      atStart: true,
+      async run({ ctx }) {
+        const r = await flattenOverdue(ctx);
+        return { outcome: r.overdue.length ? (r.report && !r.report.ok ? 'PARTIAL' : 'FLATTENED') : 'OK', detail: { overdue: r.overdue, ...(r.report ? { pending: r.report.pending, failed: r.report.failed } : {}) } };
       },
     },
     {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConstitution } from '../../src/engine/constitution.js';
 import { dailyReset, dayStartMs, flattenAtDeadline, isMarketHours, isTradingDayAt, previousTradingDay } from '../../src/engine/session-jobs.usecase.js';
-import { approver, cardOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, nyWinter, startTestJobs } from './helpers.js';
 
 describe('session jobs and the trading calendar', () => {
@@ -128,5 +128,62 @@ describe('session jobs and the trading calendar', () => {
     await h.clock.set(nyWinter('2026-11-27', '09:30'));
     expect(await dailyReset(h.engine.ctx)).toMatchObject({ ran: true, reason: 'daily reset for 2026-11-27', summary: { day: '2026-11-26', trades: 0 } });
     expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(1);
+  });
+});
+
+describe('SAFE-5: the flatten deadline after a restart', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('SAFE-5: INV-FLATTEN-DEADLINE-1: a process down over 15:55 that comes back at 15:57 flattens the day\'s open position at start-up, with a CRITICAL alert; later ticks do nothing more', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { limits: { maxPositionPerInstrument: 5 } } });
+    const id = await approveOne(h);
+    await expectState(h, id, 'MANAGED');
+    // "down" over the deadline: no job runs until the restart at 15:57
+    await h.clock.set(nyWinter('2026-11-24', '15:57'));
+    const jobs = await startTestJobs(h, { only: ['flatten-deadline', 'flatten-deadline-watch'] });
+    await h.settle();
+    await expectState(h, id, 'CLOSED');
+    expect((await h.broker.positions()).filter((p) => p.instrument.symbol === 'MES')).toEqual([]);
+    const [missed] = await alerts(h, 'FLATTEN_DEADLINE_MISSED');
+    expect(missed?.severity).toBe('CRITICAL');
+    expect(missed?.data.summary).toMatch(/^1 position\(s\)\/order\(s\) still open after the 15:55 flatten deadline .*flattening them now at 15:57 America\/New_York\.$/);
+    const exit = (await beads(h, 'ORDER')).find((b) => b.intentId === id && b.data.role === 'EXIT' && b.data.event === 'PLACING')!;
+    expect(exit.data.detail).toContain('flatten deadline 15:55 (catch-up) by Phoenix');
+    await advance(h, 3 * 60_000, 30_000, jobs);
+    expect(await alerts(h, 'FLATTEN_DEADLINE_MISSED')).toHaveLength(1);
+    expect((await h.broker.findByOrderRef(id)).orders.filter((o) => o.role === 'EXIT')).toHaveLength(1);
+    await jobs.stop();
+  });
+
+  it('SAFE-5: INV-FLATTEN-DEADLINE-1: a restart the next morning flattens yesterday\'s position but not today\'s, and before the deadline nothing is touched', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '14:00'), constitution: { limits: { maxPositionPerInstrument: 5, maxTradesPerDay: 5 } } });
+    const yesterday = await approveOne(h);
+    const jobs0 = await startTestJobs(h, { only: ['flatten-deadline-watch'] });
+    await advance(h, 60_000, 30_000, jobs0);
+    await expectState(h, yesterday, 'MANAGED'); // 14:01, before the deadline: untouched
+    await jobs0.stop();
+    await h.clock.set(nyWinter('2026-11-25', '10:00')); // down from 14:01 to the next morning
+    const today = await approveOne(h, { instrument: { symbol: 'MNQ', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 2 }, entryPrice: 21010.25, stopLoss: 21005, takeProfit: 21020.75 });
+    h.sim!.simulatePrice('MNQ', 21010.25);
+    const jobs = await startTestJobs(h, { only: ['flatten-deadline-watch'] });
+    await h.settle();
+    await expectState(h, yesterday, 'CLOSED');
+    expect((await intentOf(h, today)).state).not.toBe('CLOSED');
+    expect(await alerts(h, 'FLATTEN_DEADLINE_MISSED')).toHaveLength(1);
+    await jobs.stop();
+  });
+
+  it('SAFE-5: the demo constitution (session rules off) never flattens by deadline', async () => {
+    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { session: { enforce: false } } });
+    const id = await approveOne(h);
+    await h.clock.set(nyWinter('2026-11-24', '15:57'));
+    const jobs = await startTestJobs(h, { only: ['flatten-deadline-watch'] });
+    await h.settle();
+    await expectState(h, id, 'MANAGED');
+    await jobs.stop();
   });
 });
