@@ -30,6 +30,11 @@ export async function requestConfirmation(ctx: EngineContext, kind: ConfirmKind,
 
 export type ConfirmOutcome = { readonly ok: boolean; readonly message: string };
 
+/** The confirmation card's subject is `KIND:askerId:requestedAt` (written by requestConfirmation). */
+function askerOf(card: CardRecord): string {
+  return card.subjectId.split(':')[1] ?? '';
+}
+
 export async function answerConfirmation(ctx: EngineContext, cardId: string, confirmed: boolean, actor: Actor): Promise<ConfirmOutcome> {
   const now = ctx.clock.now();
   const check = await ctx.store.tx(async (tx) => {
@@ -38,6 +43,12 @@ export async function answerConfirmation(ctx: EngineContext, cardId: string, con
     if (!actor.roles.includes('admin')) {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `confirm ${card.kind}`, reason: 'admin role needed' } });
       return { ok: false, message: 'Not allowed: admin role needed.' } as const;
+    }
+    // INV-CONFIRM-ASKER-1: a confirmation answers only the admin who asked for it
+    const asker = askerOf(card);
+    if (asker !== actor.id) {
+      tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `confirm ${card.kind}`, reason: `confirmation belongs to user ${asker}` } });
+      return { ok: false, message: 'Not yours: only the admin who asked can answer this confirmation. Send the command yourself.' } as const;
     }
     if (card.status !== 'OPEN') return { ok: false, message: card.status === 'EXPIRED' ? 'This confirmation expired; nothing was done. Send the command again.' : 'Already answered; nothing was done.' } as const;
     if (now >= card.expiresAt) {

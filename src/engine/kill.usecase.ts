@@ -1,42 +1,61 @@
 /**
  * Kill switch and exits (SPEC 4, 12). /halt is the fast path: one transaction, no
- * confirmation. /resume lifts every active kill flag (manual and stale) and /flatten closes
- * everything; both are admin-only and go through a confirmation card first (confirm.usecase).
+ * confirmation. /resume lifts the manual kill flags (a stale-state pause ends by expiry or a
+ * fresh state only) and /flatten closes everything; both are admin-only and go through a
+ * confirmation card that answers only its asker (confirm.usecase).
  * Exits never need a token and are never blocked by a kill flag.
  */
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor, KillFlag } from './domain.js';
+import { clockTime } from './people-time.js';
 
-export type KillOutcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly message: string };
+export type KillOutcome =
+  | { readonly ok: true; readonly message: string; readonly remaining?: readonly KillFlag[] }
+  | { readonly ok: false; readonly message: string };
 
 export async function halt(ctx: EngineContext, actor: Actor, reason: string): Promise<KillOutcome> {
   if (!actor.roles.includes('approver') && !actor.roles.includes('admin')) return denied(ctx, actor, 'halt', 'approver or admin role needed');
   const text = reason.trim().slice(0, 200) || 'no reason given';
-  const now = ctx.clock.now();
-  const flag: KillFlag = { id: `kill_${ctx.random.id(10)}`, kind: 'MANUAL', reason: text, setBy: actor.name, setAt: now, expiresAt: null, clearedAt: null, clearedBy: null };
+  const id = `kill_${ctx.random.id(10)}`;
   await ctx.store.tx(async (tx) => {
+    // the kill's time is read inside its transaction: transactions run one at a time, so no
+    // entry's last look (also timed inside its own) can pass after it (INV-KILL-LAST-MOMENT-1)
+    const now = ctx.clock.now();
+    const flag: KillFlag = { id, kind: 'MANUAL', reason: text, setBy: actor.name, setAt: now, expiresAt: null, clearedAt: null, clearedBy: null };
     await tx.kills.insert(flag);
-    tx.beads.append({ type: 'KILL_FLAG', intentId: null, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'MANUAL', reason: text, actor: actorRef(actor), expiresAt: null } });
+    tx.beads.append({ type: 'KILL_FLAG', intentId: null, ts: now, payload: { action: 'SET', flagId: id, kind: 'MANUAL', reason: text, actor: actorRef(actor), expiresAt: null } });
     tx.alerts.enqueue({ type: 'HALT', at: now, payload: { summary: `HALTED by ${actor.name}: ${text}. New entries are blocked; exits still allowed.`, facts: { by: actor.name } } });
   });
   ctx.notify();
   return { ok: true, message: `Halted. New entries are blocked (exits still allowed). Reason: ${text}` };
 }
 
+/**
+ * /resume lifts MANUAL (and SYSTEM) kill flags only (SAFE-10). A stale-state flag is not a
+ * human's to lift: SPEC 4 clears it only by expiry or a fresh market state; the answer says
+ * which remain and until when.
+ */
 export async function resume(ctx: EngineContext, actor: Actor): Promise<KillOutcome> {
   if (!actor.roles.includes('admin')) return denied(ctx, actor, 'resume', 'admin role needed');
-  const now = ctx.clock.now();
-  const cleared = await ctx.store.tx(async (tx) => {
+  const { cleared, remaining } = await ctx.store.tx(async (tx) => {
+    const now = ctx.clock.now();
     const active = await tx.kills.active(now);
-    for (const k of active) {
+    let n = 0;
+    for (const k of active.filter((x) => x.kind !== 'STALE')) {
       if (!(await tx.kills.clear(k.id, actor.name, now))) continue;
+      n++;
       tx.beads.append({ type: 'KILL_FLAG', intentId: null, ts: now, payload: { action: 'CLEARED', flagId: k.id, kind: k.kind, reason: k.reason, actor: actorRef(actor) } });
     }
-    if (active.length) tx.alerts.enqueue({ type: 'KILL_FLAG_CLEARED', at: now, payload: { summary: `Trading resumed by ${actor.name} (${active.length} kill flag${active.length > 1 ? 's' : ''} lifted).` } });
-    return active.length;
+    const left = active.filter((x) => x.kind === 'STALE');
+    if (n) tx.alerts.enqueue({ type: 'KILL_FLAG_CLEARED', at: now, payload: { summary: `Trading resumed by ${actor.name} (${n} kill flag${n > 1 ? 's' : ''} lifted)${left.length ? `; ${left.length} stale-state pause(s) remain until they expire` : ''}.` } });
+    return { cleared: n, remaining: left };
   });
   ctx.notify();
-  return cleared ? { ok: true, message: `Resumed: ${cleared} kill flag(s) lifted.` } : { ok: true, message: 'No kill flag was active; nothing changed.' };
+  const tz = ctx.constitution.session.timeZone;
+  const stale = remaining.map((k) => `stale-state pause (${k.reason}) until ${k.expiresAt !== null ? clockTime(k.expiresAt, tz) : 'a fresh state'}`);
+  const rest = stale.length ? ` Still active (not lifted by /resume; it ends on its own or with a fresh market state): ${stale.join('; ')}.` : '';
+  if (cleared) return { ok: true, message: `Resumed: ${cleared} kill flag(s) lifted.${rest}`, remaining };
+  return { ok: true, message: stale.length ? `No manual kill flag was active; nothing lifted.${rest}` : 'No kill flag was active; nothing changed.', remaining };
 }
 
 /** Mark stale-state kill flags whose 5 minutes passed as cleared by expiry (for the record). */
