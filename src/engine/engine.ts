@@ -20,7 +20,7 @@ import type { Actor } from './domain.js';
 import { submitWithToken } from './execution.js';
 import { submitIntent } from './intake.usecase.js';
 import { flatten, halt, lapseKillFlags, resume } from './kill.usecase.js';
-import { cancelStalledConfirmed } from './stalled.usecase.js';
+import { cancelStalledConfirmed, resolveStalledChecked } from './stalled.usecase.js';
 import { recoverFromBroker } from './recovery.usecase.js';
 import { healthSnapshot, statusSnapshot } from './status.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from './sweepers.usecase.js';
@@ -94,6 +94,10 @@ export class Engine {
   /** A human cancels a STALLED entry; only what the broker confirms moves the state. */
   cancelStalled(intentId: string, actor: Actor) {
     return cancelStalledConfirmed(this.ctx, intentId, actor);
+  }
+  /** SAFE-13: a STALLED entry the broker cannot answer for, resolved by an admin who checked it there. */
+  resolveStalled(intentId: string, actor: Actor, note: string) {
+    return resolveStalledChecked(this.ctx, intentId, actor, note);
   }
   requestConfirmation(kind: ConfirmKind, actor: Actor) {
     return requestConfirmation(this.ctx, kind, actor);

@@ -75,3 +75,42 @@ export async function cancelStalledConfirmed(ctx: EngineContext, intentId: strin
   ctx.notify();
   return done ? { ok: true, kind: 'cancelled', message: 'Cancelled: the broker has no order for this intent.' } : { ok: false, message: 'The intent changed meanwhile; nothing was done.' };
 }
+
+/**
+ * SAFE-13: the human path when the broker cannot answer for a STALLED entry that never got a
+ * broker id (it counts against the position limit until resolved). An admin who has checked the
+ * broker (TWS / IBKR Mobile: no order and no fill with this intent id as Order Ref) records that,
+ * with a note; the intent is CANCELLED, the note and the admin are in its beads. When the broker
+ * IS reachable and knows the order, its word wins: the attestation is refused.
+ */
+export async function resolveStalledChecked(ctx: EngineContext, intentId: string, actor: Actor, note: string): Promise<StalledCancelOutcome> {
+  const now = ctx.clock.now();
+  const text = note.trim().slice(0, 300);
+  if (!actor.roles.includes('admin')) {
+    await ctx.store.tx(async (tx) => {
+      tx.beads.append({ type: 'ACCESS_DENIED', intentId, ts: now, payload: { userId: actor.id, chatId: null, action: 'resolve stalled', reason: 'admin role needed' } });
+    });
+    return { ok: false, message: 'Not allowed: admin role needed.' };
+  }
+  if (!text) return { ok: false, message: 'Say what you checked at the broker (a note is required), e.g. "TWS: no order with this Order Ref".' };
+  if (ctx.broker.health().canSubmit) {
+    try {
+      const report = await ctx.broker.findByOrderRef(intentId);
+      if (report.orders.length || report.fills.length) return { ok: false, message: `The broker knows this order (${report.orders.length} order(s), ${report.fills.length} fill(s)): not resolved by hand. Use the broker check (cancel) instead.` };
+    } catch {
+      /* unreachable after all: the human's check stands */
+    }
+  }
+  const done = await ctx.store.tx(async (tx) => {
+    const intent = await tx.intents.get(intentId);
+    if (intent?.state !== 'STALLED') return intent ? `Intent ${intentId} is ${intent.state}, not STALLED; nothing changed.` : `Unknown intent ${intentId}.`;
+    const orders = await tx.orders.listByIntent(intentId);
+    if (orders.some((o) => o.brokerOrderId && o.status !== 'CANCELLED' && o.status !== 'REJECTED')) return `Intent ${intentId} has a broker order id: use the broker check (cancel) instead; nothing changed.`;
+    for (const o of orders) if (o.status === 'PENDING' || o.status === 'UNKNOWN') await tx.orders.update(intentId, o.role, { status: 'CANCELLED', updatedAt: now });
+    tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'ENTRY', event: 'STATUS', status: 'CANCELLED', detail: `resolved by ${actor.name} after checking the broker: ${text}` } });
+    await transition(ctx, tx, intent, 'CANCELLED', `resolved by ${actor.name} after checking the broker: ${text}`, {}, actor);
+    return null;
+  });
+  ctx.notify();
+  return done === null ? { ok: true, kind: 'cancelled', message: `Resolved: ${intentId} is CANCELLED (checked at the broker by ${actor.name}: ${text}).` } : { ok: false, message: done };
+}
