@@ -103,7 +103,11 @@ export interface BrokerOrder {
 }
 
 export interface BrokerFill {
-  /** unique per execution; corrections reuse the prefix, dedupe on it */
+  /**
+   * unique per execution. IBKR corrections keep the base and bump the last part
+   * (`0000e0d5.6553a3b2.01.01` → `….01.02`): the engine books a correction in place of the
+   * execution it corrects (same base), never in addition to it, across restarts too.
+   */
   readonly execId: string;
   readonly brokerOrderId: string;
   readonly orderRef: string;
@@ -111,9 +115,12 @@ export interface BrokerFill {
   readonly side: Side;
   readonly quantity: number;
   readonly price: number;
+  /** USD; 0 while the broker's commission report has not arrived (a `commission` event follows) */
   readonly commission: number;
-  /** epoch ms */
+  /** epoch ms of the execution at the exchange (not of its delivery; replays keep it) */
   readonly time: number;
+  /** the account the execution belongs to, when the broker says */
+  readonly account?: string;
 }
 
 export interface BrokerPosition {
@@ -142,12 +149,30 @@ export interface BrokerHealth {
 }
 
 export type BrokerEvent =
-  | { readonly kind: 'orderStatus'; readonly orderRef: string; readonly role: OrderRole; readonly brokerOrderId: string; readonly status: BrokerOrderStatus; readonly filledQty: number; readonly reason?: string; readonly code?: number }
+  | {
+      readonly kind: 'orderStatus';
+      readonly orderRef: string;
+      readonly role: OrderRole;
+      readonly brokerOrderId: string;
+      readonly status: BrokerOrderStatus;
+      /** cumulative quantity the broker says is filled (may run ahead of the `fill` events) */
+      readonly filledQty: number;
+      readonly reason?: string;
+      readonly code?: number;
+      /**
+       * WORKING but not active at the exchange yet (IBKR PreSubmitted: a bracket child held until
+       * its parent fills, a stop held outside regular hours). A held STOP does not protect.
+       */
+      readonly held?: boolean;
+    }
   | { readonly kind: 'fill'; readonly fill: BrokerFill }
+  /** a commission report that arrived after its fill was delivered (booked as a correction) */
+  | { readonly kind: 'commission'; readonly orderRef: string; readonly execId: string; readonly commission: number }
   | { readonly kind: 'connection'; readonly state: ConnectionState; readonly code?: number; readonly detail: string; readonly attempt?: number }
   | { readonly kind: 'error'; readonly code: number; readonly message: string; readonly orderRef?: string };
 
 export interface QualifiedContract {
+  /** the broker's canonical description (multiplier from the contract details) */
   readonly instrument: Instrument;
   readonly conId: number;
   readonly minTick: number;
