@@ -86,8 +86,11 @@ export interface TokenRecord {
   readonly issuedTo: string;
 }
 
-/** RESERVED: an EXIT a flatten has decided on, not sent until the other legs are confirmed dead. */
-export type OrderStatus = 'RESERVED' | 'PENDING' | 'WORKING' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'UNKNOWN';
+/**
+ * RESERVED: an EXIT a flatten has decided on, not sent until the other legs are confirmed dead.
+ * HELD: accepted by the broker but not active at the exchange yet (IBKR PreSubmitted).
+ */
+export type OrderStatus = 'RESERVED' | 'PENDING' | 'WORKING' | 'HELD' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'UNKNOWN';
 
 export interface OrderRecord {
   readonly id: string;

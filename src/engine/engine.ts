@@ -21,6 +21,7 @@ import { submitWithToken } from './execution.js';
 import { submitIntent } from './intake.usecase.js';
 import { flatten, halt, lapseKillFlags, resume } from './kill.usecase.js';
 import { cancelStalledConfirmed, resolveStalledChecked } from './stalled.usecase.js';
+import { detectUnprotected, reprotect } from './protection.usecase.js';
 import { recoverFromBroker } from './recovery.usecase.js';
 import { healthSnapshot, statusSnapshot } from './status.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from './sweepers.usecase.js';
@@ -98,6 +99,17 @@ export class Engine {
   /** SAFE-13: a STALLED entry the broker cannot answer for, resolved by an admin who checked it there. */
   resolveStalled(intentId: string, actor: Actor, note: string) {
     return resolveStalledChecked(this.ctx, intentId, actor, note);
+  }
+  /** MONEY-1: a new stop for what is open of an unprotected position (approver+; the bot confirms first). */
+  reprotect(intentId: string, actor: Actor) {
+    return reprotect(this.ctx, intentId, actor);
+  }
+  /** MONEY-1: flatten one position (approver+ for an unprotected one; the bot confirms first). */
+  flattenOne(intentId: string, actor: Actor) {
+    return flatten(this.ctx, actor, `close ${intentId}`, { only: (i) => i.id === intentId, approverMay: true });
+  }
+  detectUnprotected() {
+    return detectUnprotected(this.ctx);
   }
   requestConfirmation(kind: ConfirmKind, actor: Actor) {
     return requestConfirmation(this.ctx, kind, actor);

@@ -64,9 +64,17 @@ interface Plan {
 
 const label = (i: IntentRecord) => `${i.side} ${i.quantity} ${i.instrument.symbol} (${i.id})`;
 
-/** `only` narrows the flatten to some intents (the deadline catch-up: the overdue ones). */
-export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten', only?: (intent: IntentRecord) => boolean): Promise<FlattenReport> {
-  if (!actor.roles.includes('admin') && actor.via !== 'system') {
+export interface FlattenScope {
+  /** narrow the flatten to some intents (the deadline catch-up; one unprotected position) */
+  readonly only?: (intent: IntentRecord) => boolean;
+  /** an approver may close one unprotected position from its card (MONEY-1) */
+  readonly approverMay?: boolean;
+}
+
+export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten', scope: FlattenScope = {}): Promise<FlattenReport> {
+  const only = scope.only;
+  const allowed = actor.roles.includes('admin') || actor.via === 'system' || (scope.approverMay === true && actor.roles.includes('approver'));
+  if (!allowed) {
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action: 'flatten', reason: 'admin role needed' } });
     });

@@ -21,6 +21,13 @@ export const TRANSITIONS: Readonly<Record<string, string>> = {
   'STALLED>REJECTED': 'late broker rejection of a stalled order; no retry',
   'FILLED>MANAGED': 'protective stop and target working at the broker',
   'MANAGED>CLOSED': 'stop, target, manual close or flatten filled; P&L recorded',
+  // Broker truth beyond SPEC 6 (issue 13): every fill changes the position (INV-FILL-COMPLETE-1),
+  // and MANAGED means "a stop is working at the broker" (INV-PROTECTED-1).
+  'MANAGED>FILLED': 'the protective stop stopped working at the broker: unprotected (CRITICAL)',
+  'FILLED>CLOSED': 'closed while unprotected (flatten, manual close or a late exit fill); P&L recorded',
+  'CLOSED>FILLED': 'a fill after the close changed the position again (late entry fill or an exit beyond the position)',
+  'CANCELLED>FILLED': 'the broker holds a fill of an entry Phoenix had as cancelled (out-of-order replay)',
+  'REJECTED>FILLED': 'the broker holds a fill of an entry Phoenix had as rejected',
 };
 
 export class InvalidTransitionError extends Error {

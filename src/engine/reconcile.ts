@@ -15,7 +15,10 @@
  *      (ORDER_STATUS, CRITICAL when exposure differs);
  *   4. entry average price and realised P&L agree with the broker's executions within the
  *      tolerance (PNL, WARNING). Compared only when the executions cover every fill
- *      (brokers report executions of the current day only).
+ *      (brokers report executions of the current day only);
+ *   5. every open position has a stop working at the broker that covers it (ORDER_STATUS,
+ *      CRITICAL; reconcile.protection.ts) — also when both sides agree the stop is gone.
+ * Executions are counted once per IBKR execution base (a correction replaces what it corrects).
  * An order still being placed (no broker id yet, nothing at the broker) is not a drift: the
  * stall detector owns "no acknowledgement". Fingerprints are deterministic hashes of the
  * logical mismatch (type, subject, both sides' compared values): the same mismatch seen
@@ -24,8 +27,10 @@
 import type { BrokerFill, BrokerOrder, BrokerPosition, Instrument } from './broker.port.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { IntentRecord, OrderRecord } from './domain.js';
+import { latestPerBase } from './exec-id.js';
 import { instrumentId } from './instrument.js';
 import { realizedPnlCents } from './pnl.js';
+import { protectionDiff } from './reconcile.protection.js';
 
 export type DriftType = 'POSITION_COUNT' | 'POSITION_SIZE' | 'PNL' | 'ORDER_STATUS';
 export type DriftSeverity = 'WARNING' | 'CRITICAL';
@@ -78,7 +83,7 @@ export interface ReconcileDiff {
 }
 
 const EPS = 1e-9;
-const OPEN = new Set(['PENDING', 'WORKING']);
+const OPEN = new Set(['PENDING', 'WORKING', 'HELD']);
 const FINAL = new Set(['CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED']);
 
 /** Contract identity shared by both sides: THE instrument identity (instrument.ts). */
@@ -94,13 +99,15 @@ function fingerprint(type: DriftType, subject: string, local: unknown, broker: u
 }
 
 /** Compare both sides. Pure and total: never throws on odd input, never mutates it. */
-export function reconcile(local: LocalSnapshot, broker: BrokerSnapshot, tolerance: Tolerance, scope: ReconcileScope = 'full'): ReconcileDiff {
+export function reconcile(local: LocalSnapshot, reported: BrokerSnapshot, tolerance: Tolerance, scope: ReconcileScope = 'full'): ReconcileDiff {
   const out: Discrepancy[] = [];
+  const broker = { ...reported, executions: latestPerBase(reported.executions) };
   const contracts = positionsDiff(local, broker, out);
   let orders = 0;
   if (scope === 'full') {
     orders = ordersDiff(local, broker, out);
     pnlDiff(local, broker, tolerance, out);
+    protectionDiff(local, broker.openOrders, out);
   }
   out.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
   return { discrepancies: out, compared: { contracts, orders, intents: local.intents.length } };

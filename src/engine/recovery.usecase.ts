@@ -37,8 +37,9 @@ export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryRep
         }
       }
     });
-    for (const o of report.orders) await replayStatus(ctx, o);
+    // executions first (MONEY-2): a final status must never be applied before the fills it ends
     for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
+    for (const o of report.orders) await replayStatus(ctx, o);
   }
   return { checked: open.length, found, notAtBroker };
 }

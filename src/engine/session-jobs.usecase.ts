@@ -140,7 +140,7 @@ export async function flattenOverdue(ctx: EngineContext): Promise<CatchUpOutcome
   });
   if (!overdue.length) return { overdue: [] };
   const ids = new Set(overdue.map((i) => i.id));
-  const report = await flatten(ctx, SYSTEM_ACTOR, `flatten deadline ${c.session.flattenAt} (catch-up)`, (i) => ids.has(i.id));
+  const report = await flatten(ctx, SYSTEM_ACTOR, `flatten deadline ${c.session.flattenAt} (catch-up)`, { only: (i) => ids.has(i.id) });
   return { overdue: [...ids], report };
 }
 

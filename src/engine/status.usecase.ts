@@ -5,6 +5,8 @@ import type { BrokerHealth } from './broker.port.js';
 import { dayStats, type EngineContext } from './context.js';
 import type { IntentRecord, KillFlag, Mode } from './domain.js';
 import type { DriftRecord } from './store.port.js';
+import { isExitReserved, openAtBroker } from './flatten.usecase.js';
+import { stopWorks } from './protection.usecase.js';
 
 export interface StatusSnapshot {
   readonly at: number;
@@ -20,6 +22,8 @@ export interface StatusSnapshot {
   readonly lastReconciliation: number | null;
   readonly outbox: { readonly backlog: number; readonly lastSentAt: number | null; readonly lastError: string | null };
   readonly unresolvedDrifts: readonly DriftRecord[];
+  /** open positions without a working stop at the broker (MONEY-1, INV-PROTECTED-1) */
+  readonly unprotected: readonly { readonly intentId: string; readonly open: number; readonly stop: string }[];
 }
 
 export interface HealthSnapshot {
@@ -53,6 +57,13 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
     const hb = await tx.beads.latestOfType('HEARTBEAT');
     const lastRecon = await tx.kv.get('reconcile.lastRunAt');
     const lastSent = await tx.kv.get('telegram.lastSentAt');
+    const open = await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']);
+    const unprotected: { intentId: string; open: number; stop: string }[] = [];
+    for (const i of open.filter((x) => x.state === 'FILLED' || x.state === 'MANAGED')) {
+      const orders = await tx.orders.listByIntent(i.id);
+      const q = openAtBroker(i, orders);
+      if (q !== 0 && !isExitReserved(orders) && !(q > 0 && stopWorks(orders))) unprotected.push({ intentId: i.id, open: q, stop: orders.find((o) => o.role === 'STOP')?.status ?? 'none' });
+    }
     return {
       at: now,
       mode: ctx.mode,
@@ -60,13 +71,14 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       constitution: ctx.constitution.name,
       broker: { ...ctx.broker.health(), name: ctx.broker.name },
       kills: await tx.kills.active(now),
-      open: await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']),
+      open,
       pending: await tx.intents.listByState(['PROPOSED']),
       today: await dayStats(ctx, tx, now),
       lastHeartbeat: hb ? { at: hb.ts, status: (JSON.parse(hb.payload) as { status: string }).status } : null,
       lastReconciliation: lastRecon ? Number(lastRecon) : null,
       outbox: { backlog: await tx.alerts.backlog(), lastSentAt: lastSent ? Number(lastSent) : null, lastError: await tx.kv.get('telegram.lastError') },
       unresolvedDrifts: await tx.drifts.unresolved(),
+      unprotected,
     };
   });
 }

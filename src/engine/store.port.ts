@@ -82,6 +82,8 @@ export interface FillRepo {
   /** false when the execId was already recorded (broker re-sends are normal) */
   insertIfNew(f: FillRecord): Promise<boolean>;
   listByIntent(intentId: string): Promise<FillRecord[]>;
+  /** a late commission report for a booked execution; false when the execId is unknown or unchanged */
+  setCommission(execId: string, commission: number): Promise<boolean>;
 }
 
 export interface BeadRepo {

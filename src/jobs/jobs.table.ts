@@ -14,6 +14,8 @@
  * |                         |                                  |   position drift alerts within 60 s
  * | expiry                  | every 10 s                       | expire tokens and cards (cards re-render)
  * | stall-detector          | every 10 s                       | SUBMITTED > 60 s without ack → STALLED
+ * | protection-watch        | every 5 s                        | open position, no working stop > 3 s →
+ * |                         |                                  |   POSITION_UNPROTECTED (CRITICAL, once)
  * | retry-waiting           | every 10 s                       | approved intents waiting for the broker
  * | kill-flag-lapse         | every 10 s                       | stale-state kill flags past 5 min → cleared
  * | drift-escalation        | every 60 s                       | drift unresolved > 15 min → alert, once
@@ -30,6 +32,7 @@ import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS } from '../engine/heartbeat.
 import { checkMissedHeartbeat, runHeartbeat } from '../engine/heartbeat.usecase.js';
 import { lapseKillFlags } from '../engine/kill.usecase.js';
 import { honourReconnectRequest } from '../engine/reconnect.usecase.js';
+import { detectUnprotected } from '../engine/protection.usecase.js';
 import { dailyReset, flattenAtDeadline, flattenOverdue, isMarketHours } from '../engine/session-jobs.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from '../engine/sweepers.usecase.js';
 import { pingDeadMansSwitch } from './heartbeat.ping.js';
@@ -93,6 +96,16 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       async run({ ctx }) {
         const stalled = await detectStalls(ctx);
         return { outcome: stalled.length ? 'STALLED' : 'OK', detail: { stalled } };
+      },
+    },
+    {
+      // INV-PROTECTED-1: an open position without a working stop is CRITICAL within 10 s
+      // (3 s grace so an OCA cancel after a target fill does not alarm + this 5 s tick)
+      name: 'protection-watch',
+      schedule: every(5_000),
+      async run({ ctx }) {
+        const raised = await detectUnprotected(ctx);
+        return { outcome: raised.length ? 'UNPROTECTED' : 'OK', detail: { raised } };
       },
     },
     {

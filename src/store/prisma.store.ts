@@ -150,7 +150,7 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
         await c.brokerOrder.update({ where: { intentId_role: { intentId, role } }, data: { ...patch, updatedAt: m.dt(patch.updatedAt) ?? undefined } });
       },
       async listWorking() {
-        return (await c.brokerOrder.findMany({ where: { status: { in: ['PENDING', 'WORKING'] } } })).map(m.orderToDomain);
+        return (await c.brokerOrder.findMany({ where: { status: { in: ['PENDING', 'WORKING', 'HELD'] } } })).map(m.orderToDomain);
       },
     },
     fills: {
@@ -162,6 +162,9 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
       },
       async listByIntent(intentId) {
         return (await c.fill.findMany({ where: { intentId }, orderBy: { time: 'asc' } })).map(m.fillToDomain);
+      },
+      async setCommission(execId, commission) {
+        return (await c.fill.updateMany({ where: { execId, NOT: { commission } }, data: { commission } })).count === 1;
       },
     },
     beads: {

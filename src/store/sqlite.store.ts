@@ -249,11 +249,12 @@ export class SqliteStore implements Store {
           if (patch.updatedAt !== undefined) set.updatedAt = r.iso(patch.updatedAt);
           this.updateWhere('BrokerOrder', set, 'intentId = ? AND role = ?', [intentId, role]);
         },
-        listWorking: async () => all(`SELECT * FROM "BrokerOrder" WHERE status IN ('PENDING','WORKING')`).map(r.orderFromRow),
+        listWorking: async () => all(`SELECT * FROM "BrokerOrder" WHERE status IN ('PENDING','WORKING','HELD')`).map(r.orderFromRow),
       },
       fills: {
         insertIfNew: async (f) => q(`INSERT OR IGNORE INTO "Fill"(execId, intentId, role, side, quantity, price, commission, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(f.execId, f.intentId, f.role, f.side, f.quantity, f.price, f.commission, r.iso(f.time)).changes === 1,
         listByIntent: async (intentId) => all(`SELECT * FROM "Fill" WHERE intentId = ? ORDER BY time ASC`, intentId).map(r.fillFromRow),
+        setCommission: async (execId, commission) => q(`UPDATE "Fill" SET commission = ? WHERE execId = ? AND commission <> ?`).run(commission, execId, commission).changes === 1,
       },
       beads: {
         append: (draft) => void beadBuffer.push(draft),

@@ -234,6 +234,7 @@ describe('evidence card rendering', () => {
       lastReconciliation: null,
       outbox: { backlog: 3, lastSentAt: null, lastError: HOSTILE[2]! },
       unresolvedDrifts: drifts,
+      unprotected: HOSTILE.slice(0, 2).map((h) => ({ intentId: h, open: 1, stop: 'CANCELLED' })),
     };
     assertTelegramSafe(renderStatus(snap));
   });

@@ -146,7 +146,7 @@ describe('placement faults', () => {
     expect(events).toContainEqual(expect.objectContaining({ status: 'REJECTED', reason: 'Insufficient margin', code: 201 }));
   });
 
-  it('partialNext(0.5) of 2 fills 1 and leaves 1 working; the children protect what was filled', async () => {
+  it('partialNext(0.5) of 2 fills 1 and leaves 1 working; the children protect what was filled and, like IBKR, leave the entry remainder working (reduce-on-fill OCA)', async () => {
     const { clock, broker, place, of } = await setup();
     broker.faults.partialNext(0.5);
     await place('p-1', { quantity: 2 });
@@ -156,8 +156,15 @@ describe('placement faults', () => {
     expect((await broker.positions())[0]).toMatchObject({ quantity: 1 });
     broker.simulatePrice('AAPL', 194);
     await clock.advance(0);
-    expect(of('p-1').slice(5)).toEqual(['fill:STOP:1', 'STOP:FILLED', 'TARGET:CANCELLED', 'ENTRY:CANCELLED']);
+    // issue 13: the sim no longer cancels the entry remainder when a child fills (IBKR does not);
+    // the stop keeps covering the remainder, the target too (reduced)
+    expect(of('p-1').slice(5)).toEqual(['fill:STOP:1', 'STOP:WORKING']);
     expect(await broker.positions()).toEqual([]);
+    expect((await broker.findByOrderRef('p-1')).orders.map((o) => `${o.role}:${o.status}:${o.filledQty}`)).toEqual(['ENTRY:WORKING:1', 'TARGET:WORKING:0', 'STOP:WORKING:1']);
+    // the client cancels the remainder: nothing is left to protect, the group closes
+    await broker.cancel(entry!.brokerOrderId);
+    await clock.advance(0);
+    expect(of('p-1').slice(7)).toEqual(['ENTRY:CANCELLED', 'TARGET:CANCELLED', 'STOP:CANCELLED']);
   });
 
   it('partialNext rejects ratios outside (0, 1)', async () => {

@@ -165,9 +165,12 @@ describe('reconcile (pure diff)', () => {
 
   it('a protective STOP Phoenix thinks is working but the broker does not have → ORDER_STATUS CRITICAL', () => {
     const broker = { ...one.broker, openOrders: one.broker.openOrders.filter((o) => o.role !== 'STOP') };
-    const [d, ...rest] = reconcile(one.local, broker, TOL).discrepancies;
-    expect(rest).toEqual([]);
+    const all = reconcile(one.local, broker, TOL).discrepancies;
+    const d = all.find((x) => x.subject === 'int_0:STOP');
     expect(d).toMatchObject({ type: 'ORDER_STATUS', severity: 'CRITICAL', subject: 'int_0:STOP', local: { status: 'WORKING' }, broker: { status: 'NOT_WORKING' } });
+    // and invariant 5 (issue 13): the position itself has no working stop at the broker
+    expect(all.map((x) => x.subject).sort()).toEqual(['int_0:PROTECTION', 'int_0:STOP']);
+    expect(all.find((x) => x.subject === 'int_0:PROTECTION')).toMatchObject({ type: 'ORDER_STATUS', severity: 'CRITICAL', local: { open: 2, protection: 'no working stop' }, broker: { stop: null } });
     // positions-only scope does not look at orders
     expect(reconcile(one.local, broker, TOL, 'positions').discrepancies).toEqual([]);
   });

@@ -25,6 +25,7 @@ describe('scheduler, runner and the job table', () => {
       'position-watch: every 30 s',
       'expiry: every 10 s',
       'stall-detector: every 10 s',
+      'protection-watch: every 5 s',
       'retry-waiting: every 10 s',
       'kill-flag-lapse: every 10 s',
       'drift-escalation: every 60 s',
@@ -155,7 +156,7 @@ describe('scheduler, runner and the job table', () => {
       { expression: '55 15 * * 1-5', options: { name: 'phoenix:flatten-deadline', timezone: 'America/New_York', noOverlap: false } },
       { expression: '30 9 * * 1-5', options: { name: 'phoenix:daily-reset', timezone: 'America/New_York', noOverlap: false } },
     ]);
-    expect(clock.pending()).toBe(11); // the interval jobs wait on the clock
+    expect(clock.pending()).toBe(12); // the interval jobs wait on the clock
     cron.stop();
     expect(destroyed).toEqual(['55 15 * * 1-5', '30 9 * * 1-5']);
     expect(clock.pending()).toBe(0);

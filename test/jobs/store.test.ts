@@ -45,7 +45,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
       await advance(h, 2 * 60_000, 5_000, jobs);
       await jobs.stop();
       const runs = await s.tx((tx) => tx.jobs.recent(null, 1000));
-      expect(new Set(runs.map((r) => r.job))).toEqual(new Set(['a', 'b', 'missed-heartbeat-watch', 'reconcile', 'heartbeat', 'position-watch', 'expiry', 'stall-detector', 'retry-waiting', 'kill-flag-lapse', 'drift-escalation', 'broker-reconnect', 'flatten-deadline-watch', 'daily-reset']));
+      expect(new Set(runs.map((r) => r.job))).toEqual(new Set(['a', 'b', 'missed-heartbeat-watch', 'reconcile', 'heartbeat', 'position-watch', 'expiry', 'stall-detector', 'protection-watch', 'retry-waiting', 'kill-flag-lapse', 'drift-escalation', 'broker-reconnect', 'flatten-deadline-watch', 'daily-reset']));
       expect(runs.filter((r) => r.outcome === 'ERROR')).toEqual([]);
     });
   });

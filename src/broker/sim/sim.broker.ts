@@ -13,8 +13,9 @@
  * - Every execution emits `fill` then `orderStatus` (FILLED, or WORKING with filledQty).
  * - Bracket children are held until the entry has filled something, then rest; only
  *   `simulatePrice` triggers them (LMT fills at its limit, STP at the triggering price) and
- *   they close the quantity filled so far: the sibling is cancelled (OCA) and an entry
- *   remainder still working is cancelled too.
+ *   they close what the entry filled and no exit closed yet. Like IBKR's reduce-on-fill OCA,
+ *   a child's fill reduces its sibling and an entry remainder keeps working (Phoenix cancels
+ *   it itself); the group closes once the entry is done and flat. See docs/SIMULATED-BROKER.md.
  * - placeOrder (exits; role ENTRY is refused): MKT fills at once regardless of profile;
  *   LMT/STP fill at once when marketable, otherwise rest like bracket children.
  * - cancel(id): a working parent with no fill takes its children with it; a partly filled

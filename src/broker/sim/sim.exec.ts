@@ -7,7 +7,9 @@
  * Invariants:
  * - every execution emits `fill` then `orderStatus` (FILLED, or WORKING with filledQty);
  * - bracket children are held until their entry has filled something and then close exactly
- *   the filled quantity; one child's fill cancels its sibling (OCA) and any entry remainder;
+ *   the filled quantity not closed yet; reduce-on-fill OCA like IBKR (one child's fill reduces
+ *   its sibling; the group closes once the entry is done and flat); an entry remainder keeps
+ *   working when a child fills (IBKR does not cancel it either);
  * - a timed-out placement emits nothing until released or cancelled;
  * - all waiting goes through `clock.schedule`, cancelled when its order is cancelled.
  */
@@ -79,13 +81,15 @@ export class SimExecution {
     }
   }
 
-  /** A client cancel of an open order: a parent with nothing filled takes its children along. */
+  /**
+   * A client cancel of an open order: a parent with nothing filled takes its children along; a
+   * partly filled one leaves them protecting what is still open (closed if nothing is).
+   */
   cancelRequested(o: SimOrder): void {
     this.cancel(o, 'Cancelled by client');
-    if (o.filledQty > 0) return; // the children keep protecting what was filled
-    for (const child of this.deps.book.children(o.brokerOrderId)) {
-      if (isOpen(child)) this.cancel(child, 'Parent order cancelled');
-    }
+    const children = this.deps.book.children(o.brokerOrderId);
+    if (o.filledQty > 0 && o.filledQty - exitedOf(children) > 0) return;
+    for (const child of children) if (isOpen(child)) this.cancel(child, o.filledQty > 0 ? 'OCA: bracket closed' : 'Parent order cancelled');
   }
 
   /** Late ack + full fill of held placements (all when orderRef is undefined), oldest first. */
@@ -110,21 +114,27 @@ export class SimExecution {
     const price = this.marketPrice(o.instrument.symbol);
     if (price === undefined || !isTriggered(o, price)) return;
     const parent = o.parentId === undefined ? undefined : this.deps.book.get(o.parentId);
-    const qty = parent ? parent.filledQty - o.filledQty : o.quantity - o.filledQty;
+    // a child closes what the entry filled and no exit of the bracket has closed yet
+    const qty = parent ? Math.min(parent.filledQty - exitedOf(this.deps.book.children(parent.brokerOrderId)), o.quantity - o.filledQty) : o.quantity - o.filledQty;
     if (qty <= 0) return; // held: the entry has not filled yet
     this.execute(o, qty, o.type === 'LMT' ? (o.limitPrice as number) : price);
   }
 
+  /**
+   * Execute `qty` of `o`. Bracket children behave like IBKR's reduce-on-fill OCA group: a child's
+   * fill reduces what its sibling still covers; the entry remainder keeps working (IBKR does not
+   * cancel it when a child fills — Phoenix does that itself); the group closes (siblings
+   * cancelled) once the entry is done and nothing it filled is left open.
+   */
   private execute(o: SimOrder, qty: number, price: number): void {
     const { book, clock } = this.deps;
-    const child = o.parentId !== undefined;
-    const fill = book.fill(o, qty, price, commissionFor(o.instrument.secType, qty), clock.now(), child);
+    const parent = o.parentId === undefined ? undefined : book.get(o.parentId);
+    const siblings = parent ? book.children(parent.brokerOrderId) : [];
+    const closes = parent !== undefined && !isOpen(parent) && parent.filledQty - exitedOf(siblings) - qty <= 0;
+    const fill = book.fill(o, qty, price, commissionFor(o.instrument.secType, qty), clock.now(), closes);
     this.deps.emit({ kind: 'fill', fill });
     this.emitStatus(o);
-    if (!child) return;
-    for (const s of book.siblings(o)) if (isOpen(s)) this.cancel(s, `OCA: ${o.role} filled`);
-    const parent = book.get(o.parentId as string);
-    if (parent && isOpen(parent)) this.cancel(parent, `bracket closed by ${o.role}`);
+    if (closes) for (const s of book.siblings(o)) if (isOpen(s)) this.cancel(s, `OCA: ${o.role} filled`);
   }
 
   private cancel(o: SimOrder, reason: string): void {
@@ -156,4 +166,9 @@ export class SimExecution {
       ...(code !== undefined ? { code } : {}),
     });
   }
+}
+
+/** What the exits of one bracket have filled so far. */
+function exitedOf(children: readonly SimOrder[]): number {
+  return children.reduce((a, c) => a + c.filledQty, 0);
 }

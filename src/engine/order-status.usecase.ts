@@ -1,0 +1,69 @@
+/**
+ * Order status events into the lifecycle (SPEC 6, 7; issue 13 MONEY-1, MONEY-2, MONEY-10).
+ * - A final status never goes back to live (a late or replayed WORKING must not resurrect a
+ *   FILLED, CANCELLED or REJECTED leg).
+ * - The broker's cumulative filled count is respected: an entry reported CANCELLED with 2 filled
+ *   is a partial fill whose executions are on their way, not a cancelled intent (MONEY-2).
+ * - WORKING + held (IBKR PreSubmitted) is stored as HELD.
+ * - A dead stop under an open position makes it unprotected (protection.usecase).
+ */
+import type { BrokerEvent, BrokerOrderStatus } from './broker.port.js';
+import { transition, type EngineContext } from './context.js';
+import type { OrderRecord, OrderStatus } from './domain.js';
+import { isExitReserved } from './flatten.usecase.js';
+import { afterStopStatus, maybeManaged } from './protection.usecase.js';
+import type { Tx } from './store.port.js';
+
+const FINAL: readonly OrderStatus[] = ['FILLED', 'CANCELLED', 'REJECTED'];
+
+type StatusEvent = Extract<BrokerEvent, { kind: 'orderStatus' }>;
+
+function rowStatus(status: BrokerOrderStatus, held: boolean | undefined): OrderStatus {
+  return status === 'WORKING' && held ? 'HELD' : status;
+}
+
+/** Returns true when a flatten owns this intent's exit (the caller then moves it on). */
+export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): Promise<boolean> {
+  let intent = await tx.intents.get(ev.orderRef);
+  if (!intent) {
+    ctx.logger.warn({ orderRef: ev.orderRef, brokerOrderId: ev.brokerOrderId, status: ev.status }, 'status for an order Phoenix does not know');
+    return false;
+  }
+  const now = ctx.clock.now();
+  const leg = ev.role;
+  const orders = await tx.orders.listByIntent(intent.id);
+  const row = orders.find((o) => o.role === leg);
+  const incoming = rowStatus(ev.status, ev.held);
+  const next: OrderStatus = row && FINAL.includes(row.status) && !FINAL.includes(incoming) ? row.status : incoming;
+  // the broker's cumulative count can run ahead of the executions (IBKR sends them apart)
+  const rowFilled = row ? Math.max(row.filledQty, ev.filledQty) : 0;
+  if (row && (row.status !== next || row.brokerOrderId !== ev.brokerOrderId || row.filledQty !== rowFilled)) {
+    await tx.orders.update(intent.id, leg, { status: next, brokerOrderId: ev.brokerOrderId, filledQty: rowFilled, updatedAt: now });
+    tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: leg, event: 'STATUS', brokerOrderId: ev.brokerOrderId, status: next, ...(ev.reason ? { detail: ev.reason } : {}) } });
+  }
+  const flattening = isExitReserved(orders);
+  if (leg === 'ENTRY') {
+    if ((ev.status === 'WORKING' || ev.status === 'FILLED') && intent.ackedAt === null) {
+      await tx.intents.update(intent.id, { ackedAt: now, updatedAt: now });
+      intent = { ...intent, ackedAt: now };
+    }
+    const brokerFilled = Math.max(intent.filledQty, ev.filledQty);
+    const waiting = intent.state === 'SUBMITTED' || intent.state === 'STALLED';
+    if (ev.status === 'REJECTED' && waiting && brokerFilled === 0) {
+      await transition(ctx, tx, intent, 'REJECTED', `broker rejected: ${ev.reason ?? 'no reason given'}; not retried`);
+      for (const r of ['STOP', 'TARGET'] as const) if (orders.some((o) => o.role === r)) await tx.orders.update(intent.id, r, { status: 'CANCELLED', updatedAt: now });
+      tx.alerts.enqueue({ type: 'ORDER_REJECTED', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol} rejected by broker: ${ev.reason ?? 'no reason'}. Not retried.`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
+    }
+    if (ev.status === 'CANCELLED' && waiting && brokerFilled === 0) {
+      await transition(ctx, tx, intent, 'CANCELLED', `entry order cancelled at the broker${ev.reason ? `: ${ev.reason}` : ''}`);
+    }
+    // cancelled/rejected with fills the executions have not brought yet: the position is real and
+    // stays open for flatten, limits and reconciliation; the fills complete it when they come
+    return flattening;
+  }
+  if (leg === 'STOP') intent = await afterStopStatus(ctx, tx, intent, ev.reason);
+  if ((leg === 'STOP' || leg === 'TARGET') && (next === 'WORKING' || next === 'HELD')) await maybeManaged(ctx, tx, intent);
+  return flattening;
+}
+
+export type { OrderRecord };
