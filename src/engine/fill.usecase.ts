@@ -40,7 +40,12 @@ export interface PositionNumbers {
   readonly commissionCents: number;
 }
 
-export function positionOf(fills: readonly FillRecord[]): PositionNumbers {
+/**
+ * The position from every execution, by SIDE (not by leg): buys against sells. An exit beyond the
+ * position bought back later (a flatten of a reversed position) then nets to zero, and the P&L of
+ * equal buys and sells is exactly (average sell − average buy) × quantity.
+ */
+export function positionOf(fills: readonly FillRecord[], entrySide: IntentRecord['side']): PositionNumbers {
   let filledQty = 0;
   let avgFillPrice: number | null = null;
   let exitQty = 0;
@@ -48,7 +53,7 @@ export function positionOf(fills: readonly FillRecord[]): PositionNumbers {
   let commissionCents = 0;
   for (const f of effectiveFills(fills)) {
     commissionCents += Math.round(f.commission * 100);
-    if (f.role === 'ENTRY') {
+    if (f.side === entrySide) {
       avgFillPrice = addToAverage(filledQty, avgFillPrice, f.quantity, f.price);
       filledQty += f.quantity;
     } else {
@@ -105,7 +110,7 @@ async function book(ctx: EngineContext, tx: Tx, before: IntentRecord, fills: rea
   const orders = await tx.orders.listByIntent(before.id);
   const flattening = isExitReserved(orders);
   await updateLegRows(tx, before.id, orders, fills, f, now);
-  const p = positionOf(fills);
+  const p = positionOf(fills, before.side);
   const net = p.filledQty - p.exitQty;
   const realized = realizedOf(before, p);
   const realizedChanged = realized !== before.realizedPnlCents;

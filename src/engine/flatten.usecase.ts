@@ -47,12 +47,15 @@ export function isExitReserved(orders: readonly OrderRecord[]): boolean {
   return exit !== undefined && (exit.status === 'RESERVED' || exit.status === 'PENDING' || exit.status === 'WORKING');
 }
 
-/** Quantity open at the broker for this intent, from booked fills and the fill counts the broker reported by status. */
+/**
+ * Quantity open at the broker for this intent, signed (< 0: exits went beyond the entry): the
+ * booked executions (by side), or the larger fill counts the broker already reported by status
+ * for the entry and its protective legs (IBKR sends statuses ahead of executions).
+ */
 export function openAtBroker(intent: IntentRecord, orders: readonly OrderRecord[]): number {
   const entry = orders.find((o) => o.role === 'ENTRY');
-  const entryFilled = Math.max(intent.filledQty, entry?.filledQty ?? 0);
-  const exitedByRows = orders.filter((o) => o.role !== 'ENTRY').reduce((a, o) => a + o.filledQty, 0);
-  return entryFilled - Math.max(intent.exitQty, exitedByRows);
+  const protective = orders.filter((o) => o.role === 'STOP' || o.role === 'TARGET').reduce((a, o) => a + o.filledQty, 0);
+  return Math.max(intent.filledQty, entry?.filledQty ?? 0) - Math.max(intent.exitQty, protective);
 }
 
 interface Plan {
@@ -202,19 +205,22 @@ export async function advanceExit(ctx: EngineContext, intentId: string): Promise
     if (orders.some((o) => o.role !== 'EXIT' && !FINAL.has(o.status) && o.status !== 'RESERVED')) return { kind: 'waiting' } as const;
     const open = openAtBroker(intent, orders);
     const reason = await reservationReason(tx, intentId);
-    if (open <= 0) {
+    if (open === 0) {
       await tx.orders.update(intentId, 'EXIT', { status: 'CANCELLED', quantity: exit.filledQty, updatedAt: now });
       tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'EXIT', event: 'NOT_NEEDED', detail: `${reason}: nothing open at the broker (entry filled ${Math.max(intent.filledQty, 0)}, exited ${intent.exitQty})` } });
       return { kind: 'not-needed' } as const;
     }
-    await tx.orders.update(intentId, 'EXIT', { status: 'PENDING', quantity: exit.filledQty + open, updatedAt: now });
-    tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'EXIT', event: 'PLACING', detail: `${reason}: market exit of ${open}` } });
-    return { kind: 'send', intent, qty: open, reason } as const;
+    // a reversed position (exits beyond the entry) is bought/sold back on the entry's side
+    const qty = Math.abs(open);
+    await tx.orders.update(intentId, 'EXIT', { status: 'PENDING', quantity: exit.filledQty + qty, updatedAt: now });
+    tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'EXIT', event: 'PLACING', detail: `${reason}: market ${open > 0 ? 'exit' : 'buy-back of the over-exit'} of ${qty}` } });
+    return { kind: 'send', intent, qty, reversed: open < 0, reason } as const;
   });
   if (step.kind !== 'send') return step.kind;
-  const { intent, qty } = step;
+  const { intent, qty, reversed } = step;
+  const exitSide = intent.side === 'BUY' ? 'SELL' : 'BUY';
   try {
-    const leg = await ctx.broker.placeOrder({ orderRef: intent.id, role: 'EXIT', instrument: approvedInstrument(intent), side: intent.side === 'BUY' ? 'SELL' : 'BUY', quantity: qty, type: 'MKT' });
+    const leg = await ctx.broker.placeOrder({ orderRef: intent.id, role: 'EXIT', instrument: approvedInstrument(intent), side: reversed ? intent.side : exitSide, quantity: qty, type: 'MKT' });
     await ctx.store.tx(async (tx) => {
       const exit = (await tx.orders.listByIntent(intent.id)).find((o) => o.role === 'EXIT');
       if (exit && !exit.brokerOrderId) await tx.orders.update(intent.id, 'EXIT', { brokerOrderId: leg.brokerOrderId, updatedAt: ctx.clock.now() });
