@@ -29,6 +29,7 @@ import { answerOnce, replyHtml, wasAnswered, type BotContext, type BotServices }
 import { b, line, renderFitted } from './html.js';
 import { dur } from './render/format.js';
 import { CardSyncer } from './syncer.js';
+import { guardApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
 
 export interface WebhookConfig {
@@ -114,6 +115,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
     ...(deps.botInfo ? { botInfo: deps.botInfo } : {}),
     client: { ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}), timeoutSeconds: o.requestTimeoutSeconds ?? 60 },
   });
+  guardApi(bot.api, config.token, [config.webhook?.secret]); // innermost: errors leave grammY secret-free
   for (const t of deps.transformers ?? []) bot.api.config.use(t);
   bot.api.config.use(autoRetry({ maxRetryAttempts: o.retry?.maxRetryAttempts ?? 5, maxDelaySeconds: o.retry?.maxDelaySeconds ?? 60 }));
   bot.api.config.use(callDeadline(o.callDeadlineMs ?? 150_000));

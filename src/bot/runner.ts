@@ -4,11 +4,12 @@
  * start-up. Identity (getMe, unless `botInfo` was given), setMyCommands, deleteWebhook /
  * setWebhook and polling are retried in the background with backoff, and logged.
  */
-import { Api, webhookCallback } from 'grammy';
+import { webhookCallback, type Api } from 'grammy';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ALLOWED_UPDATES, type PhoenixBot } from './bot.js';
 import { botCommandList } from './commands.js';
+import { createTelegramApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
 
 export interface RunningBot {
@@ -64,7 +65,7 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
   const maxDelay = o.startRetryMs?.max ?? 30_000;
   const stopping = new AbortController();
   // A bare client (no auto-retry) for start-up probes: fail fast, retry on our own schedule.
-  const probe = new Api(cfg.token, { ...(cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {}), timeoutSeconds: 15 });
+  const probe = createTelegramApi(cfg.token, { ...(cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {}), timeoutSeconds: 15, secrets: [cfg.webhook?.secret] });
 
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));
