@@ -101,12 +101,19 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
 
-/** The message waiting for (or using) its slot in the budget. */
-interface Delivery {
-  readonly id: string;
+/**
+ * The sender's one request for a slot in the chat's budget: for a composed message, or a
+ * CLAIM (`forId` null) of an urgent slot for CRITICAL alerts that wait to be composed. A
+ * claim's grant is parked until the next tick composes (folding everything that arrived
+ * meanwhile) and sends with it; that is how CRITICAL gets the slot before waiting cards.
+ */
+interface Slot {
+  readonly forId: string | null;
   readonly lane: Lane;
   readonly abort: AbortController;
-  /** set once the slot is granted: the send in progress */
+  /** a claim's grant, held until the tick uses or releases it */
+  grant: Grant | null;
+  /** the send in progress */
   sending: Promise<void> | null;
 }
 
@@ -134,7 +141,7 @@ export class AlertSender {
   private timer: Cancel | null = null;
   private running: Promise<void> | null = null;
   private again = false;
-  private delivery: Delivery | null = null;
+  private slot: Slot | null = null;
 
   readonly stats: SenderStats = { composed: 0, sent: 0, alertsSent: 0, failures: 0, rateLimited: 0, ambiguous: 0, probes: 0, reloads: 0, tickErrors: 0 };
 
@@ -186,7 +193,8 @@ export class AlertSender {
     this.stopped = true;
     this.timer?.();
     this.timer = null;
-    if (this.delivery && !this.delivery.sending) this.delivery.abort.abort();
+    this.releaseParked();
+    if (this.slot && !this.slot.sending) this.slot.abort.abort();
   }
 
   /** Check the outbox now (e.g. right after enqueuing a CRITICAL alert). */
@@ -200,7 +208,7 @@ export class AlertSender {
    */
   async settled(): Promise<void> {
     for (;;) {
-      const busy = this.running ?? this.delivery?.sending;
+      const busy = this.running ?? this.slot?.sending;
       if (!busy) return;
       await busy.catch(() => {});
     }
@@ -250,9 +258,15 @@ export class AlertSender {
   }
 
   private async tick(): Promise<void> {
-    await this.ingest();
-    await this.composeIfReady();
-    await this.deliverOne();
+    const parked = this.slot?.grant ? this.slot : null;
+    try {
+      await this.ingest();
+      await this.composeIfReady();
+      await this.deliverOne();
+    } finally {
+      // a claimed slot this tick saw but did not use goes back (one granted meanwhile waits for the next tick)
+      if (parked && this.slot === parked) this.releaseParked();
+    }
   }
 
   private async ingest(): Promise<void> {
@@ -277,13 +291,19 @@ export class AlertSender {
     const chat = this.o.chatId;
     const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
     const mine = unsent.filter((m) => m.chatId === chat);
+    const criticalQueued = mine.some((m) => m.severity === 'CRITICAL');
+    const holding = this.slot?.grant != null; // a claimed urgent slot: ours right now
     const canSendNormal = mine.length === 0 && this.budget.nextSlot(chat, 'rest', now) <= now;
-    const canSendCritical = !mine.some((m) => m.severity === 'CRITICAL') && this.budget.nextSlot(chat, 'urgent', now) <= now;
-    if (!canSendNormal && !canSendCritical) return;
-
+    const canSendCritical = !criticalQueued && (holding || this.budget.nextSlot(chat, 'urgent', now) <= now);
     const units = buildUnits(this.groups.values(), activeInhibitors(this.lastRaised, now, ALERT_TYPE_NAMES));
+    const render = this.o.render ? { render: this.o.render } : {};
+    if (!canSendNormal && !canSendCritical) {
+      // CRITICAL ready but the chat is busy: claim the next urgent slot (ahead of cards and the rest)
+      if (!criticalQueued && planMessage({ now, units, memory: this.memory, canSendNormal: false, canSendCritical: true, ref: 'probe', ...render }).plan) this.claim();
+      return;
+    }
     const id = newMessageId();
-    const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...(this.o.render ? { render: this.o.render } : {}) });
+    const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...render });
     if (!plan) return;
 
     const memory = new Map(this.memory);
@@ -315,12 +335,18 @@ export class AlertSender {
       .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.createdAt - b.createdAt)[0];
     if (!m) return;
     const lane = laneOf(m);
-    const d = this.delivery;
-    if (d) {
-      // one message at a time; only a CRITICAL may take a waiting digest's place
-      if (d.sending || d.id === m.id || lane !== 'urgent' || d.lane === 'urgent') return;
-      d.abort.abort();
-      this.delivery = null;
+    const s = this.slot;
+    if (s) {
+      if (s.sending) return; // one message at a time
+      if (s.grant) {
+        if (lane !== 'urgent') this.releaseParked(); // the claim was for CRITICAL; m waits its turn
+      } else {
+        // waiting: only a CRITICAL takes the place of a waiting digest or of a claim
+        const supersedes = lane === 'urgent' && (s.forId === null || s.lane !== 'urgent');
+        if (!supersedes || s.forId === m.id) return;
+        s.abort.abort();
+        this.slot = null;
+      }
     }
     if (this.needsProbe && this.o.transport.probe) {
       this.stats.probes += 1;
@@ -332,31 +358,62 @@ export class AlertSender {
         return;
       }
     }
-    this.wait(m, lane);
+    const held = this.slot?.grant;
+    if (held && this.slot) this.startSend(m, held, this.slot);
+    else this.wait(m, lane);
+  }
+
+  /** Claim the chat's next urgent slot for CRITICAL alerts still to be composed. */
+  private claim(): void {
+    const cur = this.slot;
+    if (cur && (cur.sending || cur.grant || cur.lane === 'urgent')) return;
+    cur?.abort.abort(); // a digest waiting in the rest lane queues again after
+    const s: Slot = { forId: null, lane: 'urgent', abort: new AbortController(), grant: null, sending: null };
+    this.slot = s;
+    this.budget.take(this.o.chatId, 'urgent', { signal: s.abort.signal }).then(
+      (grant) => {
+        if (this.slot !== s || this.stopped) return grant.notSent();
+        s.grant = grant;
+        this.kick(); // compose and send now
+      },
+      () => {
+        if (this.slot === s) this.slot = null;
+      },
+    );
+  }
+
+  /** Give back a claimed slot nobody used. */
+  private releaseParked(): void {
+    const s = this.slot;
+    if (!s?.grant || s.sending) return;
+    s.grant.notSent();
+    this.slot = null;
   }
 
   /** Queue `m` for its slot in the chat's budget; send it when the slot comes. */
   private wait(m: MessageRow, lane: Lane): void {
-    const d: Delivery = { id: m.id, lane, abort: new AbortController(), sending: null };
-    this.delivery = d;
-    const done = () => {
-      if (this.delivery === d) this.delivery = null;
-    };
-    this.budget.take(m.chatId, lane, { signal: d.abort.signal }).then(
-      (grant) => {
-        d.sending = this.send(m, grant)
-          .catch((e: unknown) => {
-            this.stats.tickErrors += 1;
-            this.log.error({ err: (e as Error).message, messageId: m.id }, 'alert delivery failed');
-          })
-          .finally(() => {
-            grant.notSent(); // no-op when the send already reported; frees the slot if it threw first
-            done();
-            this.kick();
-          });
+    const s: Slot = { forId: m.id, lane, abort: new AbortController(), grant: null, sending: null };
+    this.slot = s;
+    this.budget.take(m.chatId, lane, { signal: s.abort.signal }).then(
+      (grant) => this.startSend(m, grant, s),
+      () => {
+        if (this.slot === s) this.slot = null; // aborted: replaced by a CRITICAL, or stopping
       },
-      done, // aborted: replaced by a CRITICAL, or stopping
     );
+  }
+
+  private startSend(m: MessageRow, grant: Grant, s: Slot): void {
+    s.grant = null;
+    s.sending = this.send(m, grant)
+      .catch((e: unknown) => {
+        this.stats.tickErrors += 1;
+        this.log.error({ err: (e as Error).message, messageId: m.id }, 'alert delivery failed');
+      })
+      .finally(() => {
+        grant.notSent(); // no-op when the send already reported; frees the slot if it threw first
+        if (this.slot === s) this.slot = null;
+        this.kick();
+      });
   }
 
   private async send(m: MessageRow, grant: Grant): Promise<void> {
