@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     logger: logger.child({ component: 'alerts' }),
     chatId: service.app.engine.ctx.chatId,
     transport: createGrammyAlertTransport(telegram.api),
+    budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
   });
   await alerts.start();
   const lines = [

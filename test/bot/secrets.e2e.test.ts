@@ -111,26 +111,27 @@ describe('SAFE-6: secrets never leak', () => {
     sandbox.addChat({ id: CHAT, title: 'Phoenix desk' });
 
     const people: Pick<BotConfig, 'chatId' | 'approvers' | 'admins' | 'viewers'> = { chatId: CHAT_ID, approvers: ['1001'], admins: ['1002'], viewers: ['1003'] };
-    const fastFail = { startRetryMs: { min: 50, max: 200 }, pollTimeoutSeconds: 2, requestTimeoutSeconds: 1, callDeadlineMs: 2500, retry: { maxRetryAttempts: 1, maxDelaySeconds: 3 }, syncEveryMs: 100, runbooksDir: 'runbooks' };
+    const fastFail = { startRetryMs: { min: 50, max: 200 }, pollTimeoutSeconds: 2, requestTimeoutSeconds: 1, sendTimeoutSeconds: 1, callDeadlineMs: 2500, retry: { maxRetryAttempts: 1, maxDelaySeconds: 3 }, syncEveryMs: 100, runbooksDir: 'runbooks', telegramClock: clock };
     const closedPort = await freePort(); // nothing listens here: connection refused
     const unreachable = 'http://192.0.2.1:81'; // TEST-NET-1: nothing answers (and tests may not leave loopback)
 
     const intake = (token: string, body: unknown) =>
       fetch(`${service.intake.url}/v1/intents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-    const intent = (n: number) => readmeIntentBody(`safe6-${n}`, new Date(clock.now()).toISOString());
+    let signals = 0;
+    const intent = () => readmeIntentBody(`safe6-${++signals}`, new Date(clock.now()).toISOString());
 
     // 1. Telegram unreachable from the start: a bot against a closed port, one against an unreachable root.
     for (const apiRoot of [`http://127.0.0.1:${closedPort}`, unreachable]) {
       const offline = createBot({ engine, logger, config: { token: BOT_TOKEN, apiRoot, ...people }, options: fastFail });
       const run = await startBot(offline, { mode: 'polling' });
-      expect((await intake(INTAKE_TOKEN, intent(lines.length))).status).toBe(202);
+      expect((await intake(INTAKE_TOKEN, intent())).status).toBe(202);
       const until = Date.now() + 5000;
       while (offline.syncer.stats.failures === 0 && Date.now() < until) await realSleep(20);
       expect(offline.syncer.stats.failures).toBeGreaterThan(0);
       await run.stop();
       await offline.syncer.stop();
     }
-    expect((await intake('wrong-token-wrong-token', intent(99))).status).toBe(401);
+    expect((await intake('wrong-token-wrong-token', intent())).status).toBe(401);
 
     // 2. The real bot (webhook, secret checked) and the alert sender; Telegram answers badly.
     const phoenix = createBot({ engine, logger, config: { token: BOT_TOKEN, apiRoot: sandbox.apiRoot, ...people, webhook: { url: hookUrl, secret: WEBHOOK_SECRET, port: hookPort, host: '127.0.0.1' } }, options: fastFail });
@@ -144,7 +145,7 @@ describe('SAFE-6: secrets never leak', () => {
     const gone = createGrammyAlertTransport({ token: BOT_TOKEN, apiRoot: unreachable, timeoutMs: 300 });
     let current: AlertTransport = viaSandbox;
     const transport: AlertTransport = { sendMessage: (c, h) => current.sendMessage(c, h), probe: () => current.probe!() };
-    const sender = new AlertSender({ store: service.app.store, clock, transport, chatId: CHAT_ID, logger, backoffBaseMs: 500, backoffMaxMs: 2000, permanentRetryMs: 2000, downAfterMs: 5000, downAfterFailures: 3 });
+    const sender = new AlertSender({ store: service.app.store, clock, transport, chatId: CHAT_ID, logger, budget: phoenix.budget, backoffBaseMs: 500, backoffMaxMs: 2000, permanentRetryMs: 2000, downAfterMs: 5000, downAfterFailures: 3 });
     await sender.start();
     cleanups.push(() => sender.stop());
 
@@ -168,11 +169,11 @@ describe('SAFE-6: secrets never leak', () => {
       { method: 'editMessageText', kind: 'network' },
       { method: 'sendMessage', kind: '5xx', status: 503 },
     );
-    expect((await intake(INTAKE_TOKEN, intent(3))).status).toBe(202);
+    expect((await intake(INTAKE_TOKEN, intent())).status).toBe(202);
     alice.send(CHAT, '/halt drill');
     for (const until = Date.now() + 15_000; (await engine.status()).kills.length === 0 && Date.now() < until; ) await realSleep(20);
     expect((await engine.status()).kills).toHaveLength(1);
-    expect((await intake(INTAKE_TOKEN, intent(4))).status).toBe(202); // blocked by the kill: INTENT_BLOCKED alert
+    expect((await intake(INTAKE_TOKEN, intent())).status).toBe(202); // blocked by the kill: INTENT_BLOCKED alert
     await step(5000);
     const card = await sandbox.waitFor(() => sandbox.chat(CHAT).find((m) => m.reply_markup?.inline_keyboard.flat().some((b) => b.text.includes('PASS'))), { label: 'a card' });
     await alice.waitAnswer(alice.tap(CHAT, card.message_id, 'PASS')); // the card is edited: PASSED
