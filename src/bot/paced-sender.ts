@@ -17,6 +17,7 @@
  * what keeps /halt — and every later update of the chat — from waiting behind Telegram.
  */
 import type { Api } from 'grammy';
+import { setMaxListeners } from 'node:events';
 import type { Message } from 'grammy/types';
 import type { ChatBudget, Lane } from '../alerts/chat-budget.js';
 import { TelegramRateLimitError } from '../alerts/transport.js';
@@ -41,7 +42,7 @@ export interface PacedStats {
 
 export class PacedSender {
   readonly stats: PacedStats = { sent: 0, rateLimited: 0, retried: 0, failed: 0 };
-  private closing = new AbortController();
+  private closing = PacedSender.controller();
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -114,6 +115,13 @@ export class PacedSender {
   /** Stop: whatever still waits for a slot (or is in flight) is dropped (cards stay in their outbox). Later sends work again. */
   close(): void {
     this.closing.abort();
-    this.closing = new AbortController();
+    this.closing = PacedSender.controller();
+  }
+
+  /** one listener per waiting or in-flight message is normal here, not a leak */
+  private static controller(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
   }
 }
