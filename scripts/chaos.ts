@@ -104,14 +104,20 @@ function expandIds(segment: string): string[] {
   return out;
 }
 
+/** A review finding's id leading a title (`SAFE-4: INV-HALT-FAST-1: …`): skipped, not a tag. */
+const HOLE_ID = /^[A-Z]+-\d+$/;
+
 /**
  * The leading tagged segments of one title: `INV-A-1, INV-B-1: CV some vector: what it shows`
- * → invariants [INV-A-1, INV-B-1], cv ["some vector"]. Stops at the first untagged segment.
+ * → invariants [INV-A-1, INV-B-1], cv ["some vector"]. Stops at the first untagged segment;
+ * a review finding's id in front (`SAFE-4: INV-…`) is skipped.
  */
 export function parseTitle(title: string): { invariants: string[]; cv: string[] } {
   const invariants: string[] = [];
   const cv: string[] = [];
-  for (const raw of title.split(':')) {
+  const segs = title.split(':');
+  if (segs.length > 1 && HOLE_ID.test(segs[0]!.trim())) segs.shift();
+  for (const raw of segs) {
     const seg = raw.trim();
     if (/^INV-/i.test(seg)) invariants.push(...expandIds(seg));
     else if (/^CV\s+\S/i.test(seg)) cv.push(seg.replace(/^CV\s+/i, ''));
@@ -260,7 +266,7 @@ const ms = (d: number | null) => (d === null ? '' : d >= 1000 ? ` (${(d / 1000).
 /** The part of a title after its INV/CV prefixes: what the test observed. */
 function outcomeText(t: TestRef): string {
   const segs = t.title.split(':');
-  let i = 0;
+  let i = segs.length > 1 && HOLE_ID.test(segs[0]!.trim()) ? 1 : 0;
   while (i < segs.length - 1 && (/^\s*INV-/i.test(segs[i]!) || /^\s*CV\s/i.test(segs[i]!))) i++;
   return segs.slice(i).join(':').trim() || t.title;
 }

@@ -1,6 +1,7 @@
 /**
  * `npm start`: load and validate configuration (fail closed), then run the service.
  */
+import { SECRET_ENV } from './config/env.schema.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './runtime/logger.js';
 import { cryptoRandom, systemClock } from './runtime/system-clock.js';
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger(config.env.LOG_LEVEL);
+  // the secrets' values are also cut out of every log line (SAFE-6, INV-SECRET-1)
+  const logger = createLogger(config.env.LOG_LEVEL, undefined, { secrets: SECRET_ENV.map((k) => config.env[k]) });
   const service = await startService({
     config,
     clock: systemClock,
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     logger: logger.child({ component: 'alerts' }),
     chatId: service.app.engine.ctx.chatId,
     transport: createGrammyAlertTransport(telegram.api),
+    budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
   });
   await alerts.start();
   const lines = [

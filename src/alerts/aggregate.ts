@@ -268,7 +268,7 @@ export interface PlanInput {
   readonly now: number;
   readonly units: readonly Unit[];
   readonly memory: ReadonlyMap<string, GroupMemory>;
-  /** may a message with non-critical content be composed now (pacer slot free, none queued)? */
+  /** may a message with non-critical content be composed now (budget slot free, none queued)? */
   readonly canSendNormal: boolean;
   /** may a CRITICAL-only message be composed now? */
   readonly canSendCritical: boolean;

@@ -10,9 +10,13 @@
  *               per chat, plus one CRITICAL one that jumps the queue: while Telegram is
  *               down, alerts keep folding into the next digest instead of piling up stale
  *               messages.
- *   3. deliver  the most urgent due message, if the pacer allows (pacer.ts): 429 →
- *               wait retry_after; 5xx/timeout/network → exponential backoff; 400/401/403 →
- *               slow retry. Nothing is ever dropped; the process never crashes over it.
+ *   3. deliver  the most urgent due message: it waits for its slot in the chat's budget
+ *               (chat-budget.ts, shared with the bot's cards and replies): CRITICAL in the
+ *               urgent lane, the rest behind cards. While it waits the ticks go on (alerts keep
+ *               folding); a CRITICAL that becomes due takes a waiting digest's place. 429 →
+ *               the chat waits retry_after; 5xx/timeout/network → exponential backoff;
+ *               400/401/403 → slow retry. Nothing is ever dropped; the process never crashes
+ *               over it.
  *
  * Idempotency. Each alert is folded into exactly one message, once, in a transaction; a
  * message's count is fixed when it is composed. Retrying a send therefore can never count an
@@ -50,7 +54,7 @@ import {
 } from './aggregate.js';
 import { escapeHtml, visibleText } from './html.js';
 import { outboxDbFor, outboxSql, newMessageId, TELEGRAM_KV, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
-import { ChatPacer } from './pacer.js';
+import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
 import type { RenderOptions } from './render.js';
 import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
 
@@ -62,8 +66,8 @@ export interface AlertSenderOptions {
   /** the chat that receives alerts (TELEGRAM_CHAT_ID) */
   readonly chatId: string;
   readonly logger?: Logger;
-  /** share with the bot so cards and alerts draw from one per-chat budget */
-  readonly pacer?: ChatPacer;
+  /** share with the bot so cards, replies and alerts draw from one per-chat budget (default: its own, on `clock`) */
+  readonly budget?: ChatBudget;
   /** how often the outbox is checked for new alerts (default 250 ms) */
   readonly pollMs?: number;
   readonly render?: RenderOptions;
@@ -95,10 +99,28 @@ export interface SenderStats {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
+
+/**
+ * The sender's one request for a slot in the chat's budget: for a composed message, or a
+ * CLAIM (`forId` null) of an urgent slot for CRITICAL alerts that wait to be composed. A
+ * claim's grant is parked until the next tick composes (folding everything that arrived
+ * meanwhile) and sends with it; that is how CRITICAL gets the slot before waiting cards.
+ */
+interface Slot {
+  readonly forId: string | null;
+  readonly lane: Lane;
+  readonly abort: AbortController;
+  /** a claim's grant, held until the tick uses or releases it */
+  grant: Grant | null;
+  /** the send in progress */
+  sending: Promise<void> | null;
+}
+
 export class AlertSender {
   private readonly db: OutboxDb;
   private readonly log: Logger;
-  readonly pacer: ChatPacer;
+  readonly budget: ChatBudget;
   private readonly pollMs: number;
 
   private groups = new Map<string, GroupAgg>();
@@ -119,14 +141,14 @@ export class AlertSender {
   private timer: Cancel | null = null;
   private running: Promise<void> | null = null;
   private again = false;
-  private waiters: (() => void)[] = [];
+  private slot: Slot | null = null;
 
   readonly stats: SenderStats = { composed: 0, sent: 0, alertsSent: 0, failures: 0, rateLimited: 0, ambiguous: 0, probes: 0, reloads: 0, tickErrors: 0 };
 
   constructor(private readonly o: AlertSenderOptions) {
     this.db = outboxDbFor(o.store);
     this.log = (o.logger ?? silentLogger).child({ component: 'alerts' });
-    this.pacer = o.pacer ?? new ChatPacer();
+    this.budget = o.budget ?? new ChatBudget({ clock: o.clock });
     this.pollMs = o.pollMs ?? 250;
     this.trackTypes = new Set(inhibitionTypes(ALERT_TYPE_NAMES));
   }
@@ -143,7 +165,7 @@ export class AlertSender {
         this.needsProbe = true;
         this.log.warn({ inFlight }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
       }
-      for (const t of await outboxSql.recentSends(sql, this.o.chatId, this.pacer.limits.groupPerWindow)) this.pacer.record(this.o.chatId, t);
+      for (const t of await outboxSql.recentSends(sql, this.o.chatId, Math.max(20, this.budget.limits.groupPerWindow))) this.budget.record(this.o.chatId, t);
       this.lastRaised = await outboxSql.latestOfTypes(sql, [...this.trackTypes]);
       const mem = await outboxSql.kvGet(sql, TELEGRAM_KV.groups);
       if (mem) {
@@ -160,13 +182,10 @@ export class AlertSender {
     this.schedule(0);
   }
 
-  /** Stop ticking; waits for the tick in progress (a send in flight ends by its timeout). */
+  /** Stop ticking; waits for the tick and a send in progress (a send ends by its timeout). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.timer?.();
-    this.timer = null;
-    await this.running;
-    this.wake();
+    this.abandon();
+    await this.settled();
   }
 
   /** Tests only: drop everything at once, like a killed process (nothing awaited). */
@@ -174,6 +193,8 @@ export class AlertSender {
     this.stopped = true;
     this.timer?.();
     this.timer = null;
+    this.releaseParked();
+    if (this.slot && !this.slot.sending) this.slot.abort.abort();
   }
 
   /** Check the outbox now (e.g. right after enqueuing a CRITICAL alert). */
@@ -181,10 +202,16 @@ export class AlertSender {
     if (!this.stopped && this.started) this.schedule(0);
   }
 
-  /** Resolves when no tick is running (tests: let a tick's I/O finish before moving time). */
-  settled(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((r) => this.waiters.push(r));
+  /**
+   * Resolves when no tick and no send is running (tests: let the I/O finish before moving
+   * time). A message still WAITING for its slot does not count: only time gives it one.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      const busy = this.running ?? this.slot?.sending;
+      if (!busy) return;
+      await busy.catch(() => {});
+    }
   }
 
   /** Alerts held in memory, not yet folded into a message. */
@@ -192,11 +219,6 @@ export class AlertSender {
     let n = 0;
     for (const g of this.groups.values()) n += g.count;
     return n;
-  }
-
-  private wake(): void {
-    const w = this.waiters.splice(0);
-    for (const f of w) f();
   }
 
   private schedule(delayMs: number): void {
@@ -225,7 +247,6 @@ export class AlertSender {
         const again = this.again;
         this.again = false;
         this.schedule(again ? 0 : this.pollMs);
-        this.wake();
       });
   }
 
@@ -237,9 +258,15 @@ export class AlertSender {
   }
 
   private async tick(): Promise<void> {
-    await this.ingest();
-    await this.composeIfReady();
-    await this.deliverOne();
+    const parked = this.slot?.grant ? this.slot : null;
+    try {
+      await this.ingest();
+      await this.composeIfReady();
+      await this.deliverOne();
+    } finally {
+      // a claimed slot this tick saw but did not use goes back (one granted meanwhile waits for the next tick)
+      if (parked && this.slot === parked) this.releaseParked();
+    }
   }
 
   private async ingest(): Promise<void> {
@@ -264,13 +291,19 @@ export class AlertSender {
     const chat = this.o.chatId;
     const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
     const mine = unsent.filter((m) => m.chatId === chat);
-    const canSendNormal = mine.length === 0 && this.pacer.nextSlot(chat, now, false) <= now;
-    const canSendCritical = !mine.some((m) => m.severity === 'CRITICAL') && this.pacer.nextSlot(chat, now, true) <= now;
-    if (!canSendNormal && !canSendCritical) return;
-
+    const criticalQueued = mine.some((m) => m.severity === 'CRITICAL');
+    const holding = this.slot?.grant != null; // a claimed urgent slot: ours right now
+    const canSendNormal = mine.length === 0 && this.budget.nextSlot(chat, 'rest', now) <= now;
+    const canSendCritical = !criticalQueued && (holding || this.budget.nextSlot(chat, 'urgent', now) <= now);
     const units = buildUnits(this.groups.values(), activeInhibitors(this.lastRaised, now, ALERT_TYPE_NAMES));
+    const render = this.o.render ? { render: this.o.render } : {};
+    if (!canSendNormal && !canSendCritical) {
+      // CRITICAL ready but the chat is busy: claim the next urgent slot (ahead of cards and the rest)
+      if (!criticalQueued && planMessage({ now, units, memory: this.memory, canSendNormal: false, canSendCritical: true, ref: 'probe', ...render }).plan) this.claim();
+      return;
+    }
     const id = newMessageId();
-    const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...(this.o.render ? { render: this.o.render } : {}) });
+    const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...render });
     if (!plan) return;
 
     const memory = new Map(this.memory);
@@ -297,12 +330,24 @@ export class AlertSender {
     const now = this.o.clock.now();
     if (now < this.backoffUntil) return;
     const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
-    const due = unsent
-      .filter((m) => m.nextAttemptAt <= now)
-      .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.createdAt - b.createdAt);
-    const m = due.find((x) => this.pacer.nextSlot(x.chatId, now, x.severity === 'CRITICAL') <= now);
+    const m = unsent
+      .filter((x) => x.nextAttemptAt <= now)
+      .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.createdAt - b.createdAt)[0];
     if (!m) return;
-
+    const lane = laneOf(m);
+    const s = this.slot;
+    if (s) {
+      if (s.sending) return; // one message at a time
+      if (s.grant) {
+        if (lane !== 'urgent') this.releaseParked(); // the claim was for CRITICAL; m waits its turn
+      } else {
+        // waiting: only a CRITICAL takes the place of a waiting digest or of a claim
+        const supersedes = lane === 'urgent' && (s.forId === null || s.lane !== 'urgent');
+        if (!supersedes || s.forId === m.id) return;
+        s.abort.abort();
+        this.slot = null;
+      }
+    }
     if (this.needsProbe && this.o.transport.probe) {
       this.stats.probes += 1;
       try {
@@ -313,16 +358,76 @@ export class AlertSender {
         return;
       }
     }
+    const held = this.slot?.grant;
+    if (held && this.slot) this.startSend(m, held, this.slot);
+    else this.wait(m, lane);
+  }
+
+  /** Claim the chat's next urgent slot for CRITICAL alerts still to be composed. */
+  private claim(): void {
+    const cur = this.slot;
+    if (cur && (cur.sending || cur.grant || cur.lane === 'urgent')) return;
+    cur?.abort.abort(); // a digest waiting in the rest lane queues again after
+    const s: Slot = { forId: null, lane: 'urgent', abort: new AbortController(), grant: null, sending: null };
+    this.slot = s;
+    this.budget.take(this.o.chatId, 'urgent', { signal: s.abort.signal }).then(
+      (grant) => {
+        if (this.slot !== s || this.stopped) return grant.notSent();
+        s.grant = grant;
+        this.kick(); // compose and send now
+      },
+      () => {
+        if (this.slot === s) this.slot = null;
+      },
+    );
+  }
+
+  /** Give back a claimed slot nobody used. */
+  private releaseParked(): void {
+    const s = this.slot;
+    if (!s?.grant || s.sending) return;
+    s.grant.notSent();
+    this.slot = null;
+  }
+
+  /** Queue `m` for its slot in the chat's budget; send it when the slot comes. */
+  private wait(m: MessageRow, lane: Lane): void {
+    const s: Slot = { forId: m.id, lane, abort: new AbortController(), grant: null, sending: null };
+    this.slot = s;
+    this.budget.take(m.chatId, lane, { signal: s.abort.signal }).then(
+      (grant) => this.startSend(m, grant, s),
+      () => {
+        if (this.slot === s) this.slot = null; // aborted: replaced by a CRITICAL, or stopping
+      },
+    );
+  }
+
+  private startSend(m: MessageRow, grant: Grant, s: Slot): void {
+    s.grant = null;
+    s.sending = this.send(m, grant)
+      .catch((e: unknown) => {
+        this.stats.tickErrors += 1;
+        this.log.error({ err: (e as Error).message, messageId: m.id }, 'alert delivery failed');
+      })
+      .finally(() => {
+        grant.notSent(); // no-op when the send already reported; frees the slot if it threw first
+        if (this.slot === s) this.slot = null;
+        this.kick();
+      });
+  }
+
+  private async send(m: MessageRow, grant: Grant): Promise<void> {
+    if (this.stopped) return;
     await this.db.tx((sql) => outboxSql.markSending(sql, m.id));
     let result: { messageId: number };
     try {
       result = await this.o.transport.sendMessage(m.chatId, m.text);
     } catch (e) {
-      await this.failed(m, classifyTransportError(e));
+      await this.failed(m, classifyTransportError(e), grant);
       return;
     }
     const at = this.o.clock.now();
-    this.pacer.record(m.chatId, at);
+    grant.sent(at);
     const alerts = await this.db.tx((sql) => outboxSql.markSent(sql, m.id, result.messageId, at));
     this.stats.sent += 1;
     this.stats.alertsSent += alerts;
@@ -335,7 +440,7 @@ export class AlertSender {
   }
 
   /** One failed attempt (`m` null: the probe failed). Never throws over Telegram. */
-  private async failed(m: MessageRow | null, err: TelegramTransportError): Promise<void> {
+  private async failed(m: MessageRow | null, err: TelegramTransportError, grant?: Grant): Promise<void> {
     const at = this.o.clock.now();
     this.failures += 1;
     this.stats.failures += 1;
@@ -343,18 +448,21 @@ export class AlertSender {
     if (err.ambiguous) {
       this.stats.ambiguous += 1;
       this.needsProbe = true;
-      if (m) this.pacer.record(m.chatId, at); // it may count against Telegram's window
+      grant?.sent(at); // it may count against Telegram's window
     }
     let retryAt: number;
     if (err.kind === 'rate_limited') {
       this.stats.rateLimited += 1;
-      retryAt = at + Math.max(1, (err as { retryAfterSec?: number }).retryAfterSec ?? 1) * 1000;
-      this.pacer.block(m?.chatId ?? this.o.chatId, retryAt);
+      const sec = Math.max(1, (err as { retryAfterSec?: number }).retryAfterSec ?? 1);
+      retryAt = at + sec * 1000;
+      if (grant) grant.rateLimited(sec);
+      else this.budget.block(this.o.chatId, retryAt);
     } else if (err.kind === 'permanent') {
       retryAt = at + (this.o.permanentRetryMs ?? 300_000);
     } else {
       retryAt = at + this.backoffMs();
     }
+    grant?.notSent(); // (no-op if already reported above)
     let fallback: string | null = null;
     if (m && err.kind === 'permanent' && (err as { status?: number }).status === 400 && !m.text.startsWith('⚠')) {
       // Telegram refused the text itself (should not happen: rendering is escaped and measured).
@@ -362,7 +470,8 @@ export class AlertSender {
       fallback = `⚠ formatting refused by Telegram; plain text:\n${escapeHtml(visibleText(m.text).slice(0, 3500))}`;
       retryAt = at + 1000;
     }
-    this.backoffUntil = Math.max(this.backoffUntil, err.kind === 'rate_limited' ? 0 : retryAt);
+    // a 429'd message waits in the chat's budget; a 429'd probe (not tied to a slot) waits here
+    this.backoffUntil = Math.max(this.backoffUntil, err.kind === 'rate_limited' && m ? 0 : retryAt);
     const text = `${err.message}${m ? '' : ' (probe)'}`;
     this.lastFailure = text;
     const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${iso(this.failingSince)}`;

@@ -8,8 +8,10 @@
  *   other 4xx (400/401/403…) → TelegramPermanentError
  *   timeout, reset, bad body → TelegramTransientError, ambiguous (may have been delivered)
  *   connection refused, DNS  → TelegramTransientError, not ambiguous (never left the host)
+ *
+ * The client comes from createTelegramApi, so every error arrives here already secret-free.
  */
-import { Api, GrammyError, HttpError } from 'grammy';
+import { GrammyError, HttpError } from 'grammy';
 import {
   TelegramPermanentError,
   TelegramRateLimitError,
@@ -17,6 +19,7 @@ import {
   type AlertTransport,
   type TelegramTransportError,
 } from '../alerts/transport.js';
+import { createTelegramApi } from './telegram-api.js';
 
 export interface GrammyAlertTransportOptions {
   readonly token: string;
@@ -48,10 +51,7 @@ export function toTransportError(e: unknown): TelegramTransportError {
 }
 
 export function createGrammyAlertTransport(opts: GrammyAlertTransportOptions): AlertTransport {
-  const api = new Api(opts.token, {
-    ...(opts.apiRoot ? { apiRoot: opts.apiRoot.replace(/\/+$/, '') } : {}),
-    timeoutSeconds: (opts.timeoutMs ?? 10_000) / 1000,
-  });
+  const api = createTelegramApi(opts.token, { ...(opts.apiRoot ? { apiRoot: opts.apiRoot } : {}), timeoutSeconds: (opts.timeoutMs ?? 10_000) / 1000 });
   const chat = (id: string): number | string => (/^-?\d+$/.test(id) ? Number(id) : id);
   return {
     async sendMessage(chatId, html) {

@@ -6,29 +6,45 @@
  *   …
  *   await running.stop();
  *
- * Middleware order: duplicate-update filter → callback answer guard (every callback query
- * is answered, whatever happens) → access gate (strangers and unknown chats get nothing and
- * leave an ACCESS_DENIED bead) → per-user rate limit → features (the command table, button
- * taps) inside an error boundary. `bot.catch` logs anything that still escapes.
+ * Updates are handled CONCURRENTLY (runner.ts: @grammyjs/runner for long polling; a webhook
+ * request per update), in order per chat (`sequentialize`): two taps on one card, or a
+ * command and its follow-up, never overlap, and replies keep their order. /halt is the one
+ * update that skips the chat's queue: it acts at once, whatever the chat is waiting for.
  *
- * API calls go through bounded auto-retry (429 `retry_after`, 5xx, network) and an overall
- * per-call deadline, so nothing waits for hours. Telegram being unreachable never crashes
- * the process and never blocks start-up: getMe/setWebhook/polling retry in the background.
+ * Handlers act, then QUEUE what they say (services.ts → paced-sender.ts → the chat budget,
+ * src/alerts/chat-budget.ts, shared with the alert sender): nothing in an update handler
+ * waits for Telegram, so a reply sitting out a 429 never holds up the next update (SAFE-4).
+ * Kill confirmations go out first, then cards, then the rest.
+ *
+ * Middleware order: duplicate-update filter → per-chat order → callback answer guard (every
+ * callback query is answered, whatever happens) → access gate (strangers and unknown chats
+ * get nothing and leave an ACCESS_DENIED bead) → per-user rate limit → features (the command
+ * table, button taps) inside an error boundary. `bot.catch` logs anything that still escapes.
+ *
+ * Other API calls (answers, getMe, setMyCommands, getUpdates) go through bounded auto-retry
+ * and an overall per-call deadline. Every client is guarded by telegram-api.ts: its errors
+ * never carry the token (SAFE-6). Telegram being unreachable never crashes the process and
+ * never blocks start-up: getMe/setWebhook/polling retry in the background.
  */
 import { autoRetry } from '@grammyjs/auto-retry';
+import { sequentialize } from '@grammyjs/runner';
 import { Bot, Composer, type Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { resolve } from 'node:path';
+import { ChatBudget, type PacingLimits } from '../alerts/chat-budget.js';
 import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
-import { recordAccessDenied } from '../engine/queries.usecase.js';
-import { AccessPolicy, RateLimiter, UpdateDeduper, rankAtLeast, type AccessConfig } from './access.js';
+import type { Clock, Logger } from '../engine/ports.js';
+import { systemClock } from '../runtime/system-clock.js';
+import { AccessPolicy, UpdateDeduper, rankAtLeast, type AccessConfig } from './access.js';
 import { handleCallback } from './callbacks.js';
 import { COMMANDS, enabledCommands, type CommandEnv, type CommandRow } from './commands.js';
-import { answerOnce, replyHtml, wasAnswered, type BotContext, type BotServices } from './context.js';
+import { answerOnce, wasAnswered, type BotContext, type BotServices } from './context.js';
 import { b, line, renderFitted } from './html.js';
+import { PacedSender } from './paced-sender.js';
 import { dur } from './render/format.js';
+import { createServices, somethingWentWrong } from './services.js';
 import { CardSyncer } from './syncer.js';
+import { createTelegramApi, guardApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
 
 export interface WebhookConfig {
@@ -71,6 +87,14 @@ export interface BotOptions {
   readonly runbooksDir?: string;
   /** long-poll timeout in seconds (default 30) */
   readonly pollTimeoutSeconds?: number;
+  /** one paced send or edit (default 10 s): the chat's next message waits for it */
+  readonly sendTimeoutSeconds?: number;
+  /** Telegram's flood limits for the bot's own budget (default TELEGRAM_PACING; false = none, e.g. a test Bot API without limits) */
+  readonly pacing?: Partial<PacingLimits> | false;
+  /** the clock Telegram's limits and retry_after run on (default the wall clock; tests: the sandbox's FakeClock) */
+  readonly telegramClock?: Clock;
+  /** updates handled at once (default 100) */
+  readonly concurrency?: number;
 }
 
 export interface BotDeps {
@@ -82,6 +106,8 @@ export interface BotDeps {
   readonly options?: BotOptions;
   /** API transformers installed innermost, before auto-retry (tests, metrics) */
   readonly transformers?: readonly Transformer[];
+  /** the per-chat budget to draw from: pass the alert sender's so both share it (default: a new one from `options`) */
+  readonly budget?: ChatBudget;
 }
 
 export interface PhoenixBot {
@@ -91,7 +117,15 @@ export interface PhoenixBot {
   readonly commands: readonly CommandRow[];
   readonly services: BotServices;
   readonly deps: BotDeps;
+  /** the per-chat send budget (give it to the AlertSender: one budget per chat) */
+  readonly budget: ChatBudget;
+  readonly paced: PacedSender;
+  /** highest update id this bot has taken (long polling confirms it on stop) */
+  lastUpdateId(): number | null;
 }
+
+/** `/halt` (optionally `/halt@bot`), the one update that skips its chat's queue. */
+export const isHaltCommand = (text: string | undefined): boolean => /^\/halt(?:@[A-Za-z0-9_]+)?(?:\s|$)/i.test(text ?? '');
 
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
@@ -110,62 +144,54 @@ export function createBot(deps: BotDeps): PhoenixBot {
   const { engine, config, logger } = deps;
   const o = deps.options ?? {};
   const log = logger.child({ component: 'bot' });
+  const secrets = [config.webhook?.secret];
   const bot = new Bot<BotContext>(config.token, {
     ...(deps.botInfo ? { botInfo: deps.botInfo } : {}),
     client: { ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}), timeoutSeconds: o.requestTimeoutSeconds ?? 60 },
   });
+  guardApi(bot.api, config.token, secrets); // innermost: errors leave grammY secret-free
   for (const t of deps.transformers ?? []) bot.api.config.use(t);
   bot.api.config.use(autoRetry({ maxRetryAttempts: o.retry?.maxRetryAttempts ?? 5, maxDelaySeconds: o.retry?.maxDelaySeconds ?? 60 }));
   bot.api.config.use(callDeadline(o.callDeadlineMs ?? 150_000));
 
-  const access = new AccessPolicy(config);
-  const now = () => engine.ctx.clock.now();
-  const commandLimiter = new RateLimiter(now, o.rateLimit?.burst ?? 10, o.rateLimit?.refillMs ?? 3000);
-  const auditLimiter = new RateLimiter(now, o.auditLimit?.burst ?? 5, o.auditLimit?.refillMs ?? 12_000);
-  const suppressed = new Map<string, number>();
-  const syncer = new CardSyncer(bot.api, engine, log, { everyMs: o.syncEveryMs ?? 1000 });
+  // Messages into chats: their own client WITHOUT auto-retry (a 429 waits in the chat budget).
+  const budget = deps.budget ?? new ChatBudget({ clock: o.telegramClock ?? systemClock, ...(o.pacing !== undefined ? { limits: o.pacing } : {}) });
+  const sendApi = createTelegramApi(config.token, { ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}), timeoutSeconds: o.sendTimeoutSeconds ?? 10, secrets });
+  for (const t of deps.transformers ?? []) sendApi.config.use(t);
+  const paced = new PacedSender(sendApi, budget);
 
-  const services: BotServices = {
+  const access = new AccessPolicy(config);
+  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000 });
+  const services = createServices({
     engine,
     access,
     logger: log,
+    paced,
     runbooksDir: o.runbooksDir ?? resolve(process.cwd(), 'runbooks'),
-    kickSyncer: () => syncer.kick(),
-    commandLimiter,
     decisionWaitMs: o.decisionWaitMs ?? 2000,
-    async auditDenied(ctx, action, reason) {
-      const userId = String(ctx.from?.id ?? ctx.chat?.id ?? 'unknown');
-      if (!auditLimiter.take(userId).ok) {
-        suppressed.set(userId, (suppressed.get(userId) ?? 0) + 1);
-        log.warn({ userId, action: action.slice(0, 80) }, 'access denied (audit rate-limited)');
-        return;
-      }
-      const dropped = suppressed.get(userId) ?? 0;
-      suppressed.delete(userId);
-      try {
-        await recordAccessDenied(engine.ctx, {
-          userId,
-          chatId: ctx.chat ? String(ctx.chat.id) : null,
-          action,
-          reason: dropped ? `${reason} (+${dropped} earlier attempts not recorded: rate limit)` : reason,
-        });
-      } catch (e) {
-        log.error({ err: (e as Error).message }, 'could not record ACCESS_DENIED');
-      }
-    },
-  };
+    rateLimit: o.rateLimit ?? { burst: 10, refillMs: 3000 },
+    auditLimit: o.auditLimit ?? { burst: 5, refillMs: 12_000 },
+    kickSyncer: () => syncer.kick(),
+  });
+  const { commandLimiter } = services;
 
   // 1. Duplicate updates (webhook re-deliveries, restarts) are ignored.
   const deduper = new UpdateDeduper();
+  let lastUpdateId: number | null = null;
   bot.use(async (ctx, next) => {
-    if (deduper.seen(ctx.update.update_id)) {
-      log.debug({ updateId: ctx.update.update_id }, 'duplicate update ignored');
+    const id = ctx.update.update_id;
+    lastUpdateId = Math.max(lastUpdateId ?? id, id);
+    if (deduper.seen(id)) {
+      log.debug({ updateId: id }, 'duplicate update ignored');
       return;
     }
     await next();
   });
 
-  // 2. Every callback query is answered, whatever happens below.
+  // 2. In order per chat (handlers only wait for the engine, never for Telegram); /halt skips the queue.
+  bot.use(sequentialize<BotContext>((ctx) => (isHaltCommand(ctx.message?.text) ? [] : [String(ctx.chat?.id ?? ctx.from?.id ?? '')])));
+
+  // 3. Every callback query is answered, whatever happens below.
   bot.use(async (ctx, next) => {
     try {
       await next();
@@ -174,7 +200,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
     }
   });
 
-  // 3. Access: strangers and unknown chats learn nothing.
+  // 4. Access: strangers and unknown chats learn nothing.
   bot.use(async (ctx, next) => {
     const from = ctx.from;
     const chat = ctx.chat;
@@ -189,7 +215,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
     await next();
   });
 
-  // 4. Per-user rate limit (commands and taps; /halt is exempt: the fast path stays fast).
+  // 5. Per-user rate limit (commands and taps; /halt is exempt: the fast path stays fast).
   const unlimited = new Map(COMMANDS.filter((c) => c.unlimited).map((c) => [c.command, c.minRank] as const));
   bot.use(async (ctx, next) => {
     const text = ctx.message?.text ?? '';
@@ -200,17 +226,17 @@ export function createBot(deps: BotDeps): PhoenixBot {
     const r = commandLimiter.take(String(ctx.from!.id));
     if (r.ok) return next();
     if (ctx.callbackQuery) return answerOnce(ctx, `Too many taps; wait ${dur(r.retryInMs)}.`, log);
-    if (r.firstRefusal) await replyHtml(ctx, renderFitted([line('⏳ ', b('Slow down'), `: too many commands. Try again in ${dur(r.retryInMs)}.`)]));
+    if (r.firstRefusal) services.reply(ctx, renderFitted([line('⏳ ', b('Slow down'), `: too many commands. Try again in ${dur(r.retryInMs)}.`)]));
   });
 
-  // 5. Features, behind an error boundary.
+  // 6. Features, behind an error boundary.
   const features = new Composer<BotContext>();
   for (const row of enabledCommands(COMMANDS)) {
     features.command(row.command, async (ctx) => {
       const state = ctx.phoenix!;
       if (!rankAtLeast(state.rank, row.minRank)) {
         await services.auditDenied(ctx, `command /${row.command}`, `${row.minRank} role needed`);
-        await replyHtml(ctx, renderFitted([line(`Not allowed: /${row.command} needs the ${row.minRank} role.`)]));
+        services.reply(ctx, renderFitted([line(`Not allowed: /${row.command} needs the ${row.minRank} role.`)]));
         return;
       }
       const env: CommandEnv = {
@@ -219,7 +245,10 @@ export function createBot(deps: BotDeps): PhoenixBot {
         actor: state.actor,
         rank: state.rank,
         s: services,
-        reply: (html, keyboard) => replyHtml(ctx, html, keyboard),
+        reply: (html, keyboard) => {
+          services.reply(ctx, html, { ...(keyboard ? { keyboard } : {}), lane: row.lane ?? 'rest' });
+          return Promise.resolve();
+        },
       };
       await row.run(env);
       syncer.kick();
@@ -231,24 +260,20 @@ export function createBot(deps: BotDeps): PhoenixBot {
     const text = ctx.message.text;
     const m = /^\/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?/.exec(text);
     const addressedToUs = m && (!m[2] || m[2].toLowerCase() === ctx.me.username.toLowerCase());
-    if (addressedToUs) await replyHtml(ctx, renderFitted([line(`Unknown command /${m[1] ?? ''}. /help lists what you can do.`)]));
-    else if (ctx.chat.type === 'private') await replyHtml(ctx, renderFitted([line('Send /help for the commands. Cards arrive in the main chat.')]));
+    if (addressedToUs) services.reply(ctx, renderFitted([line(`Unknown command /${m[1] ?? ''}. /help lists what you can do.`)]));
+    else if (ctx.chat.type === 'private') services.reply(ctx, renderFitted([line('Send /help for the commands. Cards arrive in the main chat.')]));
   });
 
   bot.errorBoundary(async (err) => {
     const ctx = err.ctx;
     log.error({ err: describeTelegramError(err.error), updateId: ctx.update.update_id }, 'handler failed');
-    try {
-      if (ctx.callbackQuery) await answerOnce(ctx, 'Something went wrong; nothing more was done. Check the card and /status.', log);
-      else if (ctx.message) await replyHtml(ctx, renderFitted([line(`Something went wrong handling that (ref ${ctx.update.update_id}). Check /status before trying again.`)]));
-    } catch {
-      /* Telegram may be the thing that failed */
-    }
+    if (ctx.callbackQuery) await answerOnce(ctx, 'Something went wrong; nothing more was done. Check the card and /status.', log);
+    else if (ctx.message) services.replyRaw(ctx, somethingWentWrong(ctx.update.update_id), { noteIfRefused: false });
   }, features);
 
   bot.catch((err) => {
     log.error({ err: describeTelegramError(err.error), updateId: err.ctx?.update?.update_id }, 'bot error');
   });
 
-  return { bot, syncer, access, commands: COMMANDS, services, deps };
+  return { bot, syncer, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => lastUpdateId };
 }

@@ -21,11 +21,12 @@ import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices 
 import { toast } from './html.js';
 import { renderCard } from './render/card.js';
 import { renderDriftList } from './render/lists.js';
-import { isNotModified } from './telegram-errors.js';
 
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
 
 const NOT_VALID = 'This button is not valid.';
+/** what a confirmed /resume or /flatten did: kill-switch news, first in the chat's budget */
+const CONFIRMED = { html: false, lane: 'urgent' } as const;
 const WORKING = 'Working on it — the card will show the outcome.';
 
 const RESOLUTION: Partial<Record<CallbackAction, DriftResolution>> = {
@@ -159,11 +160,7 @@ async function refreshTapped(ctx: CallbackCtx, s: BotServices, cardId: string): 
   const view = await cardView(s.engine.ctx, cardId);
   if (!msg || !view) return;
   const r = renderCard(view);
-  try {
-    await ctx.api.editMessageText(msg.chat.id, msg.message_id, r.html, { parse_mode: 'HTML', reply_markup: r.keyboard, link_preview_options: { is_disabled: true } });
-  } catch (e) {
-    if (!isNotModified(e)) s.logger.warn({ err: (e as Error).message, cardId }, 'could not refresh an old copy of a card');
-  }
+  s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'card');
 }
 
 async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
@@ -180,14 +177,14 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
     work
       .then(async (o) => {
         s.kickSyncer();
-        if (o.ok && confirmed) await ctx.reply(toast(`${actor.name}: ${o.message}`));
+        if (o.ok && confirmed) s.reply(ctx, toast(`${actor.name}: ${o.message}`), CONFIRMED);
       })
       .catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'confirmation failed after the tap was answered'));
     return answerOnce(ctx, WORKING, s.logger);
   }
   await answerOnce(ctx, toast(outcome.message), s.logger);
   s.kickSyncer();
-  if (outcome.ok && confirmed) await ctx.reply(`${actor.name}: ${outcome.message}`.slice(0, 3500));
+  if (outcome.ok && confirmed) s.reply(ctx, `${actor.name}: ${outcome.message}`.slice(0, 3500), CONFIRMED);
 }
 
 async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
@@ -223,9 +220,5 @@ async function refreshDriftList(ctx: CallbackCtx, s: BotServices): Promise<void>
   if (!msg) return;
   const engineCtx = s.engine.ctx;
   const r = renderDriftList(await listUnresolvedDrifts(engineCtx), engineCtx.clock.now(), rankAtLeast(ctx.phoenix!.rank, 'approver'));
-  try {
-    await ctx.api.editMessageText(msg.chat.id, msg.message_id, r.html, { parse_mode: 'HTML', reply_markup: r.keyboard, link_preview_options: { is_disabled: true } });
-  } catch (e) {
-    if (!isNotModified(e)) s.logger.warn({ err: (e as Error).message }, 'could not refresh the drift list');
-  }
+  s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'rest');
 }

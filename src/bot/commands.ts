@@ -4,6 +4,7 @@
  * calls one engine use case (reads may look first), and renders the result.
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Lane } from '../alerts/chat-budget.js';
 import { verifyAudit } from '../engine/audit.usecase.js';
 import type { Actor } from '../engine/domain.js';
 import { listUnresolvedDrifts } from '../engine/drift.usecase.js';
@@ -26,6 +27,7 @@ export interface CommandEnv {
   readonly actor: Actor;
   readonly rank: Rank;
   readonly s: BotServices;
+  /** queue an HTML reply in the row's lane (resolves at once: handlers never wait for Telegram) */
   reply(html: string, keyboard?: InlineKeyboardMarkup): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export interface CommandRow {
   readonly enabled: boolean;
   /** exempt from the per-user command rate limit (the emergency fast path) */
   readonly unlimited?: boolean;
+  /** the chat budget's lane for its replies (default 'rest'; /halt's confirmation is 'urgent') */
+  readonly lane?: Lane;
   run(env: CommandEnv): Promise<void>;
 }
 
@@ -121,6 +125,7 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'approver',
     enabled: true,
     unlimited: true,
+    lane: 'urgent',
     async run(env) {
       const reason = clean(env.args).slice(0, 200) || 'no reason given (Telegram /halt)';
       const r = await env.s.engine.halt(env.actor, reason);

@@ -1,9 +1,10 @@
 /**
  * The bot's context type, declared once (style.md lesson 8), and the services every
- * handler gets: the engine, the access policy, the card syncer, options.
+ * handler gets: the engine, the access policy, the card syncer, the paced sends, options.
  */
 import type { Context } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Lane } from '../alerts/chat-budget.js';
 import type { Actor } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
@@ -17,6 +18,14 @@ export interface RequestState {
 
 export type BotContext = Context & { phoenix?: RequestState };
 
+export interface ReplyOptions {
+  readonly keyboard?: InlineKeyboardMarkup;
+  /** the chat budget's lane (default 'rest'; kill confirmations are 'urgent') */
+  readonly lane?: Lane;
+  /** HTML parse mode (default true) */
+  readonly html?: boolean;
+}
+
 export interface BotServices {
   readonly engine: Engine;
   readonly access: AccessPolicy;
@@ -29,26 +38,32 @@ export interface BotServices {
   readonly commandLimiter: RateLimiter;
   /** how long a tap waits for the engine before answering "working on it" */
   readonly decisionWaitMs: number;
-}
-
-/** Reply in the chat of the update, HTML parse mode, no link previews. */
-export async function replyHtml(ctx: BotContext, html: string, keyboard?: InlineKeyboardMarkup): Promise<void> {
-  await ctx.reply(html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...(keyboard && keyboard.inline_keyboard.length ? { reply_markup: keyboard } : {}) });
+  /**
+   * Queue a message into the update's chat, in its lane of the chat budget. Never waits for
+   * Telegram (a handler acts, queues its answer and returns); replies keep their order per
+   * chat and lane. A reply Telegram refuses is followed by a short "something went wrong".
+   */
+  reply(ctx: BotContext, text: string, o?: ReplyOptions): void;
+  /** Queue an edit of one of our messages (same rules; "message is not modified" is fine). */
+  edit(chatId: number, messageId: number, html: string, keyboard: InlineKeyboardMarkup, lane: Lane): void;
 }
 
 const answered = new WeakSet<BotContext>();
 
 export const wasAnswered = (ctx: BotContext): boolean => answered.has(ctx);
 
-/** Answer the callback query once; a late or duplicate answer is logged, never thrown. */
-export async function answerOnce(ctx: BotContext, text: string | undefined, logger: Logger, showAlert = false): Promise<void> {
-  if (!ctx.callbackQuery || answered.has(ctx)) return;
+/**
+ * Answer the callback query once; a late or duplicate answer is logged, never thrown. The
+ * answer is not a chat message (no chat budget) and is not awaited: an answer sitting out a
+ * 429 must not hold up the next update of the chat.
+ */
+export function answerOnce(ctx: BotContext, text: string | undefined, logger: Logger, showAlert = false): Promise<void> {
+  if (!ctx.callbackQuery || answered.has(ctx)) return Promise.resolve();
   answered.add(ctx);
-  try {
-    await ctx.answerCallbackQuery(text ? { text, ...(showAlert ? { show_alert: true } : {}) } : {});
-  } catch (e) {
+  ctx.answerCallbackQuery(text ? { text, ...(showAlert ? { show_alert: true } : {}) } : {}).catch((e: unknown) => {
     logger.debug({ err: (e as Error).message, updateId: ctx.update.update_id }, 'answerCallbackQuery failed (late or duplicate)');
-  }
+  });
+  return Promise.resolve();
 }
 
 /** Resolve with the promise's value, or `timedOut` after `ms` (the promise keeps running). */

@@ -21,7 +21,7 @@ export interface TelegramHandle {
   readonly sandbox?: Sandbox;
   /** lines for the start-up banner (no secrets) */
   readonly banner: readonly string[];
-  /** where the alert sender delivers (same Bot API as the bot; the token is a secret) */
+  /** where the alert sender delivers (same Bot API as the bot; the token is a secret); give it `phoenix.budget` too */
   readonly api: { readonly token: string; readonly apiRoot?: string };
   stop(): Promise<void>;
 }

@@ -3,12 +3,20 @@
  * card syncer. `startBot` returns at once — Telegram being down never blocks or crashes
  * start-up. Identity (getMe, unless `botInfo` was given), setMyCommands, deleteWebhook /
  * setWebhook and polling are retried in the background with backoff, and logged.
+ *
+ * Long polling uses grammY's runner (@grammyjs/runner): updates are fetched while earlier
+ * ones are still being handled and are handled concurrently (per-chat order comes from the
+ * bot's `sequentialize`), so one slow update never holds up the rest (SAFE-4). The runner
+ * confirms offsets with its next fetch; on stop we confirm what was taken ourselves, like
+ * bot.stop() does, so a restart does not handle those updates again.
  */
-import { Api, webhookCallback } from 'grammy';
+import { run, type RunnerHandle } from '@grammyjs/runner';
+import { webhookCallback, type Api } from 'grammy';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ALLOWED_UPDATES, type PhoenixBot } from './bot.js';
 import { botCommandList } from './commands.js';
+import { createTelegramApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
 
 export interface RunningBot {
@@ -17,6 +25,8 @@ export interface RunningBot {
   readonly ready: Promise<void>;
   /** webhook mode: where our HTTP server listens */
   readonly webhookServer?: { readonly host: string; readonly port: number; readonly path: string };
+  /** updates being handled right now */
+  busy(): number;
   stop(): Promise<void>;
 }
 
@@ -64,7 +74,13 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
   const maxDelay = o.startRetryMs?.max ?? 30_000;
   const stopping = new AbortController();
   // A bare client (no auto-retry) for start-up probes: fail fast, retry on our own schedule.
-  const probe = new Api(cfg.token, { ...(cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {}), timeoutSeconds: 15 });
+  const probe = createTelegramApi(cfg.token, { ...(cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {}), timeoutSeconds: 15, secrets: [cfg.webhook?.secret] });
+
+  /** messages already queued get a moment to leave; then waiting ones are dropped (cards stay in the outbox) */
+  const drainSends = async () => {
+    await bounded(phoenix.paced.idle(), 1000);
+    phoenix.paced.close();
+  };
 
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));
@@ -103,28 +119,34 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
   if (opts.syncCards !== false) syncer.start();
 
   if (mode === 'polling') {
+    let handle: RunnerHandle | null = null;
     const loop = retrying('Telegram long polling', async () => {
       await identify();
       if (stopping.signal.aborted) return;
-      await bot.start({
-        allowed_updates: [...ALLOWED_UPDATES],
-        drop_pending_updates: false,
-        timeout: o.pollTimeoutSeconds ?? 30,
-        onStart: () => {
-          log.info({ mode }, 'Telegram bot polling');
-          markReady();
-        },
+      await probe.deleteWebhook({ drop_pending_updates: false }, grammySignal(stopping.signal)); // getUpdates answers 409 while one is set
+      if (stopping.signal.aborted) return;
+      handle = run(bot, {
+        runner: { fetch: { timeout: o.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true, maxRetryTime: 5000, retryInterval: 'exponential' },
+        sink: { concurrency: o.concurrency ?? 100 },
       });
-      // bot.start resolves when polling ends: by stop(), or unexpectedly (then loop again)
+      log.info({ mode }, 'Telegram bot polling');
+      markReady();
+      // resolves when stopped; rejects when fetching keeps failing (then we log and start again)
+      await handle.task();
       if (!stopping.signal.aborted) throw new Error('long polling ended unexpectedly');
     });
     return {
       mode,
       ready,
+      busy: () => (handle as RunnerHandle | null)?.size() ?? 0,
       async stop() {
         stopping.abort();
-        await bounded(bot.stop(), 5000);
+        const h = handle as RunnerHandle | null;
+        if (h?.isRunning()) await bounded(h.stop(), 5000);
         await bounded(loop, 5000);
+        const last = phoenix.lastUpdateId();
+        if (last !== null) await bounded(probe.getUpdates({ offset: last + 1, limit: 1, timeout: 0 }), 2000);
+        await drainSends();
         await bounded(syncer.stop(), 5000);
       },
     };
@@ -135,6 +157,7 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
   if (!wh) throw new Error('webhook mode needs config.webhook (TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET)');
   const path = new URL(wh.url).pathname || '/';
   const handle = webhookCallback(bot, 'http', { secretToken: wh.secret, timeoutMilliseconds: 9000 });
+  let inFlight = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://webhook.local');
     if (req.method !== 'POST' || url.pathname !== path) {
@@ -142,11 +165,14 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
       return;
     }
     // Error boundary around grammY's adapter: a failing update never takes the process down.
-    handle(req, res).catch((e: unknown) => {
-      log.error({ err: describeTelegramError(e) }, 'webhook update failed');
-      if (!res.headersSent) res.writeHead(500).end();
-      else if (!res.writableEnded) res.end();
-    });
+    inFlight++;
+    handle(req, res)
+      .catch((e: unknown) => {
+        log.error({ err: describeTelegramError(e) }, 'webhook update failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else if (!res.writableEnded) res.end();
+      })
+      .finally(() => inFlight--);
   });
   server.on('clientError', (_e, socket) => socket.destroy());
   const host = wh.host ?? '0.0.0.0';
@@ -170,6 +196,7 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
     mode,
     ready,
     webhookServer: { host, port, path },
+    busy: () => inFlight,
     async stop() {
       stopping.abort();
       await bounded(setup, 5000);
@@ -177,6 +204,7 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await drainSends();
       await bounded(syncer.stop(), 5000);
     },
   };

@@ -6,7 +6,8 @@
  *
  * Triggered by `engine.onChange` and by a ~1 s poll (other processes, e.g. the CLI, write to
  * the same database). One sync runs at a time per process, so one card is never sent twice
- * concurrently.
+ * concurrently. Sends and edits go through the chat's budget in the 'card' lane (after kill
+ * confirmations and CRITICAL alerts, before the rest); a 429 waits there, never here.
  *
  * Delivery guarantees:
  * - a failing send or edit leaves the card dirty; it is retried later (per-card backoff,
@@ -20,13 +21,13 @@
  * - "message is not modified" counts as rendered; a deleted message is re-sent; HTML that
  *   Telegram refuses falls back to plain text instead of retrying forever.
  */
-import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import type { Engine } from '../engine/engine.js';
 import type { CardRecord } from '../engine/domain.js';
 import type { Logger } from '../engine/ports.js';
 import { cardView, dirtyCards, markCardRendered } from '../engine/queries.usecase.js';
 import { cutText, SAFE_TEXT_LIMIT, visibleText } from './html.js';
+import type { PacedOptions, PacedSender } from './paced-sender.js';
 import { renderCard, type Rendered } from './render/card.js';
 import { describeTelegramError, isFormatError, isMessageGone, isNotModified } from './telegram-errors.js';
 
@@ -49,6 +50,9 @@ export interface SyncerStats {
 
 const chatIdOf = (chatId: string): number | string => (/^-?\d+$/.test(chatId) ? Number(chatId) : chatId);
 
+/** failures go back to the outbox (per-card backoff below), not retried in the budget */
+const CARD: PacedOptions = { lane: 'card' };
+
 export class CardSyncer {
   readonly stats: SyncerStats = { sent: 0, edited: 0, unchanged: 0, failures: 0, lastError: null };
   private running: Promise<void> | null = null;
@@ -64,7 +68,7 @@ export class CardSyncer {
   private readonly backoffMs: { min: number; max: number };
 
   constructor(
-    private readonly api: Api,
+    private readonly paced: PacedSender,
     private readonly engine: Engine,
     private readonly logger: Logger,
     opts: SyncerOptions = {},
@@ -201,18 +205,18 @@ export class CardSyncer {
   private async send(chatId: number | string, r: Rendered): Promise<Message.TextMessage> {
     const extra = { link_preview_options: { is_disabled: true }, ...(r.keyboard.inline_keyboard.length ? { reply_markup: r.keyboard } : {}) };
     try {
-      return await this.api.sendMessage(chatId, r.html, { parse_mode: 'HTML', ...extra });
+      return await this.paced.sendMessage(chatId, r.html, { parse_mode: 'HTML', ...extra }, CARD);
     } catch (e) {
       if (!isFormatError(e)) throw e;
       this.logger.error({ err: describeTelegramError(e) }, 'card HTML refused by Telegram; sending plain text');
-      return this.api.sendMessage(chatId, plainFallback(r.html), extra);
+      return this.paced.sendMessage(chatId, plainFallback(r.html), extra, CARD);
     }
   }
 
   private async edit(chatId: number | string, messageId: number, r: Rendered): Promise<'edited' | 'unchanged' | 'gone'> {
     const extra = { reply_markup: r.keyboard, link_preview_options: { is_disabled: true } };
     try {
-      await this.api.editMessageText(chatId, messageId, r.html, { parse_mode: 'HTML', ...extra });
+      await this.paced.editMessageText(chatId, messageId, r.html, { parse_mode: 'HTML', ...extra }, CARD);
       return 'edited';
     } catch (e) {
       if (isNotModified(e)) return 'unchanged';
@@ -220,7 +224,7 @@ export class CardSyncer {
       if (!isFormatError(e)) throw e;
       this.logger.error({ err: describeTelegramError(e) }, 'card HTML refused by Telegram; editing to plain text');
       try {
-        await this.api.editMessageText(chatId, messageId, plainFallback(r.html), extra);
+        await this.paced.editMessageText(chatId, messageId, plainFallback(r.html), extra, CARD);
         return 'edited';
       } catch (e2) {
         if (isNotModified(e2)) return 'unchanged';

@@ -14,9 +14,12 @@ export const isMessageGone = (e: unknown): boolean =>
 export const isFormatError = (e: unknown): boolean =>
   e instanceof GrammyError && e.error_code === 400 && /can't parse entities|message is too long|text is too long|MESSAGE_TOO_LONG/i.test(description(e));
 
-/** A short, secret-free description for logs and /status. */
+/**
+ * A short description for logs and /status. Errors from our Telegram clients are already
+ * secret-free (telegram-api.ts redacts them where grammY creates them).
+ */
 export function describeTelegramError(e: unknown): string {
   if (e instanceof GrammyError) return `${e.method}: ${e.error_code} ${e.description}`.slice(0, 300);
-  if (e instanceof HttpError) return `network: ${String((e.error as Error | undefined)?.message ?? e.message)}`.replace(/bot\d+:[A-Za-z0-9_-]+/g, 'bot[redacted]').slice(0, 300);
-  return String((e as Error)?.message ?? e).replace(/bot\d+:[A-Za-z0-9_-]+/g, 'bot[redacted]').slice(0, 300);
+  if (e instanceof HttpError) return `network: ${String((e.error as Error | undefined)?.message ?? e.message)}`.slice(0, 300);
+  return String((e as Error)?.message ?? e).slice(0, 300);
 }

@@ -1,33 +1,50 @@
 /**
- * pino logger with secrets redacted (SPEC 2): bot token, intake token, webhook secret and
- * authorization headers never reach the log, wherever they appear in an object.
+ * pino logger with secrets redacted (SPEC 2; SAFE-6, INV-SECRET-1): the bot token, the intake
+ * token, the webhook secret and authorization headers never reach the log.
+ *
+ * Two layers. `REDACT_PATHS` censors the fields secrets live in, wherever a config, request
+ * or Bot API payload object is logged. `secrets` (the values of SECRET_ENV, passed by
+ * `npm start`) are also cut out of every finished line, and so is any `bot<id>:<token>` URL
+ * path, so a secret embedded in free text (an error message, a URL) cannot get through
+ * either. Telegram errors are already redacted where they are created (src/bot/telegram-api.ts);
+ * this is the last line of defence for everything else.
  */
 import { pino, type Logger as Pino } from 'pino';
 import type { Logger } from '../engine/ports.js';
 
+const secretFields = ['token', 'botToken', 'intakeToken', 'webhookSecret', 'secret', 'secret_token', 'authorization', 'TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'];
+
 export const REDACT_PATHS = [
-  'token',
-  '*.token',
-  'botToken',
-  '*.botToken',
-  'intakeToken',
-  '*.intakeToken',
-  'webhookSecret',
-  '*.webhookSecret',
-  'authorization',
-  '*.authorization',
+  ...secretFields.flatMap((f) => [f, `*.${f}`]),
   'headers.authorization',
   'req.headers.authorization',
-  'config.TELEGRAM_BOT_TOKEN',
-  'config.INTAKE_TOKEN',
-  'config.TELEGRAM_WEBHOOK_SECRET',
-  'TELEGRAM_BOT_TOKEN',
-  'INTAKE_TOKEN',
-  'TELEGRAM_WEBHOOK_SECRET',
+  'headers["x-telegram-bot-api-secret-token"]',
+  'req.headers["x-telegram-bot-api-secret-token"]',
+  'payload.secret_token',
+  '*.payload.secret_token',
+  'webhook.secret',
+  '*.webhook.secret',
+  'config.token',
+  'config.webhook.secret',
+  ...['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'].flatMap((k) => [`config.${k}`, `env.${k}`, `config.env.${k}`]),
 ];
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger & { pino: Pino } {
-  const p = pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { app: 'phoenix' } }, destination as never);
+export interface LoggerOptions {
+  /** secret VALUES to cut out of every line (e.g. the SECRET_ENV values); short ones (< 6) are ignored */
+  readonly secrets?: readonly (string | undefined)[];
+}
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream, opts: LoggerOptions = {}): Logger & { pino: Pino } {
+  const values = (opts.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 6);
+  const p = pino(
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { app: 'phoenix' },
+      hooks: { streamWrite: (line) => scrubSecrets(line, values) },
+    },
+    destination as never,
+  );
   return wrap(p);
 }
 
@@ -42,9 +59,15 @@ function wrap(p: Pino): Logger & { pino: Pino } {
   };
 }
 
-/** Also scrub known secret values from free text (error messages can embed URLs with the token). */
+/**
+ * Scrub known secret values (also as they appear inside JSON strings and URLs) and any
+ * `bot<id>:<token>` path from free text.
+ */
 export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 6) out = out.split(s).join('[redacted]');
+  let out = text.replace(/bot\d+:[A-Za-z0-9_-]+/g, 'bot[redacted]');
+  for (const s of secrets) {
+    if (!s || s.length < 6) continue;
+    for (const form of new Set([s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)])) out = out.split(form).join('[redacted]');
+  }
   return out;
 }

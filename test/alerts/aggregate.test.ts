@@ -12,7 +12,8 @@ import {
   type PendingAlert,
   type Raised,
 } from '../../src/alerts/aggregate.js';
-import { ChatPacer } from '../../src/alerts/pacer.js';
+import { ChatBudget } from '../../src/alerts/chat-budget.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { countAlertsInText } from '../../src/alerts/render.js';
 import { visibleText } from '../../src/alerts/html.js';
 import { ALERT_TYPE_NAMES, ALERT_TYPES, alertDef, groupKeyOf, INHIBIT_MAX_MS, type AlertPayload, type AlertType } from '../../src/engine/alerts.table.js';
@@ -140,33 +141,33 @@ describe('planning a message', () => {
   });
 });
 
-describe('pacer (Telegram limits)', () => {
+describe('per-chat budget: Telegram limits (chat-budget.ts)', () => {
   it('groups: 1 per second and 20 per rolling minute, 4 of them reserved for CRITICAL', () => {
-    const p = new ChatPacer();
+    const p = new ChatBudget({ clock: new FakeClock(T0) });
     const chat = '-1001';
     let t = T0;
     for (let i = 0; i < 16; i++) {
-      t = p.nextSlot(chat, t, false);
+      t = p.nextSlot(chat, 'rest', t);
       p.record(chat, t);
     }
     expect(t).toBe(T0 + 15 * S);
-    expect(p.nextSlot(chat, t, false)).toBe(T0 + 60 * S); // normal: window full (16 = 20 - reserve)
-    expect(p.nextSlot(chat, t, true)).toBe(t + S); // critical may use the reserve
-    for (let i = 0; i < 4; i++) p.record(chat, (t = p.nextSlot(chat, t, true)));
-    expect(p.nextSlot(chat, t, true)).toBe(T0 + 60 * S); // 20 in the window
+    expect(p.nextSlot(chat, 'rest', t)).toBe(T0 + 60 * S); // normal: window full (16 = 20 - reserve)
+    expect(p.nextSlot(chat, 'urgent', t)).toBe(t + S); // critical may use the reserve
+    for (let i = 0; i < 4; i++) p.record(chat, (t = p.nextSlot(chat, 'urgent', t)));
+    expect(p.nextSlot(chat, 'urgent', t)).toBe(T0 + 60 * S); // 20 in the window
   });
 
   it('private chats: 1 per second, no minute cap; 429 blocks the chat until retry_after', () => {
-    const p = new ChatPacer();
+    const p = new ChatBudget({ clock: new FakeClock(T0) });
     p.record('42', T0);
-    expect(p.nextSlot('42', T0, false)).toBe(T0 + S);
+    expect(p.nextSlot('42', 'rest', T0)).toBe(T0 + S);
     p.block('42', T0 + 30 * S);
-    expect(p.nextSlot('42', T0 + 2 * S, true)).toBe(T0 + 30 * S);
+    expect(p.nextSlot('42', 'urgent', T0 + 2 * S)).toBe(T0 + 30 * S);
   });
 
   it('global: 30 per rolling second across chats', () => {
-    const p = new ChatPacer();
+    const p = new ChatBudget({ clock: new FakeClock(T0) });
     for (let i = 0; i < 30; i++) p.record(String(100 + i), T0 + i);
-    expect(p.nextSlot('999', T0 + 30, false)).toBe(T0 + 1000);
+    expect(p.nextSlot('999', 'rest', T0 + 30)).toBe(T0 + 1000);
   });
 });

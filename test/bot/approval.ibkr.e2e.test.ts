@@ -192,7 +192,8 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
   });
 
   it('CV two approvals of one intent at once: two approvers tap APPROVE in the same instant → exactly one bracket at the TWS server', async () => {
-    // Polling off: both taps' updates go through the bot's middleware concurrently.
+    // Polling off: both taps' updates enter the bot's middleware at once (its per-chat order
+    // serializes them; the engine's compare-and-set would catch them if it did not).
     const { rig, server, settle } = await makeIbRig({ start: false });
     await rig.phoenix.bot.init();
     rig.phoenix.syncer.start();
@@ -202,7 +203,8 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
     const updates = rig.sandbox.pendingUpdates();
     expect(updates).toHaveLength(2);
     await Promise.all(updates.map((u) => rig.phoenix.bot.handleUpdate(u as never)));
-    const answers = [rig.alice.answerFor(qa)?.text, rig.dave.answerFor(qd)?.text];
+    // answers are sent without holding up the chat's next update: wait for them to arrive
+    const answers = (await Promise.all([rig.alice.waitAnswer(qa), rig.dave.waitAnswer(qd)])).map((x) => x.text);
     expect(answers.filter((t) => t === APPROVED_ANSWER)).toHaveLength(1);
     expect(answers.filter((t) => t !== APPROVED_ANSWER)[0]).toMatch(/^(Already decided by @(alice|dave) at .*nothing was done\.|Someone decided this card at the same moment; your tap did nothing\.)$/);
     await settle();

@@ -20,9 +20,14 @@ async function ask(r: Rig, who: 'alice' | 'bob' | 'carol' | 'dave', text: string
 }
 const isConfirmCard = (m: { text: string }) => m.text.includes('Confirm RESUME') || m.text.includes('Confirm FLATTEN');
 
-/** A known user's /help after `fn` proves every earlier update was handled (updates are processed in order). */
+/**
+ * Every earlier update was handled and everything it queued was sent: a /help answered in the
+ * main chat (updates of one chat are handled in order), then no update in flight anywhere
+ * (other chats' updates run concurrently) and nothing left in the send queue.
+ */
 async function barrier(r: Rig): Promise<void> {
   await ask(r, 'alice', '/help');
+  await r.quiet();
 }
 
 const deniedBeads = async (r: Rig) => (await r.beads('ACCESS_DENIED')).map((b) => payloadOf<{ userId: string; chatId: string | null; action: string; reason: string }>(b));

@@ -43,20 +43,33 @@ export interface Rig {
   beads(type?: string): Promise<StoredBead[]>;
   /** resolves when no card is dirty and the syncer is idle */
   outboxDrained(timeoutMs?: number): Promise<void>;
+  /** resolves when the sandbox has no update for the bot, the bot handles none and has nothing left to send */
+  quiet(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function makeRig(
-  opts: { bot?: BotOptions; start?: boolean; sandbox?: SandboxOptions; harness?: Parameters<typeof makeHarness>[0] } = {},
+  opts: {
+    bot?: BotOptions;
+    start?: boolean;
+    sandbox?: SandboxOptions;
+    /**
+     * Telegram's flood limits on: the sandbox enforces them and the bot's chat budget paces,
+     * both on the harness's FakeClock (time moves only when the test moves it). Otherwise the
+     * sandbox has no limits and the budget does not pace (priorities, order and 429s still apply).
+     */
+    flood?: boolean;
+    harness?: Parameters<typeof makeHarness>[0];
+  } = {},
 ): Promise<Rig> {
   const h = await makeHarness(opts.harness);
-  const sandbox = await startSandbox(opts.sandbox);
+  const sandbox = await startSandbox({ ...(opts.flood ? { rateLimits: true, clock: { now: () => h.clock.now() } } : {}), ...opts.sandbox });
   sandbox.addChat({ id: CHAT, title: 'Phoenix desk' });
   const phoenix = createBot({
     engine: h.engine,
     logger: h.engine.ctx.logger,
     config: { token: TOKEN, apiRoot: sandbox.apiRoot, chatId: CHAT_ID, approvers: ['1001', '1004'], admins: ['1002'], viewers: ['1003'] },
-    options: { runbooksDir: 'runbooks', startRetryMs: { min: 50, max: 500 }, pollTimeoutSeconds: 10, ...opts.bot },
+    options: { runbooksDir: 'runbooks', startRetryMs: { min: 50, max: 500 }, pollTimeoutSeconds: 10, ...(opts.flood ? { telegramClock: h.clock } : { pacing: false }), ...opts.bot },
   });
   let running: RunningBot | null = null;
   if (opts.start !== false) {
@@ -99,6 +112,14 @@ export async function makeRig(
         if (Date.now() > until) throw new Error('card outbox not drained');
         phoenix.syncer.kick();
         await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async quiet(timeoutMs = 5000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 10));
+        if (!sandbox.pendingUpdates().length && !(running?.busy() ?? 0) && !phoenix.paced.pending()) return;
+        if (Date.now() > until) throw new Error('bot not quiet');
       }
     },
     async close() {

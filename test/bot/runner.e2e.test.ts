@@ -36,7 +36,8 @@ async function setup(opts: { apiRoot: string; webhook?: { url: string; secret: s
     engine: h.engine,
     logger: h.engine.ctx.logger,
     config: { token: TOKEN, apiRoot: opts.apiRoot, chatId: CHAT_ID, approvers: ['1001'], admins: ['1002'], viewers: [], ...(opts.webhook ? { webhook: opts.webhook } : {}) },
-    options: { startRetryMs: { min: 50, max: 200 }, pollTimeoutSeconds: 5, ...opts.bot },
+    // the sandbox here has no flood limits: the bot's budget does not pace (order and 429s still apply)
+    options: { startRetryMs: { min: 50, max: 200 }, pollTimeoutSeconds: 5, pacing: false, ...opts.bot },
     ...(opts.transformers ? { transformers: opts.transformers } : {}),
   });
   return { h, phoenix };

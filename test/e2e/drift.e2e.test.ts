@@ -70,7 +70,8 @@ async function makeRig(): Promise<Rig> {
     engine: h.engine,
     logger: h.engine.ctx.logger,
     config: { token: TOKEN, apiRoot: sandbox.apiRoot, chatId: CHAT_ID, approvers: ['1001'], admins: ['1002'], viewers: ['1003'] },
-    options: { runbooksDir: 'runbooks', startRetryMs: { min: 50, max: 500 }, pollTimeoutSeconds: 10 },
+    // the sandbox has no flood limits here: the bot's budget does not pace (order and 429s still apply)
+    options: { runbooksDir: 'runbooks', startRetryMs: { min: 50, max: 500 }, pollTimeoutSeconds: 10, pacing: false },
   });
   cleanups.push(() => phoenix.syncer.stop());
   const running = await startBot(phoenix);

@@ -51,6 +51,7 @@ describe('chaos report builder', () => {
     expect(parseTitle('cv token replay: lower case works')).toEqual({ invariants: [], cv: ['token replay'] });
     expect(parseTitle('a plain test mentioning INV-T2-TOKEN-1: later')).toEqual({ invariants: [], cv: [] });
     expect(parseTitle('CVS export: not a vector')).toEqual({ invariants: [], cv: [] });
+    expect(parseTitle('SAFE-4: INV-HALT-FAST-1: /halt within 1 s')).toEqual({ invariants: ['INV-HALT-FAST-1'], cv: [] }); // a review finding's id in front
   });
 
   it('matchVector: case-insensitive names and aliases; the longest name wins (partial-fill drift is not partial fill 50%); no match inside a word', () => {
