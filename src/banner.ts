@@ -11,6 +11,8 @@ export interface BannerInputs {
   readonly broker: BrokerHealth & { readonly name: string };
   /** the Telegram/sandbox lines from launchTelegram */
   readonly telegram: readonly string[];
+  /** the bot receives updates (false: Telegram not reachable yet, retrying) */
+  readonly botReady: boolean;
 }
 
 export function brokerLines(config: AppConfig, b: BannerInputs['broker']): string[] {
@@ -35,6 +37,7 @@ export function startupBanner(i: BannerInputs): string {
     e.INTAKE_TOKEN ? '  intake requires Authorization: Bearer $INTAKE_TOKEN' : '  INTAKE_TOKEN not set: intake accepts requests from this machine only',
     ...brokerLines(i.config, i.broker),
     ...i.telegram,
+    ...(i.botReady ? [] : ['  telegram: NOT CONNECTED yet, retrying (see the log); /healthz answers 503 until the bot receives updates']),
     '  stop:    Ctrl+C',
     '',
   ];

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const broker = service.app.broker;
-  process.stdout.write(startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: front.telegram.banner }));
+  process.stdout.write(startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: front.telegram.banner, botReady: front.botReady }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -107,11 +107,15 @@ export interface FrontEndOptions {
   /** override SANDBOX_PORT (0 = ephemeral; tests) */
   readonly sandboxPort?: number;
   readonly botOptions?: BotOptions;
+  /** how long to wait for the bot to poll before returning anyway (default 5000 ms) */
+  readonly botReadyWaitMs?: number;
 }
 
 export interface FrontEnds {
   readonly telegram: TelegramHandle;
   readonly alerts: AlertSender;
+  /** the bot was receiving updates when startFrontEnds returned (else /healthz waits for it) */
+  readonly botReady: boolean;
   stop(): Promise<void>;
 }
 
@@ -129,7 +133,9 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
   });
   let stopped = false;
-  void telegram.running.ready.then(() => {
+  let botReady = false;
+  const polling = telegram.running.ready.then(() => {
+    botReady = true;
     if (!stopped) readiness.set('bot', 'running');
   });
   // Alerts (blocked notices, drift, stalls, connection, heartbeat …) leave the outbox here.
@@ -147,9 +153,15 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     throw e;
   }
   readiness.set('alerts', 'running');
+  // So "Phoenix is running" normally means ready; an unreachable Telegram delays it only this long.
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, opts.botReadyWaitMs ?? 5000);
+    void polling.then(() => (clearTimeout(t), resolve()));
+  });
   return {
     telegram,
     alerts,
+    botReady,
     async stop() {
       stopped = true;
       readiness.set('bot', 'stopped');
