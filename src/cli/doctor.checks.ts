@@ -641,6 +641,9 @@ export async function checkIntake(e: DoctorEnv, deps: IntakeDeps): Promise<Check
       const reasons = Array.isArray(h.reasons) ? h.reasons.map(String).join('; ') : '';
       return warn(name, `${running}, ${String(h.status)}`, [{ problem: `GET /healthz says ${String(h.status)}${reasons ? `: ${reasons}` : ''}`, fix: h.status === 'degraded' ? 'see phoenix status and the runbooks for the reasons named' : 'wait for it to finish starting (or stopping), then run doctor again' }], notes);
     }
+    if (answered.status === 403 && /INTAKE_TOKEN is not set/.test(String((h as { error?: unknown } | null)?.error ?? ''))) {
+      return warn(name, `a Phoenix without INTAKE_TOKEN runs at http://${where}; it answers only requests addressed to 127.0.0.1, localhost or [::1]`, [{ problem: `GET /healthz for ${where} answered 403`, fix: 'set INTAKE_HOST=127.0.0.1 (this machine only), or set INTAKE_TOKEN on the service to accept other host names' }]);
+    }
     if (h && (h.status === 'up' || h.status === 'down') && Object.keys(h).length === 1) {
       return warn(name, `a Phoenix with INTAKE_TOKEN runs at http://${where} (${h.status}); it shows no detail without its token`, [{ problem: 'the running service did not accept this INTAKE_TOKEN (or none is set here)', fix: 'set INTAKE_TOKEN to the value the service runs with' }]);
     }
