@@ -1,10 +1,18 @@
 /**
  * The running service: database, broker session, restart recovery, intake HTTP, and the
- * background loops. Start-up order matters: recovery by orderRef happens before any
- * submission can be attempted (INV-IDEMPOTENT-ORDER-1).
+ * background loops (`startService`), then the bot and the alert sender (`startFrontEnds`).
+ * Start-up order matters: recovery by orderRef happens before any submission can be
+ * attempted (INV-IDEMPOTENT-ORDER-1). Intake binds first (a second instance fails before it
+ * writes anything), so /healthz answers 503 until the jobs, the bot and the alert sender run.
  */
+import { AlertSender } from './alerts/index.js';
 import { createApp, recordConfig, type App, type AppDeps } from './app.js';
+import { createGrammyAlertTransport } from './bot/alert.transport.js';
+import type { BotOptions } from './bot/bot.js';
+import { launchTelegram, type TelegramHandle } from './bot/launch.js';
+import type { AppConfig } from './config/load.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
+import { Readiness } from './http/readiness.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 
 export interface ServiceOptions extends AppDeps {
@@ -19,15 +27,22 @@ export interface ServiceOptions extends AppDeps {
 }
 
 export interface Service {
+  readonly config: AppConfig;
   readonly app: App;
   readonly intake: IntakeServer;
   readonly jobs: Jobs | null;
+  /** what /healthz waits for: bot, alerts (startFrontEnds) and jobs (here) */
+  readonly readiness: Readiness;
   stop(): Promise<void>;
 }
+
+/** The parts that must run before /healthz says ready (SPEC 17). */
+export const READY_PARTS = ['bot', 'alerts', 'jobs'] as const;
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, logger, clock } = opts;
   const app = await createApp(opts);
+  const readiness = new Readiness(READY_PARTS);
   // Bind the port first: a second instance fails here, before it writes or connects anything.
   let intake: IntakeServer;
   try {
@@ -38,6 +53,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       port: opts.intakePort ?? config.env.INTAKE_PORT,
       ...(config.env.INTAKE_TOKEN ? { token: config.env.INTAKE_TOKEN } : {}),
       ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
+      readiness,
     });
   } catch (e) {
     await app.close();
@@ -69,14 +85,90 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           logger,
           ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
         });
+  readiness.set('jobs', jobs ? 'running' : 'disabled');
   return {
+    config,
     app,
     intake,
     jobs,
+    readiness,
     async stop() {
+      readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
       await jobs?.stop();
       await intake.close();
       await app.close();
+    },
+  };
+}
+
+export interface FrontEndOptions {
+  readonly logger: AppDeps['logger'];
+  readonly clock: AppDeps['clock'];
+  /** override SANDBOX_PORT (0 = ephemeral; tests) */
+  readonly sandboxPort?: number;
+  readonly botOptions?: BotOptions;
+  /** how long to wait for the bot to poll before returning anyway (default 5000 ms) */
+  readonly botReadyWaitMs?: number;
+}
+
+export interface FrontEnds {
+  readonly telegram: TelegramHandle;
+  readonly alerts: AlertSender;
+  /** the bot was receiving updates when startFrontEnds returned (else /healthz waits for it) */
+  readonly botReady: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bot (Telegram or the local sandbox) and the alert sender, on a started service. Marks
+ * them in the service's readiness: the bot once updates flow, the sender once it runs.
+ */
+export async function startFrontEnds(service: Service, opts: FrontEndOptions): Promise<FrontEnds> {
+  const { config, app, readiness } = service;
+  const telegram = await launchTelegram({
+    config,
+    engine: app.engine,
+    logger: opts.logger,
+    ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
+    ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
+  });
+  let stopped = false;
+  let botReady = false;
+  const polling = telegram.running.ready.then(() => {
+    botReady = true;
+    if (!stopped) readiness.set('bot', 'running');
+  });
+  // Alerts (blocked notices, drift, stalls, connection, heartbeat …) leave the outbox here.
+  const alerts = new AlertSender({
+    store: app.store,
+    clock: opts.clock,
+    logger: opts.logger.child({ component: 'alerts' }),
+    chatId: app.engine.ctx.chatId,
+    transport: createGrammyAlertTransport(telegram.api),
+    budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
+  });
+  try {
+    await alerts.start();
+  } catch (e) {
+    await telegram.stop();
+    throw e;
+  }
+  readiness.set('alerts', 'running');
+  // So "Phoenix is running" normally means ready; an unreachable Telegram delays it only this long.
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, opts.botReadyWaitMs ?? 5000);
+    void polling.then(() => (clearTimeout(t), resolve()));
+  });
+  return {
+    telegram,
+    alerts,
+    botReady,
+    async stop() {
+      stopped = true;
+      readiness.set('bot', 'stopped');
+      readiness.set('alerts', 'stopped');
+      await alerts.stop();
+      await telegram.stop();
     },
   };
 }

@@ -35,6 +35,18 @@ export interface LaunchOptions {
   readonly botOptions?: BotOptions;
 }
 
+/**
+ * INV-SANDBOX-PAPER-1, second line (config validation is the first): the sandbox lets anyone
+ * at this machine tap APPROVE as any user, so it never runs in front of IBKR or real money,
+ * whatever built the config. Checks what the engine actually runs, not only what was asked.
+ */
+export function sandboxRefusal(env: AppConfig['env'], engine: Engine): string | null {
+  const broker = engine.ctx.broker.name;
+  const mode = engine.ctx.mode;
+  if (env.BROKER === 'sim' && broker === 'sim' && env.TRADING_MODE !== 'live' && mode !== 'live') return null;
+  return `the local sandbox chat runs only with the simulated broker in paper or observe mode (this is broker ${broker}, ${mode} mode): set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and TELEGRAM_APPROVERS for real Telegram, or use BROKER=sim TRADING_MODE=paper`;
+}
+
 export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandle> {
   const env = opts.config.env;
   const chatId = opts.engine.ctx.chatId;
@@ -62,6 +74,8 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
     return { label: 'telegram', phoenix, running, banner, api: { token: env.TELEGRAM_BOT_TOKEN, ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}) }, stop: () => running.stop() };
   }
 
+  const refusal = sandboxRefusal(env, opts.engine);
+  if (refusal) throw new Error(`refusing to start: ${refusal}`);
   const port = opts.sandboxPort ?? env.SANDBOX_PORT;
   let sandbox: Sandbox;
   try {

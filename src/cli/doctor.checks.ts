@@ -616,24 +616,36 @@ export async function checkIntake(e: DoctorEnv, deps: IntakeDeps): Promise<Check
   const url = `http://${hostPort(clientHost(host), port)}/healthz`;
   let answered: { status: number; body: string } | null = null;
   try {
-    const res = await deps.fetch(url, { signal: AbortSignal.timeout(deps.timeoutMs) });
+    // with INTAKE_TOKEN the service shows its detail only to callers that carry it
+    const token = e.env.INTAKE_TOKEN;
+    const res = await deps.fetch(url, { ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}), signal: AbortSignal.timeout(deps.timeoutMs) });
     answered = { status: res.status, body: await res.text() };
   } catch {
     answered = null; // refused, reset or silent: the listen probe below tells free from taken
   }
   if (answered) {
-    type Health = { status?: unknown; mode?: unknown; broker?: unknown; demo?: unknown; killActive?: unknown };
+    type Health = { status?: unknown; mode?: unknown; broker?: unknown; demo?: unknown; killActive?: unknown; reasons?: unknown };
     let h: Health | null;
     try {
       h = JSON.parse(answered.body) as Health | null;
     } catch {
       h = null;
     }
-    if (answered.status === 200 && h && h.status === 'ok' && typeof h.mode === 'string') {
+    // /healthz: 200 ok|degraded when ready, 503 starting|stopping; only up|down without our token
+    if (h && typeof h.mode === 'string' && [200, 503].includes(answered.status) && ['ok', 'degraded', 'starting', 'stopping'].includes(String(h.status))) {
       const notes = [];
       if (h.demo) notes.push('the running service uses the DEMO constitution');
       if (h.killActive) notes.push('a kill flag is active (phoenix status)');
-      return ok(name, `Phoenix is running at http://${where} (${h.mode.toUpperCase()} mode, broker ${String(h.broker ?? '?')})`, notes);
+      const running = `Phoenix is running at http://${where} (${h.mode.toUpperCase()} mode, broker ${String(h.broker ?? '?')})`;
+      if (h.status === 'ok') return ok(name, running, notes);
+      const reasons = Array.isArray(h.reasons) ? h.reasons.map(String).join('; ') : '';
+      return warn(name, `${running}, ${String(h.status)}`, [{ problem: `GET /healthz says ${String(h.status)}${reasons ? `: ${reasons}` : ''}`, fix: h.status === 'degraded' ? 'see phoenix status and the runbooks for the reasons named' : 'wait for it to finish starting (or stopping), then run doctor again' }], notes);
+    }
+    if (answered.status === 403 && /INTAKE_TOKEN is not set/.test(String((h as { error?: unknown } | null)?.error ?? ''))) {
+      return warn(name, `a Phoenix without INTAKE_TOKEN runs at http://${where}; it answers only requests addressed to 127.0.0.1, localhost or [::1]`, [{ problem: `GET /healthz for ${where} answered 403`, fix: 'set INTAKE_HOST=127.0.0.1 (this machine only), or set INTAKE_TOKEN on the service to accept other host names' }]);
+    }
+    if (h && (h.status === 'up' || h.status === 'down') && Object.keys(h).length === 1) {
+      return warn(name, `a Phoenix with INTAKE_TOKEN runs at http://${where} (${h.status}); it shows no detail without its token`, [{ problem: 'the running service did not accept this INTAKE_TOKEN (or none is set here)', fix: 'set INTAKE_TOKEN to the value the service runs with' }]);
     }
     return fail(name, `${where} is used by another program`, [{ problem: `GET /healthz on ${where} answered ${answered.status}, not as Phoenix`, fix: 'stop that program, or set INTAKE_PORT to a free port' }]);
   }

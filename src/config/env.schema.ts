@@ -3,6 +3,7 @@
  * Every value is validated here; cross-field rules say what to do when they disagree.
  */
 import { z } from 'zod';
+import { isLoopbackBindHost } from '../runtime/loopback.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
@@ -37,7 +38,8 @@ export const envSchema = z
     TELEGRAM_WEBHOOK_URL: z.url({ error: 'must be a URL' }).refine((u) => u.startsWith('https://'), 'must be https://').optional(),
     TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 characters of A-Z a-z 0-9 _ -').optional(),
     TELEGRAM_WEBHOOK_PORT: port.default(8443),
-    SANDBOX_HOST: z.string().default('127.0.0.1'),
+    // The sandbox chat has no login: whoever reaches it can tap APPROVE, so it stays on this machine.
+    SANDBOX_HOST: z.string().refine(isLoopbackBindHost, 'must be 127.0.0.1, localhost or ::1: the sandbox chat has no login, so it only listens on this machine (for a phone elsewhere use real Telegram: TELEGRAM_BOT_TOKEN)').default('127.0.0.1'),
     SANDBOX_PORT: port.default(8788),
     HEARTBEAT_PING_URL: z.url({ error: 'must be a URL' }).optional(),
     CONSTITUTION_PATH: z.string().default('config/constitution.yaml'),
@@ -53,6 +55,12 @@ export const envSchema = z
     if (e.TELEGRAM_BOT_TOKEN) {
       if (!e.TELEGRAM_CHAT_ID) need('TELEGRAM_CHAT_ID', 'needed with TELEGRAM_BOT_TOKEN: the chat that receives cards and alerts (send /start to the bot, then run npx phoenix doctor)');
       if (!e.TELEGRAM_APPROVERS.length) need('TELEGRAM_APPROVERS', 'needed with TELEGRAM_BOT_TOKEN: comma-separated Telegram user ids allowed to approve');
+    }
+    // INV-SANDBOX-PAPER-1: without a bot token `npm start` runs the local sandbox chat, where
+    // anyone at this machine can tap APPROVE as any user; it never releases orders to IBKR or real money.
+    if (!e.TELEGRAM_BOT_TOKEN && (e.BROKER !== 'sim' || e.TRADING_MODE === 'live')) {
+      const what = [e.BROKER !== 'sim' ? `BROKER=${e.BROKER}` : '', e.TRADING_MODE === 'live' ? 'TRADING_MODE=live' : ''].filter(Boolean).join(' and ');
+      need('TELEGRAM_BOT_TOKEN', `not set, so Phoenix would approve orders in the local sandbox chat, which runs only with BROKER=sim in paper or observe mode (you set ${what}): set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and TELEGRAM_APPROVERS for real Telegram, or use BROKER=sim TRADING_MODE=paper to try the sandbox`);
     }
     if (e.TELEGRAM_WEBHOOK_URL && !e.TELEGRAM_WEBHOOK_SECRET) need('TELEGRAM_WEBHOOK_SECRET', 'needed with TELEGRAM_WEBHOOK_URL (use: openssl rand -hex 24)');
     if (e.TELEGRAM_WEBHOOK_URL && !e.TELEGRAM_BOT_TOKEN) need('TELEGRAM_BOT_TOKEN', 'webhook mode needs a real bot token');

@@ -102,11 +102,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Poll /healthz until no kill flag is active (or the run is stopped, or the service is gone). */
-async function waitForNoKill(fetchFn: DemoFetch, base: string, everyMs: number, signal?: AbortSignal): Promise<void> {
+async function waitForNoKill(fetchFn: DemoFetch, base: string, headers: Record<string, string>, everyMs: number, signal?: AbortSignal): Promise<void> {
   while (!signal?.aborted) {
     await sleep(everyMs, signal);
     try {
-      const res = await fetchFn(`${base}/healthz`, { signal: AbortSignal.timeout(3000) });
+      const res = await fetchFn(`${base}/healthz`, { headers, signal: AbortSignal.timeout(3000) });
       const h = JSON.parse(await res.text()) as { killActive?: unknown };
       if (!h.killActive) return;
     } catch {
@@ -192,18 +192,23 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   }
 
   // Is the service there? (and does it run the demo constitution?)
+  // with INTAKE_TOKEN, /healthz shows its detail only to a caller that carries it
+  const auth: Record<string, string> = target.token ? { authorization: `Bearer ${target.token}` } : {};
   let health: Record<string, unknown>;
   try {
-    const res = await fetchFn(`${target.base}/healthz`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetchFn(`${target.base}/healthz`, { headers: auth, signal: AbortSignal.timeout(3000) });
     health = JSON.parse(await res.text()) as Record<string, unknown>;
-    if (res.status !== 200 || health.status !== 'ok') return notRunning(io, target.base, `GET /healthz answered ${res.status}, not as Phoenix`);
+    if (res.status === 503 && (health.status === 'starting' || health.status === 'down')) return notRunning(io, target.base, 'it is still starting; try again in a few seconds');
+    // ready: ok, degraded (e.g. broker down: intents are still answered), or up (no detail without the token)
+    if (res.status !== 200 || !['ok', 'degraded', 'up'].includes(String(health.status))) return notRunning(io, target.base, `GET /healthz answered ${res.status}, not as Phoenix`);
   } catch (e) {
     return notRunning(io, target.base, networkReason(e));
   }
   const stopText = a.count === null ? 'Ctrl+C stops' : `${a.count} in all`;
   io.out(`Phoenix demo: posting mock signals to ${target.base}/v1/intents (seed ${a.seed}; ${Math.min(a.burst, a.count ?? Infinity)} at once, then one every ${a.everyMs / 1000} s; ${stopText})`);
-  io.out(`service: ${String(health.mode ?? '?').toUpperCase()} mode, broker ${String(health.broker ?? '?')}${health.demo ? ', DEMO constitution' : ''}${health.killActive ? ', KILL FLAG ACTIVE (entries will be blocked)' : ''}`);
-  if (!health.demo) io.out(`note: the service runs its regular constitution: outside 09:35–15:50 New York time every intent is CANCELLED (SESSION_CLOSED). For the demo: ${DEMO_START_HINT}`);
+  if (health.status === 'up') io.out('service: running (it shows its mode only to callers with its INTAKE_TOKEN)');
+  else io.out(`service: ${String(health.mode ?? '?').toUpperCase()} mode, broker ${String(health.broker ?? '?')}${health.demo ? ', DEMO constitution' : ''}${health.killActive ? ', KILL FLAG ACTIVE (entries will be blocked)' : ''}${health.status === 'degraded' ? ` — DEGRADED: ${Array.isArray(health.reasons) ? health.reasons.map(String).join('; ') : ''}` : ''}`);
+  if (!health.demo && health.status !== 'up') io.out(`note: the service runs its regular constitution: outside 09:35–15:50 New York time every intent is CANCELLED (SESSION_CLOSED). For the demo: ${DEMO_START_HINT}`);
   io.out('');
 
   const tally: Tally = { proposed: 0, cancelled: 0, invalid: 0, other: 0 };
@@ -245,7 +250,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const denials = Array.isArray(body.denials) ? (body.denials as { code?: unknown }[]) : [];
     if (a.count === null && denials.some((x) => x.code === 'STATE_CONFLICT')) {
       io.out('   waiting for the kill flag to lapse before sending more (or lift it now: /resume, phoenix resume)');
-      await waitForNoKill(fetchFn, target.base, Math.max(a.everyMs, 2000), opts.signal);
+      await waitForNoKill(fetchFn, target.base, auth, Math.max(a.everyMs, 2000), opts.signal);
     }
   }
   io.out('');

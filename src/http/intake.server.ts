@@ -1,9 +1,10 @@
 /**
- * Intake HTTP server (SPEC 3): POST /v1/intents and GET /healthz on node:http.
+ * Intake HTTP server (SPEC 3): POST /v1/intents and GET /healthz (health.ts) on node:http.
  * Every answer is JSON with a clear message; bad input changes nothing.
  *   202 {intentId, state, denials}   accepted (PROPOSED, or CANCELLED with the gate denials)
  *   400 {error, issues[]}            malformed JSON, wrong content type, validation issues
  *   401                              missing/wrong bearer token (or remote caller without INTAKE_TOKEN)
+ *   403                              no INTAKE_TOKEN and a Host that is not loopback (DNS rebinding)
  *   409 {intentId, state}            signalId already seen: nothing duplicated
  *   413                              body over 64 KiB
  *   429                              over the intake rate limit (Retry-After)
@@ -13,7 +14,10 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
+import { isLoopbackAddress, isLoopbackHostHeader } from '../runtime/loopback.js';
+import { healthAnswer, minimalHealth } from './health.js';
 import { TokenBucket } from './rate-limit.js';
+import { Readiness, type ReadinessView } from './readiness.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -25,8 +29,8 @@ export interface IntakeOptions {
   readonly token?: string;
   readonly ratePerMinute: number;
   readonly now?: () => number;
-  /** extra health facts (heartbeat, outbox) */
-  readonly health?: () => Promise<Record<string, unknown>>;
+  /** what /healthz waits for (the service: bot, alert sender, jobs); default nothing */
+  readonly readiness?: ReadinessView;
 }
 
 export interface IntakeServer {
@@ -34,8 +38,6 @@ export interface IntakeServer {
   readonly url: string;
   close(): Promise<void>;
 }
-
-const isLoopback = (addr: string | undefined) => !!addr && (addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || addr.startsWith('127.'));
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
@@ -88,6 +90,7 @@ function readBody(req: IncomingMessage): Promise<Body> {
 export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   const now = opts.now ?? Date.now;
   const bucket = new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now);
+  const readiness = opts.readiness ?? Readiness.none();
   const server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => {
       opts.logger.error({ err: e.message }, 'intake request failed');
@@ -105,11 +108,23 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       req.resume();
       return send(res, 400, { error: 'malformed request path; use POST /v1/intents or GET /healthz', issues: [{ path: '(request) path', message: 'not a valid request path' }] });
     }
+    // Without a token, loopback is the only protection, and a browser can be made to send a
+    // loopback request for a foreign name (DNS rebinding): the Host header must name loopback too.
+    if (!opts.token && !isLoopbackHostHeader(req.headers.host)) {
+      req.resume();
+      const message = `INTAKE_TOKEN is not set, so intake answers only requests addressed to 127.0.0.1, localhost or [::1] (got Host: ${req.headers.host ?? 'none'}); set INTAKE_TOKEN to accept other host names`;
+      return send(res, 403, { error: message, issues: [{ path: '(header) host', message }] });
+    }
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
-      const h = await opts.engine.health();
-      const extra = opts.health ? await opts.health() : {};
-      return send(res, 200, { status: 'ok', ...h, ...extra });
+      const engine = opts.engine;
+      const answer = healthAnswer({ now: engine.ctx.clock.now(), readiness, snapshot: await engine.health(), broker: { ...engine.ctx.broker.health(), name: engine.ctx.broker.name } });
+      // With a token, a caller without it learns up/down only (a load balancer needs no more).
+      if (opts.token && !tokenMatches(req.headers.authorization, opts.token)) {
+        const m = minimalHealth(answer);
+        return send(res, m.code, m.body);
+      }
+      return send(res, answer.code, answer.body);
     }
     if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents or GET /healthz` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });
@@ -119,7 +134,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
         req.resume();
         return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN)' }, { 'www-authenticate': 'Bearer' });
       }
-    } else if (!isLoopback(req.socket.remoteAddress)) {
+    } else if (!isLoopbackAddress(req.socket.remoteAddress)) {
       req.resume();
       return send(res, 401, { error: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' });
     }

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { SandboxCore } from './core.js';
 import { readBody, sendJson } from './http-util.js';
+import { refuseNonJson } from './request-guard.js';
 import { createUser, type SandboxUser } from './user-client.js';
 
 const chatId = z.coerce.number().int().refine((n) => n !== 0, 'chatId must not be 0');
@@ -98,6 +99,12 @@ export async function handleConsoleApi(
   signal: AbortSignal,
 ): Promise<void> {
   const query = Object.fromEntries(url.searchParams);
+  const notJson = req.method === 'POST' ? refuseNonJson(req) : null;
+  if (notJson) {
+    req.resume();
+    sendJson(res, notJson.status, { ok: false, error: notJson.description });
+    return;
+  }
   try {
     if (req.method === 'GET' && route === 'config') {
       sendJson(res, 200, { ok: true, ...core.consoleConfig, bot: core.botFrom(core.options.token ?? '') });

@@ -17,6 +17,8 @@ import { SandboxCore, type CallRecord, type SandboxOptions } from './core.js';
 import type { Fault, Outage } from './faults.js';
 import { readParams, sendHtml, sendJson, sleep } from './http-util.js';
 import { normalizeParams } from './params.js';
+import { refuseForeign } from './request-guard.js';
+import { isLoopbackBindHost } from '../runtime/loopback.js';
 import type { SandboxClock } from './rate-limit.js';
 import type { SandboxMessage, WaitOptions } from './state.js';
 import type { TgChat, TgChatType, TgUpdate } from './types.js';
@@ -142,10 +144,13 @@ async function handleBotCall(
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const host = opts.host ?? '127.0.0.1';
+  // INV-SANDBOX-PAPER-1: no login, so never reachable from another machine
+  if (!isLoopbackBindHost(host)) throw new Error(`sandbox host ${host} is not loopback: the sandbox has no login and listens only on 127.0.0.1, localhost or ::1`);
   const core = new SandboxCore(opts);
   // one listener per in-flight request; many concurrent calls are normal, not a leak
   setMaxListeners(0, core.closing.signal);
-  const host = opts.host ?? '127.0.0.1';
+  let port = 0; // known once listening; every request arrives after that
 
   const server = http.createServer((req, res) => {
     // `signal` aborts when this client goes away or the whole sandbox closes
@@ -157,12 +162,32 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (!res.writableFinished) gone.abort();
     });
     const signal = gone.signal;
-    const url = new URL(req.url ?? '/', 'http://sandbox.local');
+    const refused = refuseForeign(req, port);
+    if (refused) {
+      req.resume();
+      sendJson(res, refused.status, { ok: false, error_code: refused.status, description: refused.description, error: refused.description });
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://sandbox.local');
+    } catch {
+      // `//[` and the like: a bad request, not an exception that would end the process
+      sendJson(res, 400, { ok: false, error_code: 400, description: 'Bad Request: malformed request path' });
+      return;
+    }
     const path = url.pathname;
     const bot = BOT_ROUTE.exec(path);
     let work: Promise<void>;
     if (bot) {
-      work = handleBotCall(core, decodeURIComponent(bot[1] as string), bot[2] as string, req, res, url, signal);
+      let token: string;
+      try {
+        token = decodeURIComponent(bot[1] as string);
+      } catch {
+        sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' }); // %E0 and the like
+        return;
+      }
+      work = handleBotCall(core, token, bot[2] as string, req, res, url, signal);
     } else if (path.startsWith('/sandbox/api/')) {
       work = handleConsoleApi(core, path.slice('/sandbox/api/'.length), req, res, url, signal);
     } else if ((path === '/' || path === '/index.html') && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -186,7 +211,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const apiRoot = `http://${hostForUrl}:${port}`;
   let closed: Promise<void> | undefined;

@@ -53,9 +53,10 @@ async function makeIbRig(opts: { start?: boolean; constitution?: HarnessOptions[
   // the bracket's entry (BUY LMT 6010.25) fills at once; its stop (6008) and target (6015) keep working
   server.movePrice('MES', 6010.25);
   let broker!: IbkrBroker;
-  // the composition root's own path: BROKER=ibkr + IB_* in the environment
+  // the composition root's own path: BROKER=ibkr + IB_* in the environment, with a bot token
+  // (the bot talks to the sandbox's Bot API; the sandbox chat alone never serves IBKR, INV-SANDBOX-PAPER-1)
   const viaEnv = opts.viaEnv
-    ? await buildBroker(testConfig({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port), IB_CLIENT_ID: '42', IB_ACCOUNT: ACCOUNT, TRADING_MODE: 'paper' }), wallClock, silentLogger)
+    ? await buildBroker(testConfig({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port), IB_CLIENT_ID: '42', IB_ACCOUNT: ACCOUNT, TRADING_MODE: 'paper', TELEGRAM_BOT_TOKEN: '7000000003:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', TELEGRAM_CHAT_ID: String(CHAT), TELEGRAM_APPROVERS: '1001' }), wallClock, silentLogger)
     : null;
   const rig = await makeRig({
     ...(opts.start === false ? { start: false } : {}),

@@ -157,6 +157,29 @@ describe('phoenix doctor: a good configuration', () => {
   });
 });
 
+describe('phoenix doctor: reading /healthz of a running Phoenix (SAFE-8, SAFE-14)', () => {
+  it('with INTAKE_TOKEN doctor sends it and sees the detail; a wrong token sees only up/down (WARN with the fix); a DOWN broker is WARN "degraded" with the reason', async () => {
+    const h = await makeHarness();
+    const intake = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: intakePort, token: INTAKE_TOKEN, ratePerMinute: 600 });
+    try {
+      const good = await doctor({ INTAKE_TOKEN });
+      expect(line(good.text, 'intake')).toMatch(/^OK\s+intake\s+Phoenix is running at http:\/\/127\.0\.0\.1:\d+ \(PAPER mode, broker READY\)/);
+      const wrong = await doctor({ INTAKE_TOKEN: 'not-the-service-token-0123456789' });
+      expect(line(wrong.text, 'intake')).toMatch(/^WARN\s+intake\s+a Phoenix with INTAKE_TOKEN runs at http:\/\/127\.0\.0\.1:\d+ \(up\); it shows no detail without its token/);
+      expect(wrong.text).toContain('set INTAKE_TOKEN to the value the service runs with');
+      h.sim!.faults.disconnect();
+      await h.settle();
+      const down = await doctor({ INTAKE_TOKEN });
+      expect(line(down.text, 'intake')).toMatch(/^WARN\s+intake\s+Phoenix is running at .* \(PAPER mode, broker DISCONNECTED\), degraded/);
+      expect(down.text).toMatch(/GET \/healthz says degraded: broker sim DISCONNECTED/);
+      noSecrets(good.text + wrong.text + down.text);
+    } finally {
+      await intake.close();
+      await h.close();
+    }
+  });
+});
+
 describe('phoenix doctor: broken configurations, each with its fix', () => {
   it('TRADING_MODE=live without IBKR_ALLOW_LIVE → configuration FAIL listing every problem with a fix; exit 1', async () => {
     const { code, text } = await doctor({ TRADING_MODE: 'live' });

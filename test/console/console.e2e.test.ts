@@ -65,6 +65,11 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
 
   it('prints the banner with the DEMO constitution and the console address; the console opens as an empty phone chat', async () => {
     expect(svc!.stdout()).toMatch(/Phoenix is running \(PAPER mode, sim broker, DEMO constitution\)/);
+    expect(svc!.stdout()).toMatch(/  broker:  sim READY, account DU\d+ \(simulated: no real orders\)/);
+    // SAFE-14: once the banner is printed the bot, the alert sender and the jobs run: ready, ok
+    const health = await fetch(`${svc!.intakeUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', broker: 'READY', parts: { bot: 'running', alerts: 'running', jobs: 'running' } });
     expect(svc!.consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     await page.goto(svc!.consoleUrl);
     await expect(page.title()).resolves.toContain('Phoenix sandbox');

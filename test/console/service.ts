@@ -79,7 +79,7 @@ export interface RunningService {
   readonly dir: string;
   /** http://127.0.0.1:PORT (no path) */
   readonly intakeUrl: string;
-  /** the printed sandbox console address, e.g. http://127.0.0.1:8788/ */
+  /** the printed sandbox console address, e.g. http://127.0.0.1:8788/ ('' with TELEGRAM_BOT_TOKEN: no sandbox) */
   readonly consoleUrl: string;
   /** the service's own clock (pinned with `clockAt`, else the wall clock), epoch ms */
   now(): number;
@@ -112,7 +112,7 @@ export class StartError extends Error {
 
 /**
  * Start the service in a fresh temp dir (copy of config/) and resolve once it has printed its
- * intake and sandbox console lines. Rejects (and cleans up) if it exits first or takes longer
+ * intake and sandbox console lines (only the intake line when env has TELEGRAM_BOT_TOKEN). Rejects (and cleans up) if it exits first or takes longer
  * than `timeoutMs`.
  */
 export function startService(env: Record<string, string>, opts: StartOptions = {}): Promise<RunningService> {
@@ -167,8 +167,9 @@ export function startService(env: Record<string, string>, opts: StartOptions = {
     const timer = setTimeout(() => fail(`the service printed no intake/console lines within ${timeoutMs} ms`), timeoutMs);
     const check = () => {
       const intake = /intake:\s+(http:\/\/\S+)\/v1\/intents/.exec(out)?.[1];
-      const consoleUrl = /SANDBOX chat:\s+(http:\/\/\S+)/.exec(out)?.[1];
-      if (!intake || !consoleUrl || !out.includes('stop:')) return;
+      // with a bot token there is no sandbox (the test runs its own Bot API at TELEGRAM_API_ROOT)
+      const consoleUrl = env.TELEGRAM_BOT_TOKEN ? '' : /SANDBOX chat:\s+(http:\/\/\S+)/.exec(out)?.[1];
+      if (!intake || consoleUrl === undefined || !out.includes('stop:')) return;
       clearTimeout(timer);
       child.removeListener('exit', onExit);
       resolve({ child, dir, intakeUrl: intake, consoleUrl, now, stdout: () => out, stderr: () => err, stop });

@@ -4,8 +4,11 @@
  *
  * A TwsTestServer runs in THIS process and keeps its orders, executions and positions for the
  * whole drill (like a real IB Gateway that outlives Phoenix). Phoenix runs as a REAL child
- * process (`node --import tsx src/main.ts`, BROKER=ibkr, the local Telegram sandbox) on one
- * SQLite file in a temp dir. A seeded schedule then, again and again:
+ * process (`node --import tsx src/main.ts`, BROKER=ibkr) on one SQLite file in a temp dir. Its
+ * Telegram is a sandbox Bot API run by THIS process too (TELEGRAM_BOT_TOKEN + TELEGRAM_API_ROOT),
+ * so chat, pending updates and taps outlive every kill like the real Telegram does (and the
+ * sandbox chat never serves IBKR on its own: INV-SANDBOX-PAPER-1). A seeded schedule then,
+ * again and again:
  *   - submits intents over HTTP (POST /v1/intents),
  *   - approves them as approver 1001 by tapping APPROVE through the sandbox console API
  *     (GET /sandbox/api/chat → the card's `v1:a:<cardId>` button → POST /sandbox/api/tap),
@@ -47,6 +50,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { seededRandom, type Random } from '../../src/engine/ports.js';
+import { startSandbox } from '../../src/sandbox/server.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
 import { inheritedFaketime } from '../support/faketime.js';
 import { TwsTestServer, type FillBehavior, type ServerOrder } from '../support/tws/index.js';
@@ -113,6 +117,9 @@ export interface DrillReport {
   readonly durationMs: number;
   readonly dir: string | null;
 }
+
+/** any well-formed token: the drill's own sandbox Bot API accepts it (like BotFather's, never a real one) */
+const DRILL_BOT_TOKEN = '7000000004:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 const ACCOUNT = 'DU1234567';
 const CHAT = -1001001;
@@ -258,9 +265,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const ibPort = await server.start();
   for (const p of PRODUCTS) server.movePrice(p.symbol, p.base);
   const intakePort = await freePort();
-  const sandboxPort = await freePort();
+  const telegram = await startSandbox();
   const intakeUrl = `http://127.0.0.1:${intakePort}`;
-  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const sandboxUrl = telegram.apiRoot;
   const req = createRequire(join(repoRoot, 'package.json'));
   const loader = pathToFileURL(join(req.resolve('tsx/package.json'), '..', 'dist', 'loader.mjs')).href;
 
@@ -315,7 +322,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         CONSTITUTION_PATH: 'config/constitution.drill.yaml',
         DATABASE_URL: 'file:./data/phoenix.db',
         INTAKE_PORT: String(intakePort),
-        SANDBOX_PORT: String(sandboxPort),
+        TELEGRAM_BOT_TOKEN: DRILL_BOT_TOKEN,
+        TELEGRAM_API_ROOT: telegram.apiRoot,
+        TELEGRAM_CHAT_ID: String(CHAT),
+        TELEGRAM_APPROVERS: String(APPROVER),
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -344,7 +354,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     return run;
   };
 
-  const isReady = (run: ChildRun) => run.out.includes('Phoenix is running') && run.out.includes('sandbox Bot API root:');
+  const isReady = (run: ChildRun) => run.out.includes('Phoenix is running') && run.out.includes('  stop:    Ctrl+C');
 
   const waitReady = async (run: ChildRun): Promise<void> => {
     const until = Date.now() + startTimeoutMs;
@@ -815,6 +825,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       }
     }
     await server.close();
+    await telegram.close();
   }
 
   // === report
