@@ -20,7 +20,7 @@
  *   a recurrence is a new drift. PHOENIX_/BROKER_CORRECTED drifts that persist are raised
  *   again at the next run: the correction did not take.
  */
-import { BrokerUnavailableError } from './broker.port.js';
+import { BrokerUnavailableError, type BrokerPosition } from './broker.port.js';
 import type { EngineContext } from './context.js';
 import { OPEN_STATES, type IntentRecord, type OrderRecord } from './domain.js';
 import { reconcile, type BrokerSnapshot, type Discrepancy, type LocalSnapshot, type ReconcileScope } from './reconcile.js';
@@ -49,6 +49,8 @@ export interface ReconcileResult {
   readonly unresolved: number;
   /** one line for /drift "check now" */
   readonly message: string;
+  /** positions in other accounts of the same login: context, never compared (INV-ACCOUNT-SCOPE-1) */
+  readonly otherAccounts?: readonly BrokerPosition[];
 }
 
 interface RunState {
@@ -106,8 +108,10 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
   const tolerance = { pnlCents: Math.round(ctx.constitution.reconciliation.pnlToleranceUsd * 100) };
   let first: readonly Discrepancy[];
   let confirmed: readonly Discrepancy[] = [];
+  let others: readonly BrokerPosition[] = [];
   try {
     const broker1 = await brokerSnapshot(ctx, scope);
+    others = broker1.otherAccounts;
     first = reconcile(await localSnapshot(ctx, broker1), broker1, tolerance, scope).discrepancies;
     const known = await ctx.store.tx(async (tx) => new Set([...(await tx.drifts.unresolved()).map((d) => d.fingerprint), ...(await acknowledged(tx))]));
     const candidates = first.filter((d) => !known.has(d.fingerprint));
@@ -155,10 +159,11 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
   });
   if (newDrifts.length) ctx.notify();
   ctx.logger.info({ reason, scope, discrepancies: first.length, newDrifts: newDrifts.length }, 'reconciliation');
-  const message = first.length
+  const context = others.length ? ` Other accounts at this broker (not Phoenix's, not compared): ${others.map((p) => `${p.account} ${p.instrument.symbol} ${p.quantity}`).join(', ')}.` : '';
+  const message = (first.length
     ? `${first.length} mismatch${first.length > 1 ? 'es' : ''} with the broker (${newDrifts.length} new); ${unresolved} unresolved drift${unresolved === 1 ? '' : 's'}.`
-    : `Positions and orders match the broker${unresolved ? `; ${unresolved} earlier drift${unresolved === 1 ? '' : 's'} still unresolved` : ''}.`;
-  return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, message };
+    : `Positions and orders match the broker${unresolved ? `; ${unresolved} earlier drift${unresolved === 1 ? '' : 's'} still unresolved` : ''}.`) + context;
+  return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, message, otherAccounts: others };
 }
 
 /** kv key: fingerprints of drifts resolved as ACKNOWLEDGED whose mismatch still persists. */
@@ -178,11 +183,23 @@ function coveredBy(fp: string, scope: ReconcileScope): boolean {
   return scope === 'full' || fp.startsWith('POSITION_');
 }
 
-async function brokerSnapshot(ctx: EngineContext, scope: ReconcileScope): Promise<BrokerSnapshot> {
-  const positions = await ctx.broker.positions();
-  if (scope === 'positions') return { positions, openOrders: [], executions: [] };
-  const [openOrders, executions] = [await ctx.broker.openOrders(), await ctx.broker.executions()];
-  return { positions, openOrders, executions };
+/**
+ * INV-ACCOUNT-SCOPE-1: only Phoenix's own account is compared. A login that manages several
+ * accounts reports their positions too; they are context for the human, never netted.
+ */
+function phoenixAccount(ctx: EngineContext): string | null {
+  return ctx.broker.health().account?.accountId ?? ctx.lastKnownAccount?.accountId ?? null;
+}
+
+async function brokerSnapshot(ctx: EngineContext, scope: ReconcileScope): Promise<BrokerSnapshot & { readonly otherAccounts: readonly BrokerPosition[] }> {
+  const mine = phoenixAccount(ctx);
+  const own = (account: string | undefined) => mine === null || !account || account === mine;
+  const all = await ctx.broker.positions();
+  const positions = all.filter((p) => own(p.account));
+  const otherAccounts = all.filter((p) => !own(p.account));
+  if (scope === 'positions') return { positions, openOrders: [], executions: [], otherAccounts };
+  const [openOrders, executions] = [await ctx.broker.openOrders(), (await ctx.broker.executions()).filter((f) => own(f.account))];
+  return { positions, openOrders, executions, otherAccounts };
 }
 
 /** Open intents, intents closed today, and any intent the broker's orders/executions name. */

@@ -97,6 +97,7 @@ export class SimBroker implements BrokerPort {
   private readonly unknownSymbols: ReadonlySet<string>;
   private readonly instruments = new Map<string, Instrument>();
   private readonly spoofs = new Map<string, { readonly instrument: Instrument; readonly quantity: number }>();
+  private readonly foreign = new Map<string, BrokerPosition>();
   private readonly exec: SimExecution;
   private state: ConnectionState = 'DISCONNECTED';
   private detail = 'not connected';
@@ -237,6 +238,7 @@ export class SimBroker implements BrokerPort {
         const s = this.spoofs.get(instrumentKey(p.instrument));
         return Object.freeze(s ? { ...p, quantity: s.quantity } : p);
       })
+      .concat([...this.foreign.values()])
       .filter((p) => p.quantity !== 0);
   }
 
@@ -319,6 +321,11 @@ export class SimBroker implements BrokerPort {
         const key = instrumentKey(instrument);
         if (quantity === null) this.spoofs.delete(key);
         else this.spoofs.set(key, { instrument, quantity });
+      },
+      foreign: (account, instrument, quantity) => {
+        const key = `${account}|${instrumentKey(instrument)}`;
+        if (quantity === null) this.foreign.delete(key);
+        else this.foreign.set(key, Object.freeze({ account, instrument, quantity, avgCost: this.prices.get(instrument.symbol) ?? 0 }));
       },
       setAccount: (accountId, netLiquidation) => {
         if (accountId !== undefined) this.accountId = accountId;

@@ -17,6 +17,7 @@ export interface FaultHost {
   release(orderRef: string | undefined): number;
   spoof(target: string | Instrument, quantity: number | null): void;
   setAccount(accountId: string | undefined, netLiquidation: number | undefined): void;
+  foreign(account: string, instrument: Instrument, quantity: number | null): void;
 }
 
 export class SimFaults {
@@ -79,6 +80,14 @@ export class SimFaults {
    */
   spoofPosition(target: string | Instrument, quantity: number | null): void {
     this.host.spoof(target, quantity);
+  }
+
+  /**
+   * positions() also reports `quantity` of `instrument` in ANOTHER managed account (an advisor or
+   * family login sees several); null removes it. Phoenix must never net it with its own.
+   */
+  foreignPosition(account: string, instrument: Instrument, quantity: number | null): void {
+    this.host.foreign(account, instrument, quantity);
   }
 
   /** Switch the account behind the session, e.g. `setAccount('U1234567')` (a live id). */
