@@ -16,7 +16,12 @@ export type CallbackAction =
   | 'driftAck'
   | 'driftPhoenixFixed'
   | 'driftBrokerFixed'
-  | 'checkNow';
+  | 'checkNow'
+  /** on a trade card: ask to re-protect / close the unprotected position (MONEY-1) */
+  | 'reprotect'
+  | 'closeOne'
+  /** on a STALLED trade card: ask the broker and cancel (SAFE-13) */
+  | 'cancelStalled';
 
 const CODE: Readonly<Record<CallbackAction, string>> = {
   approve: 'a',
@@ -27,12 +32,15 @@ const CODE: Readonly<Record<CallbackAction, string>> = {
   driftPhoenixFixed: 'f',
   driftBrokerFixed: 'b',
   checkNow: 'r',
+  reprotect: 'o',
+  closeOne: 'z',
+  cancelStalled: 's',
 };
 const ACTION_BY_CODE = new Map(Object.entries(CODE).map(([action, c]) => [c, action as CallbackAction]));
 
 /** Ids are opaque: letters, digits, `_` and `-`, at most 48 characters. */
 const ID = /^[A-Za-z0-9_-]{1,48}$/;
-const DATA = /^v1:([apcxkfbr]):([A-Za-z0-9_-]{1,48})$/;
+const DATA = /^v1:([apcxkfbrozs]):([A-Za-z0-9_-]{1,48})$/;
 
 export interface ParsedCallback {
   readonly action: CallbackAction;

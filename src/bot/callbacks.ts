@@ -51,6 +51,10 @@ export async function handleCallback(ctx: CallbackCtx, s: BotServices): Promise<
       return confirmTap(ctx, s, parsed);
     case 'checkNow':
       return checkNowTap(ctx, s);
+    case 'reprotect':
+    case 'closeOne':
+    case 'cancelStalled':
+      return positionActionTap(ctx, s, parsed);
     default:
       return driftTap(ctx, s, parsed);
   }
@@ -185,6 +189,30 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
   await answerOnce(ctx, toast(outcome.message), s.logger);
   s.kickSyncer();
   if (outcome.ok && confirmed) s.reply(ctx, `${actor.name}: ${outcome.message}`.slice(0, 3500), CONFIRMED);
+}
+
+const POSITION_CONFIRM = { reprotect: 'CONFIRM_REPROTECT', closeOne: 'CONFIRM_CLOSE', cancelStalled: 'CONFIRM_CANCEL_STALLED' } as const;
+
+/**
+ * 🛡 Re-protect / ⏹ Flatten on an unprotected position, 🔎 Check broker & cancel on a STALLED one:
+ * the tap asks for a confirmation card (answered only by the asker, 60 s); nothing happens yet.
+ */
+async function positionActionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
+  const view = await cardView(s.engine.ctx, p.id);
+  if (!view || view.kind !== 'TRADE' || view.card.chatId !== tappedChat(ctx)) {
+    await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown card');
+    return answerOnce(ctx, NOT_VALID, s.logger);
+  }
+  // only what the card offers right now (forged or old data for another state is refused)
+  const offered = p.action === 'cancelStalled' ? view.intent.state === 'STALLED' : p.action === 'reprotect' ? (view.unprotected?.open ?? 0) > 0 : view.unprotected !== null;
+  if (!offered) {
+    await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, `${p.action} is not offered on this card now (${view.intent.state})`);
+    return answerOnce(ctx, NOT_VALID, s.logger);
+  }
+  const kind = POSITION_CONFIRM[p.action as keyof typeof POSITION_CONFIRM];
+  const r = await s.engine.requestConfirmation(kind, ctx.phoenix!.actor, view.intent.id);
+  s.kickSyncer();
+  return answerOnce(ctx, r.ok ? 'Confirm in the message below (60 s); only you can.' : r.message, s.logger);
 }
 
 async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {

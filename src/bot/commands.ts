@@ -153,6 +153,19 @@ export const COMMANDS: readonly CommandRow[] = [
     },
   },
   {
+    command: 'resolve',
+    args: 'INTENT what-you-checked',
+    description: 'close a STALLED entry the broker cannot answer for, after checking TWS yourself (admin)',
+    minRank: 'admin',
+    enabled: true,
+    async run(env) {
+      const m = /^(int_[A-Za-z0-9]{1,40})\s+(.{3,300})$/s.exec(env.args.trim());
+      if (!m) return say(env, line('Usage: ', code('/resolve int_… what you checked at the broker'), ' — e.g. ', code('/resolve int_abc TWS Orders+Trades: nothing with this Order Ref'), '. Prefer the card\'s 🔎 button while the broker can answer.'));
+      const r = await env.s.engine.resolveStalled(m[1]!, env.actor, m[2]!);
+      await say(env, line(r.ok ? '☑️ ' : '', clean(r.message)));
+    },
+  },
+  {
     command: 'audit',
     description: 'verify the audit chain',
     minRank: 'admin',

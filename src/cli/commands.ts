@@ -100,6 +100,19 @@ export const COMMANDS: readonly CliCommand[] = [
     },
   },
   {
+    name: 'intent resolve-stalled',
+    usage: 'phoenix intent resolve-stalled INTENT --checked "what you checked at the broker"',
+    summary: 'close a STALLED entry the broker cannot answer for, after checking TWS yourself (audited; RB-003)',
+    async run(ctx, args) {
+      const id = args[0];
+      const note = flag(args, '--checked');
+      if (!id || id.startsWith('--') || !note) throw new UsageError('give the intent id and --checked "what you saw at the broker"');
+      const r = await (await ctx.app()).engine.resolveStalled(id, ctx.operator(), note);
+      (r.ok ? ctx.io.out : ctx.io.err)(r.message);
+      return r.ok ? 0 : 1;
+    },
+  },
+  {
     name: 'halt',
     usage: 'phoenix halt [reason]',
     summary: 'set the kill flag now: new entries blocked, exits allowed (works while Telegram is down)',

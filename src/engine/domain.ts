@@ -129,7 +129,18 @@ export interface KillFlag {
   readonly clearedBy: string | null;
 }
 
-export type CardKind = 'TRADE' | 'PROMOTION' | 'CONFIRM_RESUME' | 'CONFIRM_FLATTEN' | 'DRIFT';
+export type CardKind =
+  | 'TRADE'
+  | 'PROMOTION'
+  | 'CONFIRM_RESUME'
+  | 'CONFIRM_FLATTEN'
+  /** MONEY-1: a new stop for one unprotected position (approver+) */
+  | 'CONFIRM_REPROTECT'
+  /** MONEY-1: close one unprotected position at market (approver+) */
+  | 'CONFIRM_CLOSE'
+  /** SAFE-13: ask the broker about one STALLED entry and cancel it (admin) */
+  | 'CONFIRM_CANCEL_STALLED'
+  | 'DRIFT';
 export type CardStatus = 'OPEN' | 'DECIDED' | 'EXPIRED' | 'CLOSED';
 
 /** A chat message Phoenix owns; version > renderedVersion means it must be (re)rendered. */

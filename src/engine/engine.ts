@@ -111,8 +111,8 @@ export class Engine {
   detectUnprotected() {
     return detectUnprotected(this.ctx);
   }
-  requestConfirmation(kind: ConfirmKind, actor: Actor) {
-    return requestConfirmation(this.ctx, kind, actor);
+  requestConfirmation(kind: ConfirmKind, actor: Actor, intentId?: string) {
+    return requestConfirmation(this.ctx, kind, actor, intentId);
   }
   answerConfirmation(cardId: string, confirmed: boolean, actor: Actor) {
     return answerConfirmation(this.ctx, cardId, confirmed, actor);

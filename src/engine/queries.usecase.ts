@@ -18,7 +18,10 @@
  * The two writes are bookkeeping of the transport, not business state changes: they never
  * touch intents, tokens, orders or kill flags.
  */
+import { CONFIRMS, intentOf, isConfirmKind } from './confirm.usecase.js';
 import type { EngineContext } from './context.js';
+import { isExitReserved, openAtBroker } from './flatten.usecase.js';
+import { stopWorks } from './protection.usecase.js';
 import type { CardRecord, IntentRecord, KillFlag, Mode, OrderRecord, TokenRecord } from './domain.js';
 import { promotionCardView, type PromotionCardView } from './promotion.usecase.js';
 import type { DriftRecord } from './store.port.js';
@@ -47,6 +50,11 @@ export interface TradeCardView extends ViewBase {
   readonly token: TokenRecord | null;
   readonly orders: readonly OrderRecord[];
   readonly limits: CardLimits;
+  /**
+   * Open at the broker with no working stop (MONEY-1): what is open (signed) and the stop's state;
+   * null when protected, flat, or a flatten is closing it.
+   */
+  readonly unprotected: { readonly open: number; readonly stop: string } | null;
 }
 
 export interface ConfirmCardView extends ViewBase {
@@ -54,6 +62,8 @@ export interface ConfirmCardView extends ViewBase {
   readonly activeKills: readonly KillFlag[];
   /** intents holding (or possibly holding) broker exposure right now */
   readonly open: readonly IntentRecord[];
+  /** the one position a per-position confirmation is about (re-protect, close, stalled cancel) */
+  readonly intent: IntentRecord | null;
 }
 
 export interface DriftCardView extends ViewBase {
@@ -91,13 +101,17 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
       const intent = await tx.intents.get(card.subjectId);
       if (!intent) return { ...base, kind: 'OTHER', card };
       const c = ctx.constitution;
+      const orders = await tx.orders.listByIntent(intent.id);
+      const open = intent.state === 'FILLED' || intent.state === 'MANAGED' ? openAtBroker(intent, orders) : 0;
+      const naked = open !== 0 && !isExitReserved(orders) && !(open > 0 && stopWorks(orders));
       return {
         ...base,
         kind: 'TRADE',
         card,
         intent,
         token: await tx.tokens.latestForIntent(intent.id),
-        orders: await tx.orders.listByIntent(intent.id),
+        orders,
+        unprotected: naked ? { open, stop: orders.find((o) => o.role === 'STOP')?.status ?? 'none' } : null,
         limits: {
           maxRiskPerTradeUsd: c.limits.maxRiskPerTradeUsd,
           minDvs: c.limits.minDvs,
@@ -107,8 +121,9 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
         },
       };
     }
-    if (card.kind === 'CONFIRM_RESUME' || card.kind === 'CONFIRM_FLATTEN') {
-      return { ...base, kind: 'CONFIRM', card, activeKills: await tx.kills.active(now), open: await tx.intents.listByState(OPEN_EXPOSURE) };
+    if (isConfirmKind(card.kind)) {
+      const subject = CONFIRMS[card.kind].perIntent ? await tx.intents.get(intentOf(card)) : null;
+      return { ...base, kind: 'CONFIRM', card, activeKills: await tx.kills.active(now), open: await tx.intents.listByState(OPEN_EXPOSURE), intent: subject };
     }
     if (card.kind === 'DRIFT') return { ...base, kind: 'DRIFT', card, drift: await tx.drifts.get(card.subjectId) };
     return { ...base, kind: 'OTHER', card };

@@ -97,6 +97,7 @@ function tradeView(text: string, over: { intent?: Partial<IntentRecord>; card?: 
     kind: 'TRADE',
     card: card(over.card),
     intent: intent(text, over.intent),
+    unprotected: null,
     token: null,
     orders: [],
     now: NOW,
@@ -208,9 +209,9 @@ describe('evidence card rendering', () => {
 
   it('confirmation, drift and status messages are safe too', () => {
     const kills: KillFlag[] = HOSTILE.map((h, k) => ({ id: `kill_${k}`, kind: 'MANUAL', reason: h, setBy: h, setAt: NOW, expiresAt: null, clearedAt: null, clearedBy: null }));
-    for (const kind of ['CONFIRM_RESUME', 'CONFIRM_FLATTEN'] as const) {
+    for (const kind of ['CONFIRM_RESUME', 'CONFIRM_FLATTEN', 'CONFIRM_REPROTECT', 'CONFIRM_CLOSE', 'CONFIRM_CANCEL_STALLED'] as const) {
       for (const status of ['OPEN', 'DECIDED', 'EXPIRED'] as const) {
-        const v: ConfirmCardView = { kind: 'CONFIRM', card: card({ kind, status, decidedBy: HOSTILE[0]!, decidedAt: NOW }), now: NOW, mode: 'live', demo: false, activeKills: kills, open: HOSTILE.map((h) => intent(h, { state: 'MANAGED' })) };
+        const v: ConfirmCardView = { kind: 'CONFIRM', card: card({ kind, status, decidedBy: HOSTILE[0]!, decidedAt: NOW }), now: NOW, mode: 'live', demo: false, activeKills: kills, open: HOSTILE.map((h) => intent(h, { state: 'MANAGED' })), intent: kind.endsWith('RESUME') || kind.endsWith('FLATTEN') ? null : intent(HOSTILE[3]!, { state: 'FILLED' }) };
         const r = renderCard(v);
         assertTelegramSafe(r.html);
         expect(r.keyboard.inline_keyboard.flat().length).toBe(status === 'OPEN' ? 2 : 0);

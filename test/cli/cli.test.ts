@@ -214,3 +214,32 @@ describe('CLI: audit export', () => {
     expect(badSince.err.join('\n')).toMatch(/--since must be an ISO time/);
   });
 });
+
+describe('CLI: a STALLED entry resolved by hand (SAFE-13)', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('SAFE-13: `phoenix intent resolve-stalled ID --checked "…"` closes a STALLED entry with no broker id, audited with the operator and the note; without --checked it refuses', async () => {
+    h = await makeHarness();
+    h.sim!.faults.timeoutNext();
+    const p = await propose(h);
+    await h.engine.decide(p.cardId, 'APPROVE', approver);
+    await h.app.store.tx(async (tx) => {
+      for (const role of ['ENTRY', 'STOP', 'TARGET'] as const) await tx.orders.update(p.intentId, role, { brokerOrderId: null });
+    });
+    await h.clock.advance(61_000);
+    expect(await h.engine.detectStalls()).toEqual([p.intentId]);
+    const env = { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION, USER: 'ops' };
+    const bad = terminal();
+    expect(await runCli(['intent', 'resolve-stalled', p.intentId], bad.io, env, repoRoot)).not.toBe(0);
+    const t = terminal();
+    expect(await runCli(['intent', 'resolve-stalled', p.intentId, '--checked', 'TWS: nothing with this Order Ref'], t.io, env, repoRoot)).toBe(0);
+    expect(t.out.join('\n')).toContain(`Resolved: ${p.intentId} is CANCELLED (checked at the broker by ops (CLI): TWS: nothing with this Order Ref)`);
+    const row = new Database(h.dbFile, { readonly: true });
+    try {
+      expect(row.prepare(`SELECT state, stateReason FROM "Intent" WHERE id = ?`).get(p.intentId)).toEqual({ state: 'CANCELLED', stateReason: 'resolved by ops (CLI) after checking the broker: TWS: nothing with this Order Ref' });
+    } finally {
+      row.close();
+    }
+  });
+});

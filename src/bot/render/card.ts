@@ -52,10 +52,35 @@ export const tradeCardOpen = (v: TradeCardView): boolean => v.card.status === 'O
 
 export function renderTradeCard(v: TradeCardView): Rendered {
   const open = tradeCardOpen(v);
-  const lines: Line[] = [line(...modeBanner(v.mode, v.demo)), ...tradeHeader(v.intent), ...outcomeLines(v), blank, ...evidenceLines(v, open)];
+  const lines: Line[] = [line(...modeBanner(v.mode, v.demo)), ...tradeHeader(v.intent), ...dangerLines(v), ...outcomeLines(v), blank, ...evidenceLines(v, open)];
   lines.push(withDrop(line(i(`card ${v.card.id} · intent ${v.intent.id}`)), 0));
-  const keyboard: InlineKeyboardMarkup = open ? { inline_keyboard: [[button('✅ APPROVE', 'approve', v.card.id), button('❌ PASS', 'pass', v.card.id)]] } : NO_BUTTONS;
-  return { html: renderFitted(lines), keyboard };
+  return { html: renderFitted(lines), keyboard: tradeButtons(v, open) };
+}
+
+/** APPROVE / PASS while open; re-protect / flatten when unprotected (MONEY-1); broker check when STALLED (SAFE-13). */
+function tradeButtons(v: TradeCardView, open: boolean): InlineKeyboardMarkup {
+  if (open) return { inline_keyboard: [[button('✅ APPROVE', 'approve', v.card.id), button('❌ PASS', 'pass', v.card.id)]] };
+  if (v.unprotected) {
+    const row = v.unprotected.open > 0 ? [button('🛡 Re-protect', 'reprotect', v.card.id), button('⏹ Flatten', 'closeOne', v.card.id)] : [button('⏹ Flatten', 'closeOne', v.card.id)];
+    return { inline_keyboard: [row] };
+  }
+  if (v.intent.state === 'STALLED') return { inline_keyboard: [[button('🔎 Check broker & cancel', 'cancelStalled', v.card.id)]] };
+  return NO_BUTTONS;
+}
+
+/** The loud lines of an unprotected position and of an entry the broker holds (MONEY-1, MONEY-11). */
+function dangerLines(v: TradeCardView): Line[] {
+  const out: Line[] = [];
+  if (v.unprotected) {
+    const u = v.unprotected;
+    out.push(
+      u.open > 0
+        ? line('🚨 ', b('UNPROTECTED'), `: ${u.open} open, stop ${clean(u.stop)} at the broker. Re-protect or flatten (RB-013).`)
+        : line('🚨 ', b('REVERSED'), `: exits went ${-u.open} beyond the entry — the account is on the other side. Flatten (RB-014).`),
+    );
+  }
+  if (v.orders.some((o) => o.role === 'ENTRY' && o.status === 'HELD')) out.push(line('⏸ ', b('HELD'), ' by the broker (e.g. no shares to borrow, 404): it may never fill (RB-015).'));
+  return out;
 }
 
 function tradeHeader(intent: IntentRecord): Line[] {
@@ -185,29 +210,39 @@ function evidenceLines(v: TradeCardView, open: boolean): Line[] {
 // === Confirmation cards (/resume, /flatten)
 
 const CONFIRM_WHAT = {
-  CONFIRM_RESUME: { verb: 'RESUME', command: '/resume', question: 'Lift every active kill flag and allow new entries again?', button: '✅ Confirm resume' },
-  CONFIRM_FLATTEN: { verb: 'FLATTEN', command: '/flatten', question: 'Close every open position at market and cancel working entries?', button: '✅ Confirm flatten' },
+  CONFIRM_RESUME: { verb: 'RESUME', command: '/resume', question: 'Lift the manual kill flags and allow new entries again? (stale-state pauses end on their own)', button: '✅ Confirm resume', who: 'only the admin who asked' },
+  CONFIRM_FLATTEN: { verb: 'FLATTEN', command: '/flatten', question: 'Close every open position at market and cancel working entries?', button: '✅ Confirm flatten', who: 'only the admin who asked' },
+  CONFIRM_REPROTECT: { verb: 'RE-PROTECT', command: 'the card button', question: 'Place a new stop for what is open, at the approved stop price?', button: '✅ Place the stop', who: 'only who asked' },
+  CONFIRM_CLOSE: { verb: 'CLOSE', command: 'the card button', question: 'Close this position at market?', button: '✅ Close it', who: 'only who asked' },
+  CONFIRM_CANCEL_STALLED: { verb: 'CANCEL STALLED', command: 'the card button', question: 'Ask the broker about this entry and cancel it there (a fill found instead is booked)?', button: '✅ Check and cancel', who: 'only the admin who asked' },
 } as const;
 
+type ConfirmWhat = keyof typeof CONFIRM_WHAT;
+
 export function renderConfirmCard(v: ConfirmCardView): Rendered {
-  const kind = v.card.kind === 'CONFIRM_FLATTEN' ? 'CONFIRM_FLATTEN' : 'CONFIRM_RESUME';
+  const kind: ConfirmWhat = v.card.kind in CONFIRM_WHAT ? (v.card.kind as ConfirmWhat) : 'CONFIRM_RESUME';
   const what = CONFIRM_WHAT[kind];
   const lines: Line[] = [line(...modeBanner(v.mode, v.demo))];
+  const subject = v.intent;
   const state: Line[] =
     kind === 'CONFIRM_RESUME'
       ? [line(`Kill flags active now: ${v.activeKills.length}`), ...v.activeKills.slice(0, 10).map((k) => withDrop(line(` • ${k.kind}: ${clean(k.reason)} (by ${clean(k.setBy)} at ${utc(k.setAt)})`), 1, 200))]
-      : [line(`Open positions/orders now: ${v.open.length}`), ...v.open.slice(0, 15).map((o) => withDrop(line(` • ${o.state} ${o.side} ${o.filledQty || o.quantity} ${instrumentLabel(o)}`), 1, 200))];
+      : kind === 'CONFIRM_FLATTEN'
+        ? [line(`Open positions/orders now: ${v.open.length}`), ...v.open.slice(0, 15).map((o) => withDrop(line(` • ${o.state} ${o.side} ${o.filledQty || o.quantity} ${instrumentLabel(o)}`), 1, 200))]
+        : subject
+          ? [withDrop(line(` • ${subject.state} ${subject.side} ${subject.filledQty || subject.quantity} ${instrumentLabel(subject)} · stop ${px(subject.stopLoss)} · `, code(clean(subject.id))), 1, 200)]
+          : [line('The position is no longer known.')];
   if (v.card.status === 'OPEN') {
     lines.push(line('⚠️ ', b(`Confirm ${what.verb}`)), line(what.question), ...state);
     const left = v.card.expiresAt - v.now;
-    lines.push(line('⏳ ', left > 0 ? `Expires in ${dur(left)}` : 'Expiring now', ` (at ${utc(v.card.expiresAt)}); only an admin can confirm.`));
+    lines.push(line('⏳ ', left > 0 ? `Expires in ${dur(left)}` : 'Expiring now', ` (at ${utc(v.card.expiresAt)}); ${what.who} can confirm.`));
     return {
       html: renderFitted(lines),
       keyboard: { inline_keyboard: [[button(what.button, 'confirm', v.card.id), button('✖ Cancel', 'cancel', v.card.id)]] },
     };
   }
   if (v.card.status === 'EXPIRED') {
-    lines.push(line('⌛ ', b(`${what.verb} confirmation expired`), ` at ${utc(v.card.expiresAt)} — nothing was done. Send ${what.command} again.`));
+    lines.push(line('⌛ ', b(`${what.verb} confirmation expired`), ` at ${utc(v.card.expiresAt)} — nothing was done. Use ${what.command} again.`));
   } else {
     lines.push(line('☑️ ', b(what.verb), ` answered by ${clean(v.card.decidedBy ?? 'someone')} at ${utc(v.card.decidedAt)}.`), ...state);
   }
