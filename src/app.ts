@@ -26,6 +26,10 @@ export interface AppDeps {
   readonly broker?: BrokerPort;
   /** chat that receives cards and alerts */
   readonly chatId: string;
+  /** fixed prefix for bead/alert row ids instead of a random one (the simulator: repeatable runs) */
+  readonly storeIdPrefix?: string;
+  /** wrap the store the engine and the app use (the simulator: a process that can be killed at a commit) */
+  readonly wrapStore?: (store: Store) => Store;
 }
 
 export interface App {
@@ -62,7 +66,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
   // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
   let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
-  const store: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file);
+  const base: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file, deps.storeIdPrefix !== undefined ? { idPrefix: deps.storeIdPrefix } : {});
+  const store = deps.wrapStore ? deps.wrapStore(base) : base;
   const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger));
   const engine = new Engine({
     store,
@@ -87,7 +92,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       engine.detach();
       await broker.disconnect().catch(() => {});
       await store.close();
-      if (prismaDb && !(store instanceof PrismaStore)) await prismaDb.$disconnect();
+      if (prismaDb && !(base instanceof PrismaStore)) await prismaDb.$disconnect();
     },
   };
 }

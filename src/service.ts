@@ -40,7 +40,7 @@ export interface Service {
 export const READY_PARTS = ['bot', 'alerts', 'jobs'] as const;
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
-  const { config, logger, clock } = opts;
+  const { config, logger } = opts;
   const app = await createApp(opts);
   const readiness = new Readiness(READY_PARTS);
   // Bind the port first: a second instance fails here, before it writes or connects anything.
@@ -61,6 +61,32 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
     throw e;
   }
+  const jobs = await startEngineSide(app, opts);
+  readiness.set('jobs', jobs ? 'running' : 'disabled');
+  return {
+    config,
+    app,
+    intake,
+    jobs,
+    readiness,
+    async stop() {
+      readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
+      await jobs?.stop();
+      await intake.close();
+      await app.close();
+    },
+  };
+}
+
+export type EngineSideOptions = Pick<ServiceOptions, 'config' | 'logger' | 'clock' | 'telegramLabel' | 'sweepEveryMs' | 'scheduler'>;
+
+/**
+ * The engine side of a start-up, in the order that keeps INV-IDEMPOTENT-ORDER-1: the CONFIG
+ * bead, the broker session, restart recovery by orderRef, then the jobs. `startService` runs
+ * it after binding intake; the simulator runs it for every (re)start of its in-process Phoenix.
+ */
+export async function startEngineSide(app: App, opts: EngineSideOptions): Promise<Jobs | null> {
+  const { config, logger, clock } = opts;
   await recordConfig(app, config, opts.telegramLabel, clock);
   app.engine.attachBroker();
   try {
@@ -76,7 +102,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const r = await app.engine.recoverFromBroker();
     if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
   }
-  const jobs =
+  return (
     opts.sweepEveryMs === 0
       ? null
       : await startJobs({
@@ -84,21 +110,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
           logger,
           ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
-        });
-  readiness.set('jobs', jobs ? 'running' : 'disabled');
-  return {
-    config,
-    app,
-    intake,
-    jobs,
-    readiness,
-    async stop() {
-      readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
-      await jobs?.stop();
-      await intake.close();
-      await app.close();
-    },
-  };
+        })
+  );
 }
 
 export interface FrontEndOptions {

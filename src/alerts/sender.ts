@@ -83,6 +83,8 @@ export interface AlertSenderOptions {
   readonly downAfterFailures?: number;
   /** alerts read per query (default 5000) */
   readonly ingestBatch?: number;
+  /** ids of composed messages (default random `am_…`; the simulator: seeded, so a run is repeatable) */
+  readonly messageId?: () => string;
 }
 
 export interface SenderStats {
@@ -302,7 +304,7 @@ export class AlertSender {
       if (!criticalQueued && planMessage({ now, units, memory: this.memory, canSendNormal: false, canSendCritical: true, ref: 'probe', ...render }).plan) this.claim();
       return;
     }
-    const id = newMessageId();
+    const id = (this.o.messageId ?? newMessageId)();
     const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...render });
     if (!plan) return;
 

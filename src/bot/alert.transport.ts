@@ -11,7 +11,7 @@
  *
  * The client comes from createTelegramApi, so every error arrives here already secret-free.
  */
-import { GrammyError, HttpError } from 'grammy';
+import { GrammyError, HttpError, type Transformer } from 'grammy';
 import {
   TelegramPermanentError,
   TelegramRateLimitError,
@@ -27,6 +27,8 @@ export interface GrammyAlertTransportOptions {
   readonly apiRoot?: string;
   /** per-request timeout (default 10 s) */
   readonly timeoutMs?: number;
+  /** API transformers installed above the secret redaction (tests, the simulator's in-process Bot API) */
+  readonly transformers?: readonly Transformer[];
 }
 
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -52,6 +54,7 @@ export function toTransportError(e: unknown): TelegramTransportError {
 
 export function createGrammyAlertTransport(opts: GrammyAlertTransportOptions): AlertTransport {
   const api = createTelegramApi(opts.token, { ...(opts.apiRoot ? { apiRoot: opts.apiRoot } : {}), timeoutSeconds: (opts.timeoutMs ?? 10_000) / 1000 });
+  for (const t of opts.transformers ?? []) api.config.use(t);
   const chat = (id: string): number | string => (/^-?\d+$/.test(id) ? Number(id) : id);
   return {
     async sendMessage(chatId, html) {

@@ -93,6 +93,8 @@ export interface BotOptions {
   readonly pacing?: Partial<PacingLimits> | false;
   /** the clock Telegram's limits and retry_after run on (default the wall clock; tests: the sandbox's FakeClock) */
   readonly telegramClock?: Clock;
+  /** the clock of the card syncer's poll and per-card backoff (default the wall clock; the simulator: its FakeClock) */
+  readonly syncClock?: Clock;
   /** updates handled at once (default 100) */
   readonly concurrency?: number;
 }
@@ -161,7 +163,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
   const paced = new PacedSender(sendApi, budget);
 
   const access = new AccessPolicy(config);
-  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000 });
+  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(o.syncClock ? { clock: o.syncClock } : {}) });
   const services = createServices({
     engine,
     access,

@@ -81,7 +81,7 @@ async function tradeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback, vie
   const work = s.engine.decide(p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
   let outcome: DecisionOutcome | typeof TIMED_OUT;
   try {
-    outcome = await withDeadline(work, s.decisionWaitMs);
+    outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
   } catch (e) {
     if (e instanceof ConcurrentChangeError) {
       s.kickSyncer();
@@ -105,7 +105,7 @@ async function promotionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback,
   const work = decidePromotion(s.engine.ctx, p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
   let outcome: PromotionDecisionOutcome | typeof TIMED_OUT;
   try {
-    outcome = await withDeadline(work, s.decisionWaitMs);
+    outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
   } catch (e) {
     if (e instanceof ConcurrentChangeError) {
       s.kickSyncer();
@@ -176,7 +176,7 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
   }
   const confirmed = p.action === 'confirm';
   const work = s.engine.answerConfirmation(p.id, confirmed, actor);
-  const outcome = await withDeadline(work, s.decisionWaitMs);
+  const outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
   if (outcome === TIMED_OUT) {
     work
       .then(async (o) => {
@@ -233,7 +233,7 @@ async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
 async function checkNowTap(ctx: CallbackCtx, s: BotServices): Promise<void> {
   const actor = ctx.phoenix!.actor;
   const work = reconcileNow(s.engine.ctx, `check now by ${actor.name} (Telegram)`);
-  const r = await withDeadline(work, s.decisionWaitMs);
+  const r = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
   if (r === TIMED_OUT) {
     work.then(() => refreshDriftList(ctx, s)).catch((e: Error) => s.logger.error({ err: e.message }, 'reconcile now failed'));
     return answerOnce(ctx, 'Checking with the broker — the list will update.', s.logger);

@@ -7,7 +7,8 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Lane } from '../alerts/chat-budget.js';
 import type { Actor } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
+import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import { systemClock } from '../runtime/system-clock.js';
 import type { AccessPolicy, Rank, RateLimiter } from './access.js';
 
 /** Set by the access gate for every update from a known user in an allowed chat. */
@@ -66,17 +67,20 @@ export function answerOnce(ctx: BotContext, text: string | undefined, logger: Lo
   return Promise.resolve();
 }
 
-/** Resolve with the promise's value, or `timedOut` after `ms` (the promise keeps running). */
-export async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
+/**
+ * Resolve with the promise's value, or `timedOut` after `ms` of `clock` time (the promise keeps
+ * running). Handlers pass the engine's clock (the wall clock in production; the simulator's
+ * FakeClock, so a slow engine is "slow" in simulated time, deterministically).
+ */
+export async function withDeadline<T>(p: Promise<T>, ms: number, clock: Clock = systemClock): Promise<T | typeof TIMED_OUT> {
+  let cancel: Cancel | undefined;
   const t = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-    timer.unref();
+    cancel = clock.schedule(ms, () => resolve(TIMED_OUT));
   });
   try {
     return await Promise.race([p, t]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 export const TIMED_OUT: unique symbol = Symbol('timed out');

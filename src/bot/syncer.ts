@@ -24,7 +24,8 @@
 import type { Message } from 'grammy/types';
 import type { Engine } from '../engine/engine.js';
 import type { CardRecord } from '../engine/domain.js';
-import type { Logger } from '../engine/ports.js';
+import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import { systemClock } from '../runtime/system-clock.js';
 import { cardView, dirtyCards, markCardRendered } from '../engine/queries.usecase.js';
 import { cutText, SAFE_TEXT_LIMIT, visibleText } from './html.js';
 import type { PacedOptions, PacedSender } from './paced-sender.js';
@@ -38,6 +39,8 @@ export interface SyncerOptions {
   readonly batch?: number;
   /** per-card retry backoff bounds in ms (default 1000 … 60 000) */
   readonly backoffMs?: { readonly min: number; readonly max: number };
+  /** the clock the poll and the per-card backoff run on (default the wall clock; the simulator: its FakeClock) */
+  readonly clock?: Clock;
 }
 
 export interface SyncerStats {
@@ -58,7 +61,8 @@ export class CardSyncer {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Cancel | undefined;
+  private readonly retryTimers = new Set<Cancel>();
   private unsubscribe: (() => void) | undefined;
   private readonly backoff = new Map<string, { attempts: number; nextAt: number }>();
   /** sent, but the message id is not yet in the database */
@@ -66,6 +70,7 @@ export class CardSyncer {
   private readonly everyMs: number;
   private readonly batch: number;
   private readonly backoffMs: { min: number; max: number };
+  private readonly clock: Clock;
 
   constructor(
     private readonly paced: PacedSender,
@@ -76,16 +81,23 @@ export class CardSyncer {
     this.everyMs = opts.everyMs ?? 1000;
     this.batch = opts.batch ?? 50;
     this.backoffMs = { min: opts.backoffMs?.min ?? 1000, max: opts.backoffMs?.max ?? 60_000 };
+    this.clock = opts.clock ?? systemClock;
   }
 
   start(): void {
     this.stopped = false;
     this.unsubscribe ??= this.engine.onChange(() => this.kick());
-    if (this.everyMs > 0 && !this.timer) {
-      this.timer = setInterval(() => this.kick(), this.everyMs);
-      this.timer.unref();
-    }
+    if (this.everyMs > 0 && !this.timer) this.poll();
     this.kick();
+  }
+
+  /** The periodic look at the outbox, on the clock (re-armed each time). */
+  private poll(): void {
+    this.timer = this.clock.schedule(this.everyMs, () => {
+      if (this.stopped) return;
+      this.poll();
+      this.kick();
+    });
   }
 
   /** Look for dirty cards now (coalesced: at most one pass runs, one more is queued). */
@@ -107,8 +119,10 @@ export class CardSyncer {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.();
     this.timer = undefined;
+    for (const cancel of this.retryTimers) cancel();
+    this.retryTimers.clear();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.idle();
@@ -131,7 +145,7 @@ export class CardSyncer {
       return 0;
     }
     let done = 0;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const card of cards) {
       if (this.stopped) break;
       const b = this.backoff.get(card.id);
@@ -193,13 +207,16 @@ export class CardSyncer {
     const prev = this.backoff.get(card.id)?.attempts ?? 0;
     const attempts = prev + 1;
     const delay = Math.min(this.backoffMs.max, this.backoffMs.min * 2 ** (attempts - 1));
-    this.backoff.set(card.id, { attempts, nextAt: Date.now() + delay });
+    this.backoff.set(card.id, { attempts, nextAt: this.clock.now() + delay });
     this.stats.failures++;
     this.stats.lastError = describeTelegramError(e);
     this.logger.warn({ cardId: card.id, kind: card.kind, attempts, retryInMs: delay, err: this.stats.lastError }, 'card not delivered yet; it stays in the outbox and is retried');
-    // the per-card backoff is in real time: make sure a pass happens when it ends
-    const t = setTimeout(() => this.kick(), delay + 5);
-    t.unref();
+    // make sure a pass happens when the per-card backoff ends
+    const cancel = this.clock.schedule(delay + 5, () => {
+      this.retryTimers.delete(cancel);
+      this.kick();
+    });
+    this.retryTimers.add(cancel);
   }
 
   private async send(chatId: number | string, r: Rendered): Promise<Message.TextMessage> {

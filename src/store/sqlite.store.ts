@@ -46,7 +46,17 @@ export class SqliteStore implements Store {
 
   private readonly checkpointTimer: NodeJS.Timeout;
 
-  constructor(file: string, opts: { checkpointEveryMs?: number } = {}) {
+  /** row ids for beads and alerts (see newId) */
+  private readonly rowId: (prefix: string) => string;
+
+  /**
+   * `idPrefix` replaces the random per-process prefix of bead and alert row ids with a fixed one
+   * and a counter of this store's own: the simulator's runs are then repeatable byte for byte.
+   */
+  constructor(file: string, opts: { checkpointEveryMs?: number; idPrefix?: string } = {}) {
+    const fixed = opts.idPrefix;
+    let n = 0;
+    this.rowId = fixed === undefined ? newId : (prefix) => `${prefix}_${fixed}${(n++).toString(36)}`;
     mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -161,14 +171,14 @@ export class SqliteStore implements Store {
   private flush(beads: BeadDraft[], alerts: AlertDraft[]): void {
     for (const a of alerts) {
       const def = alertDef(a.type);
-      const id = newId('alr');
+      const id = this.rowId('alr');
       this.q(`INSERT INTO "Alert"(id, type, severity, groupKey, payload, createdAt, status) VALUES (?, ?, ?, ?, ?, ?, 'PENDING')`).run(id, a.type, def.severity, groupKeyOf(a), JSON.stringify(a.payload), r.iso(a.at));
       beads.push({ type: 'ALERT', intentId: a.payload.intentId ?? null, payload: { alertId: id, alertType: a.type, severity: def.severity, event: 'RAISED' }, ts: a.at });
     }
     if (!beads.length) return;
     const head = (this.q(`SELECT hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as { hash: string } | undefined)?.hash ?? GENESIS_HASH;
     const ins = this.q(`INSERT INTO "Bead"(id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    for (const b of chainBeads(head, beads, () => newId('bd'))) ins.run(b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash);
+    for (const b of chainBeads(head, beads, () => this.rowId('bd'))) ins.run(b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash);
   }
 
   private insert(table: string, row: r.Row): void {
