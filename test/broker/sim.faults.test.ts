@@ -243,3 +243,62 @@ describe('spoofing and account', () => {
     expect(events.some((e) => e.kind === 'orderStatus' && e.status === 'REJECTED')).toBe(false);
   });
 });
+
+describe('faults for the deterministic simulator (issue 14)', () => {
+  it('replayOnReconnect: what happened while down arrives after the reconnect, statuses first, then the executions', async () => {
+    const { clock, broker, place, of } = await setup({ replayOnReconnect: true });
+    broker.faults.delayNext(15_000);
+    await place('r-1');
+    broker.faults.disconnect();
+    await clock.advance(20_000);
+    expect(of('r-1')).toEqual(['ENTRY:WORKING', 'TARGET:WORKING', 'STOP:WORKING']);
+    broker.faults.reconnect();
+    await clock.advance(0);
+    expect(of('r-1')).toEqual(['ENTRY:WORKING', 'TARGET:WORKING', 'STOP:WORKING', 'ENTRY:FILLED', 'fill:ENTRY:10']);
+  });
+
+  it('cancelByBroker: the exchange cancels one working stop (a dead stop); its parent and sibling stay', async () => {
+    const { clock, broker, place, of } = await setup();
+    const legs = await place('x-1');
+    const stop = legs.find((l) => l.role === 'STOP')!;
+    expect(broker.faults.cancelByBroker(stop.brokerOrderId, 'Order Canceled - reason: test')).toBe(true);
+    await clock.advance(0);
+    expect(of('x-1').slice(-1)).toEqual(['STOP:CANCELLED']);
+    const orders = (await broker.findByOrderRef('x-1')).orders;
+    expect(orders.map((o) => `${o.role}:${o.status}`)).toEqual(['ENTRY:FILLED', 'TARGET:WORKING', 'STOP:CANCELLED']);
+    expect(broker.faults.cancelByBroker(stop.brokerOrderId)).toBe(false);
+  });
+
+  it('fillRemainder: the working rest of a partly filled entry fills later', async () => {
+    const { clock, broker, place } = await setup();
+    broker.faults.partialNext(0.5);
+    await place('p-1', { quantity: 2 });
+    expect(broker.faults.fillRemainder('p-1')).toBe(true);
+    await clock.advance(0);
+    expect((await broker.findByOrderRef('p-1')).fills.map((f) => f.quantity)).toEqual([1, 1]);
+    expect(broker.faults.fillRemainder('p-1')).toBe(false);
+  });
+
+  it('fillNextCancel: the cancel of a working entry loses the race to its fill (NOT_CANCELLABLE)', async () => {
+    const { clock, broker, place } = await setup();
+    broker.faults.partialNext(0.5);
+    const legs = await place('c-1', { quantity: 2 });
+    broker.faults.fillNextCancel();
+    const entry = legs.find((l) => l.role === 'ENTRY')!;
+    await expect(broker.cancel(entry.brokerOrderId)).rejects.toMatchObject({ code: 'NOT_CANCELLABLE' });
+    await clock.advance(0);
+    const report = await broker.findByOrderRef('c-1');
+    expect(report.orders.find((o) => o.role === 'ENTRY')).toMatchObject({ status: 'FILLED', filledQty: 2 });
+  });
+
+  it('truth(): the book whatever the connection or a spoof says', async () => {
+    const { broker, place } = await setup();
+    await place('t-9');
+    broker.faults.spoofPosition('AAPL', 5);
+    broker.faults.disconnect();
+    const t = broker.truth();
+    expect(t.state).toBe('DISCONNECTED');
+    expect(t.orders.filter((o) => o.orderRef === 't-9')).toHaveLength(3);
+    expect(t.positions.map((p) => p.quantity)).toEqual([10]);
+  });
+});

@@ -81,6 +81,24 @@ export interface SimBrokerOptions {
   readonly unknownSymbols?: readonly string[];
   /** where listener exceptions are reported (default silent) */
   readonly logger?: Logger;
+  /**
+   * Like the IBKR adapter after a reconnect (open/completed orders, then executions): events
+   * produced while the connection was down are delivered when it comes back — the latest status
+   * of each order first, then the executions. Default false: they are lost.
+   */
+  readonly replayOnReconnect?: boolean;
+}
+
+/** What the broker itself holds, whatever the connection or injected spoofs say (simulator checks). */
+export interface SimTruth {
+  /** every order ever placed, in placement order */
+  readonly orders: readonly BrokerOrder[];
+  /** every execution, in execution order */
+  readonly executions: readonly BrokerFill[];
+  /** the real net positions of the session's account (flat ones left out) */
+  readonly positions: readonly BrokerPosition[];
+  readonly accountId: string;
+  readonly state: ConnectionState;
 }
 
 const LOST = 'Connectivity between IB and Trader Workstation has been lost.';
@@ -103,8 +121,11 @@ export class SimBroker implements BrokerPort {
   private detail = 'not connected';
   private accountId: string;
   private netLiquidation: number;
+  private readonly replayOnReconnect: boolean;
+  private missed: BrokerEvent[] = [];
 
   constructor(opts: SimBrokerOptions) {
+    this.replayOnReconnect = opts.replayOnReconnect === true;
     this.random = opts.random;
     this.profile = opts.profile;
     this.accountId = opts.accountId ?? 'DU0000001';
@@ -211,6 +232,9 @@ export class SimBroker implements BrokerPort {
     if (!isOpen(o)) {
       throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) is ${o.status}`);
     }
+    if (o.role === 'ENTRY' && o.status === 'WORKING' && this.faults.takeCancelRace() && this.exec.fillRemainder(o)) {
+      throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) filled before the cancel arrived`);
+    }
     this.exec.cancelRequested(o);
   }
 
@@ -263,11 +287,33 @@ export class SimBroker implements BrokerPort {
     this.exec.marketMoved(symbol);
   }
 
+  /** The broker's own book: every order and execution and the real positions (no spoofs, any connection state). */
+  truth(): SimTruth {
+    return Object.freeze({
+      orders: this.book.all().map(snapshot),
+      executions: this.book.executions(),
+      positions: this.book.positions(this.accountId),
+      accountId: this.accountId,
+      state: this.state,
+    });
+  }
+
   // === Internals
 
-  /** Events produced while the connection is down are lost, like on a dropped socket. */
+  /** Events produced while the connection is down are lost, like on a dropped socket (or kept for the replay). */
   private emit(e: BrokerEvent): void {
     if (this.state === 'READY' || e.kind === 'connection') this.events.push(e);
+    else if (this.replayOnReconnect) this.missed.push(e);
+  }
+
+  /** After a reconnect: the latest status of each order that changed while down, then the executions. */
+  private replayMissed(): void {
+    const missed = this.missed;
+    this.missed = [];
+    const latest = new Map<string, BrokerEvent>();
+    for (const e of missed) if (e.kind === 'orderStatus') latest.set(e.brokerOrderId, e);
+    for (const e of latest.values()) this.events.push(e);
+    for (const e of missed) if (e.kind !== 'orderStatus') this.events.push(e);
   }
 
   private setState(state: ConnectionState, detail: string, code?: number): void {
@@ -313,7 +359,9 @@ export class SimBroker implements BrokerPort {
         if (this.state === 'READY') this.setState('DISCONNECTED', detail || LOST, 1100);
       },
       restoreConnection: () => {
-        if (this.state !== 'READY') this.setState('READY', RESTORED, 1102);
+        if (this.state === 'READY') return;
+        this.setState('READY', RESTORED, 1102);
+        this.replayMissed();
       },
       release: (orderRef) => this.exec.release(orderRef),
       spoof: (target, quantity) => {
@@ -326,6 +374,16 @@ export class SimBroker implements BrokerPort {
         const key = `${account}|${instrumentKey(instrument)}`;
         if (quantity === null) this.foreign.delete(key);
         else this.foreign.set(key, Object.freeze({ account, instrument, quantity, avgCost: this.prices.get(instrument.symbol) ?? 0 }));
+      },
+      cancelByBroker: (brokerOrderId, reason) => {
+        const o = this.book.get(brokerOrderId);
+        if (!o || !isOpen(o)) return false;
+        this.exec.cancelByBroker(o, reason);
+        return true;
+      },
+      fillRemainder: (orderRef) => {
+        const entry = this.book.all().find((o) => o.orderRef === orderRef && o.role === 'ENTRY');
+        return entry !== undefined && this.exec.fillRemainder(entry);
       },
       setAccount: (accountId, netLiquidation) => {
         if (accountId !== undefined) this.accountId = accountId;

@@ -103,6 +103,21 @@ export class SimExecution {
     return chosen.length;
   }
 
+  /**
+   * The broker (not the client) cancels a working order, e.g. a stop cancelled at the exchange
+   * (IB 202 "Order Canceled - reason: …"). Only that order: its siblings and parent stay.
+   */
+  cancelByBroker(o: SimOrder, reason: string): void {
+    if (isOpen(o)) this.cancel(o, reason);
+  }
+
+  /** The working remainder of an entry fills now at the market (a late remainder fill). */
+  fillRemainder(o: SimOrder): boolean {
+    if (o.role !== 'ENTRY' || o.status !== 'WORKING' || o.filledQty >= o.quantity) return false;
+    this.execute(o, o.quantity - o.filledQty, this.primaryPrice(o));
+    return true;
+  }
+
   /** The market price: last set price, else the last execution of the symbol. */
   marketPrice(symbol: string): number | undefined {
     return this.deps.prices.get(symbol) ?? this.deps.book.lastPrice(symbol);

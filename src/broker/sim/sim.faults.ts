@@ -18,11 +18,16 @@ export interface FaultHost {
   spoof(target: string | Instrument, quantity: number | null): void;
   setAccount(accountId: string | undefined, netLiquidation: number | undefined): void;
   foreign(account: string, instrument: Instrument, quantity: number | null): void;
+  /** the broker cancels one working order on its own; false when it is not working */
+  cancelByBroker(brokerOrderId: string, reason: string): boolean;
+  /** the working remainder of an entry of `orderRef` fills now; false when there is none */
+  fillRemainder(orderRef: string): boolean;
 }
 
 export class SimFaults {
   private readonly placements: PlacementOutcome[] = [];
   private connectFailures = 0;
+  private cancelRaces = 0;
 
   constructor(private readonly host: FaultHost) {}
 
@@ -46,6 +51,22 @@ export class SimFaults {
   delayNext(delayMs: number): void {
     if (!(delayMs >= 0)) throw new RangeError(`delay must be >= 0 ms, got ${delayMs}`);
     this.placements.push({ kind: 'DELAY', delayMs });
+  }
+
+  /**
+   * The next cancel of an entry that still has something to fill loses the race: the remainder
+   * fills first (a fill that was already on its way), then the cancel finds nothing to cancel
+   * (BrokerRefusedError NOT_CANCELLABLE, like IB's "too late to cancel").
+   */
+  fillNextCancel(n = 1): void {
+    this.cancelRaces += n;
+  }
+
+  /** @internal used by SimBroker: whether this cancel of a working entry loses the race to its fill. */
+  takeCancelRace(): boolean {
+    if (this.cancelRaces === 0) return false;
+    this.cancelRaces--;
+    return true;
   }
 
   /** The next `n` calls to connect() fail with BrokerUnavailableError (reconnect exhaustion tests). */
@@ -90,6 +111,19 @@ export class SimFaults {
     this.host.foreign(account, instrument, quantity);
   }
 
+  /**
+   * The broker cancels a working order itself (e.g. a stop cancelled at the exchange, IB 202):
+   * a "dead stop". Only that order; returns false when it is not working.
+   */
+  cancelByBroker(brokerOrderId: string, reason = 'Order Canceled - reason: cancelled by the exchange'): boolean {
+    return this.host.cancelByBroker(brokerOrderId, reason);
+  }
+
+  /** The working remainder of the entry of `orderRef` fills now at the market (late remainder fill). */
+  fillRemainder(orderRef: string): boolean {
+    return this.host.fillRemainder(orderRef);
+  }
+
   /** Switch the account behind the session, e.g. `setAccount('U1234567')` (a live id). */
   setAccount(accountId: string, netLiquidation?: number): void {
     this.host.setAccount(accountId, netLiquidation);
@@ -103,6 +137,7 @@ export class SimFaults {
   clear(): void {
     this.placements.length = 0;
     this.connectFailures = 0;
+    this.cancelRaces = 0;
   }
 
   /** @internal used by SimBroker: the injection for the placement being made, if any. */
