@@ -45,8 +45,11 @@ export async function afterStopStatus(ctx: EngineContext, tx: Tx, intent: Intent
 }
 
 /**
- * The watch (every few seconds): every open position with no working stop, no flatten running
- * for it, unprotected for longer than the grace, gets one CRITICAL alert per episode.
+ * The watch (every few seconds): every open position with no working stop, unprotected for longer
+ * than the grace, gets one CRITICAL alert per episode. A flatten cancels the stop on purpose and
+ * closes at market; that is an episode too once its exit has been on its way longer than the
+ * grace without closing the position (the exit timed out, was never acknowledged, or could not be
+ * sent): found by the deterministic simulator, INV-PROTECTED-1.
  */
 export async function detectUnprotected(ctx: EngineContext): Promise<string[]> {
   const now = ctx.clock.now();
@@ -55,18 +58,29 @@ export async function detectUnprotected(ctx: EngineContext): Promise<string[]> {
     for (const intent of await tx.intents.listByState(['FILLED', 'MANAGED'])) {
       const orders = await tx.orders.listByIntent(intent.id);
       const open = openAtBroker(intent, orders);
-      if (open === 0 || isExitReserved(orders) || (open > 0 && stopWorks(orders))) continue;
+      if (open === 0 || (open > 0 && stopWorks(orders))) continue;
       const beads = await tx.beads.listByIntent(intent.id);
-      const since = beads.filter((b) => b.type === 'POSITION').at(-1)?.ts ?? intent.updatedAt;
+      const flattening = isExitReserved(orders);
+      const lastMove = beads.filter((b) => b.type === 'POSITION').at(-1)?.ts ?? intent.updatedAt;
+      const exitReservedAt = flattening ? beads.filter((b) => b.type === 'ORDER' && /"event":"RESERVED"/.test(b.payload) && /"role":"EXIT"/.test(b.payload)).at(-1)?.ts : undefined;
+      const since = Math.max(lastMove, exitReservedAt ?? lastMove);
       if (now - since < UNPROTECTED_GRACE_MS) continue;
       const alerted = beads.some((b) => b.type === 'ALERT' && b.ts >= since && (JSON.parse(b.payload) as { alertType?: string }).alertType === 'POSITION_UNPROTECTED');
       if (alerted) continue;
       const stop = orders.find((o) => o.role === 'STOP');
-      const why = open < 0 ? `the account is on the other side (${open})` : stop ? `its stop is ${stop.status} at the broker` : 'it has no stop';
+      const exit = orders.find((o) => o.role === 'EXIT');
+      const secs = Math.round((now - since) / 1000);
+      const why = flattening
+        ? `a flatten cancelled its stop and its market exit has not closed it for ${secs} s (exit ${exit?.status ?? 'missing'}${exit?.brokerOrderId ? ` as broker order ${exit.brokerOrderId}` : ''})`
+        : open < 0
+          ? `the account is on the other side (${open})`
+          : stop
+            ? `its stop is ${stop.status} at the broker`
+            : 'it has no stop';
       tx.alerts.enqueue({
         type: 'POSITION_UNPROTECTED',
         at: now,
-        payload: { summary: `${intent.side} ${Math.abs(open)} ${intent.instrument.symbol} is OPEN WITHOUT A WORKING STOP: ${why}. Re-protect or flatten it now.`, intentId: intent.id, instrumentKey: intent.instrumentKey, facts: { open, stop: stop?.status ?? 'none' } },
+        payload: { summary: `${intent.side} ${Math.abs(open)} ${intent.instrument.symbol} is OPEN WITHOUT A WORKING STOP: ${why}. ${flattening ? 'Check the exit at the broker; close it there if it is stuck.' : 'Re-protect or flatten it now.'}`, intentId: intent.id, instrumentKey: intent.instrumentKey, facts: { open, stop: stop?.status ?? 'none', ...(flattening ? { exit: exit?.status ?? 'none' } : {}) } },
       });
       const card = await tx.cards.bySubject(intent.id, 'TRADE');
       if (card) await tx.cards.touch(card.id, now);
