@@ -6,6 +6,7 @@
  *   is a partial fill whose executions are on their way, not a cancelled intent (MONEY-2).
  * - WORKING + held (IBKR PreSubmitted) is stored as HELD.
  * - A dead stop under an open position makes it unprotected (protection.usecase).
+ * - A status of a superseded order of the leg (an earlier stop or exit) changes nothing.
  */
 import type { BrokerEvent, BrokerOrderStatus } from './broker.port.js';
 import { transition, type EngineContext } from './context.js';
@@ -33,6 +34,13 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
   const leg = ev.role;
   const orders = await tx.orders.listByIntent(intent.id);
   const row = orders.find((o) => o.role === leg);
+  // A status about an order this leg no longer is — a stop replaced by a re-protect, an exit
+  // replaced by a new flatten — is history, not news: replays after a restart deliver the old
+  // order's final status too, and it must not overwrite the live one (found by the simulator:
+  // the row then said the working re-protect stop was CANCELLED, the deadline flatten left it at
+  // the broker, and it later fired into a reversed position; INV-FLATTEN-EXIT-1). An id this leg
+  // never had (IBKR names an order differently in a new session) is news as before.
+  if (row && row.brokerOrderId !== ev.brokerOrderId && (await wasEarlierOrderOf(tx, intent.id, leg, ev.brokerOrderId))) return isExitReserved(orders);
   const incoming = rowStatus(ev.status, ev.held);
   const next: OrderStatus = row && FINAL.includes(row.status) && !FINAL.includes(incoming) ? row.status : incoming;
   // the broker's cumulative count can run ahead of the executions (IBKR sends them apart)
@@ -64,6 +72,25 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
   if (leg === 'STOP') intent = await afterStopStatus(ctx, tx, intent, ev.reason);
   if ((leg === 'STOP' || leg === 'TARGET') && (next === 'WORKING' || next === 'HELD')) await maybeManaged(ctx, tx, intent);
   return flattening;
+}
+
+/**
+ * Whether this broker order is one the leg had before it was replaced: named by an ORDER bead of
+ * the leg before the leg's last replacement (a re-protect's STOP PLACING, a flatten's EXIT RESERVED).
+ */
+async function wasEarlierOrderOf(tx: Tx, intentId: string, role: string, brokerOrderId: string): Promise<boolean> {
+  const replacedBy = role === 'STOP' ? 'PLACING' : role === 'EXIT' ? 'RESERVED' : null;
+  if (!replacedBy) return false; // the entry and the target are never replaced
+  let named = false;
+  let earlier = false;
+  for (const b of await tx.beads.listByIntent(intentId)) {
+    if (b.type !== 'ORDER') continue;
+    const p = JSON.parse(b.payload) as { role?: string; event?: string; brokerOrderId?: string | null };
+    if (p.role !== role) continue;
+    if (p.event === replacedBy && named) earlier = true;
+    if (p.brokerOrderId === brokerOrderId) named = true;
+  }
+  return earlier;
 }
 
 export type { OrderRecord };
