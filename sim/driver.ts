@@ -1,0 +1,120 @@
+/**
+ * Steps a world through a list of actions: time to the action (leaping where nothing is pending,
+ * else second by second with the timed checks), the action's acts (concurrently), let everything
+ * settle, then every invariant. Stops at the first step with a violation.
+ */
+import type { Action } from './actions.js';
+import { applyAct } from './apply.js';
+import { nyTime } from './calendar.js';
+import { Checker } from './checker.js';
+import type { Violation, World } from './world.js';
+
+export interface StepResult {
+  readonly violations: readonly Violation[];
+  /** index of the action being applied (or time advanced towards) */
+  readonly step: number;
+}
+
+export class Driver {
+  readonly checker: Checker;
+  readonly spoofs = new Map<string, number>();
+  steps = 0;
+  leaps = 0;
+  seconds = 0;
+  /** why time ran instead of leaping, in simulated seconds (profiling the simulator) */
+  readonly why = new Map<string, number>();
+
+  constructor(
+    readonly world: World,
+    only?: readonly string[],
+  ) {
+    this.checker = new Checker(world, this.spoofs, only);
+    world.observer = this.checker.observer;
+  }
+
+  /**
+   * No leaping in the first minute after the open and after the deadline: the daily reset and the
+   * deadline flatten run on time and their work settles (the deadline check keeps time running
+   * for as long as anything is still open after that).
+   */
+  private noLeapWindow(): boolean {
+    const l = this.world.local();
+    if (!l.trading) return false;
+    const sec = l.minutes * 60 + Math.floor((this.world.now() % 60_000) / 1000);
+    return (sec >= (15 * 60 + 55) * 60 && sec < (15 * 60 + 55) * 60 + 15) || (sec >= (9 * 60 + 30) * 60 && sec < (9 * 60 + 30) * 60 + 15);
+  }
+
+  /**
+   * Something is on its way to the chat (a card to render, an alert to deliver, an update being
+   * handled, a message waiting for its slot): people only see what arrived, so time runs.
+   */
+  private busyWhy = '';
+  private chatBusy(): boolean {
+    const w = this.world;
+    const p = w.proc;
+    if (w.brokerTimers() > 0) return (this.busyWhy = 'broker timer'), true; // a delayed fill is on its way
+    if (!p?.alive || !w.reader) return false;
+    if (p.busy() > 0) return (this.busyWhy = 'updates/sends in flight'), true;
+    if (w.reader.count(`SELECT COUNT(*) AS c FROM "Card" WHERE version > renderedVersion`)) return (this.busyWhy = 'card to render'), true;
+    // a composed message waiting to go out, or a CRITICAL alert (it goes out first and fast); lower
+    // severities wait in their aggregation windows on purpose (an unchanged group: up to an hour)
+    if (w.reader.count(`SELECT COUNT(*) AS c FROM "AlertMessage" WHERE status <> 'SENT'`)) return (this.busyWhy = 'alert message to deliver'), true;
+    return w.reader.count(`SELECT COUNT(*) AS c FROM "Alert" WHERE status = 'PENDING' AND severity = 'CRITICAL'`) > 0 && ((this.busyWhy = 'CRITICAL alert to compose'), true);
+  }
+
+  /** The next time the clock must stop at on its way: the open, the deadline, a restart. */
+  private boundary(to: number): number {
+    const w = this.world;
+    let b = to;
+    if (w.restartAt !== null && w.restartAt > w.now()) b = Math.min(b, w.restartAt);
+    const l = w.local();
+    for (const hhmm of ['09:30', '15:55']) {
+      const at = nyTime(l.day, hhmm);
+      if (at > w.now()) b = Math.min(b, at);
+    }
+    return b;
+  }
+
+  /**
+   * Move time to `t`. Three paces: leap when nothing is pending; run second by second (timed
+   * checks every second) while a timed invariant's clock runs; otherwise (the chat has work, a
+   * delayed fill is due, the open or the deadline minute) run every timer on time in 10 s
+   * chunks, checking after each.
+   */
+  async advanceTo(t: number): Promise<Violation[]> {
+    const w = this.world;
+    while (w.now() < t) {
+      await w.reap();
+      const stop = this.boundary(t);
+      const timed = this.checker.running();
+      if (!timed && !this.noLeapWindow() && !this.chatBusy()) {
+        this.leaps++;
+        await w.clock.leap(stop, w.hooks);
+      } else {
+        const to = Math.min(stop, w.now() + (timed ? 1000 : 10_000));
+        const why = timed ? `timed ${this.checker.runningIds().join('+')}` : this.noLeapWindow() ? 'open/deadline minute' : this.busyWhy;
+        this.why.set(why, (this.why.get(why) ?? 0) + (to - w.now()) / 1000);
+        this.seconds += (to - w.now()) / 1000;
+        await w.clock.run(to, w.hooks);
+      }
+      await w.settle();
+      const v = this.checker.tick();
+      if (v.length) return v;
+    }
+    await w.reap();
+    return [];
+  }
+
+  async step(a: Action): Promise<Violation[]> {
+    const w = this.world;
+    this.steps++;
+    const before = await this.advanceTo(a.race ? a.t - 1 : a.t);
+    if (before.length) return before;
+    const gen = w.proc?.alive ? w.proc.life.generation : null;
+    for (const act of a.acts) applyAct(w, act, this.spoofs, this.checker.spoofLog);
+    if (a.race) await w.clock.run(a.t, w.hooks);
+    await w.settle();
+    const aliveThrough = gen !== null && w.proc?.alive === true && w.proc.life.generation === gen;
+    return this.checker.afterStep(a.acts, aliveThrough);
+  }
+}
