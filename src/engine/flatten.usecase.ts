@@ -182,7 +182,11 @@ export async function cancelOnceKnown(ctx: EngineContext, intentId: string): Pro
   const todo = await ctx.store.tx(async (tx) => {
     const orders = await tx.orders.listByIntent(intentId);
     if (!isExitReserved(orders)) return null;
-    const asked = new Set(orderBeads(await tx.beads.listByIntent(intentId)).filter((p) => p.event === 'CANCEL_REQUESTED').map((p) => p.brokerOrderId));
+    // a cancel that failed (the broker was unreachable) is asked again: found by the simulator, a
+    // flatten during an outage otherwise waited forever for legs nobody cancelled (INV-FLATTEN-DEADLINE-1)
+    const lastAsk = new Map<string | null | undefined, string | undefined>();
+    for (const p of orderBeads(await tx.beads.listByIntent(intentId))) if (p.event === 'CANCEL_REQUESTED' || p.event === 'CANCEL_FAILED') lastAsk.set(p.brokerOrderId, p.event);
+    const asked = new Set([...lastAsk].filter(([, e]) => e === 'CANCEL_REQUESTED').map(([id]) => id));
     const claim = LEGS.map((role) => orders.find((o) => o.role === role)).filter((o): o is OrderRecord => !!o && !!o.brokerOrderId && !FINAL.has(o.status) && !asked.has(o.brokerOrderId));
     for (const o of claim) tx.beads.append({ type: 'ORDER', intentId, ts: ctx.clock.now(), payload: { role: o.role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail: 'flatten: broker id now known' } });
     return claim;

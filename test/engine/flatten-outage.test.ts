@@ -1,0 +1,37 @@
+/**
+ * Found by the deterministic simulator (issue 14, seed 2): the broker connection drops with a
+ * position open, the 15:55 flatten runs during the outage (its cancels cannot be sent: the exit
+ * stays reserved), the connection comes back after the deadline — and nothing happened: the
+ * cancels that failed were never asked again, so the exit waited for legs nobody cancelled and
+ * the deadline catch-up skipped a position a flatten owned. INV-FLATTEN-DEADLINE-1.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { approveOne, expectState } from '../jobs/helpers.js';
+import { admin, makeHarness, type Harness } from '../support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('INV-FLATTEN-DEADLINE-1: a flatten during a broker outage', () => {
+  it('INV-FLATTEN-DEADLINE-1: cancels that could not be sent while the broker was down are sent when it is back; the position ends flat', async () => {
+    h = await makeHarness();
+    const id = await approveOne(h);
+    await expectState(h, id, 'MANAGED');
+    h.sim!.faults.disconnect();
+    await h.settle();
+    const report = await h.engine.flatten(admin, 'flatten deadline 15:55');
+    expect(report.pending.length + report.failed.length).toBeGreaterThan(0);
+    await h.settle();
+    await expectState(h, id, 'MANAGED');
+    h.sim!.faults.reconnect(); // back after the deadline
+    await h.settle();
+    await h.settle();
+    await expectState(h, id, 'CLOSED');
+    const fills = (await h.broker.findByOrderRef(id)).fills;
+    expect(fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0)).toBe(0);
+    expect((await h.broker.openOrders()).filter((o) => o.orderRef === id)).toEqual([]);
+  });
+});
