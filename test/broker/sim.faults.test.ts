@@ -291,6 +291,18 @@ describe('faults for the deterministic simulator (issue 14)', () => {
     expect(report.orders.find((o) => o.role === 'ENTRY')).toMatchObject({ status: 'FILLED', filledQty: 2 });
   });
 
+  it("fillNextCancel(1, 'after'): the cancel is confirmed, then the execution already on its way arrives (CANCELLED, then a fill and FILLED)", async () => {
+    const { clock, broker, place, of } = await setup();
+    broker.faults.delayNext(10_000);
+    const legs = await place('c-2', { quantity: 2 });
+    broker.faults.fillNextCancel(1, 'after');
+    await broker.cancel(legs.find((l) => l.role === 'ENTRY')!.brokerOrderId);
+    await clock.advance(0);
+    expect(of('c-2').slice(3)).toEqual(['ENTRY:CANCELLED', 'TARGET:CANCELLED', 'STOP:CANCELLED', 'fill:ENTRY:2', 'ENTRY:FILLED']);
+    await clock.advance(20_000); // the delayed fill's timer was cancelled with the order: nothing more
+    expect((await broker.findByOrderRef('c-2')).fills.map((f) => f.quantity)).toEqual([2]);
+  });
+
   it('truth(): the book whatever the connection or a spoof says', async () => {
     const { broker, place } = await setup();
     await place('t-9');

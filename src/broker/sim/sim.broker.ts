@@ -87,6 +87,11 @@ export interface SimBrokerOptions {
    * of each order first, then the executions. Default false: they are lost.
    */
   readonly replayOnReconnect?: boolean;
+  /**
+   * Like IBKR's reqExecutions, `executions()` reports only executions at or after this time
+   * (e.g. the start of the trading day); default: all of them.
+   */
+  readonly executionsSince?: (now: number) => number;
 }
 
 /** What the broker itself holds, whatever the connection or injected spoofs say (simulator checks). */
@@ -122,10 +127,14 @@ export class SimBroker implements BrokerPort {
   private accountId: string;
   private netLiquidation: number;
   private readonly replayOnReconnect: boolean;
+  private readonly executionsSince: ((now: number) => number) | undefined;
+  private readonly clock: Clock;
   private missed: BrokerEvent[] = [];
 
   constructor(opts: SimBrokerOptions) {
     this.replayOnReconnect = opts.replayOnReconnect === true;
+    this.executionsSince = opts.executionsSince;
+    this.clock = opts.clock;
     this.random = opts.random;
     this.profile = opts.profile;
     this.accountId = opts.accountId ?? 'DU0000001';
@@ -232,10 +241,12 @@ export class SimBroker implements BrokerPort {
     if (!isOpen(o)) {
       throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) is ${o.status}`);
     }
-    if (o.role === 'ENTRY' && o.status === 'WORKING' && this.faults.takeCancelRace() && this.exec.fillRemainder(o)) {
+    const race = o.role === 'ENTRY' && o.status === 'WORKING' && o.filledQty < o.quantity ? this.faults.takeCancelRace() : undefined;
+    if (race === 'before' && this.exec.fillRemainder(o)) {
       throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) filled before the cancel arrived`);
     }
     this.exec.cancelRequested(o);
+    if (race === 'after') this.exec.fillAfterCancel(o);
   }
 
   // === Reports
@@ -247,7 +258,10 @@ export class SimBroker implements BrokerPort {
 
   async executions(): Promise<readonly BrokerFill[]> {
     this.requireReady('executions');
-    return this.book.executions();
+    const all = this.book.executions();
+    if (!this.executionsSince) return all;
+    const since = this.executionsSince(this.clock.now());
+    return all.filter((f) => f.time >= since);
   }
 
   async positions(): Promise<readonly BrokerPosition[]> {

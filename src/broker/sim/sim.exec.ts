@@ -118,6 +118,13 @@ export class SimExecution {
     return true;
   }
 
+  /** An execution that was on its way when the entry's cancel was confirmed: it fills after all. */
+  fillAfterCancel(o: SimOrder): void {
+    if (o.role !== 'ENTRY' || o.status !== 'CANCELLED' || o.filledQty >= o.quantity) return;
+    o.status = 'WORKING';
+    this.execute(o, o.quantity - o.filledQty, this.primaryPrice(o));
+  }
+
   /** The market price: last set price, else the last execution of the symbol. */
   marketPrice(symbol: string): number | undefined {
     return this.deps.prices.get(symbol) ?? this.deps.book.lastPrice(symbol);

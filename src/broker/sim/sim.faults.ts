@@ -27,7 +27,7 @@ export interface FaultHost {
 export class SimFaults {
   private readonly placements: PlacementOutcome[] = [];
   private connectFailures = 0;
-  private cancelRaces = 0;
+  private readonly cancelRaces: ('before' | 'after')[] = [];
 
   constructor(private readonly host: FaultHost) {}
 
@@ -54,19 +54,19 @@ export class SimFaults {
   }
 
   /**
-   * The next cancel of an entry that still has something to fill loses the race: the remainder
-   * fills first (a fill that was already on its way), then the cancel finds nothing to cancel
-   * (BrokerRefusedError NOT_CANCELLABLE, like IB's "too late to cancel").
+   * The next cancel of an entry that still has something to fill races a fill of it:
+   * - `before`: the remainder fills first, then the cancel finds nothing to cancel
+   *   (BrokerRefusedError NOT_CANCELLABLE, like IB's "too late to cancel");
+   * - `after`: the cancel is confirmed (CANCELLED), then the execution that was already on its
+   *   way arrives and the order ends FILLED (IB: a fill can follow a Cancelled status).
    */
-  fillNextCancel(n = 1): void {
-    this.cancelRaces += n;
+  fillNextCancel(n = 1, when: 'before' | 'after' = 'before'): void {
+    for (let i = 0; i < n; i++) this.cancelRaces.push(when);
   }
 
-  /** @internal used by SimBroker: whether this cancel of a working entry loses the race to its fill. */
-  takeCancelRace(): boolean {
-    if (this.cancelRaces === 0) return false;
-    this.cancelRaces--;
-    return true;
+  /** @internal used by SimBroker: how this cancel of a working entry races its fill, if it does. */
+  takeCancelRace(): 'before' | 'after' | undefined {
+    return this.cancelRaces.shift();
   }
 
   /** The next `n` calls to connect() fail with BrokerUnavailableError (reconnect exhaustion tests). */
@@ -137,7 +137,7 @@ export class SimFaults {
   clear(): void {
     this.placements.length = 0;
     this.connectFailures = 0;
-    this.cancelRaces = 0;
+    this.cancelRaces.length = 0;
   }
 
   /** @internal used by SimBroker: the injection for the placement being made, if any. */
