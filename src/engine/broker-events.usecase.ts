@@ -66,16 +66,22 @@ async function connection(ctx: EngineContext, tx: Tx, ev: Extract<BrokerEvent, {
   }
 }
 
-/** After a fill: a flatten moves on; an entry remainder left working under a closed position is cancelled. */
+/** After a fill: a flatten moves on; legs left working under a closed position are cancelled. */
 async function followUp(ctx: EngineContext, orderRef: string, next: FillFollowUp): Promise<void> {
-  if (next.cancelEntry) {
+  if (next.cancelLegs?.length) {
+    const legs = next.cancelLegs;
     await ctx.store.tx(async (tx) => {
-      tx.beads.append({ type: 'ORDER', intentId: orderRef, ts: ctx.clock.now(), payload: { role: 'ENTRY', event: 'CANCEL_REQUESTED', brokerOrderId: next.cancelEntry, detail: 'the position was closed by its exits: the entry remainder must not fill' } });
+      for (const leg of legs) {
+        const detail = leg.role === 'ENTRY' ? 'the position was closed by its exits: the entry remainder must not fill' : `the position was closed by its exits: the ${leg.role.toLowerCase()} must not fire into a position that no longer exists`;
+        tx.beads.append({ type: 'ORDER', intentId: orderRef, ts: ctx.clock.now(), payload: { role: leg.role, event: 'CANCEL_REQUESTED', brokerOrderId: leg.brokerOrderId, detail } });
+      }
     });
-    try {
-      await ctx.broker.cancel(next.cancelEntry);
-    } catch (e) {
-      ctx.logger.warn({ orderRef, err: (e as Error).message }, 'could not cancel the entry remainder');
+    for (const leg of legs) {
+      try {
+        await ctx.broker.cancel(leg.brokerOrderId);
+      } catch (e) {
+        ctx.logger.warn({ orderRef, role: leg.role, err: (e as Error).message }, 'could not cancel a leg left under a closed position');
+      }
     }
   }
   if (next.flattening) await cancelOnceKnown(ctx, orderRef);

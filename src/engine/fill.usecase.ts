@@ -73,8 +73,11 @@ export function realizedOf(intent: Pick<IntentRecord, 'side' | 'instrument'>, p:
 export interface FillFollowUp {
   /** a flatten owns this intent's exit: move it on */
   readonly flattening: boolean;
-  /** the position was closed by its own exits while the entry remainder still works: cancel it */
-  readonly cancelEntry?: string;
+  /**
+   * the position was closed by its exits while other legs of the intent still work at the broker
+   * (an entry remainder; a re-protect stop or a target outside the bracket's OCA group): cancel them
+   */
+  readonly cancelLegs?: readonly { readonly role: OrderRecord['role']; readonly brokerOrderId: string }[];
 }
 
 const NONE: FillFollowUp = { flattening: false };
@@ -165,10 +168,13 @@ async function book(ctx: EngineContext, tx: Tx, before: IntentRecord, fills: rea
     else await quietUpdate(tx, intent, patch, now);
   } else await quietUpdate(tx, intent, patch, now);
   if (intent.state === 'FILLED' && net > EPS) intent = await maybeManaged(ctx, tx, { ...intent, ...patch });
-  // IBKR may leave an entry remainder working when a child closes what was filled: cancel it
-  const entry = orders.find((o) => o.role === 'ENTRY');
-  const cancelEntry = intent.state === 'CLOSED' && !entryLeg && entry?.brokerOrderId && (entry.status === 'WORKING' || entry.status === 'PENDING') ? entry.brokerOrderId : undefined;
-  return { flattening, ...(cancelEntry ? { cancelEntry } : {}) };
+  // A closed position leaves nothing working at the broker: IBKR may leave an entry remainder
+  // working when a child closes what was filled, and a re-protect stop is outside the bracket's
+  // one-cancels-other group, so the target (or that stop) would still fire into a position that no
+  // longer exists (found by the simulator: it reversed the account days later; INV-FLATTEN-EXIT-1).
+  const live = (o: OrderRecord) => o.brokerOrderId !== null && (o.status === 'WORKING' || o.status === 'PENDING' || o.status === 'HELD');
+  const cancelLegs = intent.state === 'CLOSED' && !entryLeg ? (await tx.orders.listByIntent(before.id)).filter(live).map((o) => ({ role: o.role, brokerOrderId: o.brokerOrderId as string })) : [];
+  return { flattening, ...(cancelLegs.length ? { cancelLegs } : {}) };
 }
 
 async function quietUpdate(tx: Tx, intent: IntentRecord, patch: object, now: number): Promise<void> {

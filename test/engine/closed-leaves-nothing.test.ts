@@ -1,0 +1,42 @@
+/**
+ * Found by the deterministic simulator (issue 14, seed 21): the exchange cancelled a position's
+ * stop, the approver re-protected it (a new stop, outside the bracket's one-cancels-other group),
+ * the new stop closed the position — and the bracket's target stayed working at the broker. Days
+ * later the market reached it and it bought into a position that no longer existed: the account
+ * was reversed. A closed position leaves nothing working at the broker. INV-FLATTEN-EXIT-1.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { approveOne, expectState } from '../jobs/helpers.js';
+import { approver, makeHarness, type Harness } from '../support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const working = async (hh: Harness, id: string) => (await hh.broker.findByOrderRef(id)).orders.filter((o) => o.status === 'WORKING' || o.status === 'PENDING').map((o) => o.role);
+
+describe('INV-FLATTEN-EXIT-1: a closed position leaves nothing working at the broker', () => {
+  it('INV-FLATTEN-EXIT-1: the re-protect stop closes the position → the bracket target is cancelled; a later move through it buys nothing', async () => {
+    h = await makeHarness();
+    const id = await approveOne(h); // BUY 1 MES at 6010.25, stop 6008, target 6015
+    const stop = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'STOP')!;
+    h.sim!.faults.cancelByBroker(stop.brokerOrderId!);
+    await h.settle();
+    expect((await h.engine.reprotect(id, approver)).ok).toBe(true);
+    await h.settle();
+    await expectState(h, id, 'MANAGED');
+    expect((await working(h, id)).sort()).toEqual(['STOP', 'TARGET']);
+    h.sim!.simulatePrice('MES', 6007.5); // the re-protect stop fills
+    await h.settle();
+    await h.settle();
+    await expectState(h, id, 'CLOSED');
+    expect(await working(h, id)).toEqual([]);
+    h.sim!.simulatePrice('MES', 6016); // through the old target: nothing may fire
+    await h.settle();
+    const fills = (await h.broker.findByOrderRef(id)).fills;
+    expect(fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0)).toBe(0);
+    await expectState(h, id, 'CLOSED');
+  });
+});
