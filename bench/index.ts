@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { benchApproval } from './approval.bench.js';
 import { benchAudit } from './audit.bench.js';
 import { benchHalt } from './halt.bench.js';
+import { benchSim } from './sim.bench.js';
 import { benchStartup } from './startup.bench.js';
 import type { BenchRow } from './stats.js';
 
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   if (alerts) sections.push({ key: 'alerts', name: 'alert flood', run: alerts });
   sections.push({ key: 'halt', name: '/halt fast path', run: () => benchHalt() });
   sections.push({ key: 'startup', name: 'start-up & memory', run: () => benchStartup() });
+  sections.push({ key: 'sim', name: 'deterministic simulation', run: () => benchSim() });
   const only = (process.env.BENCH_ONLY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   if (only.length) sections = sections.filter((s) => only.includes(s.key));
 

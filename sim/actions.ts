@@ -24,7 +24,9 @@ export type TapTarget =
 export type TapAction = 'approve' | 'pass' | 'confirm' | 'cancel' | 'reprotect' | 'closeOne' | 'cancelStalled' | 'driftAck' | 'driftPhoenixFixed' | 'driftBrokerFixed' | 'checkNow';
 
 export type BrokerOp =
-  | { readonly op: 'timeoutNext' | 'releaseTimeouts' | 'disconnect' | 'reconnect' | 'failConnect' | 'fillNextCancel' }
+  | { readonly op: 'timeoutNext' | 'releaseTimeouts' | 'disconnect' | 'reconnect' | 'failConnect' }
+  /** the next cancel of a working entry races a fill: filled first (refused) or after its confirmation */
+  | { readonly op: 'fillNextCancel'; readonly when: 'before' | 'after' }
   | { readonly op: 'rejectNext' }
   | { readonly op: 'partialNext'; readonly ratio: number }
   | { readonly op: 'delayNext'; readonly ms: number }

@@ -101,7 +101,7 @@ export function applyAct(w: World, a: Act, spoofs: Map<string, number>, spoofLog
     case 'failConnect':
       return faults.failConnects(1);
     case 'fillNextCancel':
-      return faults.fillNextCancel(1);
+      return faults.fillNextCancel(1, a.when);
     case 'rejectNext':
       return faults.rejectNext();
     case 'partialNext':

@@ -6,10 +6,10 @@
  * Two ways to move:
  * - `run(to)`   every timer fires at its own due time, in (due, scheduling) order, and the async
  *               work it starts settles before the next one fires (FakeClock semantics);
- * - `leap(to)`  time jumps to `to` first and each timer that fell due fires once, late — like a
- *               host that suspended the process. Interval jobs resynchronise (ClockScheduler) and
- *               the missed-heartbeat watch reports the gap. The driver leaps only over stretches
- *               where nothing is pending (see world.quiet()).
+ * - `leap(to)`  time jumps to `to` first and each timer that fell due fires once, late and back
+ *               to back (their async work interleaves) — like a host that suspended the process.
+ *               Interval jobs resynchronise (ClockScheduler) and the missed-heartbeat watch reports
+ *               the gap. The driver leaps only over stretches where nothing is pending.
  *
  * `ProcessClock` is one Phoenix process's view: its timers die with it (a killed process runs
  * nothing more), and nothing it schedules after its death ever fires.
@@ -79,7 +79,29 @@ export class SimClock implements Clock {
 
   private async move(to: number, hooks: RunHooks, leap: boolean): Promise<void> {
     if (to < this.t) throw new Error(`SimClock cannot go back in time (${new Date(to).toISOString()} < ${new Date(this.t).toISOString()})`);
-    if (leap) this.t = to;
+    if (leap) {
+      this.t = to;
+      // waking from a suspension: every timer that fell due runs back to back, their work interleaves
+      for (let rounds = 0; ; rounds++) {
+        if (rounds > MAX_TIMERS_PER_MOVE) throw new Error('SimClock: a timer keeps rescheduling itself at once (livelock)');
+        const due: Timer[] = [];
+        for (;;) {
+          this.dropCancelled();
+          const next = this.heap[0];
+          if (!next || next.at > to) break;
+          this.pop();
+          this.live--;
+          next.cancelled = true;
+          due.push(next);
+        }
+        if (!due.length) break;
+        for (const timer of due) timer.fn();
+        await hooks.settle();
+        if (hooks.afterTimer) await hooks.afterTimer();
+      }
+      await hooks.settle();
+      return;
+    }
     await hooks.settle();
     for (let n = 0; ; n++) {
       if (n > MAX_TIMERS_PER_MOVE) throw new Error('SimClock: a timer keeps rescheduling itself at once (livelock)');
@@ -89,7 +111,7 @@ export class SimClock implements Clock {
       this.pop();
       this.live--;
       next.cancelled = true;
-      if (!leap) this.t = Math.max(this.t, next.at);
+      this.t = Math.max(this.t, next.at);
       next.fn();
       await hooks.settle();
       if (hooks.afterTimer) await hooks.afterTimer();

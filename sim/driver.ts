@@ -53,13 +53,19 @@ export class Driver {
     const w = this.world;
     const p = w.proc;
     if (w.brokerTimers() > 0) return (this.busyWhy = 'broker timer'), true; // a delayed fill is on its way
+    if (w.booting) return (this.busyWhy = 'process starting'), true;
     if (!p?.alive || !w.reader) return false;
     if (p.busy() > 0) return (this.busyWhy = 'updates/sends in flight'), true;
     if (w.reader.count(`SELECT COUNT(*) AS c FROM "Card" WHERE version > renderedVersion`)) return (this.busyWhy = 'card to render'), true;
     // a composed message waiting to go out, or a CRITICAL alert (it goes out first and fast); lower
     // severities wait in their aggregation windows on purpose (an unchanged group: up to an hour)
     if (w.reader.count(`SELECT COUNT(*) AS c FROM "AlertMessage" WHERE status <> 'SENT'`)) return (this.busyWhy = 'alert message to deliver'), true;
-    return w.reader.count(`SELECT COUNT(*) AS c FROM "Alert" WHERE status = 'PENDING' AND severity = 'CRITICAL'`) > 0 && ((this.busyWhy = 'CRITICAL alert to compose'), true);
+    // (a CRITICAL alert is composed within a second or two; one that waits longer is a repeat the
+    // sender holds back on purpose)
+    const fresh = new Date(w.now() - 10_000).toISOString().replace('Z', '+00:00');
+    // (HEARTBEAT_MISSED: what a leap itself causes; it goes out with the next message)
+    const crit = w.reader.get(`SELECT type FROM "Alert" WHERE status = 'PENDING' AND severity = 'CRITICAL' AND messageId IS NULL AND createdAt >= ? AND type <> 'HEARTBEAT_MISSED' LIMIT 1`, fresh);
+    return crit !== undefined && ((this.busyWhy = `CRITICAL ${String(crit.type)} to compose`), true);
   }
 
   /** The next time the clock must stop at on its way: the open, the deadline, a restart. */

@@ -94,7 +94,7 @@ export class World {
     this.brokerClock = new ScopedClock(this.clock);
     this.logs = new LogCapture(opts.logLevel ?? 'debug', (where, text) => this.scanSecrets(where, text));
     const prices = Object.fromEntries(PRODUCTS.map((p) => [p.symbol, p.base]));
-    this.broker = new SimBroker({ clock: this.brokerClock, random: seededRandom((opts.seed ^ 0x5eed) >>> 0), profile: opts.profile, prices, replayOnReconnect: true, logger: this.logs.logger.child({ component: 'sim-broker' }) });
+    this.broker = new SimBroker({ clock: this.brokerClock, random: seededRandom((opts.seed ^ 0x5eed) >>> 0), profile: opts.profile, prices, replayOnReconnect: true, executionsSince: (now) => nyTime(localTime(now, 'America/New_York').day, '00:00'), logger: this.logs.logger.child({ component: 'sim-broker' }) });
     this.latencyDice = seededRandom((opts.seed ^ 0x1a7e) >>> 0);
     this.telegram = new FakeTelegram(() => this.clock.now(), (where, text) => this.scanSecrets(where, text), { id: CHAT_ID, title: 'Phoenix desk (simulation)' });
   }
@@ -117,13 +117,23 @@ export class World {
     return this.brokerClock.pending();
   }
 
+  /** a process starting up (its start-up may wait on the clock: it is not awaited by the driver) */
+  booting: Promise<void> | null = null;
+
   /** Start the first process. */
   async start(): Promise<void> {
-    await this.boot();
+    this.boot();
+    await this.booting;
     this.reader = new Reader(this.dbFile);
   }
 
-  private async boot(): Promise<void> {
+  private boot(): void {
+    this.booting = this.bootNow().finally(() => {
+      this.booting = null;
+    });
+  }
+
+  private async bootNow(): Promise<void> {
     this.generation++;
     const next = this.armNext;
     this.armNext = null;
@@ -171,7 +181,7 @@ export class World {
       this.onDeath(p.life);
       await p.release();
     }
-    if (!this.proc && this.restartAt !== null && this.now() >= this.restartAt) await this.boot();
+    if (!this.proc && !this.booting && this.restartAt !== null && this.now() >= this.restartAt) this.boot();
   }
 
   private onDeath(life: Life): void {

@@ -8,7 +8,7 @@
  */
 import type { Act } from '../actions.js';
 import type { TgFault } from '../telegram.js';
-import { PlanBuilder, tendNakedPosition, tendStalled } from './people.js';
+import { panicFlatten, PlanBuilder, tendNakedPosition, tendStalled } from './people.js';
 import type { Dice } from './rng.js';
 import type { Posted } from './strategy.js';
 
@@ -24,11 +24,15 @@ export function placementChaos(d: Dice, plan: PlanBuilder, p: Posted): (t: numbe
     } else if (r < 0.11) acts.push({ k: 'broker', op: 'rejectNext' });
     else if (r < (p.qty > 1 ? 0.3 : 0.18)) {
       acts.push({ k: 'broker', op: 'partialNext', ratio: Math.round(d.between(0.3, 0.7) * 100) / 100 });
-      if (d.chance(0.5)) acts.push({ k: 'broker', op: 'fillNextCancel' }); // the remainder's cancel will lose its race
+      if (d.chance(0.5)) acts.push({ k: 'broker', op: 'fillNextCancel', when: d.chance(0.5) ? 'before' : 'after' }); // the remainder's cancel races a fill
       // the market reaches the bracket's target or stop while the remainder still works
       if (d.chance(0.6)) plan.add(t + d.int(3, 60) * 1000, { k: 'price', symbol: p.product.symbol, price: d.chance(0.5) ? p.target : p.stop });
       if (d.chance(0.5)) plan.add(t + d.int(5, 300) * 1000, { k: 'broker', op: 'fillRest', signal: p.signalId });
-    } else if (r < 0.24) acts.push({ k: 'broker', op: 'delayNext', ms: d.int(2, 40) * 1000 });
+    } else if (r < 0.26) {
+      const ms = d.int(2, 40) * 1000;
+      acts.push({ k: 'broker', op: 'delayNext', ms });
+      if (d.chance(0.35)) panicFlatten(d, plan, t, ms); // flattened while the entry still works
+    }
     if (d.chance(0.1)) {
       const at = t + d.int(5, 120) * 1000;
       plan.add(at, { k: 'broker', op: 'deadStop', signal: p.signalId });

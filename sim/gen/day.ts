@@ -54,12 +54,12 @@ export function generateDay(s: DaySpec): GeneratedDay {
   const symbolOf = times.map(() => d.pick(traded));
   times.forEach((at, i) => {
     const list = moves.get(symbolOf[i]!.symbol)!;
-    for (let k = d.int(1, 6); k > 0; k--) list.push(at + d.int(3, 900) * 1000);
+    for (let k = d.int(1, 3); k > 0; k--) list.push(at + d.int(3, 900) * 1000);
   });
   const paths = new Map<string, PricePath>();
   for (const p of traded) {
     const list = moves.get(p.symbol)!;
-    for (let k = d.int(0, 4); k > 0; k--) list.push(d.between(t('09:30'), t('16:00')));
+    for (let k = d.int(0, 2); k > 0; k--) list.push(d.between(t('09:30'), t('16:00')));
     paths.set(p.symbol, pricePath(d, p, s.open[p.symbol] ?? p.base, list));
   }
   for (const path of paths.values()) for (const pt of path.points.slice(1)) plan.add(pt.t, { k: 'price', symbol: path.symbol, price: pt.price });

@@ -77,7 +77,7 @@ export function deskBusiness(d: Dice, plan: PlanBuilder, from: number, to: numbe
       const b = ADMINS.find((x) => x !== a) ?? a;
       plan.add(t + 500, { k: 'say', user: b, text: '/flatten' });
       plan.add(c, confirmTap(a, a, 'CONFIRM_FLATTEN'), confirmTap(b, b, 'CONFIRM_FLATTEN')); // two flattens at once
-    } else plan.add(c, ...(d.chance(0.3) ? [{ k: 'broker', op: 'fillNextCancel' } as const] : []), confirmTap(a, a, 'CONFIRM_FLATTEN'));
+    } else plan.add(c, ...(d.chance(0.3) ? [{ k: 'broker', op: 'fillNextCancel', when: d.chance(0.5) ? 'before' : 'after' } as const] : []), confirmTap(a, a, 'CONFIRM_FLATTEN'));
   }
   if (d.chance(0.2)) {
     // a flatten confirmed at 15:55:00 exactly, racing the deadline job
@@ -100,6 +100,14 @@ export function tendNakedPosition(d: Dice, plan: PlanBuilder, t: number, signal:
   const at = t + d.int(12, 90) * 1000;
   plan.add(at, tradeTap(who, close ? 'closeOne' : 'reprotect', signal));
   plan.add(at + d.int(2, 20) * 1000, confirmTap(who, who, close ? 'CONFIRM_CLOSE' : 'CONFIRM_REPROTECT'));
+}
+
+/** Second thoughts right after an approval: an admin flattens while the order still works (confirmed). */
+export function panicFlatten(d: Dice, plan: PlanBuilder, t: number, withinMs: number): void {
+  const admin = d.pick(ADMINS);
+  const at = t + d.int(200, Math.max(400, withinMs - 1500));
+  plan.add(at, { k: 'say', user: admin, text: '/flatten' });
+  plan.add(at + d.int(300, 1200), ...(d.chance(0.6) ? [{ k: 'broker', op: 'fillNextCancel', when: d.chance(0.5) ? 'before' : 'after' } as const] : []), confirmTap(admin, admin, 'CONFIRM_FLATTEN'));
 }
 
 /** After an entry timed out: an admin checks the broker and cancels it (confirmed), sometimes. */

@@ -28,7 +28,10 @@ export function dice(seed: number): Dice {
 
 /** A seed for one part of one day, independent of every other part (shrinking keeps the rest). */
 export function subSeed(seed: number, day: number, part: string): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const ch of `${day}:${part}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return h;
+  let h = 0x811c9dc5;
+  for (const ch of `${seed}:${day}:${part}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  // murmur3's finaliser: every input bit reaches every output bit
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }
