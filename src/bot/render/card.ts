@@ -8,6 +8,7 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { riskCents, rewardMultiple } from '../../engine/evidence.js';
 import type { IntentRecord } from '../../engine/domain.js';
+import { TEMPLATE_FIELDS, type TemplateField } from '../../engine/intent.schema.js';
 import type { CardView, ConfirmCardView, DriftCardView, OtherCardView, TradeCardView } from '../../engine/queries.usecase.js';
 import type { DriftRecord } from '../../engine/store.port.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
@@ -167,6 +168,26 @@ function cancelledLines(v: TradeCardView, approved: Line | null, submitted: Line
   return [approved, submitted, line('✖ ', b('CANCELLED'), `: ${reason}`)];
 }
 
+/** How the card names fields an alert template filled in (TradingView intake). */
+const TEMPLATE_LABEL: Record<TemplateField, string> = {
+  quantity: 'size',
+  stopLoss: 'stop',
+  takeProfit: 'target',
+  setupScore: 'setup score',
+  breakdown: 'breakdown',
+  alignment: 'alignment',
+  redChecks: 'red checks',
+  dvs: 'dvs',
+  eqs: 'eqs',
+};
+
+/** "from template: stop, target, dvs": numbers the signal did not send (never dropped for space). */
+function templateLine(fields: readonly TemplateField[] | undefined): Line | null {
+  if (!fields?.length) return null;
+  const names = TEMPLATE_FIELDS.filter((f) => fields.includes(f)).map((f) => TEMPLATE_LABEL[f]);
+  return line('🧩 ', b('from template'), `: ${names.join(', ')} (not in the signal)`);
+}
+
 function evidenceLines(v: TradeCardView, open: boolean): Line[] {
   const { intent, limits, now } = v;
   const ev = intent.payload.evidence;
@@ -175,6 +196,8 @@ function evidenceLines(v: TradeCardView, open: boolean): Line[] {
   const rr = rewardMultiple(intent.entryPrice, intent.stopLoss, intent.takeProfit);
   const lines: Line[] = [];
   lines.push(line('Entry ', b(intent.entryPrice === null ? 'MKT' : px(intent.entryPrice)), ' · Stop ', b(px(intent.stopLoss)), ' · Target ', b(px(intent.takeProfit))));
+  const templated = templateLine(intent.payload.fromTemplate);
+  if (templated) lines.push(templated);
   lines.push(
     line(
       'Risk ',
