@@ -1,7 +1,8 @@
 /**
  * Intake HTTP server (SPEC 3): POST /v1/intents, POST /v1/tradingview (tradingview.route.ts)
  * and GET /healthz (health.ts) on node:http.
- * Every answer is JSON with a clear message; bad input changes nothing.
+ * Every answer is JSON with a clear message; bad input changes nothing. The codes below are
+ * /v1/intents'; the TradingView route's (passphrase in the body, 200 for a re-send) are in its file.
  *   202 {intentId, state, denials}   accepted (PROPOSED, or CANCELLED with the gate denials)
  *   400 {error, issues[]}            malformed JSON, wrong content type, validation issues
  *   401                              missing/wrong bearer token (or remote caller without INTAKE_TOKEN)
@@ -56,7 +57,10 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   const now = opts.now ?? Date.now;
   const bucket = new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now);
   const readiness = opts.readiness ?? Readiness.none();
-  const tradingView = opts.tradingview ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket, ratePerMinute: opts.ratePerMinute }) : null;
+  // Its own bucket: the public TradingView route must not be able to starve /v1/intents.
+  const tradingView = opts.tradingview
+    ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now), ratePerMinute: opts.ratePerMinute })
+    : null;
   const server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => {
       opts.logger.error({ err: e.message }, 'intake request failed');

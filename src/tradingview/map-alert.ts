@@ -10,7 +10,7 @@
  * `time` ({{timenow}}, to the second), so `time` is required.
  */
 import { canonicalJson, sha256Hex } from '../engine/canonical.js';
-import type { IntentInput, TemplateField, ValidationIssue } from '../engine/intent.schema.js';
+import { TEMPLATE_FIELDS, type IntentInput, type TemplateField, type ValidationIssue } from '../engine/intent.schema.js';
 import { alertSchema, type TradingViewAlert } from './alert.schema.js';
 import { expiryDay, frontContract, isoDay, localDayNumber, MONTH_CODES, QUARTERLY_MONTHS, yyyymm, type ContractMonth } from './front-month.js';
 import type { MappedInstrument, Offset, TradingViewMapping } from './mapping.schema.js';
@@ -136,8 +136,7 @@ function quantityOf(a: TradingViewAlert): number | undefined {
   return a.positionSize !== undefined && a.positionSize !== 0 ? Math.min(a.contracts, Math.abs(a.positionSize)) : a.contracts;
 }
 
-const FIELD_ORDER: readonly TemplateField[] = ['quantity', 'stopLoss', 'takeProfit', 'setupScore', 'breakdown', 'alignment', 'redChecks', 'dvs', 'eqs'];
-const sortFields = (f: TemplateField[]) => FIELD_ORDER.filter((x) => f.includes(x));
+const sortFields = (f: TemplateField[]) => TEMPLATE_FIELDS.filter((x) => f.includes(x));
 
 function instrumentFor(key: string, ins: MappedInstrument, t: Ticker, atMs: number, timeZone: string): IntentInput['instrument'] | { problem: string } {
   const symbol = ins.symbol ?? key;

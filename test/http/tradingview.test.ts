@@ -22,13 +22,14 @@ let h: Harness;
 let srv: IntakeServer;
 let log: CapturedLogger;
 
-async function start(tv: Partial<TradingViewOptions> | null = {}): Promise<void> {
+async function start(tv: Partial<TradingViewOptions> | null = {}, ratePerMinute = 10_000): Promise<void> {
   srv = await startIntake({
     engine: h.engine,
     logger: log.logger,
     host: '127.0.0.1',
     port: 0,
-    ratePerMinute: 10_000,
+    ratePerMinute,
+    now: () => h.clock.now(),
     ...(tv ? { tradingview: { passphrase: PASSPHRASE, mapping: shippedMapping(), timeZone: 'America/New_York', ...tv } } : {}),
   });
 }
@@ -218,6 +219,16 @@ describe('POST /v1/tradingview', () => {
     const missing = Object.keys(envSchema.shape).filter((k) => !table.includes(`\`${k}\``));
     expect(missing).toEqual([]);
     for (const k of ['TRADINGVIEW_PASSPHRASE', 'TRADINGVIEW_MAPPING_PATH', 'TRADINGVIEW_ALLOWED_IPS', 'TRADINGVIEW_TRUSTED_PROXIES']) expect(table).toContain(`| \`${k}\``);
+  });
+
+  it('SPEC-3 TradingView: a flood of wrong-passphrase posts hits 429 on its own bucket and cannot starve POST /v1/intents', async () => {
+    await start({}, 60); // burst 10
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) statuses.push((await postAlert(srv.url, tvAlert(h.clock.now(), { passphrase: `guess-${i}-0123456789abcdef` }))).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses.slice(10)).toEqual(Array(5).fill(429));
+    const local = await fetch(`${srv.url}/v1/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(h.intent()) });
+    expect(local.status).toBe(202);
   });
 
   it('SPEC-3 TradingView: off without TRADINGVIEW_PASSPHRASE (404 that says how to turn it on); wrong method is 405', async () => {

@@ -8,12 +8,12 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { riskCents, rewardMultiple } from '../../engine/evidence.js';
 import type { IntentRecord } from '../../engine/domain.js';
-import { TEMPLATE_FIELDS, type TemplateField } from '../../engine/intent.schema.js';
 import type { CardView, ConfirmCardView, DriftCardView, OtherCardView, TradeCardView } from '../../engine/queries.usecase.js';
 import type { DriftRecord } from '../../engine/store.port.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import { b, blank, clean, code, i, line, renderFitted, withDrop, type Line } from '../html.js';
 import { dur, modeBanner, px, score, usd, usdAmount, utc } from './format.js';
+import { templateLine } from './from-template.js';
 import { renderPromotionCard } from './promotion.js';
 
 export interface Rendered {
@@ -166,26 +166,6 @@ function cancelledLines(v: TradeCardView, approved: Line | null, submitted: Line
   if (raw.startsWith('blocked by gate before submission')) return [approved, line('⛔ ', b('BLOCKED'), ` before submission by gate ${clean(codes ?? reason)} — nothing was sent.`)];
   if (raw.startsWith('blocked by gate')) return [line('⛔ ', b('BLOCKED'), ` by gate ${clean(codes ?? reason)} — nothing was sent.`)];
   return [approved, submitted, line('✖ ', b('CANCELLED'), `: ${reason}`)];
-}
-
-/** How the card names fields an alert template filled in (TradingView intake). */
-const TEMPLATE_LABEL: Record<TemplateField, string> = {
-  quantity: 'size',
-  stopLoss: 'stop',
-  takeProfit: 'target',
-  setupScore: 'setup score',
-  breakdown: 'breakdown',
-  alignment: 'alignment',
-  redChecks: 'red checks',
-  dvs: 'dvs',
-  eqs: 'eqs',
-};
-
-/** "from template: stop, target, dvs": numbers the signal did not send (never dropped for space). */
-function templateLine(fields: readonly TemplateField[] | undefined): Line | null {
-  if (!fields?.length) return null;
-  const names = TEMPLATE_FIELDS.filter((f) => fields.includes(f)).map((f) => TEMPLATE_LABEL[f]);
-  return line('🧩 ', b('from template'), `: ${names.join(', ')} (not in the signal)`);
 }
 
 function evidenceLines(v: TradeCardView, open: boolean): Line[] {
