@@ -14,6 +14,9 @@ import type { AppConfig } from './config/load.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
+import { BeadFeed } from './metrics/bead-feed.js';
+import { PhoenixMetrics } from './metrics/metrics.js';
+import { meteredAlertTransport, telegramMetricsTransformer } from './metrics/telegram.js';
 
 export interface ServiceOptions extends AppDeps {
   /** how the bot is connected, for the CONFIG bead and the banner */
@@ -33,6 +36,8 @@ export interface Service {
   readonly jobs: Jobs | null;
   /** what /healthz waits for: bot, alerts (startFrontEnds) and jobs (here) */
   readonly readiness: Readiness;
+  /** GET /metrics: this instance's own registry */
+  readonly metrics: PhoenixMetrics;
   stop(): Promise<void>;
 }
 
@@ -43,6 +48,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, logger, clock } = opts;
   const app = await createApp(opts);
   const readiness = new Readiness(READY_PARTS);
+  // Metrics: counted from here on (the bead feed starts at the head of the audit log).
+  const metrics = new PhoenixMetrics(clock);
+  const beadFeed = new BeadFeed(app.store, metrics);
+  await beadFeed.start();
+  metrics.setSources({
+    beforeScrape: () => beadFeed.pull(),
+    broker: () => ({ ...app.broker.health(), name: app.broker.name }),
+    health: () => app.engine.health(),
+  });
   // Bind the port first: a second instance fails here, before it writes or connects anything.
   let intake: IntakeServer;
   try {
@@ -54,6 +68,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ...(config.env.INTAKE_TOKEN ? { token: config.env.INTAKE_TOKEN } : {}),
       ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
       readiness,
+      metrics,
       ...(config.env.TRADINGVIEW_PASSPHRASE && config.tradingview
         ? {
             tradingview: {
@@ -95,7 +110,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
           logger,
           ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
+          onRun: (r) => metrics.jobRun(r),
         });
+  if (jobs) metrics.setSources({ jobsRunning: () => jobs.runner.health() });
   readiness.set('jobs', jobs ? 'running' : 'disabled');
   return {
     config,
@@ -103,6 +120,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     intake,
     jobs,
     readiness,
+    metrics,
     async stop() {
       readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
       await jobs?.stop();
@@ -135,11 +153,13 @@ export interface FrontEnds {
  * them in the service's readiness: the bot once updates flow, the sender once it runs.
  */
 export async function startFrontEnds(service: Service, opts: FrontEndOptions): Promise<FrontEnds> {
-  const { config, app, readiness } = service;
+  const { config, app, readiness, metrics } = service;
   const telegram = await launchTelegram({
     config,
     engine: app.engine,
     logger: opts.logger,
+    observer: metrics,
+    transformers: [telegramMetricsTransformer(metrics, 'bot')],
     ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
     ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
   });
@@ -155,8 +175,10 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     clock: opts.clock,
     logger: opts.logger.child({ component: 'alerts' }),
     chatId: app.engine.ctx.chatId,
-    transport: createGrammyAlertTransport(telegram.api),
+    transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
+    levels: config.alerts ?? {},
+    observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
   });
   try {
     await alerts.start();

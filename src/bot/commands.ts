@@ -75,7 +75,7 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      await env.reply(renderStatus(await env.s.engine.status()));
+      await env.reply(renderStatus(await env.s.engine.status(), env.s.engine.ctx.constitution.session.timeZone));
     },
   },
   {

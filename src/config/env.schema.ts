@@ -59,6 +59,8 @@ export const envSchema = z
     SANDBOX_PORT: port.default(8788),
     HEARTBEAT_PING_URL: z.url({ error: 'must be a URL' }).optional(),
     CONSTITUTION_PATH: z.string().default('config/constitution.yaml'),
+    // notification level per alert type: on | silent | off (default file may be missing: all on)
+    ALERTS_CONFIG_PATH: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   })
   .superRefine((e, ctx) => {

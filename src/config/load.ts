@@ -8,7 +8,9 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { constitutionSchema, type Constitution } from '../engine/constitution.js';
 import { canonicalJson } from '../engine/canonical.js';
+import type { AlertLevels } from '../engine/alerts.table.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
+import { DEFAULT_ALERTS_CONFIG, loadAlertLevels } from './alerts.load.js';
 import { envSchema, SECRET_ENV, type Env } from './env.schema.js';
 import { loadTradingViewMapping } from './tradingview.load.js';
 
@@ -18,6 +20,8 @@ export interface AppConfig {
   readonly constitutionPath: string;
   /** the TradingView mapping (config/tradingview.yaml), loaded when TRADINGVIEW_PASSPHRASE is set */
   readonly tradingview?: TradingViewMapping;
+  /** notification level per alert type (config/alerts.yaml); absent or missing type = on */
+  readonly alerts?: AlertLevels;
   /** sha256 over the non-secret settings and the constitution (CONFIG bead) */
   readonly digest: string;
 }
@@ -78,9 +82,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (t.ok) tradingview = t.value;
     else problems.push(...t.problems);
   }
-  if (problems.length || !envResult.success || !c.ok) throw new ConfigError(problems);
+  // Notification levels: checked at start-up (a CRITICAL type set off or silent is refused).
+  const alertsPath = merged.ALERTS_CONFIG_PATH ?? DEFAULT_ALERTS_CONFIG;
+  const levels = loadAlertLevels(resolve(cwd, alertsPath), alertsPath, merged.ALERTS_CONFIG_PATH !== undefined);
+  if (!levels.ok) problems.push(...levels.problems);
+  if (problems.length || !envResult.success || !c.ok || !levels.ok) throw new ConfigError(problems);
   const env = envResult.data;
   const publicEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !(SECRET_ENV as readonly string[]).includes(k)));
-  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value, ...(tradingview ? { tradingview } : {}) })).digest('hex');
-  return { env, constitution: c.value, constitutionPath, digest, ...(tradingview ? { tradingview } : {}) };
+  const alerts = levels.value;
+  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value, ...(tradingview ? { tradingview } : {}), ...(Object.keys(alerts).length ? { alerts } : {}) })).digest('hex');
+  return { env, constitution: c.value, constitutionPath, digest, alerts, ...(tradingview ? { tradingview } : {}) };
 }

@@ -143,6 +143,31 @@ export function alertDetails(type: AlertType, p: AlertPayload): readonly string[
   return lines;
 }
 
+// === Notification levels (SPEC 9)
+
+/**
+ * Per alert type, from config/alerts.yaml: `on` (default: INFO silent, WARNING/CRITICAL with
+ * sound), `silent` (delivered without sound), `off` (kept in the outbox as SUPPRESSED and
+ * counted, never sent). CRITICAL types are always `on`: they need a human now.
+ */
+export type NotificationMode = 'on' | 'silent' | 'off';
+export const NOTIFICATION_MODES: readonly NotificationMode[] = ['on', 'silent', 'off'];
+export type AlertLevels = Readonly<Partial<Record<AlertType, NotificationMode>>>;
+
+/** Why `mode` is not allowed for `type` (null when it is). */
+export function levelRefusal(type: AlertType, mode: NotificationMode): string | null {
+  if (mode === 'on' || alertDef(type).severity !== 'CRITICAL') return null;
+  return `${type} is CRITICAL and cannot be turned ${mode}: CRITICAL alerts always go out with sound, because they need a human now (see its runbook ${alertDef(type).runbook})`;
+}
+
+export const modeOf = (levels: AlertLevels | undefined, type: AlertType): NotificationMode => levels?.[type] ?? 'on';
+
+/** How long one tap on "snooze 1 h" keeps a type quiet. */
+export const SNOOZE_MS = 60 * 60 * 1000;
+
+/** Only WARNING types may be snoozed: INFO is silent anyway, CRITICAL never. */
+export const isSnoozable = (type: AlertType): boolean => alertDef(type).severity === 'WARNING';
+
 export function isAlertType(type: string): type is AlertType {
   return Object.prototype.hasOwnProperty.call(ALERT_TYPES, type);
 }

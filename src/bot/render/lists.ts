@@ -6,6 +6,7 @@ import type { InlineKeyboardButton } from 'grammy/types';
 import type { DriftRecord } from '../../engine/store.port.js';
 import type { IntentRecord } from '../../engine/domain.js';
 import type { PendingRow, WorkingOrderRow } from '../../engine/queries.usecase.js';
+import { clockTime } from '../../engine/people-time.js';
 import type { StatusSnapshot } from '../../engine/status.usecase.js';
 import { b, blank, clean, code, i, line, renderFitted, withDrop, type Line } from '../html.js';
 import { button, driftButtons, driftLines, instrumentLabel, type Rendered } from './card.js';
@@ -17,7 +18,7 @@ function more(total: number, shown: number): Line[] {
   return total > shown ? [line(i(`… and ${total - shown} more`))] : [];
 }
 
-export function renderStatus(s: StatusSnapshot): string {
+export function renderStatus(s: StatusSnapshot, tz = 'America/New_York'): string {
   const br = s.broker;
   const lines: Line[] = [
     line(...modeBanner(s.mode, s.demo), ` · constitution ${clean(s.constitution)}`),
@@ -44,6 +45,7 @@ export function renderStatus(s: StatusSnapshot): string {
       s.outbox.lastError ? ` · last error: ${clean(s.outbox.lastError).slice(0, 200)}` : '',
     ),
     line(`Unresolved drifts: ${s.unresolvedDrifts.length}`, s.unresolvedDrifts.length ? ' — /drift' : ''),
+    ...(s.snoozes ?? []).map((z) => line('🔕 Snoozed: ', b(z.type), ` by ${clean(z.by)} until ${clockTime(z.until, tz)} (no sound; CRITICAL still rings)`)),
   ];
   return renderFitted(lines);
 }
