@@ -33,6 +33,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ChatBudget, type PacingLimits } from '../alerts/chat-budget.js';
+import type { CardRecord } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { systemClock } from '../runtime/system-clock.js';
@@ -115,8 +116,8 @@ export interface BotDeps {
 
 /** What the bot reports for metrics (src/metrics); calls are O(1) and never throw into a handler. */
 export interface BotObserver {
-  /** a card's message reached the chat for the first time */
-  cardShown(cardId: string): void;
+  /** the trade card of `intentId` reached the chat for the first time */
+  cardShown(intentId: string): void;
   /** /halt: update received → the kill flag is set */
   haltObserved(seconds: number): void;
 }
@@ -173,7 +174,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
 
   const access = new AccessPolicy(config);
   const observer = deps.observer;
-  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(observer ? { onShown: (id: string) => observer.cardShown(id) } : {}) });
+  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(observer ? { onShown: (card: CardRecord) => card.kind === 'TRADE' && observer.cardShown(card.subjectId) } : {}) });
   const services = createServices({
     engine,
     access,

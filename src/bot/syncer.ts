@@ -39,7 +39,7 @@ export interface SyncerOptions {
   /** per-card retry backoff bounds in ms (default 1000 … 60 000) */
   readonly backoffMs?: { readonly min: number; readonly max: number };
   /** a card's message reached the chat (metrics: card shown → tap) */
-  readonly onShown?: (cardId: string) => void;
+  readonly onShown?: (card: CardRecord) => void;
 }
 
 export interface SyncerStats {
@@ -68,7 +68,7 @@ export class CardSyncer {
   private readonly everyMs: number;
   private readonly batch: number;
   private readonly backoffMs: { min: number; max: number };
-  private readonly onShown: ((cardId: string) => void) | undefined;
+  private readonly onShown: ((card: CardRecord) => void) | undefined;
 
   constructor(
     private readonly paced: PacedSender,
@@ -171,7 +171,7 @@ export class CardSyncer {
         messageId = (await this.send(chatId, rendered)).message_id;
         this.unrecorded.set(card.id, messageId);
         this.stats.sent++;
-        this.onShown?.(card.id);
+        this.onShown?.(card);
       } else {
         const r = await this.edit(chatId, known, rendered);
         if (r === 'gone') {

@@ -13,8 +13,9 @@
  *            →CANCELLED with reason "blocked by gate…" → cancelled_by_gate (intake, approval or
  *            submit), from APPROVED|SUBMITTED|STALLED otherwise → cancelled (PROPOSED>CANCELLED
  *            for a pass, an expired card or a shadow intent is counted by its CARD/INTENT bead)
- *   CARD     TRADE DECIDED PASS → passed; TRADE EXPIRED → expired; TRADE DECIDED → shown_to_tap
- *            latency when the bot saw the card shown
+ *            A human decision (PROPOSED → APPROVED / CANCELLED with an actor: approve, pass, or
+ *            approve blocked by a gate) → shown_to_tap latency when the bot saw the card shown
+ *   CARD     TRADE DECIDED PASS → passed; TRADE EXPIRED → expired
  *   GATE     one denial → gate_denials{code, stage}
  *   ALERT    RAISED → alerts_raised{type, severity}
  *   KILL_FLAG SET → kill_flags_set{kind}
@@ -31,8 +32,8 @@ export type BeadEffect =
   | { readonly kind: 'approved'; readonly intentId: string; readonly at: number }
   | { readonly kind: 'submitted'; readonly intentId: string; readonly at: number }
   | { readonly kind: 'approvalOver'; readonly intentId: string }
-  | { readonly kind: 'cardDecided'; readonly cardId: string; readonly at: number }
-  | { readonly kind: 'cardGone'; readonly cardId: string };
+  | { readonly kind: 'decided'; readonly intentId: string; readonly at: number }
+  | { readonly kind: 'cardGone'; readonly intentId: string };
 
 type Payload = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -64,17 +65,14 @@ export function beadEffects(b: Pick<StoredBead, 'type' | 'intentId' | 'payload' 
       break;
     case 'CARD':
       if (p.kind !== 'TRADE') break;
-      if (p.event === 'DECIDED') {
-        if (p.detail === 'PASS') intent('passed');
-        out.push({ kind: 'cardDecided', cardId: str(p.cardId), at: b.ts });
-      } else if (p.event === 'EXPIRED') {
-        intent('expired');
-        out.push({ kind: 'cardGone', cardId: str(p.cardId) });
-      }
+      if (p.event === 'DECIDED' && p.detail === 'PASS') intent('passed');
+      else if (p.event === 'EXPIRED') intent('expired');
       break;
     case 'POSITION': {
       const from = str(p.from);
       const to = str(p.to);
+      // the card's life ends here: a human's tap (with its actor), or expiry / intake gates / shadow
+      if (from === 'PROPOSED') out.push(p.actor ? { kind: 'decided', intentId, at: b.ts } : { kind: 'cardGone', intentId });
       if (to === 'APPROVED') {
         intent('approved');
         out.push({ kind: 'approved', intentId, at: b.ts });
@@ -171,20 +169,20 @@ export class BeadFeed {
       case 'submitted': {
         const at = this.approvedAt.get(e.intentId);
         this.approvedAt.delete(e.intentId);
-        if (at !== undefined) m.approvalLatency.observe({ step: 'tap_to_order' }, Math.max(0, e.at - at) / 1000);
+        if (at !== undefined) m.tapToOrder.observe(Math.max(0, e.at - at) / 1000);
         return;
       }
       case 'approvalOver':
         this.approvedAt.delete(e.intentId);
         return;
-      case 'cardDecided': {
-        const shown = m.shownAt.get(e.cardId);
-        m.shownAt.delete(e.cardId);
-        if (shown !== undefined && e.at >= shown) m.approvalLatency.observe({ step: 'shown_to_tap' }, (e.at - shown) / 1000);
+      case 'decided': {
+        const shown = m.shownAt.get(e.intentId);
+        m.shownAt.delete(e.intentId);
+        if (shown !== undefined && e.at >= shown) m.shownToTap.observe((e.at - shown) / 1000);
         return;
       }
       case 'cardGone':
-        m.shownAt.delete(e.cardId);
+        m.shownAt.delete(e.intentId);
         return;
     }
   }

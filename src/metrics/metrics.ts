@@ -52,7 +52,10 @@ export interface JobRunObservation {
   readonly endedAt: number;
 }
 
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+/** a human reading a card: seconds to minutes (cards expire after their TTL, 5 min by default) */
+const HUMAN_BUCKETS = [1, 2, 5, 10, 15, 30, 60, 90, 120, 180, 300, 600];
+/** Phoenix and the broker: milliseconds, up to minutes while a broker is down (token clock running) */
+const ORDER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const HALT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 /** cards first shown, kept until their decision/expiry bead is read (bounded) */
 const MAX_SHOWN = 10_000;
@@ -60,7 +63,7 @@ const MAX_SHOWN = 10_000;
 export class PhoenixMetrics {
   readonly registry = new Registry();
   private sources: ScrapeSources = {};
-  /** card id → engine-clock ms when its message first reached the chat */
+  /** intent id → engine-clock ms when its trade card's message first reached the chat */
   readonly shownAt = new Map<string, number>();
 
   readonly intents = new Counter({ name: 'phoenix_intents_total', help: 'Intents by outcome: proposed, shadow, cancelled_by_gate, approved, passed, expired (card), token_expired, submitted, stalled, filled, rejected, cancelled, closed', labelNames: ['outcome'], registers: [this.registry] });
@@ -69,7 +72,10 @@ export class PhoenixMetrics {
   readonly alertsSuppressed = new Counter({ name: 'phoenix_alerts_suppressed_total', help: 'Alerts of a type configured off: kept in the outbox as SUPPRESSED, not delivered', labelNames: ['type'], registers: [this.registry] });
   readonly alertMessages = new Counter({ name: 'phoenix_alert_messages_sent_total', help: 'Alert messages delivered to Telegram, by severity and sound (loud, silent)', labelNames: ['severity', 'sound'], registers: [this.registry] });
   readonly killFlagsSet = new Counter({ name: 'phoenix_kill_flags_set_total', help: 'Kill flags set, by kind', labelNames: ['kind'], registers: [this.registry] });
-  readonly approvalLatency = new Histogram({ name: 'phoenix_approval_latency_seconds', help: 'Approval latency: step=shown_to_tap (card message first shown → APPROVE/PASS), step=tap_to_order (APPROVE → order accepted at the broker)', labelNames: ['step'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  // Approval latency is two histograms, not one with a step label: their scales differ (a human's
+  // seconds vs the system's milliseconds), so each gets its own buckets.
+  readonly shownToTap = new Histogram({ name: 'phoenix_approval_shown_to_tap_seconds', help: 'Approval latency, human part: trade card first shown in the chat → APPROVE/PASS tap (engine clock)', buckets: HUMAN_BUCKETS, registers: [this.registry] });
+  readonly tapToOrder = new Histogram({ name: 'phoenix_approval_tap_to_order_seconds', help: 'Approval latency, system part: APPROVE → order accepted by the broker layer (SUBMITTED; engine clock)', buckets: ORDER_BUCKETS, registers: [this.registry] });
   readonly haltLatency = new Histogram({ name: 'phoenix_halt_latency_seconds', help: '/halt: Telegram update received by the bot → kill flag set (committed)', buckets: HALT_BUCKETS, registers: [this.registry] });
   readonly telegramRequests = new Counter({ name: 'phoenix_telegram_requests_total', help: 'Telegram Bot API requests (each attempt), by client, method and result (ok, 429, 5xx, timeout, other)', labelNames: ['via', 'method', 'result'], registers: [this.registry] });
   readonly telegramRetryAfter = new Counter({ name: 'phoenix_telegram_retry_after_seconds_total', help: 'Seconds Telegram told Phoenix to wait (429 retry_after), by client', labelNames: ['via'], registers: [this.registry] });
@@ -96,14 +102,14 @@ export class PhoenixMetrics {
 
   // === observers (hot paths: O(1), no I/O)
 
-  /** The bot's card message reached the chat for the first time. */
-  cardShown(cardId: string): void {
-    if (this.shownAt.has(cardId)) return;
+  /** The bot's trade card for `intentId` reached the chat for the first time. */
+  cardShown(intentId: string): void {
+    if (this.shownAt.has(intentId)) return;
     if (this.shownAt.size >= MAX_SHOWN) {
       const oldest = this.shownAt.keys().next().value;
       if (oldest !== undefined) this.shownAt.delete(oldest);
     }
-    this.shownAt.set(cardId, this.clock.now());
+    this.shownAt.set(intentId, this.clock.now());
   }
 
   haltObserved(seconds: number): void {
