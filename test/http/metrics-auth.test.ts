@@ -53,7 +53,7 @@ describe('issue 17: /metrics authentication and registries', () => {
   it('metrics: with INTAKE_TOKEN, no token, a wrong token, a token with one character more and Basic auth are refused 401; the right Bearer token scrapes', async () => {
     const r = await rig(TOKEN);
     open.push(r);
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: `Basic ${Buffer.from(`p:${TOKEN}`).toString('base64')}` }, { authorization: TOKEN }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nope' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: `Basic ${Buffer.from(`p:${TOKEN}`).toString('base64')}` }, { authorization: TOKEN }]) {
       const res = await get(r.srv, headers);
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.wwwAuth).toBe('Bearer');
