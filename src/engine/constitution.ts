@@ -53,6 +53,22 @@ export const constitutionSchema = z.strictObject({
     pnlToleranceUsd: z.number().nonnegative().default(1),
     escalateAfterMin: z.number().positive().default(15),
   }),
+  /** strategy promotion (SPEC 11); optional in the file: constitutions from before it keep working */
+  promotion: z
+    .strictObject({
+      /**
+       * simulated trades a shadow record needs before /promote (MONEY-7): only intents that would
+       * have been proposed trade. 10 by default: fewer cannot tell a strategy from luck, and a
+       * selective strategy may skip sessions, so it is not one per session. Never 0.
+       */
+      minSimulatedTrades: z
+        .number({ error: 'promotion.minSimulatedTrades must be a number' })
+        .int('promotion.minSimulatedTrades must be a whole number')
+        .min(1, 'promotion.minSimulatedTrades must be at least 1 (a record without trades proves nothing)')
+        .max(10_000, 'promotion.minSimulatedTrades is over 10000')
+        .default(10),
+    })
+    .prefault({}),
 });
 
 export type Constitution = z.infer<typeof constitutionSchema>;

@@ -157,19 +157,8 @@ export function contractToInstrument(c: Contract): Instrument | undefined {
 
 // === Prices
 
-/** true when price is a whole number of ticks (within float noise). */
-export function isOnTick(price: number, tick: number): boolean {
-  if (!(tick > 0)) return true;
-  const n = price / tick;
-  return Math.abs(n - Math.round(n)) < 1e-6;
-}
-
-/** Snap float noise (e.g. 6000.2500000001) to the exact tick multiple. */
-export function snapToTick(price: number, tick: number): number {
-  if (!(tick > 0)) return price;
-  const decimals = Math.max(0, Math.ceil(-Math.log10(tick)) + 2);
-  return Number((Math.round(price / tick) * tick).toFixed(decimals));
-}
+/** Tick arithmetic has one definition (engine/contract-facts.ts): the gates and the adapter agree. */
+export { isOnTick, snapToTick } from '../../engine/contract-facts.js';
 
 // === Time
 
