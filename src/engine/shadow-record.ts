@@ -310,7 +310,8 @@ export function evidenceMissing(stats: ShadowStats, req: PromotionRequirements):
   const out: MissingItem[] = [];
   if (stats.sessionsObserved < req.minSessions) {
     const more = req.minSessions - stats.sessionsObserved;
-    const blocked = stats.sessionsBlockedOnly ? `; ${stats.sessionsBlockedOnly} more had only blocked intents, which do not count` : '';
+    const b = stats.sessionsBlockedOnly;
+    const blocked = b ? `; ${b} day${b === 1 ? '' : 's'} with only blocked intents do${b === 1 ? 'es' : ''} not count` : '';
     out.push({ code: 'SESSIONS', message: `sessions observed: ${stats.sessionsObserved} of ${req.minSessions} (${more} more trading session${more === 1 ? '' : 's'} needed${blocked})` });
   }
   if (stats.trades.simulated < req.minSimulatedTrades) {
