@@ -37,7 +37,7 @@ async function nightIntents(hh: Harness, strategy: string, days: number): Promis
 }
 
 describe('MONEY-7: promotion on evidence made of refused intents', () => {
-  it('MONEY-7: INV-PROMOTION-EVIDENCE-1: 20 sessions of intents at 02:00 NY with DVS 0.1, all refused, are no evidence → REFUSED (0 sessions, 0 simulated trades, no regimes), no card, no token, still SHADOW', async () => {
+  it('MONEY-7: INV-PROMOTION-EVIDENCE-1: CV partial promotion evidence: 20 sessions of intents at 02:00 NY with DVS 0.1, all refused, are no evidence → REFUSED (0 sessions, 0 simulated trades, no regimes), no card, no token, still SHADOW', async () => {
     h = await makeHarness();
     await register(h, 'night');
     await nightIntents(h, 'night', 20);
