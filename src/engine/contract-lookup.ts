@@ -4,7 +4,8 @@
  * (IB Gateway's nightly restart, a CLI process that does not own the session). In order:
  *
  *   1. the broker's qualification (reqContractDetails; the adapter caches it per process) — the
- *      truth, stored in the database (kv `contract:<instrument id>`) whenever it changes;
+ *      truth, stored in the database (kv `contract:<instrument id>`, rememberContract, in the
+ *      intake's own transaction) when it changed or once a day;
  *   2. broker unreachable: that stored copy — a listed contract's tick and multiplier do not
  *      change during its life, so a copy from an earlier session is as good as a fresh answer;
  *   3. never qualified: the rule table (contract-facts.ts KNOWN_FUTURES, stocks) for the
@@ -44,8 +45,7 @@ export async function lookupContract(ctx: EngineContext, instrument: Instrument)
       source: 'broker',
       qualifiedAt: ctx.clock.now(),
     };
-    await ctx.store.tx((tx) => store(tx, key, facts, ctx.clock.now()));
-    return { ok: true, facts };
+    return { ok: true, facts }; // the caller stores it in its own transaction (rememberContract)
   } catch (e) {
     if (e instanceof BrokerRefusedError) return { ok: false, reason: `the broker does not know this contract (${e.code}: ${e.message})` };
     why = e instanceof LookupTimeout ? `no answer within ${CONTRACT_LOOKUP_TIMEOUT_MS / 1000} s` : (e as Error).message;
@@ -74,7 +74,10 @@ export async function storedContract(tx: Tx, instrumentKey: string): Promise<Con
   }
 }
 
-async function store(tx: Tx, instrumentKey: string, facts: ContractFacts, now: number): Promise<void> {
+/** Keep the broker's answer for when it cannot be asked (only when it changed, or once a day). */
+export async function rememberContract(tx: Tx, instrumentKey: string, lookup: ContractLookup, now: number): Promise<void> {
+  if (!lookup.ok || lookup.facts.source !== 'broker') return;
+  const facts = lookup.facts;
   const old = await storedContract(tx, instrumentKey);
   const same = old && old.conId === facts.conId && old.minTick === facts.minTick && old.multiplier === facts.multiplier && old.localSymbol === facts.localSymbol;
   if (same && old.qualifiedAt !== null && now - old.qualifiedAt < REFRESH_STORED_MS) return;

@@ -8,7 +8,7 @@ import { instrumentKey } from './domain.js';
 import { evidenceHash } from './evidence.js';
 import { evaluateGates, transition, type EngineContext } from './context.js';
 import type { ContractLookup } from './contract-facts.js';
-import { lookupContract } from './contract-lookup.js';
+import { lookupContract, rememberContract } from './contract-lookup.js';
 import { parseIntent, type IntentInput, type ValidationIssue } from './intent.schema.js';
 import { refusals, type Denial } from './risk.gates.js';
 import type { Tx } from './store.port.js';
@@ -77,6 +77,7 @@ async function accept(ctx: EngineContext, tx: Tx, input: IntentInput, source: st
     updatedAt: now,
   };
   await tx.intents.insert(intent);
+  await rememberContract(tx, intent.instrumentKey, contract, now);
   const gates = await evaluateGates(ctx, tx, intent, 'INTAKE', contract);
   const denied = refusals(gates);
   const outcome = shadow ? 'SHADOW' : denied.length ? 'CANCELLED' : 'PROPOSED';

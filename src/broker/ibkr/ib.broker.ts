@@ -56,6 +56,7 @@ import { ConnectFailedError, DEFAULT_RECONNECT, IbConnection, type IbSession, ty
 import { EventOutbox } from './event.outbox.js';
 import { classifyIbCode } from './ib.errors.js';
 import {
+  OCA_REDUCE_WITH_BLOCK,
   ORDER_TYPE_TO_IB,
   SIDE_TO_ACTION,
   TERMINAL_STATUSES,
@@ -65,29 +66,12 @@ import {
   instrumentKey,
   instrumentToContract,
   qualifiedOrderContract,
+  worksOutsideRth,
   type DomainOrderType,
 } from './ib.parse.js';
 import { pickContract, tickPrice, validateBracket, validateSingle } from './ib.validate.js';
 import { OrderBook, type NewLeg, type OrderWire } from './order.book.js';
 
-/**
- * OCA type of the protective exits (MONEY-10). IBKR: 1 = cancel the rest with block, 2 = reduce
- * the rest with block, 3 = reduce without block. Type 1 cancels the WHOLE stop when the target
- * fills one lot of two: the other lot is naked. Reduce keeps the stop covering what is left. We
- * take 2 over 3: "with block" is IBKR's overfill protection (one member routed at a time), so a
- * stop and a target racing in a fast market cannot both fill and turn the position around — the
- * over-exit MONEY-3 had to detect after the fact.
- */
-export const OCA_REDUCE_WITH_BLOCK = 2;
-
-/**
- * Protective exits of futures trade in the overnight session too (CME Globex ~23 h a day); without
- * outsideRth IBKR triggers a stop only in regular hours, so a gap at 20:00 would find it asleep.
- * Entries are sent in the session only and keep IBKR's default (false); stocks have no overnight.
- */
-export function worksOutsideRth(instrument: Instrument, role: OrderRole): boolean {
-  return instrument.secType === 'FUT' && role !== 'ENTRY';
-}
 
 export interface IbkrBrokerOptions {
   readonly host: string;
@@ -389,7 +373,7 @@ export class IbkrBroker implements BrokerPort {
     const s = this.requireReady();
     const conId = rec.wire.conId || (await this.qualifyEntry(rec.instrument)).conId;
     const price = rec.type === 'LMT' ? rec.limitPrice : rec.type === 'STP' ? rec.stopPrice : undefined;
-    const order = this.orderFor(id, rec.orderRef, role, rec.side, rec.type, price, quantity, rec.parentId, rec.wire, true);
+    const order = this.orderFor(id, rec.orderRef, rec.side, rec.type, price, quantity, rec.parentId, rec.wire, true);
     const sent = this.awaitSent(3, id);
     this.paced(s, sent, () => s.ib.placeOrder(id, qualifiedOrderContract(rec.instrument, conId), order));
     if (!(await sent.promise)) this.log.warn({ orderId: id }, 'resize handed to the client but not confirmed written');
@@ -482,7 +466,7 @@ export class IbkrBroker implements BrokerPort {
       outsideRth: worksOutsideRth(req.instrument, role),
       account: this.accountIdValue ?? undefined,
     };
-    const order = this.orderFor(orderId, orderRef, role, side, type, price, req.quantity, parentId, wire, transmit);
+    const order = this.orderFor(orderId, orderRef, side, type, price, req.quantity, parentId, wire, transmit);
     const leg: NewLeg = {
       orderId,
       orderRef,
@@ -503,7 +487,6 @@ export class IbkrBroker implements BrokerPort {
   private orderFor(
     orderId: number,
     orderRef: string,
-    role: OrderRole,
     side: 'BUY' | 'SELL',
     type: DomainOrderType,
     price: number | undefined,
@@ -512,7 +495,6 @@ export class IbkrBroker implements BrokerPort {
     wire: OrderWire,
     transmit: boolean,
   ): Order {
-    void role;
     return {
       orderId,
       action: SIDE_TO_ACTION[side],
