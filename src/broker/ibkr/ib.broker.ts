@@ -72,7 +72,6 @@ import {
 import { pickContract, tickPrice, validateBracket, validateSingle } from './ib.validate.js';
 import { OrderBook, type NewLeg, type OrderWire } from './order.book.js';
 
-
 export interface IbkrBrokerOptions {
   readonly host: string;
   readonly port: number;
