@@ -287,7 +287,7 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
 
   it('BROKER=ibkr with nothing listening on IB_PORT → broker FAIL with the IB Gateway fix', async () => {
     const port = await freePort();
-    const { code, text } = await doctor({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port) });
+    const { code, text } = await doctor({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port), IB_ACCOUNT: 'DU1234567' });
     expect(code).toBe(1);
     expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB Gateway/TWS not reachable at 127\\.0\\.0\\.1:${port}`));
     expect(text).toContain(`problem: nothing listens on 127.0.0.1:${port} (connection refused)`);
@@ -304,7 +304,7 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;
     try {
-      const { code, text } = await doctor({ BROKER: 'ibkr', IB_PORT: String(port) });
+      const { code, text } = await doctor({ BROKER: 'ibkr', IB_PORT: String(port), IB_ACCOUNT: 'DU1234567' });
       expect(code).toBe(1);
       expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB API handshake with 127\\.0\\.0\\.1:${port} failed`));
       expect(text).toMatch(/problem: .*no nextValidId within 4000 ms/);
