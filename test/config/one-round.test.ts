@@ -19,8 +19,11 @@
  *   CONFIG-11 (one-round.npm-start.test.ts) the same through the real `npm start` process
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { checkConfig } from '../../src/cli/doctor.checks.js';
 import { renderReport } from '../../src/cli/doctor.js';
+import { envSchemaFields } from '../../src/config/env.schema.js';
+import { defaultConstitution } from '../../src/engine/constitution.js';
 import { clockTime } from '../../src/engine/people-time.js';
 import { ConfigDir, edited, lineOf, lines, RAW_ZOD, REAL_CONSTITUTION } from './support.js';
 
@@ -306,6 +309,37 @@ describe('CONFIG-7: constitution values in plain words, each with the value give
     expect(lines(cfg.problems())).toEqual([`${F}: is empty → start from a copy of config/constitution.yaml (every setting is explained there)`]);
     cfg.constitution('- limits\n- session\n');
     expect(lines(cfg.problems())[0]).toMatch(/^constitution \(config\/constitution\.yaml line 1\): must be a section of settings, got a list → /);
+  });
+});
+
+describe('CONFIG-7: no setting ever answers in raw validator wording', () => {
+  it('CONFIG-7: every constitution setting given a list, a section, text, -1 or null, and every variable given odd text, gets plain words with a fix', () => {
+    const defaults = defaultConstitution() as unknown as Record<string, unknown>;
+    const leaves: string[][] = [];
+    const walk = (v: unknown, path: string[]) => {
+      if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+      else leaves.push(path);
+    };
+    walk(defaults, []);
+    expect(leaves.length).toBeGreaterThan(25);
+    const base = parseYaml(REAL_CONSTITUTION) as Record<string, unknown>;
+    let checked = 0;
+    for (const path of leaves) {
+      for (const bad of [[1], { a: 1 }, 'x', -1, null]) {
+        const doc = structuredClone(base);
+        let at: Record<string, unknown> = doc;
+        for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
+        at[path.at(-1)!] = bad;
+        cfg.constitution(toYaml(doc));
+        const ps = cfg.problems();
+        wellFormed(ps);
+        checked += ps.length;
+      }
+    }
+    expect(checked).toBeGreaterThan(leaves.length * 3);
+    for (const key of Object.keys(envSchemaFields)) {
+      for (const bad of ['x y', '-1', '1.5', '99999999999999999999', 'http://', 'ftp://example.com/', '%%']) wellFormed(cfg.problems({ [key]: bad }));
+    }
   });
 });
 
