@@ -4,6 +4,7 @@
  * the rules between variables are in env.rules.ts, checked in the same round.
  */
 import { z } from 'zod';
+import { addressEntryProblem } from '../http/client-address.js';
 import { isLoopbackBindHost } from '../runtime/loopback.js';
 import { envRuleProblems } from './env.rules.js';
 
@@ -28,6 +29,15 @@ const userIds = z.string().transform((s, ctx) => {
   return ids;
 });
 
+/** comma-separated addresses, CIDR blocks or the word tradingview (TradingView's published senders) */
+const addressList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    const bad = list.map(addressEntryProblem).filter((p): p is string => p !== null);
+    if (bad.length) ctx.addIssue({ code: 'custom', message: bad.join('; ') });
+  });
+
 export const envSchemaFields = {
   DATABASE_URL: z.string().startsWith('file:', 'must be a SQLite file URL like file:./data/phoenix.db').default('file:./data/phoenix.db'),
   STORE_ADAPTER: z.enum(['sqlite', 'prisma'], { error: 'must be sqlite or prisma' }).default('sqlite'),
@@ -44,6 +54,11 @@ export const envSchemaFields = {
   INTAKE_PORT: port.default(8787),
   INTAKE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   INTAKE_RATE_PER_MIN: whole('a positive whole number').positive('must be a positive whole number').default(600),
+  // TradingView webhooks (POST /v1/tradingview): the secret travels in the alert body
+  TRADINGVIEW_PASSPHRASE: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 characters of A-Z a-z 0-9 _ -').optional(),
+  TRADINGVIEW_MAPPING_PATH: z.string().min(1).default('config/tradingview.yaml'),
+  TRADINGVIEW_ALLOWED_IPS: addressList.default([]),
+  TRADINGVIEW_TRUSTED_PROXIES: addressList.default([]),
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'must look like 123456789:AA… (from BotFather)').optional(),
   TELEGRAM_API_ROOT: httpUrl('an http(s) URL like http://127.0.0.1:8081').refine((u) => !u.endsWith('/'), 'must not end with /').optional(),
   TELEGRAM_CHAT_ID: z
@@ -93,6 +108,10 @@ export const ENV_FIXES: Record<EnvKey, string> = {
   INTAKE_PORT: 'pick a free port, e.g. INTAKE_PORT=8787',
   INTAKE_TOKEN: 'generate one: INTAKE_TOKEN=$(openssl rand -hex 24)',
   INTAKE_RATE_PER_MIN: 'INTAKE_RATE_PER_MIN must be a positive whole number (default 600)',
+  TRADINGVIEW_PASSPHRASE: 'generate one: TRADINGVIEW_PASSPHRASE=$(openssl rand -hex 24), and put the same value in the alert template as "passphrase"',
+  TRADINGVIEW_MAPPING_PATH: 'point TRADINGVIEW_MAPPING_PATH at the mapping file (copy config/tradingview.yaml from the repository)',
+  TRADINGVIEW_ALLOWED_IPS: 'TRADINGVIEW_ALLOWED_IPS=tradingview (its published addresses), or addresses/CIDR blocks like 203.0.113.7,198.51.100.0/24; unset = any source',
+  TRADINGVIEW_TRUSTED_PROXIES: 'the addresses of your reverse proxy, e.g. TRADINGVIEW_TRUSTED_PROXIES=127.0.0.1',
   TELEGRAM_BOT_TOKEN: 'copy the token from @BotFather (/mybots → your bot → API Token); it looks like 123456789:AA…',
   TELEGRAM_API_ROOT: 'the Bot API address without a trailing slash, e.g. http://127.0.0.1:8081 (unset = https://api.telegram.org)',
   TELEGRAM_CHAT_ID: 'send /start to the bot (or add it to your group), then read the chat id from getUpdates; groups are negative (-100…)',
@@ -110,4 +129,4 @@ export const ENV_FIXES: Record<EnvKey, string> = {
 };
 
 /** Names whose values never appear in logs or messages. */
-export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'] as const;
+export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE'] as const;

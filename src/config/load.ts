@@ -7,15 +7,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson } from '../engine/canonical.js';
 import type { Constitution } from '../engine/constitution.js';
+import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { checkConstitution } from './constitution.load.js';
 import { checkEnv } from './env.check.js';
 import { SECRET_ENV, type Env } from './env.schema.js';
 import { problemLine, type ConfigProblem } from './problems.js';
+import { loadTradingViewMapping } from './tradingview.load.js';
 
 export interface AppConfig {
   readonly env: Env;
   readonly constitution: Constitution;
   readonly constitutionPath: string;
+  /** the TradingView mapping (config/tradingview.yaml), loaded when TRADINGVIEW_PASSPHRASE is set */
+  readonly tradingview?: TradingViewMapping;
   /** sha256 over the non-secret settings and the constitution (CONFIG bead) */
   readonly digest: string;
 }
@@ -47,6 +51,19 @@ export function readDotEnv(file: string): Record<string, string> {
     out[m[1]!] = v;
   }
   return out;
+}
+
+/** The constitution file alone: its value, or every problem as one line (`where: problem → fix`). */
+export function loadConstitution(path: string): { ok: true; value: Constitution } | { ok: false; problems: string[] } {
+  const c = checkConstitution(path);
+  return c.ok ? { ok: true, value: c.value } : { ok: false, problems: c.problems.map(problemLine) };
+}
+
+const MAPPING_FIX = 'correct it: the comments in config/tradingview.yaml explain every field (or unset TRADINGVIEW_PASSPHRASE to turn the TradingView route off)';
+/** A mapping problem line (`file:line: path: message`) as a ConfigProblem. */
+function mappingProblem(line: string): ConfigProblem {
+  const cut = line.indexOf(': ');
+  return cut < 0 ? { where: 'TRADINGVIEW_MAPPING_PATH', problem: line, fix: MAPPING_FIX } : { where: line.slice(0, cut), problem: line.slice(cut + 2), fix: MAPPING_FIX };
 }
 
 /** relative to the working directory when inside it, else absolute */
@@ -87,8 +104,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const c = checkConstitution(constitutionPath, file);
   const mode = env.invalid.has('TRADING_MODE') ? undefined : env.view.TRADING_MODE;
   const problems = [...env.problems, ...(c.ok ? [] : c.problems), ...crossProblems(mode, c.raw, file)];
+  // The TradingView route is on only with a passphrase; then its mapping must be valid too.
+  let tradingview: TradingViewMapping | undefined;
+  if (merged.TRADINGVIEW_PASSPHRASE) {
+    const mappingPath = merged.TRADINGVIEW_MAPPING_PATH ?? 'config/tradingview.yaml';
+    const t = loadTradingViewMapping(resolve(cwd, mappingPath), mappingPath);
+    if (t.ok) tradingview = t.value;
+    else problems.push(...t.problems.map(mappingProblem));
+  }
   if (problems.length || !env.env || !c.ok) throw new ConfigError(problems);
   const publicEnv = Object.fromEntries(Object.entries(env.env).filter(([k]) => !(SECRET_ENV as readonly string[]).includes(k)));
-  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value })).digest('hex');
-  return { env: env.env, constitution: c.value, constitutionPath, digest };
+  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value, ...(tradingview ? { tradingview } : {}) })).digest('hex');
+  return { env: env.env, constitution: c.value, constitutionPath, digest, ...(tradingview ? { tradingview } : {}) };
 }

@@ -69,6 +69,12 @@ export const constitutionSchema = section('the file must hold the sections name,
     maxTradesPerDay: wholeCount(2),
     maxPositionPerInstrument: num(1, 'must be a positive quantity (contracts or shares)', { gt: 0 }),
     maxRiskPerTradeUsd: dollars(15),
+    /**
+     * price × quantity × multiplier of one order (IB's precautionary "order value" limit rejects
+     * larger orders with error 451; refuse them before a card is shown). Default: one MES or
+     * MNQ contract fits, a full-size ES or ten micros do not.
+     */
+    maxOrderNotionalUsd: num(100_000, 'must be a positive amount in dollars, at most 1000000000', { gt: 0, lte: 1e9 }),
     minNetLiquidationUsd: dollarsOrZero(1500),
     minDvs: score(0.8),
     minEqs: score(0.75),

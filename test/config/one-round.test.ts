@@ -234,31 +234,32 @@ describe('CONFIG-5: every rule between variables, each with its fix', () => {
 
 describe('CONFIG-6: session times are ordered and inside the day', () => {
   it('CONFIG-6: close before open, flatten deadline at the close or the open, windows backwards or outside the session are refused with fixes; the boundaries inside load', () => {
+    const L = (needle: string) => lineOf(REAL_CONSTITUTION, needle);
     const session = (...swaps: [string, string][]) => {
       cfg.constitution(edited(...swaps));
       return lines(cfg.problems());
     };
     expect(session(['close: "16:00"', 'close: "09:30"'])).toEqual([
-      `constitution session.close (${F} line 27): must be after the open (09:30), got "09:30" → the session runs within one day: set close later than open, e.g. open "09:30", close "16:00"`,
+      `constitution session.close (${F} line ${L('close:')}): must be after the open (09:30), got "09:30" → the session runs within one day: set close later than open, e.g. open "09:30", close "16:00"`,
     ]);
     expect(session(['flattenAt: "15:55"', 'flattenAt: "16:00"'])).toEqual([
-      `constitution session.flattenAt (${F} line 32): must be after the open (09:30) and before the close (16:00), got "16:00" → set it a few minutes before the close, e.g. "15:55"`,
+      `constitution session.flattenAt (${F} line ${L('flattenAt')}): must be after the open (09:30) and before the close (16:00), got "16:00" → set it a few minutes before the close, e.g. "15:55"`,
     ]);
     expect(session(['flattenAt: "15:55"', 'flattenAt: "15:59"'])).toEqual([]);
     expect(session(['flattenAt: "15:55"', 'flattenAt: "09:30"'])).toHaveLength(1);
     expect(session(['flattenAt: "15:55"', 'flattenAt: "09:31"'])).toEqual([]);
     expect(session(['{ from: "12:00", to: "13:00", label: "lunch" }', '{ from: "13:00", to: "12:00", label: "lunch" }'])).toEqual([
-      `constitution session.noTradeWindows[1].to (${F} line 30): must be after its from (13:00), got "12:00" → a window runs within one day: swap from and to, or correct the time`,
+      `constitution session.noTradeWindows[1].to (${F} line ${L('label: "lunch"')}): must be after its from (13:00), got "12:00" → a window runs within one day: swap from and to, or correct the time`,
     ]);
     expect(session(['{ from: "12:00", to: "13:00", label: "lunch" }', '{ from: "12:00", to: "12:00", label: "lunch" }'])).toHaveLength(1);
     expect(session(['{ from: "15:50", to: "16:00"', '{ from: "15:50", to: "16:01"'])).toEqual([
-      `constitution session.noTradeWindows[2] (${F} line 31): must lie inside the session 09:30-16:00, got 15:50-16:01 → move it inside the session, or remove it (outside the session nothing trades anyway)`,
+      `constitution session.noTradeWindows[2] (${F} line ${L('last 10 minutes')}): must lie inside the session 09:30-16:00, got 15:50-16:01 → move it inside the session, or remove it (outside the session nothing trades anyway)`,
     ]);
     expect(session(['{ from: "09:30", to: "09:35"', '{ from: "09:29", to: "09:35"'])).toHaveLength(1);
     // times that are themselves malformed are reported as such, and the others are still compared
     expect(session(['open: "09:30"', 'open: 9:30'], ['flattenAt: "15:55"', 'flattenAt: "16:05"'])).toEqual([
-      `constitution session.open (${F} line 26): must be a time HH:MM on the 24-hour clock, got "9:30" → write it as "09:30"`,
-      `constitution session.flattenAt (${F} line 32): must be after the open (9:30) and before the close (16:00), got "16:05" → set it a few minutes before the close, e.g. "15:55"`,
+      `constitution session.open (${F} line ${L('open:')}): must be a time HH:MM on the 24-hour clock, got "9:30" → write it as "09:30"`,
+      `constitution session.flattenAt (${F} line ${L('flattenAt')}): must be after the open (9:30) and before the close (16:00), got "16:05" → set it a few minutes before the close, e.g. "15:55"`,
     ]);
     expect(session(['close: "16:00"', 'close: "24:00"'])[0]).toMatch(/session\.close .*: must be a time HH:MM on the 24-hour clock, got "24:00"/);
   });
@@ -365,7 +366,7 @@ describe('CONFIG-8: unknown keys are refused with "did you mean"', () => {
       'constitution session.noTradeWindows[1].lable: unknown key; did you mean label?',
       'constitution reconcilation: unknown key; did you mean reconciliation?',
     ]);
-    expect(ps[0]!.fix).toBe('remove it or correct its spelling; the keys here are dailyLossCapUsd, maxConsecutiveLosses, maxTradesPerDay, maxPositionPerInstrument, maxRiskPerTradeUsd, minNetLiquidationUsd, minDvs, minEqs');
+    expect(ps[0]!.fix).toBe('remove it or correct its spelling; the keys here are dailyLossCapUsd, maxConsecutiveLosses, maxTradesPerDay, maxPositionPerInstrument, maxRiskPerTradeUsd, maxOrderNotionalUsd, minNetLiquidationUsd, minDvs, minEqs');
     expect(ps[0]!.where).toBe(`constitution limits.maxLeverage (${F} line ${lineOf(text, 'maxLeverage')})`);
   });
 });
