@@ -70,6 +70,7 @@ export type GateCode =
   | 'POSITION_LIMIT'
   | 'RISK_PER_TRADE'
   | 'RISK_UNDEFINED'
+  | 'ORDER_NOTIONAL'
   | 'MIN_CAPITAL'
   | 'QUALITY'
   | 'SESSION_CLOSED'
@@ -107,6 +108,11 @@ export function stateTtlSec(c: GateContext): number {
 /** The multiplier risk is measured with: the contract's when known, else the intent's. */
 export function trustedMultiplier(c: GateContext): number {
   return c.contract?.ok ? c.contract.facts.multiplier : c.intent.multiplier;
+}
+
+/** price × quantity × multiplier in cents (the order notional gate; IB precautions, error 451). */
+export function orderNotionalCents(price: number, quantity: number, multiplier: number): number {
+  return Math.round(price * quantity * multiplier * 100);
 }
 
 export function isLiveAccount(id: string): boolean {
@@ -225,6 +231,21 @@ export const GATES = [
       const riskCents = Math.round(Math.abs(entryPrice - stopLoss) * quantity * multiplier * 100);
       const cap = Math.round(c.constitution.limits.maxRiskPerTradeUsd * 100);
       return riskCents > cap ? { code: 'RISK_PER_TRADE', message: `risk ${usd(riskCents)} > cap ${usd(cap)}` } : null;
+    },
+  },
+  {
+    id: 'order_notional',
+    stages: ALL,
+    check: (c) => {
+      const { entryPrice, stopLoss, quantity } = c.intent;
+      const multiplier = trustedMultiplier(c); // the contract's, not the strategy's word (MONEY-10)
+      // A market order without entryPrice is refused by per_trade_risk anyway (RISK_UNDEFINED);
+      // its stop is the nearest price we know, so the notional is still bounded here.
+      const price = entryPrice ?? stopLoss;
+      const notional = orderNotionalCents(price, quantity, multiplier);
+      const cap = Math.round(c.constitution.limits.maxOrderNotionalUsd * 100);
+      if (notional <= cap) return null;
+      return { code: 'ORDER_NOTIONAL', message: `order value ${usd(notional)} (${price} × ${quantity} × ${multiplier}) > cap ${usd(cap)}; IB's precautionary limit would reject it (error 451)` };
     },
   },
   {

@@ -84,7 +84,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
   });
 
   it('MONEY-9: the broker down at intake — a contract qualified before is checked against its stored copy (ZN, tick 1/64: a process without the broker session), a never-qualified MES against the rule table, a never-qualified ZN is refused (CONTRACT_UNKNOWN, fail closed)', async () => {
-    ib = await makeIbEngine({ constitution: { limits: { maxRiskPerTradeUsd: 100 } } });
+    ib = await makeIbEngine({ constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
     ib.server.addContract({ conId: 815824208, symbol: 'ZN', secType: 'FUT', exchange: 'CBOT', primaryExch: '', currency: 'USD', localSymbol: 'ZNZ6', tradingClass: 'ZN', lastTradeDate: '20261219', contractMonth: '202612', multiplier: 1000, minTick: 0.015625, longName: '10-Year T-Note', lastPrice: 112.5 });
     const zn = (hh: Harness, over: Record<string, unknown> = {}) => hh.intent({ instrument: ZN, entryPrice: 112.5, stopLoss: 112.46875, takeProfit: 112.5625, ...over });
     const live = await ib.h.engine.submitIntent(zn(ib.h));
@@ -93,7 +93,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
     await ib.server.stop(); // the gateway goes away (nightly restart)
 
     // another process on the same database that does not own the broker session (the CLI)
-    const cli = await createApp({ config: testConfig({ DATABASE_URL: `file:${ib.h.dbFile}` }, testConstitution({ limits: { maxRiskPerTradeUsd: 100 } })), clock: ib.h.clock, random: seededRandom(9), logger: silentLogger, broker: offlineBroker, chatId: '-1' });
+    const cli = await createApp({ config: testConfig({ DATABASE_URL: `file:${ib.h.dbFile}` }, testConstitution({ limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } })), clock: ib.h.clock, random: seededRandom(9), logger: silentLogger, broker: offlineBroker, chatId: '-1' });
     try {
       const cached = await cli.engine.submitIntent(zn(ib.h));
       expect(cached).toMatchObject({ kind: 'accepted', state: 'PROPOSED', denials: [] });
@@ -108,7 +108,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
     }
 
     // a fresh database (never qualified) with the broker down: ZN cannot be checked → refused
-    h = await makeHarness({ connect: false, constitution: { limits: { maxRiskPerTradeUsd: 100 } } });
+    h = await makeHarness({ connect: false, constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
     const unknown = await h.engine.submitIntent(zn(h));
     expect(unknown).toMatchObject({ kind: 'accepted', state: 'CANCELLED' });
     if (unknown.kind !== 'accepted') return;
@@ -116,7 +116,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
     expect(unknown.denials[0]?.message).toMatch(/^contract details of FUT:ZN:202612:USD are unknown: the broker cannot be asked \(.+\) and never qualified it, so its tick size and multiplier cannot be checked; send it again once the broker is connected$/);
     expect(await h.app.store.tx((tx) => tx.cards.bySubject(unknown.intentId, 'TRADE'))).toBeNull();
     // a contract the broker says does not exist is believed (no fallback)
-    const h2 = await makeHarness({ constitution: { limits: { maxRiskPerTradeUsd: 100 } } });
+    const h2 = await makeHarness({ constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
     try {
       const none = await h2.engine.submitIntent(zn(h2));
       expect(none.kind === 'accepted' && none.denials.map((d) => [d.code, d.message])).toEqual([['CONTRACT_UNKNOWN', 'the broker does not know this contract (NO_SECURITY: No security definition has been found for ZN)']]);

@@ -92,9 +92,11 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
       };
       expect(load('')).toMatchObject({ ok: true, value: { promotion: { minSimulatedTrades: 10 } } });
       expect(load('promotion: { minSimulatedTrades: 1 }\n')).toMatchObject({ ok: true, value: { promotion: { minSimulatedTrades: 1 } } });
-      expect(load('promotion: { minSimulatedTrades: 0 }\n')).toEqual({ ok: false, problems: [`${file}: promotion.minSimulatedTrades: promotion.minSimulatedTrades must be at least 1 (a record without trades proves nothing)`] });
-      expect(load('promotion: { minSimulatedTrades: 2.5 }\n')).toEqual({ ok: false, problems: [`${file}: promotion.minSimulatedTrades: promotion.minSimulatedTrades must be a whole number`] });
-      expect(load('promotion: { minTrades: 5 }\n')).toEqual({ ok: false, problems: [`${file}: promotion: unknown key(s) minTrades`] });
+      const rule = 'must be a whole number of simulated trades from 1 to 10000 (a shadow record without trades proves nothing)';
+      expect(load('promotion: { minSimulatedTrades: 0 }\n')).toEqual({ ok: false, problems: [`constitution promotion.minSimulatedTrades (${file} line 6): ${rule}, got 0 → set a value like 10`] });
+      expect(load('promotion: { minSimulatedTrades: 2.5 }\n')).toEqual({ ok: false, problems: [`constitution promotion.minSimulatedTrades (${file} line 6): ${rule}, got 2.5 → set a value like 10`] });
+      expect(load('promotion: { minTrades: 5 }\n')).toEqual({ ok: false, problems: [`constitution promotion.minTrades (${file} line 6): unknown key → remove it or correct its spelling; the keys here are minSimulatedTrades`] });
+      expect(load('promotion: { minSimulatedTrade: 5 }\n')).toMatchObject({ ok: false, problems: [expect.stringContaining('did you mean minSimulatedTrades?')] });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
