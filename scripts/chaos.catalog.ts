@@ -62,7 +62,7 @@ export const INVARIANTS: readonly InvariantRow[] = [
   { id: 'INV-OUTBOX-1', summary: 'no alert is lost across restarts and Telegram outages' },
   { id: 'INV-IDEMPOTENT-ORDER-1', summary: 'never two orders for one intent (orderRef = intentId, recovery after restart)' },
   // added after the money review (issue 13); SPEC 14 wording
-  { id: 'INV-PROTECTED-1', summary: 'a position with no working stop at the broker is CRITICAL within 10 s (a bracket child PreSubmitted under a working entry is no working stop)' },
+  { id: 'INV-PROTECTED-1', summary: 'a position with no working stop at the broker is CRITICAL within 10 s' },
   { id: 'INV-FILL-COMPLETE-1', summary: 'every fill of any leg changes position and P&L (also after CLOSED or CANCELLED)' },
   { id: 'INV-PNL-DAY-1', summary: "P&L, commissions included, is booked on the fill's trading day" },
   { id: 'INV-ACCOUNT-SCOPE-1', summary: 'reconciliation and limits are per account, never netted across accounts' },
