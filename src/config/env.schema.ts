@@ -42,6 +42,9 @@ export const envSchema = z
     SANDBOX_HOST: z.string().refine(isLoopbackBindHost, 'must be 127.0.0.1, localhost or ::1: the sandbox chat has no login, so it only listens on this machine (for a phone elsewhere use real Telegram: TELEGRAM_BOT_TOKEN)').default('127.0.0.1'),
     SANDBOX_PORT: port.default(8788),
     HEARTBEAT_PING_URL: z.url({ error: 'must be a URL' }).optional(),
+    // SAFE-12: where the audit head is anchored outside the database (src/runtime/anchor-journal.ts)
+    AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
+    AUDIT_ANCHOR_URL: z.url({ error: 'must be a URL' }).refine((u) => /^https?:\/\//.test(u), 'must be http:// or https://').optional(),
     CONSTITUTION_PATH: z.string().default('config/constitution.yaml'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   })
@@ -69,4 +72,4 @@ export const envSchema = z
 export type Env = z.infer<typeof envSchema>;
 
 /** Names whose values never appear in logs or messages. */
-export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'] as const;
+export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'AUDIT_ANCHOR_URL'] as const;

@@ -125,12 +125,16 @@ describe('audit chain', () => {
     const db = new Database(h.dbFile);
     try {
       const prev = (db.prepare('SELECT hash FROM "Bead" WHERE seq = ?').get(last.seq) as { hash: string }).hash;
-      db.prepare('INSERT INTO "Bead" (id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, NULL, ?, ?, ?, ?)').run('bd_forged', 'KILL_FLAG', '{"action":"CLEARED"}', last.ts, prev, 'f'.repeat(64));
+      // SAFE-12: the old-style insert (no seq, hash version 1 by default) is refused by the database itself
+      expect(() => db.prepare('INSERT INTO "Bead" (id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, NULL, ?, ?, ?, ?)').run('bd_forged', 'KILL_FLAG', '{"action":"CLEARED"}', last.ts, prev, 'f'.repeat(64))).toThrow(/hash chain: append refused/);
+      // linked onto the head (next seq, head hash as prevHash) it gets in: SQLite cannot check SHA-256
+      db.prepare('INSERT INTO "Bead" (seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, 2)').run(last.seq + 1, 'bd_forged', 'KILL_FLAG', '{"action":"CLEARED"}', last.ts, prev, 'f'.repeat(64));
     } finally {
       db.close();
     }
     const r = await verifyAudit(h.app.store);
-    expect(r.firstBreak).toMatchObject({ id: 'bd_forged' });
+    expect(r.firstBreak).toMatchObject({ id: 'bd_forged', seq: last.seq + 1 });
+    expect(r.firstBreak!.problem).toMatch(/hash does not match the content/);
   });
 
   it('INV-AUDIT-CHAIN-1: export still shows the history of one intent in seq order', async () => {
