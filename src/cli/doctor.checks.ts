@@ -117,6 +117,8 @@ const ENV_FIXES: Record<string, string> = {
   SANDBOX_HOST: 'SANDBOX_HOST=127.0.0.1',
   SANDBOX_PORT: 'pick a free port, e.g. SANDBOX_PORT=8788',
   HEARTBEAT_PING_URL: 'a full URL like https://hc-ping.com/<uuid>, or unset it',
+  AUDIT_ANCHOR_FILE: 'a file path for the audit anchor journal, ideally on a disk the database owner cannot write (e.g. AUDIT_ANCHOR_FILE=/mnt/audit/phoenix.anchors.jsonl); unset = next to the database; off = none',
+  AUDIT_ANCHOR_URL: 'a full http(s) URL that accepts POSTed NDJSON lines, or unset it',
   CONSTITUTION_PATH: 'point CONSTITUTION_PATH at a constitution file (config/constitution.yaml, or config/constitution.demo.yaml for demos)',
   LOG_LEVEL: 'LOG_LEVEL=info (or fatal, error, warn, debug, trace, silent)',
 };

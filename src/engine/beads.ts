@@ -1,9 +1,9 @@
 /**
  * Audit log beads (SPEC 13): typed, zod-validated before they are written, hash-chained. The
  * store appends them inside the transaction of the state change they record; the database
- * refuses UPDATE and DELETE on them and appends that do not link onto the head; `ChainVerifier`
- * names the first broken link (INV-AUDIT-CHAIN-1), and the anchor (audit.anchor.ts) catches
- * what a chain cannot: truncation and well-formed forged appends (INV-AUDIT-ANCHOR-1).
+ * refuses UPDATE and DELETE on them; `ChainVerifier` names the first broken link
+ * (INV-AUDIT-CHAIN-1), and the anchor (audit.anchor.ts) catches what a chain cannot:
+ * truncation and well-formed forged appends (INV-AUDIT-ANCHOR-1).
  *
  * Hash versions (SAFE-12). Databases from before SAFE-12 hold version-1 beads:
  *   v1 = sha256(prevHash + type + canonicalJson(payload) + ts ISO-8601)

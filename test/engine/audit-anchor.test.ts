@@ -294,7 +294,7 @@ describe('SAFE-12: audit anchors', () => {
     expect(missing.err).toMatch(/anchor file not found/);
   });
 
-  it('SAFE-12: old v1 beads and new v2 beads verify together after the upgrade; a v1 bead after v2 beads is refused by the database, and by verify when the trigger is dropped', async () => {
+  it('SAFE-12: old v1 beads and new v2 beads verify together after the upgrade; a v1 bead after v2 beads is refused by verify, even with a correct v1 hash', async () => {
     // an install from before SAFE-12: the old migrations, beads hashed the v1 way (no seq, id or intentId)
     const dir = mkdtempSync(join(tmpdir(), 'phoenix-v1-'));
     dirs.push(dir);
@@ -338,20 +338,17 @@ describe('SAFE-12: audit anchors', () => {
     expect(cli.out).toContain(`(hash v1: 3, v2: ${beads.length - 3})`);
     expect(cli.out).toContain('; #1–#3 came before the journal began');
 
-    // a v1-style bead after v2 beads: the database refuses it…
+    // a v1-style bead after v2 beads, linked onto the head with a correct v1 hash (the old code's way)
     const head = beads.at(-1)!;
     const v1Bead = { id: 'bd_v1_forged', type: 'KILL_FLAG', payload: canonicalJson({ action: 'CLEARED', flagId: 'k', kind: 'MANUAL', reason: 'x' }), ts: head.ts + 1 };
     const v1Hash = beadHashV1(head.hash, v1Bead.type, v1Bead.payload, v1Bead.ts);
     const db = new Database(dbFile);
     try {
-      expect(() => db.prepare('INSERT INTO "Bead"(id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, NULL, ?, ?, ?, ?)').run(v1Bead.id, v1Bead.type, v1Bead.payload, iso(v1Bead.ts), head.hash, v1Hash)).toThrow(/hash chain: append refused/);
-      expect(() => db.prepare('INSERT INTO "Bead"(seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, 1)').run(head.seq + 1, v1Bead.id, v1Bead.type, v1Bead.payload, iso(v1Bead.ts), head.hash, v1Hash)).toThrow(/hash chain: append refused/);
-      // …and with the insert trigger dropped, verify refuses it (the v1 hash itself is right)
-      db.exec('DROP TRIGGER "Bead_append_links_head"');
-      db.prepare('INSERT INTO "Bead"(seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, 1)').run(head.seq + 1, v1Bead.id, v1Bead.type, v1Bead.payload, iso(v1Bead.ts), head.hash, v1Hash);
+      db.prepare('INSERT INTO "Bead"(id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, NULL, ?, ?, ?, ?)').run(v1Bead.id, v1Bead.type, v1Bead.payload, iso(v1Bead.ts), head.hash, v1Hash);
     } finally {
       db.close();
     }
+    expect(allBeads(dbFile).at(-1)).toMatchObject({ seq: head.seq + 1, hashVersion: 1, hash: v1Hash });
     const refused = await verifyAudit(h.app.store);
     expect(refused.ok).toBe(false);
     expect(refused.firstBreak).toMatchObject({ seq: head.seq + 1, id: 'bd_v1_forged', problem: expect.stringMatching(/^hash version 1 after version-2 beads/) });
