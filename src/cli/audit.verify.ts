@@ -31,7 +31,12 @@ async function loadAnchors(values: readonly string[], defaultFile: string | null
   const notes: string[] = [];
   const names: string[] = [];
   const readFile = async (path: string, explicit: boolean): Promise<boolean> => {
-    const j = await readAnchorJournal(path);
+    let j: Awaited<ReturnType<typeof readAnchorJournal>>;
+    try {
+      j = await readAnchorJournal(path);
+    } catch (e) {
+      throw new AnchorArgError(`anchor journal ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix AUDIT_ANCHOR_FILE or give --anchor`);
+    }
     if (!j) {
       if (explicit) throw new AnchorArgError(`anchor file not found: ${path}`);
       return false;

@@ -45,6 +45,16 @@ export interface JournalTail {
   readonly last: Anchor | null;
 }
 
+/** Thrown when the journal exists but cannot be read (a directory, no permission). */
+export class JournalUnreadableError extends Error {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super(`audit anchor journal ${path} cannot be read (${code})`);
+  }
+}
+
 /**
  * The newest anchor, from the last `bytes` of the file (start-up must not read a year of
  * lines). Lines from several processes may be slightly out of order; the highest sequence
@@ -52,18 +62,22 @@ export interface JournalTail {
  */
 export function readJournalTail(path: string, bytes = 64 * 1024): JournalTail | null {
   if (!existsSync(path)) return null;
-  const fd = openSync(path, 'r');
   let text: string;
   let fromStart: boolean;
   try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    text = buf.toString('utf8');
-    fromStart = start === 0;
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(0, size - bytes);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      text = buf.toString('utf8');
+      fromStart = start === 0;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new JournalUnreadableError(path, (e as NodeJS.ErrnoException).code ?? 'error');
   }
   const lines = text.split('\n');
   if (!fromStart) lines.shift(); // probably cut in the middle

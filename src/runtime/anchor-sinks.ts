@@ -42,7 +42,12 @@ export class AnchorFileSink implements AnchorSink {
     readonly path: string,
     private readonly logger: Logger,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      // not fatal: a mount that is not there yet fails the appends, which are logged and retried
+      logger.error({ path, err: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, 'audit anchor file: cannot create its directory');
+    }
   }
 
   write(lines: readonly string[]): void {

@@ -11,33 +11,46 @@
  *   while Phoenix was down. They are adopted (an `adopt` line: later verifies pass and list
  *   them) and CRITICAL AUDIT_ANCHOR_MISMATCH names them, so the decision is a person's.
  * - no journal (first start with anchoring, or the file was moved/deleted) → a `start` line
- *   at the head, and WARNING AUDIT_ANCHOR_NEW when the database already has beads.
+ *   at the head, and WARNING AUDIT_ANCHOR_JOURNAL when the database already has beads.
+ * - a journal that cannot be read (a directory, no permission) → WARNING AUDIT_ANCHOR_JOURNAL;
+ *   Phoenix still starts (the anchor is evidence, not a gate), the appends log their failures.
  */
 import { anchorLine, shortHash, type Anchor } from '../engine/audit.anchor.js';
 import type { AlertDraft } from '../engine/alerts.table.js';
 import { EMPTY_HEAD } from '../engine/beads.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import type { Store } from '../engine/store.port.js';
-import { readJournalTail } from './anchor-journal.js';
+import { JournalUnreadableError, readJournalTail, type JournalTail } from './anchor-journal.js';
 import type { AnchorPublisher } from './anchor-sinks.js';
 
 export type AnchorStartup =
-  | { readonly kind: 'off' | 'ok' | 'new' | 'behind' | 'rewritten'; readonly head: number; readonly anchored: number }
+  | { readonly kind: 'off' | 'ok' | 'new' | 'unreadable' | 'behind' | 'rewritten'; readonly head: number; readonly anchored: number }
   | { readonly kind: 'adopted'; readonly head: number; readonly anchored: number; readonly from: number };
 
 export async function checkAnchorsAtStartup(o: { store: Store; file: string | null; publisher: AnchorPublisher; clock: Clock; logger: Logger }): Promise<AnchorStartup> {
   const { store, file, publisher, clock } = o;
   const head = (await store.tx((tx) => tx.beads.head())) ?? { ...EMPTY_HEAD, id: '', type: '' };
   if (!file) return { kind: 'off', head: head.seq, anchored: 0 };
-  const tail = readJournalTail(file);
   const now = clock.now();
   const alert = async (d: Omit<AlertDraft, 'at'>) => store.tx(async (tx) => tx.alerts.enqueue({ ...d, at: now }));
+  let tail: JournalTail | null;
+  try {
+    tail = readJournalTail(file);
+  } catch (e) {
+    if (!(e instanceof JournalUnreadableError)) throw e;
+    // a careless AUDIT_ANCHOR_FILE (a directory, no permission): Phoenix runs, a person is told
+    await alert({
+      type: 'AUDIT_ANCHOR_JOURNAL',
+      payload: { summary: `The audit anchor journal ${file} cannot be read (${e.code}): beads are not being anchored outside the database. Fix AUDIT_ANCHOR_FILE and restart.`, facts: { journal: file, head: `${head.seq}:${head.hash}` } },
+    });
+    return { kind: 'unreadable', head: head.seq, anchored: 0 };
+  }
   const last: Anchor | null = tail?.last ?? null;
   if (!last) {
     publisher.line(anchorLine('start', head, now, tail ? 'journal had no anchors at start-up' : 'no journal at start-up'));
     if (head.seq > 0) {
       await alert({
-        type: 'AUDIT_ANCHOR_NEW',
+        type: 'AUDIT_ANCHOR_JOURNAL',
         payload: {
           summary: `Audit anchor journal started at bead #${head.seq} · ${shortHash(head.hash)}: there was ${tail ? 'an empty journal' : 'no journal'} at ${file} (first start with anchoring, or the file was moved or deleted). Beads #1–#${head.seq} are not anchored one by one.`,
           facts: { journal: file, head: `${head.seq}:${head.hash}` },

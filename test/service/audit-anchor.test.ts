@@ -22,6 +22,7 @@ import { checkAnchorsAtStartup } from '../../src/runtime/anchor-startup.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink } from '../../src/runtime/anchor-sinks.js';
 import { migrate } from '../../src/store/migrate.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
+import { runCli } from '../../src/cli/index.js';
 import { startService, type Service } from '../../src/service.js';
 import { beadFromRow, iso } from '../../src/store/sqlite.rows.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
@@ -120,7 +121,7 @@ describe('SAFE-12: anchor journal at start-up and its destinations', () => {
     unlinkSync(file!);
     const now = (await h.app.store.tx((tx) => tx.beads.head()))!;
     expect(await check()).toMatchObject({ kind: 'new', head: now.seq });
-    const [started] = await alertRows(h, 'AUDIT_ANCHOR_NEW');
+    const [started] = await alertRows(h, 'AUDIT_ANCHOR_JOURNAL');
     expect(started!.severity).toBe('WARNING');
     expect(started!.data.summary).toContain(`Audit anchor journal started at bead #${now.seq}`);
     await publisher.flush();
@@ -193,6 +194,16 @@ describe('SAFE-12: anchor journal at start-up and its destinations', () => {
     expect((await h.engine.decide(p.cardId, 'APPROVE', approver)).kind).toBe('approved');
     await h.settle();
     expect((await h.app.store.tx((tx) => tx.intents.get(p.intentId)))!.state).toBe('MANAGED');
+    // start-up does not crash on it either: a person is told
+    expect(await checkAnchorsAtStartup({ store: h.app.store, file: h.app.anchors.file, publisher: h.app.anchors.publisher, clock: h.clock, logger: silentLogger })).toMatchObject({ kind: 'unreadable' });
+    const [warned] = await alertRows(h, 'AUDIT_ANCHOR_JOURNAL');
+    expect(warned!.severity).toBe('WARNING');
+    expect(warned!.data.summary).toBe(`The audit anchor journal ${join(dir, 'anchors')} cannot be read (EISDIR): beads are not being anchored outside the database. Fix AUDIT_ANCHOR_FILE and restart.`);
+    // and verify says what is wrong instead of crashing
+    const out: string[] = [];
+    const code = await runCli(['audit', 'verify'], { out: (l) => out.push(l), err: (l) => out.push(l), readStdin: async () => '', confirm: async () => false }, { DATABASE_URL: `file:${h.dbFile}`, AUDIT_ANCHOR_FILE: join(dir, 'anchors') }, process.cwd());
+    expect(code).toBe(2);
+    expect(out.join('\n')).toContain(`anchor journal ${join(dir, 'anchors')} cannot be read (EISDIR)`);
   });
 
   it('SAFE-12: AUDIT_ANCHOR_URL receives the journal lines as NDJSON over HTTP; a failing URL is retried and logged by origin only (no path, query or token)', async () => {
