@@ -65,7 +65,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // Before this process writes a bead: does the log still match its anchor journal? (SAFE-12)
   const anchored = await checkAnchorsAtStartup({ store: app.store, file: app.anchors.file, publisher: app.anchors.publisher, clock, logger });
   if (anchored.kind === 'ok' || anchored.kind === 'off' || (anchored.kind === 'new' && anchored.head === 0)) logger.info({ ...anchored, journal: app.anchors.file }, 'audit anchor journal checked');
-  else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-016)');
+  else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
   app.engine.attachBroker();
   try {

@@ -124,7 +124,7 @@ export function renderVerify(r: VerifyReport, src: Sources): string[] {
     out.push(`anchors OK (${what}): every anchored bead is in the log with its anchored hash`);
     if (a.afterLastAnchor) out.push(`note: ${a.afterLastAnchor.count} bead(s) from #${a.afterLastAnchor.first} are newer than the newest anchor; a point anchor cannot vouch for them (the anchor journal can)`);
   }
-  for (const ad of a.adopted) out.push(`note: beads ${range(ad.from, ad.to)} were adopted at start-up ${ad.at} (${ad.where}): in the database but not in the journal then (a crash right after a commit, or forged); an AUDIT_ANCHOR_MISMATCH alert said so (RB-016)`);
+  for (const ad of a.adopted) out.push(`note: beads ${range(ad.from, ad.to)} were adopted at start-up ${ad.at} (${ad.where}): in the database but not in the journal then (a crash right after a commit, or forged); an AUDIT_ANCHOR_MISMATCH alert said so (RB-017)`);
   for (const n of a.notes) out.push(`note: ${n}`);
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * Start-up check of the audit log against its anchor journal (SAFE-12, RB-016). Cheap: the
+ * Start-up check of the audit log against its anchor journal (SAFE-12, RB-017). Cheap: the
  * journal's newest anchor (its last 64 KB) against the database head and the bead it names;
  * the full walk is `phoenix audit verify`. Runs in the service before it writes anything.
  *
