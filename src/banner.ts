@@ -35,6 +35,9 @@ export function startupBanner(i: BannerInputs): string {
     `Phoenix is running (${e.TRADING_MODE.toUpperCase()} mode, ${e.BROKER} broker${i.config.constitution.demo ? ', DEMO constitution' : ''}).`,
     `  intake:  ${i.intakeUrl}/v1/intents   health: ${i.intakeUrl}/healthz`,
     e.INTAKE_TOKEN ? '  intake requires Authorization: Bearer $INTAKE_TOKEN' : '  INTAKE_TOKEN not set: intake accepts requests from this machine only',
+    ...(e.TRADINGVIEW_PASSPHRASE
+      ? [`  tradingview: ${i.intakeUrl}/v1/tradingview (passphrase in the body${e.TRADINGVIEW_ALLOWED_IPS.length ? `; from ${e.TRADINGVIEW_ALLOWED_IPS.join(', ')} only` : ''}; TradingView needs it behind HTTPS on 443: README "TradingView")`]
+      : []),
     ...brokerLines(i.config, i.broker),
     ...i.telegram,
     ...(i.botReady ? [] : ['  telegram: NOT CONNECTED yet, retrying (see the log); /healthz answers 503 until the bot receives updates']),

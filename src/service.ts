@@ -55,6 +55,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ...(config.env.INTAKE_TOKEN ? { token: config.env.INTAKE_TOKEN } : {}),
       ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
       readiness,
+      ...(config.env.TRADINGVIEW_PASSPHRASE && config.tradingview
+        ? {
+            tradingview: {
+              passphrase: config.env.TRADINGVIEW_PASSPHRASE,
+              mapping: config.tradingview,
+              timeZone: config.constitution.session.timeZone,
+              allowedIps: config.env.TRADINGVIEW_ALLOWED_IPS,
+              trustedProxies: config.env.TRADINGVIEW_TRUSTED_PROXIES,
+            },
+          }
+        : {}),
     });
   } catch (e) {
     await app.close();

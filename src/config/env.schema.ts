@@ -3,6 +3,7 @@
  * Every value is validated here; cross-field rules say what to do when they disagree.
  */
 import { z } from 'zod';
+import { addressEntryProblem } from '../http/client-address.js';
 import { isLoopbackBindHost } from '../runtime/loopback.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -11,6 +12,16 @@ const idList = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^-?\d{1,20}$/, 'must be numeric Telegram user ids, comma-separated')));
+
+const addressList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    for (const e of list) {
+      const problem = addressEntryProblem(e);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; use comma-separated addresses, CIDR blocks or the word tradingview` });
+    }
+  });
 
 export const envSchema = z
   .object({
@@ -29,6 +40,11 @@ export const envSchema = z
     INTAKE_PORT: port.default(8787),
     INTAKE_TOKEN: z.string().min(16, 'must be at least 16 characters (use: openssl rand -hex 24)').optional(),
     INTAKE_RATE_PER_MIN: z.coerce.number().int().positive().default(600),
+    // TradingView webhooks (POST /v1/tradingview): the secret travels in the alert body
+    TRADINGVIEW_PASSPHRASE: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 characters of A-Z a-z 0-9 _ - (use: openssl rand -hex 24)').optional(),
+    TRADINGVIEW_MAPPING_PATH: z.string().min(1).default('config/tradingview.yaml'),
+    TRADINGVIEW_ALLOWED_IPS: addressList.default([]),
+    TRADINGVIEW_TRUSTED_PROXIES: addressList.default([]),
     TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'must look like 123456789:AA… (from BotFather)').optional(),
     TELEGRAM_API_ROOT: z.url({ error: 'must be a URL like http://127.0.0.1:8081' }).refine((u) => !u.endsWith('/'), 'must not end with /').optional(),
     TELEGRAM_CHAT_ID: z.string().regex(/^-?\d{1,20}$/, 'must be a numeric chat id (groups are negative)').optional(),
@@ -72,4 +88,4 @@ export const envSchema = z
 export type Env = z.infer<typeof envSchema>;
 
 /** Names whose values never appear in logs or messages. */
-export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'AUDIT_ANCHOR_URL'] as const;
+export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE', 'AUDIT_ANCHOR_URL'] as const;

@@ -8,12 +8,16 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { constitutionSchema, type Constitution } from '../engine/constitution.js';
 import { canonicalJson } from '../engine/canonical.js';
+import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { envSchema, SECRET_ENV, type Env } from './env.schema.js';
+import { loadTradingViewMapping } from './tradingview.load.js';
 
 export interface AppConfig {
   readonly env: Env;
   readonly constitution: Constitution;
   readonly constitutionPath: string;
+  /** the TradingView mapping (config/tradingview.yaml), loaded when TRADINGVIEW_PASSPHRASE is set */
+  readonly tradingview?: TradingViewMapping;
   /** sha256 over the non-secret settings and the constitution (CONFIG bead) */
   readonly digest: string;
 }
@@ -66,9 +70,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const constitutionPath = resolve(cwd, merged.CONSTITUTION_PATH ?? 'config/constitution.yaml');
   const c = loadConstitution(constitutionPath);
   if (!c.ok) problems.push(...c.problems);
+  // The TradingView route is on only with a passphrase; then its mapping must be valid too.
+  let tradingview: TradingViewMapping | undefined;
+  if (merged.TRADINGVIEW_PASSPHRASE) {
+    const mappingPath = merged.TRADINGVIEW_MAPPING_PATH ?? 'config/tradingview.yaml';
+    const t = loadTradingViewMapping(resolve(cwd, mappingPath), mappingPath);
+    if (t.ok) tradingview = t.value;
+    else problems.push(...t.problems);
+  }
   if (problems.length || !envResult.success || !c.ok) throw new ConfigError(problems);
   const env = envResult.data;
   const publicEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !(SECRET_ENV as readonly string[]).includes(k)));
-  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value })).digest('hex');
-  return { env, constitution: c.value, constitutionPath, digest };
+  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value, ...(tradingview ? { tradingview } : {}) })).digest('hex');
+  return { env, constitution: c.value, constitutionPath, digest, ...(tradingview ? { tradingview } : {}) };
 }

@@ -21,6 +21,11 @@ export interface AlertTypeDef {
   readonly severity: Severity;
   readonly title: string;
   readonly runbook: string;
+  /**
+   * A more specific runbook for one alert (e.g. a blocked intent's gate); default `runbook`.
+   * Must be constant within a group (it reads a field the group key is built from).
+   */
+  readonly runbookOf?: (p: AlertPayload) => string;
   /** alerts with the same group key inside a window fold into one digest */
   readonly groupBy: (p: AlertPayload) => string;
   /** wait before the first message of a new group (CRITICAL: 0) */
@@ -53,6 +58,14 @@ export const INHIBIT_MAX_MS = 60 * 60 * 1000;
  */
 export const REPEAT_VOLUME_NEWS = 10;
 
+/**
+ * Gates whose blocked notice links its own runbook (INTENT_BLOCKED groups by the first
+ * denial's code, so each group links one runbook); every other gate: RB-005.
+ */
+export const BLOCKED_RUNBOOKS: Readonly<Record<string, string>> = {
+  ORDER_NOTIONAL: 'RB-016',
+};
+
 const S = 1000;
 const M = 60 * S;
 const byType = () => '';
@@ -63,7 +76,7 @@ export const ALERT_TYPES = {
   KILL_FLAG_SET: { severity: 'WARNING', title: 'Kill flag set', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
   KILL_FLAG_CLEARED: { severity: 'INFO', title: 'Kill flag lifted', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
   STATE_CONFLICT: { severity: 'WARNING', title: 'Stale market state', runbook: 'RB-005', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
-  INTENT_BLOCKED: { severity: 'INFO', title: 'Intent blocked by a gate', runbook: 'RB-005', groupBy: (p) => p.facts?.code?.toString() ?? '', groupWaitMs: 10 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  INTENT_BLOCKED: { severity: 'INFO', title: 'Intent blocked by a gate', runbook: 'RB-005', runbookOf: (p) => BLOCKED_RUNBOOKS[p.facts?.code?.toString() ?? ''] ?? 'RB-005', groupBy: (p) => p.facts?.code?.toString() ?? '', groupWaitMs: 10 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   ORDER_REJECTED: { severity: 'WARNING', title: 'Order rejected by broker', runbook: 'RB-010', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   POSITION_STALLED: { severity: 'CRITICAL', title: 'Order stalled (no broker acknowledgement)', runbook: 'RB-003', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M, inhibitedBy: ['IBKR_DISCONNECTED', 'IBKR_ESCALATION'] },
   RECONCILIATION_DRIFT: { severity: 'CRITICAL', title: 'Reconciliation drift', runbook: 'RB-002', groupBy: byInstrument, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
@@ -97,6 +110,12 @@ export const ALERT_TYPE_NAMES = Object.keys(ALERT_TYPES) as AlertType[];
 
 export function alertDef(type: AlertType): AlertTypeDef {
   return ALERT_TYPES[type];
+}
+
+/** The runbook one alert links (its type's, or a more specific one for this payload). */
+export function alertRunbook(type: AlertType, p: AlertPayload): string {
+  const def: AlertTypeDef = alertDef(type);
+  return def.runbookOf ? def.runbookOf(p) : def.runbook;
 }
 
 /** What the engine asks the store to put in the outbox. */

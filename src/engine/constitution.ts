@@ -16,6 +16,12 @@ export const constitutionSchema = z.strictObject({
     maxTradesPerDay: z.number().int().positive().default(2),
     maxPositionPerInstrument: z.number().positive().default(1),
     maxRiskPerTradeUsd: z.number().positive().default(15),
+    /**
+     * price × quantity × multiplier of one order (IB's precautionary "order value" limit rejects
+     * larger orders with error 451; refuse them before a card is shown). Default: one MES or
+     * MNQ contract fits, a full-size ES or ten micros do not.
+     */
+    maxOrderNotionalUsd: z.number({ error: 'limits.maxOrderNotionalUsd must be a number (US dollars)' }).positive('limits.maxOrderNotionalUsd must be greater than 0').max(1e9, 'limits.maxOrderNotionalUsd is out of range').default(100_000),
     minNetLiquidationUsd: z.number().nonnegative().default(1500),
     minDvs: z.number().min(0).max(1).default(0.8),
     minEqs: z.number().min(0).max(1).default(0.75),

@@ -16,7 +16,10 @@ export type IntakeResult =
   | { readonly kind: 'duplicate'; readonly intentId: string; readonly state: IntentState }
   | { readonly kind: 'accepted'; readonly intentId: string; readonly state: IntentState; readonly denials: readonly Pick<Denial, 'gate' | 'code' | 'message'>[]; readonly shadow: boolean };
 
-export async function submitIntent(ctx: EngineContext, raw: unknown, source: Actor['via'] | 'demo'): Promise<IntakeResult> {
+/** Where an intent came from (recorded on its INTENT bead). */
+export type IntakeSource = Actor['via'] | 'demo' | 'tradingview';
+
+export async function submitIntent(ctx: EngineContext, raw: unknown, source: IntakeSource): Promise<IntakeResult> {
   const parsed = parseIntent(raw);
   if (!parsed.ok) return { kind: 'invalid', issues: parsed.issues };
   const input = parsed.value;

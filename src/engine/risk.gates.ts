@@ -58,6 +58,7 @@ export type GateCode =
   | 'POSITION_LIMIT'
   | 'RISK_PER_TRADE'
   | 'RISK_UNDEFINED'
+  | 'ORDER_NOTIONAL'
   | 'MIN_CAPITAL'
   | 'QUALITY'
   | 'SESSION_CLOSED'
@@ -87,6 +88,11 @@ const usd = (cents: number) => `$${(cents / 100).toFixed(2)}`;
 export function stateTtlSec(c: GateContext): number {
   const s = c.constitution.staleState;
   return (c.intent.regime && s.regimeTtlSec[c.intent.regime]) || s.ttlSec;
+}
+
+/** price × quantity × multiplier in cents (the order notional gate; IB precautions, error 451). */
+export function orderNotionalCents(price: number, quantity: number, multiplier: number): number {
+  return Math.round(price * quantity * multiplier * 100);
 }
 
 export function isLiveAccount(id: string): boolean {
@@ -186,6 +192,20 @@ export const GATES = [
       const riskCents = Math.round(Math.abs(entryPrice - stopLoss) * quantity * multiplier * 100);
       const cap = Math.round(c.constitution.limits.maxRiskPerTradeUsd * 100);
       return riskCents > cap ? { code: 'RISK_PER_TRADE', message: `risk ${usd(riskCents)} > cap ${usd(cap)}` } : null;
+    },
+  },
+  {
+    id: 'order_notional',
+    stages: ALL,
+    check: (c) => {
+      const { entryPrice, stopLoss, quantity, multiplier } = c.intent;
+      // A market order without entryPrice is refused by per_trade_risk anyway (RISK_UNDEFINED);
+      // its stop is the nearest price we know, so the notional is still bounded here.
+      const price = entryPrice ?? stopLoss;
+      const notional = orderNotionalCents(price, quantity, multiplier);
+      const cap = Math.round(c.constitution.limits.maxOrderNotionalUsd * 100);
+      if (notional <= cap) return null;
+      return { code: 'ORDER_NOTIONAL', message: `order value ${usd(notional)} (${price} × ${quantity} × ${multiplier}) > cap ${usd(cap)}; IB's precautionary limit would reject it (error 451)` };
     },
   },
   {

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALERT_TYPE_NAMES, alertDef } from '../../src/engine/alerts.table.js';
+import { ALERT_TYPE_NAMES, alertDef, alertRunbook, BLOCKED_RUNBOOKS } from '../../src/engine/alerts.table.js';
 
 const DIR = resolve(import.meta.dirname, '../../runbooks');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.md'));
@@ -18,6 +18,16 @@ describe('runbooks', () => {
       expect(text.startsWith(`# ${id} — `), file).toBe(true);
       for (const part of ['## Symptoms', '## Checks', '## Escalate when']) expect(text, `${file} ${part}`).toContain(part);
     }
+  });
+
+  it('every gate-specific runbook of a blocked notice exists and is the one the notice links', () => {
+    for (const [code, id] of Object.entries(BLOCKED_RUNBOOKS)) {
+      const file = byId.get(id);
+      expect(file, `${code} → ${id}`).toBeDefined();
+      expect(readFileSync(join(DIR, file!), 'utf8')).toContain(code);
+      expect(alertRunbook('INTENT_BLOCKED', { summary: 'x', facts: { code } })).toBe(id);
+    }
+    expect(alertRunbook('INTENT_BLOCKED', { summary: 'x', facts: { code: 'KILL_ACTIVE' } })).toBe(alertDef('INTENT_BLOCKED').runbook);
   });
 
   it('every relative link in runbooks/*.md resolves, every RB id mentioned exists, and the index lists every runbook', () => {

@@ -13,6 +13,7 @@ import type { DriftRecord } from '../../engine/store.port.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import { b, blank, clean, code, i, line, renderFitted, withDrop, type Line } from '../html.js';
 import { dur, modeBanner, px, score, usd, usdAmount, utc } from './format.js';
+import { templateLine } from './from-template.js';
 import { renderPromotionCard } from './promotion.js';
 
 export interface Rendered {
@@ -175,6 +176,8 @@ function evidenceLines(v: TradeCardView, open: boolean): Line[] {
   const rr = rewardMultiple(intent.entryPrice, intent.stopLoss, intent.takeProfit);
   const lines: Line[] = [];
   lines.push(line('Entry ', b(intent.entryPrice === null ? 'MKT' : px(intent.entryPrice)), ' · Stop ', b(px(intent.stopLoss)), ' · Target ', b(px(intent.takeProfit))));
+  const templated = templateLine(intent.payload.fromTemplate);
+  if (templated) lines.push(templated);
   lines.push(
     line(
       'Risk ',
