@@ -59,6 +59,11 @@ export const INVARIANTS: readonly InvariantRow[] = [
   { id: 'INV-OPS-HEARTBEAT-SEMANTIC-1', summary: 'the heartbeat is semantic (broker, database, stale orders, reconciliation age, outbox, job lag)' },
   { id: 'INV-IBKR-MOCK-1', summary: 'no test touches a real IBKR' },
   { id: 'INV-AUDIT-CHAIN-1', summary: 'any edit of a bead is detected by the hash chain' },
+  {
+    id: 'INV-AUDIT-ANCHOR-1',
+    summary: 'truncation, re-pointing and forged appends are detected against the anchor (journal line per commit, daily-summary head)',
+    patterns: [/^SAFE-12: .*(truncat|deleting the newest|re-pointed|forged)/i],
+  },
   { id: 'INV-OUTBOX-1', summary: 'no alert is lost across restarts and Telegram outages' },
   { id: 'INV-IDEMPOTENT-ORDER-1', summary: 'never two orders for one intent (orderRef = intentId, recovery after restart)' },
   // added after the money review (issue 13); SPEC 14 wording
@@ -140,7 +145,7 @@ export const VECTORS: readonly VectorRow[] = [
     name: 'corrupted/tampered bead detected',
     fault: 'a bead row is edited, deleted, re-ordered or forged on disk',
     expected: 'audit verify names the first broken link',
-    invariants: ['INV-AUDIT-CHAIN-1'],
+    invariants: ['INV-AUDIT-CHAIN-1', 'INV-AUDIT-ANCHOR-1'],
     beads: ['(all)'],
     aliases: ['tampered bead', 'corrupted bead', 'corrupted bead detected', 'tampered bead detected'],
     patterns: [/^INV-AUDIT-CHAIN-1: an edited payload is detected/i],
