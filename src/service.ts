@@ -13,6 +13,7 @@ import { launchTelegram, type TelegramHandle } from './bot/launch.js';
 import type { AppConfig } from './config/load.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
+import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
@@ -87,6 +88,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
     throw e;
   }
+  // Before this process writes a bead: does the log still match its anchor journal? (SAFE-12)
+  const anchored = await checkAnchorsAtStartup({ store: app.store, file: app.anchors.file, publisher: app.anchors.publisher, clock, logger });
+  if (anchored.kind === 'ok' || anchored.kind === 'off' || (anchored.kind === 'new' && anchored.head === 0)) logger.info({ ...anchored, journal: app.anchors.file }, 'audit anchor journal checked');
+  else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
   app.engine.attachBroker();
   try {

@@ -148,6 +148,7 @@ export function renderReport(results: readonly CheckResult[], cwd: string): { li
     lines.push(`${r.status.padEnd(5)} ${r.name.padEnd(NAME_WIDTH)} ${r.summary}`);
     for (const f of r.findings) {
       lines.push(`        problem: ${f.problem}`);
+      for (const l of f.excerpt ?? []) lines.push(`                 ${l}`);
       if (f.fix) lines.push(`        fix:     ${f.fix}`);
     }
     for (const n of r.notes) lines.push(`        note:    ${n}`);

@@ -100,6 +100,8 @@ export const ALERT_TYPES = {
   FLATTEN_DEADLINE_MISSED: { severity: 'CRITICAL', title: 'Flatten deadline passed with positions open', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   ENTRY_STOPPED: { severity: 'WARNING', title: 'Entry stopped before it left Phoenix', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
   EVIDENCE_MISMATCH: { severity: 'CRITICAL', title: 'Stored order differs from the approved evidence', runbook: 'RB-012', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  AUDIT_ANCHOR_MISMATCH: { severity: 'CRITICAL', title: 'Audit log does not match its anchor', runbook: 'RB-017', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  AUDIT_ANCHOR_JOURNAL: { severity: 'WARNING', title: 'Audit anchor journal missing or unusable', runbook: 'RB-017', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   DAILY_SUMMARY: { severity: 'INFO', title: 'Daily summary', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
 } as const satisfies Record<string, AlertTypeDef>;
 

@@ -74,7 +74,7 @@ describe('order notional gate', () => {
       writeFileSync(join(dir, 'c.yaml'), 'limits:\n  maxOrderNotionalUsd: -5\nstaleState: {}\napproval: {}\nsession: {}\nreconciliation: {}\n');
       const r = loadConstitution(join(dir, 'c.yaml'));
       expect(r.ok).toBe(false);
-      expect(!r.ok && r.problems.join('\n')).toContain('limits.maxOrderNotionalUsd: limits.maxOrderNotionalUsd must be greater than 0');
+      expect(!r.ok && r.problems.join('\n')).toContain(`constitution limits.maxOrderNotionalUsd (${join(dir, 'c.yaml')} line 2): must be a positive amount in dollars, at most 1000000000, got -5 → set a value like 100000`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
