@@ -16,6 +16,7 @@ export function renderStatusText(s: StatusSnapshot): string {
     `Last reconciliation: ${ago(s.at, s.lastReconciliation)}`,
     `Alert outbox: ${s.outbox.backlog} waiting, last Telegram send ${ago(s.at, s.outbox.lastSentAt)}${s.outbox.lastError ? ` (last error: ${s.outbox.lastError})` : ''}`,
     `Unresolved drifts: ${s.unresolvedDrifts.length}`,
+    ...(s.snoozes ?? []).map((z) => `Snoozed: ${z.type} by ${z.by} until ${new Date(z.until).toISOString()} (no sound; CRITICAL still rings)`),
   ];
   return lines.join('\n');
 }
