@@ -52,5 +52,5 @@ export function snoozeNote(plan: Pick<MessagePlan, 'units'>, snoozes: readonly S
   const here = snoozes.filter((s) => types.has(s.type));
   if (!here.length) return null;
   const text = here.map((s) => `${s.type} snoozed by ${s.by} until ${clockTime(s.until, timeZone)}`).join('; ');
-  return `🔕 <i>${escapeHtml(clip(text, 80))} (no sound)</i>`;
+  return `🔕 <i>${escapeHtml(clip(text, 60))} (no sound)</i>`;
 }

@@ -33,8 +33,8 @@ interface AlertCall {
   readonly callbackData: string[];
 }
 
-async function setup(levels: AlertLevels = {}, extra: Partial<AlertSenderOptions> = {}): Promise<{ r: Rig; s: AlertSender; suppressed: Map<string, number> }> {
-  const r = await makeRig();
+async function setup(levels: AlertLevels = {}, extra: Partial<AlertSenderOptions> = {}, env: Record<string, string> = {}): Promise<{ r: Rig; s: AlertSender; suppressed: Map<string, number> }> {
+  const r = await makeRig({ harness: { env } });
   rig = r;
   const suppressed = new Map<string, number>();
   const s = new AlertSender({
@@ -89,8 +89,8 @@ const messageOf = (r: Rig, ref: string) => {
 };
 
 describe('issue 17: notification levels', () => {
-  it('levels: INFO alerts reach the Bot API with disable_notification; WARNING and CRITICAL ring', async () => {
-    const { r, s } = await setup();
+  it.each(['sqlite', 'prisma'])('levels: INFO alerts reach the Bot API with disable_notification; WARNING and CRITICAL ring (store adapter %s)', async (adapter) => {
+    const { r, s } = await setup({}, {}, { STORE_ADAPTER: adapter });
     const now = r.h.clock.now();
     const info = await raise(r, s, [draft('INTENT_BLOCKED', now, 'BUY 1 MES blocked: quality', { facts: { code: 'QUALITY' } })], 11_000);
     expect(info).toHaveLength(1);
