@@ -12,6 +12,7 @@ import type { OrderRecord } from '../../src/engine/domain.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { approver, CHAT_ID, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
 type CrashMode = 'killed-after-send' | 'killed-before-send' | 'unknown-outcome';
@@ -195,7 +196,7 @@ describe('idempotent orders', () => {
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind === 'approved' && d.submit.kind).toBe('unknown');
     await h.settle();
-    const beads = await parsedBeads(h, intentId, 'ORDER');
+    const beads = expectBeads(await parsedBeads(h, intentId), 'ORDER');
     expect(beads.filter((b) => b.data.event === 'PLACE_FAILED').map((b) => b.data.detail)).toEqual([expect.stringMatching(/unknown outcome, reconciling: socket hang up/)]);
     expect(beads.filter((b) => b.data.event === 'PLACE_FAILED' && b.data.role === 'ENTRY')).toHaveLength(1);
     // not treated as a rejection: no REJECTED/CANCELLED transition, no ORDER_REJECTED alert
