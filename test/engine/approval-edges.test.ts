@@ -90,6 +90,9 @@ describe('approval and execution edges', () => {
     expect(i.stateReason).toMatch(/broker rejected: .*margin.*; not retried/i);
     expect(await positionPath(h, intentId)).toEqual(['PROPOSED>APPROVED', 'APPROVED>SUBMITTED', 'SUBMITTED>REJECTED']);
     expect(await alertsOfType(h, 'ORDER_REJECTED')).toHaveLength(1);
+    const trail = await parsedBeads(h, intentId);
+    expect(expectBeads(trail, 'ORDER').filter((b) => b.data.role === 'ENTRY' && b.data.status === 'REJECTED')).toHaveLength(1);
+    expect(expectBeads(trail, 'ALERT').map((b) => b.data.alertType)).toEqual(['ORDER_REJECTED']);
     expect(await h.engine.retryWaiting()).toEqual([]);
     expect(await h.engine.recoverFromBroker()).toMatchObject({ checked: 0 });
     expect((await atBroker(h, intentId)).entries).toHaveLength(1);

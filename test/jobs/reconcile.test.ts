@@ -129,6 +129,9 @@ describe('reconciliation', () => {
     drifts = await listUnresolvedDrifts(h.engine.ctx);
     expect(drifts.map((d) => [d.type, d.stillPresent])).toEqual([['POSITION_COUNT', false], ['POSITION_SIZE', true]]);
     expect(await alerts(h, 'RECONCILIATION_DRIFT')).toHaveLength(2);
+    // the audit trail: one RECONCILIATION_DRIFT bead per drift, each with its ALERT bead
+    expect(expectBeads(await beads(h, 'RECONCILIATION_DRIFT'), 'RECONCILIATION_DRIFT').map((b) => b.data.driftType)).toEqual(['POSITION_COUNT', 'POSITION_SIZE']);
+    expect(expectBeads(await beads(h, 'ALERT'), 'ALERT').filter((b) => b.data.alertType === 'RECONCILIATION_DRIFT')).toHaveLength(2);
     await jobs.stop();
   });
 
