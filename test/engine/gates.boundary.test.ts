@@ -192,7 +192,7 @@ const SESSION_EDGES: readonly Case[] = [
 function verdict(c: GateContext, gate: GateId): GateCode | null {
   const r = runGates(c);
   const d = r.denials.find((x) => x.gate === gate);
-  if (!d && GATES.find((g) => g.id === gate)!.stages.includes(c.stage)) expect(r.passed, `${gate} ran at ${c.stage}`).toContain(gate);
+  if (!d && (GATES.find((g) => g.id === gate)!.stages as readonly GateStage[]).includes(c.stage)) expect(r.passed, `${gate} ran at ${c.stage}`).toContain(gate);
   return d?.code ?? null;
 }
 
@@ -246,6 +246,6 @@ describe('which stages run which gate', () => {
     expect(down('INTAKE')).toEqual([]);
     expect(down('APPROVAL')).toEqual([]);
     expect(down('SUBMIT').map((d) => [d.code, d.wait])).toEqual([['BROKER_NOT_READY', true]]);
-    for (const g of GATES) if (g.id !== 'mode_account' && g.id !== 'broker_health') expect(g.stages, g.id).toEqual(STAGES);
+    for (const g of GATES) if (g.id !== 'mode_account' && g.id !== 'broker_health') expect(g.stages as readonly GateStage[], g.id).toEqual(STAGES);
   });
 });
