@@ -6,17 +6,19 @@
  * its POSITION/ORDER/KILL_FLAG beads and the alert row are all staged in the unit. After the
  * failed tick nothing of the unit may exist (state, beads, alert, card version); once the fault
  * is gone the next sweeper tick (or the restart's recovery, or the human's retry) writes all of
- * them exactly once, and the audit chain verifies.
+ * them exactly once, and the audit chain verifies. Run on both store adapters (better-sqlite3
+ * and Prisma, STORE_ADAPTER).
  *
  * Proven to bite (applied by hand, seen failing, reverted): sqlite.store swallowing a flush
  * error → all 10 fail; no `ROLLBACK TO unit` on a failed unit → all 10 fail; the stall detector
- * enqueuing POSITION_STALLED in a transaction of its own → both POSITION_STALLED tests fail.
+ * enqueuing POSITION_STALLED in a transaction of its own → every POSITION_STALLED test fails;
+ * prisma.store swallowing a flush error → all 10 Prisma cases fail.
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { advance, jobRuns, startTestJobs } from '../jobs/helpers.js';
-import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, makeHarness as makeRealHarness, type Harness } from '../support/harness.js';
 import { propose } from './helpers.js';
 
 let h: Harness | undefined;
@@ -26,7 +28,9 @@ afterEach(async () => {
 });
 
 type Point = 'alert row' | 'ALERT bead (last write before COMMIT)';
-const POINTS: readonly Point[] = ['alert row', 'ALERT bead (last write before COMMIT)'];
+type Adapter = 'sqlite' | 'prisma';
+/** both store adapters (STORE_ADAPTER), each injection point */
+const CASES: readonly (readonly [Adapter, Point])[] = (['sqlite', 'prisma'] as const).flatMap((a) => (['alert row', 'ALERT bead (last write before COMMIT)'] as const).map((p) => [a, p] as const));
 
 /** Install the fault through a second connection to the file (as a disk-level fault would be); returns its removal. */
 function crashOn(dbFile: string, point: Point, alertType: string): () => void {
@@ -73,7 +77,10 @@ async function chainVerifies(hh: Harness) {
   expect(r.ok, JSON.stringify(r)).toBe(true);
 }
 
-describe.each(POINTS)('a crash inside the transaction, injected on the %s', (point) => {
+describe.each(CASES)('%s store: a crash inside the transaction, injected on the %s', (adapter, point) => {
+  const makeHarness = (opts: Parameters<typeof makeRealHarness>[0] = {}) => makeRealHarness({ ...opts, env: { STORE_ADAPTER: adapter } });
+  // Prisma's driver adapter reports RAISE(ABORT) as a failed create of that row, without the message
+  const CRASH = adapter === 'sqlite' ? /injected crash before commit/ : /injected crash before commit|Invalid `c\.(alert\.create|bead\.createMany)\(\)` invocation/;
   it(`INV-POSITION-SUBMITTED-TTL-1: POSITION_STALLED (stall detector): a crash on the ${point} leaves the intent SUBMITTED with no STALLED bead and no alert; the next tick writes all three exactly once`, async () => {
     h = await makeHarness();
     h.sim!.faults.timeoutNext(); // the broker never acknowledges
@@ -87,7 +94,7 @@ describe.each(POINTS)('a crash inside the transaction, injected on the %s', (poi
     await advance(h, 90_000, 1_000, jobs); // 61 s … 90 s: three ticks past the limit, each one crashes
     const failedRuns = (await jobRuns(h, 'stall-detector')).filter((r) => r.outcome === 'ERROR');
     expect(failedRuns.length).toBeGreaterThanOrEqual(3);
-    expect(JSON.parse(failedRuns[0]!.detail!).error).toMatch(/injected crash before commit/);
+    expect(JSON.parse(failedRuns[0]!.detail!).error).toMatch(CRASH);
     const crashed = fileState(h.dbFile, p.intentId);
     expect(crashed).toEqual(before); // not the state change, not its bead, not the alert
     heal();
@@ -161,7 +168,7 @@ describe.each(POINTS)('a crash inside the transaction, injected on the %s', (poi
     h = await makeHarness();
     let heal = crashOn(h.dbFile, point, 'HALT');
     const before = fileState(h.dbFile, null);
-    await expect(h.engine.halt(admin, 'news')).rejects.toThrow(/injected crash before commit/);
+    await expect(h.engine.halt(admin, 'news')).rejects.toThrow(CRASH);
     expect(fileState(h.dbFile, null)).toEqual(before);
     expect((await h.engine.submitIntent(h.intent())) as { state?: string }).toMatchObject({ state: 'PROPOSED' }); // no flag: nothing blocks
     heal();
@@ -174,7 +181,7 @@ describe.each(POINTS)('a crash inside the transaction, injected on the %s', (poi
 
     heal = crashOn(h.dbFile, point, 'KILL_FLAG_CLEARED');
     const halted = fileState(h.dbFile, null);
-    await expect(h.engine.resume(admin)).rejects.toThrow(/injected crash before commit/);
+    await expect(h.engine.resume(admin)).rejects.toThrow(CRASH);
     expect(fileState(h.dbFile, null)).toEqual(halted); // the flag is still set: entries still blocked
     expect((await h.engine.submitIntent(h.intent())) as { denials?: { code: string }[] }).toMatchObject({ denials: [{ code: 'KILL_ACTIVE' }] });
     heal();
@@ -192,7 +199,7 @@ describe.each(POINTS)('a crash inside the transaction, injected on the %s', (poi
     const heal = crashOn(h.dbFile, point, 'STATE_CONFLICT');
     const body = h.intent({ stateAsOf: new Date(h.clock.now() - 901_000).toISOString() });
     const before = fileState(h.dbFile, null);
-    await expect(h.engine.submitIntent(body)).rejects.toThrow(/injected crash before commit/);
+    await expect(h.engine.submitIntent(body)).rejects.toThrow(CRASH);
     expect(fileState(h.dbFile, null)).toEqual(before);
     expect(await h.app.db.intent.count()).toBe(0);
     heal();
