@@ -157,6 +157,8 @@ describe('broker not ready at start-up', () => {
     expect(await alertsOfType(h, 'ACCOUNT_MODE_MISMATCH')).toHaveLength(0);
     await h.broker.connect();
     await h.settle();
+    const sessions = expectBeads(await h.app.db.bead.findMany({ where: { type: 'IBKR_SESSION' }, orderBy: { seq: 'asc' } }), 'IBKR_SESSION');
+    expect(JSON.parse(sessions.at(-1)!.payload)).toMatchObject({ state: 'READY' });
     const out = await h.engine.retryWaiting();
     expect(out.map((o) => o.kind)).toEqual(['submitted']);
     await h.settle();

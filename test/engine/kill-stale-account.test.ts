@@ -206,6 +206,7 @@ describe('account vs mode', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.severity).toBe('CRITICAL');
     expect(JSON.parse(alerts[0]!.payload)).toMatchObject({ intentId, summary: expect.stringMatching(/U1234567/) });
+    expect(expectBeads(await parsedBeads(h, intentId), 'ALERT').map((b) => b.data.alertType)).toEqual(['ACCOUNT_MODE_MISMATCH']);
     expect(await h.app.db.approvalToken.count()).toBe(0);
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
   });
