@@ -91,7 +91,7 @@ describe('daily loss: realised losses closed today, from the database', () => {
   ] as const)('GATE-BOUNDARY DAILY_LOSS_CAP (database): after a real −$12.49 stop-out, cap $%s → next intent %s %j', async (cap, state, codes) => {
     const hh = await harness({ dailyLossCapUsd: cap });
     await loseOne(hh);
-    h!.sim!.simulatePrice('MES', 6010.25);
+    hh.sim!.simulatePrice('MES', 6010.25);
     expect(await intake(hh)).toMatchObject({ state, codes });
   });
 
