@@ -153,8 +153,9 @@ describe('idempotent orders', () => {
     expect(i?.filledQty).toBe(1);
     // the state is explained by beads: FOUND_AFTER_RESTART for each leg, then the fill
     const beads = await parsedBeads(h, intentId);
-    expect(beads.filter((b) => b.type === 'ORDER' && b.data.event === 'FOUND_AFTER_RESTART').map((b) => b.data.role).sort()).toEqual(['ENTRY', 'STOP', 'TARGET']);
-    expect(beads.filter((b) => b.type === 'FILL')).toHaveLength(1);
+    expect(expectBeads(beads, 'ORDER').filter((b) => b.data.event === 'FOUND_AFTER_RESTART').map((b) => b.data.role).sort()).toEqual(['ENTRY', 'STOP', 'TARGET']);
+    expect(expectBeads(beads, 'FILL')).toHaveLength(1);
+    expect(expectBeads(beads, 'T2_TOKEN').map((b) => b.data.event)).toEqual(['ISSUED', 'USED']); // the token was used once, before the crash
     expect(await positionPath(h, intentId)).toEqual(['PROPOSED>APPROVED', 'APPROVED>SUBMITTED', 'SUBMITTED>FILLED', 'FILLED>MANAGED']);
     // recovery is idempotent: a second run adds nothing
     const beadsBefore = await app2.db.bead.count();
@@ -187,6 +188,10 @@ describe('idempotent orders', () => {
     expect(await r.sim.openOrders()).toHaveLength(0);
     expect((await app2.store.tx((tx) => tx.intents.get(intentId)))?.state).toBe('STALLED');
     expect(await app2.db.alert.count({ where: { type: 'POSITION_STALLED' } })).toBe(1);
+    const trail = await parsedBeads(h, intentId);
+    expect(expectBeads(trail, 'POSITION').map((b) => b.data.to)).toEqual(['APPROVED', 'SUBMITTED', 'STALLED']);
+    expect(expectBeads(trail, 'ORDER').filter((b) => b.data.event === 'PLACING')).toHaveLength(1); // one attempt, never re-sent
+    expect(expectBeads(trail, 'ALERT').map((b) => b.data.alertType)).toEqual(['POSITION_STALLED']);
   });
 
   it('INV-IDEMPOTENT-ORDER-1: unknown outcome (non-refusal error after the send) is not a rejection; restart attaches the order, nothing re-sent', async () => {

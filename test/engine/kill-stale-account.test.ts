@@ -51,6 +51,8 @@ describe('kill switch', () => {
     expect(i.state).toBe('CANCELLED');
     expect(i.stateReason).toMatch(/KILL_ACTIVE/);
     expect(await gateCodes(h, intentId, 'APPROVAL')).toContain('KILL_ACTIVE');
+    const [set] = expectBeads(await h.app.db.bead.findMany({ where: { type: 'KILL_FLAG' } }), 'KILL_FLAG', { count: 1 });
+    expect(JSON.parse(set!.payload)).toMatchObject({ action: 'SET', kind: 'MANUAL', reason: 'manual stop' });
     expectBeads(await parsedBeads(h, intentId), 'T2_TOKEN', { count: 0 });
     expect(await h.app.db.approvalToken.count()).toBe(0);
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
@@ -181,6 +183,7 @@ describe('stale state', () => {
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
     expect(await h.app.db.brokerOrder.count()).toBe(0);
     expect(await h.app.db.killFlag.count({ where: { kind: 'STALE' } })).toBe(1);
+    expect(expectBeads(await parsedBeads(h, intentId), 'KILL_FLAG').map((b) => [b.data.action, b.data.kind])).toEqual([['SET', 'STALE']]);
     expect(await alertsOfType(h, 'STATE_CONFLICT')).toHaveLength(1);
     // the token was never consumed and cannot be used any more
     expect((await h.engine.submitWithToken(intentId, tokenId)).kind).toBe('refused');

@@ -55,6 +55,9 @@ describe('sweepers and STALLED resolution', () => {
     await expectState(h, id, 'MANAGED');
     expect(await path(h, id)).toEqual(['PROPOSED>APPROVED', 'APPROVED>SUBMITTED', 'SUBMITTED>STALLED', 'STALLED>FILLED', 'FILLED>MANAGED']);
     expect((expectBeads(await beads(h, 'FILL'), 'FILL')).filter((b) => b.intentId === id)).toHaveLength(1);
+    // one placement (never re-sent while STALLED) and one POSITION_STALLED alert in the trail
+    expect(expectBeads((await beads(h, 'ORDER')).filter((b) => b.intentId === id), 'ORDER').filter((b) => b.data.event === 'PLACING')).toHaveLength(1);
+    expect(expectBeads((await beads(h, 'ALERT')).filter((b) => b.intentId === id), 'ALERT').map((b) => b.data.alertType)).toEqual(['POSITION_STALLED']);
     await advance(h, 10_000, 1_000, jobs); // the fill triggered a reconciliation
     expect(Number(await h.app.store.tx((tx) => tx.kv.get('reconcile.lastRunAt')))).toBeGreaterThan(h.clock.now() - 10_000);
     expect(await h.app.db.drift.count()).toBe(0);
