@@ -157,6 +157,7 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     chatId: app.engine.ctx.chatId,
     transport: createGrammyAlertTransport(telegram.api),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
+    render: { timeZone: app.engine.ctx.constitution.session.timeZone }, // alert times in the constitution's zone
   });
   try {
     await alerts.start();

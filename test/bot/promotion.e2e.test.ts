@@ -310,6 +310,7 @@ describe('promotion messages under hostile and huge input (pure rendering)', () 
     now: NOW,
     mode: 'live',
     demo: false,
+    timeZone: 'America/New_York',
     blockedBy,
   });
 

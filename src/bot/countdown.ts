@@ -1,0 +1,163 @@
+/**
+ * An open card's time left, kept true in place (SPEC 5, 12). The card's first line says
+ * "4:12 left"; this edits it at sensible steps of the time left — every whole minute, then at
+ * 0:30 — so a card that stays open counts down without flooding the chat: a 5-minute card
+ * gets 5 edits (4:00, 3:00, 2:00, 1:00, 0:30), then the engine's expiry edits it to EXPIRED.
+ *
+ * These edits are the least important thing Phoenix sends, and they never get in the way:
+ * - they draw from THE per-chat budget (src/alerts/chat-budget.ts) in the 'rest' lane, behind
+ *   kill confirmations, CRITICAL alerts and cards;
+ * - one is asked for only while the chat's budget is idle (nothing waiting, the next slot free
+ *   now) and, in a group, while at least half of the rolling window is unused, so they never
+ *   take the slots urgent messages need (the window's urgent reserve stays untouched too);
+ *   a skipped step is caught up at the next look, showing the time left of that moment;
+ * - the text is composed only once the slot is granted (PacedSender.editWhenGranted), from the
+ *   card as it is then: a card decided, changed or not yet rendered meanwhile is left to the
+ *   card syncer, so a countdown never overwrites a newer state.
+ *
+ * Time left is engine time (the injected Clock: the wall clock in production, a FakeClock in
+ * tests); the look runs every `everyMs` of that clock.
+ */
+import type { Engine } from '../engine/engine.js';
+import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import { cardView, listPending } from '../engine/queries.usecase.js';
+import { isGroupChat } from '../alerts/chat-budget.js';
+import type { PacedSender } from './paced-sender.js';
+import { renderTradeCard, tradeCardOpen } from './render/card.js';
+import { isNotModified } from './telegram-errors.js';
+
+/**
+ * The step a card's time left is in: whole minutes while more than 30 s are left (4:12 → 5,
+ * 4:00 → 4), 0 for the last 30 s, -1 once it is over. The card is edited when its step changes.
+ */
+export function countdownStep(leftMs: number): number {
+  if (leftMs <= 0) return -1;
+  if (leftMs <= 30_000) return 0;
+  return Math.ceil(leftMs / 60_000);
+}
+
+export interface CountdownOptions {
+  /** how often to look at the open cards, in engine time (default 1000 ms; 0 = only tickOnce) */
+  readonly everyMs?: number;
+}
+
+export interface CountdownStats {
+  /** countdown edits Telegram took */
+  edits: number;
+  /** steps not edited because the chat's budget was busy (caught up later) */
+  deferred: number;
+  /** slots given back because the card changed before its edit */
+  skipped: number;
+  failures: number;
+}
+
+const chatIdOf = (chatId: string): number | string => (/^-?\d+$/.test(chatId) ? Number(chatId) : chatId);
+
+export class CardCountdown {
+  readonly stats: CountdownStats = { edits: 0, deferred: 0, skipped: 0, failures: 0 };
+  /** card id → the step its message shows */
+  private readonly shown = new Map<string, number>();
+  private readonly clock: Clock;
+  private readonly everyMs: number;
+  private timer: Cancel | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+
+  constructor(
+    private readonly paced: PacedSender,
+    private readonly engine: Engine,
+    private readonly logger: Logger,
+    opts: CountdownOptions = {},
+  ) {
+    this.clock = engine.ctx.clock;
+    this.everyMs = opts.everyMs ?? 1000;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.arm();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.();
+    this.timer = null;
+    await this.running;
+  }
+
+  private arm(): void {
+    if (this.stopped || this.everyMs <= 0) return;
+    this.timer = this.clock.schedule(this.everyMs, () => {
+      this.timer = null;
+      if (this.stopped) return;
+      this.running ??= this.tickOnce()
+        .then(() => undefined)
+        .catch((e: Error) => this.logger.warn({ err: e.message }, 'card countdown pass failed; next pass retries'))
+        .finally(() => {
+          this.running = null;
+        });
+      this.arm();
+    });
+  }
+
+  /** One look at the open cards: edit those whose step changed, while the budget is idle. Returns the edits made. */
+  async tickOnce(): Promise<number> {
+    const now = this.clock.now();
+    const pending = await listPending(this.engine.ctx);
+    const open = new Set<string>();
+    let edits = 0;
+    for (const { card } of pending) {
+      if (!card || card.status !== 'OPEN' || card.messageId === null) continue;
+      open.add(card.id);
+      const step = countdownStep(card.expiresAt - now);
+      // a card first seen here shows the step of when it was created (rendered right after)
+      const shown = this.shown.get(card.id) ?? countdownStep(card.expiresAt - card.createdAt);
+      if (!this.shown.has(card.id)) this.shown.set(card.id, shown);
+      if (step < 0 || step === shown) continue;
+      if (!this.budgetIdle(card.chatId)) {
+        this.stats.deferred++;
+        break; // the chat is busy: nothing more this pass
+      }
+      if (await this.edit(card.id, card.chatId, card.messageId)) {
+        edits++;
+        this.shown.set(card.id, step);
+      }
+    }
+    for (const id of this.shown.keys()) if (!open.has(id)) this.shown.delete(id);
+    return edits;
+  }
+
+  /** Idle: nothing waiting for the chat, its next slot free now, and in a group half its window unused. */
+  private budgetIdle(chatId: string): boolean {
+    const budget = this.paced.budget;
+    const t = budget.now();
+    if (budget.waiting(chatId) > 0 || budget.nextSlot(chatId, 'rest', t) > t) return false;
+    const window = budget.limits.groupPerWindow;
+    return !isGroupChat(chatId) || window <= 0 || budget.recent(chatId, t) < Math.floor(window / 2);
+  }
+
+  private async edit(cardId: string, chatId: string, messageId: number): Promise<boolean> {
+    try {
+      const r = await this.paced.editWhenGranted(chatIdOf(chatId), { lane: 'rest' }, async () => {
+        const view = await cardView(this.engine.ctx, cardId);
+        // decided, changed (the syncer has a newer version to show) or moved: not the countdown's business
+        if (!view || view.kind !== 'TRADE' || !tradeCardOpen(view) || view.card.version !== view.card.renderedVersion || view.card.messageId !== messageId) return null;
+        if (view.card.expiresAt <= view.now) return null;
+        const rendered = renderTradeCard(view);
+        return { messageId, text: rendered.html, other: { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } } };
+      });
+      if (r === 'skipped') {
+        this.stats.skipped++;
+        return true; // nothing to show for this step (the syncer shows the card's new state)
+      }
+      this.stats.edits++;
+      return true;
+    } catch (e) {
+      if (isNotModified(e)) return true;
+      this.stats.failures++;
+      this.logger.warn({ cardId, err: (e as Error).message }, 'countdown edit failed; the next step tries again');
+      return false;
+    }
+  }
+}
