@@ -70,8 +70,8 @@ export interface BotConfig extends AccessConfig {
 export interface BotOptions {
   /** card syncer poll interval (default 1000 ms) */
   readonly syncEveryMs?: number;
-  /** how often the open cards' time left is looked at, in engine time (default 1000 ms; 0 = off) */
-  readonly countdownEveryMs?: number;
+  /** keep open cards' time left true in place (countdown.ts; default true) */
+  readonly countdown?: boolean;
   /** per-user commands and taps: `burst` at once, one more every `refillMs` (default 10 / 3000 ms of engine time) */
   readonly rateLimit?: { readonly burst: number; readonly refillMs: number };
   /** ACCESS_DENIED beads per stranger (default 5 / 12 000 ms) */
@@ -167,7 +167,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
 
   const access = new AccessPolicy(config);
   const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000 });
-  const countdown = new CardCountdown(paced, engine, log, { everyMs: o.countdownEveryMs ?? 1000 });
+  const countdown = new CardCountdown(paced, engine, log, { enabled: o.countdown ?? true });
   const services = createServices({
     engine,
     access,

@@ -16,7 +16,7 @@
  *   card syncer, so a countdown never overwrites a newer state.
  *
  * Time left is engine time (the injected Clock: the wall clock in production, a FakeClock in
- * tests); the look runs every `everyMs` of that clock.
+ * tests).
  */
 import type { Engine } from '../engine/engine.js';
 import type { Cancel, Clock, Logger } from '../engine/ports.js';
@@ -36,15 +36,24 @@ export function countdownStep(leftMs: number): number {
   return Math.ceil(leftMs / 60_000);
 }
 
+/** When the step of a card with `leftMs` to go changes next, as time left (null: no more steps). */
+export function nextStepAt(leftMs: number): number | null {
+  if (leftMs > 60_000) return (Math.ceil(leftMs / 60_000) - 1) * 60_000;
+  if (leftMs > 30_000) return 30_000;
+  return null;
+}
+
 export interface CountdownOptions {
-  /** how often to look at the open cards, in engine time (default 1000 ms; 0 = only tickOnce) */
-  readonly everyMs?: number;
+  /** false: never look by itself (tests call tickOnce); default true */
+  readonly enabled?: boolean;
+  /** how soon to look again when a step was due but the chat's budget was busy (default 1000 ms of engine time) */
+  readonly retryMs?: number;
 }
 
 export interface CountdownStats {
   /** countdown edits Telegram took */
   edits: number;
-  /** steps not edited because the chat's budget was busy (caught up later) */
+  /** steps not edited (yet) because the chat's budget was busy (caught up later) */
   deferred: number;
   /** slots given back because the card changed before its edit */
   skipped: number;
@@ -53,15 +62,24 @@ export interface CountdownStats {
 
 const chatIdOf = (chatId: string): number | string => (/^-?\d+$/.test(chatId) ? Number(chatId) : chatId);
 
+/**
+ * Looks only when something can be due: at the next step of the open cards (a timer on the
+ * engine clock), and when the engine says cards changed (a new card). No polling: a test that
+ * moves the clock by days costs nothing.
+ */
 export class CardCountdown {
   readonly stats: CountdownStats = { edits: 0, deferred: 0, skipped: 0, failures: 0 };
   /** card id → the step its message shows */
   private readonly shown = new Map<string, number>();
   private readonly clock: Clock;
-  private readonly everyMs: number;
+  private readonly enabled: boolean;
+  private readonly retryMs: number;
   private timer: Cancel | null = null;
+  private timerAt = Infinity;
   private running: Promise<void> | null = null;
+  private again = false;
   private stopped = true;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly paced: PacedSender,
@@ -70,62 +88,97 @@ export class CardCountdown {
     opts: CountdownOptions = {},
   ) {
     this.clock = engine.ctx.clock;
-    this.everyMs = opts.everyMs ?? 1000;
+    this.enabled = opts.enabled ?? true;
+    this.retryMs = opts.retryMs ?? 1000;
   }
 
   start(): void {
-    if (!this.stopped) return;
+    if (!this.stopped || !this.enabled) return;
     this.stopped = false;
-    this.arm();
+    this.unsubscribe = this.engine.onChange(() => this.kick());
+    this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.timer?.();
-    this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.sleepUntil(Infinity);
     await this.running;
   }
 
-  private arm(): void {
-    if (this.stopped || this.everyMs <= 0) return;
-    this.timer = this.clock.schedule(this.everyMs, () => {
-      this.timer = null;
-      if (this.stopped) return;
-      this.running ??= this.tickOnce()
-        .then(() => undefined)
-        .catch((e: Error) => this.logger.warn({ err: e.message }, 'card countdown pass failed; next pass retries'))
-        .finally(() => {
-          this.running = null;
-        });
-      this.arm();
+  /** Look now (coalesced: one pass at a time, one more queued). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          const next = await this.tickOnce();
+          if (!this.stopped) this.sleepUntil(next);
+        } catch (e) {
+          this.logger.warn({ err: (e as Error).message }, 'card countdown pass failed; the next look retries');
+          if (!this.stopped) this.sleepUntil(this.clock.now() + this.retryMs);
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = null;
     });
   }
 
-  /** One look at the open cards: edit those whose step changed, while the budget is idle. Returns the edits made. */
+  /** Resolves when no pass is running (tests). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private sleepUntil(at: number): void {
+    if (at === this.timerAt) return;
+    this.timer?.();
+    this.timer = null;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = this.clock.schedule(Math.max(0, at - this.clock.now()), () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.kick();
+    });
+  }
+
+  /**
+   * One look at the open cards: edit those whose step changed, while the chat's budget is idle.
+   * Returns when the next look is due (engine time; Infinity when no card can change step).
+   */
   async tickOnce(): Promise<number> {
     const now = this.clock.now();
     const pending = await listPending(this.engine.ctx);
     const open = new Set<string>();
-    let edits = 0;
+    let next = Infinity;
+    let busy = false;
     for (const { card } of pending) {
       if (!card || card.status !== 'OPEN' || card.messageId === null) continue;
       open.add(card.id);
-      const step = countdownStep(card.expiresAt - now);
-      // a card first seen here shows the step of when it was created (rendered right after)
+      const left = card.expiresAt - now;
+      const step = countdownStep(left);
+      // a card first seen here shows the step of when it was created (it is sent right after)
       const shown = this.shown.get(card.id) ?? countdownStep(card.expiresAt - card.createdAt);
-      if (!this.shown.has(card.id)) this.shown.set(card.id, shown);
+      this.shown.set(card.id, shown);
+      const upcoming = nextStepAt(left);
+      if (upcoming !== null) next = Math.min(next, card.expiresAt - upcoming);
       if (step < 0 || step === shown) continue;
-      if (!this.budgetIdle(card.chatId)) {
+      if (busy || !this.budgetIdle(card.chatId)) {
+        busy = true; // the chat is busy: look again soon
         this.stats.deferred++;
-        break; // the chat is busy: nothing more this pass
+        continue;
       }
-      if (await this.edit(card.id, card.chatId, card.messageId)) {
-        edits++;
-        this.shown.set(card.id, step);
-      }
+      await this.edit(card.id, card.chatId, card.messageId);
+      this.shown.set(card.id, step); // edited, skipped or failed: this step is done (no retry storm)
     }
     for (const id of this.shown.keys()) if (!open.has(id)) this.shown.delete(id);
-    return edits;
+    return busy ? Math.min(next, this.clock.now() + this.retryMs) : next;
   }
 
   /** Idle: nothing waiting for the chat, its next slot free now, and in a group half its window unused. */
@@ -137,7 +190,7 @@ export class CardCountdown {
     return !isGroupChat(chatId) || window <= 0 || budget.recent(chatId, t) < Math.floor(window / 2);
   }
 
-  private async edit(cardId: string, chatId: string, messageId: number): Promise<boolean> {
+  private async edit(cardId: string, chatId: string, messageId: number): Promise<void> {
     try {
       const r = await this.paced.editWhenGranted(chatIdOf(chatId), { lane: 'rest' }, async () => {
         const view = await cardView(this.engine.ctx, cardId);
@@ -147,17 +200,13 @@ export class CardCountdown {
         const rendered = renderTradeCard(view);
         return { messageId, text: rendered.html, other: { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } } };
       });
-      if (r === 'skipped') {
-        this.stats.skipped++;
-        return true; // nothing to show for this step (the syncer shows the card's new state)
-      }
-      this.stats.edits++;
-      return true;
+      // skipped: nothing to show for this step (the syncer shows the card's new state)
+      if (r === 'skipped') this.stats.skipped++;
+      else this.stats.edits++;
     } catch (e) {
-      if (isNotModified(e)) return true;
+      if (isNotModified(e)) return;
       this.stats.failures++;
       this.logger.warn({ cardId, err: (e as Error).message }, 'countdown edit failed; the next step tries again');
-      return false;
     }
   }
 }

@@ -60,7 +60,7 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
   }, 15_000);
 
   const messages = (): Locator => page.getByTestId('message');
-  const cardFor = (symbol: string): Locator => messages().filter({ hasText: `BUY 1 ${symbol} 202612` });
+  const cardFor = (symbol: string): Locator => messages().filter({ hasText: `BUY 1 ${symbol} Dec26` });
   const toastText = async (): Promise<string> => ((await page.getByTestId('toast').getAttribute('class')) ?? '').includes('on') ? ((await page.getByTestId('toast').textContent()) ?? '') : '';
 
   it('prints the banner with the DEMO constitution and the console address; the console opens as an empty phone chat', async () => {
@@ -85,7 +85,7 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
     const card = cardFor('MES');
     await card.waitFor(WAIT);
     const text = (await card.textContent()) ?? '';
-    for (const s of ['PAPER', 'DEMO', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', 'Valid for', body.intentId]) expect(text).toContain(s);
+    for (const s of ['PAPER', 'DEMO', 'BUY 1 MES Dec26', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', 'Valid for', body.intentId]) expect(text).toContain(s);
     expect(await card.getByTestId('button').allTextContents()).toEqual(['✅ APPROVE', '❌ PASS']);
     const messageId = await card.getAttribute('data-message-id');
 
