@@ -18,6 +18,7 @@
  * Time left is engine time (the injected Clock: the wall clock in production, a FakeClock in
  * tests).
  */
+import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Engine } from '../engine/engine.js';
 import type { Cancel, Clock, Logger } from '../engine/ports.js';
 import { cardView, listPending } from '../engine/queries.usecase.js';
@@ -41,6 +42,19 @@ export function nextStepAt(leftMs: number): number | null {
   if (leftMs > 60_000) return (Math.ceil(leftMs / 60_000) - 1) * 60_000;
   if (leftMs > 30_000) return 30_000;
   return null;
+}
+
+/**
+ * The countdown edit of one card as it is NOW (called once the chat's slot is granted), or null
+ * when the card is decided, expired, changed (the syncer has a newer version to show) or moved:
+ * then the countdown stays out of the way.
+ */
+export async function countdownEdit(engine: Engine, cardId: string, messageId: number): Promise<{ messageId: number; text: string; other: { parse_mode: 'HTML'; reply_markup: InlineKeyboardMarkup; link_preview_options: { is_disabled: true } } } | null> {
+  const view = await cardView(engine.ctx, cardId);
+  if (!view || view.kind !== 'TRADE' || !tradeCardOpen(view) || view.card.version !== view.card.renderedVersion || view.card.messageId !== messageId) return null;
+  if (view.card.expiresAt <= view.now) return null;
+  const rendered = renderTradeCard(view);
+  return { messageId, text: rendered.html, other: { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } } };
 }
 
 export interface CountdownOptions {
@@ -159,15 +173,16 @@ export class CardCountdown {
     let next = Infinity;
     let busy = false;
     for (const { card } of pending) {
-      if (!card || card.status !== 'OPEN' || card.messageId === null) continue;
+      if (!card || card.status !== 'OPEN') continue;
       open.add(card.id);
       const left = card.expiresAt - now;
       const step = countdownStep(left);
+      const upcoming = nextStepAt(left);
+      if (upcoming !== null) next = Math.min(next, card.expiresAt - upcoming);
+      if (card.messageId === null) continue; // not sent yet: the syncer sends it with the time left of then
       // a card first seen here shows the step of when it was created (it is sent right after)
       const shown = this.shown.get(card.id) ?? countdownStep(card.expiresAt - card.createdAt);
       this.shown.set(card.id, shown);
-      const upcoming = nextStepAt(left);
-      if (upcoming !== null) next = Math.min(next, card.expiresAt - upcoming);
       if (step < 0 || step === shown) continue;
       if (busy || !this.budgetIdle(card.chatId)) {
         busy = true; // the chat is busy: look again soon
@@ -192,14 +207,7 @@ export class CardCountdown {
 
   private async edit(cardId: string, chatId: string, messageId: number): Promise<void> {
     try {
-      const r = await this.paced.editWhenGranted(chatIdOf(chatId), { lane: 'rest' }, async () => {
-        const view = await cardView(this.engine.ctx, cardId);
-        // decided, changed (the syncer has a newer version to show) or moved: not the countdown's business
-        if (!view || view.kind !== 'TRADE' || !tradeCardOpen(view) || view.card.version !== view.card.renderedVersion || view.card.messageId !== messageId) return null;
-        if (view.card.expiresAt <= view.now) return null;
-        const rendered = renderTradeCard(view);
-        return { messageId, text: rendered.html, other: { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } } };
-      });
+      const r = await this.paced.editWhenGranted(chatIdOf(chatId), { lane: 'rest' }, () => countdownEdit(this.engine, cardId, messageId));
       // skipped: nothing to show for this step (the syncer shows the card's new state)
       if (r === 'skipped') this.stats.skipped++;
       else this.stats.edits++;

@@ -141,8 +141,6 @@ export interface PromotionCardView {
 
 const kvKey = (promotionId: string) => `promotion:${promotionId}`;
 const iso = (ms: number) => new Date(ms).toISOString();
-/** a time in a message to a person: the constitution's zone (ISO stays in beads and bundles) */
-const fmtTime = (ctx: EngineContext, ms: number) => clockTime(ms, ctx.constitution.session.timeZone);
 const line = (m: MissingItem) => `${m.code}: ${m.message}`;
 
 export function bundleHash(bundle: PromotionBundle): string {
@@ -178,7 +176,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
 
     const pending: MissingItem[] = [];
     for (const p of await openPromotionsOf(tx, name, ctx, now)) {
-      pending.push({ code: 'PROMOTION_PENDING', message: `a promotion card for ${name} is already open (card ${p.cardId}, until ${fmtTime(ctx, p.expiresAt)})` });
+      pending.push({ code: 'PROMOTION_PENDING', message: `a promotion card for ${name} is already open (card ${p.cardId}, until ${clockTime(p.expiresAt, ctx.constitution.session.timeZone)})` });
     }
     const { bundle, missing } = await assemble(ctx, tx, rec, now, pending);
     if (missing.length) return refuse(missing, bundle, rec.stage);
@@ -206,7 +204,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     tx.beads.append({ type: 'CARD', intentId: promotionId, ts: now, payload: { cardId: card.id, kind: 'PROMOTION', event: 'CREATED' } });
     return {
       kind: 'requested',
-      message: `Promotion of ${name} to LIVE requested: an approver must APPROVE the card before ${fmtTime(ctx, card.expiresAt)}.`,
+      message: `Promotion of ${name} to LIVE requested: an approver must APPROVE the card before ${clockTime(card.expiresAt, ctx.constitution.session.timeZone)}.`,
       promotionId,
       cardId: card.id,
       expiresAt: card.expiresAt,
@@ -320,7 +318,7 @@ export async function decidePromotion(ctx: EngineContext, cardId: string, decisi
       const message =
         card.status === 'EXPIRED'
           ? 'This promotion card expired; nothing was done.'
-          : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${card.decidedBy ? ` by ${card.decidedBy}` : ''}${card.decidedAt ? ` at ${fmtTime(ctx, card.decidedAt)}` : ''}; nothing was done.`;
+          : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${card.decidedBy ? ` by ${card.decidedBy}` : ''}${card.decidedAt ? ` at ${clockTime(card.decidedAt, ctx.constitution.session.timeZone)}` : ''}; nothing was done.`;
       tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: message } });
       return { kind: 'noop', message };
     }
@@ -392,7 +390,7 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'LIVE', event: 'APPROVED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, tokenId: token.id, actor: actorRef(actor) } });
   await finishCard(tx, card, p, actor, now, { event: 'APPROVED', by: actor.name, at: now, tokenId: token.id });
   tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'APPROVE' } });
-  return { kind: 'promoted', message: `${p.strategy} is LIVE: promoted by ${actor.name} at ${fmtTime(ctx, now)}. Its next intents get trade cards.`, strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now };
+  return { kind: 'promoted', message: `${p.strategy} is LIVE: promoted by ${actor.name} at ${clockTime(now, ctx.constitution.session.timeZone)}. Its next intents get trade cards.`, strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now };
 }
 
 /** The bundle hash the audit chain recorded for the request (beads are tamper-evident; kv is not). */

@@ -107,7 +107,7 @@ export function renderPending(rows: readonly PendingRow[], now: number, tz = 'Am
             ' · ',
             left > 0 ? b(`${countdown(left)} left`) : b('expiring'),
             ` (until ${clockTime(expiryOf(r), tz)}) · ${clean(intent.strategy).slice(0, 40)} · `,
-            href ? link(href, '→ open card') : r.card ? code(`card ${r.card.id}`) : 'card not sent yet',
+            href ? link(href, '→ open card') : r.card && r.card.messageId !== null ? code(`card ${r.card.id}`) : 'card not sent yet',
           ),
           1,
         ),
