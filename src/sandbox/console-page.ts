@@ -92,7 +92,7 @@ const TAGS = { bold: 'b', italic: 'i', underline: 'u', strikethrough: 's', code:
   blockquote: 'blockquote', expandable_blockquote: 'blockquote', text_link: 'a', url: 'a' };
 const SAFE_URL = /^(https?:|tg:|mailto:)/i;
 /* a link to a message of this chat: https://t.me/c/<chat without -100>/<message id> */
-const OWN_LINK = /^https:\/\/t\.me\/c\/(\d+)\/(\d+)$/;
+const OWN_LINK = /^https:\\/\\/t\\.me\\/c\\/(\\d+)\\/(\\d+)$/;
 const TIME = new Intl.DateTimeFormat('en-US', { timeZone: CFG.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
 /* expandable quotes the reader opened, by message id (kept when the message is redrawn) */
 const opened = new Set();

@@ -96,7 +96,7 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
     const filled = page.locator(`[data-testid="message"][data-message-id="${messageId}"]`).filter({ hasText: 'FILLED 1/1 @ 6010.25' });
     await filled.waitFor(WAIT);
     const done = (await filled.textContent()) ?? '';
-    expect(done).toMatch(/APPROVED by Approver at \d{2}:\d{2}:\d{2} UTC/);
+    expect(done).toMatch(/APPROVED by Approver at \d{2}:\d{2} E[SD]T/); // New York time, though the phone is on UTC
     expect(done).toContain('Submitted at');
     expect(done).toContain('Stop 6008.00 and target 6015.00 working at the broker.');
     expect(done).toContain('DEMO');

@@ -112,5 +112,9 @@ describe('/sandbox/api', () => {
     const html = await res.text();
     expect(html).toContain('data-testid="composer-input"');
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/); // nothing loads from elsewhere
+    // the page's own script is valid JavaScript (a bad escape inside the template once broke it)
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    expect(script.length).toBeGreaterThan(1000);
+    expect(() => new Function(script)).not.toThrow();
   });
 });
