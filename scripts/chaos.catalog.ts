@@ -59,8 +59,18 @@ export const INVARIANTS: readonly InvariantRow[] = [
   { id: 'INV-OPS-HEARTBEAT-SEMANTIC-1', summary: 'the heartbeat is semantic (broker, database, stale orders, reconciliation age, outbox, job lag)' },
   { id: 'INV-IBKR-MOCK-1', summary: 'no test touches a real IBKR' },
   { id: 'INV-AUDIT-CHAIN-1', summary: 'any edit of a bead is detected by the hash chain' },
+  {
+    id: 'INV-AUDIT-ANCHOR-1',
+    summary: 'truncation, re-pointing and forged appends are detected against the anchor (journal line per commit, daily-summary head)',
+    patterns: [/^SAFE-12: .*(truncat|deleting the newest|re-pointed|forged)/i],
+  },
   { id: 'INV-OUTBOX-1', summary: 'no alert is lost across restarts and Telegram outages' },
   { id: 'INV-IDEMPOTENT-ORDER-1', summary: 'never two orders for one intent (orderRef = intentId, recovery after restart)' },
+  // added after the money review (issue 13); SPEC 14 wording
+  { id: 'INV-PROTECTED-1', summary: 'a position with no working stop at the broker is CRITICAL within 10 s' },
+  { id: 'INV-FILL-COMPLETE-1', summary: 'every fill of any leg changes position and P&L (also after CLOSED or CANCELLED)' },
+  { id: 'INV-PNL-DAY-1', summary: "P&L, commissions included, is booked on the fill's trading day" },
+  { id: 'INV-ACCOUNT-SCOPE-1', summary: 'reconciliation and limits are per account, never netted across accounts' },
 ];
 
 export const VECTORS: readonly VectorRow[] = [
@@ -90,7 +100,7 @@ export const VECTORS: readonly VectorRow[] = [
     patterns: [/^INV-IDEMPOTENT-ORDER-1: broker timeout/i, /^CV late fill after STALLED: broker timeout/i],
   },
   { id: 'CV-08', name: 'broker rejection (margin)', fault: 'the broker rejects the entry (insufficient margin, IBKR 201)', expected: 'SUBMITTED → REJECTED, ORDER_REJECTED alert, no retry', invariants: ['INV-POSITION-SM-1', 'INV-POSITION-AUDIT-1'], beads: ['ORDER', 'POSITION', 'ALERT'], aliases: ['broker rejection', 'margin rejection'] },
-  { id: 'CV-09', name: 'partial fill 50%', fault: 'the broker fills half of the entry', expected: 'filledQty / requestedQty / partialFillRatio tracked; exits sized to what filled', invariants: ['INV-POSITION-AUDIT-1'], beads: ['FILL', 'POSITION'], aliases: ['partial fill'] },
+  { id: 'CV-09', name: 'partial fill 50%', fault: 'the broker fills half of the entry', expected: 'filledQty / requestedQty / partialFillRatio tracked; exits sized to what filled (children PreSubmitted are no protection; resized when the rest dies)', invariants: ['INV-POSITION-AUDIT-1', 'INV-PROTECTED-1'], beads: ['FILL', 'POSITION', 'ORDER'], aliases: ['partial fill'] },
   { id: 'CV-10', name: 'partial-fill drift', fault: 'the broker reports 60% filled while Phoenix recorded 50%', expected: 'drift detected and alerted, nothing auto-corrected', invariants: ['INV-RECONCILE-ALERT-1', 'INV-RECONCILE-READONLY-1', 'INV-RECONCILE-AUDIT-1'], beads: ['RECONCILIATION_DRIFT', 'ALERT'], aliases: ['partial fill drift'] },
   { id: 'CV-11', name: 'reconciliation drift', fault: 'the broker reports a wrong position (spoofed)', expected: 'RECONCILIATION_DRIFT bead + alert within 60 s; human resolution bead; never auto-corrected', invariants: ['INV-RECONCILE-ALERT-1', 'INV-RECONCILE-READONLY-1', 'INV-RECONCILE-AUDIT-1', 'INV-RECONCILE-AUDIT-2'], beads: ['RECONCILIATION_DRIFT', 'RECONCILIATION_RESOLUTION', 'ALERT'] },
   { id: 'CV-12', name: 'invalid transition', fault: 'PROPOSED → CLOSED is requested', expected: 'refused with an error; nothing changes', invariants: ['INV-POSITION-SM-1'], beads: ['POSITION'] },
@@ -135,7 +145,7 @@ export const VECTORS: readonly VectorRow[] = [
     name: 'corrupted/tampered bead detected',
     fault: 'a bead row is edited, deleted, re-ordered or forged on disk',
     expected: 'audit verify names the first broken link',
-    invariants: ['INV-AUDIT-CHAIN-1'],
+    invariants: ['INV-AUDIT-CHAIN-1', 'INV-AUDIT-ANCHOR-1'],
     beads: ['(all)'],
     aliases: ['tampered bead', 'corrupted bead', 'corrupted bead detected', 'tampered bead detected'],
     patterns: [/^INV-AUDIT-CHAIN-1: an edited payload is detected/i],

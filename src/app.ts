@@ -10,6 +10,8 @@ import { Engine } from './engine/engine.js';
 import type { Clock, Logger, Random } from './engine/ports.js';
 import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
+import { anchorFilePath } from './runtime/anchor-journal.js';
+import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
 import { openDatabase, prismaClient, sqlitePath, type Db } from './store/database.js';
 import { migrate } from './store/migrate.js';
 import { PrismaStore } from './store/prisma.store.js';
@@ -34,7 +36,19 @@ export interface App {
   /** Prisma client on the same file (created on first use): inspection, tools, tests */
   readonly db: Db;
   readonly broker: BrokerPort;
+  /** the audit anchor journal file (null: AUDIT_ANCHOR_FILE=off) and what publishes to it */
+  readonly anchors: { readonly file: string | null; readonly publisher: AnchorPublisher };
   close(): Promise<void>;
+}
+
+/** Where audit anchors go (SAFE-12): the journal file (default next to the database) and/or a URL. */
+export function buildAnchorPublisher(config: AppConfig, dbFile: string, clock: Clock, logger: Logger): { file: string | null; publisher: AnchorPublisher } {
+  const file = anchorFilePath(config.env, dbFile);
+  const sinks: AnchorSink[] = [];
+  const log = logger.child({ component: 'audit-anchor' });
+  if (file) sinks.push(new AnchorFileSink(file, log));
+  if (config.env.AUDIT_ANCHOR_URL) sinks.push(new AnchorUrlSink(config.env.AUDIT_ANCHOR_URL, log));
+  return { file, publisher: new AnchorPublisher(sinks, clock) };
 }
 
 export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger): SimBroker {
@@ -62,7 +76,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
   // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
   let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
-  const store: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file);
+  // every commit that appends beads is anchored outside the database (SAFE-12)
+  const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
+  const onBeadsCommitted = anchors.publisher.committed;
+  const store: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
   const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger));
   const engine = new Engine({
     store,
@@ -83,10 +100,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
       return prismaDb;
     },
     broker,
+    anchors,
     async close() {
       engine.detach();
       await broker.disconnect().catch(() => {});
       await store.close();
+      await anchors.publisher.flush(); // clean shutdown: every committed head is on disk
       if (prismaDb && !(store instanceof PrismaStore)) await prismaDb.$disconnect();
     },
   };

@@ -13,7 +13,11 @@ import { launchTelegram, type TelegramHandle } from './bot/launch.js';
 import type { AppConfig } from './config/load.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
+import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
+import { BeadFeed } from './metrics/bead-feed.js';
+import { PhoenixMetrics } from './metrics/metrics.js';
+import { meteredAlertTransport, telegramMetricsTransformer } from './metrics/telegram.js';
 
 export interface ServiceOptions extends AppDeps {
   /** how the bot is connected, for the CONFIG bead and the banner */
@@ -33,6 +37,8 @@ export interface Service {
   readonly jobs: Jobs | null;
   /** what /healthz waits for: bot, alerts (startFrontEnds) and jobs (here) */
   readonly readiness: Readiness;
+  /** GET /metrics: this instance's own registry */
+  readonly metrics: PhoenixMetrics;
   stop(): Promise<void>;
 }
 
@@ -43,6 +49,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, logger, clock } = opts;
   const app = await createApp(opts);
   const readiness = new Readiness(READY_PARTS);
+  // Metrics: counted from here on (the bead feed starts at the head of the audit log).
+  const metrics = new PhoenixMetrics(clock);
+  const beadFeed = new BeadFeed(app.store, metrics);
+  await beadFeed.start();
+  metrics.setSources({
+    beforeScrape: () => beadFeed.pull(),
+    broker: () => ({ ...app.broker.health(), name: app.broker.name }),
+    health: () => app.engine.health(),
+  });
   // Bind the port first: a second instance fails here, before it writes or connects anything.
   let intake: IntakeServer;
   try {
@@ -54,6 +69,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ...(config.env.INTAKE_TOKEN ? { token: config.env.INTAKE_TOKEN } : {}),
       ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
       readiness,
+      metrics,
       ...(config.env.TRADINGVIEW_PASSPHRASE && config.tradingview
         ? {
             tradingview: {
@@ -72,6 +88,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
     throw e;
   }
+  // Before this process writes a bead: does the log still match its anchor journal? (SAFE-12)
+  const anchored = await checkAnchorsAtStartup({ store: app.store, file: app.anchors.file, publisher: app.anchors.publisher, clock, logger });
+  if (anchored.kind === 'ok' || anchored.kind === 'off' || (anchored.kind === 'new' && anchored.head === 0)) logger.info({ ...anchored, journal: app.anchors.file }, 'audit anchor journal checked');
+  else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
   app.engine.attachBroker();
   try {
@@ -95,7 +115,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
           logger,
           ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
+          onRun: (r) => metrics.jobRun(r),
         });
+  if (jobs) metrics.setSources({ jobsRunning: () => jobs.runner.health() });
   readiness.set('jobs', jobs ? 'running' : 'disabled');
   return {
     config,
@@ -103,6 +125,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     intake,
     jobs,
     readiness,
+    metrics,
     async stop() {
       readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
       await jobs?.stop();
@@ -135,11 +158,13 @@ export interface FrontEnds {
  * them in the service's readiness: the bot once updates flow, the sender once it runs.
  */
 export async function startFrontEnds(service: Service, opts: FrontEndOptions): Promise<FrontEnds> {
-  const { config, app, readiness } = service;
+  const { config, app, readiness, metrics } = service;
   const telegram = await launchTelegram({
     config,
     engine: app.engine,
     logger: opts.logger,
+    observer: metrics,
+    transformers: [telegramMetricsTransformer(metrics, 'bot')],
     ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
     ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
   });
@@ -155,9 +180,11 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     clock: opts.clock,
     logger: opts.logger.child({ component: 'alerts' }),
     chatId: app.engine.ctx.chatId,
-    transport: createGrammyAlertTransport(telegram.api),
+    transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
     render: { timeZone: app.engine.ctx.constitution.session.timeZone }, // alert times in the constitution's zone
+    levels: config.alerts ?? {},
+    observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
   });
   try {
     await alerts.start();

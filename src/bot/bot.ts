@@ -31,7 +31,9 @@ import { sequentialize } from '@grammyjs/runner';
 import { Bot, Composer, type Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ChatBudget, type PacingLimits } from '../alerts/chat-budget.js';
+import type { CardRecord } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { systemClock } from '../runtime/system-clock.js';
@@ -111,6 +113,16 @@ export interface BotDeps {
   readonly transformers?: readonly Transformer[];
   /** the per-chat budget to draw from: pass the alert sender's so both share it (default: a new one from `options`) */
   readonly budget?: ChatBudget;
+  /** metrics: cards shown, /halt latency */
+  readonly observer?: BotObserver;
+}
+
+/** What the bot reports for metrics (src/metrics); calls are O(1) and never throw into a handler. */
+export interface BotObserver {
+  /** the trade card of `intentId` reached the chat for the first time */
+  cardShown(intentId: string): void;
+  /** /halt: update received → the kill flag is set */
+  haltObserved(seconds: number): void;
 }
 
 export interface PhoenixBot {
@@ -166,7 +178,8 @@ export function createBot(deps: BotDeps): PhoenixBot {
   const paced = new PacedSender(sendApi, budget);
 
   const access = new AccessPolicy(config);
-  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000 });
+  const observer = deps.observer;
+  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(observer ? { onShown: (card: CardRecord) => card.kind === 'TRADE' && observer.cardShown(card.subjectId) } : {}) });
   const countdown = new CardCountdown(paced, engine, log, { enabled: o.countdown ?? true });
   const services = createServices({
     engine,
@@ -184,7 +197,9 @@ export function createBot(deps: BotDeps): PhoenixBot {
   // 1. Duplicate updates (webhook re-deliveries, restarts) are ignored.
   const deduper = new UpdateDeduper();
   let lastUpdateId: number | null = null;
+  const receivedAt = new WeakMap<object, number>();
   bot.use(async (ctx, next) => {
+    if (observer) receivedAt.set(ctx.update, performance.now());
     const id = ctx.update.update_id;
     lastUpdateId = Math.max(lastUpdateId ?? id, id);
     if (deduper.seen(id)) {
@@ -257,6 +272,8 @@ export function createBot(deps: BotDeps): PhoenixBot {
         },
       };
       await row.run(env);
+      const t0 = row.command === 'halt' ? receivedAt.get(ctx.update) : undefined;
+      if (observer && t0 !== undefined) observer.haltObserved((performance.now() - t0) / 1000);
       syncer.kick();
     });
   }

@@ -21,6 +21,7 @@ import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices 
 import { toast } from './html.js';
 import { renderCard } from './render/card.js';
 import { renderDrift, renderDriftList } from './render/drift.js';
+import { snoozeTap } from './snooze.tap.js';
 
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
 
@@ -55,6 +56,8 @@ export async function handleCallback(ctx: CallbackCtx, s: BotServices): Promise<
     case 'closeOne':
     case 'cancelStalled':
       return positionActionTap(ctx, s, parsed);
+    case 'snoozeAlerts':
+      return snoozeTap(ctx, s, parsed);
     default:
       return driftTap(ctx, s, parsed);
   }

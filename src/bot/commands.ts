@@ -5,6 +5,7 @@
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Lane } from '../alerts/chat-budget.js';
+import { pointText, shortHash } from '../engine/audit.anchor.js';
 import { verifyAudit } from '../engine/audit.usecase.js';
 import type { Actor } from '../engine/domain.js';
 import { getDrift, listUnresolvedDrifts } from '../engine/drift.usecase.js';
@@ -185,7 +186,8 @@ export const COMMANDS: readonly CommandRow[] = [
       const started = Date.now();
       const r = await verifyAudit(env.s.engine.ctx.store);
       const took = `${Date.now() - started} ms`;
-      if (r.ok) return say(env, line('🔗 ', b('Audit chain OK'), `: ${r.count} beads verified in ${took}.`));
+      // the head leaves the database in this reply too: an anchor a person can check later (SAFE-12)
+      if (r.ok) return say(env, line('🔗 ', b('Audit chain OK'), `: ${r.count} beads verified in ${took}.`), ...(r.head ? [line(`Head #${r.head.seq} · ${shortHash(r.head.hash)} — anchor `, code(pointText(r.head)))] : []));
       const br = r.firstBreak;
       await say(
         env,

@@ -2,8 +2,9 @@
  * The CLI command table: one row per command drives dispatch and `phoenix help`.
  */
 import { readFileSync } from 'node:fs';
-import { exportAudit, verifyAudit } from '../engine/audit.usecase.js';
+import { exportAudit } from '../engine/audit.usecase.js';
 import { requestReconnect } from '../engine/reconnect.usecase.js';
+import { AnchorArgError, auditVerify } from './audit.verify.js';
 import type { CliContext } from './context.js';
 import { renderStatusText } from './status.text.js';
 import { doctorCommand } from './doctor.js';
@@ -22,6 +23,18 @@ function flag(args: string[], name: string): string | undefined {
   const v = args[i + 1];
   if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
   return v;
+}
+
+/** Every value of a repeatable flag. */
+function flags(args: string[], name: string): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    if (a !== name) return;
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+    out.push(v);
+  });
+  return out;
 }
 
 export class UsageError extends Error {}
@@ -58,17 +71,17 @@ export const COMMANDS: readonly CliCommand[] = [
   },
   {
     name: 'audit verify',
-    usage: 'phoenix audit verify',
-    summary: 'walk the hash chain and name the first broken link',
-    async run(ctx) {
-      const report = await verifyAudit((await ctx.app()).store);
-      if (report.ok) {
-        ctx.io.out(`audit chain OK: ${report.count} beads verified`);
-        return 0;
+    usage: 'phoenix audit verify [--anchor FILE|SEQ:HASH]…',
+    summary: 'walk the hash chain and name the first broken link, then check it against anchors outside the database (default: the anchor journal) for truncation, re-written beads and forged appends',
+    async run(ctx, args) {
+      const rest = args.filter((a, i) => a !== '--anchor' && args[i - 1] !== '--anchor');
+      if (rest.length) throw new UsageError(`unknown argument ${rest[0]}`);
+      try {
+        return await auditVerify(ctx, flags(args, '--anchor'));
+      } catch (e) {
+        if (e instanceof AnchorArgError) throw new UsageError(e.message);
+        throw e;
       }
-      const b = report.firstBreak!;
-      ctx.io.err(`audit chain BROKEN at bead #${b.seq} (${b.type}, id ${b.id}): ${b.problem}`);
-      return 1;
     },
   },
   {

@@ -11,7 +11,8 @@ import Database from 'better-sqlite3';
 import { checkEnv } from '../config/env.check.js';
 import { ENV_FIXES, type Env } from '../config/env.schema.js';
 import { ConfigError, displayPath, loadConfig, mergedEnv } from '../config/load.js';
-import { beadHash, GENESIS_HASH } from '../engine/beads.js';
+import { ChainVerifier, type StoredBead } from '../engine/beads.js';
+import { beadFromRow, type Row } from '../store/sqlite.rows.js';
 import { listMigrations, pendingMigrations } from '../store/migrate.js';
 
 // ---------------------------------------------------------------------------------------
@@ -203,41 +204,28 @@ export function checkDatabase(e: DoctorEnv, cwd: string): DatabaseCheck {
 // ---------------------------------------------------------------------------------------
 // audit chain (quick: the last N beads)
 
-interface BeadRow {
-  seq: number;
-  id: string;
-  type: string;
-  payload: string;
-  ts: string;
-  prevHash: string;
-  hash: string;
-}
-
 export function checkAuditChain(file: string, lastN = 1000): CheckResult {
   const name = 'audit chain';
   const db = new Database(file, { readonly: true, fileMustExist: true });
-  let rows: BeadRow[];
+  let rows: StoredBead[];
   let total: number;
   try {
     total = Number((db.prepare('SELECT COUNT(*) AS n FROM "Bead"').get() as { n: number }).n);
-    rows = (db.prepare('SELECT seq, id, type, payload, ts, prevHash, hash FROM "Bead" ORDER BY seq DESC LIMIT ?').all(lastN) as BeadRow[]).reverse();
+    rows = (db.prepare('SELECT * FROM "Bead" ORDER BY seq DESC LIMIT ?').all(lastN) as Row[]).reverse().map(beadFromRow);
   } finally {
     db.close();
   }
-  if (!rows.length) return ok(name, 'no beads yet (empty audit log)');
-  let prev: BeadRow | null = null;
+  const first = rows[0];
+  if (!first) return ok(name, 'no beads yet (empty audit log)');
+  // the window starts after the bead before the first one read (the genesis for bead #1)
+  const v = new ChainVerifier(first.seq === 1 ? undefined : { seq: first.seq - 1, hash: first.prevHash, hashVersion: first.hashVersion });
   for (const b of rows) {
-    const ts = Date.parse(b.ts);
-    let problem: string | null = null;
-    if (prev && b.prevHash !== prev.hash) problem = 'prevHash does not match the previous bead (a bead was removed, inserted or re-ordered)';
-    else if (!prev && b.seq === 1 && b.prevHash !== GENESIS_HASH) problem = 'the first bead does not start from the genesis hash';
-    else if (Number.isNaN(ts) || beadHash(b.prevHash, b.type, b.payload, ts) !== b.hash) problem = 'hash does not match the content (payload, type or timestamp was edited)';
-    if (problem) {
-      return fail(name, `BROKEN at bead #${b.seq} (${b.type}, id ${b.id})`, [
-        { problem, fix: 'run phoenix audit verify for the full report; the database refuses UPDATE/DELETE on beads, so this is direct file tampering or corruption: keep the file for investigation and restore from a backup' },
+    const br = v.push(b);
+    if (br) {
+      return fail(name, `BROKEN at bead #${br.seq} (${br.type}, id ${br.id})`, [
+        { problem: br.problem, fix: 'run phoenix audit verify for the full report; the database refuses UPDATE/DELETE on beads, so this is direct file tampering or corruption: keep the file for investigation and restore from a backup' },
       ]);
     }
-    prev = b;
   }
   const scope = rows.length === total ? `all ${total} beads` : `last ${rows.length} of ${total} beads`;
   return ok(name, `${scope} verified${rows.length === total ? '' : ' (full walk: phoenix audit verify)'}`);

@@ -18,6 +18,7 @@ export function renderStatusText(s: StatusSnapshot, tz = 'America/New_York'): st
     `Last reconciliation: ${when(s.at, s.lastReconciliation, tz)}`,
     `Alert outbox: ${s.outbox.backlog} waiting, last Telegram send ${when(s.at, s.outbox.lastSentAt, tz)}${s.outbox.lastError ? ` (last error: ${s.outbox.lastError})` : ''}`,
     `Unresolved drifts: ${s.unresolvedDrifts.length}`,
+    ...(s.snoozes ?? []).map((z) => `Snoozed: ${z.type} by ${z.by} until ${clockTime(z.until, tz)} (no sound; CRITICAL still rings)`),
   ];
   return lines.join('\n');
 }

@@ -53,10 +53,10 @@ function lineOf(doc: Document, lc: LineCounter, path: readonly PropertyKey[]): n
   return top === undefined ? undefined : lc.linePos(top).line;
 }
 
-/** The keys an object schema knows at `path` (through defaults, arrays and records). */
+/** The keys an object schema knows at `path` (through defaults, optional sections, arrays and records). */
 function knownKeys(path: readonly PropertyKey[]): string[] {
   let s: unknown = constitutionSchema;
-  const unwrap = (x: unknown): unknown => (x instanceof z.ZodDefault || x instanceof z.ZodOptional ? unwrap(x.unwrap()) : x);
+  const unwrap = (x: unknown): unknown => (x instanceof z.ZodDefault || x instanceof z.ZodPrefault || x instanceof z.ZodOptional ? unwrap(x.unwrap()) : x);
   for (const seg of path) {
     s = unwrap(s);
     if (s instanceof z.ZodObject) s = (s.shape as Record<string, unknown>)[String(seg)];

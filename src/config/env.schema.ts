@@ -75,7 +75,11 @@ export const envSchemaFields = {
   SANDBOX_HOST: z.string().refine(isLoopbackBindHost, 'must be 127.0.0.1, localhost or ::1: the sandbox chat has no login, so it only listens on this machine').default('127.0.0.1'),
   SANDBOX_PORT: port.default(8788),
   HEARTBEAT_PING_URL: httpUrl('an http(s) URL').optional(),
+  AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
+  AUDIT_ANCHOR_URL: httpUrl('an http(s) URL that accepts POSTed NDJSON').optional(),
   CONSTITUTION_PATH: z.string().default('config/constitution.yaml'),
+  // notification level per alert type: on | silent | off (the default file may be missing: all on)
+  ALERTS_CONFIG_PATH: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 };
 
@@ -124,9 +128,12 @@ export const ENV_FIXES: Record<EnvKey, string> = {
   SANDBOX_HOST: 'SANDBOX_HOST=127.0.0.1 (for a phone elsewhere use real Telegram: set TELEGRAM_BOT_TOKEN)',
   SANDBOX_PORT: 'pick a free port, e.g. SANDBOX_PORT=8788',
   HEARTBEAT_PING_URL: 'a full URL like https://hc-ping.com/<uuid>, or unset it',
+  AUDIT_ANCHOR_FILE: 'a file path for the audit anchor journal, ideally on a disk the database owner cannot write (e.g. AUDIT_ANCHOR_FILE=/mnt/audit/phoenix.anchors.jsonl); unset = next to the database; off = none',
+  AUDIT_ANCHOR_URL: 'a full http(s) URL that accepts POSTed NDJSON lines, or unset it',
   CONSTITUTION_PATH: 'point CONSTITUTION_PATH at a constitution file (config/constitution.yaml, or config/constitution.demo.yaml for demos)',
+  ALERTS_CONFIG_PATH: 'point ALERTS_CONFIG_PATH at the notification levels file (copy config/alerts.yaml from the repository), or unset it for every alert type on',
   LOG_LEVEL: 'LOG_LEVEL=info (or fatal, error, warn, debug, trace, silent)',
 };
 
 /** Names whose values never appear in logs or messages. */
-export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE'] as const;
+export const SECRET_ENV = ['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE', 'AUDIT_ANCHOR_URL'] as const;

@@ -82,6 +82,9 @@ export const GATE_RUNBOOKS: Readonly<Record<GateCode, string>> = {
   QUALITY: 'RB-025',
   SESSION_CLOSED: 'RB-026',
   BROKER_NOT_READY: 'RB-001',
+  CONTRACT_UNKNOWN: 'RB-027',
+  PRICE_OFF_TICK: 'RB-027',
+  MULTIPLIER_MISMATCH: 'RB-027',
 };
 
 /** The runbook of one gate code; a code this table does not know (an old outbox row) gets the kill-flag runbook. */
@@ -121,6 +124,8 @@ export const ALERT_TYPES = {
   FLATTEN_DEADLINE_MISSED: { severity: 'CRITICAL', title: 'Flatten deadline passed with positions open', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   ENTRY_STOPPED: { severity: 'WARNING', title: 'Entry stopped before it left Phoenix', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
   EVIDENCE_MISMATCH: { severity: 'CRITICAL', title: 'Stored order differs from the approved evidence', runbook: 'RB-012', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  AUDIT_ANCHOR_MISMATCH: { severity: 'CRITICAL', title: 'Audit log does not match its anchor', runbook: 'RB-017', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  AUDIT_ANCHOR_JOURNAL: { severity: 'WARNING', title: 'Audit anchor journal missing or unusable', runbook: 'RB-017', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   DAILY_SUMMARY: { severity: 'INFO', title: 'Daily summary', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
 } as const satisfies Record<string, AlertTypeDef>;
 
@@ -163,6 +168,31 @@ export function alertDetails(type: AlertType, p: AlertPayload): readonly string[
   if (p.intentId) lines.push(`intent: ${p.intentId}`);
   return lines;
 }
+
+// === Notification levels (SPEC 9)
+
+/**
+ * Per alert type, from config/alerts.yaml: `on` (default: INFO silent, WARNING/CRITICAL with
+ * sound), `silent` (delivered without sound), `off` (kept in the outbox as SUPPRESSED and
+ * counted, never sent). CRITICAL types are always `on`: they need a human now.
+ */
+export type NotificationMode = 'on' | 'silent' | 'off';
+export const NOTIFICATION_MODES: readonly NotificationMode[] = ['on', 'silent', 'off'];
+export type AlertLevels = Readonly<Partial<Record<AlertType, NotificationMode>>>;
+
+/** Why `mode` is not allowed for `type` (null when it is). */
+export function levelRefusal(type: AlertType, mode: NotificationMode): string | null {
+  if (mode === 'on' || alertDef(type).severity !== 'CRITICAL') return null;
+  return `${type} is CRITICAL and cannot be turned ${mode}: CRITICAL alerts always go out with sound, because they need a human now (see its runbook ${alertDef(type).runbook})`;
+}
+
+export const modeOf = (levels: AlertLevels | undefined, type: AlertType): NotificationMode => levels?.[type] ?? 'on';
+
+/** How long one tap on "snooze 1 h" keeps a type quiet. */
+export const SNOOZE_MS = 60 * 60 * 1000;
+
+/** Only WARNING types may be snoozed: INFO is silent anyway, CRITICAL never. */
+export const isSnoozable = (type: AlertType): boolean => alertDef(type).severity === 'WARNING';
 
 export function isAlertType(type: string): type is AlertType {
   return Object.prototype.hasOwnProperty.call(ALERT_TYPES, type);

@@ -6,6 +6,7 @@
  */
 import type { BrokerEvent } from './broker.port.js';
 import type { EngineContext } from './context.js';
+import { fitChildren } from './child-size.usecase.js';
 import { applyCommission, applyFill, type FillFollowUp } from './fill.usecase.js';
 import { cancelOnceKnown, continueFlattens } from './flatten.usecase.js';
 import { applyStatus } from './order-status.usecase.js';
@@ -24,10 +25,13 @@ export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promis
       await followUp(ctx, ev.orderRef, next);
       break;
     }
-    case 'orderStatus':
-      if (await ctx.store.tx((tx) => applyStatus(ctx, tx, ev))) await cancelOnceKnown(ctx, ev.orderRef);
+    case 'orderStatus': {
+      const next = await ctx.store.tx((tx) => applyStatus(ctx, tx, ev));
+      if (next.flattening) await cancelOnceKnown(ctx, ev.orderRef);
+      if (next.fits.length) await fitChildren(ctx, ev.orderRef, next.fits);
       if (ev.status === 'REJECTED' || ev.status === 'CANCELLED') ctx.reconcileSoon(ev.status.toLowerCase());
       break;
+    }
     case 'connection':
       await ctx.store.tx(async (tx) => connection(ctx, tx, ev));
       if (ev.state === 'READY') {

@@ -99,6 +99,15 @@ export const constitutionSchema = section('the file must hold the sections name,
     pnlToleranceUsd: dollarsOrZero(1),
     escalateAfterMin: minutes(15),
   }),
+  /**
+   * strategy promotion (SPEC 11); optional in the file, so constitutions from before it keep
+   * working. minSimulatedTrades: simulated trades a shadow record needs before /promote (MONEY-7;
+   * only intents that would have been proposed trade). 10 by default: fewer cannot tell a
+   * strategy from luck, and a selective strategy may skip sessions, so not one per session. Never 0.
+   */
+  promotion: namedSection('promotion', {
+    minSimulatedTrades: num(10, 'must be a whole number of simulated trades from 1 to 10000 (a shadow record without trades proves nothing)', { int: true, gte: 1, lte: 10_000 }),
+  }).prefault({}),
 });
 
 export type Constitution = z.infer<typeof constitutionSchema>;

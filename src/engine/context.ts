@@ -6,6 +6,8 @@
  */
 import type { AccountSummary, BrokerPort } from './broker.port.js';
 import type { Constitution } from './constitution.js';
+import type { ContractLookup } from './contract-facts.js';
+import { withoutBroker } from './contract-lookup.js';
 import type { Actor, IntentPatch, IntentRecord, IntentState, Mode } from './domain.js';
 import { ConcurrentChangeError } from './errors.js';
 import { assertTransition } from './lifecycle.fsm.js';
@@ -91,9 +93,14 @@ export async function dayStats(ctx: EngineContext, tx: Tx, now: number): Promise
   };
 }
 
-/** Run the gates for one stage, record the GATE bead, and apply the stale-state kill. */
-export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRecord, stage: GateStage): Promise<GateResult> {
+/**
+ * Run the gates for one stage, record the GATE bead, and apply the stale-state kill. `contract`:
+ * the lookup made just before this transaction (intake: contract-lookup.ts); without one, the
+ * copy stored at the last qualification, else the rule table.
+ */
+export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRecord, stage: GateStage, contract?: ContractLookup): Promise<GateResult> {
   const now = ctx.clock.now();
+  const facts = contract ?? (await contractFromStore(tx, intent));
   const broker = ctx.broker.health();
   if (broker.account) ctx.lastKnownAccount = broker.account;
   const today = await dayStats(ctx, tx, now);
@@ -104,11 +111,14 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     now,
     intent: {
       instrumentKey: intent.instrumentKey,
+      symbol: intent.instrument.symbol,
       side: intent.side,
       quantity: intent.quantity,
       multiplier: intent.instrument.multiplier,
+      orderType: intent.orderType,
       entryPrice: intent.entryPrice,
       stopLoss: intent.stopLoss,
+      takeProfit: intent.takeProfit,
       dvs: intent.payload.evidence.dvs,
       eqs: intent.payload.evidence.eqs,
       stateAsOf: intent.stateAsOf,
@@ -122,6 +132,7 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     openQtyOthers,
     broker,
     lastKnownAccount: ctx.lastKnownAccount,
+    contract: facts,
   });
   tx.beads.append({
     type: 'GATE',
@@ -139,6 +150,9 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
         broker: broker.state,
         account: (broker.account ?? ctx.lastKnownAccount)?.accountId ?? null,
         mode: ctx.mode,
+        contract: facts.ok
+          ? { source: facts.facts.source, conId: facts.facts.conId, minTick: facts.facts.minTick, multiplier: facts.facts.multiplier, ...(facts.facts.localSymbol ? { localSymbol: facts.facts.localSymbol } : {}) }
+          : { unknown: facts.reason },
       },
     },
   });
@@ -149,6 +163,11 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     tx.alerts.enqueue({ type: 'ACCOUNT_MODE_MISMATCH', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol} refused at ${stage.toLowerCase()}: ${mismatch.message}`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
   }
   return result;
+}
+
+async function contractFromStore(tx: Tx, intent: IntentRecord): Promise<ContractLookup> {
+  const facts = await withoutBroker(tx, intent.instrument, intent.instrumentKey);
+  return facts ? { ok: true, facts } : { ok: false, reason: `contract details of ${intent.instrumentKey} were never stored` };
 }
 
 async function setStaleKill(ctx: EngineContext, tx: Tx, intent: IntentRecord, now: number, alreadyActive: boolean): Promise<void> {

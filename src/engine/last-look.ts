@@ -30,7 +30,7 @@ export async function lastLook(ctx: EngineContext, intentId: string): Promise<vo
     const code = kill ? 'KILL_ACTIVE' : 'FLATTENING';
     tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'ENTRY', event: 'SEND_REFUSED', detail: `last look: ${why}; nothing left Phoenix` } });
     for (const o of orders) if (o.role !== 'EXIT' && o.status === 'PENDING') await tx.orders.update(intentId, o.role, { status: 'CANCELLED', updatedAt: now });
-    await transition(ctx, tx, intent, 'CANCELLED', `stopped before it left Phoenix: ${why}`);
+    await transition(ctx, tx, intent, 'CANCELLED', `stopped before it left Phoenix: ${why}`, { submittedAt: null }); // not a trade (MONEY-9)
     tx.alerts.enqueue({ type: 'ENTRY_STOPPED', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol}: entry stopped at the last moment (${why}). Nothing was sent.`, intentId, instrumentKey: intent.instrumentKey } });
     return { code, why };
   });

@@ -4,10 +4,14 @@
  *   FILLED, CANCELLED or REJECTED leg).
  * - The broker's cumulative filled count is respected: an entry reported CANCELLED with 2 filled
  *   is a partial fill whose executions are on their way, not a cancelled intent (MONEY-2).
- * - WORKING + held (IBKR PreSubmitted) is stored as HELD.
+ * - WORKING + held (IBKR PreSubmitted) is stored as HELD; a HELD stop protects only once the entry
+ *   is done (protection.usecase stopWorks).
  * - A dead stop under an open position makes it unprotected (protection.usecase).
+ * - An entry done with a partial fill leaves its children sized to the full order: they are fitted
+ *   to what filled (child-size.usecase, MONEY-10).
  */
 import type { BrokerEvent, BrokerOrderStatus } from './broker.port.js';
+import { childFits, type ChildFit } from './child-size.usecase.js';
 import { transition, type EngineContext } from './context.js';
 import type { OrderRecord, OrderStatus } from './domain.js';
 import { isExitReserved } from './flatten.usecase.js';
@@ -22,12 +26,20 @@ function rowStatus(status: BrokerOrderStatus, held: boolean | undefined): OrderS
   return status === 'WORKING' && held ? 'HELD' : status;
 }
 
-/** Returns true when a flatten owns this intent's exit (the caller then moves it on). */
-export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): Promise<boolean> {
+export interface StatusFollowUp {
+  /** a flatten owns this intent's exit (the caller then moves it on) */
+  readonly flattening: boolean;
+  /** protective legs to fit to the filled quantity, sent by the caller after the commit */
+  readonly fits: readonly ChildFit[];
+}
+
+const NOTHING: StatusFollowUp = { flattening: false, fits: [] };
+
+export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): Promise<StatusFollowUp> {
   let intent = await tx.intents.get(ev.orderRef);
   if (!intent) {
     ctx.logger.warn({ orderRef: ev.orderRef, brokerOrderId: ev.brokerOrderId, status: ev.status }, 'status for an order Phoenix does not know');
-    return false;
+    return NOTHING;
   }
   const now = ctx.clock.now();
   const leg = ev.role;
@@ -64,11 +76,15 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
     }
     // cancelled/rejected with fills the executions have not brought yet: the position is real and
     // stays open for flatten, limits and reconciliation; the fills complete it when they come
-    return flattening;
+    const done = ev.status === 'CANCELLED' || ev.status === 'REJECTED';
+    if (!done || brokerFilled <= 0 || flattening) return { flattening, fits: [] };
+    const fresh = await tx.orders.listByIntent(intent.id);
+    await maybeManaged(ctx, tx, intent); // a held stop works once its parent is done
+    return { flattening, fits: childFits(intent, fresh, brokerFilled) };
   }
   if (leg === 'STOP') intent = await afterStopStatus(ctx, tx, intent, ev.reason);
   if ((leg === 'STOP' || leg === 'TARGET') && (next === 'WORKING' || next === 'HELD')) await maybeManaged(ctx, tx, intent);
-  return flattening;
+  return { flattening, fits: [] };
 }
 
 export type { OrderRecord };

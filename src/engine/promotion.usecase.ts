@@ -5,7 +5,9 @@
  *   0. /promote NAME (admin) → `requestPromotion`: the evidence bundle is assembled from the
  *      strategy's current shadow period (shadow-record.ts) plus the safety state. Refused —
  *      a PROMOTION bead REFUSED listing EVERY missing item — when the evidence is incomplete
- *      (INV-PROMOTION-EVIDENCE-1: ≥ 20 sessions, ≥ 2 distinct regimes incl. trend and range),
+ *      (INV-PROMOTION-EVIDENCE-1: ≥ 20 sessions, ≥ 2 distinct regimes incl. trend and range,
+ *      ≥ promotion.minSimulatedTrades simulated trades — all from would-have-been-proposed
+ *      intents only, MONEY-7),
  *      a kill flag is active (INV-PROMOTION-SAFE-1), a drift is unresolved
  *      (INV-PROMOTION-SAFE-2), the strategy is not a registered SHADOW strategy, or a
  *      promotion card for it is already open.
@@ -37,7 +39,7 @@ import type { Actor, CardRecord, KillFlag, Mode, TokenRecord } from './domain.js
 import { ConcurrentChangeError } from './errors.js';
 import {
   evidenceMissing,
-  PROMOTION_REQUIREMENTS,
+  promotionRequirements,
   shadowRecord,
   type MissingItem,
   type PromotionRequirements,
@@ -58,7 +60,8 @@ const MODEL =
 
 export interface PromotionBundle {
   readonly kind: 'PROMOTION_BUNDLE';
-  readonly version: 1;
+  /** 2: evidence counts only would-have-been-proposed intents, with a minimum of simulated trades (MONEY-7) */
+  readonly version: 2;
   readonly strategy: string;
   /** start of the current shadow period (ISO) */
   readonly shadowSince: string;
@@ -258,14 +261,15 @@ async function assemble(ctx: EngineContext, tx: Tx, rec: StrategyRecord, now: nu
   const record = shadowRecord(observations, ctx.constitution.session);
   const kills = await tx.kills.active(now);
   const drifts = await tx.drifts.unresolved();
-  const missing = [...extra, ...evidenceMissing(record.stats, PROMOTION_REQUIREMENTS), ...safetyMissing(kills, drifts, ctx.constitution.session.timeZone)];
+  const requirements = promotionRequirements(ctx.constitution);
+  const missing = [...extra, ...evidenceMissing(record.stats, requirements), ...safetyMissing(kills, drifts, ctx.constitution.session.timeZone)];
   const bundle: PromotionBundle = {
     kind: 'PROMOTION_BUNDLE',
-    version: 1,
+    version: 2,
     strategy: rec.name,
     shadowSince: iso(rec.since),
     asOf: iso(now),
-    requirements: PROMOTION_REQUIREMENTS,
+    requirements,
     evidence: record.stats,
     model: MODEL,
     safety: {

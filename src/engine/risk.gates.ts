@@ -5,6 +5,7 @@
  */
 import type { AccountSummary, BrokerHealth } from './broker.port.js';
 import type { Constitution } from './constitution.js';
+import { multiplierMismatch, offTickPrices, type ContractLookup } from './contract-facts.js';
 import type { KillFlag, Mode } from './domain.js';
 import { sessionVerdict } from './session.calendar.js';
 import { clockTime, dayClockTime, usd, usdAmount } from './people-time.js';
@@ -13,11 +14,17 @@ export type GateStage = 'INTAKE' | 'APPROVAL' | 'SUBMIT';
 
 export interface GateIntent {
   readonly instrumentKey: string;
+  /** for the contract gate's messages (default: the instrument key) */
+  readonly symbol?: string;
   readonly side: 'BUY' | 'SELL';
   readonly quantity: number;
+  /** the multiplier the intent states (checked against the contract by the `contract` gate) */
   readonly multiplier: number;
+  /** MKT entries send no price (default: the entry price is sent) */
+  readonly orderType?: 'MKT' | 'LMT' | 'BRACKET';
   readonly entryPrice: number | null;
   readonly stopLoss: number;
+  readonly takeProfit?: number;
   readonly dvs: number;
   readonly eqs: number;
   readonly stateAsOf: number;
@@ -29,7 +36,7 @@ export interface DayStats {
   readonly realizedPnlCents: number;
   /** losing closes in a row at the end of today's sequence */
   readonly consecutiveLosses: number;
-  /** entries submitted to the broker today */
+  /** entries that reached the broker today (a placement refused before sending is no trade, MONEY-9) */
   readonly trades: number;
 }
 
@@ -46,6 +53,11 @@ export interface GateContext {
   readonly openQtyOthers: number;
   readonly broker: BrokerHealth;
   readonly lastKnownAccount: AccountSummary | null;
+  /**
+   * the contract's tick and multiplier (contract-lookup.ts), or why they are unknown. The
+   * engine always passes it (evaluateGates); pure tests of other gates may leave it out.
+   */
+  readonly contract?: ContractLookup;
 }
 
 export type GateCode =
@@ -63,7 +75,10 @@ export type GateCode =
   | 'MIN_CAPITAL'
   | 'QUALITY'
   | 'SESSION_CLOSED'
-  | 'BROKER_NOT_READY';
+  | 'BROKER_NOT_READY'
+  | 'CONTRACT_UNKNOWN'
+  | 'PRICE_OFF_TICK'
+  | 'MULTIPLIER_MISMATCH';
 
 export interface Denial {
   readonly gate: GateId;
@@ -88,6 +103,11 @@ const ALL: readonly GateStage[] = ['INTAKE', 'APPROVAL', 'SUBMIT'];
 export function stateTtlSec(c: GateContext): number {
   const s = c.constitution.staleState;
   return (c.intent.regime && s.regimeTtlSec[c.intent.regime]) || s.ttlSec;
+}
+
+/** The multiplier risk is measured with: the contract's when known, else the intent's. */
+export function trustedMultiplier(c: GateContext): number {
+  return c.contract?.ok ? c.contract.facts.multiplier : c.intent.multiplier;
 }
 
 /** price × quantity × multiplier in cents (the order notional gate; IB precautions, error 451). */
@@ -150,6 +170,24 @@ export const GATES = [
     },
   },
   {
+    // MONEY-9 / MONEY-10: prices on the contract's tick and the contract's multiplier, checked
+    // before the card (IBKR refuses off-tick prices only after approval, error 110, and the
+    // multiplier scales risk and P&L). Unknown details refuse at intake (fail closed, see
+    // contract-lookup.ts); at approval and submission the adapter re-qualifies before sending.
+    id: 'contract',
+    stages: ALL,
+    check: (c) => {
+      if (!c.contract) return null;
+      if (!c.contract.ok) return c.stage === 'INTAKE' ? { code: 'CONTRACT_UNKNOWN', message: c.contract.reason } : null;
+      const facts = c.contract.facts;
+      const priced = { ...c.intent, symbol: c.intent.symbol ?? c.intent.instrumentKey, orderType: c.intent.orderType ?? 'LMT', takeProfit: c.intent.takeProfit ?? null };
+      const mismatch = multiplierMismatch(priced, facts);
+      if (mismatch) return { code: 'MULTIPLIER_MISMATCH', message: mismatch };
+      const off = offTickPrices(priced, facts);
+      return off.length ? { code: 'PRICE_OFF_TICK', message: off.join('; ') } : null;
+    },
+  },
+  {
     id: 'daily_loss',
     stages: ALL,
     check: (c) => {
@@ -187,7 +225,8 @@ export const GATES = [
     id: 'per_trade_risk',
     stages: ALL,
     check: (c) => {
-      const { entryPrice, stopLoss, quantity, multiplier } = c.intent;
+      const { entryPrice, stopLoss, quantity } = c.intent;
+      const multiplier = trustedMultiplier(c);
       if (entryPrice === null) return { code: 'RISK_UNDEFINED', message: 'market order without a reference entryPrice: risk cannot be bounded' };
       const riskCents = Math.round(Math.abs(entryPrice - stopLoss) * quantity * multiplier * 100);
       const cap = Math.round(c.constitution.limits.maxRiskPerTradeUsd * 100);
@@ -198,7 +237,8 @@ export const GATES = [
     id: 'order_notional',
     stages: ALL,
     check: (c) => {
-      const { entryPrice, stopLoss, quantity, multiplier } = c.intent;
+      const { entryPrice, stopLoss, quantity } = c.intent;
+      const multiplier = trustedMultiplier(c); // the contract's, not the strategy's word (MONEY-10)
       // A market order without entryPrice is refused by per_trade_risk anyway (RISK_UNDEFINED);
       // its stop is the nearest price we know, so the notional is still bounded here.
       const price = entryPrice ?? stopLoss;

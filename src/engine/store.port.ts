@@ -92,6 +92,9 @@ export interface BeadRepo {
   /** read in seq order from `afterSeq`, `limit` at a time (verify, export) */
   page(afterSeq: number, limit: number, sinceTs?: number): Promise<StoredBead[]>;
   count(): Promise<number>;
+  /** the newest bead (the chain head), or null on an empty log */
+  head(): Promise<StoredBead | null>;
+  bySeq(seq: number): Promise<StoredBead | null>;
   latestOfType(type: string): Promise<StoredBead | null>;
   /** true when any bead was written in [from, to): the service was running then */
   existsBetween(from: number, to: number): Promise<boolean>;

@@ -1,6 +1,6 @@
 /**
- * Intake HTTP server (SPEC 3): POST /v1/intents, POST /v1/tradingview (tradingview.route.ts)
- * and GET /healthz (health.ts) on node:http.
+ * Intake HTTP server (SPEC 3): POST /v1/intents, POST /v1/tradingview (tradingview.route.ts),
+ * GET /healthz (health.ts) and GET /metrics (metrics.route.ts, same auth as intake) on node:http.
  * Every answer is JSON with a clear message; bad input changes nothing. The codes below are
  * /v1/intents'; the TradingView route's (passphrase in the body, 200 for a re-send) are in its file.
  *   202 {intentId, state, denials}   accepted (PROPOSED, or CANCELLED with the gate denials)
@@ -18,6 +18,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { isLoopbackAddress, isLoopbackHostHeader } from '../runtime/loopback.js';
 import { healthAnswer, minimalHealth } from './health.js';
+import { metricsRoute, type MetricsSource } from './metrics.route.js';
 import { readBody, send } from './respond.js';
 import { tradingViewRoute, type TradingViewOptions } from './tradingview.route.js';
 import { TokenBucket } from './rate-limit.js';
@@ -37,6 +38,8 @@ export interface IntakeOptions {
   readonly readiness?: ReadinessView;
   /** POST /v1/tradingview, on when given (TRADINGVIEW_PASSPHRASE and its mapping file) */
   readonly tradingview?: TradingViewOptions;
+  /** GET /metrics (Prometheus text format) */
+  readonly metrics?: MetricsSource;
 }
 
 export interface IntakeServer {
@@ -93,6 +96,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       const message = `INTAKE_TOKEN is not set, so intake answers only requests addressed to 127.0.0.1, localhost or [::1] (got Host: ${req.headers.host ?? 'none'}); set INTAKE_TOKEN to accept other host names`;
       return send(res, 403, { error: message, issues: [{ path: '(header) host', message }] });
     }
+    if (url.pathname === '/metrics') return metricsRoute(req, res, { metrics: opts.metrics, token: opts.token, tokenMatches: (h) => !!opts.token && tokenMatches(h, opts.token) });
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
       const engine = opts.engine;
@@ -104,7 +108,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       }
       return send(res, answer.code, answer.body);
     }
-    if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents, POST /v1/tradingview or GET /healthz` });
+    if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents, POST /v1/tradingview, GET /healthz or GET /metrics` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });
 
     if (opts.token) {

@@ -4,7 +4,8 @@
  * so a crash anywhere leaves either all of a state change with its audit trail, or none.
  */
 import { randomBytes } from 'node:crypto';
-import { chainBeads, GENESIS_HASH, type BeadDraft } from '../engine/beads.js';
+import type { CommittedBeads } from '../engine/audit.anchor.js';
+import { chainBeads, EMPTY_HEAD, type BeadDraft } from '../engine/beads.js';
 import { groupKeyOf, alertDef, type AlertDraft } from '../engine/alerts.table.js';
 import { OPEN_STATES, type IntentState } from '../engine/domain.js';
 import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.js';
@@ -17,19 +18,32 @@ type Client = Prisma.TransactionClient;
 const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
 
 export class PrismaStore implements Store {
-  constructor(readonly db: Db) {}
+  /** `onBeadsCommitted`: as in SqliteStore, told which beads each committed transaction appended */
+  constructor(
+    readonly db: Db,
+    private readonly opts: { onBeadsCommitted?: (c: CommittedBeads) => void } = {},
+  ) {}
 
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.db.$transaction(
+    let appended: CommittedBeads | null = null;
+    const result = await this.db.$transaction(
       async (client) => {
         const beads: BeadDraft[] = [];
         const alerts: AlertDraft[] = [];
         const result = await fn(makeTx(client, beads, alerts));
-        await flush(client, beads, alerts);
+        appended = await flush(client, beads, alerts);
         return result;
       },
       { timeout: 30_000, maxWait: 30_000 },
     );
+    if (appended) {
+      try {
+        this.opts.onBeadsCommitted?.(appended);
+      } catch {
+        /* the anchor sink logs its own failures; the commit stands */
+      }
+    }
+    return result;
   }
 
   async close(): Promise<void> {
@@ -37,17 +51,20 @@ export class PrismaStore implements Store {
   }
 }
 
-async function flush(c: Client, beads: BeadDraft[], alerts: AlertDraft[]): Promise<void> {
+/** Insert the transaction's alerts and beads; returns the range of beads it appended. */
+async function flush(c: Client, beads: BeadDraft[], alerts: AlertDraft[]): Promise<CommittedBeads | null> {
   for (const a of alerts) {
     const def = alertDef(a.type);
     const id = newId('alr');
     await c.alert.create({ data: { id, type: a.type, severity: def.severity, groupKey: groupKeyOf(a), payload: JSON.stringify(a.payload), createdAt: new Date(a.at) } });
     beads.push({ type: 'ALERT', intentId: a.payload.intentId ?? null, payload: { alertId: id, alertType: a.type, severity: def.severity, event: 'RAISED' }, ts: a.at });
   }
-  if (!beads.length) return;
-  const last = await c.bead.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-  const rows = chainBeads(last?.hash ?? GENESIS_HASH, beads, () => newId('bd'));
+  if (!beads.length) return null;
+  const head = (await c.bead.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } })) ?? EMPTY_HEAD;
+  const rows = chainBeads(head, beads, () => newId('bd'));
   await c.bead.createMany({ data: rows.map((r) => ({ ...r, ts: new Date(r.ts) })) });
+  const last = rows[rows.length - 1]!;
+  return { from: rows[0]!.seq, seq: last.seq, hash: last.hash };
 }
 
 function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): Tx {
@@ -180,6 +197,14 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
       },
       async count() {
         return c.bead.count();
+      },
+      async head() {
+        const r = await c.bead.findFirst({ orderBy: { seq: 'desc' } });
+        return r ? m.beadToDomain(r) : null;
+      },
+      async bySeq(seq) {
+        const r = await c.bead.findUnique({ where: { seq } });
+        return r ? m.beadToDomain(r) : null;
       },
       async latestOfType(type) {
         const r = await c.bead.findFirst({ where: { type }, orderBy: { seq: 'desc' } });

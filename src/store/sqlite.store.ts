@@ -14,7 +14,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { alertDef, groupKeyOf, type AlertDraft } from '../engine/alerts.table.js';
-import { chainBeads, GENESIS_HASH, type BeadDraft } from '../engine/beads.js';
+import type { CommittedBeads } from '../engine/audit.anchor.js';
+import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
 import { OPEN_STATES } from '../engine/domain.js';
 import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.js';
 import * as r from './sqlite.rows.js';
@@ -46,7 +47,14 @@ export class SqliteStore implements Store {
 
   private readonly checkpointTimer: NodeJS.Timeout;
 
-  constructor(file: string, opts: { checkpointEveryMs?: number } = {}) {
+  private readonly onBeadsCommitted: ((c: CommittedBeads) => void) | undefined;
+
+  /**
+   * `onBeadsCommitted` hears, after each COMMIT that appended beads, which ones (the audit
+   * anchor journal, SAFE-12). Called synchronously; it must only queue work, never throw.
+   */
+  constructor(file: string, opts: { checkpointEveryMs?: number; onBeadsCommitted?: (c: CommittedBeads) => void } = {}) {
+    this.onBeadsCommitted = opts.onBeadsCommitted;
     mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -113,6 +121,7 @@ export class SqliteStore implements Store {
           break;
         }
         let n = 0;
+        let appended = null as CommittedBeads | null;
         for (let unit = this.pending.shift(); unit; unit = n < MAX_GROUP ? this.pending.shift() : undefined) {
           n++;
           const beads: BeadDraft[] = [];
@@ -120,9 +129,11 @@ export class SqliteStore implements Store {
           this.q('SAVEPOINT unit').run();
           try {
             const result = await unit.fn(this.makeTx(beads, alerts));
-            this.flush(beads, alerts);
+            const last = this.flush(beads, alerts);
             this.q('RELEASE unit').run();
             done.push({ unit, result });
+            // units of one COMMIT run back to back under the write lock: their beads are contiguous
+            if (last) appended = { from: appended?.from ?? last.from, seq: last.seq, hash: last.hash };
           } catch (error) {
             this.q('ROLLBACK TO unit').run();
             this.q('RELEASE unit').run();
@@ -138,6 +149,7 @@ export class SqliteStore implements Store {
         } finally {
           this.busy = false;
         }
+        if (appended && done.length) this.announce(appended);
         for (const d of done) d.unit.resolve(d.result);
         for (const f of failed) f.unit.reject(f.error);
       }
@@ -158,17 +170,29 @@ export class SqliteStore implements Store {
     }
   }
 
-  private flush(beads: BeadDraft[], alerts: AlertDraft[]): void {
+  private announce(c: CommittedBeads): void {
+    try {
+      this.onBeadsCommitted?.(c);
+    } catch {
+      /* the anchor sink logs its own failures; the commit stands */
+    }
+  }
+
+  /** Insert the unit's alerts and beads; returns the range of beads it appended. */
+  private flush(beads: BeadDraft[], alerts: AlertDraft[]): CommittedBeads | null {
     for (const a of alerts) {
       const def = alertDef(a.type);
       const id = newId('alr');
       this.q(`INSERT INTO "Alert"(id, type, severity, groupKey, payload, createdAt, status) VALUES (?, ?, ?, ?, ?, ?, 'PENDING')`).run(id, a.type, def.severity, groupKeyOf(a), JSON.stringify(a.payload), r.iso(a.at));
       beads.push({ type: 'ALERT', intentId: a.payload.intentId ?? null, payload: { alertId: id, alertType: a.type, severity: def.severity, event: 'RAISED' }, ts: a.at });
     }
-    if (!beads.length) return;
-    const head = (this.q(`SELECT hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as { hash: string } | undefined)?.hash ?? GENESIS_HASH;
-    const ins = this.q(`INSERT INTO "Bead"(id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    for (const b of chainBeads(head, beads, () => newId('bd'))) ins.run(b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash);
+    if (!beads.length) return null;
+    const head = (this.q(`SELECT seq, hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as { seq: number; hash: string } | undefined) ?? EMPTY_HEAD;
+    const ins = this.q(`INSERT INTO "Bead"(seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const rows = chainBeads(head, beads, () => newId('bd'));
+    for (const b of rows) ins.run(b.seq, b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash, b.hashVersion);
+    const last = rows[rows.length - 1] as StoredBead;
+    return { from: rows[0]!.seq, seq: last.seq, hash: last.hash };
   }
 
   private insert(table: string, row: r.Row): void {
@@ -265,6 +289,14 @@ export class SqliteStore implements Store {
             : all(`SELECT * FROM "Bead" WHERE seq > ? AND ts >= ? ORDER BY seq ASC LIMIT ?`, afterSeq, r.iso(sinceTs), limit)
           ).map(r.beadFromRow),
         count: async () => Number(one(`SELECT COUNT(*) AS c FROM "Bead"`)?.c ?? 0),
+        head: async () => {
+          const row = one(`SELECT * FROM "Bead" ORDER BY seq DESC LIMIT 1`);
+          return row ? r.beadFromRow(row) : null;
+        },
+        bySeq: async (seq) => {
+          const row = one(`SELECT * FROM "Bead" WHERE seq = ?`, seq);
+          return row ? r.beadFromRow(row) : null;
+        },
         latestOfType: async (type) => {
           const row = one(`SELECT * FROM "Bead" WHERE type = ? ORDER BY seq DESC LIMIT 1`, type);
           return row ? r.beadFromRow(row) : null;

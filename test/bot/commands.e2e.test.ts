@@ -162,7 +162,8 @@ describe('commands', () => {
   it('/audit (admin) verifies the chain; /runbook lists and shows runbooks within the limits', async () => {
     rig = await makeRig();
     expect((await ask(rig, 'alice', '/audit')).text).toBe('Not allowed: /audit needs the admin role.');
-    expect((await ask(rig, 'bob', '/audit')).text).toMatch(/^🔗 Audit chain OK: \d+ beads verified in \d+ ms\.$/);
+    // SAFE-12: the reply also publishes the head, with the anchor `phoenix audit verify --anchor` takes
+    expect((await ask(rig, 'bob', '/audit')).text).toMatch(/^🔗 Audit chain OK: (\d+) beads verified in \d+ ms\.\nHead #\1 · [0-9a-f]{6}…[0-9a-f]{4} — anchor \1:[0-9a-f]{64}$/);
     const list = await ask(rig, 'carol', '/runbook');
     for (let n = 1; n <= 11; n++) expect(list.text).toContain(`RB-${String(n).padStart(3, '0')}`);
     const shown = await ask(rig, 'carol', '/runbook 4');

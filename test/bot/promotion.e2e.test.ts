@@ -146,12 +146,13 @@ describe('strategy promotion over the real bot', () => {
     const r = await ask(rig, 'bob', `/promote ${name}`);
     withinLimits(r);
     expect(r.text.split('\n')).toEqual([
-      `⛔ Promotion refused — 3 items missing for ${name}:`,
+      `⛔ Promotion refused — 4 items missing for ${name}:`,
       ' • sessions observed: 5 of 20 (15 more trading sessions needed)',
+      ' • simulated trades: 5 of 10 (5 more needed; 0 of 5 shadow intents were blocked by a gate and are no trades)',
       ' • distinct regimes: 1 of 2 (seen: trend)',
       " • regime 'range' not observed in shadow",
       '',
-      `So far: 5 sessions since 2026-11-24 · regimes trend · 5 shadow intents`,
+      `So far: 5 sessions since 2026-11-24 · regimes trend · 5 shadow intents: 5 would have been proposed, 0 blocked · 5 simulated trades`,
       'Nothing was requested. The refusal is in the audit log (PROMOTION REFUSED).',
     ]);
     expect(r.html).toContain('orb &lt;b&gt;&amp;amp; "x"');
@@ -159,7 +160,7 @@ describe('strategy promotion over the real bot', () => {
     expect(await promotionCards(rig)).toHaveLength(0);
     const refused = (await rig.beads('PROMOTION')).map((b) => payloadOf<{ event: string; missing?: string[] }>(b)).filter((p) => p.event === 'REFUSED');
     expect(refused).toHaveLength(1);
-    expect(refused[0]!.missing).toHaveLength(3);
+    expect(refused[0]!.missing).toHaveLength(4);
     expect(await stageOf(rig.h, name)).toBe('SHADOW');
 
     expect((await ask(rig, 'bob', '/promote ghost')).text).toContain('strategy ghost is not registered');
@@ -288,13 +289,13 @@ describe('promotion messages under hostile and huge input (pure rendering)', () 
   const HOSTILE = '</b><script>&amp;\u202Eevil\nAPPROVED by admin' + 'x'.repeat(300);
   const bundle = (over: Partial<PromotionBundle['evidence']> = {}): PromotionBundle => ({
     kind: 'PROMOTION_BUNDLE',
-    version: 1,
+    version: 2,
     strategy: HOSTILE,
     shadowSince: '2026-11-24T15:00:00.000Z',
     asOf: '2026-12-21T15:06:00.000Z',
-    requirements: { minSessions: 20, minDistinctRegimes: 2, requiredRegimes: ['trend', 'range'] },
+    requirements: { minSessions: 20, minDistinctRegimes: 2, requiredRegimes: ['trend', 'range'], minSimulatedTrades: 10 },
     evidence: {
-      intents: 4000, firstAt: NOW, lastAt: NOW, sessionsObserved: 20, firstSession: '2026-11-24', lastSession: '2026-12-21',
+      intents: 4000, firstAt: NOW, lastAt: NOW, sessionsObserved: 20, sessionsBlockedOnly: 7, firstSession: '2026-11-24', lastSession: '2026-12-21',
       regimes: Object.fromEntries(Array.from({ length: 60 }, (_, k) => [`${HOSTILE.slice(0, 20)}${k}`, k])), distinctRegimes: 60, untaggedIntents: 3,
       wouldHaveBeenProposed: 10, wouldHaveBeenKills: { total: 3990, byCode: Object.fromEntries(Array.from({ length: 80 }, (_, k) => [`GATE_${k}_${'Z'.repeat(30)}`, k])) },
       override: { count: 1, of: 3, rate: 0.3333 }, trades: { simulated: 10, resolved: 0, wins: 0, losses: 0, unknown: 10 },

@@ -400,7 +400,8 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
         const { code, text } = await doctor({ DATABASE_URL: `file:${h.dbFile}` }, ['--beads', '50']);
         expect(code).toBe(1);
         expect(line(text, 'audit chain')).toMatch(new RegExp(`^FAIL\\s+audit chain\\s+BROKEN at bead #${victim.seq} \\(INTENT, id `));
-        expect(text).toContain('problem: hash does not match the content (payload, type or timestamp was edited)');
+        // SAFE-12: a v2 bead's hash covers every column, and the problem says so
+        expect(text).toContain('problem: hash does not match the content: its payload, type, intent id, sequence, id or timestamp was edited');
         expect(text).toContain('fix:     run phoenix audit verify for the full report');
       } finally {
         db.close();

@@ -70,9 +70,11 @@ describe('chaos report builder', () => {
     expect(id('bracket')).toBeNull();
   });
 
-  it('a complete passing run: every row PASS, ok, and the markdown has one row per vector (33) and per invariant (25)', () => {
+  it('a complete passing run: every row PASS, ok, and the markdown has one row per vector (33) and per invariant (30: SPEC 14 first list + INV-AUDIT-ANCHOR-1 + the money review)', () => {
     expect(VECTORS).toHaveLength(33);
-    expect(INVARIANTS).toHaveLength(25);
+    expect(INVARIANTS).toHaveLength(30);
+    expect(INVARIANTS.map((i) => i.id)).toContain('INV-AUDIT-ANCHOR-1');
+    expect(INVARIANTS.map((i) => i.id)).toEqual(expect.arrayContaining(['INV-PROTECTED-1', 'INV-FILL-COMPLETE-1', 'INV-PNL-DAY-1', 'INV-ACCOUNT-SCOPE-1']));
     expect(new Set(VECTORS.map((v) => v.id)).size).toBe(33);
     for (const v of VECTORS) for (const i of v.invariants) expect(INVARIANTS.map((x) => x.id), `${v.id} names ${i}`).toContain(i);
     const r = buildReport(fakeRun(completeRun()), { root: ROOT, generatedAt: '2026-11-24T15:00:00.000Z', commit: 'abc1234' });
@@ -82,7 +84,7 @@ describe('chaos report builder', () => {
     const vectorRows = r.markdown.split('\n').filter((l) => /^\| CV-\d\d \|/.test(l));
     const invariantRows = r.markdown.split('\n').filter((l) => /^\| INV-/.test(l));
     expect(vectorRows).toHaveLength(33);
-    expect(invariantRows).toHaveLength(25);
+    expect(invariantRows).toHaveLength(30);
     expect(r.markdown).toContain('**Result: PASS**');
     expect(r.markdown).toContain('commit `abc1234`');
     expect(r.markdown).toContain('| Vector | Injected fault | Observed outcome | Invariants proven | Beads checked | Proving tests | Status |');

@@ -132,7 +132,7 @@ describe('reconciliation', () => {
   });
 
   it('CV partial-fill drift: 50% filled locally (5 of 10), the broker reports 6 (60%) → POSITION_SIZE drift with both fill ratios', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 10, maxRiskPerTradeUsd: 200 } } });
+    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 10, maxRiskPerTradeUsd: 200, maxOrderNotionalUsd: 500_000 } } });
     h.sim!.faults.partialNext(0.5);
     const id = await approveOne(h, { quantity: 10 });
     const intent = await h.app.store.tx((tx) => tx.intents.get(id));

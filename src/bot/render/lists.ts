@@ -47,6 +47,7 @@ export function renderStatus(s: StatusSnapshot, tz = 'America/New_York'): string
       s.outbox.lastError ? ` · last error: ${clean(s.outbox.lastError).slice(0, 200)}` : '',
     ),
     line(`Unresolved drifts: ${s.unresolvedDrifts.length}`, s.unresolvedDrifts.length ? ' — /drift' : ''),
+    ...(s.snoozes ?? []).map((z) => line('🔕 Snoozed: ', b(z.type), ` by ${clean(z.by)} until ${clockTime(z.until, tz)} (no sound; CRITICAL still rings)`)),
   ];
   return renderFitted(lines);
 }

@@ -65,11 +65,25 @@ export function evidenceLines(bundle: PromotionBundle): Line[] {
   const kills = Object.entries(ev.wouldHaveBeenKills.byCode);
   const t = ev.trades;
   const out: Line[] = [
+    // what the record is made of (MONEY-7): only would-have-been-proposed intents are evidence
+    line(
+      'Record: ',
+      b(plural(ev.intents, 'shadow intent')),
+      ' — ',
+      b(`${ev.wouldHaveBeenProposed} would have been proposed`),
+      ' · ',
+      b(`${ev.wouldHaveBeenKills.total} blocked`),
+      ' by a gate (not evidence) · ',
+      b(plural(t.simulated, 'simulated trade')),
+      // bundles stored before MONEY-7 carry no minimum
+      req.minSimulatedTrades === undefined ? '' : ` (min ${req.minSimulatedTrades})${tick(t.simulated >= req.minSimulatedTrades)}`,
+    ),
     line(
       'Sessions observed: ',
       b(String(ev.sessionsObserved)),
       ` (min ${req.minSessions})${tick(ev.sessionsObserved >= req.minSessions)}`,
       ev.firstSession && ev.lastSession ? ` · ${ev.firstSession} → ${ev.lastSession}` : '',
+      ev.sessionsBlockedOnly ? ` · ${plural(ev.sessionsBlockedOnly, 'more day')} with only blocked intents (not counted)` : '',
     ),
     { ...line('Regimes seen: ', b(regimes.length ? regimes.map(([k, n]) => `${clean(k)} ${n}`).join(' · ') : 'none'), ` (need ${req.requiredRegimes.map(clean).join(' + ')})${tick(regimesOk)}`, ev.untaggedIntents ? ` · ${ev.untaggedIntents} untagged` : ''), maxChars: 300 },
     line('Shadow trades: ', b(`${t.resolved} resolved`), ` (${plural(t.wins, 'win')} · ${plural(t.losses, 'loss', 'losses')}) · `, b(`${t.unknown} unknown`), ` · of ${t.simulated} simulated`),
@@ -149,7 +163,18 @@ export function renderPromotionRefusal(strategy: string, missing: readonly Missi
   const tail: Line[] = [];
   if (bundle) {
     const ev = bundle.evidence;
-    tail.push(blank, withDrop(line(i(`So far: ${plural(ev.sessionsObserved, 'session')} since ${bundle.shadowSince.slice(0, 10)} · regimes ${Object.keys(ev.regimes).map(clean).join(', ') || 'none'} · ${plural(ev.intents, 'shadow intent')}`)), 1, 300));
+    tail.push(
+      blank,
+      withDrop(
+        line(
+          i(
+            `So far: ${plural(ev.sessionsObserved, 'session')} since ${bundle.shadowSince.slice(0, 10)} · regimes ${Object.keys(ev.regimes).map(clean).join(', ') || 'none'} · ${plural(ev.intents, 'shadow intent')}: ${ev.wouldHaveBeenProposed} would have been proposed, ${ev.wouldHaveBeenKills.total} blocked · ${plural(ev.trades.simulated, 'simulated trade')}`,
+          ),
+        ),
+        1,
+        300,
+      ),
+    );
   }
   tail.push(line(i('Nothing was requested. The refusal is in the audit log (PROMOTION REFUSED).')));
   const budget = SAFE_TEXT_LIMIT - [...head, ...tail].reduce((n, l) => n + lineText(l).length + 1, 0);

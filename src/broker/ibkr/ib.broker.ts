@@ -14,7 +14,12 @@
  *   dropped. A placement resolves when all its legs were written to the socket (`sent` event);
  * - unknown outcomes are never rejections: a bracket cut by a disconnect after some legs were
  *   written resolves (with an error event) and must be reconciled via findByOrderRef;
- * - nothing thrown inside an @stoqey/ib listener escapes (every listener is wrapped).
+ * - nothing thrown inside an @stoqey/ib listener escapes (every listener is wrapped);
+ * - bracket flags (MONEY-10): the exits share an OCA group of type 2 (reduce on fill, with
+ *   block); futures exits carry outsideRth so they trigger in the overnight session; an exit leg
+ *   is resized down (a modify) when the entry remainder died after a partial fill;
+ * - the tick size and the multiplier come from the contract details: prices off the tick and an
+ *   intent whose multiplier is not the contract's are refused before anything is sent.
  */
 import {
   EventName,
@@ -51,6 +56,7 @@ import { ConnectFailedError, DEFAULT_RECONNECT, IbConnection, type IbSession, ty
 import { EventOutbox } from './event.outbox.js';
 import { classifyIbCode } from './ib.errors.js';
 import {
+  OCA_REDUCE_WITH_BLOCK,
   ORDER_TYPE_TO_IB,
   SIDE_TO_ACTION,
   TERMINAL_STATUSES,
@@ -60,10 +66,11 @@ import {
   instrumentKey,
   instrumentToContract,
   qualifiedOrderContract,
+  worksOutsideRth,
   type DomainOrderType,
 } from './ib.parse.js';
 import { pickContract, tickPrice, validateBracket, validateSingle } from './ib.validate.js';
-import { OrderBook, type NewLeg } from './order.book.js';
+import { OrderBook, type NewLeg, type OrderWire } from './order.book.js';
 
 export interface IbkrBrokerOptions {
   readonly host: string;
@@ -315,7 +322,7 @@ export class IbkrBroker implements BrokerPort {
       throw new BrokerRefusedError('NO_PERMIT', `no submit permit for orderRef ${req.orderRef}`);
     }
     validateBracket(req);
-    const { contract, minTick } = await this.prepareSubmit(req.instrument);
+    const { contract, minTick, conId } = await this.prepareSubmit(req.instrument);
     const entryPrice = req.entryType === 'LMT' ? tickPrice(req.limitPrice, minTick, 'limitPrice') : undefined;
     const stopPrice = tickPrice(req.stopPrice, minTick, 'stopPrice');
     const targetPrice = tickPrice(req.targetPrice, minTick, 'targetPrice');
@@ -324,9 +331,9 @@ export class IbkrBroker implements BrokerPort {
     const exit = exitSide(req.side);
     const oca = `phx:${req.orderRef}:${parentId}`;
     const legs: Array<{ leg: NewLeg; order: Order }> = [
-      this.buildLeg(parentId, req.orderRef, 'ENTRY', req, req.side, req.entryType, entryPrice, 0, '', false),
-      this.buildLeg(parentId + 1, req.orderRef, 'TARGET', req, exit, 'LMT', targetPrice, parentId, oca, false),
-      this.buildLeg(parentId + 2, req.orderRef, 'STOP', req, exit, 'STP', stopPrice, parentId, oca, true),
+      this.buildLeg(conId, parentId, req.orderRef, 'ENTRY', req, req.side, req.entryType, entryPrice, 0, '', false),
+      this.buildLeg(conId, parentId + 1, req.orderRef, 'TARGET', req, exit, 'LMT', targetPrice, parentId, oca, false),
+      this.buildLeg(conId, parentId + 2, req.orderRef, 'STOP', req, exit, 'STP', stopPrice, parentId, oca, true),
     ];
     return this.sendLegs(s, contract, legs, permit.beforeEntryLeaves);
   }
@@ -336,15 +343,40 @@ export class IbkrBroker implements BrokerPort {
       throw new BrokerRefusedError('NO_PERMIT', `placeOrder is for exits only; entry ${req.orderRef} needs placeBracket with a permit`);
     }
     validateSingle(req);
-    const { contract, minTick } = await this.prepareSubmit(req.instrument);
+    const { contract, minTick, conId } = await this.prepareSubmit(req.instrument);
     const price =
       req.type === 'LMT' ? tickPrice(req.limitPrice, minTick, 'limitPrice') : req.type === 'STP' ? tickPrice(req.stopPrice, minTick, 'stopPrice') : undefined;
     const s = this.requireReady();
     const id = this.allocateIds(1);
-    const one = this.buildLeg(id, req.orderRef, req.role, req, req.side, req.type, price, 0, '', true);
+    const one = this.buildLeg(conId, id, req.orderRef, req.role, req, req.side, req.type, price, 0, '', true);
     const [leg] = await this.sendLegs(s, contract, [one]);
     if (!leg) throw new Error('placeOrder: no leg');
     return leg;
+  }
+
+  /**
+   * IBKR modify: the same order id sent again with every field as before and the new total
+   * quantity (a changed non-modifiable field would be error 105). Exit legs only, only down.
+   */
+  async resize(brokerOrderId: string, quantity: number): Promise<void> {
+    const id = Number(brokerOrderId);
+    const rec = Number.isInteger(id) && id > 0 ? this.book.get(String(id)) : undefined;
+    if (!rec) throw new BrokerRefusedError('UNKNOWN_ORDER', `cannot resize ${brokerOrderId}: not an order of this client`);
+    const role = this.book.roleOf(rec);
+    if (role === 'ENTRY') throw new BrokerRefusedError('INVALID_REQUEST', `order ${brokerOrderId} is an entry: entries are never resized`);
+    if (TERMINAL_STATUSES.has(rec.status)) throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${rec.orderRef} ${role}) is ${rec.status}`);
+    if (quantity === rec.quantity) return; // already that size (e.g. reduced by its OCA group)
+    if (!(Number.isInteger(quantity) && quantity > rec.filledQty && quantity < rec.quantity)) {
+      throw new BrokerRefusedError('INVALID_REQUEST', `resize of ${brokerOrderId} to ${quantity}: must be a whole number below ${rec.quantity} and above the ${rec.filledQty} already filled`);
+    }
+    const s = this.requireReady();
+    const conId = rec.wire.conId || (await this.qualifyEntry(rec.instrument)).conId;
+    const price = rec.type === 'LMT' ? rec.limitPrice : rec.type === 'STP' ? rec.stopPrice : undefined;
+    const order = this.orderFor(id, rec.orderRef, rec.side, rec.type, price, quantity, rec.parentId, rec.wire, true);
+    const sent = this.awaitSent(3, id);
+    this.paced(s, sent, () => s.ib.placeOrder(id, qualifiedOrderContract(rec.instrument, conId), order));
+    if (!(await sent.promise)) this.log.warn({ orderId: id }, 'resize handed to the client but not confirmed written');
+    this.book.resized(String(id), quantity);
   }
 
   async cancel(brokerOrderId: string): Promise<void> {
@@ -377,6 +409,12 @@ export class IbkrBroker implements BrokerPort {
     this.verifyAccount(managed);
     const q = await this.qualifyEntry(instrument);
     this.verifyAccount(this.managed); // an unsolicited account change may have arrived meanwhile
+    if (Math.abs(q.instrument.multiplier - instrument.multiplier) > 1e-9) {
+      throw new BrokerRefusedError(
+        'MULTIPLIER_MISMATCH',
+        `${instrumentKey(instrument)}: the order says multiplier ${instrument.multiplier}, contract ${q.localSymbol ?? q.conId} has ${q.instrument.multiplier}`,
+      );
+    }
     return q;
   }
 
@@ -407,6 +445,7 @@ export class IbkrBroker implements BrokerPort {
   }
 
   private buildLeg(
+    conId: number,
     orderId: number,
     orderRef: string,
     role: OrderRole,
@@ -418,20 +457,15 @@ export class IbkrBroker implements BrokerPort {
     ocaGroup: string,
     transmit: boolean,
   ): { leg: NewLeg; order: Order } {
-    const order: Order = {
-      orderId,
-      action: SIDE_TO_ACTION[side],
-      orderType: ORDER_TYPE_TO_IB[type],
-      totalQuantity: req.quantity,
+    const wire: OrderWire = {
+      conId,
       tif: TIF_FOR_ROLE[role],
-      orderRef,
+      ocaGroup,
+      ocaType: ocaGroup ? OCA_REDUCE_WITH_BLOCK : undefined,
+      outsideRth: worksOutsideRth(req.instrument, role),
       account: this.accountIdValue ?? undefined,
-      transmit,
-      ...(type === 'LMT' ? { lmtPrice: price } : {}),
-      ...(type === 'STP' ? { auxPrice: price } : {}),
-      ...(parentId > 0 ? { parentId } : {}),
-      ...(ocaGroup ? { ocaGroup, ocaType: 1 } : {}),
     };
+    const order = this.orderFor(orderId, orderRef, side, type, price, req.quantity, parentId, wire, transmit);
     const leg: NewLeg = {
       orderId,
       orderRef,
@@ -441,10 +475,40 @@ export class IbkrBroker implements BrokerPort {
       quantity: req.quantity,
       type,
       parentId,
+      wire,
       ...(type === 'LMT' && price !== undefined ? { limitPrice: price } : {}),
       ...(type === 'STP' && price !== undefined ? { stopPrice: price } : {}),
     };
     return { leg, order };
+  }
+
+  /** The IB order for a leg (a first placement, or a modify repeating `wire` unchanged). */
+  private orderFor(
+    orderId: number,
+    orderRef: string,
+    side: 'BUY' | 'SELL',
+    type: DomainOrderType,
+    price: number | undefined,
+    quantity: number,
+    parentId: number,
+    wire: OrderWire,
+    transmit: boolean,
+  ): Order {
+    return {
+      orderId,
+      action: SIDE_TO_ACTION[side],
+      orderType: ORDER_TYPE_TO_IB[type],
+      totalQuantity: quantity,
+      tif: wire.tif as Order['tif'],
+      orderRef,
+      account: wire.account,
+      transmit,
+      outsideRth: wire.outsideRth,
+      ...(type === 'LMT' ? { lmtPrice: price } : {}),
+      ...(type === 'STP' ? { auxPrice: price } : {}),
+      ...(parentId > 0 ? { parentId } : {}),
+      ...(wire.ocaGroup ? { ocaGroup: wire.ocaGroup, ocaType: wire.ocaType ?? OCA_REDUCE_WITH_BLOCK } : {}),
+    };
   }
 
   /**
@@ -539,15 +603,19 @@ export class IbkrBroker implements BrokerPort {
     const d = pickContract(details, instrument, this.opts.clock.now());
     const conId = d.contract.conId;
     if (!conId) throw new BrokerRefusedError('CONTRACT_NOT_FOUND', `no conId for ${key}`);
+    // the contract's multiplier, never the request's (MONEY-10); stocks report none: 1
+    const multiplier = instrument.secType === 'FUT' && d.contract.multiplier && d.contract.multiplier > 0 ? Number(d.contract.multiplier) : instrument.secType === 'FUT' ? NaN : 1;
+    if (!(multiplier > 0)) throw new BrokerRefusedError('CONTRACT_NOT_FOUND', `${key}: the contract details carry no multiplier`);
+    const trusted: Instrument = { ...instrument, multiplier };
     const entry: QualifiedEntry = {
-      instrument,
+      instrument: trusted,
       conId,
       minTick: d.minTick && d.minTick > 0 ? d.minTick : 0.01,
       ...(d.contract.localSymbol ? { localSymbol: d.contract.localSymbol } : {}),
       contract: qualifiedOrderContract(instrument, conId),
     };
     this.qualified.set(key, entry);
-    this.instrumentByConId.set(conId, instrument);
+    this.instrumentByConId.set(conId, trusted);
     return entry;
   }
 

@@ -26,7 +26,8 @@ export interface SimOrder {
   readonly role: OrderRole;
   readonly instrument: Instrument;
   readonly side: Side;
-  readonly quantity: number;
+  /** total quantity; an exit leg may be resized down (`SimBroker.resize`) */
+  quantity: number;
   readonly type: 'MKT' | 'LMT' | 'STP';
   readonly limitPrice?: number;
   readonly stopPrice?: number;

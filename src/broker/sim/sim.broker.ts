@@ -20,6 +20,11 @@
  *   LMT/STP fill at once when marketable, otherwise rest like bracket children.
  * - cancel(id): a working parent with no fill takes its children with it; a partly filled
  *   parent leaves them protecting what was filled.
+ * - resize(id, q): an open exit leg's total quantity goes down to q (IBKR: a modify); entries
+ *   are never resized.
+ * - qualify / placements: the listing of sim.contracts.ts (ticks, multipliers); a price off the
+ *   tick (PRICE_NOT_ON_TICK) or a multiplier other than the contract's (MULTIPLIER_MISMATCH) is
+ *   refused before anything is recorded, like IBKR's error 110 and the adapter's own check.
  *
  * Fault injection, `broker.faults` (SimFaults):
  *   timeoutNext(n = 1)            next n placements: recorded as PENDING (visible in openOrders
@@ -59,7 +64,7 @@ import {
 } from '../../engine/broker.port.js';
 import { silentLogger, type Clock, type Logger, type Random } from '../../engine/ports.js';
 import { SimBook, instrumentKey, isOpen, snapshot } from './sim.book.js';
-import { qualifyInstrument } from './sim.contracts.js';
+import { checkAgainstContract, qualifyInstrument } from './sim.contracts.js';
 import { EventQueue, type BrokerListener } from './sim.events.js';
 import { SimExecution } from './sim.exec.js';
 import { SimFaults, type FaultHost } from './sim.faults.js';
@@ -157,7 +162,11 @@ export class SimBroker implements BrokerPort {
     }
     this.requireReady('placeBracket');
     validateBracket(req);
-    this.requireKnown(req.instrument);
+    checkAgainstContract(this.contractOf(req.instrument), req.orderRef, req.instrument.multiplier, [
+      ['limitPrice', req.entryType === 'LMT' ? req.limitPrice : undefined],
+      ['stopPrice', req.stopPrice],
+      ['targetPrice', req.targetPrice],
+    ]);
     // the last look (INV-KILL-LAST-MOMENT-1): nothing is recorded when it refuses
     if (permit.beforeEntryLeaves) {
       await permit.beforeEntryLeaves();
@@ -185,7 +194,10 @@ export class SimBroker implements BrokerPort {
     }
     this.requireReady('placeOrder');
     validateSingle(req);
-    this.requireKnown(req.instrument);
+    checkAgainstContract(this.contractOf(req.instrument), req.orderRef, req.instrument.multiplier, [
+      ['limitPrice', req.type === 'LMT' ? req.limitPrice : undefined],
+      ['stopPrice', req.type === 'STP' ? req.stopPrice : undefined],
+    ]);
     if (req.type === 'MKT' && this.exec.marketPrice(req.instrument.symbol) === undefined) {
       throw new BrokerRefusedError('NO_MARKET_DATA', `no market price for ${req.instrument.symbol}`);
     }
@@ -202,6 +214,19 @@ export class SimBroker implements BrokerPort {
     this.remember(instrument);
     this.exec.run({ orderRef, legs: [order] }, outcome);
     return Object.freeze({ role: order.role, brokerOrderId: order.brokerOrderId });
+  }
+
+  async resize(brokerOrderId: string, quantity: number): Promise<void> {
+    this.requireReady('resize');
+    const o = this.book.get(brokerOrderId);
+    if (!o) throw new BrokerRefusedError('UNKNOWN_ORDER', `no order ${brokerOrderId}`);
+    if (o.role === 'ENTRY') throw new BrokerRefusedError('INVALID_REQUEST', `order ${brokerOrderId} is an entry: entries are never resized`);
+    if (!isOpen(o)) throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) is ${o.status}`);
+    if (quantity === o.quantity) return;
+    if (!(Number.isInteger(quantity) && quantity > o.filledQty && quantity < o.quantity)) {
+      throw new BrokerRefusedError('INVALID_REQUEST', `resize of ${brokerOrderId} to ${quantity}: must be a whole number below ${o.quantity} and above the ${o.filledQty} already filled`);
+    }
+    o.quantity = quantity;
   }
 
   async cancel(brokerOrderId: string): Promise<void> {
@@ -280,10 +305,9 @@ export class SimBroker implements BrokerPort {
     if (this.state !== 'READY') throw new BrokerUnavailableError(`simulated broker is ${this.state}: ${op} not sent`);
   }
 
-  private requireKnown(i: Instrument): void {
-    if (this.unknownSymbols.has(i.symbol)) {
-      throw new BrokerRefusedError('NO_SECURITY', `No security definition has been found for ${i.symbol}`);
-    }
+  /** The listing of an instrument (NO_SECURITY when the sim does not list it, like IB's 200). */
+  private contractOf(i: Instrument): QualifiedContract {
+    return qualifyInstrument(i, this.unknownSymbols);
   }
 
   private remember(i: Instrument): void {

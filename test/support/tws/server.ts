@@ -8,7 +8,13 @@
  * - handshake → server version + time; START_API → MANAGED_ACCTS, NEXT_VALID_ID, farm notices;
  * - PLACE_ORDER with transmit=0 is held until a transmit=1 order whose parentId or id matches
  *   (bracket semantics); then OPEN_ORDER + ORDER_STATUS for each; children stay PreSubmitted
- *   until the parent fills; a full fill of one child cancels its OCA siblings (+202);
+ *   until the parent fills completely;
+ * - OCA groups by ocaType (IBKR): 1 (or unset) = any fill of one member, partial too, cancels the
+ *   others (+202); 2 / 3 = reduce on fill: each other member's total quantity drops by the filled
+ *   amount (OPEN_ORDER + ORDER_STATUS with the new size), cancelled once nothing is left;
+ * - cancelling a parent: with nothing filled, its children are cancelled too; partly filled, the
+ *   children become active (Submitted) and KEEP the parent's full quantity (IBKR does not resize
+ *   them: the client must, with a modify = PLACE_ORDER again with the same id);
  * - fills per configurable behaviour (auto market semantics, fill, partial, reject, rest,
  *   never answer, optional delay): EXECUTION_DATA(reqId −1) + ORDER_STATUS + COMMISSION_REPORT;
  * - message-rate accounting per connection (rolling second): over the limit → error 100;
@@ -122,6 +128,7 @@ export interface PlacedOrderMessage {
   readonly orderRef: string;
   readonly transmit: boolean;
   readonly parentId: number;
+  readonly outsideRth: boolean;
   readonly ocaType: number;
 }
 
@@ -191,6 +198,7 @@ export function parsePlaceOrder(f: readonly string[]): PlacedOrderMessage {
     orderRef: f[26] ?? '',
     transmit: f[27] === '1',
     parentId: int(f[28]),
+    outsideRth: f[33] === '1',
     ocaType: int(f[46]),
   };
 }
@@ -703,6 +711,7 @@ export class TwsTestServer {
       tif: p.tif || 'DAY',
       ocaGroup: p.ocaGroup,
       ocaType: p.ocaType,
+      outsideRth: p.outsideRth,
       account,
       orderRef: p.orderRef,
       parentId: p.parentId,
@@ -916,6 +925,7 @@ export class TwsTestServer {
     if (full) this.sendToOwner(o, M.openOrder(o, 'Filled'));
     this.sendToOwner(o, M.orderStatus(o, o.status, o.avgFillPrice, price));
     this.later(this.opts.commissionDelayMs, () => this.sendToOwner(o, M.commissionReport(exec)));
+    this.applyOca(o, q);
     if (!full) return;
     // children of a filled parent become active
     const children = [...this.ordersByKey.values()]
@@ -925,16 +935,32 @@ export class TwsTestServer {
       c.status = 'Submitted';
       this.sendToOwner(c, M.orderStatus(c, 'Submitted', c.avgFillPrice, c.lastFillPrice));
     }
-    // one-cancels-other: siblings in the same OCA group or under the same parent
-    const siblings = [...this.ordersByKey.values()].filter(
-      (x) =>
-        x !== o &&
-        x.clientId === o.clientId &&
-        isOpen(x) &&
-        ((o.ocaGroup !== '' && x.ocaGroup === o.ocaGroup) || (o.parentId > 0 && x.parentId === o.parentId)),
-    );
-    for (const x of siblings) this.cancelInternal(x, 'OCA group member filled');
+    // siblings under the same parent outside any OCA group: one filling cancels the rest
+    if (o.ocaGroup === '' && o.parentId > 0) {
+      for (const x of this.ordersByKey.values()) {
+        if (x !== o && x.clientId === o.clientId && isOpen(x) && x.parentId === o.parentId) this.cancelInternal(x, 'OCA group member filled');
+      }
+    }
     for (const c of children) if (c.status === 'Submitted') this.evaluateTrigger(c);
+  }
+
+  /** One OCA member filled `q`: the others are cancelled (type 1) or reduced by `q` (types 2, 3). */
+  private applyOca(o: ServerOrder, q: number): void {
+    if (o.ocaGroup === '') return;
+    const others = [...this.ordersByKey.values()].filter((x) => x !== o && x.clientId === o.clientId && isOpen(x) && x.ocaGroup === o.ocaGroup);
+    for (const x of others) {
+      if (o.ocaType !== 2 && o.ocaType !== 3) {
+        this.cancelInternal(x, 'OCA group member filled');
+        continue;
+      }
+      x.totalQuantity = Math.max(x.filled, x.totalQuantity - q);
+      if (x.totalQuantity <= x.filled) {
+        this.cancelInternal(x, 'OCA group reduced to zero');
+        continue;
+      }
+      this.sendToOwner(x, M.openOrder(x, x.status));
+      this.sendToOwner(x, M.orderStatus(x, x.status, x.avgFillPrice, x.lastFillPrice));
+    }
   }
 
   private applyPosition(o: ServerOrder, q: number, price: number): void {
@@ -987,9 +1013,18 @@ export class TwsTestServer {
       this.sendToOwner(o, M.orderStatus(o, 'Cancelled', o.avgFillPrice, o.lastFillPrice));
       this.sendToOwner(o, M.errMsg(o.orderId, 202, `Order Canceled - reason:${reason}`));
     }
-    for (const c of this.ordersByKey.values()) {
-      if (c.clientId === o.clientId && c.parentId === o.orderId && isOpen(c)) this.cancelInternal(c, 'parent order cancelled');
+    const children = [...this.ordersByKey.values()].filter((c) => c.clientId === o.clientId && c.parentId === o.orderId && isOpen(c)).sort((a, b) => a.orderId - b.orderId);
+    for (const c of children) {
+      if (o.filled <= 0) {
+        this.cancelInternal(c, 'parent order cancelled');
+        continue;
+      }
+      // partly filled parent: the children protect what filled — at the parent's FULL size
+      if (c.status !== 'PreSubmitted') continue;
+      c.status = 'Submitted';
+      this.sendToOwner(c, M.orderStatus(c, 'Submitted', c.avgFillPrice, c.lastFillPrice));
     }
+    for (const c of children) if (c.status === 'Submitted') this.evaluateTrigger(c);
   }
 
   // === Output
