@@ -182,6 +182,7 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     chatId: app.engine.ctx.chatId,
     transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
+    render: { timeZone: app.engine.ctx.constitution.session.timeZone }, // alert times in the constitution's zone
     levels: config.alerts ?? {},
     observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
   });

@@ -107,8 +107,8 @@ export const COMMANDS: readonly CliCommand[] = [
     usage: 'phoenix status',
     summary: 'mode, kill flags, open positions, P&L today, pending cards, heartbeat, outbox',
     async run(ctx) {
-      const s = await (await ctx.app()).engine.status();
-      ctx.io.out(renderStatusText(s));
+      const app = await ctx.app();
+      ctx.io.out(renderStatusText(await app.engine.status(), app.engine.ctx.constitution.session.timeZone));
       return 0;
     },
   },

@@ -22,7 +22,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
     expect(buttonsOf(message)).toEqual([`v1:a:${cardId}`, `v1:p:${cardId}`]);
     expect(message.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['✅ APPROVE', '❌ PASS']);
     expect(message.parse_mode).toBe('HTML');
-    for (const s of ['PAPER', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', '2.11R', 'Setup 0.82', 'trend 0.90', 'HTF up; LTF pullback to VWAP', 'no tier-1 news', 'DVS 0.93', 'EQS 0.88', 'Sizing: |6010.25 − 6008.00| × 1 × 5 = $11.25', 'Valid for 5m 00s']) {
+    for (const s of ['PAPER', 'BUY 1 MES Dec26', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', '2.11R', 'Setup 0.82', 'trend 0.90', 'HTF up; LTF pullback to VWAP', 'no tier-1 news', 'DVS 0.93', 'EQS 0.88', 'Sizing: |6010.25 − 6008.00| × 1 × 5 = $11.25', 'Valid for 5m 00s']) {
       expect(message.text).toContain(s);
     }
 
@@ -32,7 +32,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const m = messageById(rig!.sandbox, message.message_id);
       return m && m.text.includes('FILLED') && m.text.includes('working at the broker') ? m : undefined;
     }, { label: 'card shows filled + managed' });
-    expect(done.text).toContain('APPROVED by @alice at 15:00:00 UTC');
+    expect(done.text).toContain('APPROVED by @alice at 10:00 EST');
     expect(done.text).toContain('FILLED 1/1 @ 6010.25');
     expect(done.reply_markup).toBeUndefined();
     expect(rig.botMessages().filter((m) => m.text.includes(`card ${cardId}`))).toHaveLength(1); // edited in place, never re-sent
@@ -53,7 +53,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const x = messageById(rig!.sandbox, message.message_id);
       return x?.text.includes('PASSED') ? x : undefined;
     });
-    expect(m.text).toContain('PASSED by @dave at 15:00:00 UTC — nothing was sent.');
+    expect(m.text).toContain('PASSED by @dave at 10:00 EST — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     expect((await intentOf(rig.h, intentId)).state).toBe('CANCELLED');
     expect(await entryOrders(rig, intentId)).toHaveLength(0);
@@ -106,7 +106,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
     await rig.sandbox.waitFor(() => messageById(rig!.sandbox, first.message.message_id)?.reply_markup === undefined);
     // replay: the old button's data, after the buttons are gone
     const replay = rig.dave.tapRaw(CHAT, first.message.message_id, `v1:a:${first.cardId}`);
-    expect((await rig.dave.waitAnswer(replay)).text).toMatch(/^Already decided by @alice at 15:00:00 UTC \(now (SUBMITTED|FILLED|MANAGED)\); nothing was done\.$/);
+    expect((await rig.dave.waitAnswer(replay)).text).toMatch(/^Already decided by @alice at 10:00 EST \(now (SUBMITTED|FILLED|MANAGED)\); nothing was done\.$/);
     expect(await entryOrders(rig, first.intentId)).toHaveLength(1);
     const refused = (expectBeads(await rig.beads('CARD'), 'CARD')).map((b) => payloadOf<{ event: string; cardId: string }>(b)).filter((p) => p.event === 'TAP_REFUSED');
     expect(refused).toEqual([expect.objectContaining({ cardId: first.cardId })]);
@@ -134,7 +134,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const x = messageById(rig!.sandbox, message.message_id);
       return x?.text.includes('BLOCKED') ? x : undefined;
     });
-    expect(m.text).toContain('BLOCKED at approval by gate KILL_ACTIVE (tapped by @alice at 15:00:00 UTC) — nothing was sent.');
+    expect(m.text).toContain('BLOCKED at approval by gate KILL_ACTIVE (tapped by @alice at 10:00 EST) — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     expect(await entryOrders(rig, intentId)).toHaveLength(0);
   });
@@ -149,7 +149,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const x = messageById(rig!.sandbox, message.message_id);
       return x?.text.includes('EXPIRED') ? x : undefined;
     });
-    expect(m.text).toContain('EXPIRED at 15:01:00 UTC without a decision — nothing was sent.');
+    expect(m.text).toContain('EXPIRED at 10:01 EST without a decision — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     expect(m.edits).toBe(1);
     expect((await intentOf(rig.h, intentId)).state).toBe('CANCELLED');
