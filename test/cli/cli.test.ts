@@ -204,10 +204,16 @@ describe('CLI: audit export', () => {
     expect(sinceLines.some((l) => l.intentId === second.intentId)).toBe(true);
     expect(sinceLines.some((l) => l.intentId === first.intentId)).toBe(false);
 
+    // issue 16: an unknown intent is an error (exit 1), not an empty success: a typo must not look like "no history"
     const none = terminal();
-    expect(await runCli(['audit', 'export', '--intent', 'int_nope'], none.io, env, repoRoot)).toBe(0);
+    expect(await runCli(['audit', 'export', '--intent', 'int_nope'], none.io, env, repoRoot)).toBe(1);
     expect(none.out).toEqual([]);
-    expect(none.err).toEqual(['no beads for intent int_nope']);
+    expect(none.err).toEqual(['no intent int_nope in this database (no beads for it): check the id (phoenix status lists open ones; ids look like int_…)']);
+    // nothing since a time is not an error: the log simply has nothing newer
+    const later = terminal();
+    expect(await runCli(['audit', 'export', '--since', '2099-01-01T00:00:00Z'], later.io, env, repoRoot)).toBe(0);
+    expect(later.out).toEqual([]);
+    expect(later.err).toEqual(['no beads since 2099-01-01T00:00:00Z']);
 
     const badSince = terminal();
     expect(await runCli(['audit', 'export', '--since', 'last tuesday'], badSince.io, env, repoRoot)).toBe(2);
@@ -240,6 +246,27 @@ describe('CLI: a STALLED entry resolved by hand (SAFE-13)', () => {
       expect(row.prepare(`SELECT state, stateReason FROM "Intent" WHERE id = ?`).get(p.intentId)).toEqual({ state: 'CANCELLED', stateReason: 'resolved by ops (CLI) after checking the broker: TWS: nothing with this Order Ref' });
     } finally {
       row.close();
+    }
+  });
+});
+
+describe('CLI: unknown commands (issue 16)', () => {
+  it('issue 16: an unknown command says "unknown command X" and prints the help on stderr, exit 2; no command or help is exit 0 with the help', async () => {
+    const typo = terminal();
+    expect(await runCli(['stauts'], typo.io, {}, repoRoot)).toBe(2);
+    expect(typo.err[0]).toBe('unknown command: stauts');
+    expect(typo.err.join('\n')).toContain('Phoenix operator CLI');
+    expect(typo.out).toEqual([]);
+    // a command group without its verb is not a command either
+    const partial = terminal();
+    expect(await runCli(['audit'], partial.io, {}, repoRoot)).toBe(2);
+    expect(partial.err[0]).toBe('unknown command: audit');
+    for (const argv of [[], ['help'], ['status', '--help']]) {
+      const t = terminal();
+      expect(await runCli(argv, t.io, {}, repoRoot), argv.join(' ')).toBe(0);
+      expect(t.out.join('\n')).toContain('Phoenix operator CLI');
+      expect(t.out.join('\n')).toContain('Add --demo to any command');
+      expect(t.err).toEqual([]);
     }
   });
 });
