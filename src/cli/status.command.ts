@@ -3,6 +3,7 @@
  * and that broker's state), asked over /v1/admin/status; when no service runs on this database,
  * the database's view, said so on the first line, with what the last start ran.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, displayPath, type AppConfig } from '../config/load.js';
 import type { ServiceFacts } from '../http/admin.schema.js';
@@ -62,6 +63,10 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
   }
   ctx.io.out(fallbackLine(found, ctx.cwd));
   for (const n of found.notes) ctx.io.out(`  ${n}`);
+  if (!existsSync(found.database)) {
+    ctx.io.out('  no database there yet: npm start creates it (nothing has run on this configuration)');
+    return 0;
+  }
   const app = await ctx.app();
   const s = await app.engine.status();
   const bead = await app.store.tx((tx) => tx.beads.latestOfType('CONFIG'));

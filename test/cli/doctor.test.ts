@@ -296,6 +296,16 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
     expect(text).toContain('IB Gateway 4002 paper / 4001 live');
   });
 
+  it('issue 16: doctor reads .env like the service does: BROKER=ibkr only in .env (not in this shell) → the dead gateway is a broker FAIL, not "all good"', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, '.env'), `BROKER=ibkr\nIB_HOST=127.0.0.1\nIB_PORT=${port}\nIB_ACCOUNT=DU1234567\n`);
+    const { code, text } = await doctor({ BROKER: undefined });
+    expect(code).toBe(1);
+    expect(line(text, 'configuration')).toMatch(/broker ibkr/);
+    expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB Gateway/TWS not reachable at 127\\.0\\.0\\.1:${port}`));
+    expect(text).not.toMatch(/all good/);
+  });
+
   it('BROKER=ibkr with something that is not IB Gateway on IB_PORT (accepts TCP, never answers) → broker FAIL: no API handshake', async () => {
     const sockets = new Set<Socket>();
     const silent = createTcpServer((socket) => {
