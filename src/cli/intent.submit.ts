@@ -3,7 +3,8 @@
  * (POST /v1/admin/intents), so it is gated by the constitution and broker that service runs,
  * not by this shell's. With no service on this database it is checked and stored in-process,
  * with this shell's configuration, and stderr says so first; its card is sent when the
- * service starts. Standard output is one JSON line either way.
+ * service starts. A Phoenix that refuses this shell's INTAKE_TOKEN gets nothing (it may be the
+ * service on this database). Standard output is one JSON line either way.
  *
  * Exit: 0 accepted (PROPOSED or CANCELLED with denials), 1 invalid or refused, 3 duplicate.
  */
@@ -53,6 +54,12 @@ export async function intentSubmit(ctx: CliContext, text: string): Promise<numbe
     return 1;
   }
 
+  if (found.tokenRefused) {
+    // it may be the service on this very database: storing behind its back would gate the intent with this shell's rules
+    ctx.io.err('Nothing submitted: a Phoenix is running but refused this shell\'s INTAKE_TOKEN.');
+    for (const n of found.notes) ctx.io.err(`  ${n}`);
+    return 1;
+  }
   const config = ctx.config();
   ctx.io.err(fallbackLine(found, ctx.cwd, `checking the intent with this shell's configuration (constitution "${config.constitution.name}", ${displayPath(config.constitutionPath, ctx.cwd)}) and storing it in the database`));
   for (const n of found.notes) ctx.io.err(`  ${n}`);

@@ -27,6 +27,8 @@ export type ServiceLookup =
       readonly database: string;
       /** a Phoenix answered but cannot be used from here (other database, token): not "not running" */
       readonly unreachable: boolean;
+      /** a Phoenix refused this shell's INTAKE_TOKEN: it may well run on this database */
+      readonly tokenRefused: boolean;
       /** why, one line each */
       readonly notes: readonly string[];
     };
@@ -92,6 +94,7 @@ export async function findService(opts: LookupOptions): Promise<ServiceLookup> {
 
   const notes: string[] = [];
   let unreachable = false;
+  let tokenRefused = false;
   for (const base of bases) {
     let status: number;
     let text: string;
@@ -105,6 +108,7 @@ export async function findService(opts: LookupOptions): Promise<ServiceLookup> {
     }
     if (status === 401) {
       unreachable = true;
+      tokenRefused = true;
       notes.push(`a Phoenix at ${base} refused this shell's INTAKE_TOKEN${token ? '' : ' (none is set here)'}: set INTAKE_TOKEN (in .env or the environment) to the value the service runs with`);
       continue;
     }
@@ -127,7 +131,7 @@ export async function findService(opts: LookupOptions): Promise<ServiceLookup> {
     }
     return { kind: 'running', base, token, admin, database };
   }
-  return { kind: 'absent', database, unreachable, notes };
+  return { kind: 'absent', database, unreachable, tokenRefused, notes };
 }
 
 /** The one line every command prints when it falls back to the database. */

@@ -117,11 +117,15 @@ describe('issue 16: the CLI with a bare environment tells the running service\'s
   it('issue 16: with the service stopped, status says so on its first line and shows the database with what the last start ran', async () => {
     await svc!.stop();
     svc = undefined;
+    // (a port nobody uses instead of the default 8787, where another Phoenix of this machine may run)
+    const unused = await freePort();
     const t = terminal();
-    expect(await runCli(['status'], t.io, {}, dir)).toBe(0);
-    expect(t.out[0]).toBe('Service not running — showing the database (data/phoenix.db).');
-    // (what answers on the default port 8787 depends on the machine: another Phoenix on another database is named, not used)
-    expect(t.out).toContain(`  nothing answers at http://127.0.0.1:${intakePort} (where the last start on this database listened)`);
+    expect(await runCli(['status'], t.io, { INTAKE_PORT: String(unused) }, dir)).toBe(0);
+    expect(t.out.slice(0, 3)).toEqual([
+      'Service not running — showing the database (data/phoenix.db).',
+      `  nothing answers at http://127.0.0.1:${unused}`,
+      `  nothing answers at http://127.0.0.1:${intakePort} (where the last start on this database listened)`,
+    ]);
     const text = t.out.join('\n');
     expect(text).toMatch(/^ {2}last start: Wed 0\d:\d\d EST, constitution "demo", PAPER mode, broker ibkr$/m);
     expect(text).toMatch(/^Mode: PAPER {3}constitution: demo$/m);
