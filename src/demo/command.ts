@@ -172,8 +172,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const h = reached.admin.health;
   const tz = f.constitution.timeZone;
   const burst = Math.min(a.burst, a.count);
-  const seconds = (burst < a.count ? (a.count - burst) * a.everyMs : 0) / 1000;
-  io.out(`Phoenix demo: ${a.count} mock signals to ${target.base}/v1/intents (seed ${a.seed}; ${burst} at once, then one every ${a.everyMs / 1000} s: about ${seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`}; Ctrl+C stops)`);
+  const seconds = ((a.count - burst) * a.everyMs) / 1000;
+  const pace = burst >= a.count ? 'all at once' : `${burst} at once, then one every ${a.everyMs / 1000} s${seconds >= 1 ? `: about ${seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`}` : ''}`;
+  io.out(`Phoenix demo: ${a.count} mock signals to ${target.base}/v1/intents (seed ${a.seed}; ${pace}; Ctrl+C stops)`);
   io.out(`service: the DEMO service (${f.mode.toUpperCase()} mode, constitution "${f.constitution.name}", broker ${f.broker.name} ${h.broker}, its own database data/demo/)${h.status === 'degraded' ? ` — DEGRADED: ${h.reasons.join('; ')}` : ''}`);
   if (!(await waitForKillToLapse(fetchFn, target, reached.admin, io, opts.signal, opts.progressEveryMs))) return opts.signal?.aborted ? 0 : 1;
   io.out('');
