@@ -40,7 +40,7 @@ import { IbContracts } from './ib.contracts.js';
 import { attachListeners } from './ib.events.js';
 import { IbOrders } from './ib.orders.js';
 import { IbRequests } from './ib.requests.js';
-import { IbLink, sessionLost, sessionReady, sessionRestored, type SessionParts } from './ib.session.js';
+import { IbLink, recoverIds, sessionLost, sessionReady, sessionRestored, type SessionParts } from './ib.session.js';
 import { IbSnapshot } from './ib.snapshot.js';
 import { OrderBook } from './order.book.js';
 
@@ -66,6 +66,13 @@ export interface IbkrBrokerOptions {
   readonly commissionWaitMs?: number;
   /** evenly spaced request rate to TWS, capped at 40 (default 38; IBKR's limit is 50) */
   readonly maxReqPerSec?: number;
+  /** while the gateway waits for its login (2FA), try a fresh session this often (default 15000) */
+  readonly loginPollMs?: number;
+  /**
+   * The gateway's daily restart window (engine/gateway-day.ts): a drop inside it is expected, so
+   * failed reconnects keep going and never escalate to DOWN while it lasts. Default: none.
+   */
+  readonly inRestartWindow?: (now: number) => boolean;
 }
 
 export class IbkrBroker implements BrokerPort {
@@ -109,8 +116,10 @@ export class IbkrBroker implements BrokerPort {
       emit: (e) => this.outbox.push(e),
       requireReady: () => link.requireReady(),
       attached: () => link.session,
+      recover: (s) => recoverIds(parts, s),
+      loginLost: (detail) => link.conn.loginLost(detail),
     });
-    const parts: SessionParts = { link, account: this.account, orders: this.orders, snapshot: this.snapshot, requests: this.requests, log, mode: options.mode };
+    const parts: SessionParts = { link, account: this.account, orders: this.orders, snapshot: this.snapshot, requests: this.requests, book: this.book, log, mode: options.mode };
     const listeners = { log, outbox: this.outbox, book: this.book, orders: this.orders, account: this.account, contracts: this.contracts, snapshot: this.snapshot, attached: () => link.session };
     this.conn = new IbConnection(
       {
@@ -122,6 +131,8 @@ export class IbkrBroker implements BrokerPort {
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
         reconnect: { ...DEFAULT_RECONNECT, ...(options.reconnect ?? {}) },
         maxReqPerSec,
+        loginPollMs: options.loginPollMs ?? 15_000,
+        ...(options.inRestartWindow ? { inRestartWindow: () => options.inRestartWindow!(clock.now()) } : {}),
       },
       {
         attach: (ib, id) => attachListeners(ib, id, listeners),

@@ -20,6 +20,7 @@ import {
   type SingleOrderRequest,
   type SubmitPermit,
 } from '../../engine/broker.port.js';
+import { WAITING_FOR_LOGIN_TEXT } from '../../engine/gateway-day.js';
 import type { Cancel, Clock, Logger } from '../../engine/ports.js';
 import type { IbSession } from './connection.js';
 import type { IbAccount } from './ib.account.js';
@@ -41,10 +42,16 @@ export interface IbOrdersDeps {
   readonly requireReady: () => IbSession;
   /** the session our listeners are attached to (for the 103 re-seed) */
   readonly attached: () => IbSession | null;
+  /** the recovery snapshot on `s`, then ids above every order of ours it found (ib.session.ts) */
+  readonly recover: (s: IbSession) => Promise<void>;
+  /** the gateway reports no managed account: it lost its login (→ WAITING_FOR_LOGIN) */
+  readonly loginLost: (detail: string) => void;
 }
 
 export class IbOrders {
   private nextOrderId = 0;
+  /** the session whose orders were matched (snapshot) and ids placed above them */
+  private matchedOn: IbSession | null = null;
   private readonly sendWaiters = new Map<number, Pending<boolean>>();
 
   constructor(private readonly d: IbOrdersDeps) {}
@@ -57,6 +64,19 @@ export class IbOrders {
   /** nextValidId from TWS (handshake or reqIds): never lower what we already used. */
   seed(nextValidId: number): void {
     this.nextOrderId = Math.max(this.nextOrderId, nextValidId);
+  }
+
+  /**
+   * The recovery snapshot of session `s` matched the gateway's orders to ours (orderRef,
+   * permId): ids continue above the highest order id of this client it found, whatever
+   * nextValidId said (a gateway restart may roll it back; an id of a live order would modify
+   * it, a used one is refused with 103). Returns true when that raised the counter.
+   */
+  matched(s: IbSession, highestOwnId: number): boolean {
+    this.matchedOn = s;
+    if (highestOwnId < this.nextOrderId) return false;
+    this.nextOrderId = highestOwnId + 1;
+    return true;
   }
 
   async placeBracket(req: BracketRequest, permit: SubmitPermit): Promise<readonly PlacedLeg[]> {
@@ -164,7 +184,13 @@ export class IbOrders {
     const account = this.d.account;
     account.assertModeSubmits();
     const s = this.d.requireReady();
+    if (this.matchedOn !== s) await this.rematch(s);
     const managed = await account.queryManaged(s);
+    if (managed.length === 0) {
+      const detail = `${WAITING_FOR_LOGIN_TEXT}: the gateway reports no managed account`;
+      this.d.loginLost(detail);
+      throw new BrokerUnavailableError(`${detail}; nothing sent`);
+    }
     account.verify(managed);
     const q = await this.d.contracts.qualify(instrument);
     account.verify(); // an unsolicited account change may have arrived meanwhile
@@ -175,6 +201,15 @@ export class IbOrders {
       );
     }
     return q;
+  }
+
+  /** The session started without a complete snapshot: match (and place ids) before anything is sent. */
+  private async rematch(s: IbSession): Promise<void> {
+    try {
+      await this.d.recover(s);
+    } catch (e) {
+      throw new BrokerUnavailableError(`the gateway's orders are not matched to ours yet (${(e as Error).message}); nothing sent`);
+    }
   }
 
   private allocateIds(n: number): number {

@@ -11,6 +11,7 @@ import type { IbAccount } from './ib.account.js';
 import type { IbOrders } from './ib.orders.js';
 import type { IbRequests } from './ib.requests.js';
 import type { IbSnapshot } from './ib.snapshot.js';
+import type { OrderBook } from './order.book.js';
 
 /** The attached session and the connection, for every part that sends. */
 export class IbLink {
@@ -52,6 +53,7 @@ export interface SessionParts {
   readonly orders: IbOrders;
   readonly snapshot: IbSnapshot;
   readonly requests: IbRequests;
+  readonly book: OrderBook;
   readonly log: Logger;
   readonly mode: string;
 }
@@ -66,15 +68,26 @@ export async function sessionReady(p: SessionParts, s: IbSession, attempt: numbe
   await p.account.waitForSummary(Math.min(p.requests.timeoutMs, 3000));
   let recovery = 'recovered';
   try {
-    await p.snapshot.refresh(s);
+    await recoverIds(p, s);
   } catch (e) {
-    recovery = `recovery incomplete: ${(e as Error).message}`;
+    recovery = `recovery incomplete (orders are matched before the first submit): ${(e as Error).message}`;
     p.log.warn({ err: e }, 'ibkr recovery snapshot failed');
   }
+  const rolledBack = s.nextValidId < p.orders.nextId ? ` (the gateway said ${s.nextValidId}: ids continue above the ones already used)` : '';
   return {
     ok: true,
-    detail: `account ${p.account.accountId ?? '(none)'} mode ${p.mode}, nextValidId ${p.orders.nextId}, ${recovery}`,
+    detail: `account ${p.account.accountId ?? '(none)'} mode ${p.mode}, nextValidId ${p.orders.nextId}${rolledBack}, ${recovery}`,
   };
+}
+
+/**
+ * After ANY (re)connect, before anything new is sent: the open and completed orders and today's
+ * executions (snapshot) match the gateway's orders to ours by orderRef/permId, and order ids
+ * continue above the highest id of this client found there (nextValidId may roll back).
+ */
+export async function recoverIds(p: SessionParts, s: IbSession): Promise<void> {
+  await p.snapshot.refresh(s);
+  if (p.orders.matched(s, p.book.maxOwnOrderId())) p.log.warn({ nextValidId: s.nextValidId, next: p.orders.nextId }, 'ibkr nextValidId below ids already used: continuing above them');
 }
 
 /** connection.ts `lost` hook: the attached session is gone; every pending exchange fails. */
