@@ -19,6 +19,7 @@ export interface GatewayDay {
 }
 
 export const WEEKDAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const FULL_DAY: Record<string, string> = { Sun: 'sunday', Mon: 'monday', Tue: 'tuesday', Wed: 'wednesday', Thu: 'thursday', Fri: 'friday', Sat: 'saturday' };
 const DAY = 1440;
 const MIN = 60_000;
 
@@ -50,8 +51,9 @@ export function parseRestartWindow(text: string): GatewayDay['restartWindow'] | 
 export function parseWeeklyLogin(text: string): GatewayDay['weeklyLogin'] | string {
   const t = text.trim();
   if (/^off$/i.test(t)) return null;
-  const m = /^([A-Za-z]{3})[a-z]*\s+(\S+)$/.exec(t);
-  const weekday = m ? WEEKDAY_NAMES.findIndex((d) => d.toLowerCase() === m[1]!.toLowerCase()) : -1;
+  const m = /^([A-Za-z]+)\s+(\S+)$/.exec(t);
+  const day = m?.[1]!.toLowerCase() ?? '';
+  const weekday = WEEKDAY_NAMES.findIndex((d) => day === d.toLowerCase() || day === FULL_DAY[d]);
   const at = m ? minutesOf(m[2]!) : null;
   if (weekday < 0 || at === null) return 'must be a weekday and a time like Sun 18:00, or off';
   return { weekday, at };
@@ -61,12 +63,16 @@ export function windowLabel(w: NonNullable<GatewayDay['restartWindow']>): string
   return `${hhmm(w.from)}–${hhmm(w.to)}`;
 }
 
+/** `minutes` (after local midnight) falls inside the window [from, to). */
+export function windowContains(w: NonNullable<GatewayDay['restartWindow']>, minutes: number): boolean {
+  return w.from < w.to ? minutes >= w.from && minutes < w.to : minutes >= w.from || minutes < w.to;
+}
+
 /** Inside the daily restart window at `now` (the window's last minute is `to` − 1). */
 export function inRestartWindow(now: number, gw: GatewayDay | null | undefined, timeZone: string): boolean {
   const w = gw?.restartWindow;
   if (!w) return false;
-  const m = localTime(now, timeZone).minutes;
-  return w.from < w.to ? m >= w.from && m < w.to : m >= w.from || m < w.to;
+  return windowContains(w, localTime(now, timeZone).minutes);
 }
 
 /** When the window `now` is in ends (epoch ms, at the minute). */
