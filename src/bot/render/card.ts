@@ -81,6 +81,8 @@ function dangerLines(v: TradeCardView): Line[] {
     );
   }
   if (v.orders.some((o) => o.role === 'ENTRY' && o.status === 'HELD')) out.push(line('⏸ ', b('HELD'), ' by the broker (e.g. no shares to borrow, 404): it may never fill (RB-015).'));
+  // IB Gateway's day (SPEC 4): an entry that is not at the broker yet waits while the gateway restarts or waits for its login
+  if (v.hold && (tradeCardOpen(v) || v.intent.state === 'APPROVED')) out.push({ ...line('⏸ ', b('ENTRIES HELD'), `: ${clean(v.hold)}`), maxChars: 300 });
   return out;
 }
 

@@ -277,9 +277,9 @@ export class IbConnection {
 
   private scheduleReconnect(attempt: number, gen: number, lastFailure: string): void {
     const policy = this.opts.reconnect;
-    const expected = this.opts.inRestartWindow?.() ?? false;
+    let delay = backoffDelay(policy, attempt);
     if (attempt > policy.maxAttempts) {
-      if (!expected) {
+      if (!this.opts.inRestartWindow?.()) {
         this.setState(
           'DOWN',
           `reconnect failed after ${policy.maxAttempts} attempts (${lastFailure}); staying down until connect() is called`,
@@ -287,10 +287,11 @@ export class IbConnection {
         );
         return;
       }
-      attempt = policy.maxAttempts; // the gateway's daily restart: keep trying, do not escalate
+      // the gateway's daily restart: keep trying at the slowest pace, do not escalate
+      attempt = policy.maxAttempts;
+      delay = policy.maxDelayMs;
     }
-    const delay = expected && attempt >= policy.maxAttempts ? policy.maxDelayMs : backoffDelay(policy, attempt);
-    this.log.info({ attempt, delay, expected }, 'ibkr reconnect scheduled');
+    this.log.info({ attempt, delay }, 'ibkr reconnect scheduled');
     this.reconnectTimer = this.opts.clock.schedule(delay, () => {
       this.reconnectTimer = null;
       if (gen !== this.generation) return;
