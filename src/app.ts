@@ -4,6 +4,7 @@
  * build Phoenix through `createApp`, so they run the same code.
  */
 import { SimBroker } from './broker/sim/index.js';
+import { storeBookPersistence } from './broker/sim/sim.persist.js';
 import type { AppConfig } from './config/load.js';
 import type { BrokerPort } from './engine/broker.port.js';
 import { Engine } from './engine/engine.js';
@@ -52,15 +53,16 @@ export function buildAnchorPublisher(config: AppConfig, dbFile: string, clock: C
   return { file, publisher: new AnchorPublisher(sinks, clock) };
 }
 
-export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger): SimBroker {
-  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger });
+/** The simulator; with `store` it keeps its book in Phoenix's database across restarts (issue 16). */
+export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): SimBroker {
+  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger, ...(store ? { persistence: storeBookPersistence(store, clock) } : {}) });
 }
 
 /**
  * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
  * IBKR client (and rxjs) is only loaded when it is used.
  */
-export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger): Promise<BrokerPort> {
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
@@ -78,7 +80,7 @@ export async function buildBroker(config: AppConfig, clock: Clock, logger: Logge
       inRestartWindow: (now) => inRestartWindow(now, day, tz),
     });
   }
-  return buildSimBroker(config, clock, logger);
+  return buildSimBroker(config, clock, logger, store);
 }
 
 /** IB Gateway's day from IB_RESTART_WINDOW / IB_WEEKLY_LOGIN / IB_LOGIN_REMINDER_MIN (SPEC 17). */
@@ -99,7 +101,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
   const onBeadsCommitted = anchors.publisher.committed;
   const store: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
-  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger));
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
   const engine = new Engine({
     store,
     broker,

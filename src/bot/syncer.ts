@@ -38,6 +38,8 @@ export interface SyncerOptions {
   readonly batch?: number;
   /** per-card retry backoff bounds in ms (default 1000 … 60 000) */
   readonly backoffMs?: { readonly min: number; readonly max: number };
+  /** a card's message reached the chat (metrics: card shown → tap) */
+  readonly onShown?: (card: CardRecord) => void;
 }
 
 export interface SyncerStats {
@@ -66,6 +68,7 @@ export class CardSyncer {
   private readonly everyMs: number;
   private readonly batch: number;
   private readonly backoffMs: { min: number; max: number };
+  private readonly onShown: ((card: CardRecord) => void) | undefined;
 
   constructor(
     private readonly paced: PacedSender,
@@ -76,6 +79,7 @@ export class CardSyncer {
     this.everyMs = opts.everyMs ?? 1000;
     this.batch = opts.batch ?? 50;
     this.backoffMs = { min: opts.backoffMs?.min ?? 1000, max: opts.backoffMs?.max ?? 60_000 };
+    this.onShown = opts.onShown;
   }
 
   start(): void {
@@ -167,6 +171,7 @@ export class CardSyncer {
         messageId = (await this.send(chatId, rendered)).message_id;
         this.unrecorded.set(card.id, messageId);
         this.stats.sent++;
+        this.onShown?.(card);
       } else {
         const r = await this.edit(chatId, known, rendered);
         if (r === 'gone') {

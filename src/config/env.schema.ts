@@ -97,6 +97,8 @@ export const envSchemaFields = {
   AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
   AUDIT_ANCHOR_URL: httpUrl('an http(s) URL that accepts POSTed NDJSON').optional(),
   CONSTITUTION_PATH: z.string().default('config/constitution.yaml'),
+  // notification level per alert type: on | silent | off (the default file may be missing: all on)
+  ALERTS_CONFIG_PATH: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 };
 
@@ -151,6 +153,7 @@ export const ENV_FIXES: Record<EnvKey, string> = {
   AUDIT_ANCHOR_FILE: 'a file path for the audit anchor journal, ideally on a disk the database owner cannot write (e.g. AUDIT_ANCHOR_FILE=/mnt/audit/phoenix.anchors.jsonl); unset = next to the database; off = none',
   AUDIT_ANCHOR_URL: 'a full http(s) URL that accepts POSTed NDJSON lines, or unset it',
   CONSTITUTION_PATH: 'point CONSTITUTION_PATH at a constitution file (config/constitution.yaml, or config/constitution.demo.yaml for demos)',
+  ALERTS_CONFIG_PATH: 'point ALERTS_CONFIG_PATH at the notification levels file (copy config/alerts.yaml from the repository), or unset it for every alert type on',
   LOG_LEVEL: 'LOG_LEVEL=info (or fatal, error, warn, debug, trace, silent)',
 };
 

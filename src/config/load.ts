@@ -7,9 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson } from '../engine/canonical.js';
 import { defaultConstitution, type Constitution } from '../engine/constitution.js';
-import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
-import { windowContains, windowLabel } from '../engine/gateway-day.js';
 import { timeOrNull } from '../engine/constitution.fields.js';
+import type { AlertLevels } from '../engine/alerts.table.js';
+import { windowContains, windowLabel } from '../engine/gateway-day.js';
+import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
+import { DEFAULT_ALERTS_CONFIG, loadAlertLevels } from './alerts.load.js';
 import { checkConstitution, type ConstitutionCheck } from './constitution.load.js';
 import { checkEnv, type EnvCheck } from './env.check.js';
 import { SECRET_ENV, type Env } from './env.schema.js';
@@ -22,6 +24,8 @@ export interface AppConfig {
   readonly constitutionPath: string;
   /** the TradingView mapping (config/tradingview.yaml), loaded when TRADINGVIEW_PASSPHRASE is set */
   readonly tradingview?: TradingViewMapping;
+  /** notification level per alert type (config/alerts.yaml); absent or missing type = on */
+  readonly alerts?: AlertLevels;
   /** sha256 over the non-secret settings and the constitution (CONFIG bead) */
   readonly digest: string;
 }
@@ -66,6 +70,13 @@ const MAPPING_FIX = 'correct it: the comments in config/tradingview.yaml explain
 function mappingProblem(line: string): ConfigProblem {
   const cut = line.indexOf(': ');
   return cut < 0 ? { where: 'TRADINGVIEW_MAPPING_PATH', problem: line, fix: MAPPING_FIX } : { where: line.slice(0, cut), problem: line.slice(cut + 2), fix: MAPPING_FIX };
+}
+
+const ALERTS_FIX = 'correct it: config/alerts.yaml explains the levels (on, silent, off); CRITICAL types are always on';
+/** An alert-levels problem line (`file:line: message`) as a ConfigProblem. */
+function alertsProblem(line: string): ConfigProblem {
+  const cut = line.indexOf(': ');
+  return cut < 0 ? { where: 'ALERTS_CONFIG_PATH', problem: line, fix: ALERTS_FIX } : { where: line.slice(0, cut), problem: line.slice(cut + 2), fix: ALERTS_FIX };
 }
 
 /** relative to the working directory when inside it, else absolute */
@@ -131,8 +142,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (t.ok) tradingview = t.value;
     else problems.push(...t.problems.map(mappingProblem));
   }
-  if (problems.length || !env.env || !c.ok) throw new ConfigError(problems);
+  // Notification levels: checked in the same round (a CRITICAL type set off or silent is refused).
+  const alertsPath = merged.ALERTS_CONFIG_PATH ?? DEFAULT_ALERTS_CONFIG;
+  const levels = loadAlertLevels(resolve(cwd, alertsPath), alertsPath, merged.ALERTS_CONFIG_PATH !== undefined);
+  if (!levels.ok) problems.push(...levels.problems.map(alertsProblem));
+  if (problems.length || !env.env || !c.ok || !levels.ok) throw new ConfigError(problems);
+  const alerts = levels.value;
   const publicEnv = Object.fromEntries(Object.entries(env.env).filter(([k]) => !(SECRET_ENV as readonly string[]).includes(k)));
-  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value, ...(tradingview ? { tradingview } : {}) })).digest('hex');
-  return { env: env.env, constitution: c.value, constitutionPath, digest, ...(tradingview ? { tradingview } : {}) };
+  const digest = createHash('sha256').update(canonicalJson({ env: publicEnv, constitution: c.value, ...(tradingview ? { tradingview } : {}), ...(Object.keys(alerts).length ? { alerts } : {}) })).digest('hex');
+  return { env: env.env, constitution: c.value, constitutionPath, digest, alerts, ...(tradingview ? { tradingview } : {}) };
 }

@@ -60,6 +60,7 @@ export const beadSchemas = {
   ACCESS_DENIED: z.object({ userId: z.string(), chatId: z.string().nullable(), action: z.string(), reason: z.string() }),
   CONFIG: z.object({ digest: z.string(), mode: z.string(), broker: z.string(), constitution: z.string(), telegram: z.string(), version: z.string() }),
   CARD: z.object({ cardId: z.string(), kind: z.string(), event: z.enum(['CREATED', 'DECIDED', 'EXPIRED', 'TAP_REFUSED']), actor: who.optional(), detail: z.string().optional() }),
+  ALERT_SNOOZE: z.object({ alertTypes: z.array(z.string()).min(1), until: z.string(), actor: who, messageId: z.string() }),
   JOB: z.object({ job: z.string(), event: z.enum(['DAILY_RESET', 'FLATTEN_DEADLINE', 'FLATTEN_DEADLINE_CATCH_UP', 'ESCALATION']), detail: z.string() }),
 } as const;
 

@@ -1,6 +1,7 @@
 /**
  * Status snapshot (SPEC 12 /status, `phoenix status`): plain data any transport renders.
  */
+import { activeSnoozes, parseSnoozes, SNOOZE_KV, type Snooze } from './alert-snooze.usecase.js';
 import type { BrokerHealth } from './broker.port.js';
 import { dayStats, type EngineContext } from './context.js';
 import type { IntentRecord, KillFlag, Mode } from './domain.js';
@@ -27,6 +28,8 @@ export interface StatusSnapshot {
   readonly unresolvedDrifts: readonly DriftRecord[];
   /** open positions without a working stop at the broker (MONEY-1, INV-PROTECTED-1) */
   readonly unprotected: readonly { readonly intentId: string; readonly open: number; readonly stop: string }[];
+  /** alert types snoozed right now ("snooze 1 h": delivered without sound), who and until when */
+  readonly snoozes?: readonly Snooze[];
 }
 
 export interface HealthSnapshot {
@@ -83,6 +86,7 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       outbox: { backlog: await tx.alerts.backlog(), lastSentAt: lastSent ? Number(lastSent) : null, lastError: await tx.kv.get('telegram.lastError') },
       unresolvedDrifts: await tx.drifts.unresolved(),
       unprotected,
+      snoozes: activeSnoozes(parseSnoozes(await tx.kv.get(SNOOZE_KV)), now),
     };
   });
 }

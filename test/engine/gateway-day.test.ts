@@ -19,6 +19,7 @@ import { gatewayDayOf } from '../../src/app.js';
 import { renderCard } from '../../src/bot/render/card.js';
 import { renderStatus } from '../../src/bot/render/lists.js';
 import { visibleText } from '../../src/bot/html.js';
+import { renderStatusText } from '../../src/cli/status.text.js';
 import { entryHold, inRestartWindow, loginReminderDue, parseRestartWindow, parseWeeklyLogin, type GatewayDay } from '../../src/engine/gateway-day.js';
 import { runGatewayDay } from '../../src/engine/gateway-day.usecase.js';
 import { cardView } from '../../src/engine/queries.usecase.js';
@@ -62,7 +63,9 @@ describe('GATEWAY-1: the daily restart window holds entries and is INFO', () => 
     await e.settle();
     expect(e.server.placements).toHaveLength(0);
     expect((await intentOf(e.h, id)).state).toBe('APPROVED');
-    expect(await cardText(e, id)).toContain('ENTRIES HELD');
+    const held = await cardText(e, id);
+    expect(held).toMatch(/ENTRIES HELD: IB Gateway daily restart window 23:45–00:05: entries held until 00:05 EST .* — waiting; the approval lapses at \d{2}:\d{2} EST\. Nothing was sent\./);
+    expect(held).not.toContain('Submitting to the broker');
 
     await e.server.stop(); // the gateway's nightly restart
     await until(() => (e.broker.health().state === 'DISCONNECTED' || e.broker.health().state === 'CONNECTING'), 'drop seen');
@@ -120,6 +123,7 @@ describe('GATEWAY-3: waiting for login blocks entries and says so', () => {
     const status = visibleText(renderStatus(await e.h.engine.status()));
     expect(status).toContain('Broker: ibkr WAITING_FOR_LOGIN (not submitting) — gateway waiting for login (2FA)');
     expect(status).toContain('Entries held: gateway waiting for login (2FA): IB Gateway is up but nobody is logged in');
+    expect(renderStatusText(await e.h.engine.status())).toContain('Entries held: gateway waiting for login (2FA)'); // phoenix status
 
     const id = await propose(e);
     expect(await cardText(e, id)).toContain('ENTRIES HELD: gateway waiting for login (2FA)');
