@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { verifyAudit } from '../src/engine/audit.usecase.js';
-import { chainBeads, GENESIS_HASH, type BeadDraft } from '../src/engine/beads.js';
+import { chainBeads, EMPTY_HEAD, type BeadDraft, type ChainHead } from '../src/engine/beads.js';
 import { migrate } from '../src/store/migrate.js';
 import { iso } from '../src/store/sqlite.rows.js';
 import { SqliteStore } from '../src/store/sqlite.store.js';
@@ -32,17 +32,17 @@ export async function benchAudit(total = 1_000_000): Promise<BenchRow[]> {
     const appendRate = appendN / ((performance.now() - t0) / 1000);
 
     // Fill up to `total` beads in bulk, continuing the chain.
-    const head = (store.db.prepare(`SELECT hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as { hash: string } | undefined)?.hash ?? GENESIS_HASH;
-    const ins = store.db.prepare(`INSERT INTO "Bead"(id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    let prev = head;
+    const head = (store.db.prepare(`SELECT seq, hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as ChainHead | undefined) ?? EMPTY_HEAD;
+    const ins = store.db.prepare(`INSERT INTO "Bead"(seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    let prev: ChainHead = head;
     const batch = 50_000;
     for (let done = appendN; done < total; done += batch) {
       const n = Math.min(batch, total - done);
       const rows = chainBeads(prev, Array.from({ length: n }, (_, k) => draft(done + k, 1_700_000_000_000 + done + k)), () => `bd_${randomBytes(9).toString('base64url')}`);
       store.db.transaction(() => {
-        for (const b of rows) ins.run(b.id, b.type, b.intentId, b.payload, iso(b.ts), b.prevHash, b.hash);
+        for (const b of rows) ins.run(b.seq, b.id, b.type, b.intentId, b.payload, iso(b.ts), b.prevHash, b.hash, b.hashVersion);
       })();
-      prev = rows[rows.length - 1]!.hash;
+      prev = rows[rows.length - 1]!;
     }
     const t1 = performance.now();
     const report = await verifyAudit(store);

@@ -135,6 +135,7 @@ function fakeBroker(snapshot: () => BrokerSnapshot): BrokerPort {
     placeBracket: no,
     placeOrder: no,
     cancel: no,
+    resize: no,
     openOrders: async () => snapshot().openOrders,
     executions: async () => snapshot().executions,
     positions: async () => snapshot().positions,

@@ -99,6 +99,9 @@ export function deskConfig(dbFile: string, constitution: Constitution): AppConfi
     TELEGRAM_WEBHOOK_URL: 'https://phoenix.sim.invalid/telegram',
     TELEGRAM_WEBHOOK_SECRET: SECRETS.TELEGRAM_WEBHOOK_SECRET,
     INTAKE_TOKEN: SECRETS.INTAKE_TOKEN,
+    // the anchor journal is real file I/O finishing on the wall clock's time, not the simulated
+    // one: runs would differ (INV-AUDIT-ANCHOR-1 has its own tests)
+    AUDIT_ANCHOR_FILE: 'off',
   });
   return { env, constitution, constitutionPath: '(simulation)', digest: `sim:${constitution.name}` };
 }

@@ -36,7 +36,7 @@ export interface BrokerObserver {
   /** the entry did reach the broker (the token from entryLeaving) */
   entryLeft(token: unknown): void;
   /** a placement or cancel reaches the broker */
-  mutation(m: { readonly kind: 'bracket' | 'order' | 'cancel'; readonly orderRef: string; readonly role: string; readonly brokerOrderId?: string }): void;
+  mutation(m: { readonly kind: 'bracket' | 'order' | 'cancel' | 'resize'; readonly orderRef: string; readonly role: string; readonly brokerOrderId?: string }): void;
 }
 
 /** Executions older than this are not replayed to a new session (IBKR replays the current day). */
@@ -151,6 +151,14 @@ export class ProcessBroker implements BrokerPort {
       const o = this.inner.truth().orders.find((x) => x.brokerOrderId === brokerOrderId);
       this.observer.mutation({ kind: 'cancel', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
       return this.inner.cancel(brokerOrderId);
+    }, 'cancel');
+  }
+
+  resize(brokerOrderId: string, quantity: number): Promise<void> {
+    return this.call(() => {
+      const o = this.inner.truth().orders.find((x) => x.brokerOrderId === brokerOrderId);
+      this.observer.mutation({ kind: 'resize', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
+      return this.inner.resize(brokerOrderId, quantity);
     }, 'cancel');
   }
 

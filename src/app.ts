@@ -4,12 +4,16 @@
  * build Phoenix through `createApp`, so they run the same code.
  */
 import { SimBroker } from './broker/sim/index.js';
+import { storeBookPersistence } from './broker/sim/sim.persist.js';
 import type { AppConfig } from './config/load.js';
 import type { BrokerPort } from './engine/broker.port.js';
 import { Engine } from './engine/engine.js';
+import { inRestartWindow, type GatewayDay } from './engine/gateway-day.js';
 import type { Clock, Logger, Random } from './engine/ports.js';
 import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
+import { anchorFilePath } from './runtime/anchor-journal.js';
+import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
 import { openDatabase, prismaClient, sqlitePath, type Db } from './store/database.js';
 import { migrate } from './store/migrate.js';
 import { PrismaStore } from './store/prisma.store.js';
@@ -38,24 +42,55 @@ export interface App {
   /** Prisma client on the same file (created on first use): inspection, tools, tests */
   readonly db: Db;
   readonly broker: BrokerPort;
+  /** the audit anchor journal file (null: AUDIT_ANCHOR_FILE=off) and what publishes to it */
+  readonly anchors: { readonly file: string | null; readonly publisher: AnchorPublisher };
   close(): Promise<void>;
 }
 
-export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger): SimBroker {
-  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger });
+/** Where audit anchors go (SAFE-12): the journal file (default next to the database) and/or a URL. */
+export function buildAnchorPublisher(config: AppConfig, dbFile: string, clock: Clock, logger: Logger): { file: string | null; publisher: AnchorPublisher } {
+  const file = anchorFilePath(config.env, dbFile);
+  const sinks: AnchorSink[] = [];
+  const log = logger.child({ component: 'audit-anchor' });
+  if (file) sinks.push(new AnchorFileSink(file, log));
+  if (config.env.AUDIT_ANCHOR_URL) sinks.push(new AnchorUrlSink(config.env.AUDIT_ANCHOR_URL, log));
+  return { file, publisher: new AnchorPublisher(sinks, clock) };
+}
+
+/** The simulator; with `store` it keeps its book in Phoenix's database across restarts (issue 16). */
+export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): SimBroker {
+  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger, ...(store ? { persistence: storeBookPersistence(store, clock) } : {}) });
 }
 
 /**
  * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
  * IBKR client (and rxjs) is only loaded when it is used.
  */
-export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger): Promise<BrokerPort> {
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
-    return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }) });
+    const day = gatewayDayOf(config);
+    const tz = config.constitution.session.timeZone;
+    return new IbkrBroker({
+      host: e.IB_HOST,
+      port: e.IB_PORT,
+      clientId: e.IB_CLIENT_ID,
+      ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}),
+      mode: e.TRADING_MODE,
+      allowLive: e.IBKR_ALLOW_LIVE,
+      clock,
+      logger: logger.child({ component: 'ibkr' }),
+      inRestartWindow: (now) => inRestartWindow(now, day, tz),
+    });
   }
-  return buildSimBroker(config, clock, logger);
+  return buildSimBroker(config, clock, logger, store);
+}
+
+/** IB Gateway's day from IB_RESTART_WINDOW / IB_WEEKLY_LOGIN / IB_LOGIN_REMINDER_MIN (SPEC 17). */
+export function gatewayDayOf(config: AppConfig): GatewayDay {
+  const e = config.env;
+  return { restartWindow: e.IB_RESTART_WINDOW, weeklyLogin: e.IB_WEEKLY_LOGIN, remindMinutesBefore: e.IB_LOGIN_REMINDER_MIN };
 }
 
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
@@ -66,9 +101,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
   // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
   let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
-  const base: Store = prismaDb ? new PrismaStore(prismaDb) : new SqliteStore(file, deps.storeIdPrefix !== undefined ? { idPrefix: deps.storeIdPrefix } : {});
+  // every commit that appends beads is anchored outside the database (SAFE-12)
+  const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
+  const onBeadsCommitted = anchors.publisher.committed;
+  const base: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted, ...(deps.storeIdPrefix !== undefined ? { idPrefix: deps.storeIdPrefix } : {}) });
   const store = deps.wrapStore ? deps.wrapStore(base) : base;
-  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger));
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
   const engine = new Engine({
     store,
     broker,
@@ -79,6 +117,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     mode: config.env.TRADING_MODE,
     allowLive: config.env.IBKR_ALLOW_LIVE,
     chatId: deps.chatId,
+    // the gateway's restart window and weekly login apply to IB Gateway, whoever built the adapter
+    gateway: broker.name === 'ibkr' ? gatewayDayOf(config) : null,
   });
   return {
     engine,
@@ -88,10 +128,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
       return prismaDb;
     },
     broker,
+    anchors,
     async close() {
       engine.detach();
       await broker.disconnect().catch(() => {});
       await store.close();
+      await anchors.publisher.flush(); // clean shutdown: every committed head is on disk
       if (prismaDb && !(base instanceof PrismaStore)) await prismaDb.$disconnect();
     },
   };

@@ -6,14 +6,20 @@
  * writes anything), so /healthz answers 503 until the jobs, the bot and the alert sender run.
  */
 import { AlertSender } from './alerts/index.js';
-import { createApp, recordConfig, type App, type AppDeps } from './app.js';
+import { createApp, recordConfig, VERSION, type App, type AppDeps } from './app.js';
 import { createGrammyAlertTransport } from './bot/alert.transport.js';
 import type { BotOptions } from './bot/bot.js';
 import { launchTelegram, type TelegramHandle } from './bot/launch.js';
 import type { AppConfig } from './config/load.js';
+import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
-import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
+import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
+import { sqlitePath } from './store/database.js';
+import { CronScheduler, startJobs, type Jobs, type RunRecord, type Scheduler } from './jobs/index.js';
+import { BeadFeed } from './metrics/bead-feed.js';
+import { PhoenixMetrics } from './metrics/metrics.js';
+import { meteredAlertTransport, telegramMetricsTransformer } from './metrics/telegram.js';
 
 export interface ServiceOptions extends AppDeps {
   /** how the bot is connected, for the CONFIG bead and the banner */
@@ -24,6 +30,8 @@ export interface ServiceOptions extends AppDeps {
   readonly sweepEveryMs?: number;
   /** job scheduler override (tests: `new ClockScheduler(fakeClock, random)`); default node-cron */
   readonly scheduler?: Scheduler;
+  /** started as the demo (`npm start -- --demo`): its own data directory (src/demo/data-dir.ts) */
+  readonly demoData?: boolean;
 }
 
 export interface Service {
@@ -33,16 +41,51 @@ export interface Service {
   readonly jobs: Jobs | null;
   /** what /healthz waits for: bot, alerts (startFrontEnds) and jobs (here) */
   readonly readiness: Readiness;
+  /** GET /metrics: this instance's own registry */
+  readonly metrics: PhoenixMetrics;
   stop(): Promise<void>;
+}
+
+/** SystemState key: the running service's intake address, for the CLI (src/cli/service-client.ts). */
+export const SERVICE_ENDPOINT_KEY = 'service.endpoint';
+
+/** What GET /v1/admin/status says this process runs (no secrets). */
+export function serviceFacts(config: AppConfig, app: App, run: { startedAt: number; intake: string; telegram: string; demoData: boolean }): ServiceFacts {
+  const e = config.env;
+  const ibkr = app.broker.name === 'ibkr';
+  return {
+    version: VERSION,
+    pid: process.pid,
+    startedAt: run.startedAt,
+    database: sqlitePath(e.DATABASE_URL),
+    demoData: run.demoData,
+    constitution: { name: config.constitution.name, path: config.constitutionPath, demo: config.constitution.demo, timeZone: config.constitution.session.timeZone },
+    mode: e.TRADING_MODE,
+    broker: { name: app.broker.name, ...(ibkr ? { host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}) } : {}) },
+    intake: run.intake,
+    telegram: run.telegram,
+  };
 }
 
 /** The parts that must run before /healthz says ready (SPEC 17). */
 export const READY_PARTS = ['bot', 'alerts', 'jobs'] as const;
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
-  const { config, logger } = opts;
+  const { config, logger, clock } = opts;
   const app = await createApp(opts);
   const readiness = new Readiness(READY_PARTS);
+  // Metrics: counted from here on (the bead feed starts at the head of the audit log).
+  const metrics = new PhoenixMetrics(clock);
+  const beadFeed = new BeadFeed(app.store, metrics);
+  await beadFeed.start();
+  metrics.setSources({
+    beforeScrape: () => beadFeed.pull(),
+    broker: () => ({ ...app.broker.health(), name: app.broker.name }),
+    health: () => app.engine.health(),
+  });
+  const startedAt = clock.now();
+  let intakeUrl = '';
+  const facts = (): ServiceFacts => serviceFacts(config, app, { startedAt, intake: intakeUrl, telegram: opts.telegramLabel, demoData: opts.demoData === true });
   // Bind the port first: a second instance fails here, before it writes or connects anything.
   let intake: IntakeServer;
   try {
@@ -54,6 +97,19 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ...(config.env.INTAKE_TOKEN ? { token: config.env.INTAKE_TOKEN } : {}),
       ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
       readiness,
+      metrics,
+      admin: { facts },
+      ...(config.env.TRADINGVIEW_PASSPHRASE && config.tradingview
+        ? {
+            tradingview: {
+              passphrase: config.env.TRADINGVIEW_PASSPHRASE,
+              mapping: config.tradingview,
+              timeZone: config.constitution.session.timeZone,
+              allowedIps: config.env.TRADINGVIEW_ALLOWED_IPS,
+              trustedProxies: config.env.TRADINGVIEW_TRUSTED_PROXIES,
+            },
+          }
+        : {}),
     });
   } catch (e) {
     await app.close();
@@ -61,7 +117,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
     throw e;
   }
-  const jobs = await startEngineSide(app, opts);
+  intakeUrl = intake.url;
+  const jobs = await startEngineSide(app, {
+    ...opts,
+    // where the CLI finds this service when its own shell names another INTAKE_PORT (issue 16)
+    afterConfig: () => app.store.tx((tx) => tx.kv.set(SERVICE_ENDPOINT_KEY, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now())),
+    onRun: (r) => metrics.jobRun(r),
+  });
+  if (jobs) metrics.setSources({ jobsRunning: () => jobs.runner.health() });
   readiness.set('jobs', jobs ? 'running' : 'disabled');
   return {
     config,
@@ -69,6 +132,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     intake,
     jobs,
     readiness,
+    metrics,
     async stop() {
       readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
       await jobs?.stop();
@@ -78,16 +142,27 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   };
 }
 
-export type EngineSideOptions = Pick<ServiceOptions, 'config' | 'logger' | 'clock' | 'telegramLabel' | 'sweepEveryMs' | 'scheduler'>;
+export type EngineSideOptions = Pick<ServiceOptions, 'config' | 'logger' | 'clock' | 'telegramLabel' | 'sweepEveryMs' | 'scheduler'> & {
+  /** after the CONFIG bead, before the broker session (the service records where it listens) */
+  readonly afterConfig?: () => Promise<void>;
+  /** each finished job run (metrics) */
+  readonly onRun?: (r: RunRecord) => void;
+};
 
 /**
- * The engine side of a start-up, in the order that keeps INV-IDEMPOTENT-ORDER-1: the CONFIG
- * bead, the broker session, restart recovery by orderRef, then the jobs. `startService` runs
- * it after binding intake; the simulator runs it for every (re)start of its in-process Phoenix.
+ * The engine side of a start-up, in the order that keeps INV-IDEMPOTENT-ORDER-1: the audit
+ * anchor check, the CONFIG bead, the broker session, restart recovery by orderRef, then the jobs.
+ * `startService` runs it after binding intake; the simulator runs it for every (re)start of its
+ * in-process Phoenix.
  */
 export async function startEngineSide(app: App, opts: EngineSideOptions): Promise<Jobs | null> {
   const { config, logger, clock } = opts;
+  // Before this process writes a bead: does the log still match its anchor journal? (SAFE-12)
+  const anchored = await checkAnchorsAtStartup({ store: app.store, file: app.anchors.file, publisher: app.anchors.publisher, clock, logger });
+  if (anchored.kind === 'ok' || anchored.kind === 'off' || (anchored.kind === 'new' && anchored.head === 0)) logger.info({ ...anchored, journal: app.anchors.file }, 'audit anchor journal checked');
+  else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
+  await opts.afterConfig?.();
   app.engine.attachBroker();
   try {
     await app.broker.connect();
@@ -110,6 +185,7 @@ export async function startEngineSide(app: App, opts: EngineSideOptions): Promis
           scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
           logger,
           ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
+          ...(opts.onRun ? { onRun: opts.onRun } : {}),
         })
   );
 }
@@ -137,11 +213,13 @@ export interface FrontEnds {
  * them in the service's readiness: the bot once updates flow, the sender once it runs.
  */
 export async function startFrontEnds(service: Service, opts: FrontEndOptions): Promise<FrontEnds> {
-  const { config, app, readiness } = service;
+  const { config, app, readiness, metrics } = service;
   const telegram = await launchTelegram({
     config,
     engine: app.engine,
     logger: opts.logger,
+    observer: metrics,
+    transformers: [telegramMetricsTransformer(metrics, 'bot')],
     ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
     ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
   });
@@ -157,8 +235,11 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     clock: opts.clock,
     logger: opts.logger.child({ component: 'alerts' }),
     chatId: app.engine.ctx.chatId,
-    transport: createGrammyAlertTransport(telegram.api),
+    transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
+    render: { timeZone: app.engine.ctx.constitution.session.timeZone }, // alert times in the constitution's zone
+    levels: config.alerts ?? {},
+    observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
   });
   try {
     await alerts.start();

@@ -57,7 +57,7 @@ export interface RefTruth {
 }
 
 export interface Mutation {
-  readonly kind: 'bracket' | 'order' | 'cancel';
+  readonly kind: 'bracket' | 'order' | 'cancel' | 'resize';
   readonly orderRef: string;
   readonly role: string;
   readonly brokerOrderId?: string;

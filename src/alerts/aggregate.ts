@@ -21,6 +21,7 @@
  */
 import {
   alertDef,
+  alertRunbook,
   alertLine,
   INHIBIT_MAX_MS,
   REPEAT_VOLUME_NEWS,
@@ -312,7 +313,7 @@ export function unitSections(u: Unit, why: ReadyWhy): Section[] {
       type: g.type,
       severity: g.severity,
       title: def.title,
-      runbook: def.runbook,
+      runbook: alertRunbook(g.type, g.sample.payload),
       count: g.count,
       first: g.first,
       last: g.last,

@@ -12,10 +12,12 @@
  *   Alert        PENDING, messageId NULL   → waiting to be folded into a message
  *                PENDING, messageId = M    → folded into message M (once, atomically)
  *                SENT                      → M was delivered
+ *                SUPPRESSED                → its type is configured off (config/alerts.yaml): kept, never sent
  *   AlertMessage QUEUED → SENDING → SENT   (SENDING found at start-up = ambiguous: re-queued)
  */
 import { randomBytes } from 'node:crypto';
 import { isAlertType, type AlertPayload, type AlertType, type Severity } from '../engine/alerts.table.js';
+import { activeSnoozes, parseSnoozes, SNOOZE_KV, type Snooze } from '../engine/alert-snooze.usecase.js';
 import type { Store } from '../engine/store.port.js';
 import type { GroupMemory, PendingAlert, Raised } from './aggregate.js';
 
@@ -108,6 +110,10 @@ export interface MessageRow {
   readonly attempts: number;
   readonly nextAttemptAt: number;
   readonly createdAt: number;
+  /** delivered without sound */
+  readonly silent: boolean;
+  /** alert types its "snooze 1 h" button snoozes (empty: no button) */
+  readonly snoozeTypes: readonly string[];
 }
 
 export interface NewMessage {
@@ -118,6 +124,8 @@ export interface NewMessage {
   readonly text: string;
   readonly alertCount: number;
   readonly at: number;
+  readonly silent?: boolean;
+  readonly snoozeTypes?: readonly string[];
 }
 
 export class AlertCountMismatch extends Error {
@@ -179,7 +187,7 @@ export const outboxSql = {
    */
   async compose(sql: SqlExec, m: NewMessage, cursor: number, memory: Readonly<Record<string, GroupMemory>>): Promise<void> {
     await sql.run(
-      `INSERT INTO "AlertMessage"(id, chatId, severity, groupKey, text, alertCount, status, attempts, nextAttemptAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, 'QUEUED', 0, ?, ?)`,
+      `INSERT INTO "AlertMessage"(id, chatId, severity, groupKey, text, alertCount, status, attempts, nextAttemptAt, createdAt, silent, snoozeTypes) VALUES (?, ?, ?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
       m.id,
       m.chatId,
       m.severity,
@@ -188,6 +196,8 @@ export const outboxSql = {
       m.alertCount,
       iso(m.at),
       iso(m.at),
+      m.silent ? 1 : 0,
+      m.snoozeTypes?.length ? m.snoozeTypes.join(',') : null,
     );
     let assigned = 0;
     for (let i = 0; i < m.groupKeys.length; i += 200) {
@@ -205,9 +215,11 @@ export const outboxSql = {
 
   async unsent(sql: SqlExec): Promise<MessageRow[]> {
     const rows = await sql.all(
-      `SELECT id, chatId, severity, text, alertCount, status, attempts, nextAttemptAt, createdAt FROM "AlertMessage" WHERE status IN ('QUEUED', 'SENDING') ORDER BY createdAt, id`,
+      `SELECT id, chatId, severity, text, alertCount, status, attempts, nextAttemptAt, createdAt, silent, snoozeTypes FROM "AlertMessage" WHERE status IN ('QUEUED', 'SENDING') ORDER BY createdAt, id`,
     );
     return rows.map((r) => ({
+      silent: r.silent === true || Number(r.silent) === 1,
+      snoozeTypes: r.snoozeTypes ? String(r.snoozeTypes).split(',').filter(Boolean) : [],
       id: String(r.id),
       chatId: String(r.chatId),
       severity: r.severity as Severity,
@@ -218,6 +230,26 @@ export const outboxSql = {
       nextAttemptAt: toMs(r.nextAttemptAt),
       createdAt: toMs(r.createdAt),
     }));
+  },
+
+  /** Alerts of types configured off: kept in the outbox, never delivered, not backlog. */
+  async suppress(sql: SqlExec, ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      await sql.run(`UPDATE "Alert" SET status = 'SUPPRESSED' WHERE status = 'PENDING' AND messageId IS NULL AND id IN (${part.map(() => '?').join(',')})`, ...part);
+    }
+  },
+
+  /** Snoozes running at `now` ("snooze 1 h", src/engine/alert-snooze.usecase.ts). */
+  async snoozes(sql: SqlExec, now: number): Promise<Snooze[]> {
+    return activeSnoozes(parseSnoozes(await kvGet(sql, SNOOZE_KV)), now);
+  },
+
+  /** The message a snooze button names (its chat, severity and the types it offered). */
+  async messageForSnooze(sql: SqlExec, id: string): Promise<{ chatId: string; severity: Severity; snoozeTypes: string[] } | null> {
+    const r = (await sql.all(`SELECT chatId, severity, snoozeTypes FROM "AlertMessage" WHERE id = ?`, id))[0];
+    if (!r) return null;
+    return { chatId: String(r.chatId), severity: r.severity as Severity, snoozeTypes: r.snoozeTypes ? String(r.snoozeTypes).split(',').filter(Boolean) : [] };
   },
 
   /** Start-up: a message left SENDING was in flight when the process stopped. */

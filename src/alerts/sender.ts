@@ -34,7 +34,7 @@
  * at least `downAfterMs`, `telegram.down` is set and a TELEGRAM_DOWN alert is raised (it is
  * delivered, with everything else, once Telegram answers; then TELEGRAM_RESTORED).
  */
-import { ALERT_TYPE_NAMES, alertDef, isAlertType, type AlertType } from '../engine/alerts.table.js';
+import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, type AlertLevels, type AlertType, type Severity } from '../engine/alerts.table.js';
 import type { Cancel, Clock, Logger } from '../engine/ports.js';
 import { silentLogger } from '../engine/ports.js';
 import type { Store } from '../engine/store.port.js';
@@ -55,7 +55,9 @@ import {
 import { escapeHtml, visibleText } from './html.js';
 import { outboxDbFor, outboxSql, newMessageId, TELEGRAM_KV, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
 import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
+import { deliveryOf, snoozeNote } from './levels.js';
 import type { RenderOptions } from './render.js';
+import { dateClockTime } from '../engine/people-time.js';
 import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
 
 export interface AlertSenderOptions {
@@ -85,6 +87,15 @@ export interface AlertSenderOptions {
   readonly ingestBatch?: number;
   /** ids of composed messages (default random `am_…`; the simulator: seeded, so a run is repeatable) */
   readonly messageId?: () => string;
+  /** notification level per alert type (config/alerts.yaml): on (default), silent, off */
+  readonly levels?: AlertLevels;
+  /** metrics: messages delivered (loud/silent) and alerts of types that are off */
+  readonly observer?: SenderObserver;
+}
+
+export interface SenderObserver {
+  messageSent(severity: Severity, silent: boolean): void;
+  suppressed(type: AlertType, count: number): void;
 }
 
 export interface SenderStats {
@@ -100,6 +111,8 @@ export interface SenderStats {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** a time in a message to a person: the constitution's zone with its abbreviation (logs keep ISO) */
+const shownAt = (ms: number, render: RenderOptions | undefined) => dateClockTime(ms, render?.timeZone ?? 'America/New_York');
 
 const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
 
@@ -274,15 +287,24 @@ export class AlertSender {
   private async ingest(): Promise<void> {
     const batch = this.o.ingestBatch ?? 5000;
     for (;;) {
-      const rows = await this.db.tx((sql) => outboxSql.pendingAfter(sql, this.cursor, batch));
+      // Types configured off are marked SUPPRESSED in the same transaction that reads them:
+      // kept and counted, never folded into a message, never part of the backlog.
+      const off: Map<AlertType, string[]> = new Map();
+      const rows = await this.db.tx(async (sql) => {
+        const page = await outboxSql.pendingAfter(sql, this.cursor, batch);
+        for (const a of page) if (modeOf(this.o.levels, a.type) === 'off' && a.severity !== 'CRITICAL') off.set(a.type, [...(off.get(a.type) ?? []), a.id]);
+        if (off.size) await outboxSql.suppress(sql, [...off.values()].flat());
+        return page;
+      });
       for (const a of rows) {
-        foldAlert(this.groups, a);
         this.cursor = Math.max(this.cursor, a.rid);
         if (this.trackTypes.has(a.type)) {
           const prev = this.lastRaised.get(a.type);
           if (!prev || a.at >= prev.at) this.lastRaised.set(a.type, { at: a.at, groupKey: a.groupKey });
         }
+        if (!off.has(a.type)) foldAlert(this.groups, a);
       }
+      for (const [type, ids] of off) this.o.observer?.suppressed(type, ids.length);
       if (rows.length < batch) return;
     }
   }
@@ -291,7 +313,7 @@ export class AlertSender {
     if (this.groups.size === 0) return;
     const now = this.o.clock.now();
     const chat = this.o.chatId;
-    const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
+    const { unsent, snoozes } = await this.db.tx(async (sql) => ({ unsent: await outboxSql.unsent(sql), snoozes: await outboxSql.snoozes(sql, now) }));
     const mine = unsent.filter((m) => m.chatId === chat);
     const criticalQueued = mine.some((m) => m.severity === 'CRITICAL');
     const holding = this.slot?.grant != null; // a claimed urgent slot: ours right now
@@ -308,6 +330,9 @@ export class AlertSender {
     const { plan } = planMessage({ now, units, memory: this.memory, canSendNormal, canSendCritical, ref: id, ...render });
     if (!plan) return;
 
+    // Notification level, decided once: sound or not, and whether "snooze 1 h" is offered.
+    const delivery = deliveryOf(plan, { levels: this.o.levels, snoozes, spokeBefore: (key) => this.memory.has(key) });
+    const note = snoozeNote(plan, snoozes, this.o.render?.timeZone ?? 'America/New_York');
     const memory = new Map(this.memory);
     for (const u of plan.units) memory.set(u.key, rememberUnit(u, memory.get(u.key), now));
     pruneMemory(memory, now, (key) => {
@@ -317,7 +342,7 @@ export class AlertSender {
     await this.db.tx((sql) =>
       outboxSql.compose(
         sql,
-        { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: plan.html, alertCount: plan.alertCount, at: now },
+        { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: note ? `${plan.html}\n${note}` : plan.html, alertCount: plan.alertCount, at: now, silent: delivery.silent, snoozeTypes: delivery.snoozeTypes },
         this.cursor,
         Object.fromEntries(memory),
       ),
@@ -423,7 +448,7 @@ export class AlertSender {
     await this.db.tx((sql) => outboxSql.markSending(sql, m.id));
     let result: { messageId: number };
     try {
-      result = await this.o.transport.sendMessage(m.chatId, m.text);
+      result = await this.o.transport.sendMessage(m.chatId, m.text, { silent: m.silent, ...(m.snoozeTypes.length ? { snoozeRef: m.id } : {}) });
     } catch (e) {
       await this.failed(m, classifyTransportError(e), grant);
       return;
@@ -433,6 +458,7 @@ export class AlertSender {
     const alerts = await this.db.tx((sql) => outboxSql.markSent(sql, m.id, result.messageId, at));
     this.stats.sent += 1;
     this.stats.alertsSent += alerts;
+    this.o.observer?.messageSent(m.severity, m.silent);
     await this.recovered(at);
   }
 
@@ -476,7 +502,7 @@ export class AlertSender {
     this.backoffUntil = Math.max(this.backoffUntil, err.kind === 'rate_limited' && m ? 0 : retryAt);
     const text = `${err.message}${m ? '' : ' (probe)'}`;
     this.lastFailure = text;
-    const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${iso(this.failingSince)}`;
+    const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${this.failingSince === null ? 'now' : shownAt(this.failingSince, this.o.render)}`;
     this.log.warn({ err: text, kind: err.kind, ambiguous: err.ambiguous, retryInMs: retryAt - at, messageId: m?.id }, 'telegram delivery failed');
 
     await this.db.tx(async (sql) => {
@@ -499,8 +525,8 @@ export class AlertSender {
         type: 'TELEGRAM_DOWN',
         at,
         payload: {
-          summary: `Telegram delivery failing since ${iso(since)} (${this.failures} failed attempts; last: ${this.lastFailure}). Alerts are kept in the outbox and delivered when Telegram answers.`,
-          facts: { since: iso(since), failures: this.failures },
+          summary: `Telegram delivery failing since ${shownAt(since, this.o.render)} (${this.failures} failed attempts; last: ${this.lastFailure}). Alerts are kept in the outbox and delivered when Telegram answers.`,
+          facts: { since: shownAt(since, this.o.render), failures: this.failures },
         },
       });
     });
@@ -523,7 +549,7 @@ export class AlertSender {
         at,
         payload: {
           summary: `Telegram delivery restored${mins === null ? '' : ` after ${mins} min`} (${failures} failed attempts). Delayed alerts follow as digests.`,
-          ...(wasFailing === null ? {} : { facts: { down_since: iso(wasFailing) } }),
+          ...(wasFailing === null ? {} : { facts: { down_since: shownAt(wasFailing, this.o.render) } }),
         },
       });
     });

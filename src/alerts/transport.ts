@@ -12,9 +12,17 @@
  *   help; retried slowly (a human may fix the token or re-add the bot) and reported.
  */
 
+/** How a message is delivered (notification levels, SPEC 9). */
+export interface SendOptions {
+  /** no sound/vibration on the phones (Telegram `disable_notification`): INFO, silent types, snoozed types */
+  readonly silent?: boolean;
+  /** offer "snooze 1 h" on this message: the outbox message id the button names (looked up server-side) */
+  readonly snoozeRef?: string;
+}
+
 export interface AlertTransport {
   /** send one HTML message; resolves with Telegram's message id */
-  sendMessage(chatId: string, html: string): Promise<{ messageId: number }>;
+  sendMessage(chatId: string, html: string, opts?: SendOptions): Promise<{ messageId: number }>;
   /**
    * Optional cheap, side-effect-free call (getMe) proving Telegram answers again. After an
    * ambiguous failure the sender probes before re-sending, so a dead link costs probes, not

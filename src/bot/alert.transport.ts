@@ -19,6 +19,7 @@ import {
   type AlertTransport,
   type TelegramTransportError,
 } from '../alerts/transport.js';
+import { encodeCallback } from './callback-data.js';
 import { createTelegramApi } from './telegram-api.js';
 
 export interface GrammyAlertTransportOptions {
@@ -30,6 +31,9 @@ export interface GrammyAlertTransportOptions {
   /** API transformers installed above the secret redaction (tests, the simulator's in-process Bot API) */
   readonly transformers?: readonly Transformer[];
 }
+
+/** The button offered on a repeating WARNING digest (the tap is handled in callbacks.ts). */
+export const SNOOZE_BUTTON = '🔕 Snooze 1 h';
 
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -57,9 +61,15 @@ export function createGrammyAlertTransport(opts: GrammyAlertTransportOptions): A
   for (const t of opts.transformers ?? []) api.config.use(t);
   const chat = (id: string): number | string => (/^-?\d+$/.test(id) ? Number(id) : id);
   return {
-    async sendMessage(chatId, html) {
+    async sendMessage(chatId, html, opts = {}) {
       try {
-        const m = await api.sendMessage(chat(chatId), html, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+        const m = await api.sendMessage(chat(chatId), html, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          // INFO, silent and snoozed alerts arrive without sound (SPEC 9)
+          ...(opts.silent ? { disable_notification: true } : {}),
+          ...(opts.snoozeRef ? { reply_markup: { inline_keyboard: [[{ text: SNOOZE_BUTTON, callback_data: encodeCallback('snoozeAlerts', opts.snoozeRef) }]] } } : {}),
+        });
         return { messageId: m.message_id };
       } catch (e) {
         throw toTransportError(e);

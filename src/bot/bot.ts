@@ -31,7 +31,9 @@ import { sequentialize } from '@grammyjs/runner';
 import { Bot, Composer, type Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ChatBudget, type PacingLimits } from '../alerts/chat-budget.js';
+import type { CardRecord } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { systemClock } from '../runtime/system-clock.js';
@@ -41,8 +43,9 @@ import { COMMANDS, enabledCommands, type CommandEnv, type CommandRow } from './c
 import { answerOnce, wasAnswered, type BotContext, type BotServices } from './context.js';
 import { b, line, renderFitted } from './html.js';
 import { PacedSender } from './paced-sender.js';
-import { dur } from './render/format.js';
+import { dur } from '../engine/people-time.js';
 import { createServices, somethingWentWrong } from './services.js';
+import { CardCountdown } from './countdown.js';
 import { CardSyncer } from './syncer.js';
 import { createTelegramApi, guardApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
@@ -69,6 +72,8 @@ export interface BotConfig extends AccessConfig {
 export interface BotOptions {
   /** card syncer poll interval (default 1000 ms) */
   readonly syncEveryMs?: number;
+  /** keep open cards' time left true in place (countdown.ts; default true) */
+  readonly countdown?: boolean;
   /** per-user commands and taps: `burst` at once, one more every `refillMs` (default 10 / 3000 ms of engine time) */
   readonly rateLimit?: { readonly burst: number; readonly refillMs: number };
   /** ACCESS_DENIED beads per stranger (default 5 / 12 000 ms) */
@@ -110,11 +115,23 @@ export interface BotDeps {
   readonly transformers?: readonly Transformer[];
   /** the per-chat budget to draw from: pass the alert sender's so both share it (default: a new one from `options`) */
   readonly budget?: ChatBudget;
+  /** metrics: cards shown, /halt latency */
+  readonly observer?: BotObserver;
+}
+
+/** What the bot reports for metrics (src/metrics); calls are O(1) and never throw into a handler. */
+export interface BotObserver {
+  /** the trade card of `intentId` reached the chat for the first time */
+  cardShown(intentId: string): void;
+  /** /halt: update received → the kill flag is set */
+  haltObserved(seconds: number): void;
 }
 
 export interface PhoenixBot {
   readonly bot: Bot<BotContext>;
   readonly syncer: CardSyncer;
+  /** keeps an open card's "4:12 left" true in place (countdown.ts) */
+  readonly countdown: CardCountdown;
   readonly access: AccessPolicy;
   readonly commands: readonly CommandRow[];
   readonly services: BotServices;
@@ -163,7 +180,9 @@ export function createBot(deps: BotDeps): PhoenixBot {
   const paced = new PacedSender(sendApi, budget);
 
   const access = new AccessPolicy(config);
-  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(o.syncClock ? { clock: o.syncClock } : {}) });
+  const observer = deps.observer;
+  const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(o.syncClock ? { clock: o.syncClock } : {}), ...(observer ? { onShown: (card: CardRecord) => card.kind === 'TRADE' && observer.cardShown(card.subjectId) } : {}) });
+  const countdown = new CardCountdown(paced, engine, log, { enabled: o.countdown ?? true });
   const services = createServices({
     engine,
     access,
@@ -180,7 +199,9 @@ export function createBot(deps: BotDeps): PhoenixBot {
   // 1. Duplicate updates (webhook re-deliveries, restarts) are ignored.
   const deduper = new UpdateDeduper();
   let lastUpdateId: number | null = null;
+  const receivedAt = new WeakMap<object, number>();
   bot.use(async (ctx, next) => {
+    if (observer) receivedAt.set(ctx.update, performance.now());
     const id = ctx.update.update_id;
     lastUpdateId = Math.max(lastUpdateId ?? id, id);
     if (deduper.seen(id)) {
@@ -253,6 +274,8 @@ export function createBot(deps: BotDeps): PhoenixBot {
         },
       };
       await row.run(env);
+      const t0 = row.command === 'halt' ? receivedAt.get(ctx.update) : undefined;
+      if (observer && t0 !== undefined) observer.haltObserved((performance.now() - t0) / 1000);
       syncer.kick();
     });
   }
@@ -277,5 +300,5 @@ export function createBot(deps: BotDeps): PhoenixBot {
     log.error({ err: describeTelegramError(err.error), updateId: err.ctx?.update?.update_id }, 'bot error');
   });
 
-  return { bot, syncer, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => lastUpdateId };
+  return { bot, syncer, countdown, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => lastUpdateId };
 }

@@ -21,7 +21,9 @@ export type CallbackAction =
   | 'reprotect'
   | 'closeOne'
   /** on a STALLED trade card: ask the broker and cancel (SAFE-13) */
-  | 'cancelStalled';
+  | 'cancelStalled'
+  /** on a repeating WARNING alert digest: its types sound no more for 1 h (the id is the outbox message) */
+  | 'snoozeAlerts';
 
 const CODE: Readonly<Record<CallbackAction, string>> = {
   approve: 'a',
@@ -35,12 +37,13 @@ const CODE: Readonly<Record<CallbackAction, string>> = {
   reprotect: 'o',
   closeOne: 'z',
   cancelStalled: 's',
+  snoozeAlerts: 'n',
 };
 const ACTION_BY_CODE = new Map(Object.entries(CODE).map(([action, c]) => [c, action as CallbackAction]));
 
 /** Ids are opaque: letters, digits, `_` and `-`, at most 48 characters. */
 const ID = /^[A-Za-z0-9_-]{1,48}$/;
-const DATA = /^v1:([apcxkfbrozs]):([A-Za-z0-9_-]{1,48})$/;
+const DATA = /^v1:([apcxkfbrozsn]):([A-Za-z0-9_-]{1,48})$/;
 
 export interface ParsedCallback {
   readonly action: CallbackAction;

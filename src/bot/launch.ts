@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/load.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { startSandbox, type Sandbox } from '../sandbox/server.js';
-import { createBot, type BotOptions, type PhoenixBot } from './bot.js';
+import { createBot, type BotDeps, type BotOptions, type PhoenixBot } from './bot.js';
 import { startBot, type RunningBot } from './runner.js';
 
 export const SANDBOX_TOKEN = '7000000001:PHOENIX-SANDBOX';
@@ -33,6 +33,9 @@ export interface LaunchOptions {
   /** override SANDBOX_PORT (0 = ephemeral; tests) */
   readonly sandboxPort?: number;
   readonly botOptions?: BotOptions;
+  /** metrics: the bot's observer and API transformers (src/metrics) */
+  readonly observer?: BotDeps['observer'];
+  readonly transformers?: BotDeps['transformers'];
 }
 
 /**
@@ -55,6 +58,8 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
       engine: opts.engine,
       logger: opts.logger,
       options: opts.botOptions ?? {},
+      ...(opts.observer ? { observer: opts.observer } : {}),
+      ...(opts.transformers ? { transformers: opts.transformers } : {}),
       config: {
         token: env.TELEGRAM_BOT_TOKEN,
         ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
@@ -84,6 +89,7 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
       port,
       console: {
         chatId: Number(chatId),
+        timeZone: opts.engine.ctx.constitution.session.timeZone,
         users: [
           { label: 'approver', id: SANDBOX_USERS.approver },
           { label: 'admin', id: SANDBOX_USERS.admin },
@@ -101,6 +107,8 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
     engine: opts.engine,
     logger: opts.logger,
     options: opts.botOptions ?? {},
+    ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(opts.transformers ? { transformers: opts.transformers } : {}),
     config: {
       token: SANDBOX_TOKEN,
       apiRoot: sandbox.apiRoot,

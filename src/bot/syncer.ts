@@ -41,6 +41,8 @@ export interface SyncerOptions {
   readonly backoffMs?: { readonly min: number; readonly max: number };
   /** the clock the poll and the per-card backoff run on (default the wall clock; the simulator: its FakeClock) */
   readonly clock?: Clock;
+  /** a card's message reached the chat (metrics: card shown → tap) */
+  readonly onShown?: (card: CardRecord) => void;
 }
 
 export interface SyncerStats {
@@ -71,6 +73,7 @@ export class CardSyncer {
   private readonly batch: number;
   private readonly backoffMs: { min: number; max: number };
   private readonly clock: Clock;
+  private readonly onShown: ((card: CardRecord) => void) | undefined;
 
   constructor(
     private readonly paced: PacedSender,
@@ -82,6 +85,7 @@ export class CardSyncer {
     this.batch = opts.batch ?? 50;
     this.backoffMs = { min: opts.backoffMs?.min ?? 1000, max: opts.backoffMs?.max ?? 60_000 };
     this.clock = opts.clock ?? systemClock;
+    this.onShown = opts.onShown;
   }
 
   start(): void {
@@ -181,6 +185,7 @@ export class CardSyncer {
         messageId = (await this.send(chatId, rendered)).message_id;
         this.unrecorded.set(card.id, messageId);
         this.stats.sent++;
+        this.onShown?.(card);
       } else {
         const r = await this.edit(chatId, known, rendered);
         if (r === 'gone') {

@@ -19,6 +19,7 @@ export const offlineBroker: BrokerPort = {
   placeBracket: refuse,
   placeOrder: refuse,
   cancel: refuse,
+  resize: refuse,
   openOrders: refuse,
   executions: refuse,
   positions: refuse,

@@ -1,11 +1,12 @@
 /**
  * The CLI command table: one row per command drives dispatch and `phoenix help`.
  */
-import { readFileSync } from 'node:fs';
-import { exportAudit, verifyAudit } from '../engine/audit.usecase.js';
+import { exportAudit } from '../engine/audit.usecase.js';
 import { requestReconnect } from '../engine/reconnect.usecase.js';
+import { AnchorArgError, auditVerify } from './audit.verify.js';
 import type { CliContext } from './context.js';
-import { renderStatusText } from './status.text.js';
+import { intentSubmit, readIntentSource } from './intent.submit.js';
+import { statusCommand } from './status.command.js';
 import { doctorCommand } from './doctor.js';
 import { demoCommand } from '../demo/command.js';
 
@@ -24,51 +25,44 @@ function flag(args: string[], name: string): string | undefined {
   return v;
 }
 
+/** Every value of a repeatable flag. */
+function flags(args: string[], name: string): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    if (a !== name) return;
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+    out.push(v);
+  });
+  return out;
+}
+
 export class UsageError extends Error {}
 
 export const COMMANDS: readonly CliCommand[] = [
   {
     name: 'intent submit',
     usage: 'phoenix intent submit FILE|-',
-    summary: 'submit an intent (JSON) through the same validation and gates as HTTP intake',
+    summary: 'submit an intent (JSON) to the running service: the same validation and gates as HTTP intake (no service: checked and stored here, said so)',
     async run(ctx, args) {
       const src = args[0];
       if (!src) throw new UsageError('give a file name, or - to read standard input');
-      const text = src === '-' ? await ctx.io.readStdin() : readFileSync(src, 'utf8');
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (e) {
-        ctx.io.err(`malformed JSON: ${(e as Error).message}`);
-        return 1;
-      }
-      const result = await (await ctx.app()).engine.submitIntent(raw, 'cli');
-      if (result.kind === 'invalid') {
-        ctx.io.err(`invalid intent (${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}); nothing stored:`);
-        for (const i of result.issues) ctx.io.err(`  ${i.path}: ${i.message}`);
-        return 1;
-      }
-      if (result.kind === 'duplicate') {
-        ctx.io.out(JSON.stringify({ duplicate: true, intentId: result.intentId, state: result.state }));
-        return 3;
-      }
-      ctx.io.out(JSON.stringify({ intentId: result.intentId, state: result.state, denials: result.denials }));
-      return 0;
+      return intentSubmit(ctx, await readIntentSource(ctx, src));
     },
   },
   {
     name: 'audit verify',
-    usage: 'phoenix audit verify',
-    summary: 'walk the hash chain and name the first broken link',
-    async run(ctx) {
-      const report = await verifyAudit((await ctx.app()).store);
-      if (report.ok) {
-        ctx.io.out(`audit chain OK: ${report.count} beads verified`);
-        return 0;
+    usage: 'phoenix audit verify [--anchor FILE|SEQ:HASH]…',
+    summary: 'walk the hash chain and name the first broken link, then check it against anchors outside the database (default: the anchor journal) for truncation, re-written beads and forged appends',
+    async run(ctx, args) {
+      const rest = args.filter((a, i) => a !== '--anchor' && args[i - 1] !== '--anchor');
+      if (rest.length) throw new UsageError(`unknown argument ${rest[0]}`);
+      try {
+        return await auditVerify(ctx, flags(args, '--anchor'));
+      } catch (e) {
+        if (e instanceof AnchorArgError) throw new UsageError(e.message);
+        throw e;
       }
-      const b = report.firstBreak!;
-      ctx.io.err(`audit chain BROKEN at bead #${b.seq} (${b.type}, id ${b.id}): ${b.problem}`);
-      return 1;
     },
   },
   {
@@ -85,19 +79,21 @@ export const COMMANDS: readonly CliCommand[] = [
         ctx.io.out(line);
         n++;
       }
-      if (!n) ctx.io.err(intentId ? `no beads for intent ${intentId}` : 'no beads');
+      if (n) return 0;
+      // nothing to export is not success for a named intent: a typo must not look like an empty history
+      if (intentId) {
+        ctx.io.err(`no intent ${intentId} in this database (no beads for it): check the id (phoenix status lists open ones; ids look like int_…)`);
+        return 1;
+      }
+      ctx.io.err(since !== undefined ? `no beads since ${sinceText}` : 'no beads yet');
       return 0;
     },
   },
   {
     name: 'status',
     usage: 'phoenix status',
-    summary: 'mode, kill flags, open positions, P&L today, pending cards, heartbeat, outbox',
-    async run(ctx) {
-      const s = await (await ctx.app()).engine.status();
-      ctx.io.out(renderStatusText(s));
-      return 0;
-    },
+    summary: 'the running service: mode, constitution, broker, kill flags, open positions, P&L today, pending cards, heartbeat, outbox (no service: the database, said so)',
+    run: (ctx) => statusCommand(ctx),
   },
   {
     name: 'intent resolve-stalled',
@@ -154,13 +150,21 @@ export const COMMANDS: readonly CliCommand[] = [
   },
   {
     name: 'demo',
-    usage: 'phoenix demo [--seed N] [--every 3s] [--count N]',
-    summary: 'post mock signals to the running service (also --burst N, --no-stale, --print); start it with CONSTITUTION_PATH=config/constitution.demo.yaml npm start',
+    usage: 'phoenix demo [--count 40] [--every 3s] [--seed N]',
+    summary: 'post mock signals to the DEMO service (npm start -- --demo: its own database data/demo/, never your real one) and stop after --count (also --burst N, --no-stale, --print)',
     run: (ctx, args) => demoCommand(ctx, args),
   },
 ];
 
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
-  return ['Phoenix operator CLI', '', ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`), ''].join('\n');
+  return [
+    'Phoenix operator CLI',
+    '',
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'status, doctor and intent submit ask the running service (GET /v1/admin/status, with INTAKE_TOKEN when set).',
+    'Add --demo to any command to work on the demo\'s own data (data/demo/), as `npm start -- --demo` runs it.',
+    '',
+  ].join('\n');
 }

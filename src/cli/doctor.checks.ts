@@ -6,11 +6,13 @@
  * them anyway, as a second line of defence).
  */
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { envSchema, type Env } from '../config/env.schema.js';
-import { ConfigError, loadConfig, readDotEnv } from '../config/load.js';
-import { beadHash, GENESIS_HASH } from '../engine/beads.js';
+import { checkEnv } from '../config/env.check.js';
+import { ENV_FIXES, type Env } from '../config/env.schema.js';
+import { ConfigError, displayPath, loadConfig, mergedEnv } from '../config/load.js';
+import { ChainVerifier, type StoredBead } from '../engine/beads.js';
+import { beadFromRow, type Row } from '../store/sqlite.rows.js';
 import { listMigrations, pendingMigrations } from '../store/migrate.js';
 
 // ---------------------------------------------------------------------------------------
@@ -21,6 +23,8 @@ export type CheckStatus = 'OK' | 'WARN' | 'FAIL' | 'SKIP';
 export interface Finding {
   readonly problem: string;
   readonly fix?: string;
+  /** source lines with a caret (a YAML error), printed under the problem */
+  readonly excerpt?: readonly string[];
 }
 
 export interface CheckResult {
@@ -52,20 +56,9 @@ export interface DoctorEnv {
 }
 
 export function readDoctorEnv(source: Record<string, string | undefined>, cwd: string): DoctorEnv {
-  const raw: Record<string, string | undefined> = { ...readDotEnv(resolve(cwd, '.env')), ...source };
-  for (const k of Object.keys(raw)) if (raw[k] === '') delete raw[k];
-  const env: Record<string, unknown> = {};
-  const invalid = new Set<string>();
-  for (const [key, schema] of Object.entries(envSchema.shape)) {
-    const r = schema.safeParse(raw[key]);
-    if (r.success) env[key] = r.data;
-    else {
-      invalid.add(key);
-      const d = schema.safeParse(undefined);
-      env[key] = d.success ? d.data : undefined;
-    }
-  }
-  return { env: env as Env, invalid, raw };
+  const raw = mergedEnv(source, cwd);
+  const { view, invalid } = checkEnv(raw);
+  return { env: view, invalid, raw };
 }
 
 /** A check that needs a variable that does not parse is skipped (the configuration line says why). */
@@ -74,11 +67,6 @@ export function needs(name: string, e: DoctorEnv, keys: readonly (keyof Env)[]):
   return bad.length ? skip(name, `not checked: ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} invalid (see configuration)`) : null;
 }
 
-/** relative to the working directory when inside it, else absolute */
-const shortPath = (file: string, cwd: string) => {
-  const rel = relative(cwd, file);
-  return !rel || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
-};
 const isLoopbackHost = (h: string) => h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 const isAnyHost = (h: string) => h === '0.0.0.0' || h === '::';
 /** where a client on this machine reaches a server bound to `host` */
@@ -88,66 +76,20 @@ const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}
 // ---------------------------------------------------------------------------------------
 // configuration
 
-const ENV_FIXES: Record<string, string> = {
-  DATABASE_URL: 'use a SQLite file URL, e.g. DATABASE_URL=file:./data/phoenix.db',
-  STORE_ADAPTER: 'STORE_ADAPTER=sqlite (the default) or prisma',
-  TRADING_MODE: 'TRADING_MODE=observe, paper (the default) or live',
-  IBKR_ALLOW_LIVE: 'for real money set IBKR_ALLOW_LIVE=true deliberately (with IB_ACCOUNT=U…); otherwise use TRADING_MODE=paper',
-  BROKER: 'BROKER=sim (simulated, the default) or BROKER=ibkr with IB_HOST/IB_PORT/IB_ACCOUNT',
-  SIM_PROFILE: 'SIM_PROFILE=INSTANT, REALISTIC or ADVERSARIAL',
-  SIM_SEED: 'SIM_SEED must be a whole number',
-  IB_HOST: 'IB_HOST is the machine running IB Gateway/TWS (usually 127.0.0.1)',
-  IB_PORT: 'IB Gateway listens on 4002 (paper) / 4001 (live); TWS on 7497 (paper) / 7496 (live)',
-  IB_CLIENT_ID: 'IB_CLIENT_ID is a whole number unique per API connection (default 17)',
-  IB_ACCOUNT: 'set IB_ACCOUNT to the account that matches TRADING_MODE: DU… for paper, U… for live (or unset it to use the single account the gateway manages)',
-  INTAKE_HOST: 'INTAKE_HOST=127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces; set INTAKE_TOKEN)',
-  INTAKE_PORT: 'pick a free port, e.g. INTAKE_PORT=8787',
-  INTAKE_TOKEN: 'generate one: INTAKE_TOKEN=$(openssl rand -hex 24)',
-  INTAKE_RATE_PER_MIN: 'INTAKE_RATE_PER_MIN must be a positive whole number (default 600)',
-  TELEGRAM_BOT_TOKEN: 'copy the token from @BotFather (/mybots → your bot → API Token); it looks like 123456789:AA…',
-  TELEGRAM_API_ROOT: 'the Bot API address without a trailing slash, e.g. http://127.0.0.1:8081 (unset = https://api.telegram.org)',
-  TELEGRAM_CHAT_ID: 'send /start to the bot (or add it to your group), then read the chat id from getUpdates; groups are negative (-100…)',
-  TELEGRAM_APPROVERS: 'TELEGRAM_APPROVERS=<numeric Telegram user id> (ask @userinfobot for yours); comma-separate several',
-  TELEGRAM_ADMINS: 'TELEGRAM_ADMINS=<numeric Telegram user ids>, comma-separated',
-  TELEGRAM_VIEWERS: 'TELEGRAM_VIEWERS=<numeric Telegram user ids>, comma-separated',
-  TELEGRAM_WEBHOOK_URL: 'an https:// URL that reaches this server, or unset it to use long polling',
-  TELEGRAM_WEBHOOK_SECRET: 'generate one: TELEGRAM_WEBHOOK_SECRET=$(openssl rand -hex 24)',
-  TELEGRAM_WEBHOOK_PORT: 'a free local port for the webhook server (default 8443)',
-  SANDBOX_HOST: 'SANDBOX_HOST=127.0.0.1',
-  SANDBOX_PORT: 'pick a free port, e.g. SANDBOX_PORT=8788',
-  HEARTBEAT_PING_URL: 'a full URL like https://hc-ping.com/<uuid>, or unset it',
-  CONSTITUTION_PATH: 'point CONSTITUTION_PATH at a constitution file (config/constitution.yaml, or config/constitution.demo.yaml for demos)',
-  LOG_LEVEL: 'LOG_LEVEL=info (or fatal, error, warn, debug, trace, silent)',
-};
-
-/** The fix for one ConfigError problem line ("KEY: message" or "<constitution path>: …"). */
-export function fixForConfigProblem(problem: string, constitutionPath: string): string {
-  if (problem.startsWith(`${constitutionPath}:`)) {
-    const rest = problem.slice(constitutionPath.length + 1);
-    if (rest.includes('not valid YAML')) return 'fix the YAML at the line shown (indentation, a missing colon or quote); compare with config/constitution.yaml';
-    if (rest.includes('unknown key')) return 'remove or correct the key: constitution keys are checked for spelling (see config/constitution.yaml for the known ones)';
-    return 'correct the value (the comments in config/constitution.yaml explain every limit)';
-  }
-  const key = /^([A-Z_]+):/.exec(problem)?.[1];
-  if (key === 'CONSTITUTION_PATH' && problem.includes('does not exist')) return 'copy config/constitution.yaml from the repository, or set CONSTITUTION_PATH to your file';
-  return (key && ENV_FIXES[key]) ?? 'correct the value as described, or unset it to use the default';
-}
-
 export function checkConfig(source: Record<string, string | undefined>, cwd: string): CheckResult {
   const name = 'configuration';
-  const raw = { ...readDotEnv(resolve(cwd, '.env')), ...source };
-  const constitutionPath = resolve(cwd, raw.CONSTITUTION_PATH || 'config/constitution.yaml');
   try {
     const c = loadConfig(source, cwd);
     const e = c.env;
-    const notes = [`constitution ${shortPath(c.constitutionPath, cwd)} ("${c.constitution.name}"), digest ${c.digest.slice(0, 12)}`];
+    const notes = [`constitution ${displayPath(c.constitutionPath, cwd)} ("${c.constitution.name}"), digest ${c.digest.slice(0, 12)}`];
     if (c.constitution.demo) notes.push('DEMO constitution: session windows always open; every card and /status says DEMO');
     if (!c.constitution.session.enforce && !c.constitution.demo) notes.push('session windows are NOT enforced by this constitution');
     if (e.TRADING_MODE === 'live') notes.push('LIVE mode: real money (IBKR_ALLOW_LIVE=true)');
     return ok(name, `environment and constitution valid (${e.TRADING_MODE.toUpperCase()} mode, broker ${e.BROKER}, ${e.TELEGRAM_BOT_TOKEN ? 'Telegram' : 'sandbox Telegram'})`, notes);
   } catch (err) {
     if (!(err instanceof ConfigError)) return fail(name, `configuration could not be read: ${(err as Error).message}`, [{ problem: (err as Error).message, fix: 'check that the files named above are readable' }]);
-    const findings = err.problems.map((p) => ({ problem: p, fix: fixForConfigProblem(p, constitutionPath) }));
+    // the very problems `npm start` prints, each with its fix
+    const findings = err.issues.map((p) => ({ problem: `${p.where}: ${p.problem}`, fix: p.fix, ...(p.excerpt ? { excerpt: p.excerpt } : {}) }));
     return fail(name, `${findings.length} problem${findings.length > 1 ? 's' : ''}: Phoenix will not start`, findings);
   }
 }
@@ -209,7 +151,7 @@ export function checkDatabase(e: DoctorEnv, cwd: string): DatabaseCheck {
   const skipped = needs(name, e, ['DATABASE_URL']);
   const file = databaseFile(e.env.DATABASE_URL, cwd);
   if (skipped) return { result: skipped, file, usable: false };
-  const shown = shortPath(file, cwd);
+  const shown = displayPath(file, cwd);
   const dirOk = writableDir(dirname(file));
   if (!dirOk.ok) return { result: fail(name, `${shown}: directory not usable`, [dirOk]), file, usable: false };
   if (!existsSync(file)) {
@@ -262,41 +204,28 @@ export function checkDatabase(e: DoctorEnv, cwd: string): DatabaseCheck {
 // ---------------------------------------------------------------------------------------
 // audit chain (quick: the last N beads)
 
-interface BeadRow {
-  seq: number;
-  id: string;
-  type: string;
-  payload: string;
-  ts: string;
-  prevHash: string;
-  hash: string;
-}
-
 export function checkAuditChain(file: string, lastN = 1000): CheckResult {
   const name = 'audit chain';
   const db = new Database(file, { readonly: true, fileMustExist: true });
-  let rows: BeadRow[];
+  let rows: StoredBead[];
   let total: number;
   try {
     total = Number((db.prepare('SELECT COUNT(*) AS n FROM "Bead"').get() as { n: number }).n);
-    rows = (db.prepare('SELECT seq, id, type, payload, ts, prevHash, hash FROM "Bead" ORDER BY seq DESC LIMIT ?').all(lastN) as BeadRow[]).reverse();
+    rows = (db.prepare('SELECT * FROM "Bead" ORDER BY seq DESC LIMIT ?').all(lastN) as Row[]).reverse().map(beadFromRow);
   } finally {
     db.close();
   }
-  if (!rows.length) return ok(name, 'no beads yet (empty audit log)');
-  let prev: BeadRow | null = null;
+  const first = rows[0];
+  if (!first) return ok(name, 'no beads yet (empty audit log)');
+  // the window starts after the bead before the first one read (the genesis for bead #1)
+  const v = new ChainVerifier(first.seq === 1 ? undefined : { seq: first.seq - 1, hash: first.prevHash, hashVersion: first.hashVersion });
   for (const b of rows) {
-    const ts = Date.parse(b.ts);
-    let problem: string | null = null;
-    if (prev && b.prevHash !== prev.hash) problem = 'prevHash does not match the previous bead (a bead was removed, inserted or re-ordered)';
-    else if (!prev && b.seq === 1 && b.prevHash !== GENESIS_HASH) problem = 'the first bead does not start from the genesis hash';
-    else if (Number.isNaN(ts) || beadHash(b.prevHash, b.type, b.payload, ts) !== b.hash) problem = 'hash does not match the content (payload, type or timestamp was edited)';
-    if (problem) {
-      return fail(name, `BROKEN at bead #${b.seq} (${b.type}, id ${b.id})`, [
-        { problem, fix: 'run phoenix audit verify for the full report; the database refuses UPDATE/DELETE on beads, so this is direct file tampering or corruption: keep the file for investigation and restore from a backup' },
+    const br = v.push(b);
+    if (br) {
+      return fail(name, `BROKEN at bead #${br.seq} (${br.type}, id ${br.id})`, [
+        { problem: br.problem, fix: 'run phoenix audit verify for the full report; the database refuses UPDATE/DELETE on beads, so this is direct file tampering or corruption: keep the file for investigation and restore from a backup' },
       ]);
     }
-    prev = b;
   }
   const scope = rows.length === total ? `all ${total} beads` : `last ${rows.length} of ${total} beads`;
   return ok(name, `${scope} verified${rows.length === total ? '' : ' (full walk: phoenix audit verify)'}`);

@@ -100,6 +100,11 @@ export interface BrokerOrder {
   readonly type: 'MKT' | 'LMT' | 'STP';
   readonly limitPrice?: number;
   readonly stopPrice?: number;
+  /**
+   * WORKING but not active at the exchange (IBKR PreSubmitted): a bracket child held until its
+   * parent fills, or a stop IBKR holds and triggers itself. Left out by brokers that do not hold.
+   */
+  readonly held?: boolean;
 }
 
 export interface BrokerFill {
@@ -138,7 +143,12 @@ export interface AccountSummary {
   readonly currency: string;
 }
 
-export type ConnectionState = 'DISCONNECTED' | 'CONNECTING' | 'READY' | 'PAUSED' | 'DOWN';
+/**
+ * WAITING_FOR_LOGIN: the gateway answers on its socket but nobody is logged in (no managed
+ * accounts, or the API handshake stalls before nextValidId): a human must log in (2FA); the
+ * adapter keeps polling, never escalates, and nothing can be sent.
+ */
+export type ConnectionState = 'DISCONNECTED' | 'CONNECTING' | 'READY' | 'PAUSED' | 'DOWN' | 'WAITING_FOR_LOGIN';
 
 export interface BrokerHealth {
   readonly state: ConnectionState;
@@ -196,6 +206,14 @@ export interface BrokerPort {
   /** exits only (flatten/close); never used for entries */
   placeOrder(req: SingleOrderRequest): Promise<PlacedLeg>;
   cancel(brokerOrderId: string): Promise<void>;
+  /**
+   * Lower the total quantity of an open exit leg (STOP, TARGET, EXIT) to `quantity` (MONEY-10:
+   * bracket children follow the entry's filled quantity once its remainder is dead). The current
+   * total again is a no-op (an OCA group may have reduced it already). Never an entry, never up,
+   * never to or below what the leg already filled (cancel it instead): BrokerRefusedError
+   * ('INVALID_REQUEST' | 'UNKNOWN_ORDER' | 'NOT_CANCELLABLE') and nothing is sent.
+   */
+  resize(brokerOrderId: string, quantity: number): Promise<void>;
   openOrders(): Promise<readonly BrokerOrder[]>;
   executions(): Promise<readonly BrokerFill[]>;
   positions(): Promise<readonly BrokerPosition[]>;

@@ -6,13 +6,17 @@
  */
 import type { AccountSummary, BrokerPort } from './broker.port.js';
 import type { Constitution } from './constitution.js';
+import type { ContractLookup } from './contract-facts.js';
+import { withoutBroker } from './contract-lookup.js';
 import type { Actor, IntentPatch, IntentRecord, IntentState, Mode } from './domain.js';
 import { ConcurrentChangeError } from './errors.js';
+import type { GatewayDay } from './gateway-day.js';
 import { assertTransition } from './lifecycle.fsm.js';
 import type { Clock, Logger, Random } from './ports.js';
 import { runGates, type DayStats, type GateResult, type GateStage } from './risk.gates.js';
 import { localTime, tradingDayOf } from './session.calendar.js';
 import type { Store, Tx } from './store.port.js';
+import { clockTime } from './people-time.js';
 
 export interface EngineConfig {
   readonly constitution: Constitution;
@@ -21,6 +25,8 @@ export interface EngineConfig {
   readonly allowLive: boolean;
   /** where cards and alerts go */
   readonly chatId: string;
+  /** IB Gateway's day (restart window, weekly login), when the broker is IBKR */
+  readonly gateway?: GatewayDay | null;
 }
 
 export interface EngineDeps extends EngineConfig {
@@ -90,9 +96,14 @@ export async function dayStats(ctx: EngineContext, tx: Tx, now: number): Promise
   };
 }
 
-/** Run the gates for one stage, record the GATE bead, and apply the stale-state kill. */
-export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRecord, stage: GateStage): Promise<GateResult> {
+/**
+ * Run the gates for one stage, record the GATE bead, and apply the stale-state kill. `contract`:
+ * the lookup made just before this transaction (intake: contract-lookup.ts); without one, the
+ * copy stored at the last qualification, else the rule table.
+ */
+export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRecord, stage: GateStage, contract?: ContractLookup): Promise<GateResult> {
   const now = ctx.clock.now();
+  const facts = contract ?? (await contractFromStore(tx, intent));
   const broker = ctx.broker.health();
   if (broker.account) ctx.lastKnownAccount = broker.account;
   const today = await dayStats(ctx, tx, now);
@@ -103,11 +114,14 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     now,
     intent: {
       instrumentKey: intent.instrumentKey,
+      symbol: intent.instrument.symbol,
       side: intent.side,
       quantity: intent.quantity,
       multiplier: intent.instrument.multiplier,
+      orderType: intent.orderType,
       entryPrice: intent.entryPrice,
       stopLoss: intent.stopLoss,
+      takeProfit: intent.takeProfit,
       dvs: intent.payload.evidence.dvs,
       eqs: intent.payload.evidence.eqs,
       stateAsOf: intent.stateAsOf,
@@ -121,6 +135,8 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     openQtyOthers,
     broker,
     lastKnownAccount: ctx.lastKnownAccount,
+    contract: facts,
+    gateway: ctx.gateway ?? null,
   });
   tx.beads.append({
     type: 'GATE',
@@ -138,6 +154,9 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
         broker: broker.state,
         account: (broker.account ?? ctx.lastKnownAccount)?.accountId ?? null,
         mode: ctx.mode,
+        contract: facts.ok
+          ? { source: facts.facts.source, conId: facts.facts.conId, minTick: facts.facts.minTick, multiplier: facts.facts.multiplier, ...(facts.facts.localSymbol ? { localSymbol: facts.facts.localSymbol } : {}) }
+          : { unknown: facts.reason },
       },
     },
   });
@@ -148,6 +167,11 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     tx.alerts.enqueue({ type: 'ACCOUNT_MODE_MISMATCH', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol} refused at ${stage.toLowerCase()}: ${mismatch.message}`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
   }
   return result;
+}
+
+async function contractFromStore(tx: Tx, intent: IntentRecord): Promise<ContractLookup> {
+  const facts = await withoutBroker(tx, intent.instrument, intent.instrumentKey);
+  return facts ? { ok: true, facts } : { ok: false, reason: `contract details of ${intent.instrumentKey} were never stored` };
 }
 
 async function setStaleKill(ctx: EngineContext, tx: Tx, intent: IntentRecord, now: number, alreadyActive: boolean): Promise<void> {
@@ -165,5 +189,5 @@ async function setStaleKill(ctx: EngineContext, tx: Tx, intent: IntentRecord, no
   };
   await tx.kills.insert(flag);
   tx.beads.append({ type: 'KILL_FLAG', intentId: intent.id, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'STALE', reason: flag.reason, expiresAt: new Date(flag.expiresAt).toISOString() } });
-  tx.alerts.enqueue({ type: 'STATE_CONFLICT', at: now, payload: { summary: `Stale market state on ${intent.instrument.symbol}: entries paused for ${minutes} min`, intentId: intent.id, facts: { signal: intent.signalId, until: new Date(flag.expiresAt).toISOString().slice(11, 16) + ' UTC' } } });
+  tx.alerts.enqueue({ type: 'STATE_CONFLICT', at: now, payload: { summary: `Stale market state on ${intent.instrument.symbol}: entries paused for ${minutes} min`, intentId: intent.id, facts: { signal: intent.signalId, until: clockTime(flag.expiresAt, ctx.constitution.session.timeZone) } } });
 }

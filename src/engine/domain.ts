@@ -64,6 +64,11 @@ export interface IntentRecord {
   readonly realizedPnlCents: number | null;
   readonly approvedBy: string | null;
   readonly approvedAt: number | null;
+  /**
+   * when the entry was handed to the broker layer (token used). Cleared when the placement
+   * provably never reached the broker (refused or unavailable before sending, or stopped by the
+   * last look): trades per day counts what reached the broker (MONEY-9).
+   */
   readonly submittedAt: number | null;
   readonly ackedAt: number | null;
   readonly closedAt: number | null;

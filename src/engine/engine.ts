@@ -18,7 +18,7 @@ import { answerConfirmation, requestConfirmation, type ConfirmKind } from './con
 import type { EngineContext, EngineDeps } from './context.js';
 import type { Actor } from './domain.js';
 import { submitWithToken } from './execution.js';
-import { submitIntent } from './intake.usecase.js';
+import { submitIntent, type IntakeSource } from './intake.usecase.js';
 import { flatten, halt, lapseKillFlags, resume } from './kill.usecase.js';
 import { cancelStalledConfirmed, resolveStalledChecked } from './stalled.usecase.js';
 import { detectUnprotected, reprotect } from './protection.usecase.js';
@@ -71,7 +71,7 @@ export class Engine {
     return () => this.reconcileListeners.delete(listener);
   }
 
-  submitIntent(raw: unknown, source: Actor['via'] | 'demo' = 'http') {
+  submitIntent(raw: unknown, source: IntakeSource = 'http') {
     return submitIntent(this.ctx, raw, source);
   }
   decide(cardId: string, decision: Decision, actor: Actor) {

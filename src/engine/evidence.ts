@@ -19,6 +19,8 @@ export function evidenceView(i: IntentInput) {
     evidence: i.evidence,
     stateHash: i.stateHash,
     stateAsOf: i.stateAsOf,
+    // only when present: intents without it keep the hash they always had
+    ...(i.fromTemplate?.length ? { fromTemplate: i.fromTemplate } : {}),
   };
 }
 

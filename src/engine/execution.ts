@@ -146,6 +146,8 @@ async function send(ctx: EngineContext, intent: IntentRecord, request: BracketRe
       log.warn({ code: e.code }, err.message);
       return { kind: 'cancelled', reason: err.message };
     }
+    // BrokerRefusedError / BrokerUnavailableError from placeBracket mean nothing was sent (port
+    // contract): the order never reached the broker
     if (e instanceof BrokerRefusedError || e instanceof BrokerUnavailableError) {
       const refused = e instanceof BrokerRefusedError;
       const reason = `${refused ? `broker refused (${e.code})` : 'broker unavailable, nothing sent'}: ${err.message}`;
@@ -154,7 +156,8 @@ async function send(ctx: EngineContext, intent: IntentRecord, request: BracketRe
         const current = await tx.intents.get(intent.id);
         tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'ENTRY', event: 'PLACE_FAILED', detail: reason } });
         for (const role of ['ENTRY', 'STOP', 'TARGET'] as const) await tx.orders.update(intent.id, role, { status: refused ? 'REJECTED' : 'CANCELLED', updatedAt: now });
-        if (current?.state === 'SUBMITTED') await transition(ctx, tx, current, refused ? 'REJECTED' : 'CANCELLED', reason);
+        // nothing reached the broker: not a trade (trades per day counts submittedAt, MONEY-9)
+        if (current?.state === 'SUBMITTED') await transition(ctx, tx, current, refused ? 'REJECTED' : 'CANCELLED', reason, { submittedAt: null });
         const mismatch = refused && e.code === 'ACCOUNT_MODE_MISMATCH';
         tx.alerts.enqueue({ type: mismatch ? 'ACCOUNT_MODE_MISMATCH' : 'ORDER_REJECTED', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol}: ${reason}. Not retried.`, intentId: intent.id, instrumentKey: intent.instrumentKey } });
       });

@@ -166,7 +166,8 @@ async function discoverAtBroker(ctx: EngineContext, intentId: string): Promise<v
   try {
     const report = await ctx.broker.findByOrderRef(intentId);
     for (const o of report.orders) {
-      await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: o.orderRef, role: o.role, brokerOrderId: o.brokerOrderId, status: o.status === 'FILLED' ? 'WORKING' : o.status, filledQty: o.filledQty });
+      const status = o.status === 'FILLED' ? 'WORKING' : o.status;
+      await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: o.orderRef, role: o.role, brokerOrderId: o.brokerOrderId, status, filledQty: o.filledQty, ...(o.held && status === 'WORKING' ? { held: true } : {}) });
     }
     for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
   } catch (e) {

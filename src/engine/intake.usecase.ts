@@ -7,6 +7,8 @@ import type { Actor, CardRecord, IntentRecord, IntentState } from './domain.js';
 import { instrumentKey } from './domain.js';
 import { evidenceHash } from './evidence.js';
 import { evaluateGates, transition, type EngineContext } from './context.js';
+import type { ContractLookup } from './contract-facts.js';
+import { lookupContract, rememberContract } from './contract-lookup.js';
 import { parseIntent, type IntentInput, type ValidationIssue } from './intent.schema.js';
 import { refusals, type Denial } from './risk.gates.js';
 import type { Tx } from './store.port.js';
@@ -16,20 +18,26 @@ export type IntakeResult =
   | { readonly kind: 'duplicate'; readonly intentId: string; readonly state: IntentState }
   | { readonly kind: 'accepted'; readonly intentId: string; readonly state: IntentState; readonly denials: readonly Pick<Denial, 'gate' | 'code' | 'message'>[]; readonly shadow: boolean };
 
-export async function submitIntent(ctx: EngineContext, raw: unknown, source: Actor['via'] | 'demo'): Promise<IntakeResult> {
+/** Where an intent came from (recorded on its INTENT bead). */
+export type IntakeSource = Actor['via'] | 'demo' | 'tradingview';
+
+export async function submitIntent(ctx: EngineContext, raw: unknown, source: IntakeSource): Promise<IntakeResult> {
   const parsed = parseIntent(raw);
   if (!parsed.ok) return { kind: 'invalid', issues: parsed.issues };
   const input = parsed.value;
+  // tick size and multiplier come from the contract details (MONEY-9/10), asked before the
+  // transaction: a broker round trip never holds the database
+  const contract = await lookupContract(ctx, { ...input.instrument, multiplier: input.instrument.multiplier ?? 1 });
   const result = await ctx.store.tx(async (tx) => {
     const existing = await tx.intents.getBySignalId(input.signalId);
     if (existing) return { kind: 'duplicate', intentId: existing.id, state: existing.state } as const;
-    return accept(ctx, tx, input, source);
+    return accept(ctx, tx, input, source, contract);
   });
   if (result.kind === 'accepted') ctx.notify();
   return result;
 }
 
-async function accept(ctx: EngineContext, tx: Tx, input: IntentInput, source: string): Promise<IntakeResult> {
+async function accept(ctx: EngineContext, tx: Tx, input: IntentInput, source: string, contract: ContractLookup): Promise<IntakeResult> {
   const now = ctx.clock.now();
   const ttlSec = input.ttlSec ?? ctx.constitution.approval.defaultCardTtlSec;
   const stage = (await tx.strategies.get(input.strategy))?.stage ?? 'LIVE';
@@ -72,7 +80,8 @@ async function accept(ctx: EngineContext, tx: Tx, input: IntentInput, source: st
     updatedAt: now,
   };
   await tx.intents.insert(intent);
-  const gates = await evaluateGates(ctx, tx, intent, 'INTAKE');
+  await rememberContract(tx, intent.instrumentKey, contract, now);
+  const gates = await evaluateGates(ctx, tx, intent, 'INTAKE', contract);
   const denied = refusals(gates);
   const outcome = shadow ? 'SHADOW' : denied.length ? 'CANCELLED' : 'PROPOSED';
   tx.beads.append({

@@ -62,6 +62,13 @@ export const evidenceSchema = z.strictObject({
   eqs: unit('evidence.eqs'),
 });
 
+/**
+ * Fields an alert template may fill in when the alert itself has none (TradingView intake):
+ * the card names them "from template" so the approver knows which numbers nobody measured.
+ */
+export const TEMPLATE_FIELDS = ['quantity', 'stopLoss', 'takeProfit', 'setupScore', 'breakdown', 'alignment', 'redChecks', 'dvs', 'eqs'] as const;
+export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
+
 export const intentSchema = z
   .strictObject({
     signalId: text('signalId', 128).regex(/^[A-Za-z0-9._:\-]+$/, 'signalId may contain letters, digits and . _ : - only'),
@@ -79,6 +86,12 @@ export const intentSchema = z
     ttlSec: z.number().int('ttlSec must be a whole number of seconds').min(30, 'ttlSec must be at least 30').max(3600, 'ttlSec must be at most 3600').optional(),
     /** optional market regime tag (e.g. trend, range): per-regime stale TTLs and promotion evidence */
     regime: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'regime must be a short lowercase tag like trend or range').optional(),
+    /** optional: which fields came from a template default, not from the signal (shown on the card) */
+    fromTemplate: z
+      .array(z.enum(TEMPLATE_FIELDS, { error: `fromTemplate entries must be one of ${TEMPLATE_FIELDS.join(', ')}` }))
+      .max(TEMPLATE_FIELDS.length)
+      .refine((a) => new Set(a).size === a.length, 'fromTemplate lists a field twice')
+      .optional(),
   })
   .superRefine((it, ctx) => {
     if ((it.orderType === 'LMT' || it.orderType === 'BRACKET') && it.entryPrice === undefined) {

@@ -10,6 +10,7 @@
 import { BrokerRefusedError } from './broker.port.js';
 import { transition, type EngineContext } from './context.js';
 import { isExitReserved } from './flatten.usecase.js';
+import { clockTime } from './people-time.js';
 
 export async function lastLook(ctx: EngineContext, intentId: string): Promise<void> {
   const refusal = await ctx.store.tx(async (tx): Promise<{ code: string; why: string } | null> => {
@@ -24,12 +25,12 @@ export async function lastLook(ctx: EngineContext, intentId: string): Promise<vo
       return null;
     }
     const why = kill
-      ? `kill flag ${kill.kind} set ${new Date(kill.setAt).toISOString()} by ${kill.setBy} (${kill.reason})`
+      ? `kill flag ${kill.kind} set ${clockTime(kill.setAt, ctx.constitution.session.timeZone)} by ${kill.setBy} (${kill.reason})`
       : 'a flatten was requested';
     const code = kill ? 'KILL_ACTIVE' : 'FLATTENING';
     tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'ENTRY', event: 'SEND_REFUSED', detail: `last look: ${why}; nothing left Phoenix` } });
     for (const o of orders) if (o.role !== 'EXIT' && o.status === 'PENDING') await tx.orders.update(intentId, o.role, { status: 'CANCELLED', updatedAt: now });
-    await transition(ctx, tx, intent, 'CANCELLED', `stopped before it left Phoenix: ${why}`);
+    await transition(ctx, tx, intent, 'CANCELLED', `stopped before it left Phoenix: ${why}`, { submittedAt: null }); // not a trade (MONEY-9)
     tx.alerts.enqueue({ type: 'ENTRY_STOPPED', at: now, payload: { summary: `${intent.side} ${intent.quantity} ${intent.instrument.symbol}: entry stopped at the last moment (${why}). Nothing was sent.`, intentId, instrumentKey: intent.instrumentKey } });
     return { code, why };
   });

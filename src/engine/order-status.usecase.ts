@@ -4,11 +4,15 @@
  *   FILLED, CANCELLED or REJECTED leg).
  * - The broker's cumulative filled count is respected: an entry reported CANCELLED with 2 filled
  *   is a partial fill whose executions are on their way, not a cancelled intent (MONEY-2).
- * - WORKING + held (IBKR PreSubmitted) is stored as HELD.
+ * - WORKING + held (IBKR PreSubmitted) is stored as HELD; a HELD stop protects only once the entry
+ *   is done (protection.usecase stopWorks).
  * - A dead stop under an open position makes it unprotected (protection.usecase).
  * - A status of a superseded order of the leg (an earlier stop or exit) changes nothing.
+ * - An entry done with a partial fill leaves its children sized to the full order: they are fitted
+ *   to what filled (child-size.usecase, MONEY-10).
  */
 import type { BrokerEvent, BrokerOrderStatus } from './broker.port.js';
+import { childFits, type ChildFit } from './child-size.usecase.js';
 import { transition, type EngineContext } from './context.js';
 import type { OrderRecord, OrderStatus } from './domain.js';
 import { isExitReserved } from './flatten.usecase.js';
@@ -23,12 +27,20 @@ function rowStatus(status: BrokerOrderStatus, held: boolean | undefined): OrderS
   return status === 'WORKING' && held ? 'HELD' : status;
 }
 
-/** Returns true when a flatten owns this intent's exit (the caller then moves it on). */
-export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): Promise<boolean> {
+export interface StatusFollowUp {
+  /** a flatten owns this intent's exit (the caller then moves it on) */
+  readonly flattening: boolean;
+  /** protective legs to fit to the filled quantity, sent by the caller after the commit */
+  readonly fits: readonly ChildFit[];
+}
+
+const NOTHING: StatusFollowUp = { flattening: false, fits: [] };
+
+export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): Promise<StatusFollowUp> {
   let intent = await tx.intents.get(ev.orderRef);
   if (!intent) {
     ctx.logger.warn({ orderRef: ev.orderRef, brokerOrderId: ev.brokerOrderId, status: ev.status }, 'status for an order Phoenix does not know');
-    return false;
+    return NOTHING;
   }
   const now = ctx.clock.now();
   const leg = ev.role;
@@ -40,7 +52,7 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
   // the row then said the working re-protect stop was CANCELLED, the deadline flatten left it at
   // the broker, and it later fired into a reversed position; INV-FLATTEN-EXIT-1). An id this leg
   // never had (IBKR names an order differently in a new session) is news as before.
-  if (row && row.brokerOrderId !== ev.brokerOrderId && (await wasEarlierOrderOf(tx, intent.id, leg, ev.brokerOrderId))) return isExitReserved(orders);
+  if (row && row.brokerOrderId !== ev.brokerOrderId && (await wasEarlierOrderOf(tx, intent.id, leg, ev.brokerOrderId))) return { flattening: isExitReserved(orders), fits: [] };
   const incoming = rowStatus(ev.status, ev.held);
   const next: OrderStatus = row && FINAL.includes(row.status) && !FINAL.includes(incoming) ? row.status : incoming;
   // the broker's cumulative count can run ahead of the executions (IBKR sends them apart)
@@ -48,6 +60,11 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
   if (row && (row.status !== next || row.brokerOrderId !== ev.brokerOrderId || row.filledQty !== rowFilled)) {
     await tx.orders.update(intent.id, leg, { status: next, brokerOrderId: ev.brokerOrderId, filledQty: rowFilled, updatedAt: now });
     tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: leg, event: 'STATUS', brokerOrderId: ev.brokerOrderId, status: next, ...(ev.reason ? { detail: ev.reason } : {}) } });
+    // the card says where the entry is ("Working at the broker: entry LMT … resting", HELD …)
+    if (leg === 'ENTRY' && row.status !== next) {
+      const card = await tx.cards.bySubject(intent.id, 'TRADE');
+      if (card) await tx.cards.touch(card.id, now);
+    }
   }
   const flattening = isExitReserved(orders);
   if (leg === 'ENTRY') {
@@ -67,11 +84,15 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
     }
     // cancelled/rejected with fills the executions have not brought yet: the position is real and
     // stays open for flatten, limits and reconciliation; the fills complete it when they come
-    return flattening;
+    const done = ev.status === 'CANCELLED' || ev.status === 'REJECTED';
+    if (!done || brokerFilled <= 0 || flattening) return { flattening, fits: [] };
+    const fresh = await tx.orders.listByIntent(intent.id);
+    await maybeManaged(ctx, tx, intent); // a held stop works once its parent is done
+    return { flattening, fits: childFits(intent, fresh, brokerFilled) };
   }
   if (leg === 'STOP') intent = await afterStopStatus(ctx, tx, intent, ev.reason);
   if ((leg === 'STOP' || leg === 'TARGET') && (next === 'WORKING' || next === 'HELD')) await maybeManaged(ctx, tx, intent);
-  return flattening;
+  return { flattening, fits: [] };
 }
 
 /**

@@ -17,11 +17,20 @@ import type { Tx } from './store.port.js';
 export const UNPROTECTED_GRACE_MS = 3_000;
 
 const ALIVE = new Set(['WORKING', 'HELD', 'PENDING']);
+const ENTRY_DONE = new Set(['FILLED', 'CANCELLED', 'REJECTED']);
 
-/** The stop is at the broker and can still fire (held = PreSubmitted: accepted, elected by IBKR). */
+/**
+ * The stop is at the broker and can still fire. HELD (IBKR PreSubmitted, MONEY-10) counts only
+ * once the entry is done at the broker: IBKR holds a stop it triggers itself (a simulated stop,
+ * outside regular hours) as PreSubmitted and it IS working; but a bracket child PreSubmitted while
+ * its parent still works is waiting for the parent and protects nothing yet (a partial fill).
+ */
 export function stopWorks(orders: readonly OrderRecord[]): boolean {
   const s = orders.find((o) => o.role === 'STOP')?.status;
-  return s === 'WORKING' || s === 'HELD';
+  if (s === 'WORKING') return true;
+  if (s !== 'HELD') return false;
+  const entry = orders.find((o) => o.role === 'ENTRY')?.status;
+  return entry === undefined || ENTRY_DONE.has(entry);
 }
 
 /** FILLED → MANAGED once the stop (and the target) work at the broker for an open long/short. */

@@ -13,7 +13,14 @@ const FLATTENING = new Set(['RESERVED', 'PENDING', 'WORKING']);
 
 export function protectionDiff(local: LocalSnapshot, openOrders: readonly BrokerOrder[], out: Discrepancy[]): void {
   const stops = new Map<string, BrokerOrder>();
-  for (const o of openOrders) if (o.role === 'STOP' && (o.status === 'WORKING' || o.status === 'PENDING')) stops.set(o.orderRef, o);
+  // a held stop (IBKR PreSubmitted) under an entry that still works is a bracket child waiting for
+  // its parent: it protects nothing yet (MONEY-10); once the entry is done, IBKR holds it as a stop it triggers itself
+  const entryWorks = new Set(openOrders.filter((o) => o.role === 'ENTRY' && (o.status === 'WORKING' || o.status === 'PENDING')).map((o) => o.orderRef));
+  for (const o of openOrders) {
+    if (o.role !== 'STOP' || !(o.status === 'WORKING' || o.status === 'PENDING')) continue;
+    if (o.held && entryWorks.has(o.orderRef)) continue;
+    stops.set(o.orderRef, o);
+  }
   for (const i of local.intents) {
     if (i.state !== 'FILLED' && i.state !== 'MANAGED') continue;
     const open = i.filledQty - i.exitQty;

@@ -47,5 +47,5 @@ export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryRep
 async function replayStatus(ctx: EngineContext, o: BrokerOrder): Promise<void> {
   // Fills are replayed separately; a FILLED status here only confirms the acknowledgement.
   const status = o.status === 'FILLED' ? 'WORKING' : o.status;
-  await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: o.orderRef, role: o.role, brokerOrderId: o.brokerOrderId, status, filledQty: o.filledQty });
+  await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: o.orderRef, role: o.role, brokerOrderId: o.brokerOrderId, status, filledQty: o.filledQty, ...(o.held && status === 'WORKING' ? { held: true } : {}) });
 }

@@ -5,18 +5,27 @@
  */
 import type { AccountSummary, BrokerHealth } from './broker.port.js';
 import type { Constitution } from './constitution.js';
+import { multiplierMismatch, offTickPrices, type ContractLookup } from './contract-facts.js';
 import type { KillFlag, Mode } from './domain.js';
+import { entryHold, type GatewayDay } from './gateway-day.js';
 import { sessionVerdict } from './session.calendar.js';
+import { clockTime, dayClockTime, usd, usdAmount } from './people-time.js';
 
 export type GateStage = 'INTAKE' | 'APPROVAL' | 'SUBMIT';
 
 export interface GateIntent {
   readonly instrumentKey: string;
+  /** for the contract gate's messages (default: the instrument key) */
+  readonly symbol?: string;
   readonly side: 'BUY' | 'SELL';
   readonly quantity: number;
+  /** the multiplier the intent states (checked against the contract by the `contract` gate) */
   readonly multiplier: number;
+  /** MKT entries send no price (default: the entry price is sent) */
+  readonly orderType?: 'MKT' | 'LMT' | 'BRACKET';
   readonly entryPrice: number | null;
   readonly stopLoss: number;
+  readonly takeProfit?: number;
   readonly dvs: number;
   readonly eqs: number;
   readonly stateAsOf: number;
@@ -28,7 +37,7 @@ export interface DayStats {
   readonly realizedPnlCents: number;
   /** losing closes in a row at the end of today's sequence */
   readonly consecutiveLosses: number;
-  /** entries submitted to the broker today */
+  /** entries that reached the broker today (a placement refused before sending is no trade, MONEY-9) */
   readonly trades: number;
 }
 
@@ -45,6 +54,13 @@ export interface GateContext {
   readonly openQtyOthers: number;
   readonly broker: BrokerHealth;
   readonly lastKnownAccount: AccountSummary | null;
+  /**
+   * the contract's tick and multiplier (contract-lookup.ts), or why they are unknown. The
+   * engine always passes it (evaluateGates); pure tests of other gates may leave it out.
+   */
+  readonly contract?: ContractLookup;
+  /** IB Gateway's day (restart window, weekly login) when the broker is IBKR; else absent/null */
+  readonly gateway?: GatewayDay | null;
 }
 
 export type GateCode =
@@ -58,10 +74,16 @@ export type GateCode =
   | 'POSITION_LIMIT'
   | 'RISK_PER_TRADE'
   | 'RISK_UNDEFINED'
+  | 'ORDER_NOTIONAL'
   | 'MIN_CAPITAL'
   | 'QUALITY'
   | 'SESSION_CLOSED'
-  | 'BROKER_NOT_READY';
+  | 'BROKER_NOT_READY'
+  | 'GATEWAY_RESTART_WINDOW'
+  | 'GATEWAY_LOGIN'
+  | 'CONTRACT_UNKNOWN'
+  | 'PRICE_OFF_TICK'
+  | 'MULTIPLIER_MISMATCH';
 
 export interface Denial {
   readonly gate: GateId;
@@ -82,11 +104,20 @@ interface GateDef {
 }
 
 const ALL: readonly GateStage[] = ['INTAKE', 'APPROVAL', 'SUBMIT'];
-const usd = (cents: number) => `$${(cents / 100).toFixed(2)}`;
 
 export function stateTtlSec(c: GateContext): number {
   const s = c.constitution.staleState;
   return (c.intent.regime && s.regimeTtlSec[c.intent.regime]) || s.ttlSec;
+}
+
+/** The multiplier risk is measured with: the contract's when known, else the intent's. */
+export function trustedMultiplier(c: GateContext): number {
+  return c.contract?.ok ? c.contract.facts.multiplier : c.intent.multiplier;
+}
+
+/** price × quantity × multiplier in cents (the order notional gate; IB precautions, error 451). */
+export function orderNotionalCents(price: number, quantity: number, multiplier: number): number {
+  return Math.round(price * quantity * multiplier * 100);
 }
 
 export function isLiveAccount(id: string): boolean {
@@ -113,7 +144,7 @@ export const GATES = [
     check: (c) => {
       const k = c.activeKills[0];
       if (!k) return null;
-      const until = k.expiresAt ? ` until ${new Date(k.expiresAt).toISOString().slice(11, 16)} UTC` : '';
+      const until = k.expiresAt ? ` until ${clockTime(k.expiresAt, c.constitution.session.timeZone)}` : '';
       return { code: 'KILL_ACTIVE', message: `kill flag active (${k.kind.toLowerCase()}: ${k.reason})${until}; entries blocked, exits allowed` };
     },
   },
@@ -141,6 +172,24 @@ export const GATES = [
       if (!account && (c.stage !== 'SUBMIT' || !c.broker.canSubmit)) return null;
       const problem = accountModeProblem(c.mode, c.allowLive, account?.accountId ?? null);
       return problem ? { code: 'ACCOUNT_MODE_MISMATCH', message: problem } : null;
+    },
+  },
+  {
+    // MONEY-9 / MONEY-10: prices on the contract's tick and the contract's multiplier, checked
+    // before the card (IBKR refuses off-tick prices only after approval, error 110, and the
+    // multiplier scales risk and P&L). Unknown details refuse at intake (fail closed, see
+    // contract-lookup.ts); at approval and submission the adapter re-qualifies before sending.
+    id: 'contract',
+    stages: ALL,
+    check: (c) => {
+      if (!c.contract) return null;
+      if (!c.contract.ok) return c.stage === 'INTAKE' ? { code: 'CONTRACT_UNKNOWN', message: c.contract.reason } : null;
+      const facts = c.contract.facts;
+      const priced = { ...c.intent, symbol: c.intent.symbol ?? c.intent.instrumentKey, orderType: c.intent.orderType ?? 'LMT', takeProfit: c.intent.takeProfit ?? null };
+      const mismatch = multiplierMismatch(priced, facts);
+      if (mismatch) return { code: 'MULTIPLIER_MISMATCH', message: mismatch };
+      const off = offTickPrices(priced, facts);
+      return off.length ? { code: 'PRICE_OFF_TICK', message: off.join('; ') } : null;
     },
   },
   {
@@ -181,11 +230,27 @@ export const GATES = [
     id: 'per_trade_risk',
     stages: ALL,
     check: (c) => {
-      const { entryPrice, stopLoss, quantity, multiplier } = c.intent;
+      const { entryPrice, stopLoss, quantity } = c.intent;
+      const multiplier = trustedMultiplier(c);
       if (entryPrice === null) return { code: 'RISK_UNDEFINED', message: 'market order without a reference entryPrice: risk cannot be bounded' };
       const riskCents = Math.round(Math.abs(entryPrice - stopLoss) * quantity * multiplier * 100);
       const cap = Math.round(c.constitution.limits.maxRiskPerTradeUsd * 100);
       return riskCents > cap ? { code: 'RISK_PER_TRADE', message: `risk ${usd(riskCents)} > cap ${usd(cap)}` } : null;
+    },
+  },
+  {
+    id: 'order_notional',
+    stages: ALL,
+    check: (c) => {
+      const { entryPrice, stopLoss, quantity } = c.intent;
+      const multiplier = trustedMultiplier(c); // the contract's, not the strategy's word (MONEY-10)
+      // A market order without entryPrice is refused by per_trade_risk anyway (RISK_UNDEFINED);
+      // its stop is the nearest price we know, so the notional is still bounded here.
+      const price = entryPrice ?? stopLoss;
+      const notional = orderNotionalCents(price, quantity, multiplier);
+      const cap = Math.round(c.constitution.limits.maxOrderNotionalUsd * 100);
+      if (notional <= cap) return null;
+      return { code: 'ORDER_NOTIONAL', message: `order value ${usd(notional)} (${price} × ${quantity} × ${multiplier}) > cap ${usd(cap)}; IB's precautionary limit would reject it (error 451)` };
     },
   },
   {
@@ -195,7 +260,7 @@ export const GATES = [
       const account = c.broker.account ?? c.lastKnownAccount;
       const min = c.constitution.limits.minNetLiquidationUsd;
       if (!account) return c.stage === 'SUBMIT' && c.broker.canSubmit ? { code: 'MIN_CAPITAL', message: 'net liquidation unknown (broker account not read yet)' } : null;
-      return account.netLiquidation < min ? { code: 'MIN_CAPITAL', message: `net liquidation $${account.netLiquidation.toFixed(2)} < minimum $${min.toFixed(2)}` } : null;
+      return account.netLiquidation < min ? { code: 'MIN_CAPITAL', message: `net liquidation ${usdAmount(account.netLiquidation)} < minimum ${usdAmount(min)}` } : null;
     },
   },
   {
@@ -215,8 +280,22 @@ export const GATES = [
     check: (c) => {
       const v = sessionVerdict(c.now, c.constitution);
       if (v.open) return null;
-      const next = v.nextOpen ? `; next window opens ${formatLocal(v.nextOpen, c.constitution.session.timeZone)}` : '';
+      const next = v.nextOpen ? `; next window opens ${dayClockTime(v.nextOpen, c.constitution.session.timeZone)}` : '';
       return { code: 'SESSION_CLOSED', message: `session closed: ${v.reason}${next}`, nextOpen: v.nextOpen };
+    },
+  },
+  {
+    // SPEC 4 "gateway restart window": inside IB Gateway's daily restart window, or while the
+    // gateway waits for its (2FA) login, new entries are HELD (a wait, like broker health, not a
+    // refusal): the card shows, an approval waits with its token clock running; nothing is sent.
+    // Listed before broker_health so its words are the ones a waiting submission reports.
+    id: 'gateway',
+    stages: ALL,
+    check: (c) => {
+      const hold = entryHold(c.now, c.gateway, c.constitution.session.timeZone, c.broker);
+      if (!hold) return null;
+      // both codes spelled out here: the registry's source lists every code a gate returns
+      return hold.code === 'GATEWAY_LOGIN' ? { code: 'GATEWAY_LOGIN', message: hold.message, wait: true } : { code: 'GATEWAY_RESTART_WINDOW', message: hold.message, wait: true };
     },
   },
   {
@@ -253,9 +332,4 @@ export function runGates(c: GateContext): GateResult {
 /** Hard refusals (everything except a broker-health wait). */
 export function refusals(r: GateResult): readonly Denial[] {
   return r.denials.filter((d) => !d.wait);
-}
-
-function formatLocal(epochMs: number, timeZone: string): string {
-  const f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
-  return f.format(epochMs);
 }

@@ -10,12 +10,14 @@
  * `previousTradingDay`. Daily counters (loss, trades, consecutive losses) are derived per
  * trading day by the gates, so "reset" needs no counter writes; it is idempotent per day.
  */
+import { pointText, shortHash } from './audit.anchor.js';
 import { type EngineContext } from './context.js';
 import { SYSTEM_ACTOR } from './domain.js';
 import type { IntentRecord } from './domain.js';
 import { flatten, isExitReserved, type FlattenReport } from './flatten.usecase.js';
 import { isTradingDay, localTime, toMinutes, tradingDayOf } from './session.calendar.js';
 import type { Constitution } from './constitution.js';
+import { signedUsd } from './people-time.js';
 
 // === Calendar (pure)
 
@@ -206,13 +208,18 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
       rejected: created.filter((i) => i.state === 'REJECTED').length,
       unresolvedDrifts: (await tx.drifts.unresolved()).length,
     };
-    const usd = `${summary.realizedPnlCents < 0 ? '-' : '+'}$${(Math.abs(summary.realizedPnlCents) / 100).toFixed(2)}`;
-    const line = `${prev}: ${summary.trades} trade(s), P&L ${usd} (${summary.wins} won, ${summary.losses} lost), ${summary.blocked} blocked, ${summary.passed} passed, ${summary.expired} expired, ${summary.rejected} rejected${summary.unresolvedDrifts ? `; ${summary.unresolvedDrifts} drift(s) STILL UNRESOLVED` : ''}`;
+    // The audit head leaves the database here, once a day, in a message a person keeps (SAFE-12):
+    // `phoenix audit verify --anchor SEQ:HASH` checks the log still holds exactly this bead.
+    const head = await tx.beads.head();
+    const line = `${prev}: ${summary.trades} trade(s), P&L ${signedUsd(summary.realizedPnlCents)} (${summary.wins} won, ${summary.losses} lost), ${summary.blocked} blocked, ${summary.passed} passed, ${summary.expired} expired, ${summary.rejected} rejected${summary.unresolvedDrifts ? `; ${summary.unresolvedDrifts} drift(s) STILL UNRESOLVED` : ''}`;
     tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'daily-reset', event: 'DAILY_RESET', detail: `session ${today} starts; daily loss, trade and consecutive-loss counters start from zero. Previous day ${line}` } });
     tx.alerts.enqueue({
       type: 'DAILY_SUMMARY',
       at: now,
-      payload: { summary: `Daily summary ${line}.`, facts: { day: prev, trades: summary.trades, pnlUsd: Number((summary.realizedPnlCents / 100).toFixed(2)), blocked: summary.blocked, unresolvedDrifts: summary.unresolvedDrifts } },
+      payload: {
+        summary: `Daily summary ${line}.${head ? ` Audit head #${head.seq} · ${shortHash(head.hash)}` : ''}`,
+        facts: { day: prev, trades: summary.trades, pnlUsd: Number((summary.realizedPnlCents / 100).toFixed(2)), blocked: summary.blocked, unresolvedDrifts: summary.unresolvedDrifts, ...(head ? { auditAnchor: pointText(head) } : {}) },
+      },
     });
     await tx.kv.set('dailyReset.lastDay', today, now);
     return { ran: true, reason: `daily reset for ${today}`, summary };

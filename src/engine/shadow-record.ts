@@ -5,11 +5,17 @@
  * Input: the strategy's shadow intents of its current shadow period, each with the codes of
  * the INTAKE gates that refused it (empty = it would have been PROPOSED, i.e. carded).
  *
- * Sessions and regimes
+ * Evidence is made of would-have-been-PROPOSED intents only (issue 13, MONEY-7): an intent a
+ * gate refused was never a card and never a trade, so it proves nothing about the strategy's
+ * trading (20 intents at 02:00 New York with DVS 0.1, all refused, once made a "perfect" record
+ * of 0 trades and drawdown 0 that promoted the strategy).
  *   sessionsObserved  distinct TRADING days (session time zone; weekdays that are not
- *                     configured holidays) on which the strategy sent at least one shadow
- *                     intent — blocked or not: the strategy ran and was evaluated that session.
- *   regimes           the intents' optional `regime` tag (e.g. trend, range), counted.
+ *                     configured holidays) with at least one would-have-been-proposed intent.
+ *   sessionsBlockedOnly  trading days on which every intent was refused (shown, not counted).
+ *   regimes           the `regime` tag (e.g. trend, range) of would-have-been-proposed
+ *                     intents, counted; untaggedIntents likewise.
+ *   trades.simulated  the trades the model below entered; promotion needs a minimum of them
+ *                     (constitution promotion.minSimulatedTrades).
  *
  * Would-have-been kills: shadow intents an INTAKE gate would have blocked, counted by gate
  * code (one intent can carry several codes; `total` counts intents).
@@ -90,12 +96,16 @@ export interface ShadowStats {
   readonly intents: number;
   readonly firstAt: number | null;
   readonly lastAt: number | null;
+  /** trading days with at least one would-have-been-proposed intent */
   readonly sessionsObserved: number;
+  /** trading days with shadow intents that were ALL refused by a gate (not counted as sessions) */
+  readonly sessionsBlockedOnly: number;
   readonly firstSession: string | null;
   readonly lastSession: string | null;
-  /** regime tag → intents carrying it */
+  /** regime tag → would-have-been-proposed intents carrying it */
   readonly regimes: Readonly<Record<string, number>>;
   readonly distinctRegimes: number;
+  /** would-have-been-proposed intents without a regime tag */
   readonly untaggedIntents: number;
   readonly wouldHaveBeenProposed: number;
   readonly wouldHaveBeenKills: { readonly total: number; readonly byCode: Readonly<Record<string, number>> };
@@ -128,12 +138,16 @@ export function shadowRecord(input: readonly ShadowObservation[], cal: ShadowCal
   const obs = input.map((o, i) => ({ o, i })).sort((a, b) => a.o.createdAt - b.o.createdAt || a.i - b.i).map((x) => x.o);
   const dayOf = new Map<string, string>();
   const sessionSet = new Set<string>();
+  const blockedDays = new Set<string>();
   for (const o of obs) {
     const t = localTime(o.createdAt, cal.timeZone);
     dayOf.set(o.id, t.day);
-    if (isTradingDay(t.day, t.weekday, cal.holidays)) sessionSet.add(t.day);
+    if (!isTradingDay(t.day, t.weekday, cal.holidays)) continue;
+    if (o.denials.length) blockedDays.add(t.day);
+    else sessionSet.add(t.day);
   }
   const sessionDays = [...sessionSet].sort();
+  const blockedOnly = [...blockedDays].filter((d) => !sessionSet.has(d)).length;
 
   const regimes: Record<string, number> = {};
   let untagged = 0;
@@ -142,15 +156,15 @@ export function shadowRecord(input: readonly ShadowObservation[], cal: ShadowCal
   let proposed = 0;
   let overrides = 0;
   for (const o of obs) {
-    if (o.regime) regimes[o.regime] = (regimes[o.regime] ?? 0) + 1;
-    else untagged++;
     if (o.denials.length) {
       kills++;
       for (const code of new Set(o.denials)) byCode[code] = (byCode[code] ?? 0) + 1;
-    } else {
-      proposed++;
-      if (o.failedRedChecks > 0) overrides++;
+      continue;
     }
+    proposed++;
+    if (o.failedRedChecks > 0) overrides++;
+    if (o.regime) regimes[o.regime] = (regimes[o.regime] ?? 0) + 1;
+    else untagged++;
   }
 
   const trades: ShadowTrade[] = [];
@@ -190,6 +204,7 @@ export function shadowRecord(input: readonly ShadowObservation[], cal: ShadowCal
       firstAt: obs[0]?.createdAt ?? null,
       lastAt: obs[obs.length - 1]?.createdAt ?? null,
       sessionsObserved: sessionDays.length,
+      sessionsBlockedOnly: blockedOnly,
       firstSession: sessionDays[0] ?? null,
       lastSession: sessionDays[sessionDays.length - 1] ?? null,
       regimes: sortKeys(regimes),
@@ -261,16 +276,24 @@ export interface PromotionRequirements {
   readonly minSessions: number;
   readonly minDistinctRegimes: number;
   readonly requiredRegimes: readonly string[];
+  /** simulated trades the record needs (constitution promotion.minSimulatedTrades, MONEY-7) */
+  readonly minSimulatedTrades: number;
 }
 
 /** SPEC 11 / seed SURFACE_5_PROMOTION: 20 sessions, 2 distinct regimes incl. trend and range. */
-export const PROMOTION_REQUIREMENTS: PromotionRequirements = { minSessions: 20, minDistinctRegimes: 2, requiredRegimes: ['trend', 'range'] };
+export const PROMOTION_REQUIREMENTS: Omit<PromotionRequirements, 'minSimulatedTrades'> = { minSessions: 20, minDistinctRegimes: 2, requiredRegimes: ['trend', 'range'] };
+
+/** The requirements under a constitution (its minimum of simulated trades). */
+export function promotionRequirements(c: { readonly promotion: { readonly minSimulatedTrades: number } }): PromotionRequirements {
+  return { ...PROMOTION_REQUIREMENTS, minSimulatedTrades: c.promotion.minSimulatedTrades };
+}
 
 export type MissingCode =
   | 'NOT_REGISTERED'
   | 'NOT_SHADOW'
   | 'PROMOTION_PENDING'
   | 'SESSIONS'
+  | 'TRADES'
   | 'REGIMES'
   | 'REGIME_MISSING'
   | 'KILL_FLAG_ACTIVE'
@@ -283,11 +306,17 @@ export interface MissingItem {
 }
 
 /** Every evidence requirement the record does not meet (empty = evidence complete). */
-export function evidenceMissing(stats: ShadowStats, req: PromotionRequirements = PROMOTION_REQUIREMENTS): MissingItem[] {
+export function evidenceMissing(stats: ShadowStats, req: PromotionRequirements): MissingItem[] {
   const out: MissingItem[] = [];
   if (stats.sessionsObserved < req.minSessions) {
     const more = req.minSessions - stats.sessionsObserved;
-    out.push({ code: 'SESSIONS', message: `sessions observed: ${stats.sessionsObserved} of ${req.minSessions} (${more} more trading session${more === 1 ? '' : 's'} needed)` });
+    const b = stats.sessionsBlockedOnly;
+    const blocked = b ? `; ${b} day${b === 1 ? '' : 's'} with only blocked intents do${b === 1 ? 'es' : ''} not count` : '';
+    out.push({ code: 'SESSIONS', message: `sessions observed: ${stats.sessionsObserved} of ${req.minSessions} (${more} more trading session${more === 1 ? '' : 's'} needed${blocked})` });
+  }
+  if (stats.trades.simulated < req.minSimulatedTrades) {
+    const more = req.minSimulatedTrades - stats.trades.simulated;
+    out.push({ code: 'TRADES', message: `simulated trades: ${stats.trades.simulated} of ${req.minSimulatedTrades} (${more} more needed; ${stats.wouldHaveBeenKills.total} of ${stats.intents} shadow intents were blocked by a gate and are no trades)` });
   }
   const seen = Object.keys(stats.regimes);
   if (seen.length < req.minDistinctRegimes) {

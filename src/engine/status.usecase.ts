@@ -1,11 +1,13 @@
 /**
  * Status snapshot (SPEC 12 /status, `phoenix status`): plain data any transport renders.
  */
+import { activeSnoozes, parseSnoozes, SNOOZE_KV, type Snooze } from './alert-snooze.usecase.js';
 import type { BrokerHealth } from './broker.port.js';
 import { dayStats, type EngineContext } from './context.js';
 import type { IntentRecord, KillFlag, Mode } from './domain.js';
 import type { DriftRecord } from './store.port.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
+import { currentHold } from './gateway-day.usecase.js';
 import { stopWorks } from './protection.usecase.js';
 
 export interface StatusSnapshot {
@@ -14,6 +16,8 @@ export interface StatusSnapshot {
   readonly demo: boolean;
   readonly constitution: string;
   readonly broker: BrokerHealth & { readonly name: string };
+  /** why new entries are held right now (IB Gateway restart window / waiting for its login), or null */
+  readonly entryHold?: string | null;
   readonly kills: readonly KillFlag[];
   readonly open: readonly IntentRecord[];
   readonly pending: readonly IntentRecord[];
@@ -24,6 +28,8 @@ export interface StatusSnapshot {
   readonly unresolvedDrifts: readonly DriftRecord[];
   /** open positions without a working stop at the broker (MONEY-1, INV-PROTECTED-1) */
   readonly unprotected: readonly { readonly intentId: string; readonly open: number; readonly stop: string }[];
+  /** alert types snoozed right now ("snooze 1 h": delivered without sound), who and until when */
+  readonly snoozes?: readonly Snooze[];
 }
 
 export interface HealthSnapshot {
@@ -70,6 +76,7 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       demo: ctx.constitution.demo,
       constitution: ctx.constitution.name,
       broker: { ...ctx.broker.health(), name: ctx.broker.name },
+      entryHold: currentHold(ctx),
       kills: await tx.kills.active(now),
       open,
       pending: await tx.intents.listByState(['PROPOSED']),
@@ -79,6 +86,7 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       outbox: { backlog: await tx.alerts.backlog(), lastSentAt: lastSent ? Number(lastSent) : null, lastError: await tx.kv.get('telegram.lastError') },
       unresolvedDrifts: await tx.drifts.unresolved(),
       unprotected,
+      snoozes: activeSnoozes(parseSnoozes(await tx.kv.get(SNOOZE_KV)), now),
     };
   });
 }

@@ -1,6 +1,9 @@
 /**
- * Intake HTTP server (SPEC 3): POST /v1/intents and GET /healthz (health.ts) on node:http.
- * Every answer is JSON with a clear message; bad input changes nothing.
+ * Intake HTTP server (SPEC 3): POST /v1/intents, POST /v1/tradingview (tradingview.route.ts),
+ * GET /healthz (health.ts), GET /metrics (metrics.route.ts, same auth as intake) and the operator CLI's
+ * /v1/admin/* (admin.route.ts) on node:http.
+ * Every answer is JSON with a clear message; bad input changes nothing. The codes below are
+ * /v1/intents'; the TradingView route's (passphrase in the body, 200 for a re-send) are in its file.
  *   202 {intentId, state, denials}   accepted (PROPOSED, or CANCELLED with the gate denials)
  *   400 {error, issues[]}            malformed JSON, wrong content type, validation issues
  *   401                              missing/wrong bearer token (or remote caller without INTAKE_TOKEN)
@@ -10,16 +13,20 @@
  *   429                              over the intake rate limit (Retry-After)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { isLoopbackAddress, isLoopbackHostHeader } from '../runtime/loopback.js';
+import { adminRoute, type AdminOptions } from './admin.route.js';
+import { tokenMatches } from './bearer.js';
 import { healthAnswer, minimalHealth } from './health.js';
+import { metricsRoute, type MetricsSource } from './metrics.route.js';
+import { readBody, send } from './respond.js';
+import { tradingViewRoute, type TradingViewOptions } from './tradingview.route.js';
 import { TokenBucket } from './rate-limit.js';
 import { Readiness, type ReadinessView } from './readiness.js';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES } from './respond.js';
 
 export interface IntakeOptions {
   readonly engine: Engine;
@@ -31,6 +38,12 @@ export interface IntakeOptions {
   readonly now?: () => number;
   /** what /healthz waits for (the service: bot, alert sender, jobs); default nothing */
   readonly readiness?: ReadinessView;
+  /** POST /v1/tradingview, on when given (TRADINGVIEW_PASSPHRASE and its mapping file) */
+  readonly tradingview?: TradingViewOptions;
+  /** GET /metrics (Prometheus text format) */
+  readonly metrics?: MetricsSource;
+  /** /v1/admin/* for the operator CLI (admin.route.ts), on when given (the service) */
+  readonly admin?: AdminOptions;
 }
 
 export interface IntakeServer {
@@ -39,58 +52,15 @@ export interface IntakeServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
-  res.end(text);
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]!.trim());
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-type Body = { ok: true; text: string } | { ok: false; status: number; error: string };
-
-function readBody(req: IncomingMessage): Promise<Body> {
-  return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > MAX_BODY_BYTES) {
-      req.resume();
-      resolve({ ok: false, status: 413, error: `body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} bytes (64 KiB)` });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (c: Buffer) => {
-      if (done) return;
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        done = true;
-        req.resume();
-        resolve({ ok: false, status: 413, error: `body is over the limit of ${MAX_BODY_BYTES} bytes (64 KiB)` });
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!done) resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
-    });
-    req.on('error', () => {
-      if (!done) resolve({ ok: false, status: 400, error: 'request body could not be read' });
-    });
-  });
-}
-
 export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   const now = opts.now ?? Date.now;
   const bucket = new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now);
   const readiness = opts.readiness ?? Readiness.none();
+  // Its own bucket: the public TradingView route must not be able to starve /v1/intents.
+  const tradingView = opts.tradingview
+    ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now), ratePerMinute: opts.ratePerMinute })
+    : null;
+  const admin = opts.admin ? adminRoute(opts.admin, { engine: opts.engine, logger: opts.logger, ...(opts.token ? { token: opts.token } : {}), readiness, bucket, ratePerMinute: opts.ratePerMinute }) : null;
   const server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => {
       opts.logger.error({ err: e.message }, 'intake request failed');
@@ -108,12 +78,26 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       req.resume();
       return send(res, 400, { error: 'malformed request path; use POST /v1/intents or GET /healthz', issues: [{ path: '(request) path', message: 'not a valid request path' }] });
     }
+    // TradingView authenticates in the body (passphrase) and reaches Phoenix through a reverse
+    // proxy under the public host name, so neither the bearer token nor the loopback Host rule
+    // applies to it: a forged browser request cannot get past the passphrase either.
+    if (url.pathname === '/v1/tradingview') {
+      if (tradingView) return tradingView(req, res);
+      req.resume();
+      return send(res, 404, { error: 'TradingView intake is off: set TRADINGVIEW_PASSPHRASE (see the README section "TradingView")' });
+    }
     // Without a token, loopback is the only protection, and a browser can be made to send a
     // loopback request for a foreign name (DNS rebinding): the Host header must name loopback too.
     if (!opts.token && !isLoopbackHostHeader(req.headers.host)) {
       req.resume();
       const message = `INTAKE_TOKEN is not set, so intake answers only requests addressed to 127.0.0.1, localhost or [::1] (got Host: ${req.headers.host ?? 'none'}); set INTAKE_TOKEN to accept other host names`;
       return send(res, 403, { error: message, issues: [{ path: '(header) host', message }] });
+    }
+    if (url.pathname === '/metrics') return metricsRoute(req, res, { metrics: opts.metrics, token: opts.token, tokenMatches: (h) => !!opts.token && tokenMatches(h, opts.token) });
+    if (url.pathname.startsWith('/v1/admin/')) {
+      if (admin) return admin(req, res, url);
+      req.resume();
+      return send(res, 404, { error: 'no admin routes on this server' });
     }
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
@@ -126,7 +110,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       }
       return send(res, answer.code, answer.body);
     }
-    if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents or GET /healthz` });
+    if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents, POST /v1/tradingview, GET /healthz or GET /metrics` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });
 
     if (opts.token) {

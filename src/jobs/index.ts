@@ -40,6 +40,8 @@ export interface StartJobsOptions {
   readonly reconcile?: CoordinatorOptions;
   /** replace the table (tests) */
   readonly table?: readonly JobDef[];
+  /** every finished or skipped run (metrics) */
+  readonly onRun?: (r: RunRecord) => void;
 }
 
 export interface Jobs {
@@ -60,7 +62,7 @@ export async function startJobs(opts: StartJobsOptions): Promise<Jobs> {
   const logger = (opts.logger ?? ctx.logger ?? silentLogger).child({ component: 'jobs' });
   const all = opts.table ?? jobTable(ctx.constitution);
   const table = opts.only ? all.filter((j) => opts.only?.includes(j.name)) : all;
-  const runner = new JobRunner(ctx, logger);
+  const runner = new JobRunner(ctx, logger, opts.onRun);
   const reconcile = new ReconcileCoordinator(ctx, logger, opts.reconcile);
   const deps: Omit<JobDeps, 'trigger'> = {
     ctx,

@@ -86,6 +86,8 @@ export class JobRunner {
   constructor(
     private readonly ctx: EngineContext,
     private readonly logger: Logger,
+    /** every finished or skipped run (metrics: runs by outcome, lag, last success) */
+    private readonly onRun?: (r: RunRecord) => void,
   ) {}
 
   private stateOf(name: string): State {
@@ -108,7 +110,9 @@ export class JobRunner {
       const runningForMs = now - (s.runningSince ?? now);
       this.logger.warn({ job: job.name, runningForMs }, 'job still running: this tick is skipped (no overlap)');
       await this.record({ id: this.id(), job: job.name, startedAt: now, endedAt: now, outcome: 'SKIPPED_OVERLAP', detail: JSON.stringify({ trigger, scheduledAt, lagMs, runningForMs }) });
-      return { job: job.name, outcome: 'SKIPPED_OVERLAP', startedAt: now, endedAt: now, lagMs };
+      const skipped: RunRecord = { job: job.name, outcome: 'SKIPPED_OVERLAP', startedAt: now, endedAt: now, lagMs };
+      this.onRun?.(skipped);
+      return skipped;
     }
     try {
       if (job.when && !job.when(full, now)) return null;
@@ -151,7 +155,9 @@ export class JobRunner {
     s.lastError = error ?? null;
     await this.finish(id, endedAt, outcome, JSON.stringify({ trigger: deps.trigger, scheduledAt, lagMs, durationMs: endedAt - startedAt, ...(detail !== undefined ? { result: detail } : {}), ...(error ? { error } : {}) }));
     this.logger.debug({ job: job.name, outcome, lagMs, durationMs: endedAt - startedAt }, 'job run');
-    return { job: job.name, outcome, startedAt, endedAt, lagMs, ...(detail !== undefined ? { detail } : {}), ...(error ? { error } : {}) };
+    const record: RunRecord = { job: job.name, outcome, startedAt, endedAt, lagMs, ...(detail !== undefined ? { detail } : {}), ...(error ? { error } : {}) };
+    this.onRun?.(record);
+    return record;
   }
 
   private id(): string {

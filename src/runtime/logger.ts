@@ -1,6 +1,7 @@
 /**
  * pino logger with secrets redacted (SPEC 2; SAFE-6, INV-SECRET-1): the bot token, the intake
- * token, the webhook secret and authorization headers never reach the log.
+ * token, the webhook secret, the TradingView passphrase and authorization headers never reach
+ * the log.
  *
  * Two layers. `REDACT_PATHS` censors the fields secrets live in, wherever a config, request
  * or Bot API payload object is logged. `secrets` (the values of SECRET_ENV, passed by
@@ -12,7 +13,7 @@
 import { pino, type Logger as Pino } from 'pino';
 import type { Logger } from '../engine/ports.js';
 
-const secretFields = ['token', 'botToken', 'intakeToken', 'webhookSecret', 'secret', 'secret_token', 'authorization', 'TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'];
+const secretFields = ['token', 'botToken', 'intakeToken', 'webhookSecret', 'secret', 'secret_token', 'authorization', 'passphrase', 'TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE'];
 
 export const REDACT_PATHS = [
   ...secretFields.flatMap((f) => [f, `*.${f}`]),
@@ -26,7 +27,7 @@ export const REDACT_PATHS = [
   '*.webhook.secret',
   'config.token',
   'config.webhook.secret',
-  ...['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET'].flatMap((k) => [`config.${k}`, `env.${k}`, `config.env.${k}`]),
+  ...['TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE'].flatMap((k) => [`config.${k}`, `env.${k}`, `config.env.${k}`]),
 ];
 
 export interface LoggerOptions {

@@ -185,6 +185,7 @@ export const beadToDomain = (r: Bead): StoredBead => ({
   ts: r.ts.getTime(),
   prevHash: r.prevHash,
   hash: r.hash,
+  hashVersion: r.hashVersion,
 });
 
 export const driftToDomain = (r: Drift): DriftRecord => ({

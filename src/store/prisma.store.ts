@@ -4,32 +4,47 @@
  * so a crash anywhere leaves either all of a state change with its audit trail, or none.
  */
 import { randomBytes } from 'node:crypto';
-import { chainBeads, GENESIS_HASH, type BeadDraft } from '../engine/beads.js';
+import type { CommittedBeads } from '../engine/audit.anchor.js';
+import { chainBeads, EMPTY_HEAD, type BeadDraft } from '../engine/beads.js';
 import { groupKeyOf, alertDef, type AlertDraft } from '../engine/alerts.table.js';
 import { OPEN_STATES, type IntentState } from '../engine/domain.js';
 import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.js';
 import type { Db } from './database.js';
 import type { Prisma } from './generated/client.js';
 import * as m from './mappers.js';
+import * as sb from './sim-book.rows.js';
 
 type Client = Prisma.TransactionClient;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
 
 export class PrismaStore implements Store {
-  constructor(readonly db: Db) {}
+  /** `onBeadsCommitted`: as in SqliteStore, told which beads each committed transaction appended */
+  constructor(
+    readonly db: Db,
+    private readonly opts: { onBeadsCommitted?: (c: CommittedBeads) => void } = {},
+  ) {}
 
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.db.$transaction(
+    let appended: CommittedBeads | null = null;
+    const result = await this.db.$transaction(
       async (client) => {
         const beads: BeadDraft[] = [];
         const alerts: AlertDraft[] = [];
         const result = await fn(makeTx(client, beads, alerts));
-        await flush(client, beads, alerts);
+        appended = await flush(client, beads, alerts);
         return result;
       },
       { timeout: 30_000, maxWait: 30_000 },
     );
+    if (appended) {
+      try {
+        this.opts.onBeadsCommitted?.(appended);
+      } catch {
+        /* the anchor sink logs its own failures; the commit stands */
+      }
+    }
+    return result;
   }
 
   async close(): Promise<void> {
@@ -37,17 +52,20 @@ export class PrismaStore implements Store {
   }
 }
 
-async function flush(c: Client, beads: BeadDraft[], alerts: AlertDraft[]): Promise<void> {
+/** Insert the transaction's alerts and beads; returns the range of beads it appended. */
+async function flush(c: Client, beads: BeadDraft[], alerts: AlertDraft[]): Promise<CommittedBeads | null> {
   for (const a of alerts) {
     const def = alertDef(a.type);
     const id = newId('alr');
     await c.alert.create({ data: { id, type: a.type, severity: def.severity, groupKey: groupKeyOf(a), payload: JSON.stringify(a.payload), createdAt: new Date(a.at) } });
     beads.push({ type: 'ALERT', intentId: a.payload.intentId ?? null, payload: { alertId: id, alertType: a.type, severity: def.severity, event: 'RAISED' }, ts: a.at });
   }
-  if (!beads.length) return;
-  const last = await c.bead.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-  const rows = chainBeads(last?.hash ?? GENESIS_HASH, beads, () => newId('bd'));
+  if (!beads.length) return null;
+  const head = (await c.bead.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } })) ?? EMPTY_HEAD;
+  const rows = chainBeads(head, beads, () => newId('bd'));
   await c.bead.createMany({ data: rows.map((r) => ({ ...r, ts: new Date(r.ts) })) });
+  const last = rows[rows.length - 1]!;
+  return { from: rows[0]!.seq, seq: last.seq, hash: last.hash };
 }
 
 function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): Tx {
@@ -181,6 +199,14 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
       async count() {
         return c.bead.count();
       },
+      async head() {
+        const r = await c.bead.findFirst({ orderBy: { seq: 'desc' } });
+        return r ? m.beadToDomain(r) : null;
+      },
+      async bySeq(seq) {
+        const r = await c.bead.findUnique({ where: { seq } });
+        return r ? m.beadToDomain(r) : null;
+      },
       async latestOfType(type) {
         const r = await c.bead.findFirst({ where: { type }, orderBy: { seq: 'desc' } });
         return r ? m.beadToDomain(r) : null;
@@ -302,6 +328,40 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
       },
       async set(key, value, now) {
         await c.systemState.upsert({ where: { key }, create: { key, value, updatedAt: new Date(now) }, update: { value, updatedAt: new Date(now) } });
+      },
+    },
+    simBook: {
+      async load() {
+        const meta = await c.simBook.findUnique({ where: { id: sb.SIM_BOOK_ID } });
+        if (!meta) return null;
+        return {
+          nextOrderId: meta.nextOrderId,
+          nextExecId: meta.nextExecId,
+          orders: (await c.simOrder.findMany({ orderBy: { seq: 'asc' } })).map(sb.simOrderFromRow),
+          executions: (await c.simExecution.findMany({ orderBy: { seq: 'asc' } })).map((row) => sb.simExecutionFromRow(row, row.time.getTime())),
+          positions: (await c.simPosition.findMany({ orderBy: { instrumentKey: 'asc' } })).map(sb.simPositionFromRow),
+        };
+      },
+      async save(change, now) {
+        const counters = { nextOrderId: change.nextOrderId, nextExecId: change.nextExecId, updatedAt: new Date(now) };
+        await c.simBook.upsert({ where: { id: sb.SIM_BOOK_ID }, create: { id: sb.SIM_BOOK_ID, ...counters }, update: counters });
+        // new rows are numbered after the last one: the book hands them over in creation order
+        for (const o of change.orders) {
+          const cols = sb.simOrderColumns(o);
+          const updated = await c.simOrder.updateMany({ where: { brokerOrderId: o.brokerOrderId }, data: { status: cols.status, filledQty: cols.filledQty, avgFillPrice: cols.avgFillPrice } });
+          if (updated.count) continue;
+          const last = await c.simOrder.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+          await c.simOrder.create({ data: { ...cols, seq: (last?.seq ?? 0) + 1 } });
+        }
+        for (const f of change.executions) {
+          if (await c.simExecution.findUnique({ where: { execId: f.execId }, select: { execId: true } })) continue;
+          const last = await c.simExecution.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+          await c.simExecution.create({ data: { ...sb.simExecutionColumns(f), time: new Date(f.time), seq: (last?.seq ?? 0) + 1 } });
+        }
+        for (const p of change.positions) {
+          const cols = sb.simPositionColumns(p);
+          await c.simPosition.upsert({ where: { instrumentKey: p.instrumentKey }, create: cols, update: { quantity: cols.quantity, avgCost: cols.avgCost } });
+        }
       },
     },
   };

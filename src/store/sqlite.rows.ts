@@ -160,6 +160,7 @@ export const beadFromRow = (r: Row): StoredBead => ({
   ts: t(r.ts),
   prevHash: s(r.prevHash),
   hash: s(r.hash),
+  hashVersion: n(r.hashVersion),
 });
 
 export const driftFromRow = (r: Row): DriftRecord => ({

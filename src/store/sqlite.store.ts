@@ -14,9 +14,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { alertDef, groupKeyOf, type AlertDraft } from '../engine/alerts.table.js';
-import { chainBeads, GENESIS_HASH, type BeadDraft } from '../engine/beads.js';
+import type { CommittedBeads } from '../engine/audit.anchor.js';
+import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
 import { OPEN_STATES } from '../engine/domain.js';
 import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.js';
+import * as sb from './sim-book.rows.js';
+import { SIM_BOOK_ID } from './sim-book.rows.js';
 import * as r from './sqlite.rows.js';
 
 /** How many queued transactions may share one COMMIT. */
@@ -49,11 +52,16 @@ export class SqliteStore implements Store {
   /** row ids for beads and alerts (see newId) */
   private readonly rowId: (prefix: string) => string;
 
+  private readonly onBeadsCommitted: ((c: CommittedBeads) => void) | undefined;
+
   /**
+   * `onBeadsCommitted` hears, after each COMMIT that appended beads, which ones (the audit
+   * anchor journal, SAFE-12). Called synchronously; it must only queue work, never throw.
    * `idPrefix` replaces the random per-process prefix of bead and alert row ids with a fixed one
    * and a counter of this store's own: the simulator's runs are then repeatable byte for byte.
    */
-  constructor(file: string, opts: { checkpointEveryMs?: number; idPrefix?: string } = {}) {
+  constructor(file: string, opts: { checkpointEveryMs?: number; onBeadsCommitted?: (c: CommittedBeads) => void; idPrefix?: string } = {}) {
+    this.onBeadsCommitted = opts.onBeadsCommitted;
     const fixed = opts.idPrefix;
     let n = 0;
     this.rowId = fixed === undefined ? newId : (prefix) => `${prefix}_${fixed}${(n++).toString(36)}`;
@@ -123,6 +131,7 @@ export class SqliteStore implements Store {
           break;
         }
         let n = 0;
+        let appended = null as CommittedBeads | null;
         for (let unit = this.pending.shift(); unit; unit = n < MAX_GROUP ? this.pending.shift() : undefined) {
           n++;
           const beads: BeadDraft[] = [];
@@ -130,9 +139,11 @@ export class SqliteStore implements Store {
           this.q('SAVEPOINT unit').run();
           try {
             const result = await unit.fn(this.makeTx(beads, alerts));
-            this.flush(beads, alerts);
+            const last = this.flush(beads, alerts);
             this.q('RELEASE unit').run();
             done.push({ unit, result });
+            // units of one COMMIT run back to back under the write lock: their beads are contiguous
+            if (last) appended = { from: appended?.from ?? last.from, seq: last.seq, hash: last.hash };
           } catch (error) {
             this.q('ROLLBACK TO unit').run();
             this.q('RELEASE unit').run();
@@ -148,6 +159,7 @@ export class SqliteStore implements Store {
         } finally {
           this.busy = false;
         }
+        if (appended && done.length) this.announce(appended);
         for (const d of done) d.unit.resolve(d.result);
         for (const f of failed) f.unit.reject(f.error);
       }
@@ -168,17 +180,29 @@ export class SqliteStore implements Store {
     }
   }
 
-  private flush(beads: BeadDraft[], alerts: AlertDraft[]): void {
+  private announce(c: CommittedBeads): void {
+    try {
+      this.onBeadsCommitted?.(c);
+    } catch {
+      /* the anchor sink logs its own failures; the commit stands */
+    }
+  }
+
+  /** Insert the unit's alerts and beads; returns the range of beads it appended. */
+  private flush(beads: BeadDraft[], alerts: AlertDraft[]): CommittedBeads | null {
     for (const a of alerts) {
       const def = alertDef(a.type);
       const id = this.rowId('alr');
       this.q(`INSERT INTO "Alert"(id, type, severity, groupKey, payload, createdAt, status) VALUES (?, ?, ?, ?, ?, ?, 'PENDING')`).run(id, a.type, def.severity, groupKeyOf(a), JSON.stringify(a.payload), r.iso(a.at));
       beads.push({ type: 'ALERT', intentId: a.payload.intentId ?? null, payload: { alertId: id, alertType: a.type, severity: def.severity, event: 'RAISED' }, ts: a.at });
     }
-    if (!beads.length) return;
-    const head = (this.q(`SELECT hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as { hash: string } | undefined)?.hash ?? GENESIS_HASH;
-    const ins = this.q(`INSERT INTO "Bead"(id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    for (const b of chainBeads(head, beads, () => this.rowId('bd'))) ins.run(b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash);
+    if (!beads.length) return null;
+    const head = (this.q(`SELECT seq, hash FROM "Bead" ORDER BY seq DESC LIMIT 1`).get() as { seq: number; hash: string } | undefined) ?? EMPTY_HEAD;
+    const ins = this.q(`INSERT INTO "Bead"(seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const rows = chainBeads(head, beads, () => this.rowId('bd'));
+    for (const b of rows) ins.run(b.seq, b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash, b.hashVersion);
+    const last = rows[rows.length - 1] as StoredBead;
+    return { from: rows[0]!.seq, seq: last.seq, hash: last.hash };
   }
 
   private insert(table: string, row: r.Row): void {
@@ -275,6 +299,14 @@ export class SqliteStore implements Store {
             : all(`SELECT * FROM "Bead" WHERE seq > ? AND ts >= ? ORDER BY seq ASC LIMIT ?`, afterSeq, r.iso(sinceTs), limit)
           ).map(r.beadFromRow),
         count: async () => Number(one(`SELECT COUNT(*) AS c FROM "Bead"`)?.c ?? 0),
+        head: async () => {
+          const row = one(`SELECT * FROM "Bead" ORDER BY seq DESC LIMIT 1`);
+          return row ? r.beadFromRow(row) : null;
+        },
+        bySeq: async (seq) => {
+          const row = one(`SELECT * FROM "Bead" WHERE seq = ?`, seq);
+          return row ? r.beadFromRow(row) : null;
+        },
         latestOfType: async (type) => {
           const row = one(`SELECT * FROM "Bead" WHERE type = ? ORDER BY seq DESC LIMIT 1`, type);
           return row ? r.beadFromRow(row) : null;
@@ -352,6 +384,36 @@ export class SqliteStore implements Store {
       kv: {
         get: async (key) => (one(`SELECT value FROM "SystemState" WHERE key = ?`, key)?.value as string | undefined) ?? null,
         set: async (key, value, now) => void q(`INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt`).run(key, value, r.iso(now)),
+      },
+      simBook: {
+        load: async () => {
+          const meta = one(`SELECT * FROM "SimBook" WHERE id = ?`, SIM_BOOK_ID);
+          if (!meta) return null;
+          return {
+            nextOrderId: Number(meta.nextOrderId),
+            nextExecId: Number(meta.nextExecId),
+            orders: all(`SELECT * FROM "SimOrder" ORDER BY seq ASC`).map(sb.simOrderFromRow),
+            executions: all(`SELECT * FROM "SimExecution" ORDER BY seq ASC`).map((row) => sb.simExecutionFromRow(row, Date.parse(String(row.time)))),
+            positions: all(`SELECT * FROM "SimPosition" ORDER BY instrumentKey ASC`).map(sb.simPositionFromRow),
+          };
+        },
+        save: async (c, now) => {
+          q(`INSERT INTO "SimBook"(id, nextOrderId, nextExecId, updatedAt) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET nextOrderId = excluded.nextOrderId, nextExecId = excluded.nextExecId, updatedAt = excluded.updatedAt`).run(SIM_BOOK_ID, c.nextOrderId, c.nextExecId, r.iso(now));
+          // new rows are numbered after the last one: the book hands them over in creation order
+          for (const o of c.orders) {
+            const cols = sb.simOrderColumns(o);
+            const updated = this.updateWhere('SimOrder', { status: cols.status, filledQty: cols.filledQty, avgFillPrice: cols.avgFillPrice }, 'brokerOrderId = ?', [o.brokerOrderId]);
+            if (!updated) this.insert('SimOrder', { ...cols, seq: Number(one(`SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM "SimOrder"`)!.s) });
+          }
+          for (const f of c.executions) {
+            if (one(`SELECT 1 AS x FROM "SimExecution" WHERE execId = ?`, f.execId)) continue;
+            this.insert('SimExecution', { ...sb.simExecutionColumns(f), time: r.iso(f.time), seq: Number(one(`SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM "SimExecution"`)!.s) });
+          }
+          for (const p of c.positions) {
+            const cols = sb.simPositionColumns(p);
+            q(`INSERT INTO "SimPosition"(instrumentKey, instrument, quantity, avgCost) VALUES (?, ?, ?, ?) ON CONFLICT(instrumentKey) DO UPDATE SET quantity = excluded.quantity, avgCost = excluded.avgCost`).run(cols.instrumentKey, cols.instrument, cols.quantity, cols.avgCost);
+          }
+        },
       },
     };
   }

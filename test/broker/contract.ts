@@ -243,6 +243,25 @@ export function runBrokerContract(name: string, makeHarness: () => Promise<Broke
       expect((await order('c-filled', 'ENTRY')).status).toBe('FILLED');
     });
 
+    it('resize lowers an open exit leg (same order, new total; the current total again is a no-op); entries, increases, filled and unknown orders are refused', async () => {
+      await ready();
+      const ids = await place('c-resize');
+      await broker.resize(ids.STOP, 4);
+      await broker.resize(ids.STOP, 4);
+      await h.settle();
+      const stop = await order('c-resize', 'STOP');
+      expect(stop).toMatchObject({ brokerOrderId: ids.STOP, quantity: 4, status: 'WORKING' });
+      expect((await order('c-resize', 'TARGET')).quantity).toBe(10);
+      await expect(broker.resize(ids.ENTRY, 5)).rejects.toMatchObject({ name: 'BrokerRefusedError' });
+      await expect(broker.resize(ids.STOP, 6)).rejects.toMatchObject({ name: 'BrokerRefusedError', code: 'INVALID_REQUEST' });
+      await expect(broker.resize(ids.STOP, 0)).rejects.toMatchObject({ name: 'BrokerRefusedError', code: 'INVALID_REQUEST' });
+      await expect(broker.resize('987654', 1)).rejects.toMatchObject({ name: 'BrokerRefusedError', code: 'UNKNOWN_ORDER' });
+      // the resized stop closes what it now covers
+      await h.movePrice('AAPL', 194);
+      await h.settle();
+      expect(await order('c-resize', 'STOP')).toMatchObject({ status: 'FILLED', filledQty: 4 });
+    });
+
     it('openOrders lists the working legs with their orderRef', async () => {
       await ready();
       const ids = await place('c-open');

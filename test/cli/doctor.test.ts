@@ -103,13 +103,14 @@ describe('phoenix doctor: a good configuration', () => {
   it('sim broker, sandbox Telegram via getMe with a real token, migrated database, free intake port → every check OK, exit 0, no secret printed', async () => {
     const { code, text } = await doctor();
     expect(code).toBe(0);
-    for (const name of ['configuration', 'database', 'audit chain', 'broker', 'telegram', 'telegram updates', 'telegram chat', 'intake', 'intake auth']) expect(statusOf(text, name), name).toBe('OK');
+    for (const name of ['configuration', 'service', 'database', 'audit chain', 'broker', 'telegram', 'telegram updates', 'telegram chat', 'intake', 'intake auth']) expect(statusOf(text, name), name).toBe('OK');
+    expect(line(text, 'service')).toMatch(/not running on this database \(.*phoenix\.db\): the checks below use this shell's configuration \(\.env and the environment\)/);
     expect(line(text, 'database')).toContain(`WAL, ${listMigrations().length}/${listMigrations().length} migrations applied`);
     expect(line(text, 'broker')).toMatch(/always reachable, account DU0000001 \(paper\) matches PAPER/);
     expect(line(text, 'telegram')).toMatch(/bot @phoenix_sandbox_bot \(id 123456789\)/);
     expect(line(text, 'telegram updates')).toMatch(/long polling \(no webhook registered\)/);
     expect(line(text, 'intake')).toMatch(new RegExp(`127\\.0\\.0\\.1:${intakePort} is free`));
-    expect(text).toMatch(/9 checks: 9 OK, 0 WARN, 0 FAIL — all good/);
+    expect(text).toMatch(/10 checks: 10 OK, 0 WARN, 0 FAIL — all good/);
     expect(sandbox.calls.map((c) => c.method)).toEqual(expect.arrayContaining(['getMe', 'getWebhookInfo']));
     noSecrets(text);
   });
@@ -133,7 +134,7 @@ describe('phoenix doctor: a good configuration', () => {
     const tws = new TwsTestServer({ accounts: ['DU1234567'] });
     const port = await tws.start();
     try {
-      const { code, text } = await doctor({ BROKER: 'ibkr', IB_PORT: String(port), IB_HOST: '127.0.0.1' });
+      const { code, text } = await doctor({ BROKER: 'ibkr', IB_PORT: String(port), IB_HOST: '127.0.0.1', IB_ACCOUNT: 'DU1234567' });
       expect(code).toBe(0);
       expect(line(text, 'broker')).toMatch(/^OK\s+broker\s+IB Gateway\/TWS at 127\.0\.0\.1:\d+ \(server version \d+\), managed accounts DU1234567; account DU1234567 matches PAPER/);
       expect(text).toContain('doctor connected read-only as API client id 1017 (the service uses 17)');
@@ -204,9 +205,13 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
     const tws = new TwsTestServer({ accounts: ['U7654321'] });
     const port = await tws.start();
     try {
+      // no IB_ACCOUNT: the configuration says BROKER=ibkr needs one, and the broker check still
+      // looks at the login and refuses its live account for PAPER
       const r2 = await doctor({ BROKER: 'ibkr', IB_PORT: String(port) });
       expect(r2.code).toBe(1);
-      expect(statusOf(r2.text, 'configuration')).toBe('OK');
+      expect(statusOf(r2.text, 'configuration')).toBe('FAIL');
+      expect(r2.text).toContain('problem: IB_ACCOUNT: BROKER=ibkr needs IB_ACCOUNT: the one account Phoenix trades and reconciles');
+      expect(r2.text).toContain('fix:     set IB_ACCOUNT=DU… (your paper account id)');
       expect(line(r2.text, 'broker')).toMatch(/^FAIL\s+broker\s+.*managed accounts U7654321; account U7654321 does not match PAPER/);
       expect(r2.text).toContain('problem: PAPER_REQUIRES_DU_ACCOUNT: mode PAPER requires a paper account (DU…), got U7654321');
       expect(r2.text).toContain('fix:     log in to IB Gateway with your PAPER trading user (account DU…, port 4002)');
@@ -221,15 +226,17 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
     writeFileSync(broken, 'name: default\nlimits:\n  dailyLossCapUsd: 30\n   maxTradesPerDay: 2\n');
     const r1 = await doctor({ CONSTITUTION_PATH: broken });
     expect(r1.code).toBe(1);
-    expect(r1.text).toMatch(/problem: .*broken\.yaml: not valid YAML: /);
-    expect(r1.text).toContain('fix:     fix the YAML at the line shown (indentation, a missing colon or quote); compare with config/constitution.yaml');
+    expect(r1.text).toMatch(/problem: .*broken\.yaml line 3, column 20: not valid YAML: Nested mappings are not allowed in compact mappings/);
+    // the offending lines, with a caret under the spot
+    expect(r1.text).toMatch(/\n {17}2 \| limits:\n {17}3 \|   dailyLossCapUsd: 30\n {17}  \| {20}\^\n {17}4 \|    maxTradesPerDay: 2\n/);
+    expect(r1.text).toContain('fix:     line up the keys of one section under each other (2 spaces per level) and put a space after each colon; compare with config/constitution.yaml');
 
     const typo = join(dir, 'typo.yaml');
     writeFileSync(typo, readFileSync(CONSTITUTION, 'utf8').replace('  maxRiskPerTradeUsd: 15', '  maxRiskPerTradeUsd: 15\n  maxRiskPerTrade: 10'));
     const r2 = await doctor({ CONSTITUTION_PATH: typo });
     expect(r2.code).toBe(1);
-    expect(r2.text).toMatch(/problem: .*typo\.yaml: limits: unknown key\(s\) maxRiskPerTrade/);
-    expect(r2.text).toContain('fix:     remove or correct the key: constitution keys are checked for spelling');
+    expect(r2.text).toMatch(/problem: constitution limits\.maxRiskPerTrade \(.*typo\.yaml line 11\): unknown key; did you mean maxRiskPerTradeUsd\?/);
+    expect(r2.text).toContain('fix:     rename it to maxRiskPerTradeUsd (a misspelt setting would otherwise be ignored and its default used)');
   });
 
   it('database: directory not usable, migrations pending, not writable → database FAIL with the fix', async () => {
@@ -281,12 +288,22 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
 
   it('BROKER=ibkr with nothing listening on IB_PORT → broker FAIL with the IB Gateway fix', async () => {
     const port = await freePort();
-    const { code, text } = await doctor({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port) });
+    const { code, text } = await doctor({ BROKER: 'ibkr', IB_HOST: '127.0.0.1', IB_PORT: String(port), IB_ACCOUNT: 'DU1234567' });
     expect(code).toBe(1);
     expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB Gateway/TWS not reachable at 127\\.0\\.0\\.1:${port}`));
     expect(text).toContain(`problem: nothing listens on 127.0.0.1:${port} (connection refused)`);
     expect(text).toContain('fix:     start IB Gateway (or TWS) and log in; enable the API in Configure → Settings → API → Settings');
     expect(text).toContain('IB Gateway 4002 paper / 4001 live');
+  });
+
+  it('issue 16: doctor reads .env like the service does: BROKER=ibkr only in .env (not in this shell) → the dead gateway is a broker FAIL, not "all good"', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, '.env'), `BROKER=ibkr\nIB_HOST=127.0.0.1\nIB_PORT=${port}\nIB_ACCOUNT=DU1234567\n`);
+    const { code, text } = await doctor({ BROKER: undefined });
+    expect(code).toBe(1);
+    expect(line(text, 'configuration')).toMatch(/broker ibkr/);
+    expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB Gateway/TWS not reachable at 127\\.0\\.0\\.1:${port}`));
+    expect(text).not.toMatch(/all good/);
   });
 
   it('BROKER=ibkr with something that is not IB Gateway on IB_PORT (accepts TCP, never answers) → broker FAIL: no API handshake', async () => {
@@ -298,7 +315,7 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;
     try {
-      const { code, text } = await doctor({ BROKER: 'ibkr', IB_PORT: String(port) });
+      const { code, text } = await doctor({ BROKER: 'ibkr', IB_PORT: String(port), IB_ACCOUNT: 'DU1234567' });
       expect(code).toBe(1);
       expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB API handshake with 127\\.0\\.0\\.1:${port} failed`));
       expect(text).toMatch(/problem: .*no nextValidId within 4000 ms/);
@@ -394,7 +411,8 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
         const { code, text } = await doctor({ DATABASE_URL: `file:${h.dbFile}` }, ['--beads', '50']);
         expect(code).toBe(1);
         expect(line(text, 'audit chain')).toMatch(new RegExp(`^FAIL\\s+audit chain\\s+BROKEN at bead #${victim.seq} \\(INTENT, id `));
-        expect(text).toContain('problem: hash does not match the content (payload, type or timestamp was edited)');
+        // SAFE-12: a v2 bead's hash covers every column, and the problem says so
+        expect(text).toContain('problem: hash does not match the content: its payload, type, intent id, sequence, id or timestamp was edited');
         expect(text).toContain('fix:     run phoenix audit verify for the full report');
       } finally {
         db.close();

@@ -122,15 +122,32 @@ describe('audit chain', () => {
   it('INV-AUDIT-CHAIN-1: a forged bead appended with a made-up hash is detected', async () => {
     h = await withHistory();
     const last = rows(h.dbFile).at(-1)!;
-    const db = new Database(h.dbFile);
-    try {
-      const prev = (db.prepare('SELECT hash FROM "Bead" WHERE seq = ?').get(last.seq) as { hash: string }).hash;
-      db.prepare('INSERT INTO "Bead" (id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, NULL, ?, ?, ?, ?)').run('bd_forged', 'KILL_FLAG', '{"action":"CLEARED"}', last.ts, prev, 'f'.repeat(64));
-    } finally {
-      db.close();
-    }
-    const r = await verifyAudit(h.app.store);
-    expect(r.firstBreak).toMatchObject({ id: 'bd_forged' });
+    const insert = (sql: string, ...params: unknown[]) => {
+      const db = new Database(h.dbFile);
+      try {
+        db.prepare(sql).run(...params);
+      } finally {
+        db.close();
+      }
+    };
+    const prev = () => {
+      const db = new Database(h.dbFile, { readonly: true });
+      try {
+        return (db.prepare('SELECT hash FROM "Bead" WHERE seq = ?').get(last.seq) as { hash: string }).hash;
+      } finally {
+        db.close();
+      }
+    };
+    // the old way (no seq, hash version 1 by default): refused as a downgrade after v2 beads
+    insert('INSERT INTO "Bead" (id, type, intentId, payload, ts, prevHash, hash) VALUES (?, ?, NULL, ?, ?, ?, ?)', 'bd_forged', 'KILL_FLAG', '{"action":"CLEARED"}', last.ts, prev(), 'f'.repeat(64));
+    let r = await verifyAudit(h.app.store);
+    expect(r.firstBreak).toMatchObject({ id: 'bd_forged', seq: last.seq + 1 });
+    // as a v2 bead linked onto the head (SAFE-12): the made-up hash is what gives it away
+    tamperDb(h.dbFile, (db) => db.prepare('DELETE FROM "Bead" WHERE id = ?').run('bd_forged'));
+    insert('INSERT INTO "Bead" (seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, 2)', last.seq + 1, 'bd_forged', 'KILL_FLAG', '{"action":"CLEARED"}', last.ts, prev(), 'f'.repeat(64));
+    r = await verifyAudit(h.app.store);
+    expect(r.firstBreak).toMatchObject({ id: 'bd_forged', seq: last.seq + 1 });
+    expect(r.firstBreak!.problem).toMatch(/hash does not match the content/);
   });
 
   it('INV-AUDIT-CHAIN-1: export still shows the history of one intent in seq order', async () => {

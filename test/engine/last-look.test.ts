@@ -47,11 +47,16 @@ describe('SAFE-3: /halt does not stop an order already past the submit gate', ()
     server.movePrice('MES', 6010.25);
     server.contractDetailsDelayMs = 400; // a slow first qualification: the window the review found
     h = await makeHarness({
+      connect: false,
       broker: () =>
         new IbkrBroker({ host: '127.0.0.1', port, clientId: 43, account: ACCOUNT, mode: 'paper', allowLive: false, clock: wallClock, logger: silentLogger, connectTimeoutMs: 3000, requestTimeoutMs: 3000, accountCheckTimeoutMs: 2000, commissionWaitMs: 200, reconnect: { maxAttempts: 3, baseDelayMs: 30, maxDelayMs: 200 } }),
     });
+    // the card is made while the gateway is away (contract facts by rule, MONEY-9), so the first
+    // qualification of MES happens on the submission path, after the submit gate
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted' || r.state !== 'PROPOSED') throw new Error(`not proposed: ${JSON.stringify(r)}`);
+    await h.broker.connect();
+    expect(server.received.some((m) => m.msgId === 9)).toBe(false);
     const deciding = h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
     // the token is consumed and the intent SUBMITTED; the adapter now waits for contract details
     await until(() => server!.received.some((m) => m.msgId === 9));

@@ -21,6 +21,7 @@ import { ConfigError, loadConfig, type AppConfig } from '../../src/config/load.j
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { startService, type Service } from '../../src/service.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
 import { inheritedFaketime } from '../support/faketime.js';
 import { approver, CHAT_ID, IN_SESSION } from '../support/harness.js';
@@ -90,16 +91,17 @@ describe('CV config change revalidation', () => {
     const problems = configProblems();
     const joined = problems.join('\n');
     expect(problems.length).toBeGreaterThanOrEqual(5);
-    expect(joined).toMatch(/limits\.maxRiskPerTradeUsd/);
-    expect(joined).toMatch(/limits\.minDvs/);
-    expect(joined).toMatch(/unknown key\(s\) maxLeverage/);
-    expect(joined).toMatch(/approval\.tokenTtlSec: tokens live at most 5 minutes/);
-    expect(joined).toMatch(/session\.open: time must be HH:MM/);
+    // each names the setting and its line, the value given, and the fix in plain words
+    expect(joined).toMatch(/constitution limits\.maxRiskPerTradeUsd \(config\/constitution\.yaml line \d+\): must be a positive amount in dollars, got -5 → set a value like 15/);
+    expect(joined).toMatch(/constitution limits\.minDvs \(config\/constitution\.yaml line \d+\): must be a score from 0 to 1, got 1\.5 → set a value like 0\.8/);
+    expect(joined).toMatch(/constitution limits\.maxLeverage \(config\/constitution\.yaml line \d+\): unknown key → remove it or correct its spelling; the keys here are dailyLossCapUsd, /);
+    expect(joined).toMatch(/approval\.tokenTtlSec \(config\/constitution\.yaml line \d+\): must be a whole number of seconds from 1 to 300 \(approval tokens live at most 5 minutes\), got 900 → set 300 or less/);
+    expect(joined).toMatch(/session\.open \(config\/constitution\.yaml line \d+\): must be a time HH:MM on the 24-hour clock, got "9:30" → write it as "09:30"/);
     // environment problems are listed in the same message as the constitution's
     expect(configProblems({ TRADING_MODE: 'yolo' }).join('\n')).toMatch(/TRADING_MODE: must be observe, paper or live[\s\S]*maxRiskPerTradeUsd|maxRiskPerTradeUsd[\s\S]*TRADING_MODE/);
     // not YAML at all
     writeConstitution('limits: [unclosed\n  maxRiskPerTradeUsd: 15');
-    expect(configProblems().join('\n')).toMatch(/not valid YAML/);
+    expect(configProblems().join('\n')).toMatch(/^config\/constitution\.yaml line 1, column 10: not valid YAML: /m);
     // a missing file
     rmSync(join(dir, 'config/constitution.yaml'));
     expect(configProblems().join('\n')).toMatch(/does not exist/);
@@ -109,8 +111,8 @@ describe('CV config change revalidation', () => {
     const run = await runMain({ CONSTITUTION_PATH: 'config/constitution.yaml', INTAKE_PORT: '1', DATABASE_URL: 'file:./data/phoenix.db' });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/Phoenix will not start: 2 configuration problems/);
-    expect(run.stderr).toMatch(/limits\.maxRiskPerTradeUsd/);
-    expect(run.stderr).toMatch(/approval\.tokenTtlSec/);
+    expect(run.stderr).toMatch(/limits\.maxRiskPerTradeUsd \(config\/constitution\.yaml line \d+\): must be a positive amount in dollars, got 0 → set a value like 15/);
+    expect(run.stderr).toMatch(/approval\.tokenTtlSec \(config\/constitution\.yaml line \d+\): .*, got 900 → set 300 or less/);
     expect(run.stdout).not.toMatch(/Phoenix is running/);
     expect(existsSync(join(dir, 'data'))).toBe(false);
   }, 40_000);
@@ -139,10 +141,10 @@ describe('CV config change revalidation', () => {
     }
     async function configBeads(s: Service): Promise<Record<string, unknown>[]> {
       const page = await s.app.store.tx((tx) => tx.beads.page(0, 10_000));
-      return page.filter((b) => b.type === 'CONFIG').map((b) => JSON.parse(b.payload) as Record<string, unknown>);
+      return expectBeads(page, 'CONFIG').map((b) => JSON.parse(b.payload) as Record<string, unknown>);
     }
     async function beadsOf(s: Service, intentId: string, type: string): Promise<Record<string, unknown>[]> {
-      return (await s.app.store.tx((tx) => tx.beads.listByIntent(intentId))).filter((b) => b.type === type).map((b) => JSON.parse(b.payload) as Record<string, unknown>);
+      return expectBeads(await s.app.store.tx((tx) => tx.beads.listByIntent(intentId)), type).map((b) => JSON.parse(b.payload) as Record<string, unknown>);
     }
 
     it('CV config change revalidation: a changed constitution gives a different CONFIG digest, and each start records its own CONFIG bead', async () => {

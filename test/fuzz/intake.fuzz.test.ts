@@ -114,13 +114,15 @@ interface BoundaryIntent {
  * Oracle for the recipes that must be accepted (valid base + borderline edits, in session, no
  * kill, nothing open): the exact intake denials the default constitution gives at its limits.
  * DVS exactly 0.80 and EQS exactly 0.75 pass ("< minimum" refuses); risk exactly $15.00 passes
- * ("> cap" refuses); quantity 10000 is over the position limit of 1; a MKT order has no bounded risk.
+ * ("> cap" refuses); quantity 10000 is over the position limit of 1 (and, at these prices, over
+ * the $100,000 order notional cap); a MKT order has no bounded risk (its stop bounds the notional).
  */
 function boundaryDenials(i: BoundaryIntent): string[] {
   const codes: string[] = [];
   if (i.quantity > 1) codes.push('POSITION_LIMIT');
   if (i.entryPrice === undefined) codes.push('RISK_UNDEFINED');
   else if (Math.round(Math.abs(i.entryPrice - i.stopLoss) * i.quantity * (i.instrument.multiplier ?? 1) * 100) > 1500) codes.push('RISK_PER_TRADE');
+  if (Math.round((i.entryPrice ?? i.stopLoss) * i.quantity * (i.instrument.multiplier ?? 1) * 100) > 100_000 * 100) codes.push('ORDER_NOTIONAL');
   if (i.evidence.dvs < 0.8 || i.evidence.eqs < 0.75) codes.push('QUALITY');
   return codes.sort();
 }

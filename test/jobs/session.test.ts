@@ -106,8 +106,12 @@ describe('session jobs and the trading calendar', () => {
     expect(summaries).toHaveLength(1);
     expect(String(resets[0]!.data.detail)).toContain('No summary for 2026-11-26: Phoenix was not running that day');
     const monday = summaries[0]!;
-    expect(monday.data.facts).toEqual({ day: '2026-11-27', trades: 2, pnlUsd: pnl / 100, blocked: 1, unresolvedDrifts: 0 });
-    expect(monday.data.summary).toMatch(/^Daily summary 2026-11-27: 2 trade\(s\), P&L [+-]\$\d+\.\d\d \(1 won, 1 lost\), 1 blocked, 1 passed, 0 expired, 0 rejected\.$/);
+    expect(monday.data.facts).toEqual({ day: '2026-11-27', trades: 2, pnlUsd: pnl / 100, blocked: 1, unresolvedDrifts: 0, auditAnchor: expect.stringMatching(/^\d+:[0-9a-f]{64}$/) });
+    expect(monday.data.summary).toMatch(/^Daily summary 2026-11-27: 2 trade\(s\), P&L [+-]\$\d+\.\d\d \(1 won, 1 lost\), 1 blocked, 1 passed, 0 expired, 0 rejected\. Audit head #\d+ · [0-9a-f]{6}…[0-9a-f]{4}$/);
+    // SAFE-12: the head it publishes is a bead the log holds, with exactly that hash
+    const [seq, hash] = String(monday.data.facts!.auditAnchor).split(':');
+    expect((await h.app.db.bead.findUniqueOrThrow({ where: { seq: Number(seq) } })).hash).toBe(hash);
+    expect(monday.data.summary).toContain(`Audit head #${seq} · ${hash!.slice(0, 6)}…${hash!.slice(-4)}`);
     expect(String(resets[1]!.data.detail)).toContain('session 2026-11-30 starts');
     // once per day: a second run (e.g. after a restart) does nothing
     expect(await dailyReset(h.engine.ctx)).toEqual({ ran: false, reason: 'already done for 2026-11-30' });

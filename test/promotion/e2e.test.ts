@@ -52,7 +52,7 @@ describe.each(['sqlite', 'prisma'] as const)('promotion end to end (%s store)', 
     const ev = req.bundle.evidence;
     expect(ev.sessionsObserved).toBe(20);
     expect(ev.intents).toBe(41);
-    expect(ev.regimes).toEqual({ range: 21, trend: 20 });
+    expect(ev.regimes).toEqual({ range: 20, trend: 20 }); // the refused weekend intent is no evidence (MONEY-7)
     expect(ev.distinctRegimes).toBe(2);
     expect(ev.wouldHaveBeenKills).toEqual({ total: 1, byCode: { SESSION_CLOSED: 1 } });
     expect(ev.wouldHaveBeenProposed).toBe(40);

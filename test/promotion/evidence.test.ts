@@ -7,7 +7,7 @@ import { defaultConstitution } from '../../src/engine/constitution.js';
 import { halt } from '../../src/engine/kill.usecase.js';
 import { previewPromotion, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { evidenceMissing, sharpe, shadowRecord, type ShadowObservation } from '../../src/engine/shadow-record.js';
+import { evidenceMissing, promotionRequirements, sharpe, shadowRecord, type ShadowObservation } from '../../src/engine/shadow-record.js';
 import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
 import { beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './helpers.js';
 
@@ -75,7 +75,7 @@ describe('promotion evidence', () => {
     await runSessions(h, 'late', 3, { regime: () => undefined });
     const p = await previewPromotion(h.engine.ctx, 'late');
     expect(p?.bundle?.evidence).toMatchObject({ intents: 3, sessionsObserved: 3, untaggedIntents: 3, distinctRegimes: 0 });
-    expect(p?.missing.map((m) => m.code)).toEqual(['SESSIONS', 'REGIMES', 'REGIME_MISSING', 'REGIME_MISSING']);
+    expect(p?.missing.map((m) => m.code)).toEqual(['SESSIONS', 'TRADES', 'REGIMES', 'REGIME_MISSING', 'REGIME_MISSING']);
 
     // a weekend signal is recorded (a would-have-been kill) but is no session
     await h.clock.set('2026-12-05T15:00:00Z'); // Saturday
@@ -183,10 +183,13 @@ describe('shadow record (pure)', () => {
     );
     expect(r.stats.wouldHaveBeenKills).toEqual({ total: 3, byCode: { QUALITY: 2, RISK_PER_TRADE: 1, SESSION_CLOSED: 1 } });
     expect(r.stats.override).toEqual({ count: 1, of: 3, rate: 0.3333 });
-    expect(r.stats.regimes).toEqual({ range: 1, trend: 4 });
+    // regimes and sessions come from would-have-been-proposed intents only (MONEY-7): the two
+    // refused intents of 11-24 tag nothing and make 11-24 a blocked-only day, not a session
+    expect(r.stats.regimes).toEqual({ trend: 2 });
     expect(r.stats.untaggedIntents).toBe(1);
-    expect(r.sessionDays).toEqual(['2026-11-24', '2026-11-25']);
-    expect(evidenceMissing(r.stats).map((m) => m.code)).toEqual(['SESSIONS']);
+    expect(r.sessionDays).toEqual(['2026-11-25']);
+    expect(r.stats.sessionsBlockedOnly).toBe(1);
+    expect(evidenceMissing(r.stats, promotionRequirements(defaultConstitution())).map((m) => m.code)).toEqual(['SESSIONS', 'TRADES', 'REGIMES', 'REGIME_MISSING']);
     expect(sharpe([100, -100])).toBe(0);
     expect(sharpe([100, 300])).toBeCloseTo((200 / Math.sqrt(20_000)) * Math.sqrt(252), 3);
     expect(sharpe([5])).toBeNull();

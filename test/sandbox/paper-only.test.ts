@@ -79,7 +79,7 @@ const FIX = /set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and TELEGRAM_APPROVERS for
 
 describe('SAFE-7: INV-SANDBOX-PAPER-1: the sandbox never serves IBKR or live', () => {
   it('SAFE-7: INV-SANDBOX-PAPER-1: configuration names the problem and the fix (BROKER=ibkr, TRADING_MODE=live, SANDBOX_HOST not loopback); a bot token or BROKER=sim paper/observe is fine', () => {
-    const ibkr = problems({ BROKER: 'ibkr', IB_PORT: '4002' });
+    const ibkr = problems({ BROKER: 'ibkr', IB_PORT: '4002', IB_ACCOUNT: 'DU1234567' });
     expect(ibkr).toHaveLength(1);
     expect(ibkr[0]).toMatch(/^TELEGRAM_BOT_TOKEN: not set, so Phoenix would approve orders in the local sandbox chat, which runs only with BROKER=sim in paper or observe mode \(you set BROKER=ibkr\)/);
     expect(ibkr[0]).toMatch(FIX);
@@ -100,11 +100,11 @@ describe('SAFE-7: INV-SANDBOX-PAPER-1: the sandbox never serves IBKR or live', (
     expect(problems({ TRADING_MODE: 'observe' })).toEqual([]);
     expect(problems({ SANDBOX_HOST: 'localhost' })).toEqual([]);
     expect(problems({ SANDBOX_HOST: '::1' })).toEqual([]);
-    expect(problems({ BROKER: 'ibkr', TELEGRAM_BOT_TOKEN: '123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', TELEGRAM_CHAT_ID: '-100', TELEGRAM_APPROVERS: '1' })).toEqual([]);
+    expect(problems({ BROKER: 'ibkr', IB_ACCOUNT: 'DU1234567', TELEGRAM_BOT_TOKEN: '123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', TELEGRAM_CHAT_ID: '-100', TELEGRAM_APPROVERS: '1' })).toEqual([]);
   });
 
   for (const [label, env] of [
-    ['BROKER=ibkr without a bot token', { BROKER: 'ibkr' }],
+    ['BROKER=ibkr without a bot token', { BROKER: 'ibkr', IB_ACCOUNT: 'DU1234567' }],
     ['TRADING_MODE=live without a bot token', { TRADING_MODE: 'live', IBKR_ALLOW_LIVE: 'true', BROKER: 'ibkr', IB_ACCOUNT: 'U1234567' }],
     ['SANDBOX_HOST=0.0.0.0', { SANDBOX_HOST: '0.0.0.0' }],
   ] as const) {

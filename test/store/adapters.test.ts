@@ -3,7 +3,9 @@
  * same engine scenarios on a real file, and each reads what the other wrote.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CommittedBeads } from '../../src/engine/audit.anchor.js';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
+import { beadHashV2 } from '../../src/engine/beads.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { PrismaStore } from '../../src/store/prisma.store.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
@@ -86,6 +88,39 @@ describe('store adapters share one file format', () => {
     // and Prisma can append to the chain the native store started
     await viaPrisma.tx(async (tx) => tx.beads.append({ type: 'JOB', intentId: null, ts: h.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'written by prisma' } }));
     expect((await verifyAudit(h.app.store)).ok).toBe(true);
+  });
+});
+
+describe('SAFE-12: both adapters hash every column the same way and report what each commit appended', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('SAFE-12: native and Prisma stores, taking turns on one file, write consecutive v2 beads (hash over seq, id, type, intentId, ts, prevHash, payload), tell the anchor hook each committed range, and verify each other', async () => {
+    h = await makeHarness();
+    const ranges: string[] = [];
+    const hook = (who: string) => (c: CommittedBeads) => ranges.push(`${who} ${c.from}-${c.seq} ${c.hash}`);
+    const native = new SqliteStore(h.dbFile, { onBeadsCommitted: hook('sqlite') });
+    const prisma = new PrismaStore(h.app.db, { onBeadsCommitted: hook('prisma') });
+    const start = (await native.tx((tx) => tx.beads.head()))?.seq ?? 0;
+    const write = (store: SqliteStore | PrismaStore, n: number, tag: string) =>
+      store.tx(async (tx) => {
+        for (let i = 0; i < n; i++) tx.beads.append({ type: 'JOB', intentId: i % 2 ? `int_${tag}` : null, ts: h.clock.now() + i, payload: { job: tag, event: 'DAILY_RESET', detail: `${tag} ${i}` } });
+      });
+    await write(native, 2, 'a');
+    await write(prisma, 3, 'b');
+    await write(native, 1, 'c');
+    await prisma.tx(async (tx) => void (await tx.kv.set('no-beads', '1', h.clock.now()))); // no beads: no range
+    await expect(prisma.tx(async (tx) => { tx.beads.append({ type: 'JOB', intentId: null, ts: h.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'rolled back' } }); throw new Error('boom'); })).rejects.toThrow('boom');
+    const beads = (await native.tx((tx) => tx.beads.page(start, 100)));
+    expect(beads.map((b) => b.seq)).toEqual([1, 2, 3, 4, 5, 6].map((k) => start + k));
+    for (const b of beads) expect(b).toMatchObject({ hashVersion: 2, hash: beadHashV2(b) });
+    const at = (seq: number) => beads.find((b) => b.seq === seq)!.hash;
+    expect(ranges).toEqual([`sqlite ${start + 1}-${start + 2} ${at(start + 2)}`, `prisma ${start + 3}-${start + 5} ${at(start + 5)}`, `sqlite ${start + 6}-${start + 6} ${at(start + 6)}`]);
+    // each adapter reads the other's beads field for field, and both verify the chain
+    expect(await prisma.tx((tx) => tx.beads.page(start, 100))).toEqual(beads);
+    expect((await verifyAudit(native)).ok).toBe(true);
+    expect((await verifyAudit(prisma)).ok).toBe(true);
+    await native.close();
   });
 });
 

@@ -13,7 +13,8 @@ import type { StrategyView } from '../../engine/strategy.usecase.js';
 import { b, blank, clean, code, i, line, lineText, renderFitted, SAFE_TEXT_LIMIT, withDrop, type Line } from '../html.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import type { Rendered } from './card.js';
-import { dur, modeBanner, plural, usd, utc, utcDay } from './format.js';
+import { clockTime, dateClockTime, dur, usd } from '../../engine/people-time.js';
+import { modeBanner, plural } from './format.js';
 
 /** True while the card may still be decided (and so carries APPROVE / PASS). */
 export const promotionCardOpen = (v: PromotionView): boolean => v.card.status === 'OPEN' && v.promotion.decision === null;
@@ -37,7 +38,7 @@ export function renderPromotionCard(v: PromotionView): Rendered {
   const lines: Line[] = [
     line(...modeBanner(v.mode, v.demo)),
     { ...line('🎓 ', b('PROMOTION'), ' ', code(name(v)), ': ', b('SHADOW → LIVE')), maxChars: 140 },
-    withDrop(line(`Requested by ${clean(p.requestedBy.name)} at ${utc(p.requestedAt)} · shadow since ${utcDay(isoMs(p.bundle.shadowSince))}`), 3, 200),
+    withDrop(line(`Requested by ${clean(p.requestedBy.name)} at ${clockTime(p.requestedAt, v.timeZone)} · shadow since ${dateClockTime(isoMs(p.bundle.shadowSince), v.timeZone)}`), 3, 200),
     ...outcomeLines(v),
     blank,
     ...evidenceLines(p.bundle),
@@ -46,7 +47,7 @@ export function renderPromotionCard(v: PromotionView): Rendered {
   if (open) {
     lines.push(stageLine(v));
     const left = v.card.expiresAt - v.now;
-    lines.push(line('⏳ ', left > 0 ? b(`Valid for ${dur(left)}`) : b('Expiring now'), ` — until ${utc(v.card.expiresAt)}; approvers decide.`));
+    lines.push(line('⏳ ', left > 0 ? b(`Valid for ${dur(left)}`) : b('Expiring now'), ` — until ${clockTime(v.card.expiresAt, v.timeZone)}; approvers decide.`));
   }
   lines.push(withDrop(line(i(`bundle ${hashPrefix(p.bundleHash)} · card ${v.card.id} · ${p.id}`)), 0));
   const keyboard = open ? { inline_keyboard: [[button('✅ APPROVE', 'approve', v.card.id), button('❌ PASS', 'pass', v.card.id)]] } : NO_BUTTONS;
@@ -64,11 +65,25 @@ export function evidenceLines(bundle: PromotionBundle): Line[] {
   const kills = Object.entries(ev.wouldHaveBeenKills.byCode);
   const t = ev.trades;
   const out: Line[] = [
+    // what the record is made of (MONEY-7): only would-have-been-proposed intents are evidence
+    line(
+      'Record: ',
+      b(plural(ev.intents, 'shadow intent')),
+      ' — ',
+      b(`${ev.wouldHaveBeenProposed} would have been proposed`),
+      ' · ',
+      b(`${ev.wouldHaveBeenKills.total} blocked`),
+      ' by a gate (not evidence) · ',
+      b(plural(t.simulated, 'simulated trade')),
+      // bundles stored before MONEY-7 carry no minimum
+      req.minSimulatedTrades === undefined ? '' : ` (min ${req.minSimulatedTrades})${tick(t.simulated >= req.minSimulatedTrades)}`,
+    ),
     line(
       'Sessions observed: ',
       b(String(ev.sessionsObserved)),
       ` (min ${req.minSessions})${tick(ev.sessionsObserved >= req.minSessions)}`,
       ev.firstSession && ev.lastSession ? ` · ${ev.firstSession} → ${ev.lastSession}` : '',
+      ev.sessionsBlockedOnly ? ` · ${plural(ev.sessionsBlockedOnly, 'more day')} with only blocked intents (not counted)` : '',
     ),
     { ...line('Regimes seen: ', b(regimes.length ? regimes.map(([k, n]) => `${clean(k)} ${n}`).join(' · ') : 'none'), ` (need ${req.requiredRegimes.map(clean).join(' + ')})${tick(regimesOk)}`, ev.untaggedIntents ? ` · ${ev.untaggedIntents} untagged` : ''), maxChars: 300 },
     line('Shadow trades: ', b(`${t.resolved} resolved`), ` (${plural(t.wins, 'win')} · ${plural(t.losses, 'loss', 'losses')}) · `, b(`${t.unknown} unknown`), ` · of ${t.simulated} simulated`),
@@ -101,32 +116,34 @@ function outcomeLines(v: PromotionView): Line[] {
   const d: PromotionDecisionRecord | null = v.promotion.decision;
   const n = name(v);
   const out: Line[] = [];
+  const at = (ms: number | null | undefined) => clockTime(ms, v.timeZone);
+  const since = (ms: number | null | undefined) => dateClockTime(ms, v.timeZone);
   if (!d) {
-    if (v.card.status === 'EXPIRED') out.push(line('⌛ ', b('EXPIRED'), ` at ${utc(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
+    if (v.card.status === 'EXPIRED') out.push(line('⌛ ', b('EXPIRED'), ` at ${at(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
     else if (v.card.status !== 'OPEN') out.push(line(`✖ Card closed (${v.card.status}).`));
     return out.map((l) => ({ ...l, maxChars: 400 }));
   }
   const by = clean(d.by ?? v.card.decidedBy ?? 'someone');
   switch (d.event) {
     case 'APPROVED': {
-      out.push(line('✅ ', b('PROMOTED'), ` by ${by} at ${utc(d.at)}`));
+      out.push(line('✅ ', b('PROMOTED'), ` by ${by} at ${at(d.at)}`));
       const s = v.strategy;
-      if (s.stage === 'LIVE') out.push(line('🟢 ', b('LIVE'), ` since ${s.since === null ? '—' : utcDay(s.since)} — its next intents get trade cards.`));
-      else out.push(line('🌘 Now ', b(s.stage), s.since !== null ? ` again since ${utcDay(s.since)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : '', '.'));
+      if (s.stage === 'LIVE') out.push(line('🟢 ', b('LIVE'), ` since ${s.since === null ? '—' : since(s.since)} — its next intents get trade cards.`));
+      else out.push(line('🌘 Now ', b(s.stage), s.since !== null ? ` again since ${since(s.since)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : '', '.'));
       break;
     }
     case 'PASSED':
-      out.push(line('❌ ', b('PASSED'), ` by ${by} at ${utc(d.at)} — ${n} stays SHADOW.`));
+      out.push(line('❌ ', b('PASSED'), ` by ${by} at ${at(d.at)} — ${n} stays SHADOW.`));
       break;
     case 'EXPIRED':
-      out.push(line('⌛ ', b('EXPIRED'), ` at ${utc(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
+      out.push(line('⌛ ', b('EXPIRED'), ` at ${at(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
       break;
     case 'WITHDRAWN':
-      out.push(line('✖ ', b('WITHDRAWN'), ` by ${by} at ${utc(d.at)}${d.reason ? `: ${clean(d.reason)}` : ''} — ${n} stays SHADOW.`));
+      out.push(line('✖ ', b('WITHDRAWN'), ` by ${by} at ${at(d.at)}${d.reason ? `: ${clean(d.reason)}` : ''} — ${n} stays SHADOW.`));
       break;
     case 'REFUSED': {
       const items = v.blockedBy.length ? v.blockedBy : d.reason ? [d.reason] : [];
-      out.push(line('⛔ ', b('BLOCKED'), ` at approval (tapped by ${by} at ${utc(d.at)}) — ${n} stays SHADOW. ${plural(items.length, 'item')} missing:`));
+      out.push(line('⛔ ', b('BLOCKED'), ` at approval (tapped by ${by} at ${at(d.at)}) — ${n} stays SHADOW. ${plural(items.length, 'item')} missing:`));
       for (const m of items) out.push(withDrop(line(' • ', clean(m)), 2, 300));
       break;
     }
@@ -146,7 +163,18 @@ export function renderPromotionRefusal(strategy: string, missing: readonly Missi
   const tail: Line[] = [];
   if (bundle) {
     const ev = bundle.evidence;
-    tail.push(blank, withDrop(line(i(`So far: ${plural(ev.sessionsObserved, 'session')} since ${bundle.shadowSince.slice(0, 10)} · regimes ${Object.keys(ev.regimes).map(clean).join(', ') || 'none'} · ${plural(ev.intents, 'shadow intent')}`)), 1, 300));
+    tail.push(
+      blank,
+      withDrop(
+        line(
+          i(
+            `So far: ${plural(ev.sessionsObserved, 'session')} since ${bundle.shadowSince.slice(0, 10)} · regimes ${Object.keys(ev.regimes).map(clean).join(', ') || 'none'} · ${plural(ev.intents, 'shadow intent')}: ${ev.wouldHaveBeenProposed} would have been proposed, ${ev.wouldHaveBeenKills.total} blocked · ${plural(ev.trades.simulated, 'simulated trade')}`,
+          ),
+        ),
+        1,
+        300,
+      ),
+    );
   }
   tail.push(line(i('Nothing was requested. The refusal is in the audit log (PROMOTION REFUSED).')));
   const budget = SAFE_TEXT_LIMIT - [...head, ...tail].reduce((n, l) => n + lineText(l).length + 1, 0);
@@ -181,14 +209,14 @@ export function missingLines(missing: readonly MissingItem[], budget: number = S
 
 // === /strategies
 
-export function renderStrategies(list: readonly StrategyView[]): string {
+export function renderStrategies(list: readonly StrategyView[], tz = 'America/New_York'): string {
   const lines: Line[] = [line(b('Strategies'), ` (${list.length} registered)`)];
   if (!list.length) lines.push(line('None registered yet.'));
   const sorted = [...list].sort((a, b2) => (a.stage === b2.stage ? a.name.localeCompare(b2.name) : a.stage === 'LIVE' ? -1 : 1));
   for (const s of sorted.slice(0, 50)) {
     lines.push(
       withDrop(
-        line(s.stage === 'LIVE' ? '🟢 ' : '🌘 ', code(clean(s.name)), ' — ', b(s.stage), s.since !== null ? ` since ${utcDay(s.since)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : ''),
+        line(s.stage === 'LIVE' ? '🟢 ' : '🌘 ', code(clean(s.name)), ' — ', b(s.stage), s.since !== null ? ` since ${dateClockTime(s.since, tz)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : ''),
         1,
         200,
       ),

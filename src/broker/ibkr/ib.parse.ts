@@ -93,6 +93,25 @@ export const TIF_FOR_ROLE: Readonly<Record<OrderRole, TimeInForce>> = Object.fre
 });
 
 /**
+ * OCA type of the protective exits (MONEY-10). IBKR: 1 = cancel the rest with block, 2 = reduce
+ * the rest with block, 3 = reduce without block. Type 1 cancels the WHOLE stop when the target
+ * fills one lot of two: the other lot is naked. Reduce keeps the stop covering what is left. We
+ * take 2 over 3: "with block" is IBKR's overfill protection (one member routed at a time), so a
+ * stop and a target racing in a fast market cannot both fill and turn the position around — the
+ * over-exit MONEY-3 had to detect after the fact.
+ */
+export const OCA_REDUCE_WITH_BLOCK = 2;
+
+/**
+ * Protective exits of futures trade in the overnight session too (CME Globex ~23 h a day); without
+ * outsideRth IBKR triggers a stop only in regular hours, so a gap at 20:00 would find it asleep.
+ * Entries are sent in the session only and keep IBKR's default (false); stocks have no overnight.
+ */
+export function worksOutsideRth(instrument: Instrument, role: OrderRole): boolean {
+  return instrument.secType === 'FUT' && role !== 'ENTRY';
+}
+
+/**
  * Role of an order seen only through IB (after a restart). Bracket children: STP → STOP,
  * LMT → TARGET. A parentless order with children is the ENTRY; a parentless order without
  * children was placed by placeOrder(), which is exits only → EXIT.
@@ -109,7 +128,11 @@ export function instrumentKey(i: Instrument): string {
   return instrumentId(i);
 }
 
-/** Contract description used for reqContractDetails (before qualification). */
+/**
+ * Contract description used for reqContractDetails (before qualification). The multiplier is left
+ * out on purpose (MONEY-10): it is what the contract details must tell us, not what the strategy
+ * said — with it in the query a wrong multiplier would read as "no such contract" (error 200).
+ */
 export function instrumentToContract(i: Instrument): Contract {
   if (i.secType === 'FUT') {
     return {
@@ -118,7 +141,6 @@ export function instrumentToContract(i: Instrument): Contract {
       exchange: i.exchange,
       currency: i.currency,
       lastTradeDateOrContractMonth: i.contractMonth,
-      multiplier: i.multiplier,
     };
   }
   return { symbol: i.symbol, secType: IbSecType.STK, exchange: i.exchange, currency: i.currency };
@@ -157,19 +179,8 @@ export function contractToInstrument(c: Contract): Instrument | undefined {
 
 // === Prices
 
-/** true when price is a whole number of ticks (within float noise). */
-export function isOnTick(price: number, tick: number): boolean {
-  if (!(tick > 0)) return true;
-  const n = price / tick;
-  return Math.abs(n - Math.round(n)) < 1e-6;
-}
-
-/** Snap float noise (e.g. 6000.2500000001) to the exact tick multiple. */
-export function snapToTick(price: number, tick: number): number {
-  if (!(tick > 0)) return price;
-  const decimals = Math.max(0, Math.ceil(-Math.log10(tick)) + 2);
-  return Number((Math.round(price / tick) * tick).toFixed(decimals));
-}
+/** Tick arithmetic has one definition (engine/contract-facts.ts): the gates and the adapter agree. */
+export { isOnTick, snapToTick } from '../../engine/contract-facts.js';
 
 // === Time
 

@@ -4,7 +4,11 @@
  *
  * No I/O: every `on*` method takes what @stoqey/ib delivered and returns the port events to
  * emit. Rules:
- * - identical repeated statuses are normal → an event only when (status, filledQty) changes;
+ * - identical repeated statuses are normal → an event only when (status, filledQty, held) changes;
+ * - PreSubmitted is WORKING with `held` (MONEY-10): accepted, not active at the exchange — a bracket
+ *   child waiting for its parent, or a stop IBKR holds and triggers itself; Submitted clears it;
+ * - the quantity follows the order's echo (an OCA group with reduce-on-fill lowers a sibling; a
+ *   resize lowers a child);
  * - terminal statuses stick (REJECTED and FILLED are final; CANCELLED → FILLED is allowed for a
  *   fill that raced the cancel; CANCELLED → REJECTED when a rejection code arrives late);
  * - executions are deduped on execId; a correction (same prefix, higher ".NN" suffix) updates the
@@ -51,9 +55,23 @@ export interface OrderRecord {
   limitPrice: number | undefined;
   stopPrice: number | undefined;
   status: BrokerOrderStatus;
+  /** IBKR PreSubmitted: accepted but not active at the exchange */
+  held: boolean;
   filledQty: number;
   avgFillPrice: number | null;
   lastKey: string;
+  /** what a modify (resize) must send again unchanged (IBKR error 105 otherwise) */
+  wire: OrderWire;
+}
+
+/** The order fields IBKR needs repeated in a modify, as first sent (or echoed after a restart). */
+export interface OrderWire {
+  readonly conId: number;
+  readonly tif: string | undefined;
+  readonly ocaGroup: string;
+  readonly ocaType: number | undefined;
+  readonly outsideRth: boolean;
+  readonly account: string | undefined;
 }
 
 export interface NewLeg {
@@ -67,6 +85,7 @@ export interface NewLeg {
   readonly limitPrice?: number;
   readonly stopPrice?: number;
   readonly parentId: number;
+  readonly wire: OrderWire;
 }
 
 interface StoredFill {
@@ -136,11 +155,19 @@ export class OrderBook {
       limitPrice: leg.limitPrice,
       stopPrice: leg.stopPrice,
       status: 'PENDING',
+      held: false,
       filledQty: 0,
       avgFillPrice: null,
-      lastKey: 'PENDING|0|',
+      lastKey: 'PENDING|0||',
+      wire: leg.wire,
     };
     this.records.set(rec.brokerOrderId, rec);
+  }
+
+  /** A resize was written: the book carries the new total until TWS echoes it. */
+  resized(brokerOrderId: string, quantity: number): void {
+    const rec = this.records.get(brokerOrderId);
+    if (rec) rec.quantity = quantity;
   }
 
   /** Drop legs that were registered but never sent (a last-look refusal). */
@@ -155,6 +182,15 @@ export class OrderBook {
 
   get(brokerOrderId: string): OrderRecord | undefined {
     return this.records.get(brokerOrderId);
+  }
+
+  /** The highest order id this client is known to have used (orders and executions), 0 for none. */
+  maxOwnOrderId(): number {
+    let max = 0;
+    const own = (clientId: number | undefined) => clientId === undefined || clientId === this.clientId;
+    for (const r of this.records.values()) if (r.orderId !== undefined && own(r.clientId)) max = Math.max(max, r.orderId);
+    for (const f of this.fills.values()) if (f.orderId !== undefined && own(f.clientId)) max = Math.max(max, f.orderId);
+    return max;
   }
 
   // === IB callbacks
@@ -175,6 +211,7 @@ export class OrderBook {
     }
     this.linkPerm(rec, order.permId);
     if (order.orderRef && !rec.orderRef) rec.orderRef = order.orderRef;
+    if (order.totalQuantity !== undefined && order.totalQuantity > 0) rec.quantity = order.totalQuantity;
     return this.applyIbStatus(rec, state.status, rec.filledQty, rec.avgFillPrice ?? 0);
   }
 
@@ -337,9 +374,18 @@ export class OrderBook {
       limitPrice: type === 'LMT' ? order.lmtPrice : undefined,
       stopPrice: type === 'STP' ? order.auxPrice : undefined,
       status: 'PENDING',
+      held: false,
       filledQty: 0,
       avgFillPrice: null,
       lastKey: '',
+      wire: {
+        conId: contract.conId ?? 0,
+        tif: order.tif,
+        ocaGroup: order.ocaGroup ?? '',
+        ocaType: order.ocaType,
+        outsideRth: order.outsideRth === true,
+        account: order.account,
+      },
     };
     this.records.set(key, rec);
     return rec;
@@ -369,7 +415,7 @@ export class OrderBook {
     const reason = status === 'REJECTED' ? `IB status ${ibStatus}` : undefined;
     // "Filled" means completely filled, whatever the message carried (openOrder has no filled qty)
     const qty = status === 'FILLED' ? Math.max(filled, rec.quantity) : filled;
-    return this.transition(rec, status, qty, avg > 0 ? avg : rec.avgFillPrice, reason, undefined);
+    return this.transition(rec, status, qty, avg > 0 ? avg : rec.avgFillPrice, reason, undefined, ibStatus === 'PreSubmitted');
   }
 
   private transition(
@@ -379,6 +425,7 @@ export class OrderBook {
     avg: number | null,
     reason: string | undefined,
     code: number | undefined,
+    held = false,
   ): BrokerEvent[] {
     const from = rec.status;
     if (from === 'FILLED' && status !== 'FILLED') return [];
@@ -388,9 +435,10 @@ export class OrderBook {
     }
     if (from === 'WORKING' && status === 'PENDING') return [];
     rec.status = status;
+    rec.held = status === 'WORKING' && held;
     if (filled > rec.filledQty) rec.filledQty = filled;
     if (avg !== null && avg > 0) rec.avgFillPrice = avg;
-    const key = `${status}|${rec.filledQty}|${status === 'REJECTED' ? (code ?? '') : ''}`;
+    const key = `${status}|${rec.filledQty}|${status === 'REJECTED' ? (code ?? '') : ''}|${rec.held ? 'held' : ''}`;
     if (key === rec.lastKey) return [];
     // a later REJECTED without a code adds nothing to one that had the code
     if (status === 'REJECTED' && code === undefined && rec.lastKey.startsWith('REJECTED|')) return [];
@@ -405,6 +453,7 @@ export class OrderBook {
         filledQty: rec.filledQty,
         ...(reason !== undefined ? { reason } : {}),
         ...(code !== undefined ? { code } : {}),
+        ...(rec.held ? { held: true } : {}),
       },
     ];
   }
@@ -443,6 +492,7 @@ export class OrderBook {
       type: r.type,
       ...(r.limitPrice !== undefined ? { limitPrice: r.limitPrice } : {}),
       ...(r.stopPrice !== undefined ? { stopPrice: r.stopPrice } : {}),
+      ...(r.held ? { held: true } : {}),
     };
   }
 }

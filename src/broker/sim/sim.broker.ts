@@ -20,6 +20,11 @@
  *   LMT/STP fill at once when marketable, otherwise rest like bracket children.
  * - cancel(id): a working parent with no fill takes its children with it; a partly filled
  *   parent leaves them protecting what was filled.
+ * - resize(id, q): an open exit leg's total quantity goes down to q (IBKR: a modify); entries
+ *   are never resized.
+ * - qualify / placements: the listing of sim.contracts.ts (ticks, multipliers); a price off the
+ *   tick (PRICE_NOT_ON_TICK) or a multiplier other than the contract's (MULTIPLIER_MISMATCH) is
+ *   refused before anything is recorded, like IBKR's error 110 and the adapter's own check.
  *
  * Fault injection, `broker.faults` (SimFaults):
  *   timeoutNext(n = 1)            next n placements: recorded as PENDING (visible in openOrders
@@ -59,10 +64,11 @@ import {
 } from '../../engine/broker.port.js';
 import { silentLogger, type Clock, type Logger, type Random } from '../../engine/ports.js';
 import { SimBook, instrumentKey, isOpen, snapshot } from './sim.book.js';
-import { qualifyInstrument } from './sim.contracts.js';
+import { checkAgainstContract, qualifyInstrument } from './sim.contracts.js';
 import { EventQueue, type BrokerListener } from './sim.events.js';
 import { SimExecution } from './sim.exec.js';
 import { SimFaults, type FaultHost } from './sim.faults.js';
+import { SimBookSaver, type SimBookPersistence } from './sim.persist.js';
 import { drawOutcome, type PlacementOutcome, type SimProfile } from './sim.profiles.js';
 import { validateBracket, validateSingle } from './sim.validate.js';
 
@@ -92,6 +98,11 @@ export interface SimBrokerOptions {
    * (e.g. the start of the trading day); default: all of them.
    */
   readonly executionsSince?: (now: number) => number;
+  /**
+   * Where the book is kept across restarts (the service: Phoenix's database, sim.persist.ts).
+   * Loaded at the first connect; every change is saved. Default: memory only.
+   */
+  readonly persistence?: SimBookPersistence;
 }
 
 /** What the broker itself holds, whatever the connection or injected spoofs say (simulator checks). */
@@ -130,11 +141,17 @@ export class SimBroker implements BrokerPort {
   private readonly executionsSince: ((now: number) => number) | undefined;
   private readonly clock: Clock;
   private missed: BrokerEvent[] = [];
+  private readonly persistence: SimBookPersistence | undefined;
+  private readonly logger: Logger;
+  private loading: Promise<void> | null = null;
+  private saver: SimBookSaver | null = null;
 
   constructor(opts: SimBrokerOptions) {
     this.replayOnReconnect = opts.replayOnReconnect === true;
     this.executionsSince = opts.executionsSince;
     this.clock = opts.clock;
+    this.persistence = opts.persistence;
+    this.logger = opts.logger ?? silentLogger;
     this.random = opts.random;
     this.profile = opts.profile;
     this.accountId = opts.accountId ?? 'DU0000001';
@@ -154,11 +171,26 @@ export class SimBroker implements BrokerPort {
       this.detail = 'connection refused (injected fault)';
       throw new BrokerUnavailableError('simulated broker: connection refused (injected fault)');
     }
+    if (this.persistence && !this.saver) await (this.loading ??= this.loadBook(this.persistence));
+    if ((this.state as ConnectionState) === 'READY') return; // a concurrent connect got there first
     this.setState('READY', 'connected to simulated broker');
   }
 
   async disconnect(): Promise<void> {
     if (this.state !== 'DISCONNECTED') this.setState('DISCONNECTED', 'disconnected by client');
+    await this.saver?.flush();
+  }
+
+  /** The book as it was at the last shutdown (a real broker remembers it too). */
+  private async loadBook(persistence: SimBookPersistence): Promise<void> {
+    try {
+      const saved = await persistence.load();
+      if (saved) this.book.restore(saved);
+      this.saver = new SimBookSaver(this.book, persistence, this.logger);
+    } catch (e) {
+      this.loading = null; // the next connect tries again
+      throw new BrokerUnavailableError(`simulated broker: its saved book could not be read (${(e as Error).message})`);
+    }
   }
 
   health(): BrokerHealth {
@@ -187,7 +219,11 @@ export class SimBroker implements BrokerPort {
     }
     this.requireReady('placeBracket');
     validateBracket(req);
-    this.requireKnown(req.instrument);
+    checkAgainstContract(this.contractOf(req.instrument), req.orderRef, req.instrument.multiplier, [
+      ['limitPrice', req.entryType === 'LMT' ? req.limitPrice : undefined],
+      ['stopPrice', req.stopPrice],
+      ['targetPrice', req.targetPrice],
+    ]);
     // the last look (INV-KILL-LAST-MOMENT-1): nothing is recorded when it refuses
     if (permit.beforeEntryLeaves) {
       await permit.beforeEntryLeaves();
@@ -205,6 +241,7 @@ export class SimBroker implements BrokerPort {
     const target = this.book.addOrder({ ...common, ...link, role: 'TARGET', side: exitSide, type: 'LMT', limitPrice: req.targetPrice }, status);
     const stop = this.book.addOrder({ ...common, ...link, role: 'STOP', side: exitSide, type: 'STP', stopPrice: req.stopPrice }, status);
     this.remember(req.instrument);
+    this.saver?.changed(); // before any event: a timed-out placement emits none
     this.exec.run({ orderRef: req.orderRef, legs: [entry, target, stop] }, outcome);
     return [entry, target, stop].map((o) => Object.freeze({ role: o.role, brokerOrderId: o.brokerOrderId }));
   }
@@ -215,7 +252,10 @@ export class SimBroker implements BrokerPort {
     }
     this.requireReady('placeOrder');
     validateSingle(req);
-    this.requireKnown(req.instrument);
+    checkAgainstContract(this.contractOf(req.instrument), req.orderRef, req.instrument.multiplier, [
+      ['limitPrice', req.type === 'LMT' ? req.limitPrice : undefined],
+      ['stopPrice', req.type === 'STP' ? req.stopPrice : undefined],
+    ]);
     if (req.type === 'MKT' && this.exec.marketPrice(req.instrument.symbol) === undefined) {
       throw new BrokerRefusedError('NO_MARKET_DATA', `no market price for ${req.instrument.symbol}`);
     }
@@ -230,8 +270,22 @@ export class SimBroker implements BrokerPort {
       outcome.kind === 'TIMEOUT' ? 'PENDING' : 'WORKING',
     );
     this.remember(instrument);
+    this.saver?.changed();
     this.exec.run({ orderRef, legs: [order] }, outcome);
     return Object.freeze({ role: order.role, brokerOrderId: order.brokerOrderId });
+  }
+
+  async resize(brokerOrderId: string, quantity: number): Promise<void> {
+    this.requireReady('resize');
+    const o = this.book.get(brokerOrderId);
+    if (!o) throw new BrokerRefusedError('UNKNOWN_ORDER', `no order ${brokerOrderId}`);
+    if (o.role === 'ENTRY') throw new BrokerRefusedError('INVALID_REQUEST', `order ${brokerOrderId} is an entry: entries are never resized`);
+    if (!isOpen(o)) throw new BrokerRefusedError('NOT_CANCELLABLE', `order ${brokerOrderId} (${o.role} of ${o.orderRef}) is ${o.status}`);
+    if (quantity === o.quantity) return;
+    if (!(Number.isInteger(quantity) && quantity > o.filledQty && quantity < o.quantity)) {
+      throw new BrokerRefusedError('INVALID_REQUEST', `resize of ${brokerOrderId} to ${quantity}: must be a whole number below ${o.quantity} and above the ${o.filledQty} already filled`);
+    }
+    o.quantity = quantity;
   }
 
   async cancel(brokerOrderId: string): Promise<void> {
@@ -316,6 +370,7 @@ export class SimBroker implements BrokerPort {
 
   /** Events produced while the connection is down are lost, like on a dropped socket (or kept for the replay). */
   private emit(e: BrokerEvent): void {
+    this.saver?.changed(); // queued before the event, so the engine never books what the broker would forget
     if (this.state === 'READY' || e.kind === 'connection') this.events.push(e);
     else if (this.replayOnReconnect) this.missed.push(e);
   }
@@ -340,10 +395,9 @@ export class SimBroker implements BrokerPort {
     if (this.state !== 'READY') throw new BrokerUnavailableError(`simulated broker is ${this.state}: ${op} not sent`);
   }
 
-  private requireKnown(i: Instrument): void {
-    if (this.unknownSymbols.has(i.symbol)) {
-      throw new BrokerRefusedError('NO_SECURITY', `No security definition has been found for ${i.symbol}`);
-    }
+  /** The listing of an instrument (NO_SECURITY when the sim does not list it, like IB's 200). */
+  private contractOf(i: Instrument): QualifiedContract {
+    return qualifyInstrument(i, this.unknownSymbols);
   }
 
   private remember(i: Instrument): void {

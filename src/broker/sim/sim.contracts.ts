@@ -1,10 +1,15 @@
 /**
- * Contract qualification for the simulated broker: deterministic conIds, tick sizes and
- * futures local symbols, so the same instrument always qualifies the same way.
+ * Contract qualification for the simulated broker: deterministic conIds, tick sizes,
+ * multipliers and futures local symbols, so the same instrument always qualifies the same way.
+ * The sim's listing is the rule table of engine/contract-facts.ts (US stocks: tick 0.01,
+ * multiplier 1; MES/ES/MNQ/NQ/… with their CME ticks and multipliers); any other future is
+ * unknown, like IB's error 200. The multiplier reported is the listing's, never the request's.
  *
- * Entry point: `qualifyInstrument` (throws BrokerRefusedError like IB's error 200).
+ * Entry points: `qualifyInstrument` (throws BrokerRefusedError like IB's error 200) and
+ * `checkAgainstContract` (the tick and multiplier checks IBKR makes before accepting an order).
  */
 import { BrokerRefusedError, type Instrument, type QualifiedContract } from '../../engine/broker.port.js';
+import { isOnTick, knownContract } from '../../engine/contract-facts.js';
 import { instrumentKey } from './sim.book.js';
 
 const MONTH_CODES = 'FGHJKMNQUVXZ';
@@ -27,14 +32,13 @@ export function futuresLocalSymbol(symbol: string, contractMonth: string): strin
 }
 
 export function qualifyInstrument(instrument: Instrument, unknownSymbols: ReadonlySet<string>): QualifiedContract {
-  if (unknownSymbols.has(instrument.symbol)) {
+  const listed = knownContract(instrument);
+  if (unknownSymbols.has(instrument.symbol) || !listed) {
     throw new BrokerRefusedError('NO_SECURITY', `No security definition has been found for ${instrument.symbol}`);
   }
-  if (!(instrument.multiplier > 0)) {
-    throw new BrokerRefusedError('NO_SECURITY', `invalid multiplier ${instrument.multiplier} for ${instrument.symbol}`);
-  }
+  const trusted: Instrument = { ...instrument, multiplier: listed.multiplier };
   if (instrument.secType === 'STK') {
-    return Object.freeze({ instrument, conId: conIdFor(instrument), minTick: 0.01, localSymbol: instrument.symbol });
+    return Object.freeze({ instrument: trusted, conId: conIdFor(instrument), minTick: listed.minTick, localSymbol: instrument.symbol });
   }
   const localSymbol = instrument.contractMonth ? futuresLocalSymbol(instrument.symbol, instrument.contractMonth) : undefined;
   if (!localSymbol) {
@@ -43,5 +47,21 @@ export function qualifyInstrument(instrument: Instrument, unknownSymbols: Readon
       `future ${instrument.symbol} needs a contract month YYYYMM (got ${instrument.contractMonth ?? 'none'})`,
     );
   }
-  return Object.freeze({ instrument, conId: conIdFor(instrument), minTick: 0.25, localSymbol });
+  return Object.freeze({ instrument: trusted, conId: conIdFor(instrument), minTick: listed.minTick, localSymbol });
+}
+
+/**
+ * What IBKR checks before accepting an order: every price on the contract's tick (error 110) and,
+ * as Phoenix's adapter does, the order's multiplier equal to the contract's. Throws before anything
+ * is recorded.
+ */
+export function checkAgainstContract(q: QualifiedContract, orderRef: string, multiplier: number, prices: ReadonlyArray<readonly [string, number | undefined]>): void {
+  if (Math.abs(q.instrument.multiplier - multiplier) > 1e-9) {
+    throw new BrokerRefusedError('MULTIPLIER_MISMATCH', `order ${orderRef}: multiplier ${multiplier}, contract ${q.localSymbol ?? q.conId} has ${q.instrument.multiplier}`);
+  }
+  for (const [field, price] of prices) {
+    if (price !== undefined && !isOnTick(price, q.minTick)) {
+      throw new BrokerRefusedError('PRICE_NOT_ON_TICK', `order ${orderRef}: ${field} ${price} is not a multiple of the minimum tick ${q.minTick}`);
+    }
+  }
 }

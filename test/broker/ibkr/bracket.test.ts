@@ -32,8 +32,10 @@ describe('CV bracket', () => {
       conId: 770561201,
       totalQuantity: 1,
     });
-    expect(target).toMatchObject({ action: 'SELL', orderType: 'LMT', lmtPrice: 6010, transmit: false, parentId, tif: 'GTC', orderRef: 'br-1', ocaType: 1 });
-    expect(stop).toMatchObject({ action: 'SELL', orderType: 'STP', auxPrice: 5990, transmit: true, parentId, tif: 'GTC', orderRef: 'br-1', ocaType: 1 });
+    // MONEY-10: reduce-on-fill OCA with block (2), and futures exits work outside regular hours
+    expect(target).toMatchObject({ action: 'SELL', orderType: 'LMT', lmtPrice: 6010, transmit: false, parentId, tif: 'GTC', orderRef: 'br-1', ocaType: 2, outsideRth: true });
+    expect(stop).toMatchObject({ action: 'SELL', orderType: 'STP', auxPrice: 5990, transmit: true, parentId, tif: 'GTC', orderRef: 'br-1', ocaType: 2, outsideRth: true });
+    expect(parent?.outsideRth).toBe(false);
     expect(target?.ocaGroup).not.toBe('');
     expect(stop?.ocaGroup).toBe(target?.ocaGroup);
     expect(parent?.ocaGroup).toBe('');

@@ -89,8 +89,7 @@ describe('ib.parse: instruments and contracts', () => {
       exchange: 'CME',
       currency: 'USD',
       lastTradeDateOrContractMonth: '202612',
-      multiplier: 5,
-    });
+    }); // no multiplier: the contract details say what it is (MONEY-10)
     expect(instrumentKey(MES)).toBe('FUT:MES:202612:USD'); // THE identity: exchange is routing, left out
     expect(instrumentKey(AAPL)).toBe('STK:AAPL:USD');
   });

@@ -23,6 +23,8 @@ export interface OrderView {
   readonly tif: string;
   readonly ocaGroup: string;
   readonly ocaType: number;
+  /** may trigger/fill outside regular trading hours */
+  readonly outsideRth: boolean;
   readonly account: string;
   readonly orderRef: string;
   readonly parentId: number;
@@ -107,7 +109,7 @@ export function openOrder(o: OrderView, status: string): Field[] {
     o.orderRef,
     o.clientId,
     o.permId,
-    0, // outsideRth
+    o.outsideRth ? 1 : 0, // outsideRth
     0, // hidden
     0, // discretionaryAmt
     '', // goodAfterTime
@@ -242,7 +244,7 @@ export function completedOrder(o: OrderView, status: string): Field[] {
     0, // origin
     o.orderRef,
     o.permId,
-    0, // outsideRth
+    o.outsideRth ? 1 : 0, // outsideRth
     0, // hidden
     0, // discretionaryAmt
     '', // goodAfterTime

@@ -8,11 +8,22 @@
  * - handshake → server version + time; START_API → MANAGED_ACCTS, NEXT_VALID_ID, farm notices;
  * - PLACE_ORDER with transmit=0 is held until a transmit=1 order whose parentId or id matches
  *   (bracket semantics); then OPEN_ORDER + ORDER_STATUS for each; children stay PreSubmitted
- *   until the parent fills; a full fill of one child cancels its OCA siblings (+202);
+ *   until the parent fills completely;
+ * - OCA groups by ocaType (IBKR): 1 (or unset) = any fill of one member, partial too, cancels the
+ *   others (+202); 2 / 3 = reduce on fill: each other member's total quantity drops by the filled
+ *   amount (OPEN_ORDER + ORDER_STATUS with the new size), cancelled once nothing is left;
+ * - cancelling a parent: with nothing filled, its children are cancelled too; partly filled, the
+ *   children become active (Submitted) and KEEP the parent's full quantity (IBKR does not resize
+ *   them: the client must, with a modify = PLACE_ORDER again with the same id);
  * - fills per configurable behaviour (auto market semantics, fill, partial, reject, rest,
  *   never answer, optional delay): EXECUTION_DATA(reqId −1) + ORDER_STATUS + COMMISSION_REPORT;
  * - message-rate accounting per connection (rolling second): over the limit → error 100;
- * - state (orders, executions, positions) survives client reconnects and stop()/restart().
+ * - state (orders, executions, positions) survives client reconnects and stop()/restart();
+ *   restart({ nextValidId }) is a gateway restart that forgot its id sequence (nextValidId rolls
+ *   back; a PLACE_ORDER with the id of a live order is then a modify of THAT order, as at IBKR);
+ * - a gateway nobody is logged in to (setLogin): 'no-accounts' answers the handshake with an
+ *   empty MANAGED_ACCTS, 'stalled' never sends NEXT_VALID_ID; both send the broken-farm codes
+ *   2103/2105/2157 instead of 2104/2106/2158.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -85,6 +96,9 @@ export interface TwsTestServerOptions {
   readonly verbose?: boolean;
 }
 
+/** 'ok': logged in; 'no-accounts': handshake with no managed account; 'stalled': no NEXT_VALID_ID. */
+export type GatewayLogin = 'ok' | 'no-accounts' | 'stalled';
+
 export type ServerOrderStatus = 'Held' | 'PreSubmitted' | 'Submitted' | 'Filled' | 'Cancelled' | 'Inactive';
 
 export interface ServerOrder extends OrderView {
@@ -122,6 +136,7 @@ export interface PlacedOrderMessage {
   readonly orderRef: string;
   readonly transmit: boolean;
   readonly parentId: number;
+  readonly outsideRth: boolean;
   readonly ocaType: number;
 }
 
@@ -191,6 +206,7 @@ export function parsePlaceOrder(f: readonly string[]): PlacedOrderMessage {
     orderRef: f[26] ?? '',
     transmit: f[27] === '1',
     parentId: int(f[28]),
+    outsideRth: f[33] === '1',
     ocaType: int(f[46]),
   };
 }
@@ -212,6 +228,10 @@ export class TwsTestServer {
   refusedConnections = 0;
   /** PLACE_ORDER with an already used id (error 103) */
   duplicateIdErrors = 0;
+  /** PLACE_ORDER with the id of an existing order but another orderRef (a reused id: it modifies that order) */
+  idReuses = 0;
+  /** whether someone is logged in to this gateway (see GatewayLogin) */
+  login: GatewayLogin = 'ok';
   /** messages this server could not make sense of */
   readonly protocolErrors: string[] = [];
   /** answer REQ_CONTRACT_DATA this late (a slow first qualification; 0 = at once) */
@@ -296,9 +316,26 @@ export class TwsTestServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Listen again on the same port (nightly gateway restart). */
-  async restart(): Promise<void> {
+  /**
+   * Listen again on the same port (nightly gateway restart). `nextValidId`: the restarted gateway
+   * forgot its id sequence and hands out this (lower) id; orders and executions are kept.
+   */
+  async restart(opts: { nextValidId?: number } = {}): Promise<void> {
+    if (opts.nextValidId !== undefined) {
+      this.nextId = opts.nextValidId;
+      this.maxIdByClient.clear();
+    }
     await this.start();
+  }
+
+  /** Log the gateway in or out (new sessions see it; `notify` pushes MANAGED_ACCTS to connected ones). */
+  setLogin(login: GatewayLogin, opts: { notify?: boolean } = {}): void {
+    this.login = login;
+    if (opts.notify) this.broadcast(M.managedAccts(this.managedNow()));
+  }
+
+  private managedNow(): readonly string[] {
+    return this.login === 'ok' ? this.accountList : [];
   }
 
   /** Final teardown: stop and cancel every pending timer. */
@@ -524,7 +561,7 @@ export class TwsTestServer {
       case OUT.REQ_IDS:
         return this.send(s, M.nextValidId(this.nextIdFor()));
       case OUT.REQ_MANAGED_ACCTS:
-        return this.send(s, M.managedAccts(this.accountList));
+        return this.send(s, M.managedAccts(this.managedNow()));
       case OUT.REQ_CURRENT_TIME:
         return this.send(s, M.currentTime(Math.floor(Date.now() / 1000)));
       case OUT.REQ_CONTRACT_DATA:
@@ -571,6 +608,17 @@ export class TwsTestServer {
     }
     s.clientId = clientId;
     s.started = true;
+    if (this.login !== 'ok') {
+      // at the login screen: the API answers, but the farms are down and there is no account
+      this.send(s, M.errMsg(-1, 2103, 'Market data farm connection is broken:usfarm'));
+      this.send(s, M.errMsg(-1, 2105, 'HMDS data farm connection is broken:ushmds'));
+      this.send(s, M.errMsg(-1, 2157, 'Sec-def data farm connection is broken:secdefnj'));
+      if (this.login === 'no-accounts') {
+        this.send(s, M.managedAccts([]));
+        this.send(s, M.nextValidId(this.nextIdFor()));
+      }
+      return;
+    }
     this.send(s, M.managedAccts(this.accountList));
     this.send(s, M.nextValidId(this.nextIdFor()));
     if (this.opts.farmNotices) {
@@ -666,6 +714,7 @@ export class TwsTestServer {
     const clientId = s.clientId ?? 0;
     const key = `${clientId}:${p.orderId}`;
     const existing = this.ordersByKey.get(key);
+    if (existing && existing.orderRef !== p.orderRef) this.idReuses++; // as at IBKR: it modifies that order
     if (existing) return this.onModify(existing, p);
     const maxUsed = this.maxIdByClient.get(clientId) ?? 0;
     if (p.orderId <= maxUsed) {
@@ -703,6 +752,7 @@ export class TwsTestServer {
       tif: p.tif || 'DAY',
       ocaGroup: p.ocaGroup,
       ocaType: p.ocaType,
+      outsideRth: p.outsideRth,
       account,
       orderRef: p.orderRef,
       parentId: p.parentId,
@@ -916,6 +966,7 @@ export class TwsTestServer {
     if (full) this.sendToOwner(o, M.openOrder(o, 'Filled'));
     this.sendToOwner(o, M.orderStatus(o, o.status, o.avgFillPrice, price));
     this.later(this.opts.commissionDelayMs, () => this.sendToOwner(o, M.commissionReport(exec)));
+    this.applyOca(o, q);
     if (!full) return;
     // children of a filled parent become active
     const children = [...this.ordersByKey.values()]
@@ -925,16 +976,32 @@ export class TwsTestServer {
       c.status = 'Submitted';
       this.sendToOwner(c, M.orderStatus(c, 'Submitted', c.avgFillPrice, c.lastFillPrice));
     }
-    // one-cancels-other: siblings in the same OCA group or under the same parent
-    const siblings = [...this.ordersByKey.values()].filter(
-      (x) =>
-        x !== o &&
-        x.clientId === o.clientId &&
-        isOpen(x) &&
-        ((o.ocaGroup !== '' && x.ocaGroup === o.ocaGroup) || (o.parentId > 0 && x.parentId === o.parentId)),
-    );
-    for (const x of siblings) this.cancelInternal(x, 'OCA group member filled');
+    // siblings under the same parent outside any OCA group: one filling cancels the rest
+    if (o.ocaGroup === '' && o.parentId > 0) {
+      for (const x of this.ordersByKey.values()) {
+        if (x !== o && x.clientId === o.clientId && isOpen(x) && x.parentId === o.parentId) this.cancelInternal(x, 'OCA group member filled');
+      }
+    }
     for (const c of children) if (c.status === 'Submitted') this.evaluateTrigger(c);
+  }
+
+  /** One OCA member filled `q`: the others are cancelled (type 1) or reduced by `q` (types 2, 3). */
+  private applyOca(o: ServerOrder, q: number): void {
+    if (o.ocaGroup === '') return;
+    const others = [...this.ordersByKey.values()].filter((x) => x !== o && x.clientId === o.clientId && isOpen(x) && x.ocaGroup === o.ocaGroup);
+    for (const x of others) {
+      if (o.ocaType !== 2 && o.ocaType !== 3) {
+        this.cancelInternal(x, 'OCA group member filled');
+        continue;
+      }
+      x.totalQuantity = Math.max(x.filled, x.totalQuantity - q);
+      if (x.totalQuantity <= x.filled) {
+        this.cancelInternal(x, 'OCA group reduced to zero');
+        continue;
+      }
+      this.sendToOwner(x, M.openOrder(x, x.status));
+      this.sendToOwner(x, M.orderStatus(x, x.status, x.avgFillPrice, x.lastFillPrice));
+    }
   }
 
   private applyPosition(o: ServerOrder, q: number, price: number): void {
@@ -987,9 +1054,18 @@ export class TwsTestServer {
       this.sendToOwner(o, M.orderStatus(o, 'Cancelled', o.avgFillPrice, o.lastFillPrice));
       this.sendToOwner(o, M.errMsg(o.orderId, 202, `Order Canceled - reason:${reason}`));
     }
-    for (const c of this.ordersByKey.values()) {
-      if (c.clientId === o.clientId && c.parentId === o.orderId && isOpen(c)) this.cancelInternal(c, 'parent order cancelled');
+    const children = [...this.ordersByKey.values()].filter((c) => c.clientId === o.clientId && c.parentId === o.orderId && isOpen(c)).sort((a, b) => a.orderId - b.orderId);
+    for (const c of children) {
+      if (o.filled <= 0) {
+        this.cancelInternal(c, 'parent order cancelled');
+        continue;
+      }
+      // partly filled parent: the children protect what filled — at the parent's FULL size
+      if (c.status !== 'PreSubmitted') continue;
+      c.status = 'Submitted';
+      this.sendToOwner(c, M.orderStatus(c, 'Submitted', c.avgFillPrice, c.lastFillPrice));
     }
+    for (const c of children) if (c.status === 'Submitted') this.evaluateTrigger(c);
   }
 
   // === Output
