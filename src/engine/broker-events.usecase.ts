@@ -11,6 +11,7 @@ import { applyCommission, applyFill, type FillFollowUp } from './fill.usecase.js
 import { cancelOnceKnown, continueFlattens } from './flatten.usecase.js';
 import { gatewayConnection } from './gateway-day.usecase.js';
 import { applyStatus } from './order-status.usecase.js';
+import { flattenOverdue } from './session-jobs.usecase.js';
 import type { Tx } from './store.port.js';
 
 export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promise<void> {
@@ -75,7 +76,10 @@ async function connection(ctx: EngineContext, tx: Tx, ev: Extract<BrokerEvent, {
   }
 }
 
-/** After a fill: a flatten moves on; legs left working under a closed position are cancelled. */
+/**
+ * After a fill: a flatten moves on; legs left working under a closed position are cancelled; a
+ * position open again past its deadline is flattened.
+ */
 async function followUp(ctx: EngineContext, orderRef: string, next: FillFollowUp): Promise<void> {
   if (next.cancelLegs?.length) {
     const legs = next.cancelLegs;
@@ -94,6 +98,10 @@ async function followUp(ctx: EngineContext, orderRef: string, next: FillFollowUp
     }
   }
   if (next.flattening) await cancelOnceKnown(ctx, orderRef);
+  // INV-FLATTEN-DEADLINE-1: a fill that re-opened a position after its day's deadline flatten is
+  // flattened at once (found by the simulator: the 30 s watch, then a rejected exit, left it open
+  // past the minute)
+  if (next.overdue) await flattenOverdue(ctx);
 }
 
 /** IBKR 404 (shares not available for short sale; the order is held): alert and show it on the card. */

@@ -22,6 +22,7 @@ import { execBase, latestPerBase } from './exec-id.js';
 import { isExitReserved } from './flatten.usecase.js';
 import { addToAverage, realizedPnlCents } from './pnl.js';
 import { maybeManaged } from './protection.usecase.js';
+import { isPastItsDeadline } from './session-jobs.usecase.js';
 import type { Tx } from './store.port.js';
 import { pnlDayOf } from './trading-day.js';
 
@@ -78,6 +79,12 @@ export interface FillFollowUp {
    * (an entry remainder; a re-protect stop or a target outside the bracket's OCA group): cancel them
    */
   readonly cancelLegs?: readonly { readonly role: OrderRecord['role']; readonly brokerOrderId: string }[];
+  /**
+   * the fill left a position open past its day's flatten deadline with no flatten owning it (an
+   * entry that filled after the deadline flatten had cancelled it): flatten it now, not at the
+   * deadline watch's next tick
+   */
+  readonly overdue?: boolean;
 }
 
 const NONE: FillFollowUp = { flattening: false };
@@ -174,7 +181,8 @@ async function book(ctx: EngineContext, tx: Tx, before: IntentRecord, fills: rea
   // longer exists (found by the simulator: it reversed the account days later; INV-FLATTEN-EXIT-1).
   const live = (o: OrderRecord) => o.brokerOrderId !== null && (o.status === 'WORKING' || o.status === 'PENDING' || o.status === 'HELD');
   const cancelLegs = intent.state === 'CLOSED' && !entryLeg ? (await tx.orders.listByIntent(before.id)).filter(live).map((o) => ({ role: o.role, brokerOrderId: o.brokerOrderId as string })) : [];
-  return { flattening, ...(cancelLegs.length ? { cancelLegs } : {}) };
+  const overdue = (intent.state === 'FILLED' || intent.state === 'MANAGED') && Math.abs(net) > EPS && !flattening && isPastItsDeadline(intent, now, c);
+  return { flattening, ...(cancelLegs.length ? { cancelLegs } : {}), ...(overdue ? { overdue } : {}) };
 }
 
 async function quietUpdate(tx: Tx, intent: IntentRecord, patch: object, now: number): Promise<void> {
