@@ -15,6 +15,9 @@ export interface StepResult {
   readonly step: number;
 }
 
+/** Acts on the world alone (no person, no process): the market and an armed Telegram fault. */
+const ambient = (act: Action['acts'][number]) => act.k === 'price' || act.k === 'telegram';
+
 export class Driver {
   readonly checker: Checker;
   readonly spoofs = new Map<string, number>();
@@ -114,6 +117,18 @@ export class Driver {
   async step(a: Action): Promise<Violation[]> {
     const w = this.world;
     this.steps++;
+    if (!a.race && a.acts.every(ambient)) {
+      // The market moving and a Telegram fault being armed need no stop of their own: they happen
+      // on the clock at their time (a leap over them applies them at its end, like everything else
+      // that falls due in it) and what they cause is checked after the next step. A third of a
+      // day's actions are price moves; each stop costs a round of every due job.
+      const apply = () => {
+        for (const act of a.acts) applyAct(w, act, this.spoofs, this.checker.spoofLog);
+      };
+      if (a.t > w.now()) w.clock.schedule(a.t - w.now(), apply);
+      else apply();
+      return [];
+    }
     const before = await this.advanceTo(a.race ? a.t - 1 : a.t);
     if (before.length) return before;
     const gen = w.proc?.alive ? w.proc.life.generation : null;
