@@ -44,6 +44,8 @@ export interface EngineContext extends EngineDeps {
   notify(): void;
   /** called after fills, rejects, cancels and reconnects: reconciliation hook */
   reconcileSoon(reason: string): void;
+  /** resolves once every broker event received so far has been applied (reconciliation confirms after it) */
+  brokerEventsApplied?(): Promise<void>;
 }
 
 export const actorRef = (a: Actor) => ({ id: a.id, name: a.name, via: a.via });

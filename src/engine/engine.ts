@@ -40,6 +40,7 @@ export class Engine {
       lastKnownAccount: null,
       notify: () => this.listeners.forEach((l) => l()),
       reconcileSoon: (reason) => this.reconcileListeners.forEach((l) => l(reason)),
+      brokerEventsApplied: () => this.pendingEvents(),
     };
   }
 

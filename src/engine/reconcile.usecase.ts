@@ -113,10 +113,18 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
     const broker1 = await brokerSnapshot(ctx, scope);
     others = broker1.otherAccounts;
     first = reconcile(await localSnapshot(ctx, broker1), broker1, tolerance, scope).discrepancies;
-    const known = await ctx.store.tx(async (tx) => new Set([...(await tx.drifts.unresolved()).map((d) => d.fingerprint), ...(await acknowledged(tx))]));
+    // known: unresolved drifts and acknowledged mismatches — unless the mismatch was gone at the
+    // last look that covered it and is back now (a new occurrence: alerted again, INV-RECONCILE-ALERT-1)
+    const known = await ctx.store.tx(async (tx) => {
+      const back = recurred(await lastLook(tx), first, scope);
+      return new Set([...(await tx.drifts.unresolved()).map((d) => d.fingerprint).filter((fp) => !back.has(fp)), ...(await acknowledged(tx))]);
+    });
     const candidates = first.filter((d) => !known.has(d.fingerprint));
     if (candidates.length) {
       const broker = await brokerSnapshot(ctx, scope);
+      // a fill the broker's positions already show may be received and not yet applied: confirm
+      // against Phoenix as it is once the events received so far are in (INV-ACCOUNT-SCOPE-1)
+      await eventsApplied(ctx);
       const again = new Set(reconcile(await localSnapshot(ctx, broker), broker, tolerance, scope).discrepancies.map((d) => d.fingerprint));
       confirmed = candidates.filter((d) => again.has(d.fingerprint));
     }
@@ -133,11 +141,29 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
     const present = new Set(first.map((d) => d.fingerprint));
     const acks = (await acknowledged(tx)).filter((fp) => present.has(fp) || !coveredBy(fp, scope));
     await tx.kv.set(ACK_KEY, JSON.stringify(acks), now);
-    const known = new Set([...open.map((d) => d.fingerprint), ...acks]);
+    const back = recurred(await lastLook(tx), first, scope);
+    const known = new Set([...open.map((d) => d.fingerprint).filter((fp) => !back.has(fp)), ...acks]);
     const recorded: DriftRecord[] = [];
     for (const d of confirmed) {
       if (known.has(d.fingerprint)) continue;
       known.add(d.fingerprint);
+      const again = open.find((o) => o.fingerprint === d.fingerprint);
+      if (again) {
+        // the same mismatch as an unresolved drift, gone meanwhile and back: one drift, a new occurrence
+        tx.beads.append({ type: 'RECONCILIATION_DRIFT', intentId: d.intentId, ts: now, payload: { driftId: again.id, driftType: d.type, severity: d.severity, local: d.local, broker: d.broker, instrumentKey: d.instrumentKey, recurred: true } });
+        tx.alerts.enqueue({
+          type: 'RECONCILIATION_DRIFT',
+          at: now,
+          payload: {
+            summary: `${d.severity} drift ${d.type} again: ${d.summary}. It had gone away; it is back. Phoenix changed nothing; resolve it with /drift ${again.id} after checking IBKR.`,
+            ...(d.intentId ? { intentId: d.intentId } : {}),
+            ...(d.instrumentKey ? { instrumentKey: d.instrumentKey } : {}),
+            facts: { drift: again.id, type: d.type, severity: d.severity, found: reason, occurrence: 'again' },
+          },
+        });
+        recorded.push(again);
+        continue;
+      }
       const drift: DriftRecord = { id: `drf_${ctx.random.id(10)}`, type: d.type, severity: d.severity, instrumentKey: d.instrumentKey, local: d.local, broker: d.broker, fingerprint: d.fingerprint, detectedAt: now, escalatedAt: null, resolvedAt: null, resolution: null, resolvedBy: null, note: null };
       await tx.drifts.insert(drift);
       tx.beads.append({ type: 'RECONCILIATION_DRIFT', intentId: d.intentId, ts: now, payload: { driftId: drift.id, driftType: d.type, severity: d.severity, local: d.local, broker: d.broker, instrumentKey: d.instrumentKey } });
@@ -165,6 +191,39 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
     : `Positions and orders match the broker${unresolved ? `; ${unresolved} earlier drift${unresolved === 1 ? '' : 's'} still unresolved` : ''}.`) + context;
   return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, message, otherAccounts: others };
 }
+
+/** The last run's scope and the mismatches it saw (kv `reconcile.last`). */
+async function lastLook(tx: Tx): Promise<{ scope: ReconcileScope; fingerprints: string[] } | null> {
+  try {
+    const v = await tx.kv.get('reconcile.last');
+    const p = v ? (JSON.parse(v) as { scope?: ReconcileScope; fingerprints?: string[] }) : null;
+    return p?.scope && Array.isArray(p.fingerprints) ? { scope: p.scope, fingerprints: p.fingerprints } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Mismatches seen now that the last look covered and did not see: gone, and back. */
+function recurred(last: { scope: ReconcileScope; fingerprints: string[] } | null, now: readonly Discrepancy[], scope: ReconcileScope): Set<string> {
+  if (!last) return new Set();
+  const seen = new Set(last.fingerprints);
+  return new Set(now.map((d) => d.fingerprint).filter((fp) => !seen.has(fp) && coveredBy(fp, last.scope) && coveredBy(fp, scope)));
+}
+
+/** Wait (a little, at most) until the broker events received so far are applied. */
+async function eventsApplied(ctx: EngineContext): Promise<void> {
+  const applied = ctx.brokerEventsApplied?.();
+  if (!applied) return;
+  let cancel: (() => void) | undefined;
+  const waited = new Promise<void>((resolve) => {
+    cancel = ctx.clock.schedule(EVENTS_WAIT_MS, resolve);
+  });
+  await Promise.race([applied.catch(() => {}), waited]);
+  cancel?.();
+}
+
+/** How long a confirmation waits for received broker events (a stuck event must not stop reconciliation). */
+const EVENTS_WAIT_MS = 2_000;
 
 /** kv key: fingerprints of drifts resolved as ACKNOWLEDGED whose mismatch still persists. */
 export const ACK_KEY = 'reconcile.acknowledged';
