@@ -30,6 +30,8 @@ export type BrokerOp =
   | { readonly op: 'rejectNext' }
   | { readonly op: 'partialNext'; readonly ratio: number }
   | { readonly op: 'delayNext'; readonly ms: number }
+  /** the adapter is slow with the next bracket (a first contract qualification, a busy pacer): it reaches IB after `ms` */
+  | { readonly op: 'slowNext'; readonly ms: number }
   | { readonly op: 'lateFill' | 'deadStop' | 'fillRest'; readonly signal: string }
   | { readonly op: 'spoof'; readonly symbol: string; readonly qty: number | null }
   | { readonly op: 'foreign'; readonly symbol: string; readonly qty: number | null };

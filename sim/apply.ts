@@ -90,7 +90,7 @@ export function applyAct(w: World, a: Act, spoofs: Map<string, number>, spoofLog
   const refOf = (signal: string) => w.reader!.intentBySignal(signal)?.id ?? null;
   switch (a.op) {
     case 'timeoutNext':
-      return faults.timeoutNext(1);
+      return w.armEntryFault(() => faults.timeoutNext(1));
     case 'releaseTimeouts':
       faults.releaseTimeouts();
       return;
@@ -102,12 +102,17 @@ export function applyAct(w: World, a: Act, spoofs: Map<string, number>, spoofLog
       return faults.failConnects(1);
     case 'fillNextCancel':
       return faults.fillNextCancel(1, a.when);
+    // the outcome of the next ENTRY (the approval it goes with): armed on the broker just before a
+    // bracket is placed, so an approval that never placed cannot reject a flatten's exit later
     case 'rejectNext':
-      return faults.rejectNext();
+      return w.armEntryFault(() => faults.rejectNext());
     case 'partialNext':
-      return faults.partialNext(a.ratio);
+      return w.armEntryFault(() => faults.partialNext(a.ratio));
     case 'delayNext':
-      return faults.delayNext(a.ms);
+      return w.armEntryFault(() => faults.delayNext(a.ms));
+    case 'slowNext':
+      w.slowNextBracket(a.ms);
+      return;
     case 'lateFill': {
       const ref = refOf(a.signal);
       if (ref) {

@@ -66,6 +66,7 @@ export class ProcessBroker implements BrokerPort {
     private readonly now: () => number,
     private readonly latency: Latency = () => 0,
     private readonly sleep: (ms: number) => Promise<void> = () => Promise.resolve(),
+    private readonly beforeBracket: () => void = () => {},
   ) {
     life.whenDead(() => {
       this.unsubscribe?.();
@@ -128,6 +129,7 @@ export class ProcessBroker implements BrokerPort {
         ...permit,
         beforeEntryLeaves: async () => {
           await permit.beforeEntryLeaves?.();
+          this.beforeBracket(); // passed the last look: this entry's fault, if the simulator armed one
           // exactly when the SimBroker records the legs (its health re-check follows synchronously)
           if (this.inner.health().state === 'READY') leaving = this.observer.entryLeaving(req.orderRef);
         },

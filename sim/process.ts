@@ -37,6 +37,8 @@ export interface ProcessDeps {
   readonly observer: BrokerObserver;
   /** the adapter's latency per placement/cancel (ms of simulation time) */
   readonly latency: Latency;
+  /** right before a bracket reaches the broker (the simulator arms that entry's fault) */
+  readonly beforeBracket?: () => void;
   /** a kill armed before the process starts (dies during its own start-up) */
   readonly armed?: (life: Life) => void;
 }
@@ -64,7 +66,7 @@ export class PhoenixProcess {
     const random = seededRandom((d.seed * 7919 + d.generation * 104_729) >>> 0);
     const logger = d.logger.child({ gen: d.generation });
     const sleep = (ms: number) => new Promise<void>((resolve) => clock.schedule(ms, resolve));
-    const broker = new ProcessBroker(d.broker, life, d.observer, () => d.clock.now(), d.latency, sleep);
+    const broker = new ProcessBroker(d.broker, life, d.observer, () => d.clock.now(), d.latency, sleep, d.beforeBracket);
     let inner: Store | null = null;
     const app = await createApp({
       config: d.config,

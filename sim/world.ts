@@ -147,8 +147,14 @@ export class World {
       telegram: this.telegram,
       logger: this.logs.logger,
       observer: this.observer,
+      beforeBracket: () => this.beforeBracket(),
       latency: (kind) => {
         const r = this.latencyDice.next();
+        const slow = this.slowBracket;
+        if (kind === 'bracket' && slow !== null) {
+          this.slowBracket = null;
+          return slow;
+        }
         if (r < 0.6) return 0;
         return Math.round((kind === 'bracket' ? 3000 : 1000) * this.latencyDice.next());
       },
@@ -159,6 +165,25 @@ export class World {
       this.aliveSince = this.now();
       this.restartAt = null;
     } else this.onDeath(r.life);
+  }
+
+  private slowBracket: number | null = null;
+  private readonly entryFaults: (() => void)[] = [];
+
+  /** A placement fault for the next entry (bracket) Phoenix places, not for an exit. */
+  armEntryFault(arm: () => void): void {
+    this.entryFaults.push(arm);
+  }
+
+  /** Called by the process's broker right before a bracket reaches the SimBroker. */
+  private beforeBracket(): void {
+    this.entryFaults.shift()?.();
+  }
+
+
+  /** The adapter's next bracket takes `ms` to reach the broker (the window a last look exists for). */
+  slowNextBracket(ms: number): void {
+    this.slowBracket = ms;
   }
 
   /** Arm a kill on the running process (or kill it now). */

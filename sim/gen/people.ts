@@ -30,18 +30,33 @@ export function reactToCard(d: Dice, plan: PlanBuilder, p: Posted, earlier: read
   const t = p.t + (late ? p.ttlSec * 1000 + d.int(2, 90) * 1000 : d.int(2, 45) * 1000);
   const who = d.pick(APPROVERS);
   const approve = d.chance(0.8);
+  // a halt while the approved order is on its way to the broker (the adapter slow with it), or at the same moment
+  const racing = approve && d.chance(0.15);
+  const slow = racing ? d.int(300, 3000) : 0;
   const acts: Act[] = approve ? beforeApproval(t) : [];
+  if (racing) acts.push({ k: 'broker', op: 'slowNext', ms: slow });
   acts.push(tradeTap(who, approve ? 'approve' : 'pass', p.signalId));
   if (d.chance(0.12)) acts.push(tradeTap(d.chance(0.5) ? who : d.pick(APPROVERS), d.chance(0.8) ? 'approve' : 'pass', p.signalId)); // double tap
   if (d.chance(0.08)) acts.unshift(tradeTap(d.pick(['carol', 'mallory'] as const), 'approve', p.signalId)); // not theirs
   plan.add(t, ...acts);
-  // a halt while the approved order is on its way to the broker (or at the same moment)
-  if (approve && d.chance(0.08)) plan.add(t + (d.chance(0.3) ? 0 : d.int(1, 2500)), { k: 'say', user: d.pick(APPROVERS), text: '/halt racing an approval' });
+  if (racing) {
+    const h = t + (d.chance(0.3) ? 0 : d.int(1, slow + 500));
+    plan.add(h, { k: 'say', user: d.pick(APPROVERS), text: '/halt racing an approval' });
+    // and, mostly, an admin lifts it again a few minutes later (else the desk stays halted all day)
+    if (d.chance(0.8)) resume(d, plan, h + d.int(60, 900) * 1000);
+  }
   if (d.chance(0.08) && earlier.length) plan.add(t + d.int(1, 30) * 1000, tradeTap(d.pick(APPROVERS), 'approve', d.pick(earlier).signalId)); // an old card
   if (d.chance(0.05)) plan.add(t + d.int(1, 20) * 1000, tradeTap(who, 'approve', p.signalId)); // tapped again later
 }
 
 const VIEWER_COMMANDS = ['/status', '/positions', '/orders', '/pending', '/drift', '/help', '/start', '/strategies'];
+
+/** An admin's /resume and its confirmation. */
+function resume(d: Dice, plan: PlanBuilder, t: number): void {
+  const admin = d.pick(ADMINS);
+  plan.add(t, { k: 'say', user: admin, text: '/resume' });
+  plan.add(t + d.int(2, 20) * 1000, confirmTap(admin, admin, 'CONFIRM_RESUME'));
+}
 
 /** The day's admin and viewer business, at seeded times between `from` and `to`. */
 export function deskBusiness(d: Dice, plan: PlanBuilder, from: number, to: number, deadline: number): void {
