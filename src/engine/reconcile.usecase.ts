@@ -123,9 +123,12 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
     if (candidates.length) {
       const broker = await brokerSnapshot(ctx, scope);
       // a fill the broker's positions already show may be received and not yet applied: confirm
-      // against Phoenix as it is once the events received so far are in (INV-ACCOUNT-SCOPE-1)
+      // against Phoenix as it is once the events received so far are in, and only if the broker
+      // did not move meanwhile (then the next run looks again) (INV-ACCOUNT-SCOPE-1)
       await eventsApplied(ctx);
-      const again = new Set(reconcile(await localSnapshot(ctx, broker), broker, tolerance, scope).discrepancies.map((d) => d.fingerprint));
+      const local = await localSnapshot(ctx, broker);
+      const still = brokerState(await brokerSnapshot(ctx, scope)) === brokerState(broker);
+      const again = new Set(still ? reconcile(local, broker, tolerance, scope).discrepancies.map((d) => d.fingerprint) : []);
       confirmed = candidates.filter((d) => again.has(d.fingerprint));
     }
   } catch (e) {
@@ -210,6 +213,13 @@ function recurred(last: { scope: ReconcileScope; fingerprints: string[] } | null
   return new Set(now.map((d) => d.fingerprint).filter((fp) => !seen.has(fp) && coveredBy(fp, last.scope) && coveredBy(fp, scope)));
 }
 
+/** What a confirmation needs the broker to still say: positions, working orders, executions. */
+function brokerState(b: BrokerSnapshot): string {
+  const pos = b.positions.map((p) => `${p.account}|${p.instrument.symbol}|${p.instrument.contractMonth ?? ''}|${p.quantity}`).sort();
+  const orders = b.openOrders.map((o) => `${o.brokerOrderId}|${o.status}|${o.filledQty}|${o.quantity}`).sort();
+  return JSON.stringify([pos, orders, b.executions.length]);
+}
+
 /** Wait (a little, at most) until the broker events received so far are applied. */
 async function eventsApplied(ctx: EngineContext): Promise<void> {
   const applied = ctx.brokerEventsApplied?.();
@@ -222,8 +232,11 @@ async function eventsApplied(ctx: EngineContext): Promise<void> {
   cancel?.();
 }
 
-/** How long a confirmation waits for received broker events (a stuck event must not stop reconciliation). */
-const EVENTS_WAIT_MS = 2_000;
+/**
+ * How long a confirmation waits for received broker events: their follow-ups (cancels, resizes)
+ * go to the broker in line, seconds each on IBKR; a stuck one must not stop reconciliation.
+ */
+const EVENTS_WAIT_MS = 10_000;
 
 /** kv key: fingerprints of drifts resolved as ACKNOWLEDGED whose mismatch still persists. */
 export const ACK_KEY = 'reconcile.acknowledged';

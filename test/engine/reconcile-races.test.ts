@@ -1,10 +1,11 @@
 /**
  * Reconciliation against a moving broker — both found by the deterministic simulator (issue 14).
  *
- * - seed 2005: the market hit two targets while the position watch ran; the broker's positions
+ * - seeds 2005, 2010: the market hit two targets while the position watch ran; the broker's positions
  *   already said flat, the fills were received but not yet applied, and both the first look and
  *   its confirmation read Phoenix's side before them: a CRITICAL drift for a mismatch that never
- *   was. The confirmation now reads Phoenix's side after the broker events received so far.
+ *   was. The confirmation now reads Phoenix's side after the broker events received so far, and
+ *   counts only if the broker did not move meanwhile (a late fill arrived during the look).
  * - seed 2022: a misreported position raised a drift nobody resolved; the mismatch went away,
  *   and days later the same mismatch came back — silently, because a drift with that fingerprint
  *   was still unresolved. A mismatch that was gone and is back is alerted again (same drift).
@@ -54,6 +55,28 @@ describe('reconciliation while the broker moves', () => {
     h.sim!.faults.spoofPosition('MES', 2);
     const r = await reconcileNow(h.engine.ctx, 'position watch (test)', { scope: 'positions' });
     expect(r.newDrifts).toHaveLength(1);
+  });
+
+  it('INV-ACCOUNT-SCOPE-1: a broker that moves while the confirmation reads Phoenix confirms nothing (the next look, with the broker still, does)', async () => {
+    h = await makeHarness();
+    const id = await approveOne(h);
+    await expectState(h, id, 'MANAGED');
+    h.sim!.faults.spoofPosition('MES', 3);
+    let calls = 0;
+    const broker = h.engine.ctx.broker;
+    const moving = Object.assign(Object.create(broker) as typeof broker, {
+      positions: async () => {
+        calls++;
+        const real = await broker.positions();
+        // the third look (after Phoenix was read) sees the account somewhere else
+        return calls === 3 ? real.map((p) => ({ ...p, quantity: p.quantity + 1 })) : real;
+      },
+    });
+    const r = await reconcileNow({ ...h.engine.ctx, broker: moving }, 'position watch (test)', { scope: 'positions' });
+    expect(calls).toBe(3);
+    expect(r.newDrifts).toEqual([]);
+    await h.clock.advance(6_000);
+    expect((await reconcileNow(h.engine.ctx, 'position watch (test)', { scope: 'positions' })).newDrifts).toHaveLength(1);
   });
 
   it('INV-RECONCILE-ALERT-1: a mismatch that went away and came back is alerted again, on the same unresolved drift; one that persists is not', async () => {
