@@ -81,8 +81,15 @@ export class Driver {
       const at = nyTime(l.day, hhmm);
       if (at > w.now()) b = Math.min(b, at);
     }
+    // a price move that can fill something at the broker is a stop of its own: Phoenix must not
+    // sleep through the market filling a target and then a stop it was about to cancel
+    const working = new Set(w.broker.truth().orders.filter((o) => o.status === 'WORKING' || o.status === 'PENDING').map((o) => o.instrument.symbol));
+    for (const m of this.moves) if (m.t > w.now() && m.t < b && working.has(m.symbol)) b = m.t;
     return b;
   }
+
+  /** price moves scheduled on the clock, not yet applied */
+  private readonly moves = new Set<{ readonly t: number; readonly symbol: string }>();
 
   /**
    * Move time to `t`. Three paces: leap when nothing is pending; run second by second (timed
@@ -121,8 +128,12 @@ export class Driver {
       // The market moving and a Telegram fault being armed need no stop of their own: they happen
       // on the clock at their time (a leap over them applies them at its end, like everything else
       // that falls due in it) and what they cause is checked after the next step. A third of a
-      // day's actions are price moves; each stop costs a round of every due job.
+      // day's actions are price moves; each stop costs a round of every due job. (A move that can
+      // fill a working order stops the clock all the same: see boundary().)
+      const moves = a.acts.flatMap((act) => (act.k === 'price' ? [{ t: a.t, symbol: act.symbol }] : []));
+      for (const m of moves) this.moves.add(m);
       const apply = () => {
+        for (const m of moves) this.moves.delete(m);
         for (const act of a.acts) applyAct(w, act, this.spoofs, this.checker.spoofLog);
       };
       if (a.t > w.now()) w.clock.schedule(a.t - w.now(), apply);
