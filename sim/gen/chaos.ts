@@ -98,6 +98,6 @@ export function killsDay(d: Dice, plan: PlanBuilder, from: number, to: number, d
     plan.add(t, k);
     if (d.chance(0.1) && k.k === 'kill') plan.add(t + Math.max(1, k.downMs - 1), { k: 'kill', on: 'commit', n: d.int(1, 12), phase: d.chance(0.5) ? 'before' : 'after', downMs: d.int(500, 20_000) }); // dies again while starting
   }
-  if (d.chance(0.2)) plan.add(deadline - d.int(10, 300) * 1000, { k: 'kill', on: 'now', n: 1, phase: 'before', downMs: d.int(6, 30) * 60_000 });
+  if (d.chance(0.3)) plan.add(deadline - d.int(10, 300) * 1000, { k: 'kill', on: 'now', n: 1, phase: 'before', downMs: d.int(6, 30) * 60_000 });
   if (d.chance(0.05)) plan.add(deadline - d.int(10, 300) * 1000, { k: 'broker', op: 'failConnect' });
 }

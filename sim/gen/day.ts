@@ -40,18 +40,24 @@ export function generateDay(s: DaySpec): GeneratedDay {
   const maxRisk = s.variant === 'busy' ? 25 : 15;
 
   // the strategies' signal times: a few bursts through the session (some inside no-trade windows)
-  const times: number[] = [];
-  for (let b = d.int(2, 5); b > 0; b--) {
-    const start = d.between(open - 5 * 60_000, lastSignal);
-    for (let n = d.int(1, 5); n > 0; n--) times.push(Math.min(lastSignal + 4 * 60_000, start + d.int(0, 600) * 1000));
-  }
-  times.sort((a, b) => a - b);
+  // (a burst mostly trades one product, in whatever spellings: the per-contract limits get tested;
+  // some days a burst comes late, so positions are open at the 15:55 deadline)
   const products = PRODUCTS.filter(() => d.chance(0.6));
   const traded: Product[] = products.length ? products : [PRODUCTS[0] as Product];
+  const signals: { at: number; product: Product }[] = [];
+  const bursts = d.int(2, 5);
+  const late = !half && d.chance(0.35);
+  for (let b = bursts; b > 0; b--) {
+    const start = late && b === 1 ? d.between(t('15:15'), t('15:45')) : d.between(open - 5 * 60_000, lastSignal);
+    const main = d.pick(traded);
+    for (let n = d.int(1, 5); n > 0; n--) signals.push({ at: Math.min(lastSignal + 4 * 60_000, start + d.int(0, 600) * 1000), product: d.chance(0.75) ? main : d.pick(traded) });
+  }
+  signals.sort((a, b) => a.at - b.at);
+  const times = signals.map((x) => x.at);
 
   // the market: moves after each signal (so brackets resolve) and a few on their own
   const moves = new Map<string, number[]>(traded.map((p) => [p.symbol, [t('09:30')]]));
-  const symbolOf = times.map(() => d.pick(traded));
+  const symbolOf = signals.map((x) => x.product);
   times.forEach((at, i) => {
     const list = moves.get(symbolOf[i]!.symbol)!;
     for (let k = d.int(1, 3); k > 0; k--) list.push(at + d.int(3, 900) * 1000);

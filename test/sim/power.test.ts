@@ -9,7 +9,7 @@ import type { RunReport } from '../../sim/run.js';
 import { fillsIgnoredAfterTerminal, flattenWithoutReservation, instrumentIdBySpelling } from './mutants.js';
 
 /** Days each mutant may take (seeds run one after another, each a fresh world). */
-const BUDGET_DAYS = Number(process.env.SIM_POWER_DAYS ?? 60);
+const BUDGET_DAYS = Number(process.env.SIM_POWER_DAYS ?? 200);
 const TIMEOUT = 30 * 60_000;
 
 afterEach(() => {
