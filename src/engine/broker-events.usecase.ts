@@ -13,6 +13,7 @@ import { gatewayConnection } from './gateway-day.usecase.js';
 import { applyStatus } from './order-status.usecase.js';
 import { flattenOverdue } from './session-jobs.usecase.js';
 import type { Tx } from './store.port.js';
+import type { OrderRecord } from './domain.js';
 
 export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promise<void> {
   switch (ev.kind) {
@@ -39,6 +40,7 @@ export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promis
       if (ev.state === 'READY') {
         ctx.reconcileSoon('broker connection restored');
         await continueFlattens(ctx); // cancels and exits that could not be sent while it was down
+        await cancelLegsLeftUnderClosed(ctx);
       }
       break;
     case 'error':
@@ -81,27 +83,51 @@ async function connection(ctx: EngineContext, tx: Tx, ev: Extract<BrokerEvent, {
  * position open again past its deadline is flattened.
  */
 async function followUp(ctx: EngineContext, orderRef: string, next: FillFollowUp): Promise<void> {
-  if (next.cancelLegs?.length) {
-    const legs = next.cancelLegs;
-    await ctx.store.tx(async (tx) => {
-      for (const leg of legs) {
-        const detail = leg.role === 'ENTRY' ? 'the position was closed by its exits: the entry remainder must not fill' : `the position was closed by its exits: the ${leg.role.toLowerCase()} must not fire into a position that no longer exists`;
-        tx.beads.append({ type: 'ORDER', intentId: orderRef, ts: ctx.clock.now(), payload: { role: leg.role, event: 'CANCEL_REQUESTED', brokerOrderId: leg.brokerOrderId, detail } });
-      }
-    });
-    for (const leg of legs) {
-      try {
-        await ctx.broker.cancel(leg.brokerOrderId);
-      } catch (e) {
-        ctx.logger.warn({ orderRef, role: leg.role, err: (e as Error).message }, 'could not cancel a leg left under a closed position');
-      }
-    }
-  }
+  if (next.cancelLegs?.length) await cancelLegs(ctx, orderRef, next.cancelLegs);
   if (next.flattening) await cancelOnceKnown(ctx, orderRef);
   // INV-FLATTEN-DEADLINE-1: a fill that re-opened a position after its day's deadline flatten is
   // flattened at once (found by the simulator: the 30 s watch, then a rejected exit, left it open
   // past the minute)
   if (next.overdue) await flattenOverdue(ctx);
+}
+
+type Leg = { readonly role: OrderRecord['role']; readonly brokerOrderId: string };
+
+/** Cancel legs left working under a closed position, each with its CANCEL_REQUESTED bead first. */
+async function cancelLegs(ctx: EngineContext, orderRef: string, legs: readonly Leg[]): Promise<void> {
+  await ctx.store.tx(async (tx) => {
+    for (const leg of legs) {
+      const detail = leg.role === 'ENTRY' ? 'the position was closed by its exits: the entry remainder must not fill' : `the position was closed by its exits: the ${leg.role.toLowerCase()} must not fire into a position that no longer exists`;
+      tx.beads.append({ type: 'ORDER', intentId: orderRef, ts: ctx.clock.now(), payload: { role: leg.role, event: 'CANCEL_REQUESTED', brokerOrderId: leg.brokerOrderId, detail } });
+    }
+  });
+  for (const leg of legs) {
+    try {
+      await ctx.broker.cancel(leg.brokerOrderId);
+    } catch (e) {
+      ctx.logger.warn({ orderRef, role: leg.role, err: (e as Error).message }, 'could not cancel a leg left under a closed position');
+    }
+  }
+}
+
+/**
+ * INV-FLATTEN-EXIT-1 across a restart or an outage: legs still working under positions Phoenix
+ * has closed — their cancel was lost with a killed process, or failed while the broker was away —
+ * are cancelled now (found by the simulator, seed 3001: killed right after the re-protect stop's
+ * fill was booked, the bracket's target stayed working and hours later reversed the account).
+ */
+export async function cancelLegsLeftUnderClosed(ctx: EngineContext): Promise<number> {
+  const byIntent = await ctx.store.tx(async (tx) => {
+    const out = new Map<string, Leg[]>();
+    for (const o of await tx.orders.listWorking()) {
+      if (!o.brokerOrderId || (o.role !== 'ENTRY' && o.role !== 'STOP' && o.role !== 'TARGET')) continue;
+      if ((await tx.intents.get(o.intentId))?.state !== 'CLOSED') continue;
+      out.set(o.intentId, [...(out.get(o.intentId) ?? []), { role: o.role, brokerOrderId: o.brokerOrderId }]);
+    }
+    return out;
+  });
+  for (const [id, legs] of byIntent) await cancelLegs(ctx, id, legs);
+  return byIntent.size;
 }
 
 /** IBKR 404 (shares not available for short sale; the order is held): alert and show it on the card. */

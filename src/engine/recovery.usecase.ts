@@ -6,7 +6,7 @@
  * the stall detector hands it to a human.
  */
 import type { BrokerOrder } from './broker.port.js';
-import { onBrokerEvent } from './broker-events.usecase.js';
+import { cancelLegsLeftUnderClosed, onBrokerEvent } from './broker-events.usecase.js';
 import type { EngineContext } from './context.js';
 
 export interface RecoveryReport {
@@ -41,6 +41,8 @@ export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryRep
     for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
     for (const o of report.orders) await replayStatus(ctx, o);
   }
+  // a cancel the previous process decided but never sent (killed right after the closing fill)
+  await cancelLegsLeftUnderClosed(ctx);
   return { checked: open.length, found, notAtBroker };
 }
 

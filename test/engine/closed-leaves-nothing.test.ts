@@ -6,6 +6,9 @@
  * was reversed. A closed position leaves nothing working at the broker. INV-FLATTEN-EXIT-1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerEvent } from '../../src/engine/broker.port.js';
+import { applyFill } from '../../src/engine/fill.usecase.js';
+import { recoverFromBroker } from '../../src/engine/recovery.usecase.js';
 import { approveOne, expectState } from '../jobs/helpers.js';
 import { approver, makeHarness, type Harness } from '../support/harness.js';
 
@@ -38,5 +41,32 @@ describe('INV-FLATTEN-EXIT-1: a closed position leaves nothing working at the br
     const fills = (await h.broker.findByOrderRef(id)).fills;
     expect(fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0)).toBe(0);
     await expectState(h, id, 'CLOSED');
+  });
+
+  it('INV-FLATTEN-EXIT-1: killed right after the closing fill was booked (its cancel never sent) → the restart cancels the target; a later move through it buys nothing', async () => {
+    // found by the simulator (seed 3001): the target stayed working for hours and reversed the account
+    h = await makeHarness();
+    const id = await approveOne(h);
+    const stop = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'STOP')!;
+    h.sim!.faults.cancelByBroker(stop.brokerOrderId!);
+    await h.settle();
+    expect((await h.engine.reprotect(id, approver)).ok).toBe(true);
+    await h.settle();
+    await expectState(h, id, 'MANAGED');
+    // the process books the re-protect stop's fill and dies before its follow-up
+    h.engine.detach();
+    const received: BrokerEvent[] = [];
+    h.broker.onEvent((e) => received.push(e));
+    h.sim!.simulatePrice('MES', 6007.5);
+    await h.settle();
+    for (const e of received) if (e.kind === 'fill') await h.app.store.tx((tx) => applyFill(h!.engine.ctx, tx, e.fill));
+    await expectState(h, id, 'CLOSED');
+    expect(await working(h, id)).toEqual(['TARGET']);
+    // the next process starts: restart recovery
+    await recoverFromBroker(h.engine.ctx);
+    expect(await working(h, id)).toEqual([]);
+    h.sim!.simulatePrice('MES', 6016);
+    const fills = (await h.broker.findByOrderRef(id)).fills;
+    expect(fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0)).toBe(0);
   });
 });
