@@ -50,25 +50,33 @@ export class Driver {
   /**
    * Something is on its way to the chat (a card to render, an alert to deliver, an update being
    * handled, a message waiting for its slot): people only see what arrived, so time runs.
+   * 'soft': only messages waiting for their slot in the chat's budget — time moves in hops of
+   * 10 s (every due timer once per hop, like a short suspension; too short for a missed heartbeat),
+   * so a message goes out at most a hop late.
    */
   private busyWhy = '';
-  private chatBusy(): boolean {
+  private chatBusy(): false | 'soft' | 'hard' {
     const w = this.world;
     const p = w.proc;
-    if (w.brokerTimers() > 0) return (this.busyWhy = 'broker timer'), true; // a delayed fill is on its way
-    if (w.booting) return (this.busyWhy = 'process starting'), true;
+    const hard = (why: string) => ((this.busyWhy = why), 'hard' as const);
+    if (w.brokerTimers() > 0) return hard('broker timer'); // a delayed fill is on its way
+    if (w.booting) return hard('process starting');
     if (!p?.alive || !w.reader) return false;
-    if (p.busy() > 0) return (this.busyWhy = 'updates/sends in flight'), true;
-    if (w.reader.count(`SELECT COUNT(*) AS c FROM "Card" WHERE version > renderedVersion`)) return (this.busyWhy = 'card to render'), true;
+    const waiting = p.bot.paced.pending();
+    if (p.busy() > waiting) return hard('updates/sends in flight');
+    if (w.reader.count(`SELECT COUNT(*) AS c FROM "Card" WHERE version > renderedVersion`)) return hard('card to render');
     // a composed message waiting to go out, or a CRITICAL alert (it goes out first and fast); lower
     // severities wait in their aggregation windows on purpose (an unchanged group: up to an hour)
-    if (w.reader.count(`SELECT COUNT(*) AS c FROM "AlertMessage" WHERE status <> 'SENT'`)) return (this.busyWhy = 'alert message to deliver'), true;
+    // (a message that only says a heartbeat was missed — what a leap itself causes — goes out in
+    // its own time: nobody waits for it to act)
+    if (w.reader.count(`SELECT COUNT(*) AS c FROM "AlertMessage" m WHERE m.status <> 'SENT' AND EXISTS (SELECT 1 FROM "Alert" a WHERE a.messageId = m.id AND a.type <> 'HEARTBEAT_MISSED')`)) return hard('alert message to deliver');
     // (a CRITICAL alert is composed within a second or two; one that waits longer is a repeat the
     // sender holds back on purpose)
     const fresh = new Date(w.now() - 10_000).toISOString().replace('Z', '+00:00');
     // (HEARTBEAT_MISSED: what a leap itself causes; it goes out with the next message)
     const crit = w.reader.get(`SELECT type FROM "Alert" WHERE status = 'PENDING' AND severity = 'CRITICAL' AND messageId IS NULL AND createdAt >= ? AND type <> 'HEARTBEAT_MISSED' LIMIT 1`, fresh);
-    return crit !== undefined && ((this.busyWhy = `CRITICAL ${String(crit.type)} to compose`), true);
+    if (crit !== undefined) return hard(`CRITICAL ${String(crit.type)} to compose`);
+    return waiting > 0 ? ((this.busyWhy = 'messages waiting for a chat slot'), 'soft') : false;
   }
 
   /** The next time the clock must stop at on its way: the open, the deadline, a restart. */
@@ -92,10 +100,10 @@ export class Driver {
   private readonly moves = new Set<{ readonly t: number; readonly symbol: string }>();
 
   /**
-   * Move time to `t`. Three paces: leap when nothing is pending; run second by second (timed
-   * checks every second) while a timed invariant's clock runs; otherwise (the chat has work, a
-   * delayed fill is due, the open or the deadline minute) run every timer on time in 10 s
-   * chunks, checking after each.
+   * Move time to `t`. Four paces: leap when nothing is pending; hop 10 s at a time while only
+   * messages wait for their chat slot; run second by second (timed checks every second) while a
+   * timed invariant's clock runs; otherwise (the chat has work, a delayed fill is due, the open
+   * or the deadline minute) run every timer on time in 10 s chunks, checking after each.
    */
   async advanceTo(t: number): Promise<Violation[]> {
     const w = this.world;
@@ -103,9 +111,11 @@ export class Driver {
       await w.reap();
       const stop = this.boundary(t);
       const timed = this.checker.running();
-      if (!timed && !this.noLeapWindow() && !this.chatBusy()) {
+      const busy = timed || this.noLeapWindow() ? 'hard' : this.chatBusy();
+      if (busy !== 'hard') {
         this.leaps++;
-        await w.clock.leap(stop, w.hooks);
+        if (busy === 'soft') this.why.set(this.busyWhy, (this.why.get(this.busyWhy) ?? 0) + (Math.min(stop, w.now() + 10_000) - w.now()) / 1000);
+        await w.clock.leap(busy === 'soft' ? Math.min(stop, w.now() + 10_000) : stop, w.hooks);
       } else {
         const to = Math.min(stop, w.now() + (timed ? 1000 : 10_000));
         const why = timed ? `timed ${this.checker.runningIds().join('+')}` : this.noLeapWindow() ? 'open/deadline minute' : this.busyWhy;
