@@ -4,9 +4,10 @@
  * runner stops at the first step that has any.
  */
 import type { StoredBead } from '../src/engine/beads.js';
+import type { IntentRecord } from '../src/engine/domain.js';
 import type { Act } from './actions.js';
 import { allInvariants } from './invariants/index.js';
-import { truthOf, type Invariant, type SimView } from './invariants/types.js';
+import { truthOf, type Invariant, type SimView, type Truth } from './invariants/types.js';
 import type { BrokerObserver } from './process-broker.js';
 import type { Violation, World } from './world.js';
 
@@ -31,10 +32,14 @@ export class Checker {
 
   private view(newBeads: readonly StoredBead[] = []): SimView {
     const w = this.world;
-    if (!w.reader) throw new Error('world not started');
+    const reader = w.reader;
+    if (!reader) throw new Error('world not started');
+    let truth: Truth | undefined;
+    let booked: Set<string> | undefined;
+    const intents = new Map<string, IntentRecord | null>();
     return {
       now: w.now(),
-      reader: w.reader,
+      reader,
       broker: w.broker,
       constitution: w.constitution,
       calendar: w.calendar,
@@ -43,7 +48,17 @@ export class Checker {
       brokerReadySince: w.brokerReadySince,
       spoofs: this.spoofs,
       spoofedBetween: (from, to) => this.spoofs.size > 0 || this.spoofLog.some((x) => x.from <= to && (x.to === null || x.to >= from)),
-      truth: truthOf(w.broker),
+      get truth() {
+        return (truth ??= truthOf(w.broker));
+      },
+      intent(id) {
+        if (!intents.has(id)) intents.set(id, reader.intent(id));
+        return intents.get(id) ?? null;
+      },
+      isBooked(execId) {
+        booked ??= new Set(reader.all(`SELECT execId FROM "Fill"`).map((r) => String(r.execId)));
+        return booked.has(execId);
+      },
       newBeads,
     };
   }

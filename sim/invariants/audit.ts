@@ -54,7 +54,7 @@ export function positionAudit(): Invariant {
       for (const i of v.reader.intentsUpdatedSince(isoOf(since))) ids.add(i.id);
       since = v.now;
       for (const id of ids) {
-        const intent = v.reader.intent(id);
+        const intent = v.intent(id);
         if (!intent) continue;
         const steps = v.reader.all(`SELECT seq, payload FROM "Bead" WHERE intentId = ? AND type = 'POSITION' ORDER BY seq`, id).map((r) => payloadOf(String(r.payload)) as { from: string; to: string });
         let at = 'PROPOSED';

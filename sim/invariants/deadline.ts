@@ -17,7 +17,7 @@ function overdue(v: SimView): { ref: string; open: number; since: number }[] {
     const open = r.entered - r.exited;
     if (r.entrySide === null || Math.abs(open) < 1e-9) continue;
     if (r.orders.some((o) => o.role === 'EXIT' && (o.status === 'WORKING' || o.status === 'PENDING'))) continue;
-    const intent = v.reader.intent(r.orderRef);
+    const intent = v.intent(r.orderRef);
     const at = intent?.submittedAt ?? intent?.createdAt;
     if (at === undefined) continue;
     const c = v.constitution.session;

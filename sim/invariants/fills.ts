@@ -23,7 +23,7 @@ function couldKnow(v: SimView, t: number): boolean {
 }
 
 function booked(v: SimView, r: RefTruth): boolean {
-  return r.executions.every((f) => v.reader.count(`SELECT COUNT(*) AS c FROM "Fill" WHERE execId = ?`, f.execId) === 1);
+  return r.executions.every((f) => v.isBooked(f.execId));
 }
 
 export const fillComplete: Invariant = {
@@ -33,9 +33,9 @@ export const fillComplete: Invariant = {
       if (!r.executions.length || r.entrySide === null) continue;
       const last = r.executions[r.executions.length - 1]!;
       if (!couldKnow(v, last.time)) continue;
-      const intent = v.reader.intent(r.orderRef);
+      const intent = v.intent(r.orderRef);
       if (!intent) continue;
-      const missing = r.executions.filter((f) => v.reader.count(`SELECT COUNT(*) AS c FROM "Fill" WHERE execId = ?`, f.execId) !== 1);
+      const missing = r.executions.filter((f) => !v.isBooked(f.execId));
       if (missing.length) {
         report(`${r.orderRef}: ${missing.length} execution(s) at the broker never booked (${missing.map((f) => `${f.role} ${f.side} ${f.quantity} @ ${f.price}`).join(', ')}); Phoenix has it ${intent.state}`);
         continue;
@@ -60,7 +60,7 @@ export const pnlDayBooked: Invariant = {
     for (const r of v.truth.byRef.values()) {
       if (r.entrySide === null || !r.executions.length) continue;
       if (!couldKnow(v, r.executions[r.executions.length - 1]!.time) || !booked(v, r)) return; // not all booked yet: compare later
-      const intent = v.reader.intent(r.orderRef);
+      const intent = v.intent(r.orderRef);
       if (!intent) continue;
       let inQ = 0, inAvg = 0, outQ = 0, outAvg = 0, fees = 0, lastExit = 0;
       for (const f of r.executions) {

@@ -46,7 +46,7 @@ export function dayCloses(v: SimView, day: string, beforeSeq: number): number[] 
   }
   const closes: { order: number; cents: number }[] = [];
   for (const [intentId, fills] of byIntent) {
-    const intent = v.reader.intent(intentId);
+    const intent = v.intent(intentId);
     if (!intent) continue;
     let inQty = 0, inAvg = 0, outQty = 0, outAvg = 0, fees = 0, lastExit: FillRow | null = null, flatAt: number | null = null;
     for (const f of fills) {

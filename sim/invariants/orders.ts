@@ -36,7 +36,7 @@ export function t2Gate(): Invariant {
       for (const r of v.truth.byRef.values()) {
         if (done.has(r.orderRef) || !r.orders.some((o) => o.role === 'ENTRY')) continue;
         done.add(r.orderRef);
-        const intent = v.reader.intent(r.orderRef);
+        const intent = v.intent(r.orderRef);
         if (!intent) {
           report(`the broker holds an entry for ${r.orderRef}, an intent Phoenix does not have`);
           continue;
@@ -67,7 +67,7 @@ export function evidenceOrder(): Invariant {
         const entry = r.orders.find((o) => o.role === 'ENTRY');
         if (!entry || done.has(r.orderRef)) continue;
         done.add(r.orderRef);
-        const intent = v.reader.intent(r.orderRef);
+        const intent = v.intent(r.orderRef);
         if (!intent) continue;
         const p: IntentInput = intent.payload;
         const stop = r.orders.find((o) => o.role === 'STOP' && o.type === 'STP' && o.orderRef === r.orderRef);

@@ -9,6 +9,7 @@ import type { SimBroker } from '../../src/broker/sim/index.js';
 import type { BrokerFill, BrokerOrder } from '../../src/engine/broker.port.js';
 import type { StoredBead } from '../../src/engine/beads.js';
 import type { Constitution } from '../../src/engine/constitution.js';
+import type { IntentRecord } from '../../src/engine/domain.js';
 import type { Act } from '../actions.js';
 import type { SimCalendar } from '../calendar.js';
 import type { Reader } from '../reader.js';
@@ -29,8 +30,12 @@ export interface SimView {
   readonly spoofs: ReadonlyMap<string, number>;
   /** whether any position was spoofed at some moment of [from, to] */
   spoofedBetween(from: number, to: number): boolean;
-  /** the broker's book, read once per step */
+  /** the broker's book, read once per view (on first use) */
   readonly truth: Truth;
+  /** an intent as committed, read once per view */
+  intent(id: string): IntentRecord | null;
+  /** whether an execution is booked (a Fill row), from one read of the Fill ids per view */
+  isBooked(execId: string): boolean;
   /** beads committed since the previous check, in order */
   readonly newBeads: readonly StoredBead[];
 }
