@@ -91,7 +91,7 @@ export class Driver {
     }
     // a price move that can fill something at the broker is a stop of its own: Phoenix must not
     // sleep through the market filling a target and then a stop it was about to cancel
-    const working = new Set(w.broker.truth().orders.filter((o) => o.status === 'WORKING' || o.status === 'PENDING').map((o) => o.instrument.symbol));
+    const working = this.moves.size ? w.broker.workingSymbols() : new Set<string>();
     for (const m of this.moves) if (m.t > w.now() && m.t < b && working.has(m.symbol)) b = m.t;
     return b;
   }

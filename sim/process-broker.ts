@@ -150,7 +150,7 @@ export class ProcessBroker implements BrokerPort {
 
   cancel(brokerOrderId: string): Promise<void> {
     return this.call(() => {
-      const o = this.inner.truth().orders.find((x) => x.brokerOrderId === brokerOrderId);
+      const o = this.inner.orderOf(brokerOrderId);
       this.observer.mutation({ kind: 'cancel', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
       return this.inner.cancel(brokerOrderId);
     }, 'cancel');
@@ -158,7 +158,7 @@ export class ProcessBroker implements BrokerPort {
 
   resize(brokerOrderId: string, quantity: number): Promise<void> {
     return this.call(() => {
-      const o = this.inner.truth().orders.find((x) => x.brokerOrderId === brokerOrderId);
+      const o = this.inner.orderOf(brokerOrderId);
       this.observer.mutation({ kind: 'resize', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
       return this.inner.resize(brokerOrderId, quantity);
     }, 'cancel');

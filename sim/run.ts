@@ -71,7 +71,7 @@ export interface RunOptions {
   readonly seed: number;
   readonly days: number;
   readonly profile?: SimProfile;
-  /** trading days per world (default 40) */
+  /** trading days per world (default 25) */
   readonly epochDays?: number;
   /** only these invariants (default all) */
   readonly only?: readonly string[];
@@ -110,7 +110,7 @@ function addStats(s: RunStats, w: World, drv: Driver, days: number): void {
 export async function run(o: RunOptions): Promise<RunReport> {
   const started = performance.now();
   const profile = o.profile ?? 'REALISTIC';
-  const epochDays = o.epochDays ?? 40;
+  const epochDays = o.epochDays ?? 25;
   const stats = emptyStats();
   const hashes: string[] = [];
   for (let n = 0, done = 0; done < o.days; n++) {

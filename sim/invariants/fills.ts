@@ -26,26 +26,42 @@ function booked(v: SimView, r: RefTruth): boolean {
   return r.executions.every((f) => v.isBooked(f.execId));
 }
 
-export const fillComplete: Invariant = {
-  id: 'INV-FILL-COMPLETE-1',
-  check(v, report) {
-    for (const r of v.truth.byRef.values()) {
-      if (!r.executions.length || r.entrySide === null) continue;
-      const last = r.executions[r.executions.length - 1]!;
-      if (!couldKnow(v, last.time)) continue;
-      const intent = v.intent(r.orderRef);
-      if (!intent) continue;
-      const missing = r.executions.filter((f) => !v.isBooked(f.execId));
-      if (missing.length) {
-        report(`${r.orderRef}: ${missing.length} execution(s) at the broker never booked (${missing.map((f) => `${f.role} ${f.side} ${f.quantity} @ ${f.price}`).join(', ')}); Phoenix has it ${intent.state}`);
-        continue;
+/** Changed since the last check: intents whose row changed, refs with new executions. */
+function changedSince(v: SimView, lastIso: string | null): Set<string> {
+  return new Set(lastIso === null ? [] : v.reader.all(`SELECT id FROM "Intent" WHERE updatedAt >= ?`, lastIso).map((r) => String(r.id)));
+}
+
+const isoOf = (t: number) => new Date(t).toISOString().replace('Z', '+00:00');
+
+export function fillComplete(): Invariant {
+  // refs found complete, with their execution count then (checked again when either side changes)
+  const verified = new Map<string, number>();
+  let lastIso: string | null = null;
+  return {
+    id: 'INV-FILL-COMPLETE-1',
+    check(v, report) {
+      const changed = changedSince(v, lastIso);
+      lastIso = isoOf(v.now);
+      for (const r of v.truth.byRef.values()) {
+        if (!r.executions.length || r.entrySide === null) continue;
+        if (verified.get(r.orderRef) === r.executions.length && !changed.has(r.orderRef)) continue;
+        const last = r.executions[r.executions.length - 1]!;
+        if (!couldKnow(v, last.time)) continue;
+        const intent = v.intent(r.orderRef);
+        if (!intent) continue;
+        const missing = r.executions.filter((f) => !v.isBooked(f.execId));
+        if (missing.length) {
+          report(`${r.orderRef}: ${missing.length} execution(s) at the broker never booked (${missing.map((f) => `${f.role} ${f.side} ${f.quantity} @ ${f.price}`).join(', ')}); Phoenix has it ${intent.state}`);
+          continue;
+        }
+        const net = r.entered - r.exited;
+        if (Math.abs(intent.filledQty - intent.exitQty - net) > 1e-9) report(`${r.orderRef}: Phoenix has ${intent.filledQty - intent.exitQty} open, the broker ${net}`);
+        else if (Math.abs(net) > 1e-9 && intent.state !== 'FILLED' && intent.state !== 'MANAGED') report(`${r.orderRef}: ${net} open at the broker but Phoenix has the intent ${intent.state}`);
+        else verified.set(r.orderRef, r.executions.length);
       }
-      const net = r.entered - r.exited;
-      if (Math.abs(intent.filledQty - intent.exitQty - net) > 1e-9) report(`${r.orderRef}: Phoenix has ${intent.filledQty - intent.exitQty} open, the broker ${net}`);
-      else if (Math.abs(net) > 1e-9 && intent.state !== 'FILLED' && intent.state !== 'MANAGED') report(`${r.orderRef}: ${net} open at the broker but Phoenix has the intent ${intent.state}`);
-    }
-  },
-};
+    },
+  };
+}
 
 function pnlDay(v: SimView, timeMs: number, secType: string): string {
   const t = localTime(timeMs, v.constitution.session.timeZone);
@@ -53,13 +69,27 @@ function pnlDay(v: SimView, timeMs: number, secType: string): string {
   return v.calendar.nextTradingDay(t.minutes < 18 * 60 ? t.day : addDays(t.day, 1));
 }
 
-export const pnlDayBooked: Invariant = {
-  id: 'INV-PNL-DAY-1',
-  check(v, report) {
+export function pnlDayBooked(): Invariant {
+  // compared again only when something could have changed it: new executions, new FILL beads
+  // (fills and late commissions), or a comparison that had to wait for bookings
+  let settledAt = -1;
+  return {
+    id: 'INV-PNL-DAY-1',
+    check(v, report) {
+      const n = v.truth.executions.length;
+      if (n === settledAt && !v.newBeads.some((b) => b.type === 'FILL')) return;
+      if (compare(v, report)) settledAt = n;
+      else settledAt = -1;
+    },
+  };
+}
+
+/** Per trading day, Phoenix's booked P&L against the broker's; false when bookings are still due. */
+function compare(v: SimView, report: (message: string) => void): boolean {
     const broker = new Map<string, { cents: number; n: number }>();
     for (const r of v.truth.byRef.values()) {
       if (r.entrySide === null || !r.executions.length) continue;
-      if (!couldKnow(v, r.executions[r.executions.length - 1]!.time) || !booked(v, r)) return; // not all booked yet: compare later
+      if (!couldKnow(v, r.executions[r.executions.length - 1]!.time) || !booked(v, r)) return false; // not all booked yet: compare later
       const intent = v.intent(r.orderRef);
       if (!intent) continue;
       let inQ = 0, inAvg = 0, outQ = 0, outAvg = 0, fees = 0, lastExit = 0;
@@ -85,8 +115,8 @@ export const pnlDayBooked: Invariant = {
       const phoenix = Number((v.reader.get(`SELECT COALESCE(SUM(realizedPnlCents), 0) AS s FROM "Intent" WHERE closedDay = ?`, day) as { s: number }).s);
       if (Math.abs(phoenix - b.cents) > b.n) report(`${day}: Phoenix booked ${(phoenix / 100).toFixed(2)} USD realised, the broker's executions and commissions give ${(b.cents / 100).toFixed(2)} USD`);
     }
-  },
-};
+    return true;
+}
 
 export const accountScope: Invariant = {
   id: 'INV-ACCOUNT-SCOPE-1',

@@ -77,14 +77,17 @@ export function dayLimits(): Invariant {
     id: 'GATE-DAY-LIMITS',
     check(v) {
       // an entry whose placement failed after its last look never reached the broker
-      for (const refs of placed.values()) for (const ref of refs) if (!v.broker.truth().orders.some((o) => o.orderRef === ref && o.role === 'ENTRY')) refs.delete(ref);
+      for (const [day, refs] of placed) {
+        if (day !== localTime(v.now, v.constitution.session.timeZone).day) placed.delete(day); // only today's count matters
+        else for (const ref of refs) if (!v.truth.byRef.get(ref)?.orders.some((o) => o.role === 'ENTRY')) refs.delete(ref);
+      }
     },
     entryLeaving(v, orderRef, report) {
       const c = v.constitution.limits;
       const day = localTime(v.now, v.constitution.session.timeZone).day;
       const today = placed.get(day) ?? new Set<string>();
       placed.set(day, today);
-      const before = [...today].filter((r) => r !== orderRef && v.broker.truth().orders.some((o) => o.orderRef === r && o.role === 'ENTRY')).length;
+      const before = [...today].filter((r) => r !== orderRef && v.truth.byRef.get(r)?.orders.some((o) => o.role === 'ENTRY')).length;
       if (before >= c.maxTradesPerDay) report(`${orderRef}: entry number ${before + 1} of ${day} reached the broker (max ${c.maxTradesPerDay} trades per day)`);
       today.add(orderRef);
       const used = v.reader.get(`SELECT seq FROM "Bead" WHERE intentId = ? AND type = 'T2_TOKEN' AND payload LIKE '%"event":"USED"%' ORDER BY seq DESC LIMIT 1`, orderRef) as { seq: number } | undefined;

@@ -366,6 +366,17 @@ export class SimBroker implements BrokerPort {
     });
   }
 
+  /** Symbols with an order working at the broker (simulator: cheap, no snapshot). */
+  workingSymbols(): ReadonlySet<string> {
+    return new Set(this.book.all().filter(isOpen).map((o) => o.instrument.symbol));
+  }
+
+  /** Which intent and leg a broker order belongs to (simulator: cheap, no snapshot). */
+  orderOf(brokerOrderId: string): { readonly orderRef: string; readonly role: string } | undefined {
+    const o = this.book.get(brokerOrderId);
+    return o ? { orderRef: o.orderRef, role: o.role } : undefined;
+  }
+
   // === Internals
 
   /** Events produced while the connection is down are lost, like on a dropped socket (or kept for the replay). */
