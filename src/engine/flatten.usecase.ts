@@ -179,7 +179,7 @@ async function discoverAtBroker(ctx: EngineContext, intentId: string): Promise<v
  * Called after a placement recorded broker ids and after every broker event of an intent whose
  * exit is reserved: cancel legs that got an id since, then move the exit on.
  */
-export async function cancelOnceKnown(ctx: EngineContext, intentId: string): Promise<void> {
+export async function cancelOnceKnown(ctx: EngineContext, intentId: string, opts: { readonly again?: boolean } = {}): Promise<void> {
   const todo = await ctx.store.tx(async (tx) => {
     const orders = await tx.orders.listByIntent(intentId);
     if (!isExitReserved(orders)) return null;
@@ -187,9 +187,12 @@ export async function cancelOnceKnown(ctx: EngineContext, intentId: string): Pro
     // flatten during an outage otherwise waited forever for legs nobody cancelled (INV-FLATTEN-DEADLINE-1)
     const lastAsk = new Map<string | null | undefined, string | undefined>();
     for (const p of orderBeads(await tx.beads.listByIntent(intentId))) if (p.event === 'CANCEL_REQUESTED' || p.event === 'CANCEL_FAILED') lastAsk.set(p.brokerOrderId, p.event);
-    const asked = new Set([...lastAsk].filter(([, e]) => e === 'CANCEL_REQUESTED').map(([id]) => id));
+    // `again` (a new broker session): every leg still live is asked again — a request recorded by a
+    // process that died before sending it never reached the broker (found by the simulator)
+    const asked = opts.again ? new Set<string | null | undefined>() : new Set([...lastAsk].filter(([, e]) => e === 'CANCEL_REQUESTED').map(([id]) => id));
     const claim = LEGS.map((role) => orders.find((o) => o.role === role)).filter((o): o is OrderRecord => !!o && !!o.brokerOrderId && !FINAL.has(o.status) && !asked.has(o.brokerOrderId));
-    for (const o of claim) tx.beads.append({ type: 'ORDER', intentId, ts: ctx.clock.now(), payload: { role: o.role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail: 'flatten: broker id now known' } });
+    const detail = opts.again ? 'flatten: asked again (a new broker session cannot know whether an earlier request left)' : 'flatten: broker id now known';
+    for (const o of claim) tx.beads.append({ type: 'ORDER', intentId, ts: ctx.clock.now(), payload: { role: o.role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail } });
     return claim;
   });
   if (todo === null) return;
@@ -261,7 +264,7 @@ async function reservationReason(tx: Tx, intentId: string): Promise<string> {
   return reserved.at(-1)?.detail ?? 'flatten';
 }
 
-/** Every reserved exit still waiting (after a reconnect, a new flatten or the deadline watch). */
+/** Every reserved exit still waiting, when a broker session is (re)established: its live legs are asked to cancel again. */
 export async function continueFlattens(ctx: EngineContext): Promise<void> {
   const ids = await ctx.store.tx(async (tx) => {
     const out: string[] = [];
@@ -270,7 +273,7 @@ export async function continueFlattens(ctx: EngineContext): Promise<void> {
   });
   for (const id of ids) {
     await discoverAtBroker(ctx, id);
-    await cancelOnceKnown(ctx, id);
+    await cancelOnceKnown(ctx, id, { again: true });
   }
 }
 

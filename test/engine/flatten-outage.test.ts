@@ -6,7 +6,8 @@
  * the deadline catch-up skipped a position a flatten owned. INV-FLATTEN-DEADLINE-1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { approveOne, expectState } from '../jobs/helpers.js';
+import { continueFlattens, flatten } from '../../src/engine/flatten.usecase.js';
+import { approveOne, beads, expectState } from '../jobs/helpers.js';
 import { admin, makeHarness, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -28,6 +29,28 @@ describe('INV-FLATTEN-DEADLINE-1: a flatten during a broker outage', () => {
     await expectState(h, id, 'MANAGED');
     h.sim!.faults.reconnect(); // back after the deadline
     await h.settle();
+    await h.settle();
+    await expectState(h, id, 'CLOSED');
+    const fills = (await h.broker.findByOrderRef(id)).fills;
+    expect(fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0)).toBe(0);
+    expect((await h.broker.openOrders()).filter((o) => o.orderRef === id)).toEqual([]);
+  });
+
+  it('INV-FLATTEN-DEADLINE-1: a process that died between recording its cancels and sending them — the next session asks them again and the position ends flat', async () => {
+    // found by the simulator (seed 4038): the flatten waited forever for legs nobody cancelled,
+    // and the deadline catch-up skipped the position because a flatten owned it
+    h = await makeHarness();
+    const id = await approveOne(h);
+    await expectState(h, id, 'MANAGED');
+    const real = h.engine.ctx.broker;
+    const dying = Object.assign(Object.create(real) as typeof real, { cancel: () => new Promise<void>(() => {}) }); // the call never leaves
+    void flatten({ ...h.engine.ctx, broker: dying }, admin, 'flatten');
+    await h.settle();
+    const asked = (await beads(h, 'ORDER')).filter((b) => b.intentId === id && b.data.event === 'CANCEL_REQUESTED');
+    expect(asked.length).toBeGreaterThan(0);
+    expect((await h.broker.openOrders()).filter((o) => o.orderRef === id).map((o) => o.role).sort()).toEqual(['STOP', 'TARGET']);
+    // the next process's broker session
+    await continueFlattens(h.engine.ctx);
     await h.settle();
     await expectState(h, id, 'CLOSED');
     const fills = (await h.broker.findByOrderRef(id)).fills;
