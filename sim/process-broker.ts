@@ -189,13 +189,15 @@ export class ProcessBroker implements BrokerPort {
     return () => this.listeners.delete(listener);
   }
 
-  /** A new session hears what the broker knows: order statuses first, then the day's executions. */
+  /** A new session hears what the broker knows: READY, order statuses, then the day's executions. */
   private replaySnapshot(): void {
     const truth = this.inner.truth();
     const since = this.now() - REPLAY_WINDOW_MS;
     const recent = truth.executions.filter((f) => f.time >= since);
     const refs = new Set(recent.map((f) => f.orderRef));
-    const events: BrokerEvent[] = [];
+    // like the IBKR adapter once its session is established: READY first (the engine continues
+    // flattens and cancels the previous process could not send), then the snapshot
+    const events: BrokerEvent[] = [{ kind: 'connection', state: 'READY', detail: 'connected to simulated broker (new session)' }];
     for (const o of truth.orders) {
       if (o.status !== 'PENDING' && o.status !== 'WORKING' && !refs.has(o.orderRef)) continue;
       if (o.status === 'PENDING') continue; // never acknowledged: the broker says nothing about it yet
