@@ -1,7 +1,8 @@
 /**
  * Simulated trading days per second (SPEC 16, 18; issue 14): the deterministic simulator running
  * whole days of the real engine, store, jobs, alert sender and bot handlers with its seeded
- * actors and faults and every invariant after every step (seed 1, REALISTIC, one world).
+ * actors and faults and every invariant after every step (seed 1, REALISTIC, worlds of 25 days
+ * like `npm run sim`).
  *
  *   baseline  the same number of trading days with Phoenix running and nobody acting (the jobs,
  *             the alert sender and the card syncer through each day, every invariant checked):
@@ -32,7 +33,7 @@ async function quietDays(days: number): Promise<number> {
 export async function benchSim(days = Number(process.env.SIM_BENCH_DAYS ?? 40)): Promise<BenchRow[]> {
   const quiet = await quietDays(days);
   const cpu0 = process.cpuUsage();
-  const r = await run({ seed: 1, days, epochDays: days });
+  const r = await run({ seed: 1, days });
   const cpu = process.cpuUsage(cpu0);
   if (r.violation) throw new Error(`sim bench: seed 1 violated ${r.violation.id} on day ${r.violation.dayOfRun}: ${r.violation.message}`);
   const perSec = r.stats.days / (r.ms / 1000);

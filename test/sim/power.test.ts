@@ -2,13 +2,13 @@
  * The power check (issue 14, SPEC 18): with each safety fix reverted — in this test process
  * only, by swapping the module with vi.doMock, never a switch in production code — the
  * simulator finds a violation of the invariant that fix protects, within its CI budget. The
- * days it took are printed (and kept in the test title's report line).
+ * days it took are printed (measured figures: docs/SIMULATION.md).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunReport } from '../../sim/run.js';
 import { fillsIgnoredAfterTerminal, flattenWithoutReservation, instrumentIdBySpelling } from './mutants.js';
 
-/** Days each mutant may take (seeds run one after another, each a fresh world). */
+/** Days each mutant may take: the CI budget (seeds run one after another, each a fresh world). */
 const BUDGET_DAYS = Number(process.env.SIM_POWER_DAYS ?? 200);
 const TIMEOUT = 30 * 60_000;
 
