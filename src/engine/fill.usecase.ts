@@ -180,9 +180,26 @@ async function book(ctx: EngineContext, tx: Tx, before: IntentRecord, fills: rea
   // one-cancels-other group, so the target (or that stop) would still fire into a position that no
   // longer exists (found by the simulator: it reversed the account days later; INV-FLATTEN-EXIT-1).
   const live = (o: OrderRecord) => o.brokerOrderId !== null && (o.status === 'WORKING' || o.status === 'PENDING' || o.status === 'HELD');
-  const cancelLegs = intent.state === 'CLOSED' && !entryLeg ? (await tx.orders.listByIntent(before.id)).filter(live).map((o) => ({ role: o.role, brokerOrderId: o.brokerOrderId as string })) : [];
+  const cancelLegs = intent.state === 'CLOSED' && !entryLeg ? await legsLeftWorking(tx, before.id, f, live) : [];
   const overdue = (intent.state === 'FILLED' || intent.state === 'MANAGED') && Math.abs(net) > EPS && !flattening && isPastItsDeadline(intent, now, c);
   return { flattening, ...(cancelLegs.length ? { cancelLegs } : {}), ...(overdue ? { overdue } : {}) };
+}
+
+/**
+ * The legs still live under a position its exits just closed, but for the bracket's own stop and
+ * target when one of them closed it: they are one-cancels-other at the broker, which cancels the
+ * other itself. A re-protect stop is outside that group (its sibling target must be cancelled).
+ */
+async function legsLeftWorking(tx: Tx, intentId: string, f: { role: OrderRecord['role']; brokerOrderId: string }, live: (o: OrderRecord) => boolean): Promise<{ role: OrderRecord['role']; brokerOrderId: string }[]> {
+  const rows = await tx.orders.listByIntent(intentId);
+  let legs = rows.filter(live);
+  if ((f.role === 'STOP' || f.role === 'TARGET') && legs.some((o) => o.role === 'STOP' || o.role === 'TARGET')) {
+    const bracketStop = (await tx.beads.listByIntent(intentId)).map((b) => (b.type === 'ORDER' ? (JSON.parse(b.payload) as { role?: string; event?: string; brokerOrderId?: string }) : null)).find((p) => p?.role === 'STOP' && p.event === 'PLACED')?.brokerOrderId;
+    const stop = rows.find((o) => o.role === 'STOP');
+    const filledStop = f.role === 'STOP' ? f.brokerOrderId || stop?.brokerOrderId : stop?.brokerOrderId;
+    if (bracketStop !== undefined && filledStop === bracketStop) legs = legs.filter((o) => o.role !== 'STOP' && o.role !== 'TARGET');
+  }
+  return legs.map((o) => ({ role: o.role, brokerOrderId: o.brokerOrderId as string }));
 }
 
 async function quietUpdate(tx: Tx, intent: IntentRecord, patch: object, now: number): Promise<void> {
