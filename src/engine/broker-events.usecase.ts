@@ -8,7 +8,8 @@ import type { BrokerEvent, ConnectionState } from './broker.port.js';
 import type { EngineContext } from './context.js';
 import { fitChildren } from './child-size.usecase.js';
 import { applyCommission, applyFill, type FillFollowUp } from './fill.usecase.js';
-import { cancelOnceKnown, continueFlattens } from './flatten.usecase.js';
+import { cancelOnceKnown, continueFlattens, flatten } from './flatten.usecase.js';
+import { SYSTEM_ACTOR } from './domain.js';
 import { gatewayConnection } from './gateway-day.usecase.js';
 import { applyStatus } from './order-status.usecase.js';
 import { flattenOverdue } from './session-jobs.usecase.js';
@@ -89,6 +90,9 @@ async function followUp(ctx: EngineContext, orderRef: string, next: FillFollowUp
   // flattened at once (found by the simulator: the 30 s watch, then a rejected exit, left it open
   // past the minute)
   if (next.overdue) await flattenOverdue(ctx);
+  // INV-FLATTEN-EXIT-1: a flatten that found nothing open (or closed it) is not undone by a fill
+  // that arrives after it (found by the simulator: the entry's cancel was confirmed, then its fill)
+  else if (next.reflatten) await flatten(ctx, SYSTEM_ACTOR, 'flatten again (a fill after the flatten re-opened the position)', { only: (i) => i.id === orderRef });
 }
 
 type Leg = { readonly role: OrderRecord['role']; readonly brokerOrderId: string };

@@ -85,6 +85,11 @@ export interface FillFollowUp {
    * deadline watch's next tick
    */
   readonly overdue?: boolean;
+  /**
+   * the fill re-opened a position a flatten had already dealt with (an entry that filled after its
+   * confirmed cancel, a remainder after the exit): flatten it again — any number of flattens ends flat
+   */
+  readonly reflatten?: boolean;
 }
 
 const NONE: FillFollowUp = { flattening: false };
@@ -181,8 +186,10 @@ async function book(ctx: EngineContext, tx: Tx, before: IntentRecord, fills: rea
   // longer exists (found by the simulator: it reversed the account days later; INV-FLATTEN-EXIT-1).
   const live = (o: OrderRecord) => o.brokerOrderId !== null && (o.status === 'WORKING' || o.status === 'PENDING' || o.status === 'HELD');
   const cancelLegs = intent.state === 'CLOSED' && !entryLeg ? await legsLeftWorking(tx, before.id, f, live) : [];
-  const overdue = (intent.state === 'FILLED' || intent.state === 'MANAGED') && Math.abs(net) > EPS && !flattening && isPastItsDeadline(intent, now, c);
-  return { flattening, ...(cancelLegs.length ? { cancelLegs } : {}), ...(overdue ? { overdue } : {}) };
+  const reopened = (intent.state === 'FILLED' || intent.state === 'MANAGED') && Math.abs(net) > EPS && !flattening;
+  const overdue = reopened && isPastItsDeadline(intent, now, c);
+  const reflatten = reopened && !overdue && orders.some((o) => o.role === 'EXIT');
+  return { flattening, ...(cancelLegs.length ? { cancelLegs } : {}), ...(overdue ? { overdue } : {}), ...(reflatten ? { reflatten } : {}) };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { BrokerOrder } from './broker.port.js';
 import { cancelLegsLeftUnderClosed, onBrokerEvent } from './broker-events.usecase.js';
+import { cancelOnceKnown } from './flatten.usecase.js';
 import type { EngineContext } from './context.js';
 
 export interface RecoveryReport {
@@ -19,6 +20,7 @@ export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryRep
   const open = await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']));
   let found = 0;
   const notAtBroker: string[] = [];
+  const exitsAgain: string[] = [];
   for (const intent of open) {
     const report = await ctx.broker.findByOrderRef(intent.id);
     if (!report.orders.length && !report.fills.length) {
@@ -36,6 +38,15 @@ export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryRep
           tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: o.role, event: 'FOUND_AFTER_RESTART', brokerOrderId: o.brokerOrderId, status: o.status } });
         }
       }
+      // a flatten's market exit recorded as being sent that the broker never got (the process died
+      // before sending it): reserved again, so the flatten sends it — sized to what is open then.
+      // Found by the simulator: the deadline flatten's exit was lost and the position stayed open.
+      const exit = rows.find((r) => r.role === 'EXIT');
+      if (exit?.status === 'PENDING' && !exit.brokerOrderId && !report.orders.some((o) => o.role === 'EXIT')) {
+        await tx.orders.update(intent.id, 'EXIT', { status: 'RESERVED', quantity: exit.filledQty, updatedAt: now });
+        tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'EXIT', event: 'RESERVED', detail: 'market exit never reached the broker (the process stopped before sending it): sent again' } });
+        exitsAgain.push(intent.id);
+      }
     });
     // executions first (MONEY-2): a final status must never be applied before the fills it ends
     for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
@@ -43,6 +54,7 @@ export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryRep
   }
   // a cancel the previous process decided but never sent (killed right after the closing fill)
   await cancelLegsLeftUnderClosed(ctx);
+  for (const id of exitsAgain) await cancelOnceKnown(ctx, id, { again: true });
   return { checked: open.length, found, notAtBroker };
 }
 
