@@ -14,6 +14,7 @@ import type { AppConfig } from './config/load.js';
 import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
+import { RECONCILE_REASON } from './engine/engine.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { sqlitePath } from './store/database.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
@@ -133,7 +134,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   }
   // A restored broker connection retries approvals that were waiting for it (token clock running).
   app.engine.onReconcileNeeded((reason) => {
-    if (reason === 'broker connection restored') void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
+    if (reason === RECONCILE_REASON.brokerRestored) void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
   });
   if (app.broker.health().state === 'READY') {
     const r = await app.engine.recoverFromBroker();

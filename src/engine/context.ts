@@ -43,8 +43,20 @@ export interface EngineContext extends EngineDeps {
   /** called after commits that changed cards or alerts, so senders wake up */
   notify(): void;
   /** called after fills, rejects, cancels and reconnects: reconciliation hook */
-  reconcileSoon(reason: string): void;
+  reconcileSoon(reason: ReconcileReason): void;
 }
+
+/**
+ * Why the engine asks for a reconciliation: an engine event listeners match by value (the service
+ * retries waiting submissions on `brokerRestored`). The text is what the reconcile bead says after "after".
+ */
+export const RECONCILE_REASON = {
+  fill: 'fill',
+  rejected: 'rejected',
+  cancelled: 'cancelled',
+  brokerRestored: 'broker connection restored',
+} as const;
+export type ReconcileReason = (typeof RECONCILE_REASON)[keyof typeof RECONCILE_REASON];
 
 export const actorRef = (a: Actor) => ({ id: a.id, name: a.name, via: a.via });
 

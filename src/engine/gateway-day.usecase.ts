@@ -13,6 +13,7 @@ import type { EngineContext } from './context.js';
 import { clockTime } from './people-time.js';
 import { entryHold, inRestartWindow, loginReminderDue, restartWindowEnd, WAITING_FOR_LOGIN_TEXT, windowLabel } from './gateway-day.js';
 import type { Tx } from './store.port.js';
+import { BEFORE_BROKER } from './lifecycle.fsm.js';
 
 export const GATEWAY_KV = {
   /** epoch ms of a drop inside the restart window not yet followed by READY ('' = none) */
@@ -113,7 +114,7 @@ export async function runGatewayDay(ctx: EngineContext): Promise<GatewayDayOutco
 
 /** Re-render the cards of entries a hold applies to (open cards, approvals waiting to submit). */
 async function touchHeldCards(tx: Tx, now: number): Promise<void> {
-  for (const intent of await tx.intents.listByState(['PROPOSED', 'APPROVED'])) {
+  for (const intent of await tx.intents.listByState(BEFORE_BROKER)) {
     const card = await tx.cards.bySubject(intent.id, 'TRADE');
     if (card) await tx.cards.touch(card.id, now);
   }

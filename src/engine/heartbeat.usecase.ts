@@ -16,6 +16,7 @@ import { inRestartWindow } from './gateway-day.js';
 import { assessHealth, DEFAULT_HEARTBEAT_THRESHOLDS, heartbeatGap, HEARTBEAT_INTERVAL_MS, type HeartbeatThresholds, type JobHealth } from './heartbeat.js';
 import { isAfterFlattenDeadline, isMarketHours } from './session-jobs.usecase.js';
 import { dateClockTime } from './people-time.js';
+import { HOLDING, IN_FLIGHT } from './lifecycle.fsm.js';
 
 export interface HeartbeatOptions {
   /** the scheduler's view of the jobs (lags, running times) */
@@ -57,12 +58,12 @@ export async function runHeartbeat(ctx: EngineContext, opts: HeartbeatOptions = 
     db = { writable: false, error: (e as Error).message.split('\n')[0]?.slice(0, 160) ?? 'write failed' };
   }
   const facts = await ctx.store.tx(async (tx) => {
-    const inFlight = await tx.intents.listByState(['SUBMITTED', 'STALLED']);
+    const inFlight = await tx.intents.listByState(IN_FLIGHT);
     const working = (await tx.orders.listWorking()).filter((o) => o.role === 'ENTRY' && o.status === 'WORKING');
     return {
       inFlight: inFlight.map((i) => ({ intentId: i.id, symbol: i.instrument.symbol, state: i.state, submittedAt: i.submittedAt, ackedAt: i.ackedAt })),
       workingEntries: working.map((o) => ({ intentId: o.intentId, since: o.createdAt })),
-      openPositions: (await tx.intents.listByState(['FILLED', 'MANAGED'])).length,
+      openPositions: (await tx.intents.listByState(HOLDING)).length,
       lastReconcileAt: parseTime(await tx.kv.get('reconcile.lastRunAt')),
       outboxBacklog: await tx.alerts.backlog(),
       telegramLastSentAt: parseTime(await tx.kv.get('telegram.lastSentAt')),

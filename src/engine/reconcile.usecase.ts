@@ -22,10 +22,11 @@
  */
 import { BrokerUnavailableError, type BrokerPosition } from './broker.port.js';
 import type { EngineContext } from './context.js';
-import { OPEN_STATES, type IntentRecord, type OrderRecord } from './domain.js';
+import type { IntentRecord, OrderRecord } from './domain.js';
 import { reconcile, type BrokerSnapshot, type Discrepancy, type LocalSnapshot, type ReconcileScope } from './reconcile.js';
 import { tradingDayOf } from './session.calendar.js';
 import type { DriftRecord, Tx } from './store.port.js';
+import { BEFORE_BROKER, OPEN_STATES, isIn } from './lifecycle.fsm.js';
 
 export type { ReconcileScope } from './reconcile.js';
 
@@ -217,7 +218,7 @@ async function localSnapshot(ctx: EngineContext, broker: BrokerSnapshot): Promis
     }
     const orders: OrderRecord[] = [];
     for (const i of intents.values()) {
-      if (i.state === 'PROPOSED' || i.state === 'APPROVED') continue;
+      if (isIn(BEFORE_BROKER, i.state)) continue;
       orders.push(...(await tx.orders.listByIntent(i.id)));
     }
     return { intents: [...intents.values()], orders };

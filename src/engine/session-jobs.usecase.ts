@@ -18,6 +18,7 @@ import { flatten, isExitReserved, type FlattenReport } from './flatten.usecase.j
 import { isTradingDay, localTime, toMinutes, tradingDayOf } from './session.calendar.js';
 import type { Constitution } from './constitution.js';
 import { signedUsd } from './people-time.js';
+import { AT_BROKER, OPEN_STATES } from './lifecycle.fsm.js';
 
 // === Calendar (pure)
 
@@ -90,7 +91,7 @@ export async function flattenAtDeadline(ctx: EngineContext): Promise<DeadlineOut
   if (!c.session.enforce) return { ran: false, reason: 'session rules are off (demo constitution)' };
   const t = localTime(now, c.session.timeZone);
   if (!isTradingDay(t.day, t.weekday, c.session.holidays)) return { ran: false, reason: t.weekday === 0 || t.weekday === 6 ? `weekend (${t.day})` : `exchange holiday (${t.day})` };
-  const open = await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']));
+  const open = await ctx.store.tx((tx) => tx.intents.listByState(AT_BROKER));
   const detail = open.length ? `flatten deadline ${c.session.flattenAt} ${c.session.timeZone}: flattening ${open.length} open position(s)/order(s); entries blocked until the next session` : `flatten deadline ${c.session.flattenAt} ${c.session.timeZone}: nothing open; entries blocked until the next session`;
   await ctx.store.tx(async (tx) => {
     tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'flatten-deadline', event: 'FLATTEN_DEADLINE', detail } });
@@ -125,7 +126,7 @@ export async function flattenOverdue(ctx: EngineContext): Promise<CatchUpOutcome
   const now = ctx.clock.now();
   const overdue = await ctx.store.tx(async (tx) => {
     const out: IntentRecord[] = [];
-    for (const i of await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'])) {
+    for (const i of await tx.intents.listByState(OPEN_STATES)) {
       if (isPastItsDeadline(i, now, c) && !isExitReserved(await tx.orders.listByIntent(i.id))) out.push(i);
     }
     if (out.length) {

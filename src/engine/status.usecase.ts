@@ -9,6 +9,7 @@ import type { DriftRecord } from './store.port.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
 import { currentHold } from './gateway-day.usecase.js';
 import { stopWorks } from './protection.usecase.js';
+import { AWAITING_DECISION, HOLDING, OPEN_STATES, isIn } from './lifecycle.fsm.js';
 
 export interface StatusSnapshot {
   readonly at: number;
@@ -63,9 +64,9 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
     const hb = await tx.beads.latestOfType('HEARTBEAT');
     const lastRecon = await tx.kv.get('reconcile.lastRunAt');
     const lastSent = await tx.kv.get('telegram.lastSentAt');
-    const open = await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']);
+    const open = await tx.intents.listByState(OPEN_STATES);
     const unprotected: { intentId: string; open: number; stop: string }[] = [];
-    for (const i of open.filter((x) => x.state === 'FILLED' || x.state === 'MANAGED')) {
+    for (const i of open.filter((x) => isIn(HOLDING, x.state))) {
       const orders = await tx.orders.listByIntent(i.id);
       const q = openAtBroker(i, orders);
       if (q !== 0 && !isExitReserved(orders) && !(q > 0 && stopWorks(orders))) unprotected.push({ intentId: i.id, open: q, stop: orders.find((o) => o.role === 'STOP')?.status ?? 'none' });
@@ -79,7 +80,7 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       entryHold: currentHold(ctx),
       kills: await tx.kills.active(now),
       open,
-      pending: await tx.intents.listByState(['PROPOSED']),
+      pending: await tx.intents.listByState(AWAITING_DECISION),
       today: await dayStats(ctx, tx, now),
       lastHeartbeat: hb ? { at: hb.ts, status: (JSON.parse(hb.payload) as { status: string }).status } : null,
       lastReconciliation: lastRecon ? Number(lastRecon) : null,

@@ -8,7 +8,7 @@
 import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
 import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
-import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, KillFlag, OrderRecord, TokenRecord } from './domain.js';
+import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
 
 export interface DriftRecord {
   readonly id: string;
@@ -40,8 +40,9 @@ export interface IntentRepo {
   /** intents of one strategy created at or after `since`, oldest first (promotion: the shadow record) */
   listByStrategy(strategy: string, since: number, limit?: number): Promise<IntentRecord[]>;
   insert(rec: IntentRecord): Promise<void>;
-  /** compare-and-set on state: true when the row was in `from` and is now updated */
-  transition(id: string, from: IntentState, patch: IntentPatch & { state: IntentState }): Promise<boolean>;
+  /** compare-and-set on state: true when the row was in `from` and is now updated. Only context.ts `transition` calls it. */
+  transition(id: string, from: IntentState, patch: IntentTransitionPatch): Promise<boolean>;
+  /** fields other than `state` (the type has no `state`: the lifecycle moves it) */
   update(id: string, patch: IntentPatch): Promise<void>;
   listByState(states: readonly IntentState[], limit?: number): Promise<IntentRecord[]>;
   /** open (non-terminal, beyond PROPOSED) quantity per instrument, excluding one intent */
