@@ -53,12 +53,13 @@ import {
   type Raised,
 } from './aggregate.js';
 import { escapeHtml, visibleText } from './html.js';
-import { outboxDbFor, outboxSql, newMessageId, TELEGRAM_KV, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
+import { outboxDbFor, outboxSql, newMessageId, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
 import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
 import { deliveryOf, snoozeNote } from './levels.js';
 import type { RenderOptions } from './render.js';
 import { dateClockTime } from '../engine/people-time.js';
 import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
+import { KV } from '../engine/kv.keys.js';
 
 export interface AlertSenderOptions {
   /** the app's store (better-sqlite3 or Prisma adapter) */
@@ -180,7 +181,7 @@ export class AlertSender {
       }
       for (const t of await outboxSql.recentSends(sql, this.o.chatId, Math.max(20, this.budget.limits.groupPerWindow))) this.budget.record(this.o.chatId, t);
       this.lastRaised = await outboxSql.latestOfTypes(sql, [...this.trackTypes]);
-      const mem = await outboxSql.kvGet(sql, TELEGRAM_KV.groups);
+      const mem = await outboxSql.kvGet(sql, KV.alertGroups);
       if (mem) {
         try {
           this.memory = new Map(Object.entries(JSON.parse(mem) as Record<string, GroupMemory>));
@@ -188,9 +189,9 @@ export class AlertSender {
           this.memory = new Map();
         }
       }
-      const since = await outboxSql.kvGet(sql, TELEGRAM_KV.failingSince);
+      const since = await outboxSql.kvGet(sql, KV.telegramFailingSince);
       if (since) this.failingSince = Number(since);
-      this.down = (await outboxSql.kvGet(sql, TELEGRAM_KV.down)) !== null;
+      this.down = (await outboxSql.kvGet(sql, KV.telegramDown)) !== null;
     });
     this.schedule(0);
   }
@@ -506,8 +507,8 @@ export class AlertSender {
     await this.db.tx(async (sql) => {
       if (m) await outboxSql.markRetry(sql, m.id, retryAt, text);
       if (m && fallback) await outboxSql.replaceText(sql, m.id, fallback);
-      await outboxSql.kvSet(sql, TELEGRAM_KV.lastError, summary, at);
-      await outboxSql.kvSet(sql, TELEGRAM_KV.failingSince, String(this.failingSince), at);
+      await outboxSql.kvSet(sql, KV.telegramLastError, summary, at);
+      await outboxSql.kvSet(sql, KV.telegramFailingSince, String(this.failingSince), at);
     });
     await this.maybeDown(at);
   }
@@ -518,7 +519,7 @@ export class AlertSender {
     this.down = true;
     const since = this.failingSince;
     await this.o.store.tx(async (tx) => {
-      await tx.kv.set(TELEGRAM_KV.down, String(since), at);
+      await tx.kv.set(KV.telegramDown, String(since), at);
       tx.alerts.enqueue({
         type: 'TELEGRAM_DOWN',
         at,
@@ -551,7 +552,7 @@ export class AlertSender {
         },
       });
     });
-    await this.db.tx((sql) => outboxSql.kvDelete(sql, TELEGRAM_KV.down));
+    await this.db.tx((sql) => outboxSql.kvDelete(sql, KV.telegramDown));
     this.log.info({ failures }, 'Telegram delivery restored');
   }
 }

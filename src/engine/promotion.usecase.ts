@@ -49,6 +49,7 @@ import {
 import type { DriftRecord, StrategyRecord, Tx } from './store.port.js';
 import { normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
 import { clockTime, dateClockTime } from './people-time.js';
+import { kvKeyOf } from './kv.keys.js';
 
 export type { MissingItem } from './shadow-record.js';
 
@@ -142,7 +143,6 @@ export interface PromotionCardView {
   readonly demo: boolean;
 }
 
-const kvKey = (promotionId: string) => `promotion:${promotionId}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 const line = (m: MissingItem) => `${m.code}: ${m.message}`;
 
@@ -202,7 +202,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     };
     await tx.cards.insert(card);
     const record: PendingPromotion = { id: promotionId, strategy: name, cardId: card.id, bundle, bundleHash: hash, requestedBy: actorRef(actor), requestedAt: now, expiresAt: card.expiresAt, decision: null };
-    await tx.kv.set(kvKey(promotionId), JSON.stringify(record), now);
+    await tx.kv.set(kvKeyOf.promotion(promotionId), JSON.stringify(record), now);
     tx.beads.append({ type: 'PROMOTION', intentId: promotionId, ts: now, payload: { strategy: name, from: 'SHADOW', to: 'LIVE', event: 'REQUESTED', bundle, bundleHash: hash, promotionId, cardId: card.id, actor: actorRef(actor) } });
     tx.beads.append({ type: 'CARD', intentId: promotionId, ts: now, payload: { cardId: card.id, kind: 'PROMOTION', event: 'CREATED' } });
     return {
@@ -410,14 +410,14 @@ async function requestedHash(tx: Tx, promotionId: string): Promise<string | null
 async function finishCard(tx: Tx, card: CardRecord, p: PendingPromotion, actor: Actor, now: number, decision: PromotionDecisionRecord): Promise<void> {
   await tx.cards.update(card.id, { status: 'DECIDED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
   await tx.cards.touch(card.id, now);
-  await tx.kv.set(kvKey(p.id), JSON.stringify({ ...p, decision } satisfies PendingPromotion), now);
+  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...p, decision } satisfies PendingPromotion), now);
 }
 
 async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardRecord, p: PendingPromotion): Promise<void> {
   const now = ctx.clock.now();
   await tx.cards.update(card.id, { status: 'EXPIRED', updatedAt: now });
   await tx.cards.touch(card.id, now);
-  await tx.kv.set(kvKey(p.id), JSON.stringify({ ...p, decision: { event: 'EXPIRED', by: null, at: now } } satisfies PendingPromotion), now);
+  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...p, decision: { event: 'EXPIRED', by: null, at: now } } satisfies PendingPromotion), now);
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'EXPIRED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash } });
   tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'EXPIRED' } });
 }
@@ -426,7 +426,7 @@ async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardRecord, p: 
 // Shared with the registry (demote withdraws pending promotions) and the bot's card view
 
 async function loadPending(tx: Tx, promotionId: string): Promise<PendingPromotion | null> {
-  const raw = await tx.kv.get(kvKey(promotionId));
+  const raw = await tx.kv.get(kvKeyOf.promotion(promotionId));
   if (!raw) return null;
   try {
     return JSON.parse(raw) as PendingPromotion;
@@ -459,7 +459,7 @@ export async function closePromotionCard(ctx: EngineContext, tx: Tx, p: PendingP
   await tx.cards.update(p.card.id, { status: 'CLOSED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
   await tx.cards.touch(p.card.id, now);
   const { card: _card, ...stored } = p;
-  await tx.kv.set(kvKey(p.id), JSON.stringify({ ...stored, decision: { event: 'WITHDRAWN', by: actor.name, at: now, reason } } satisfies PendingPromotion), now);
+  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...stored, decision: { event: 'WITHDRAWN', by: actor.name, at: now, reason } } satisfies PendingPromotion), now);
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'WITHDRAWN', promotionId: p.id, cardId: p.card.id, bundleHash: p.bundleHash, actor: actorRef(actor), reason } });
 }
 

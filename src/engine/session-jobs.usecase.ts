@@ -19,6 +19,7 @@ import { isTradingDay, localTime, toMinutes, tradingDayOf } from './session.cale
 import type { Constitution } from './constitution.js';
 import { signedUsd } from './people-time.js';
 import { AT_BROKER, OPEN_STATES } from './lifecycle.fsm.js';
+import { KV } from './kv.keys.js';
 
 // === Calendar (pure)
 
@@ -185,12 +186,12 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
   const from = dayStartMs(prev, c.session.timeZone);
   const to = dayStartMs(addDays(prev, 1), c.session.timeZone);
   return ctx.store.tx(async (tx): Promise<DailyResetOutcome> => {
-    if ((await tx.kv.get('dailyReset.lastDay')) === today) return { ran: false, reason: `already done for ${today}` };
+    if ((await tx.kv.get(KV.dailyResetLastDay)) === today) return { ran: false, reason: `already done for ${today}` };
     if (!(await tx.beads.existsBetween(from, to))) {
       // Phoenix did not run on the previous trading day (fresh database, or down all day): there
       // is nothing to summarise, and an all-zero "summary" would claim a day it never saw.
       tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'daily-reset', event: 'DAILY_RESET', detail: `session ${today} starts; daily loss, trade and consecutive-loss counters start from zero. No summary for ${prev}: Phoenix was not running that day` } });
-      await tx.kv.set('dailyReset.lastDay', today, now);
+      await tx.kv.set(KV.dailyResetLastDay, today, now);
       return { ran: true, reason: `daily reset for ${today} (no summary: not running on ${prev})` };
     }
     const closed = await tx.intents.listClosedOn(prev);
@@ -222,7 +223,7 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
         facts: { day: prev, trades: summary.trades, pnlUsd: Number((summary.realizedPnlCents / 100).toFixed(2)), blocked: summary.blocked, unresolvedDrifts: summary.unresolvedDrifts, ...(head ? { auditAnchor: pointText(head) } : {}) },
       },
     });
-    await tx.kv.set('dailyReset.lastDay', today, now);
+    await tx.kv.set(KV.dailyResetLastDay, today, now);
     return { ran: true, reason: `daily reset for ${today}`, summary };
   }).then((r) => {
     if (r.ran) ctx.notify();

@@ -9,6 +9,7 @@ import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
 import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
 import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
+import type { KvKey } from './kv.keys.js';
 
 export interface DriftRecord {
   readonly id: string;
@@ -167,9 +168,10 @@ export interface JobRunRepo {
   prune(before: number): Promise<number>;
 }
 
+/** Only the keys declared in kv.keys.ts. */
 export interface KvRepo {
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, now: number): Promise<void>;
+  get(key: KvKey): Promise<string | null>;
+  set(key: KvKey, value: string, now: number): Promise<void>;
 }
 
 /** One order as the simulated broker's book holds it (SimBookState). */

@@ -19,6 +19,7 @@ import type { Store } from '../../src/engine/store.port.js';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
 import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { kvKeyOf } from '../../src/engine/kv.keys.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -172,7 +173,7 @@ describe('INV-PROMOTION-T2-1', () => {
     h = await makeHarness();
     const req = await requested(h);
     // tamper with the stored request: the hash recorded in the audit chain no longer matches
-    const key = `promotion:${req.promotionId}`;
+    const key = kvKeyOf.promotion(req.promotionId);
     const raw = await h.app.store.tx((tx) => tx.kv.get(key));
     const stored = JSON.parse(raw!) as { bundle: { evidence: { sessionsObserved: number } }; bundleHash: string };
     stored.bundle.evidence.sessionsObserved = 99;
