@@ -20,6 +20,8 @@ import { isAlertType, type AlertPayload, type AlertType, type Severity } from '.
 import { activeSnoozes, parseSnoozes, type Snooze } from '../engine/alert-snooze.usecase.js';
 import { KV, type KvKey } from '../engine/kv.keys.js';
 import type { Store } from '../engine/store.port.js';
+/** the SQLite row time format, one definition (this file's raw SQL goes away with issue 15's alert repository) */
+import { iso } from '../store/sqlite.rows.js';
 import type { GroupMemory, PendingAlert, Raised } from './aggregate.js';
 
 type Row = Record<string, unknown>;
@@ -83,7 +85,6 @@ export function outboxDbFor(store: Store): OutboxDb {
   throw new Error('alert outbox: store exposes neither a better-sqlite3 nor a Prisma `db`');
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '+00:00');
 export const toMs = (v: unknown): number => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number(v));
 export const newMessageId = (): string => `am_${randomBytes(6).toString('base64url')}`;
 

@@ -60,6 +60,7 @@ import type { RenderOptions } from './render.js';
 import { dateClockTime } from '../engine/people-time.js';
 import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
 import { KV } from '../engine/kv.keys.js';
+import { isoUtc } from '../engine/people-time.js';
 
 export interface AlertSenderOptions {
   /** the app's store (better-sqlite3 or Prisma adapter) */
@@ -109,7 +110,6 @@ export interface SenderStats {
   tickErrors: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** a time in a message to a person: the constitution's zone with its abbreviation (logs keep ISO) */
 const shownAt = (ms: number, render: RenderOptions | undefined) => dateClockTime(ms, render?.timeZone ?? 'America/New_York');
 
@@ -529,7 +529,7 @@ export class AlertSender {
         },
       });
     });
-    this.log.error({ since: iso(since), failures: this.failures }, 'TELEGRAM_DOWN: alert delivery keeps failing');
+    this.log.error({ since: isoUtc(since), failures: this.failures }, 'TELEGRAM_DOWN: alert delivery keeps failing');
   }
 
   private async recovered(at: number): Promise<void> {

@@ -14,6 +14,7 @@ import { ConfigError, displayPath, loadConfig, mergedEnv } from '../config/load.
 import { ChainVerifier, type StoredBead } from '../engine/beads.js';
 import { beadFromRow, type Row } from '../store/sqlite.rows.js';
 import { listMigrations, pendingMigrations } from '../store/migrate.js';
+import { usdAmount } from '../engine/people-time.js';
 
 // ---------------------------------------------------------------------------------------
 // Results
@@ -324,7 +325,7 @@ export async function checkBroker(e: DoctorEnv, deps: BrokerDeps): Promise<Check
           : 'log in to IB Gateway with a user that has a trading account';
     return fail(name, base, [{ problem: `${pick.code}: ${pick.detail}`, fix }], notes);
   }
-  const nl = probe.netLiquidation !== undefined ? `, net liquidation $${probe.netLiquidation.toFixed(2)}` : '';
+  const nl = probe.netLiquidation !== undefined ? `, net liquidation ${usdAmount(probe.netLiquidation)}` : '';
   if (mode === 'observe') return ok(name, `${base}; account ${pick.accountId}${nl}; OBSERVE mode never sends orders`, notes);
   const guard = deps.accountRules.checkAccountForMode(pick.accountId, mode, env.IBKR_ALLOW_LIVE);
   if (!guard.ok) {

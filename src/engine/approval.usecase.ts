@@ -9,7 +9,7 @@ import type { Actor, CardRecord, IntentRecord, TokenRecord } from './domain.js';
 import { submitWithToken, type SubmitOutcome } from './execution.js';
 import { refusals } from './risk.gates.js';
 import type { Tx } from './store.port.js';
-import { clockTime } from './people-time.js';
+import { clockTime, isoUtc } from './people-time.js';
 
 export type Decision = 'APPROVE' | 'PASS';
 
@@ -83,7 +83,7 @@ async function decide(ctx: EngineContext, tx: Tx, card: CardRecord, intent: Inte
     issuedTo: actor.id,
   };
   await tx.tokens.insert(token);
-  tx.beads.append({ type: 'T2_TOKEN', intentId: intent.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'TRADE', actor: actorRef(actor), expiresAt: new Date(token.expiresAt).toISOString() } });
+  tx.beads.append({ type: 'T2_TOKEN', intentId: intent.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'TRADE', actor: actorRef(actor), expiresAt: isoUtc(token.expiresAt) } });
   await transition(ctx, tx, intent, 'APPROVED', `approved by ${actor.name}`, { approvedBy: actor.name, approvedAt: now }, actor);
   await closeCard(tx, card, actor, now);
   tx.beads.append({ type: 'CARD', intentId: intent.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'APPROVE' } });

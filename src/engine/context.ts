@@ -16,7 +16,7 @@ import type { Clock, Logger, Random } from './ports.js';
 import { runGates, type DayStats, type GateResult, type GateStage } from './risk.gates.js';
 import { localTime, tradingDayOf } from './session.calendar.js';
 import type { Store, Tx } from './store.port.js';
-import { clockTime } from './people-time.js';
+import { clockTime, isoUtc } from './people-time.js';
 
 export interface EngineConfig {
   readonly constitution: Constitution;
@@ -200,6 +200,6 @@ async function setStaleKill(ctx: EngineContext, tx: Tx, intent: IntentRecord, no
     clearedBy: null,
   };
   await tx.kills.insert(flag);
-  tx.beads.append({ type: 'KILL_FLAG', intentId: intent.id, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'STALE', reason: flag.reason, expiresAt: new Date(flag.expiresAt).toISOString() } });
+  tx.beads.append({ type: 'KILL_FLAG', intentId: intent.id, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'STALE', reason: flag.reason, expiresAt: isoUtc(flag.expiresAt) } });
   tx.alerts.enqueue({ type: 'STATE_CONFLICT', at: now, payload: { summary: `Stale market state on ${intent.instrument.symbol}: entries paused for ${minutes} min`, intentId: intent.id, facts: { signal: intent.signalId, until: clockTime(flag.expiresAt, ctx.constitution.session.timeZone) } } });
 }

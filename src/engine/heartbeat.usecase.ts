@@ -15,7 +15,7 @@ import type { EngineContext } from './context.js';
 import { inRestartWindow } from './gateway-day.js';
 import { assessHealth, DEFAULT_HEARTBEAT_THRESHOLDS, heartbeatGap, HEARTBEAT_INTERVAL_MS, type HeartbeatThresholds, type JobHealth } from './heartbeat.js';
 import { isAfterFlattenDeadline, isMarketHours } from './session-jobs.usecase.js';
-import { dateClockTime } from './people-time.js';
+import { dateClockTime, isoUtc } from './people-time.js';
 import { HOLDING, IN_FLIGHT } from './lifecycle.fsm.js';
 import { KV } from './kv.keys.js';
 
@@ -122,7 +122,7 @@ export async function checkMissedHeartbeat(ctx: EngineContext, opts: { readonly 
     const gap = heartbeatGap(now, lastBeatAt, intervalMs);
     if (!gap.missed || lastBeatAt === null) return { ...gap, lastBeatAt, reported: false };
     if (!opts.startup && (await tx.kv.get(KV.heartbeatMissedFor)) === String(lastBeatAt)) return { ...gap, lastBeatAt, reported: false };
-    const since = new Date(lastBeatAt).toISOString();
+    const since = isoUtc(lastBeatAt);
     const shown = dateClockTime(lastBeatAt, ctx.constitution.session.timeZone);
     const why = opts.startup ? `no heartbeat for ${gap.gapSec} s before this start-up (last beat ${shown}): the process was down` : `no heartbeat for ${gap.gapSec} s (last beat ${shown}): the heartbeat job is not running`;
     tx.beads.append({ type: 'HEARTBEAT', intentId: null, ts: now, payload: { status: 'MISSED', reasons: [why], gapSec: gap.gapSec, checks: { lastBeatAt: since, startup: opts.startup === true } } });

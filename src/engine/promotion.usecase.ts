@@ -48,7 +48,7 @@ import {
 } from './shadow-record.js';
 import type { DriftRecord, StrategyRecord, Tx } from './store.port.js';
 import { normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
-import { clockTime, dateClockTime } from './people-time.js';
+import { clockTime, dateClockTime, isoUtc } from './people-time.js';
 import { kvKeyOf } from './kv.keys.js';
 
 export type { MissingItem } from './shadow-record.js';
@@ -143,7 +143,6 @@ export interface PromotionCardView {
   readonly demo: boolean;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const line = (m: MissingItem) => `${m.code}: ${m.message}`;
 
 export function bundleHash(bundle: PromotionBundle): string {
@@ -267,14 +266,14 @@ async function assemble(ctx: EngineContext, tx: Tx, rec: StrategyRecord, now: nu
     kind: 'PROMOTION_BUNDLE',
     version: 2,
     strategy: rec.name,
-    shadowSince: iso(rec.since),
-    asOf: iso(now),
+    shadowSince: isoUtc(rec.since),
+    asOf: isoUtc(now),
     requirements,
     evidence: record.stats,
     model: MODEL,
     safety: {
       activeKillFlags: kills.map((k) => ({ id: k.id, kind: k.kind, reason: k.reason, setBy: k.setBy })),
-      unresolvedDrifts: drifts.map((d) => ({ id: d.id, type: d.type, severity: d.severity, detectedAt: iso(d.detectedAt) })),
+      unresolvedDrifts: drifts.map((d) => ({ id: d.id, type: d.type, severity: d.severity, detectedAt: isoUtc(d.detectedAt) })),
     },
     missing: missing.map(line),
   };
@@ -361,7 +360,7 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
     issuedTo: actor.id,
   };
   await tx.tokens.insert(token);
-  tx.beads.append({ type: 'T2_TOKEN', intentId: p.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'PROMOTION', actor: actorRef(actor), expiresAt: iso(token.expiresAt), reason: `promotion of ${p.strategy}, bundle ${p.bundleHash}` } });
+  tx.beads.append({ type: 'T2_TOKEN', intentId: p.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'PROMOTION', actor: actorRef(actor), expiresAt: isoUtc(token.expiresAt), reason: `promotion of ${p.strategy}, bundle ${p.bundleHash}` } });
 
   // 2. re-check at this moment: the request is intact, the strategy still in the same shadow
   //    period, the evidence still complete, no kill flag, no unresolved drift
@@ -372,7 +371,7 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
   const rec = await tx.strategies.get(p.strategy);
   if (!rec || rec.stage !== 'SHADOW') problems.push(notShadow(p.strategy, rec, ctx.constitution.session.timeZone));
   else {
-    if (iso(rec.since) !== p.bundle.shadowSince) problems.push({ code: 'BUNDLE_CHANGED', message: `the shadow period of ${p.strategy} restarted at ${dateClockTime(rec.since, ctx.constitution.session.timeZone)} after the request` });
+    if (isoUtc(rec.since) !== p.bundle.shadowSince) problems.push({ code: 'BUNDLE_CHANGED', message: `the shadow period of ${p.strategy} restarted at ${dateClockTime(rec.since, ctx.constitution.session.timeZone)} after the request` });
     problems.push(...(await assemble(ctx, tx, rec, now, [])).missing);
   }
   if (problems.length) {

@@ -21,7 +21,7 @@ import { isLoopbackAddress } from '../runtime/loopback.js';
 import { ADMIN_API, type ServiceFacts } from './admin.schema.js';
 import { tokenMatches } from './bearer.js';
 import { healthAnswer } from './health.js';
-import type { TokenBucket } from './rate-limit.js';
+import { retryAfterSec, type TokenBucket } from '../runtime/token-bucket.js';
 import type { ReadinessView } from './readiness.js';
 import { readBody, send } from './respond.js';
 
@@ -69,9 +69,10 @@ export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingM
         req.resume();
         return send(res, 405, { error: 'use POST /v1/admin/intents' }, { allow: 'POST' });
       }
-      if (!deps.bucket.take()) {
+      const took = deps.bucket.take();
+      if (!took.ok) {
         req.resume();
-        const retry = deps.bucket.retryAfterSec();
+        const retry = retryAfterSec(took.retryInMs);
         return send(res, 429, { error: `over the intake rate limit (${deps.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
       }
       const body = await readBody(req);

@@ -23,7 +23,7 @@ import { healthAnswer, minimalHealth } from './health.js';
 import { metricsRoute, type MetricsSource } from './metrics.route.js';
 import { readBody, send } from './respond.js';
 import { tradingViewRoute, type TradingViewOptions } from './tradingview.route.js';
-import { TokenBucket } from './rate-limit.js';
+import { retryAfterSec, TokenBucket } from '../runtime/token-bucket.js';
 import { Readiness, type ReadinessView } from './readiness.js';
 
 export { MAX_BODY_BYTES } from './respond.js';
@@ -54,11 +54,11 @@ export interface IntakeServer {
 
 export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   const now = opts.now ?? Date.now;
-  const bucket = new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now);
+  const bucket = TokenBucket.perMinute(now, opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)));
   const readiness = opts.readiness ?? Readiness.none();
   // Its own bucket: the public TradingView route must not be able to starve /v1/intents.
   const tradingView = opts.tradingview
-    ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now), ratePerMinute: opts.ratePerMinute })
+    ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: TokenBucket.perMinute(now, opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6))), ratePerMinute: opts.ratePerMinute })
     : null;
   const admin = opts.admin ? adminRoute(opts.admin, { engine: opts.engine, logger: opts.logger, ...(opts.token ? { token: opts.token } : {}), readiness, bucket, ratePerMinute: opts.ratePerMinute }) : null;
   const server = createServer((req, res) => {
@@ -122,9 +122,10 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       req.resume();
       return send(res, 401, { error: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' });
     }
-    if (!bucket.take()) {
+    const took = bucket.take();
+    if (!took.ok) {
       req.resume();
-      const retry = bucket.retryAfterSec();
+      const retry = retryAfterSec(took.retryInMs);
       return send(res, 429, { error: `over the intake rate limit (${opts.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

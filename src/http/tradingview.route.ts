@@ -26,7 +26,7 @@ import type { Logger } from '../engine/ports.js';
 import { mapAlert } from '../tradingview/map-alert.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { clientAddress, listHas, toBlockList } from './client-address.js';
-import type { TokenBucket } from './rate-limit.js';
+import { retryAfterSec, type TokenBucket } from '../runtime/token-bucket.js';
 import { readBody, send } from './respond.js';
 
 /** TradingView cancels a webhook after 3 s; answer well before, whatever the engine is doing. */
@@ -83,9 +83,10 @@ export function tradingViewRoute(opts: TradingViewOptions, deps: RouteDeps): (re
         return send(res, 403, { error: `source address ${from} is not on TRADINGVIEW_ALLOWED_IPS` });
       }
     }
-    if (!deps.bucket.take()) {
+    const took = deps.bucket.take();
+    if (!took.ok) {
       req.resume();
-      const retry = deps.bucket.retryAfterSec();
+      const retry = retryAfterSec(took.retryInMs);
       return send(res, 429, { error: `over the intake rate limit (${deps.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
