@@ -34,8 +34,9 @@
  *   previewPromotion(ctx, name)                         the bundle and gaps, read-only
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
+import { decidedBy, issueToken, openCardFor, type CardDecision, type CardFlow } from './card-decision.js';
 import { actorRef, type EngineContext } from './context.js';
-import type { Actor, CardRecord, KillFlag, Mode, TokenRecord } from './domain.js';
+import type { Actor, CardRecord, KillFlag, Mode } from './domain.js';
 import { ConcurrentChangeError } from './errors.js';
 import {
   evidenceMissing,
@@ -114,7 +115,7 @@ export type PromotionRequestOutcome =
       readonly bundleHash: string;
     };
 
-export type PromotionDecision = 'APPROVE' | 'PASS';
+export type PromotionDecision = CardDecision;
 
 export type PromotionDecisionOutcome =
   | { readonly kind: 'refused'; readonly message: string }
@@ -307,28 +308,9 @@ export function safetyMissing(kills: readonly KillFlag[], drifts: readonly Drift
 
 export async function decidePromotion(ctx: EngineContext, cardId: string, decision: PromotionDecision, actor: Actor): Promise<PromotionDecisionOutcome> {
   const out = await ctx.store.tx(async (tx): Promise<PromotionDecisionOutcome> => {
-    const now = ctx.clock.now();
-    const card = await tx.cards.get(cardId);
-    if (!card || card.kind !== 'PROMOTION') return { kind: 'refused', message: 'Unknown or invalid card.' };
-    if (!actor.roles.includes('approver') && !actor.roles.includes('admin')) {
-      tx.beads.append({ type: 'ACCESS_DENIED', intentId: card.subjectId, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `${decision} promotion card ${card.id}`, reason: 'not an approver or admin' } });
-      return { kind: 'refused', message: 'Only approvers and admins can decide promotion cards.' };
-    }
-    const p = await loadPending(tx, card.subjectId);
-    if (!p) return { kind: 'refused', message: 'Unknown promotion.' };
-    if (decision !== 'APPROVE' && decision !== 'PASS') return { kind: 'refused', message: 'Unknown decision.' };
-    if (card.status !== 'OPEN') {
-      const message =
-        card.status === 'EXPIRED'
-          ? 'This promotion card expired; nothing was done.'
-          : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${card.decidedBy ? ` by ${card.decidedBy}` : ''}${card.decidedAt ? ` at ${clockTime(card.decidedAt, ctx.constitution.session.timeZone)}` : ''}; nothing was done.`;
-      tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: message } });
-      return { kind: 'noop', message };
-    }
-    if (now >= card.expiresAt) {
-      await expirePromotion(ctx, tx, card, p);
-      return { kind: 'expired', message: 'This promotion card expired; nothing was done.' };
-    }
+    const open = await openCardFor(ctx, tx, PROMOTION_CARD, cardId, decision, actor);
+    if (open.kind !== 'open') return { kind: open.kind, message: open.text };
+    const { card, subject: p, now } = open;
     if (decision === 'PASS') {
       await finishCard(tx, card, p, actor, now, { event: 'PASSED', by: actor.name, at: now });
       tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'PASSED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, actor: actorRef(actor) } });
@@ -341,6 +323,20 @@ export async function decidePromotion(ctx: EngineContext, cardId: string, decisi
   return out;
 }
 
+/** What makes a PROMOTION card's decision flow (card-decision.ts) a promotion's: its data. */
+const PROMOTION_CARD: CardFlow<PendingPromotion> = {
+  kind: 'PROMOTION',
+  deciders: ['approver', 'admin'],
+  deniedAction: (decision, card) => `${decision} promotion card ${card.id}`,
+  deniedReason: 'not an approver or admin',
+  words: { notAllowed: 'Only approvers and admins can decide promotion cards.', unknownSubject: 'Unknown promotion.', expired: 'This promotion card expired; nothing was done.' },
+  load: (tx, card) => loadPending(tx, card.subjectId),
+  beadId: (p) => p.id,
+  closed: (ctx, card, p) =>
+    card.status === 'OPEN' ? null : card.status === 'EXPIRED' ? 'This promotion card expired; nothing was done.' : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${decidedBy(ctx, card)}; nothing was done.`,
+  expire: (ctx, tx, card, p) => expirePromotion(ctx, tx, card, p),
+};
+
 /**
  * APPROVE, inside the caller's transaction: issue the PROMOTION token, re-check, consume it
  * by compare-and-set, emit APPROVED and flip the stage. THE ONLY WRITE OF STAGE LIVE.
@@ -348,19 +344,7 @@ export async function decidePromotion(ctx: EngineContext, cardId: string, decisi
 async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: PendingPromotion, actor: Actor, now: number): Promise<PromotionDecisionOutcome> {
   // 1. the single-use token, bound to this promotion and its bundle hash; one per promotion
   //    (the id derives from the promotion id, so the table's key refuses a second one)
-  const token: TokenRecord = {
-    id: `tok_${p.id}`,
-    purpose: 'PROMOTION',
-    intentId: p.id,
-    evidenceHash: p.bundleHash,
-    issuedAt: now,
-    expiresAt: now + ctx.constitution.approval.tokenTtlSec * 1000,
-    usedAt: null,
-    expiredAt: null,
-    issuedTo: actor.id,
-  };
-  await tx.tokens.insert(token);
-  tx.beads.append({ type: 'T2_TOKEN', intentId: p.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'PROMOTION', actor: actorRef(actor), expiresAt: isoUtc(token.expiresAt), reason: `promotion of ${p.strategy}, bundle ${p.bundleHash}` } });
+  const token = await issueToken(ctx, tx, { id: `tok_${p.id}`, purpose: 'PROMOTION', subjectId: p.id, evidenceHash: p.bundleHash, actor, now, reason: `promotion of ${p.strategy}, bundle ${p.bundleHash}` });
 
   // 2. re-check at this moment: the request is intact, the strategy still in the same shadow
   //    period, the evidence still complete, no kill flag, no unresolved drift
