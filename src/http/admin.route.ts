@@ -17,13 +17,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
-import { isLoopbackAddress } from '../runtime/loopback.js';
 import { ADMIN_API, type ServiceFacts } from './admin.schema.js';
-import { tokenMatches } from './bearer.js';
 import { healthAnswer } from './health.js';
-import { retryAfterSec, type TokenBucket } from '../runtime/token-bucket.js';
+import type { TokenBucket } from '../runtime/token-bucket.js';
 import type { ReadinessView } from './readiness.js';
-import { readBody, send } from './respond.js';
+import { readBody, refusedCaller, refusedOverRate, send } from './respond.js';
 
 export interface AdminOptions {
   /** what this process runs (the service fixes it at start-up, once intake is bound) */
@@ -43,15 +41,11 @@ interface AdminDeps {
 export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const { engine } = deps;
   return async (req, res, url) => {
-    if (deps.token) {
-      if (!tokenMatches(req.headers.authorization, deps.token)) {
-        req.resume();
-        return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN): the admin routes need the token intake runs with' }, { 'www-authenticate': 'Bearer' });
-      }
-    } else if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      req.resume();
-      return send(res, 401, { error: 'INTAKE_TOKEN is not set, so the admin routes answer callers on this machine (loopback) only' });
-    }
+    const words = {
+      wrongToken: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN): the admin routes need the token intake runs with',
+      notLoopback: 'INTAKE_TOKEN is not set, so the admin routes answer callers on this machine (loopback) only',
+    };
+    if (refusedCaller(req, res, deps.token, words)) return;
 
     if (url.pathname === '/v1/admin/status') {
       if (req.method !== 'GET') {
@@ -69,12 +63,7 @@ export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingM
         req.resume();
         return send(res, 405, { error: 'use POST /v1/admin/intents' }, { allow: 'POST' });
       }
-      const took = deps.bucket.take();
-      if (!took.ok) {
-        req.resume();
-        const retry = retryAfterSec(took.retryInMs);
-        return send(res, 429, { error: `over the intake rate limit (${deps.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
-      }
+      if (refusedOverRate(req, res, deps.bucket, deps.ratePerMinute)) return;
       const body = await readBody(req);
       if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) });
       let raw: unknown;

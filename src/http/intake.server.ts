@@ -16,14 +16,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
-import { isLoopbackAddress, isLoopbackHostHeader } from '../runtime/loopback.js';
+import { isLoopbackHostHeader } from '../runtime/loopback.js';
 import { adminRoute, type AdminOptions } from './admin.route.js';
 import { tokenMatches } from './bearer.js';
 import { healthAnswer, minimalHealth } from './health.js';
 import { metricsRoute, type MetricsSource } from './metrics.route.js';
-import { readBody, send } from './respond.js';
+import { readBody, refusedCaller, refusedOverRate, send } from './respond.js';
 import { tradingViewRoute, type TradingViewOptions } from './tradingview.route.js';
-import { retryAfterSec, TokenBucket } from '../runtime/token-bucket.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import { Readiness, type ReadinessView } from './readiness.js';
 
 export { MAX_BODY_BYTES } from './respond.js';
@@ -113,21 +113,9 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
     if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents, POST /v1/tradingview, GET /healthz or GET /metrics` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });
 
-    if (opts.token) {
-      if (!tokenMatches(req.headers.authorization, opts.token)) {
-        req.resume();
-        return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN)' }, { 'www-authenticate': 'Bearer' });
-      }
-    } else if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      req.resume();
-      return send(res, 401, { error: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' });
-    }
-    const took = bucket.take();
-    if (!took.ok) {
-      req.resume();
-      const retry = retryAfterSec(took.retryInMs);
-      return send(res, 429, { error: `over the intake rate limit (${opts.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
-    }
+    const words = { wrongToken: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN)', notLoopback: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' };
+    if (refusedCaller(req, res, opts.token, words)) return;
+    if (refusedOverRate(req, res, bucket, opts.ratePerMinute)) return;
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
       req.resume();
