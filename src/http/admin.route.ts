@@ -21,7 +21,8 @@ import { ADMIN_API, type ServiceFacts } from './admin.schema.js';
 import { healthAnswer } from './health.js';
 import type { TokenBucket } from '../runtime/token-bucket.js';
 import type { ReadinessView } from './readiness.js';
-import { readBody, refusedCaller, refusedOverRate, send } from './respond.js';
+import { submitIntentBody } from './intent.submit.js';
+import { refusedCaller, refusedOverRate, send } from './respond.js';
 
 export interface AdminOptions {
   /** what this process runs (the service fixes it at start-up, once intake is bound) */
@@ -64,25 +65,7 @@ export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingM
         return send(res, 405, { error: 'use POST /v1/admin/intents' }, { allow: 'POST' });
       }
       if (refusedOverRate(req, res, deps.bucket, deps.ratePerMinute)) return;
-      const body = await readBody(req);
-      if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) });
-      let raw: unknown;
-      try {
-        raw = JSON.parse(body.text);
-      } catch (e) {
-        const message = body.text.trim() ? `malformed JSON: ${(e as Error).message}` : 'empty body: send the intent as a JSON object';
-        return send(res, 400, { error: message, issues: [{ path: '(body)', message }] });
-      }
-      const result = await engine.submitIntent(raw, 'cli');
-      switch (result.kind) {
-        case 'invalid':
-          return send(res, 400, { error: `invalid intent: ${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}`, issues: result.issues });
-        case 'duplicate':
-          return send(res, 409, { error: 'signalId already seen; nothing was duplicated', intentId: result.intentId, state: result.state });
-        case 'accepted':
-          deps.logger.info({ intentId: result.intentId, state: result.state, denials: result.denials.map((d) => d.code), via: 'cli' }, 'intent accepted');
-          return send(res, 202, { intentId: result.intentId, state: result.state, denials: result.denials, ...(result.shadow ? { shadow: true } : {}) });
-      }
+      return submitIntentBody(req, res, engine, deps.logger, { source: 'cli', closeOn413: false });
     }
 
     req.resume();

@@ -21,7 +21,8 @@ import { adminRoute, type AdminOptions } from './admin.route.js';
 import { tokenMatches } from './bearer.js';
 import { healthAnswer, minimalHealth } from './health.js';
 import { metricsRoute, type MetricsSource } from './metrics.route.js';
-import { readBody, refusedCaller, refusedOverRate, send } from './respond.js';
+import { submitIntentBody } from './intent.submit.js';
+import { refusedCaller, refusedOverRate, send } from './respond.js';
 import { tradingViewRoute, type TradingViewOptions } from './tradingview.route.js';
 import { TokenBucket } from '../runtime/token-bucket.js';
 import { Readiness, type ReadinessView } from './readiness.js';
@@ -121,25 +122,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       req.resume();
       return send(res, 400, { error: `content type must be application/json (got ${type || 'none'})`, issues: [{ path: '(header) content-type', message: `must be application/json (got ${type || 'none'})` }] });
     }
-    const body = await readBody(req);
-    if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) }, body.status === 413 ? { connection: 'close' } : {});
-    let raw: unknown;
-    try {
-      raw = JSON.parse(body.text);
-    } catch (e) {
-      const message = body.text.trim() ? `malformed JSON: ${(e as Error).message}` : 'empty body: send the intent as a JSON object';
-      return send(res, 400, { error: message, issues: [{ path: '(body)', message }] });
-    }
-    const result = await opts.engine.submitIntent(raw, 'http');
-    switch (result.kind) {
-      case 'invalid':
-        return send(res, 400, { error: `invalid intent: ${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}`, issues: result.issues });
-      case 'duplicate':
-        return send(res, 409, { error: 'signalId already seen; nothing was duplicated', intentId: result.intentId, state: result.state });
-      case 'accepted':
-        opts.logger.info({ intentId: result.intentId, state: result.state, denials: result.denials.map((d) => d.code) }, 'intent accepted');
-        return send(res, 202, { intentId: result.intentId, state: result.state, denials: result.denials, ...(result.shadow ? { shadow: true } : {}) });
-    }
+    return submitIntentBody(req, res, opts.engine, opts.logger, { source: 'http', closeOn413: true });
   }
 
   await new Promise<void>((resolve, reject) => {
