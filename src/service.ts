@@ -14,6 +14,8 @@ import type { AppConfig } from './config/load.js';
 import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
+import { RECONCILE_REASON } from './engine/engine.js';
+import { KV } from './engine/kv.keys.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { sqlitePath } from './store/database.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
@@ -45,9 +47,6 @@ export interface Service {
   readonly metrics: PhoenixMetrics;
   stop(): Promise<void>;
 }
-
-/** SystemState key: the running service's intake address, for the CLI (src/cli/service-client.ts). */
-export const SERVICE_ENDPOINT_KEY = 'service.endpoint';
 
 /** What GET /v1/admin/status says this process runs (no secrets). */
 export function serviceFacts(config: AppConfig, app: App, run: { startedAt: number; intake: string; telegram: string; demoData: boolean }): ServiceFacts {
@@ -124,7 +123,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
   // where the CLI finds this service when its own shell names another INTAKE_PORT (issue 16)
-  await app.store.tx((tx) => tx.kv.set(SERVICE_ENDPOINT_KEY, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now()));
+  await app.store.tx((tx) => tx.kv.set(KV.serviceEndpoint, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now()));
   app.engine.attachBroker();
   try {
     await app.broker.connect();
@@ -133,7 +132,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   }
   // A restored broker connection retries approvals that were waiting for it (token clock running).
   app.engine.onReconcileNeeded((reason) => {
-    if (reason === 'broker connection restored') void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
+    if (reason === RECONCILE_REASON.brokerRestored) void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
   });
   if (app.broker.health().state === 'READY') {
     const r = await app.engine.recoverFromBroker();

@@ -17,8 +17,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isAlertType, type AlertPayload, type AlertType, type Severity } from '../engine/alerts.table.js';
-import { activeSnoozes, parseSnoozes, SNOOZE_KV, type Snooze } from '../engine/alert-snooze.usecase.js';
+import { activeSnoozes, parseSnoozes, type Snooze } from '../engine/alert-snooze.usecase.js';
+import { KV, type KvKey } from '../engine/kv.keys.js';
 import type { Store } from '../engine/store.port.js';
+/** the SQLite row time format, one definition (this file's raw SQL goes away with issue 15's alert repository) */
+import { iso } from '../store/sqlite.rows.js';
 import type { GroupMemory, PendingAlert, Raised } from './aggregate.js';
 
 type Row = Record<string, unknown>;
@@ -82,23 +85,8 @@ export function outboxDbFor(store: Store): OutboxDb {
   throw new Error('alert outbox: store exposes neither a better-sqlite3 nor a Prisma `db`');
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '+00:00');
 export const toMs = (v: unknown): number => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number(v));
 export const newMessageId = (): string => `am_${randomBytes(6).toString('base64url')}`;
-
-/** SystemState keys the pipeline keeps; /status, the heartbeat and doctor read them. */
-export const TELEGRAM_KV = {
-  /** epoch ms of the last delivered alert message */
-  lastSentAt: 'telegram.lastSentAt',
-  /** last delivery error, with how long it has been failing (absent while healthy) */
-  lastError: 'telegram.lastError',
-  /** epoch ms of the first failure of the current failing streak (absent while healthy) */
-  failingSince: 'telegram.failingSince',
-  /** epoch ms since which TELEGRAM_DOWN is raised (absent while healthy) */
-  down: 'telegram.down',
-  /** JSON: what each alert group last said (repeat suppression across restarts) */
-  groups: 'alerts.groups',
-} as const;
 
 export interface MessageRow {
   readonly id: string;
@@ -210,7 +198,7 @@ export const outboxSql = {
       );
     }
     if (assigned !== m.alertCount) throw new AlertCountMismatch(m.alertCount, assigned);
-    await kvSet(sql, TELEGRAM_KV.groups, JSON.stringify(memory), m.at);
+    await kvSet(sql, KV.alertGroups, JSON.stringify(memory), m.at);
   },
 
   async unsent(sql: SqlExec): Promise<MessageRow[]> {
@@ -242,7 +230,7 @@ export const outboxSql = {
 
   /** Snoozes running at `now` ("snooze 1 h", src/engine/alert-snooze.usecase.ts). */
   async snoozes(sql: SqlExec, now: number): Promise<Snooze[]> {
-    return activeSnoozes(parseSnoozes(await kvGet(sql, SNOOZE_KV)), now);
+    return activeSnoozes(parseSnoozes(await kvGet(sql, KV.alertSnooze)), now);
   },
 
   /** The message a snooze button names (its chat, severity and the types it offered). */
@@ -264,8 +252,8 @@ export const outboxSql = {
   async markSent(sql: SqlExec, id: string, telegramMessageId: number, now: number): Promise<number> {
     await sql.run(`UPDATE "AlertMessage" SET status = 'SENT', sentAt = ?, telegramMessageId = ?, lastError = NULL WHERE id = ?`, iso(now), telegramMessageId, id);
     const alerts = await sql.run(`UPDATE "Alert" SET status = 'SENT', sentAt = ? WHERE messageId = ? AND status = 'PENDING'`, iso(now), id);
-    await kvSet(sql, TELEGRAM_KV.lastSentAt, String(now), now);
-    await sql.run(`DELETE FROM "SystemState" WHERE key IN (?, ?)`, TELEGRAM_KV.lastError, TELEGRAM_KV.failingSince);
+    await kvSet(sql, KV.telegramLastSentAt, String(now), now);
+    await sql.run(`DELETE FROM "SystemState" WHERE key IN (?, ?)`, KV.telegramLastError, KV.telegramFailingSince);
     return alerts;
   },
 
@@ -286,17 +274,17 @@ export const outboxSql = {
 
   kvGet,
   kvSet,
-  async kvDelete(sql: SqlExec, key: string): Promise<void> {
+  async kvDelete(sql: SqlExec, key: KvKey): Promise<void> {
     await sql.run(`DELETE FROM "SystemState" WHERE key = ?`, key);
   },
 };
 
-async function kvGet(sql: SqlExec, key: string): Promise<string | null> {
+async function kvGet(sql: SqlExec, key: KvKey): Promise<string | null> {
   const r = (await sql.all(`SELECT value FROM "SystemState" WHERE key = ?`, key))[0];
   return r ? String(r.value) : null;
 }
 
-async function kvSet(sql: SqlExec, key: string, value: string, now: number): Promise<void> {
+async function kvSet(sql: SqlExec, key: KvKey, value: string, now: number): Promise<void> {
   await sql.run(
     `INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt`,
     key,

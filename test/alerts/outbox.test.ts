@@ -6,7 +6,8 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender } from '../../src/alerts/sender.js';
-import { outboxDbFor, TELEGRAM_KV } from '../../src/alerts/outbox.db.js';
+import { outboxDbFor } from '../../src/alerts/outbox.db.js';
+import { KV, type KvKey } from '../../src/engine/kv.keys.js';
 import type { AlertTransport } from '../../src/alerts/transport.js';
 import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
 import type { AlertDraft } from '../../src/engine/alerts.table.js';
@@ -26,7 +27,7 @@ async function rigged(opts: Parameters<typeof makeRig>[0] = {}): Promise<Rig> {
   return rig;
 }
 
-const kv = (store: Store, key: string) => store.tx((tx) => tx.kv.get(key));
+const kv = (store: Store, key: KvKey) => store.tx((tx) => tx.kv.get(key));
 
 /** Every alert row and the message it was folded into, as the outbox itself sees them. */
 async function dbCounts(store: Store): Promise<{ alerts: number; sent: number; messageSum: number; unassigned: number }> {
@@ -210,7 +211,7 @@ describe('Telegram failures', () => {
       expect(s.outbox.lastError).toMatch(p.expect);
       seen.push(s.outbox.lastError ?? '');
     }
-    expect(await kv(h.app.store, TELEGRAM_KV.down)).not.toBeNull();
+    expect(await kv(h.app.store, KV.telegramDown)).not.toBeNull();
     // alerts kept folding into the next digest instead of piling up stale messages
     const composedDuring = await outboxDbFor(h.app.store).tx(async (sql) => Number((await sql.all(`SELECT COUNT(*) AS n FROM "AlertMessage" WHERE status <> 'SENT'`))[0]?.n));
     expect(composedDuring).toBeLessThanOrEqual(2); // one digest + one CRITICAL that jumps the queue
@@ -224,7 +225,7 @@ describe('Telegram failures', () => {
     expect(after.outbox.backlog).toBe(0);
     expect(after.outbox.lastError).toBeNull();
     expect(after.outbox.lastSentAt).toBeGreaterThan(t0 + 600_000);
-    expect(await kv(h.app.store, TELEGRAM_KV.down)).toBeNull();
+    expect(await kv(h.app.store, KV.telegramDown)).toBeNull();
     const counts = await dbCounts(h.app.store);
     expect(counts.alerts).toBe(total + 2); // + TELEGRAM_DOWN + TELEGRAM_RESTORED
     const view = chatView(sandbox);

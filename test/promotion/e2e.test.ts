@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
-import { decidePromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { beadsOfIntent, register, runSessions, stageOf } from './helpers.js';
 

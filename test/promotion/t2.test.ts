@@ -14,11 +14,13 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineContext } from '../../src/engine/context.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
-import { decidePromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
 import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { kvKeyOf } from '../../src/engine/kv.keys.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -50,7 +52,7 @@ describe('INV-PROMOTION-T2-1', () => {
     const rel = (f: string) => relative(ROOT, f);
     // 1. callers of the repository's write
     const upsertCallers = files.filter((f) => /\.strategies\.upsert\(/.test(readFileSync(f, 'utf8'))).map(rel).sort();
-    expect(upsertCallers).toEqual(['src/engine/promotion.usecase.ts', 'src/engine/strategy.usecase.ts']);
+    expect(upsertCallers).toEqual(['src/engine/promotion.decision.ts', 'src/engine/strategy.usecase.ts']);
     // 2. in those, every upsert call names its stage; only one says LIVE
     const calls: { file: string; stage: string; index: number }[] = [];
     for (const f of upsertCallers) {
@@ -64,10 +66,10 @@ describe('INV-PROMOTION-T2-1', () => {
     expect(calls.filter((c) => c.stage === 'UNKNOWN')).toEqual([]);
     const live = calls.filter((c) => c.stage === 'LIVE');
     expect(live).toHaveLength(1);
-    const promo = readFileSync(join(ROOT, 'src/engine/promotion.usecase.ts'), 'utf8');
+    const promo = readFileSync(join(ROOT, 'src/engine/promotion.decision.ts'), 'utf8');
     const fnStart = promo.indexOf('async function approveInTx(');
     const consume = promo.indexOf('tx.tokens.consume(', fnStart);
-    expect(live[0]?.file).toBe('src/engine/promotion.usecase.ts');
+    expect(live[0]?.file).toBe('src/engine/promotion.decision.ts');
     expect(fnStart).toBeGreaterThan(0);
     expect(consume).toBeGreaterThan(fnStart);
     expect(live[0]!.index).toBeGreaterThan(consume);
@@ -172,7 +174,7 @@ describe('INV-PROMOTION-T2-1', () => {
     h = await makeHarness();
     const req = await requested(h);
     // tamper with the stored request: the hash recorded in the audit chain no longer matches
-    const key = `promotion:${req.promotionId}`;
+    const key = kvKeyOf.promotion(req.promotionId);
     const raw = await h.app.store.tx((tx) => tx.kv.get(key));
     const stored = JSON.parse(raw!) as { bundle: { evidence: { sessionsObserved: number } }; bundleHash: string };
     stored.bundle.evidence.sessionsObserved = 99;

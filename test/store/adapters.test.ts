@@ -6,10 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CommittedBeads } from '../../src/engine/audit.anchor.js';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { beadHashV2 } from '../../src/engine/beads.js';
+import { kvKeyOf } from '../../src/engine/kv.keys.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { PrismaStore } from '../../src/store/prisma.store.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
 import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+
+/** The kv takes only declared keys (kv.keys.ts): an id-carrying one serves as a scratch key here. */
+const anyKey = (name: string) => kvKeyOf.contract(`test-${name}`);
 
 for (const adapter of ['sqlite', 'prisma'] as const) {
   describe(`store adapter: ${adapter}`, () => {
@@ -57,11 +61,11 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
         h.app.store.tx(async (tx) => {
           tx.beads.append({ type: 'JOB', intentId: null, ts: h.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'rolled back' } });
           tx.alerts.enqueue({ type: 'HALT', at: h.clock.now(), payload: { summary: 'rolled back' } });
-          await tx.kv.set('k', 'v', h.clock.now());
+          await tx.kv.set(anyKey('k'), 'v', h.clock.now());
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
-      const after = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), kv: await tx.kv.get('k') }));
+      const after = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), kv: await tx.kv.get(anyKey('k')) }));
       expect(after).toEqual({ ...before, kv: null });
     });
   });
@@ -109,7 +113,7 @@ describe('SAFE-12: both adapters hash every column the same way and report what 
     await write(native, 2, 'a');
     await write(prisma, 3, 'b');
     await write(native, 1, 'c');
-    await prisma.tx(async (tx) => void (await tx.kv.set('no-beads', '1', h.clock.now()))); // no beads: no range
+    await prisma.tx(async (tx) => void (await tx.kv.set(anyKey('no-beads'), '1', h.clock.now()))); // no beads: no range
     await expect(prisma.tx(async (tx) => { tx.beads.append({ type: 'JOB', intentId: null, ts: h.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'rolled back' } }); throw new Error('boom'); })).rejects.toThrow('boom');
     const beads = (await native.tx((tx) => tx.beads.page(start, 100)));
     expect(beads.map((b) => b.seq)).toEqual([1, 2, 3, 4, 5, 6].map((k) => start + k));
@@ -136,7 +140,7 @@ describe('native store group commit', () => {
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
         store.tx(async (tx) => {
-          await tx.kv.set(`k${i}`, String(i), now);
+          await tx.kv.set(anyKey(`k${i}`), String(i), now);
           tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'group', event: 'DAILY_RESET', detail: `unit ${i}` } });
           tx.alerts.enqueue({ type: 'DAILY_SUMMARY', at: now, payload: { summary: `unit ${i}` } });
           if (i === 4) throw new Error('unit 4 fails');
@@ -146,7 +150,7 @@ describe('native store group commit', () => {
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9);
     expect(results[4]).toMatchObject({ status: 'rejected' });
-    const after = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), k4: await tx.kv.get('k4'), k5: await tx.kv.get('k5') }));
+    const after = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), k4: await tx.kv.get(anyKey('k4')), k5: await tx.kv.get(anyKey('k5')) }));
     // 9 JOB beads + 9 ALERT beads; the failed unit left nothing
     expect(after).toEqual({ beads: before.beads + 18, backlog: before.backlog + 9, k4: null, k5: '5' });
     expect((await verifyAudit(store)).ok).toBe(true);
