@@ -5,8 +5,15 @@
  * every test to the SPEC 15 chaos vectors and SPEC 14 invariants of scripts/chaos.catalog.ts by
  * the title convention (`INV-…: ` / `CV <vector name>: `), and writes reports/chaos-report.md:
  * one row per vector (fault, observed outcome, invariants, beads, proving tests, PASS / FAIL /
- * MISSING) and one row per invariant. Exits non-zero when any row is MISSING or FAILED (or a
- * test file could not run), after printing a short summary.
+ * MISSING) and one row per invariant. The verdict is FAIL (exit 1) when ANY test of the run
+ * failed — a proving test or not —, when a test file could not run, when vitest itself exited
+ * non-zero, or when a row is MISSING or FAILED; a short summary is printed either way.
+ *
+ * "Beads checked" is what the passing proving tests of a vector actually asserted: tests check
+ * beads through test/support/beads-checked.ts (`expectBeads`), which records each checked type
+ * in the test's meta only when its assertion ran and held; the JSON reporter carries it here.
+ * The bead types SPEC 15 expects (catalog `specBeads`) are only used to flag the ones no test
+ * asserts.
  *
  *   npm run chaos                              whole suite
  *   npm run chaos -- test/engine test/jobs     only these files/dirs (vitest filters)
@@ -32,6 +39,8 @@ export interface VitestAssertion {
   readonly status: VitestStatus;
   readonly duration?: number | null;
   readonly failureMessages?: readonly string[] | null;
+  /** task meta: `beadsChecked` is written by test/support/beads-checked.ts */
+  readonly meta?: { readonly beadsChecked?: readonly string[] } | null;
 }
 
 export interface VitestFile {
@@ -74,6 +83,8 @@ export interface TestRef {
   readonly vectors: readonly string[];
   /** `CV …` names in the title prefixes that match no catalog vector */
   readonly unknownCv: readonly string[];
+  /** bead types this test asserted (recorded by expectBeads while it ran) */
+  readonly beads: readonly string[];
 }
 
 export interface Catalog {
@@ -182,6 +193,7 @@ export function classify(json: VitestJson, root: string, catalog: Catalog = CATA
         vectors: [...vectors],
         // a CV name the catalog does not know is only "outside the catalog" when no pattern placed the test
         unknownCv: vectors.size ? [] : unknownCv,
+        beads: [...(a.meta?.beadsChecked ?? [])],
       });
     }
   }
@@ -209,6 +221,8 @@ export interface SuiteError {
 
 export interface ChaosReport {
   readonly ok: boolean;
+  /** every failed test of the run, proving a catalog row or not */
+  readonly failedTests: readonly TestRef[];
   readonly vectors: readonly RowResult<VectorRow>[];
   readonly invariants: readonly RowResult<InvariantRow>[];
   readonly suiteErrors: readonly SuiteError[];
@@ -228,6 +242,8 @@ export interface ReportOptions {
   readonly commit?: string | null;
   readonly command?: string;
   readonly reportPath?: string;
+  /** vitest's own exit code when the script ran it (non-zero → FAIL whatever the JSON says) */
+  readonly runnerExitCode?: number | null;
 }
 
 /** Build the report (pure: no I/O). */
@@ -249,15 +265,25 @@ export function buildReport(json: VitestJson, opts: ReportOptions): ChaosReport 
   const unknownInvariants = [...new Set(tests.flatMap((t) => t.invariants).filter((i) => !knownInv.has(i)))].sort();
   const unknownVectors = [...new Set(tests.flatMap((t) => t.unknownCv))].sort((a, b) => a.localeCompare(b));
   const bad = (r: RowResult<unknown>) => r.status !== 'PASS';
-  const ok = !vectors.some(bad) && !invariants.some(bad) && suiteErrors.length === 0;
-  const partial = { ok, vectors, invariants, suiteErrors, tests, unknownVectors, unknownInvariants };
+  const failedTests = tests.filter((t) => t.result === 'FAIL');
+  const runnerFailed = (opts.runnerExitCode ?? 0) !== 0 || json.success === false || json.numFailedTests > 0;
+  const ok = !vectors.some(bad) && !invariants.some(bad) && suiteErrors.length === 0 && failedTests.length === 0 && !runnerFailed;
+  const partial = { ok, failedTests, vectors, invariants, suiteErrors, tests, unknownVectors, unknownInvariants, runnerExitCode: opts.runnerExitCode ?? null };
   return { ...partial, markdown: renderMarkdown(json, partial, opts, catalog), summary: renderSummary(json, partial, opts) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-type Partial = Omit<ChaosReport, 'markdown' | 'summary'>;
+type Partial = Omit<ChaosReport, 'markdown' | 'summary'> & { readonly runnerExitCode: number | null };
+
+/** The bead types the passing proving tests asserted, in first-seen order; SPEC beads no test asserts flagged. */
+function beadsCell(v: RowResult<VectorRow>): string {
+  const asserted = [...new Set(v.tests.filter((t) => t.result === 'PASS').flatMap((t) => t.beads))];
+  const unasserted = v.row.specBeads.filter((b) => b !== '(all)' && !asserted.includes(b));
+  const shown = asserted.length ? asserted.join(', ') : '— (no proving test asserts a bead)';
+  return unasserted.length ? `${shown}<br>⚠ not asserted: ${unasserted.join(', ')}` : shown;
+}
 
 const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 const badge = (s: RowStatus | TestResult) => (s === 'PASS' ? '✅ PASS' : s === 'FAIL' ? '❌ FAIL' : s === 'SKIP' ? '⏭ SKIP' : '⚠️ MISSING');
@@ -307,9 +333,9 @@ function renderMarkdown(json: VitestJson, r: Partial, opts: ReportOptions, catal
   L.push(`Generated ${opts.generatedAt ?? new Date().toISOString()}${opts.commit ? ` at commit \`${opts.commit}\`` : ''}${opts.command ? ` by \`${opts.command}\`` : ''}.`);
   L.push(`vitest: ${runLine(json)}.`);
   L.push('');
-  L.push(`**Result: ${r.ok ? 'PASS' : 'FAIL'}** — chaos vectors (SPEC 15): ${vc.PASS} PASS · ${vc.FAIL} FAIL · ${vc.MISSING} MISSING of ${r.vectors.length}; invariants (SPEC 14): ${ic.PASS} PASS · ${ic.FAIL} FAIL · ${ic.MISSING} MISSING of ${r.invariants.length}${r.suiteErrors.length ? `; ${r.suiteErrors.length} test file(s) could not run` : ''}.`);
+  L.push(`**Result: ${r.ok ? 'PASS' : 'FAIL'}** — chaos vectors (SPEC 15): ${vc.PASS} PASS · ${vc.FAIL} FAIL · ${vc.MISSING} MISSING of ${r.vectors.length}; invariants (SPEC 14): ${ic.PASS} PASS · ${ic.FAIL} FAIL · ${ic.MISSING} MISSING of ${r.invariants.length}; failed tests in the run: ${r.failedTests.length}${r.suiteErrors.length ? `; ${r.suiteErrors.length} test file(s) could not run` : ''}${r.runnerExitCode ? `; vitest exited ${r.runnerExitCode}` : ''}.`);
   L.push('');
-  L.push('Tests are matched by title: `INV-…: ` for invariants, `CV <vector name>: ` for vectors (aliases and explicit patterns in `scripts/chaos.catalog.ts`).');
+  L.push('Tests are matched by title: `INV-…: ` for invariants, `CV <vector name>: ` for vectors (aliases and explicit patterns in `scripts/chaos.catalog.ts`). The verdict is FAIL when any test of the run fails. "Beads checked" lists the bead types the passing proving tests asserted (`expectBeads` in test/support/beads-checked.ts records them as they run); SPEC bead types no proving test asserts are flagged "not asserted".');
   L.push('');
   L.push('## Chaos vectors (SPEC 15)');
   L.push('');
@@ -324,7 +350,7 @@ function renderMarkdown(json: VitestJson, r: Partial, opts: ReportOptions, catal
     const observedInv = [...new Set(v.tests.flatMap((t) => t.invariants))].filter((i) => !v.row.invariants.includes(i));
     const inv = [...v.row.invariants, ...observedInv].map((i) => `${i}${invStatus.get(i) === 'PASS' ? ' ✓' : ''}`).join('<br>') || '— (SPEC 7 rule)';
     const proving = v.tests.length ? v.tests.map((t) => `\`${t.file}\` › ${fullTitle(t)} — **${t.result}**${ms(t.durationMs)}`).join('<br>') : '**MISSING**';
-    L.push(`| ${v.row.id} | ${cell(v.row.name)} | ${cell(v.row.fault)} | ${cell(outcome)} | ${inv} | ${v.row.beads.join(', ')} | ${cell(proving)} | ${badge(v.status)} |`);
+    L.push(`| ${v.row.id} | ${cell(v.row.name)} | ${cell(v.row.fault)} | ${cell(outcome)} | ${inv} | ${beadsCell(v)} | ${cell(proving)} | ${badge(v.status)} |`);
   }
   L.push('');
   L.push('## Invariants (SPEC 14)');
@@ -336,14 +362,14 @@ function renderMarkdown(json: VitestJson, r: Partial, opts: ReportOptions, catal
     const by = catalog.vectors.filter((v) => v.invariants.includes(i.row.id)).map((v) => v.id);
     L.push(`| ${i.row.id} | ${cell(i.row.summary)} | ${cell(proving)} | ${by.join(', ') || '—'} | ${badge(i.status)} |`);
   }
-  const failed = r.tests.filter((t) => t.result === 'FAIL' && (t.vectors.length || t.invariants.length));
-  if (failed.length) {
+  if (r.failedTests.length) {
     L.push('');
     L.push('## Failures');
-    for (const t of failed) {
+    for (const t of r.failedTests) {
+      const proves = [...t.vectors, ...t.invariants];
       L.push('');
       L.push(`### ❌ ${fullTitle(t)}`);
-      L.push(`\`${t.file}\` — proves ${[...t.vectors, ...t.invariants].join(', ')}`);
+      L.push(`\`${t.file}\` — ${proves.length ? `proves ${proves.join(', ')}` : 'not a proving test (the verdict is FAIL all the same)'}`);
       L.push('');
       L.push('```');
       L.push(firstLines(t.failure ?? '(no message)', 12));
@@ -392,6 +418,8 @@ function renderSummary(json: VitestJson, r: Partial, opts: ReportOptions): strin
       .join('; ');
   const lines = [
     `BUNNY chaos: ${r.ok ? 'PASS' : 'FAIL'}`,
+    ...(r.failedTests.length ? [`  FAILED tests (${r.failedTests.length}): ${r.failedTests.map((t) => `${t.file} › ${fullTitle(t)}`).join('; ')}`] : []),
+    ...(r.runnerExitCode ? [`  vitest exited ${r.runnerExitCode}`] : []),
     `  vectors    (SPEC 15): ${vc.PASS} PASS · ${vc.FAIL} FAIL · ${vc.MISSING} MISSING of ${r.vectors.length}`,
     `  invariants (SPEC 14): ${ic.PASS} PASS · ${ic.FAIL} FAIL · ${ic.MISSING} MISSING of ${r.invariants.length}`,
   ];
@@ -483,6 +511,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     commit: gitCommit(),
     command: args.from ? `npm run chaos -- --from ${relative(repoRoot, jsonPath)}` : `npm run chaos${args.filters.length ? ` -- ${args.filters.join(' ')}` : ''}`,
     reportPath,
+    runnerExitCode: vitestExit,
   });
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, report.markdown);

@@ -13,7 +13,7 @@ day=${DAY:-$(TZ=America/New_York date +%F)}
 status=0
 for hm in $hours; do
   target=$(TZ=America/New_York date -d "$day $hm" +%s)
-  off=$(( target - $(date +%s) ))
+  off=$(printf '%+d' $(( target - $(date +%s) )))  # faketime needs the sign: "+6290s" (a bare "6290s" is refused)
   echo "=== $day $hm America/New_York (offset ${off}s)"
   if faketime -f "${off}s" npx vitest run "$@"; then echo "=== $hm ET: PASS"; else echo "=== $hm ET: FAIL"; status=1; fi
 done

@@ -4,9 +4,11 @@
  * build Phoenix through `createApp`, so they run the same code.
  */
 import { SimBroker } from './broker/sim/index.js';
+import { storeBookPersistence } from './broker/sim/sim.persist.js';
 import type { AppConfig } from './config/load.js';
 import type { BrokerPort } from './engine/broker.port.js';
 import { Engine } from './engine/engine.js';
+import { inRestartWindow, type GatewayDay } from './engine/gateway-day.js';
 import type { Clock, Logger, Random } from './engine/ports.js';
 import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
@@ -57,21 +59,40 @@ export function buildAnchorPublisher(config: AppConfig, dbFile: string, clock: C
   return { file, publisher: new AnchorPublisher(sinks, clock) };
 }
 
-export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger): SimBroker {
-  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger });
+/** The simulator; with `store` it keeps its book in Phoenix's database across restarts (issue 16). */
+export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): SimBroker {
+  return new SimBroker({ clock, random: seededRandom(config.env.SIM_SEED), profile: config.env.SIM_PROFILE, logger, ...(store ? { persistence: storeBookPersistence(store, clock) } : {}) });
 }
 
 /**
  * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
  * IBKR client (and rxjs) is only loaded when it is used.
  */
-export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger): Promise<BrokerPort> {
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
-    return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }) });
+    const day = gatewayDayOf(config);
+    const tz = config.constitution.session.timeZone;
+    return new IbkrBroker({
+      host: e.IB_HOST,
+      port: e.IB_PORT,
+      clientId: e.IB_CLIENT_ID,
+      ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}),
+      mode: e.TRADING_MODE,
+      allowLive: e.IBKR_ALLOW_LIVE,
+      clock,
+      logger: logger.child({ component: 'ibkr' }),
+      inRestartWindow: (now) => inRestartWindow(now, day, tz),
+    });
   }
-  return buildSimBroker(config, clock, logger);
+  return buildSimBroker(config, clock, logger, store);
+}
+
+/** IB Gateway's day from IB_RESTART_WINDOW / IB_WEEKLY_LOGIN / IB_LOGIN_REMINDER_MIN (SPEC 17). */
+export function gatewayDayOf(config: AppConfig): GatewayDay {
+  const e = config.env;
+  return { restartWindow: e.IB_RESTART_WINDOW, weeklyLogin: e.IB_WEEKLY_LOGIN, remindMinutesBefore: e.IB_LOGIN_REMINDER_MIN };
 }
 
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
@@ -89,7 +110,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
   const onBeadsCommitted = anchors.publisher.committed;
   const store: Store = prismaDb ? new (await import('./store/prisma.store.js')).PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
-  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger));
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
   const engine = new Engine({
     store,
     broker,
@@ -100,6 +121,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     mode: config.env.TRADING_MODE,
     allowLive: config.env.IBKR_ALLOW_LIVE,
     chatId: deps.chatId,
+    // the gateway's restart window and weekly login apply to IB Gateway, whoever built the adapter
+    gateway: broker.name === 'ibkr' ? gatewayDayOf(config) : null,
   });
   return {
     engine,

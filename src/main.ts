@@ -1,17 +1,25 @@
 /**
  * `npm start`: load and validate configuration (fail closed), then run the service.
+ * `npm start -- --demo`: the same on the demo constitution and its own data directory.
  */
 import { startupBanner } from './banner.js';
 import { SECRET_ENV } from './config/env.schema.js';
 import { ConfigError, loadConfig } from './config/load.js';
+import { demoEnv, takeDemoFlag } from './demo/data-dir.js';
 import { createLogger } from './runtime/logger.js';
 import { cryptoRandom, systemClock } from './runtime/system-clock.js';
 import { startFrontEnds, startService, type FrontEnds } from './service.js';
 
 async function main(): Promise<void> {
+  // `npm start -- --demo`: the demo constitution on its own data directory (src/demo/data-dir.ts)
+  const { demo, rest } = takeDemoFlag(process.argv.slice(2));
+  if (rest.length) {
+    process.stderr.write(`unknown argument ${rest[0]}: npm start takes only --demo (the demo on its own database, data/demo/)\n`);
+    process.exit(2);
+  }
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(demo ? demoEnv(process.env) : process.env);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -29,6 +37,7 @@ async function main(): Promise<void> {
     chatId: config.env.TELEGRAM_CHAT_ID ?? '-1001001',
     telegramLabel: config.env.TELEGRAM_BOT_TOKEN ? 'telegram' : 'sandbox',
     inspectDb: false, // no Prisma client unless STORE_ADAPTER=prisma (memory, start-up)
+    demoData: demo,
   });
   let front: FrontEnds;
   try {
@@ -38,7 +47,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const broker = service.app.broker;
-  process.stdout.write(startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: front.telegram.banner, botReady: front.botReady }));
+  process.stdout.write(startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: front.telegram.banner, botReady: front.botReady, demoData: demo }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -6,14 +6,16 @@
  * writes anything), so /healthz answers 503 until the jobs, the bot and the alert sender run.
  */
 import { AlertSender } from './alerts/index.js';
-import { createApp, recordConfig, type App, type AppDeps } from './app.js';
+import { createApp, recordConfig, VERSION, type App, type AppDeps } from './app.js';
 import { createGrammyAlertTransport } from './bot/alert.transport.js';
 import type { BotOptions } from './bot/bot.js';
 import { launchTelegram, type TelegramHandle } from './bot/launch.js';
 import type { AppConfig } from './config/load.js';
+import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
+import { sqlitePath } from './store/db-path.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
@@ -28,6 +30,8 @@ export interface ServiceOptions extends AppDeps {
   readonly sweepEveryMs?: number;
   /** job scheduler override (tests: `new ClockScheduler(fakeClock, random)`); default node-cron */
   readonly scheduler?: Scheduler;
+  /** started as the demo (`npm start -- --demo`): its own data directory (src/demo/data-dir.ts) */
+  readonly demoData?: boolean;
 }
 
 export interface Service {
@@ -40,6 +44,27 @@ export interface Service {
   /** GET /metrics: this instance's own registry */
   readonly metrics: PhoenixMetrics;
   stop(): Promise<void>;
+}
+
+/** SystemState key: the running service's intake address, for the CLI (src/cli/service-client.ts). */
+export const SERVICE_ENDPOINT_KEY = 'service.endpoint';
+
+/** What GET /v1/admin/status says this process runs (no secrets). */
+export function serviceFacts(config: AppConfig, app: App, run: { startedAt: number; intake: string; telegram: string; demoData: boolean }): ServiceFacts {
+  const e = config.env;
+  const ibkr = app.broker.name === 'ibkr';
+  return {
+    version: VERSION,
+    pid: process.pid,
+    startedAt: run.startedAt,
+    database: sqlitePath(e.DATABASE_URL),
+    demoData: run.demoData,
+    constitution: { name: config.constitution.name, path: config.constitutionPath, demo: config.constitution.demo, timeZone: config.constitution.session.timeZone },
+    mode: e.TRADING_MODE,
+    broker: { name: app.broker.name, ...(ibkr ? { host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}) } : {}) },
+    intake: run.intake,
+    telegram: run.telegram,
+  };
 }
 
 /** The parts that must run before /healthz says ready (SPEC 17). */
@@ -58,6 +83,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     broker: () => ({ ...app.broker.health(), name: app.broker.name }),
     health: () => app.engine.health(),
   });
+  const startedAt = clock.now();
+  let intakeUrl = '';
+  const facts = (): ServiceFacts => serviceFacts(config, app, { startedAt, intake: intakeUrl, telegram: opts.telegramLabel, demoData: opts.demoData === true });
   // Bind the port first: a second instance fails here, before it writes or connects anything.
   let intake: IntakeServer;
   try {
@@ -70,6 +98,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ratePerMinute: config.env.INTAKE_RATE_PER_MIN,
       readiness,
       metrics,
+      admin: { facts },
       ...(config.env.TRADINGVIEW_PASSPHRASE && config.tradingview
         ? {
             tradingview: {
@@ -88,11 +117,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
     throw e;
   }
+  intakeUrl = intake.url;
   // Before this process writes a bead: does the log still match its anchor journal? (SAFE-12)
   const anchored = await checkAnchorsAtStartup({ store: app.store, file: app.anchors.file, publisher: app.anchors.publisher, clock, logger });
   if (anchored.kind === 'ok' || anchored.kind === 'off' || (anchored.kind === 'new' && anchored.head === 0)) logger.info({ ...anchored, journal: app.anchors.file }, 'audit anchor journal checked');
   else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
+  // where the CLI finds this service when its own shell names another INTAKE_PORT (issue 16)
+  await app.store.tx((tx) => tx.kv.set(SERVICE_ENDPOINT_KEY, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now()));
   app.engine.attachBroker();
   try {
     await app.broker.connect();
@@ -182,6 +214,7 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     chatId: app.engine.ctx.chatId,
     transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
+    render: { timeZone: app.engine.ctx.constitution.session.timeZone }, // alert times in the constitution's zone
     levels: config.alerts ?? {},
     observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
   });

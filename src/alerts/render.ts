@@ -7,12 +7,12 @@
  *   🔴 <b>CRITICAL · Order stalled (no broker acknowledgement)</b>
  *   BUY 1 MES: no broker acknowledgement for 61 s. Not retried; check the broker.
  *   intent: in_7f3k
- *   at 10:03:12 ET
+ *   at 10:03:12 EST
  *   Runbook: RB-003 — /runbook RB-003
  *
  * A digest section:
  *   🟠 <b>WARNING · Order rejected by broker</b> ×37
- *   in 59 s: first 10:03:01, last 10:04:00 ET
+ *   in 59 s: first 10:03:01, last 10:04:00 EST
  *   • ×30 BUY 1 MES rejected by broker: margin. Not retried.
  *   • ×7 SELL 2 MES rejected by broker: margin. Not retried.
  *   ↳ <b>Order stalled</b> ×3 folded in (RB-003)
@@ -24,16 +24,15 @@
  */
 import type { AlertPayload, AlertType, Severity } from '../engine/alerts.table.js';
 import { alertDetails, alertLine } from '../engine/alerts.table.js';
+import { clockTimeSec } from '../engine/people-time.js';
 import { clip, escapeHtml as esc, visibleLength, visibleText } from './html.js';
 
 /** Telegram's limit, characters after entity parsing. */
 export const TELEGRAM_TEXT_MAX = 4096;
 
 export interface RenderOptions {
-  /** IANA zone for times (default America/New_York, the exchange's) */
+  /** IANA zone for times: the constitution's (default America/New_York, the exchange's); shown with its abbreviation ("EST") */
   readonly timeZone?: string;
-  /** label printed after times (default "ET" for New York, else the zone name) */
-  readonly zoneLabel?: string;
   /** visible characters allowed (default 4000: headroom under 4096) */
   readonly maxLength?: number;
   /** most frequent distinct lines shown per section (default 3) */
@@ -78,10 +77,6 @@ const DETAILS_MAX = 8;
 
 const fmtN = (n: number): string => n.toLocaleString('en-US');
 
-function timeFormatter(timeZone: string): (ms: number) => string {
-  const f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  return (ms) => f.format(ms);
-}
 
 function spanText(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -102,8 +97,10 @@ const WHY_NOTE: Record<Section['why'], string> = {
 type Detail = 'full' | 'compact' | 'minimal';
 
 interface Ctx {
+  /** "10:03:12 EST": THE people formatter (src/engine/people-time.ts) */
+  readonly at: (ms: number) => string;
+  /** "10:03:12": the first time of a span, whose zone the last one names */
   readonly t: (ms: number) => string;
-  readonly zone: string;
   readonly variantsShown: number;
 }
 
@@ -119,15 +116,15 @@ function foldedLine(f: Section): string {
 
 function renderSection(s: Section, d: Detail, c: Ctx): string {
   const lines = [header(s)];
-  if (s.foldedInto) lines.push(`<i>folded into “${esc(s.foldedInto.title)}” (active since ${c.t(s.foldedInto.since)} ${c.zone})</i>`);
+  if (s.foldedInto) lines.push(`<i>folded into “${esc(s.foldedInto.title)}” (active since ${c.at(s.foldedInto.since)})</i>`);
   if (s.count === 1 && s.sample) {
     if (d !== 'minimal') {
       lines.push(esc(clip(alertLine(s.sample.type, s.sample.payload), d === 'full' ? SUMMARY_MAX : LINE_MAX)));
       if (d === 'full') for (const x of alertDetails(s.sample.type, s.sample.payload).slice(0, DETAILS_MAX)) lines.push(esc(clip(x, LINE_MAX)));
     }
-    lines.push(`at ${c.t(s.sample.at)} ${c.zone}${WHY_NOTE[s.why]}`);
+    lines.push(`at ${c.at(s.sample.at)}${WHY_NOTE[s.why]}`);
   } else {
-    lines.push(`in ${spanText(s.last - s.first)}: first ${c.t(s.first)}, last ${c.t(s.last)} ${c.zone}${WHY_NOTE[s.why]}`);
+    lines.push(`in ${spanText(s.last - s.first)}: first ${c.t(s.first)}, last ${c.at(s.last)}${WHY_NOTE[s.why]}`);
     if (d === 'full') {
       const shown = s.variants.slice(0, c.variantsShown);
       for (const v of shown) lines.push(`• ${v.count === 1 ? '' : `×${fmtN(v.count)} `}${esc(clip(v.line, LINE_MAX))}`);
@@ -159,9 +156,11 @@ const sectionTotal = (s: Section): number => s.count + s.folded.reduce((n, f) =>
  */
 export function renderMessage(units: readonly (readonly Section[])[], opts: RenderOptions = {}): RenderedMessage {
   const timeZone = opts.timeZone ?? 'America/New_York';
+  const at = (ms: number) => clockTimeSec(ms, timeZone);
   const c: Ctx = {
-    t: timeFormatter(timeZone),
-    zone: opts.zoneLabel ?? (timeZone === 'America/New_York' ? 'ET' : timeZone),
+    at,
+    // the first time of a span without its zone: the last one names it
+    t: (ms) => at(ms).replace(/ \S+$/, ''),
     variantsShown: opts.variantsShown ?? 3,
   };
   const max = Math.min(opts.maxLength ?? 4000, TELEGRAM_TEXT_MAX);

@@ -57,6 +57,7 @@ import { outboxDbFor, outboxSql, newMessageId, TELEGRAM_KV, AlertCountMismatch, 
 import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
 import { deliveryOf, snoozeNote } from './levels.js';
 import type { RenderOptions } from './render.js';
+import { dateClockTime } from '../engine/people-time.js';
 import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
 
 export interface AlertSenderOptions {
@@ -108,6 +109,8 @@ export interface SenderStats {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** a time in a message to a person: the constitution's zone with its abbreviation (logs keep ISO) */
+const shownAt = (ms: number, render: RenderOptions | undefined) => dateClockTime(ms, render?.timeZone ?? 'America/New_York');
 
 const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
 
@@ -497,7 +500,7 @@ export class AlertSender {
     this.backoffUntil = Math.max(this.backoffUntil, err.kind === 'rate_limited' && m ? 0 : retryAt);
     const text = `${err.message}${m ? '' : ' (probe)'}`;
     this.lastFailure = text;
-    const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${iso(this.failingSince)}`;
+    const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${this.failingSince === null ? 'now' : shownAt(this.failingSince, this.o.render)}`;
     this.log.warn({ err: text, kind: err.kind, ambiguous: err.ambiguous, retryInMs: retryAt - at, messageId: m?.id }, 'telegram delivery failed');
 
     await this.db.tx(async (sql) => {
@@ -520,8 +523,8 @@ export class AlertSender {
         type: 'TELEGRAM_DOWN',
         at,
         payload: {
-          summary: `Telegram delivery failing since ${iso(since)} (${this.failures} failed attempts; last: ${this.lastFailure}). Alerts are kept in the outbox and delivered when Telegram answers.`,
-          facts: { since: iso(since), failures: this.failures },
+          summary: `Telegram delivery failing since ${shownAt(since, this.o.render)} (${this.failures} failed attempts; last: ${this.lastFailure}). Alerts are kept in the outbox and delivered when Telegram answers.`,
+          facts: { since: shownAt(since, this.o.render), failures: this.failures },
         },
       });
     });
@@ -544,7 +547,7 @@ export class AlertSender {
         at,
         payload: {
           summary: `Telegram delivery restored${mins === null ? '' : ` after ${mins} min`} (${failures} failed attempts). Delayed alerts follow as digests.`,
-          ...(wasFailing === null ? {} : { facts: { down_since: iso(wasFailing) } }),
+          ...(wasFailing === null ? {} : { facts: { down_since: shownAt(wasFailing, this.o.render) } }),
         },
       });
     });

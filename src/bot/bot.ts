@@ -43,8 +43,9 @@ import { COMMANDS, enabledCommands, type CommandEnv, type CommandRow } from './c
 import { answerOnce, wasAnswered, type BotContext, type BotServices } from './context.js';
 import { b, line, renderFitted } from './html.js';
 import { PacedSender } from './paced-sender.js';
-import { dur } from './render/format.js';
+import { dur } from '../engine/people-time.js';
 import { createServices, somethingWentWrong } from './services.js';
+import { CardCountdown } from './countdown.js';
 import { CardSyncer } from './syncer.js';
 import { createTelegramApi, guardApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
@@ -71,6 +72,8 @@ export interface BotConfig extends AccessConfig {
 export interface BotOptions {
   /** card syncer poll interval (default 1000 ms) */
   readonly syncEveryMs?: number;
+  /** keep open cards' time left true in place (countdown.ts; default true) */
+  readonly countdown?: boolean;
   /** per-user commands and taps: `burst` at once, one more every `refillMs` (default 10 / 3000 ms of engine time) */
   readonly rateLimit?: { readonly burst: number; readonly refillMs: number };
   /** ACCESS_DENIED beads per stranger (default 5 / 12 000 ms) */
@@ -125,6 +128,8 @@ export interface BotObserver {
 export interface PhoenixBot {
   readonly bot: Bot<BotContext>;
   readonly syncer: CardSyncer;
+  /** keeps an open card's "4:12 left" true in place (countdown.ts) */
+  readonly countdown: CardCountdown;
   readonly access: AccessPolicy;
   readonly commands: readonly CommandRow[];
   readonly services: BotServices;
@@ -175,6 +180,7 @@ export function createBot(deps: BotDeps): PhoenixBot {
   const access = new AccessPolicy(config);
   const observer = deps.observer;
   const syncer = new CardSyncer(paced, engine, log, { everyMs: o.syncEveryMs ?? 1000, ...(observer ? { onShown: (card: CardRecord) => card.kind === 'TRADE' && observer.cardShown(card.subjectId) } : {}) });
+  const countdown = new CardCountdown(paced, engine, log, { enabled: o.countdown ?? true });
   const services = createServices({
     engine,
     access,
@@ -292,5 +298,5 @@ export function createBot(deps: BotDeps): PhoenixBot {
     log.error({ err: describeTelegramError(err.error), updateId: err.ctx?.update?.update_id }, 'bot error');
   });
 
-  return { bot, syncer, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => lastUpdateId };
+  return { bot, syncer, countdown, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => lastUpdateId };
 }

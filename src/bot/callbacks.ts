@@ -10,7 +10,7 @@
  */
 import type { Filter } from 'grammy';
 import type { DecisionOutcome } from '../engine/approval.usecase.js';
-import { listUnresolvedDrifts, resolveDrift, type DriftResolution } from '../engine/drift.usecase.js';
+import { getDrift, listUnresolvedDrifts, resolveDrift, type DriftResolution } from '../engine/drift.usecase.js';
 import { ConcurrentChangeError } from '../engine/errors.js';
 import { decidePromotion, type PromotionDecisionOutcome } from '../engine/promotion.usecase.js';
 import { cardView, type CardView } from '../engine/queries.usecase.js';
@@ -20,7 +20,7 @@ import { describeData, parseCallback, type CallbackAction, type ParsedCallback }
 import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices } from './context.js';
 import { toast } from './html.js';
 import { renderCard } from './render/card.js';
-import { renderDriftList } from './render/lists.js';
+import { renderDrift, renderDriftList } from './render/drift.js';
 import { snoozeTap } from './snooze.tap.js';
 
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
@@ -178,20 +178,22 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
     return answerOnce(ctx, NOT_VALID, s.logger);
   }
   const confirmed = p.action === 'confirm';
+  // /resume: the card, edited in place, is the one confirmation; the others also post their report
+  const report = confirmed && view.card.kind !== 'CONFIRM_RESUME';
   const work = s.engine.answerConfirmation(p.id, confirmed, actor);
   const outcome = await withDeadline(work, s.decisionWaitMs);
   if (outcome === TIMED_OUT) {
     work
       .then(async (o) => {
         s.kickSyncer();
-        if (o.ok && confirmed) s.reply(ctx, toast(`${actor.name}: ${o.message}`), CONFIRMED);
+        if (o.ok && report) s.reply(ctx, toast(`${actor.name}: ${o.message}`), CONFIRMED);
       })
       .catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'confirmation failed after the tap was answered'));
     return answerOnce(ctx, WORKING, s.logger);
   }
   await answerOnce(ctx, toast(outcome.message), s.logger);
   s.kickSyncer();
-  if (outcome.ok && confirmed) s.reply(ctx, `${actor.name}: ${outcome.message}`.slice(0, 3500), CONFIRMED);
+  if (outcome.ok && report) s.reply(ctx, `${actor.name}: ${outcome.message}`.slice(0, 3500), CONFIRMED);
 }
 
 const POSITION_CONFIRM = { reprotect: 'CONFIRM_REPROTECT', closeOne: 'CONFIRM_CLOSE', cancelStalled: 'CONFIRM_CANCEL_STALLED' } as const;
@@ -229,7 +231,16 @@ async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
   const r = await resolveDrift(s.engine.ctx, p.id, resolution, `resolved from Telegram by ${actor.name}`, actor);
   await answerOnce(ctx, toast(r.message), s.logger);
   s.kickSyncer();
-  await refreshDriftList(ctx, s);
+  await refreshDrift(ctx, s, p.id);
+}
+
+/** Edit the tapped drift message so it shows that drift now (resolved: by whom, and no buttons). */
+async function refreshDrift(ctx: CallbackCtx, s: BotServices, driftId: string): Promise<void> {
+  const msg = ctx.callbackQuery.message;
+  if (!msg) return;
+  const engineCtx = s.engine.ctx;
+  const r = renderDrift(await getDrift(engineCtx, driftId), engineCtx.clock.now(), engineCtx.constitution.session.timeZone, rankAtLeast(ctx.phoenix!.rank, 'approver'), driftId);
+  s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'rest');
 }
 
 /** "Check now" (SPEC 8, 12): any configured user; reconciliation only reads and records drifts, and is rate-limited by the engine. */
@@ -250,6 +261,6 @@ async function refreshDriftList(ctx: CallbackCtx, s: BotServices): Promise<void>
   const msg = ctx.callbackQuery.message;
   if (!msg) return;
   const engineCtx = s.engine.ctx;
-  const r = renderDriftList(await listUnresolvedDrifts(engineCtx), engineCtx.clock.now(), rankAtLeast(ctx.phoenix!.rank, 'approver'));
+  const r = renderDriftList(await listUnresolvedDrifts(engineCtx), engineCtx.clock.now(), engineCtx.constitution.session.timeZone);
   s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'rest');
 }

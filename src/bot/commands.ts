@@ -8,7 +8,8 @@ import type { Lane } from '../alerts/chat-budget.js';
 import { pointText, shortHash } from '../engine/audit.anchor.js';
 import { verifyAudit } from '../engine/audit.usecase.js';
 import type { Actor } from '../engine/domain.js';
-import { listUnresolvedDrifts } from '../engine/drift.usecase.js';
+import { getDrift, listUnresolvedDrifts } from '../engine/drift.usecase.js';
+import { clockTime, dateClockTime } from '../engine/people-time.js';
 import { requestPromotion } from '../engine/promotion.usecase.js';
 import { listPending, listPositions, listWorkingOrders } from '../engine/queries.usecase.js';
 import { demote, listStrategies } from '../engine/strategy.usecase.js';
@@ -16,8 +17,9 @@ import { rankAtLeast, type Rank } from './access.js';
 import { parseDemoteArgs, parseStrategyArg } from './args.js';
 import type { BotContext, BotServices } from './context.js';
 import { b, blank, clean, code, i, line, renderFitted, type Line } from './html.js';
+import { renderDrift } from './render/drift.js';
 import { renderDriftList, renderOrders, renderPending, renderPositions, renderStatus } from './render/lists.js';
-import { modeBanner, utc, utcDay } from './render/format.js';
+import { modeBanner } from './render/format.js';
 import { renderPromotionRefusal, renderStrategies } from './render/promotion.js';
 import { listRunbooks, renderRunbook, renderRunbookList } from './runbooks.js';
 
@@ -50,6 +52,8 @@ export interface CommandRow {
 }
 
 const say = (env: CommandEnv, ...lines: Line[]) => env.reply(renderFitted(lines));
+/** the constitution's time zone: every time a reply shows is in it */
+const tzOf = (env: CommandEnv): string => env.s.engine.ctx.constitution.session.timeZone;
 
 export const COMMANDS: readonly CommandRow[] = [
   {
@@ -86,7 +90,7 @@ export const COMMANDS: readonly CommandRow[] = [
     enabled: true,
     async run(env) {
       const ctx = env.s.engine.ctx;
-      await env.reply(renderPositions(await listPositions(ctx), ctx.clock.now()));
+      await env.reply(renderPositions(await listPositions(ctx), ctx.clock.now(), tzOf(env)));
     },
   },
   {
@@ -100,22 +104,29 @@ export const COMMANDS: readonly CommandRow[] = [
   },
   {
     command: 'pending',
-    description: 'cards waiting for APPROVE / PASS',
+    description: 'cards waiting for APPROVE / PASS, the one expiring first on top, with links to them',
     minRank: 'viewer',
     enabled: true,
     async run(env) {
       const ctx = env.s.engine.ctx;
-      await env.reply(renderPending(await listPending(ctx), ctx.clock.now()));
+      await env.reply(renderPending(await listPending(ctx), ctx.clock.now(), tzOf(env)));
     },
   },
   {
     command: 'drift',
-    description: 'unresolved reconciliation drifts, resolve buttons, check now',
+    args: '[ID]',
+    description: 'unresolved reconciliation drifts in words and "check now"; /drift ID shows one with its resolve buttons',
     minRank: 'viewer',
     enabled: true,
     async run(env) {
       const ctx = env.s.engine.ctx;
-      const r = renderDriftList(await listUnresolvedDrifts(ctx), ctx.clock.now(), rankAtLeast(env.rank, 'approver'));
+      const id = env.args.trim();
+      if (id) {
+        if (!/^drf_[A-Za-z0-9]{1,40}$/.test(id)) return say(env, line('Usage: ', code('/drift drf_…'), ' (the id from /drift), or /drift for the list.'));
+        const r = renderDrift(await getDrift(ctx, id), ctx.clock.now(), tzOf(env), rankAtLeast(env.rank, 'approver'), id);
+        return env.reply(r.html, r.keyboard);
+      }
+      const r = renderDriftList(await listUnresolvedDrifts(ctx), ctx.clock.now(), tzOf(env));
       await env.reply(r.html, r.keyboard);
     },
   },
@@ -130,12 +141,12 @@ export const COMMANDS: readonly CommandRow[] = [
     async run(env) {
       const reason = clean(env.args).slice(0, 200) || 'no reason given (Telegram /halt)';
       const r = await env.s.engine.halt(env.actor, reason);
-      await say(env, line(r.ok ? '🛑 ' : '', r.ok ? b(clean(r.message)) : clean(r.message)), ...(r.ok ? [line(i('Lift it with /resume (admin, confirm button). See /runbook RB-004.'))] : []));
+      await say(env, line(r.ok ? '🛑 ' : '', r.ok ? b(clean(r.message)) : clean(r.message)), ...(r.ok ? [line(i('An admin lifts it with /resume (one confirm tap). See /runbook RB-004.'))] : []));
     },
   },
   {
     command: 'resume',
-    description: 'lift the kill flag (admin; asks for a confirm tap)',
+    description: 'lift the kill flag, after one confirm tap',
     minRank: 'admin',
     enabled: true,
     async run(env) {
@@ -146,7 +157,7 @@ export const COMMANDS: readonly CommandRow[] = [
   },
   {
     command: 'flatten',
-    description: 'close every open position at market (admin; asks for a confirm tap)',
+    description: 'close every open position at market, after one confirm tap',
     minRank: 'admin',
     enabled: true,
     async run(env) {
@@ -156,7 +167,7 @@ export const COMMANDS: readonly CommandRow[] = [
   {
     command: 'resolve',
     args: 'INTENT what-you-checked',
-    description: 'close a STALLED entry the broker cannot answer for, after checking TWS yourself (admin)',
+    description: 'close a STALLED entry the broker cannot answer for, after checking TWS yourself',
     minRank: 'admin',
     enabled: true,
     async run(env) {
@@ -206,13 +217,13 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      await env.reply(renderStrategies(await listStrategies(env.s.engine.ctx)));
+      await env.reply(renderStrategies(await listStrategies(env.s.engine.ctx), tzOf(env)));
     },
   },
   {
     command: 'promote',
     args: 'STRATEGY',
-    description: 'ask to promote a SHADOW strategy to LIVE: evidence card, an approver decides (SPEC 11)',
+    description: 'ask to promote a SHADOW strategy to LIVE: an evidence card, an approver decides',
     minRank: 'admin',
     enabled: true,
     async run(env) {
@@ -227,7 +238,7 @@ export const COMMANDS: readonly CommandRow[] = [
       }
       const chat = env.ctx.chat;
       if (chat && env.s.access.isMainChat(chat.id)) return; // the PROMOTION card itself is the answer
-      await say(env, line('Promotion card for ', code(clean(r.strategy)), ` posted in the main chat; an approver must APPROVE it before ${utc(r.expiresAt)}.`));
+      await say(env, line('Promotion card for ', code(clean(r.strategy)), ` posted in the main chat; an approver must APPROVE it before ${clockTime(r.expiresAt, tzOf(env))}.`));
     },
   },
   {
@@ -242,7 +253,7 @@ export const COMMANDS: readonly CommandRow[] = [
       const r = await demote(env.s.engine.ctx, arg.value.name, env.actor, arg.value.reason || `demoted from Telegram by ${env.actor.name}`);
       env.s.kickSyncer();
       if (!r.ok) return say(env, line(clean(r.message)));
-      await say(env, line(r.changed ? '🌘 ' : '', r.changed ? b(clean(r.message)) : clean(r.message)), line(i(`${clean(r.strategy.name)}: SHADOW${r.strategy.since !== null ? ` since ${utcDay(r.strategy.since)}` : ''} — its intents are recorded, never carded or sent.`)));
+      await say(env, line(r.changed ? '🌘 ' : '', r.changed ? b(clean(r.message)) : clean(r.message)), line(i(`${clean(r.strategy.name)}: SHADOW${r.strategy.since !== null ? ` since ${dateClockTime(r.strategy.since, tzOf(env))}` : ''} — its intents are recorded, never carded or sent.`)));
     },
   },
 ];
@@ -253,7 +264,7 @@ export const enabledCommands = (table: readonly CommandRow[] = COMMANDS): Comman
 export const botCommandList = (table: readonly CommandRow[] = COMMANDS) =>
   enabledCommands(table).map((c) => ({ command: c.command, description: `${c.description}${c.minRank === 'viewer' ? '' : ` [${c.minRank}]`}`.slice(0, 256) }));
 
-const ROLE_LABEL: Record<Rank, string> = { viewer: 'viewer+', approver: 'approver+', admin: 'admin' };
+const ROLE_LABEL: Record<Rank, string> = { viewer: 'everyone', approver: 'approvers and admins', admin: 'admins' };
 
 function helpHtml(env: CommandEnv, intro: boolean): string {
   const ctx = env.s.engine.ctx;
@@ -271,7 +282,7 @@ function helpHtml(env: CommandEnv, intro: boolean): string {
     const allowed = rankAtLeast(env.rank, c.minRank);
     lines.push(line(allowed ? '' : '🔒 ', `/${c.command}${c.args ? ` ${c.args}` : ''}`, ` — ${c.description} (${ROLE_LABEL[c.minRank]})`));
   }
-  lines.push(blank, line('Runbooks: /runbook lists them; emergencies: ', code('/halt reason'), ' then /runbook RB-004.'), line(i(`Server time ${utc(ctx.clock.now())}.`)));
+  lines.push(blank, line('Runbooks: /runbook lists them; emergencies: ', code('/halt reason'), ' then /runbook RB-004.'), line(i(`Times are ${ctx.constitution.session.timeZone} time; now ${clockTime(ctx.clock.now(), ctx.constitution.session.timeZone)}.`)));
   return renderFitted(lines);
 }
 
@@ -281,5 +292,5 @@ async function confirmFlow(env: CommandEnv, kind: 'CONFIRM_RESUME' | 'CONFIRM_FL
   if (!r.ok) return say(env, line(clean(r.message)));
   const chat = env.ctx.chat;
   if (chat && env.s.access.isMainChat(chat.id)) return; // the confirmation card itself is the answer
-  await say(env, line(`Confirmation card posted in the main chat; an admin must tap Confirm before ${utc(r.expiresAt)}.`));
+  await say(env, line(`Confirmation card posted in the main chat; an admin must tap Confirm before ${clockTime(r.expiresAt, tzOf(env))}.`));
 }

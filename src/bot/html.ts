@@ -13,8 +13,9 @@ export const SAFE_TEXT_LIMIT = 4000;
 /** answerCallbackQuery text limit. */
 export const TOAST_LIMIT = 200;
 
-export type Tag = 'b' | 'i' | 'u' | 's' | 'code';
-export type Inline = string | { readonly tag: Tag; readonly children: readonly Inline[] };
+export type Tag = 'b' | 'i' | 'u' | 's' | 'code' | 'a';
+/** text, or a tag around inline children; `href` only on `a` (a link, e.g. to a card message) */
+export type Inline = string | { readonly tag: Tag; readonly children: readonly Inline[]; readonly href?: string };
 
 export interface Line {
   readonly parts: readonly Inline[];
@@ -25,6 +26,11 @@ export interface Line {
   readonly drop?: number;
   /** cap this line's visible length (long free text such as alignment) */
   readonly maxChars?: number;
+  /**
+   * 'details': the line belongs to the card's fold-away block. Consecutive details lines are
+   * rendered as one `<blockquote expandable>` (Telegram shows its first lines, a tap opens it).
+   */
+  readonly block?: 'details';
 }
 
 const tag =
@@ -37,6 +43,10 @@ export const s = tag('s');
 export const code = tag('code');
 
 export const line = (...parts: Inline[]): Line => ({ parts });
+/** A link (only http(s) and tg: addresses; anything else renders as its plain text). */
+export const link = (href: string, ...children: Inline[]): Inline => ({ tag: 'a', href, children });
+/** Put lines into the card's expandable details block. */
+export const details = (lines: readonly Line[]): Line[] => lines.map((l) => ({ ...l, block: 'details' }));
 export const blank: Line = { parts: [] };
 export const withDrop = (l: Line, drop: number, maxChars?: number): Line => ({ ...l, drop, ...(maxChars !== undefined ? { maxChars } : {}) });
 
@@ -62,9 +72,12 @@ export function cleanMultiline(text: string): string {
   return text.replace(BIDI_CONTROLS, '').replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, ' ');
 }
 
+const SAFE_HREF = /^(https?:\/\/|tg:\/\/)[^\s"<>]+$/;
+
 export function renderInline(p: Inline): string {
   if (typeof p === 'string') return escapeHtml(p);
   const inner = p.children.map(renderInline).join('');
+  if (p.tag === 'a') return p.href && SAFE_HREF.test(p.href) && inner !== '' ? `<a href="${escapeHtml(p.href)}">${inner}</a>` : inner;
   return inner === '' ? '' : `<${p.tag}>${inner}</${p.tag}>`;
 }
 
@@ -74,7 +87,20 @@ export function plainOf(p: Inline): string {
 
 export const lineText = (l: Line): string => l.parts.map(plainOf).join('');
 export const renderLine = (l: Line): string => l.parts.map(renderInline).join('');
-export const renderLines = (lines: readonly Line[]): string => lines.map(renderLine).join('\n');
+/** Lines joined by newlines; a run of `details` lines goes into one expandable blockquote. */
+export function renderLines(lines: readonly Line[]): string {
+  let out = '';
+  let quoted = false;
+  lines.forEach((l, idx) => {
+    const inBlock = l.block === 'details';
+    if (inBlock && !quoted) out += `${idx ? '\n' : ''}<blockquote expandable>`;
+    else if (!inBlock && quoted) out += '</blockquote>\n';
+    else if (idx) out += '\n';
+    quoted = inBlock;
+    out += renderLine(l);
+  });
+  return quoted ? `${out}</blockquote>` : out;
+}
 export const plainLines = (lines: readonly Line[]): string => lines.map(lineText).join('\n');
 
 /** Cut `text` to at most `max` UTF-16 units without splitting a surrogate pair. */
@@ -111,7 +137,7 @@ export function truncateParts(parts: readonly Inline[], max: number): Inline[] {
       if (w !== null) children.push(w);
       if (marked) break;
     }
-    return { tag: p.tag, children };
+    return { ...p, children };
   };
   const out: Inline[] = [];
   for (const p of parts) {
@@ -135,7 +161,7 @@ export function fitLines(input: readonly Line[], max: number = SAFE_TEXT_LIMIT):
   if (total <= max) return lines;
 
   // Drop lines: lowest priority first, later lines first, behind one marker line.
-  const marker = (n: number): Line => ({ parts: [{ tag: 'i', children: [`… ${n} line${n > 1 ? 's' : ''} trimmed to fit`] }] });
+  const marker = (n: number, like?: Line): Line => ({ parts: [{ tag: 'i', children: [`… ${n} line${n > 1 ? 's' : ''} trimmed to fit`] }], ...(like?.block ? { block: like.block } : {}) });
   const candidates = lines
     .map((l, idx) => ({ idx, drop: l.drop }))
     .filter((c): c is { idx: number; drop: number } => c.drop !== undefined)
@@ -152,7 +178,7 @@ export function fitLines(input: readonly Line[], max: number = SAFE_TEXT_LIMIT):
     const first = Math.min(...removed);
     const out: Line[] = [];
     lines.forEach((l, idx) => {
-      if (idx === first) out.push(marker(removed.size));
+      if (idx === first) out.push(marker(removed.size, l));
       if (!removed.has(idx)) out.push(l);
     });
     lines = out;

@@ -89,6 +89,7 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
       port,
       console: {
         chatId: Number(chatId),
+        timeZone: opts.engine.ctx.constitution.session.timeZone,
         users: [
           { label: 'approver', id: SANDBOX_USERS.approver },
           { label: 'admin', id: SANDBOX_USERS.admin },

@@ -27,6 +27,17 @@ type Signal = Parameters<Api['getMe']>[0];
 type SendOther = Parameters<Api['sendMessage']>[2];
 type EditOther = Parameters<Api['editMessageText']>[3];
 
+/**
+ * Thrown by a call that found, once it had its slot, that nothing needs sending any more (a
+ * countdown edit for a card that changed meanwhile): the slot is given back uncounted.
+ */
+export class NothingToSend extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = 'NothingToSend';
+  }
+}
+
 export interface PacedOptions {
   readonly lane: Lane;
   /** retries after a failure that certainly did not send (5xx, refused); default 0 */
@@ -60,6 +71,29 @@ export class PacedSender {
     return this.run(chatId, o, (signal) => this.api.editMessageText(chatId, messageId, text, other, signal));
   }
 
+  /**
+   * An edit composed only once its slot is granted, so it shows the state of that moment and
+   * never overwrites a newer one (the countdown of a card's time left). `compose` answers null
+   * when there is nothing to send any more.
+   */
+  async editWhenGranted(
+    chatId: number | string,
+    o: PacedOptions,
+    compose: () => Promise<{ readonly messageId: number; readonly text: string; readonly other: EditOther } | null>,
+  ): Promise<'edited' | 'skipped'> {
+    try {
+      await this.run(chatId, o, async (signal) => {
+        const edit = await compose();
+        if (!edit) throw new NothingToSend('nothing to edit any more');
+        return this.api.editMessageText(chatId, edit.messageId, edit.text, edit.other, signal);
+      });
+      return 'edited';
+    } catch (e) {
+      if (e instanceof NothingToSend) return 'skipped';
+      throw e;
+    }
+  }
+
   /** One request in the chat's order and budget. */
   async run<T>(chatId: number | string, o: PacedOptions, call: (signal: Signal) => Promise<T>): Promise<T> {
     const key = String(chatId);
@@ -77,6 +111,10 @@ export class PacedSender {
           this.stats.sent++;
           return result;
         } catch (e) {
+          if (e instanceof NothingToSend) {
+            grant.notSent();
+            throw e;
+          }
           const err = toTransportError(e);
           front = true;
           notBefore = 0;

@@ -116,7 +116,10 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
     }
   };
 
-  if (opts.syncCards !== false) syncer.start();
+  if (opts.syncCards !== false) {
+    syncer.start();
+    phoenix.countdown.start();
+  }
 
   if (mode === 'polling') {
     let handle: RunnerHandle | null = null;
@@ -146,6 +149,7 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
         await bounded(loop, 5000);
         const last = phoenix.lastUpdateId();
         if (last !== null) await bounded(probe.getUpdates({ offset: last + 1, limit: 1, timeout: 0 }), 2000);
+        await bounded(phoenix.countdown.stop(), 5000);
         await drainSends();
         await bounded(syncer.stop(), 5000);
       },
@@ -204,6 +208,7 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await bounded(phoenix.countdown.stop(), 5000);
       await drainSends();
       await bounded(syncer.stop(), 5000);
     },

@@ -1,12 +1,12 @@
 /**
  * The CLI command table: one row per command drives dispatch and `phoenix help`.
  */
-import { readFileSync } from 'node:fs';
 import { exportAudit } from '../engine/audit.usecase.js';
 import { requestReconnect } from '../engine/reconnect.usecase.js';
 import { AnchorArgError, auditVerify } from './audit.verify.js';
 import type { CliContext } from './context.js';
-import { renderStatusText } from './status.text.js';
+import { intentSubmit, readIntentSource } from './intent.submit.js';
+import { statusCommand } from './status.command.js';
 import { doctorCommand } from './doctor.js';
 import { demoCommand } from '../demo/command.js';
 
@@ -43,30 +43,11 @@ export const COMMANDS: readonly CliCommand[] = [
   {
     name: 'intent submit',
     usage: 'phoenix intent submit FILE|-',
-    summary: 'submit an intent (JSON) through the same validation and gates as HTTP intake',
+    summary: 'submit an intent (JSON) to the running service: the same validation and gates as HTTP intake (no service: checked and stored here, said so)',
     async run(ctx, args) {
       const src = args[0];
       if (!src) throw new UsageError('give a file name, or - to read standard input');
-      const text = src === '-' ? await ctx.io.readStdin() : readFileSync(src, 'utf8');
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (e) {
-        ctx.io.err(`malformed JSON: ${(e as Error).message}`);
-        return 1;
-      }
-      const result = await (await ctx.app()).engine.submitIntent(raw, 'cli');
-      if (result.kind === 'invalid') {
-        ctx.io.err(`invalid intent (${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}); nothing stored:`);
-        for (const i of result.issues) ctx.io.err(`  ${i.path}: ${i.message}`);
-        return 1;
-      }
-      if (result.kind === 'duplicate') {
-        ctx.io.out(JSON.stringify({ duplicate: true, intentId: result.intentId, state: result.state }));
-        return 3;
-      }
-      ctx.io.out(JSON.stringify({ intentId: result.intentId, state: result.state, denials: result.denials }));
-      return 0;
+      return intentSubmit(ctx, await readIntentSource(ctx, src));
     },
   },
   {
@@ -98,19 +79,21 @@ export const COMMANDS: readonly CliCommand[] = [
         ctx.io.out(line);
         n++;
       }
-      if (!n) ctx.io.err(intentId ? `no beads for intent ${intentId}` : 'no beads');
+      if (n) return 0;
+      // nothing to export is not success for a named intent: a typo must not look like an empty history
+      if (intentId) {
+        ctx.io.err(`no intent ${intentId} in this database (no beads for it): check the id (phoenix status lists open ones; ids look like int_…)`);
+        return 1;
+      }
+      ctx.io.err(since !== undefined ? `no beads since ${sinceText}` : 'no beads yet');
       return 0;
     },
   },
   {
     name: 'status',
     usage: 'phoenix status',
-    summary: 'mode, kill flags, open positions, P&L today, pending cards, heartbeat, outbox',
-    async run(ctx) {
-      const s = await (await ctx.app()).engine.status();
-      ctx.io.out(renderStatusText(s));
-      return 0;
-    },
+    summary: 'the running service: mode, constitution, broker, kill flags, open positions, P&L today, pending cards, heartbeat, outbox (no service: the database, said so)',
+    run: (ctx) => statusCommand(ctx),
   },
   {
     name: 'intent resolve-stalled',
@@ -167,13 +150,21 @@ export const COMMANDS: readonly CliCommand[] = [
   },
   {
     name: 'demo',
-    usage: 'phoenix demo [--seed N] [--every 3s] [--count N]',
-    summary: 'post mock signals to the running service (also --burst N, --no-stale, --print); start it with CONSTITUTION_PATH=config/constitution.demo.yaml npm start',
+    usage: 'phoenix demo [--count 40] [--every 3s] [--seed N]',
+    summary: 'post mock signals to the DEMO service (npm start -- --demo: its own database data/demo/, never your real one) and stop after --count (also --burst N, --no-stale, --print)',
     run: (ctx, args) => demoCommand(ctx, args),
   },
 ];
 
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
-  return ['Phoenix operator CLI', '', ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`), ''].join('\n');
+  return [
+    'Phoenix operator CLI',
+    '',
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'status, doctor and intent submit ask the running service (GET /v1/admin/status, with INTAKE_TOKEN when set).',
+    'Add --demo to any command to work on the demo\'s own data (data/demo/), as `npm start -- --demo` runs it.',
+    '',
+  ].join('\n');
 }

@@ -1,6 +1,6 @@
 /**
- * `phoenix doctor` (SPEC 2): checks configuration, database, audit chain, broker, Telegram and
- * intake, and prints one line per check (OK / WARN / FAIL / SKIP) with each problem and its
+ * `phoenix doctor` (SPEC 2): checks configuration, the running service (issue 16: its broker is
+ * the one checked), database, audit chain, broker, Telegram and intake, and prints one line per check (OK / WARN / FAIL / SKIP) with each problem and its
  * fix indented under it, then a summary. Exit 0 when nothing FAILed, 1 otherwise.
  *
  * The checks live in doctor.checks.ts as small functions of their inputs; this file supplies
@@ -10,9 +10,12 @@
  */
 import net from 'node:net';
 import { SECRET_ENV } from '../config/env.schema.js';
+import { loadConfig } from '../config/load.js';
 import { silentLogger } from '../engine/ports.js';
 import { systemClock } from '../runtime/system-clock.js';
 import type { CliContext, CliIo } from './context.js';
+import { asServiceRuns, checkService } from './doctor.service.js';
+import { findService } from './service-client.js';
 import {
   checkAuditChain,
   checkBroker,
@@ -184,9 +187,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     }
   };
   const tg = { fetch: deps.fetch, timeoutMs: deps.timeoutMs };
-  const ibkr = e.env.BROKER === 'ibkr' && deps.ibkr ? await deps.ibkr() : null;
-  const [broker, telegram, intake] = await Promise.all([
-    checkBroker(e, { tcpProbe: deps.tcpProbe, ibkrProbe: ibkr?.probe ?? null, accountRules: ibkr?.rules ?? null, timeoutMs: Math.min(deps.timeoutMs, 2500) }),
+  // the running service (issue 16): its own broker is what doctor checks, not this shell's idea of it
+  const found = await findService({ env: opts.env, cwd: opts.cwd, fetch: deps.fetch, timeoutMs: Math.min(deps.timeoutMs, 2000) });
+  const service = checkService(found, () => loadConfig(opts.env, opts.cwd), opts.cwd);
+  const be = found.kind === 'running' ? asServiceRuns(e, found.admin.service) : e;
+  const ibkr = be.env.BROKER === 'ibkr' && deps.ibkr ? await deps.ibkr() : null;
+  const [brokerChecked, telegram, intake] = await Promise.all([
+    checkBroker(be, { tcpProbe: deps.tcpProbe, ibkrProbe: ibkr?.probe ?? null, accountRules: ibkr?.rules ?? null, timeoutMs: Math.min(deps.timeoutMs, 2500) }),
     (async () => {
       const bot = await checkTelegramBot(e, tg);
       const [updates, chat] = await Promise.all([checkTelegramUpdates(e, tg, bot.reachable, deps.now()), checkTelegramChat(e, tg, bot.reachable)]);
@@ -194,7 +201,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     })(),
     checkIntake(e, { fetch: deps.fetch, listenProbe: deps.listenProbe, timeoutMs: Math.min(deps.timeoutMs, 1500) }),
   ]);
-  const results = [config, db.result, audit(), broker, ...telegram, intake, checkIntakeAuth(e)];
+  const broker = found.kind === 'running' ? { ...brokerChecked, notes: [...brokerChecked.notes, `checked as the running service uses it (broker ${found.admin.service.broker.name}, ${found.admin.service.mode.toUpperCase()} mode), whatever this shell's configuration says`] } : brokerChecked;
+  const results = [config, service, db.result, audit(), broker, ...telegram, intake, checkIntakeAuth(e)];
   const redact = redactor(e.raw);
   const { lines, exitCode } = renderReport(results, opts.cwd);
   return { results, exitCode, lines: lines.map(redact) };

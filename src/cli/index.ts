@@ -1,20 +1,29 @@
 /**
  * `phoenix …` entry point: find the command in the table, run it, exit with its code.
- * Configuration problems print every problem with its fix (exit 2).
+ * Configuration problems print every problem with its fix (exit 2); an unknown command says
+ * so and prints the help (exit 2). `--demo` anywhere: the demo's own data directory.
  */
 import { createInterface } from 'node:readline/promises';
 import { ConfigError } from '../config/load.js';
 import { COMMANDS, helpText, UsageError } from './commands.js';
 import { CliContext, type CliIo } from './context.js';
+import { takeDemoFlag } from '../demo/data-dir.js';
 
 export async function runCli(argv: string[], io: CliIo, env: Record<string, string | undefined>, cwd: string): Promise<number> {
-  const words = argv.join(' ');
+  // `--demo` (any command): work on the demo's own data directory, like `npm start -- --demo`
+  const { demo, rest } = takeDemoFlag(argv);
+  const words = rest.join(' ');
   const cmd = [...COMMANDS].sort((a, b) => b.name.length - a.name.length).find((c) => words === c.name || words.startsWith(`${c.name} `));
-  if (!cmd || argv[0] === 'help' || argv.includes('--help')) {
+  if (rest.length === 0 || rest[0] === 'help' || rest.includes('--help')) {
     io.out(helpText());
-    return cmd || argv[0] === 'help' || argv.includes('--help') || argv.length === 0 ? 0 : 2;
+    return 0;
   }
-  const ctx = new CliContext(io, env, cwd);
+  if (!cmd) {
+    io.err(`unknown command: ${rest.join(' ')}`);
+    io.err(helpText());
+    return 2;
+  }
+  const ctx = new CliContext(io, env, cwd, demo && cmd.name !== 'demo');
   try {
     return await cmd.run(ctx, argv.slice(cmd.name.split(' ').length));
   } catch (e) {

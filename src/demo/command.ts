@@ -1,24 +1,29 @@
 /**
- * `phoenix demo` (SPEC 2): posts mock signals to the RUNNING service's intake
- * (`http://INTAKE_HOST:INTAKE_PORT/v1/intents`, bearer INTAKE_TOKEN when set), a short burst
- * that shows every case once, then one every few seconds until Ctrl+C (or `--count`), and
- * prints one line per intent with the answer (state, denials, or the 400's problems).
- * When nothing answers it says how to start the service in demo mode.
+ * `phoenix demo` (SPEC 2, issue 16): posts mock signals to the running DEMO service's intake
+ * (`npm start -- --demo`: the demo constitution on its own database, data/demo/; never the real
+ * setup, which it refuses), a short burst that shows every case once, then one every few
+ * seconds, and stops after `--count` (default 40, about two minutes). One line per intent with
+ * the answer (state, denials, or the 400's problems). The deliberately stale signal comes last:
+ * the stale-state kill flag it sets pauses entries for 5 minutes, and the demo says until when
+ * instead of showing minutes of KILL_ACTIVE; a kill flag already active when it starts is waited
+ * for visibly (or, with no end, named with how to lift it).
  */
 import { resolve } from 'node:path';
 import { envSchema } from '../config/env.schema.js';
 import { readDotEnv } from '../config/load.js';
 import type { CliContext } from '../cli/context.js';
+import { clockTime } from '../engine/people-time.js';
+import { DEMO_START } from './data-dir.js';
+import { adminStatus, authHeaders, networkReason, notRunning, reachDemoService, sleep, waitForKillToLapse, type DemoFetch, type DemoIo, type Target } from './demo-service.js';
 import { DEFAULT_BURST, SignalGenerator, type DemoSignal } from './signals.js';
 
-export const DEMO_START_HINT = 'CONSTITUTION_PATH=config/constitution.demo.yaml npm start';
+export type { DemoFetch, DemoIo } from './demo-service.js';
 
-export interface DemoIo {
-  out(line: string): void;
-  err(line: string): void;
-}
+/** How the demo service is started (shown in every hint). */
+export const DEMO_START_HINT = DEMO_START;
 
-export type DemoFetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+/** signals sent when --count is not given: about two minutes at the default pace */
+export const DEFAULT_COUNT = 40;
 
 export interface DemoOptions {
   readonly io: DemoIo;
@@ -30,6 +35,8 @@ export interface DemoOptions {
   readonly now?: () => number;
   /** Ctrl+C */
   readonly signal?: AbortSignal;
+  /** how often a long wait says it is still waiting (default 30 s) */
+  readonly progressEveryMs?: number;
 }
 
 export class DemoUsageError extends Error {}
@@ -37,8 +44,8 @@ export class DemoUsageError extends Error {}
 export interface DemoArgs {
   readonly seed: number;
   readonly everyMs: number;
-  /** total intents to send; null = until stopped */
-  readonly count: number | null;
+  /** total intents to send */
+  readonly count: number;
   readonly burst: number;
   readonly stale: boolean;
   readonly print: boolean;
@@ -73,14 +80,14 @@ export function parseDemoArgs(args: readonly string[]): DemoArgs {
   return {
     seed: whole('--seed', 0) ?? 1,
     everyMs: every === undefined ? 3000 : parseDuration(every),
-    count: whole('--count', 1) ?? null,
+    count: whole('--count', 1) ?? DEFAULT_COUNT,
     burst: whole('--burst', 0) ?? DEFAULT_BURST,
     stale: !args.includes('--no-stale'),
     print: args.includes('--print'),
   };
 }
 
-function intakeTarget(env: Record<string, string | undefined>, cwd: string): { base: string; token: string | undefined } {
+function intakeTarget(env: Record<string, string | undefined>, cwd: string): Target {
   const raw: Record<string, string | undefined> = { ...readDotEnv(resolve(cwd, '.env')), ...env };
   const shape = envSchema.shape;
   const get = <K extends 'INTAKE_HOST' | 'INTAKE_PORT' | 'INTAKE_TOKEN'>(k: K) => {
@@ -93,41 +100,6 @@ function intakeTarget(env: Record<string, string | undefined>, cwd: string): { b
   const client = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return { base: `http://${client.includes(':') ? `[${client}]` : client}:${port}`, token: get('INTAKE_TOKEN') as string | undefined };
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((done) => {
-    if (ms <= 0 || signal?.aborted) return done();
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
-  });
-
-/** Poll /healthz until no kill flag is active (or the run is stopped, or the service is gone). */
-async function waitForNoKill(fetchFn: DemoFetch, base: string, headers: Record<string, string>, everyMs: number, signal?: AbortSignal): Promise<void> {
-  while (!signal?.aborted) {
-    await sleep(everyMs, signal);
-    try {
-      const res = await fetchFn(`${base}/healthz`, { headers, signal: AbortSignal.timeout(3000) });
-      const h = JSON.parse(await res.text()) as { killActive?: unknown };
-      if (!h.killActive) return;
-    } catch {
-      return; // the next post reports it
-    }
-  }
-}
-
-function notRunning(io: DemoIo, base: string, why: string): number {
-  io.err(`Phoenix is not running at ${base} (${why}).`);
-  io.err('Start it in demo mode in another terminal, then run the demo again:');
-  io.err(`  ${DEMO_START_HINT}`);
-  io.err('(the demo constitution keeps every limit and opens the session windows; every card says DEMO)');
-  return 1;
-}
-
-const networkReason = (e: unknown): string => {
-  const err = e as Error & { cause?: { code?: string } };
-  if (err.name === 'TimeoutError') return 'no answer';
-  return err.cause?.code === 'ECONNREFUSED' ? 'connection refused' : (err.cause?.code ?? err.message);
-};
 
 interface Tally {
   proposed: number;
@@ -148,7 +120,6 @@ function describe(s: DemoSignal, status: number, body: Record<string, unknown>, 
     if (state === 'PROPOSED') tally.proposed++;
     else tally.cancelled++;
     const why = denials.length ? `  ${denials.map((d) => `${String(d.code)}: ${String(d.message)}`).join('; ')}` : state === 'PROPOSED' ? '  (card sent: tap APPROVE or PASS)' : '';
-    if (denials.some((d) => d.code === 'STATE_CONFLICT')) notes.push('   note: a stale state sets a 5-minute kill flag: new entries answer KILL_ACTIVE until it lapses (or /resume, phoenix resume)');
     if (denials.some((d) => d.code === 'SESSION_CLOSED')) notes.push(`   note: the service enforces the US session; for the demo restart it with ${DEMO_START_HINT}`);
     return { line: `${head} 202 ${state} ${String(body.intentId ?? '')}${why}${purpose}`, notes };
   }
@@ -172,50 +143,48 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const fetchFn: DemoFetch = opts.fetch ?? ((url, init) => fetch(url, init));
   const now = opts.now ?? (() => Date.now());
   let a: DemoArgs;
-  let target: { base: string; token: string | undefined };
+  let target: Target;
   try {
     a = parseDemoArgs(opts.args);
     target = intakeTarget(opts.env, opts.cwd);
   } catch (e) {
     if (e instanceof DemoUsageError) {
       io.err(e.message);
-      io.err('usage: phoenix demo [--seed N] [--every 3s] [--count N] [--burst N] [--no-stale] [--print]');
+      io.err('usage: phoenix demo [--count 40] [--every 3s] [--seed N] [--burst N] [--no-stale] [--print]');
       return 2;
     }
     throw e;
   }
-  const gen = new SignalGenerator({ seed: a.seed, ...(a.stale ? {} : { staleAt: null }) });
+  // the stale one (which pauses entries for minutes) is the last signal, not one in the middle
+  const gen = new SignalGenerator({ seed: a.seed, staleAt: a.stale ? a.count - 1 : null });
 
   if (a.print) {
-    for (let i = 0; i < (a.count ?? a.burst); i++) io.out(JSON.stringify(gen.next(now()).body));
+    for (let i = 0; i < a.count; i++) io.out(JSON.stringify(gen.next(now()).body));
     return 0;
   }
 
-  // Is the service there? (and does it run the demo constitution?)
-  // with INTAKE_TOKEN, /healthz shows its detail only to a caller that carries it
-  const auth: Record<string, string> = target.token ? { authorization: `Bearer ${target.token}` } : {};
-  let health: Record<string, unknown>;
-  try {
-    const res = await fetchFn(`${target.base}/healthz`, { headers: auth, signal: AbortSignal.timeout(3000) });
-    health = JSON.parse(await res.text()) as Record<string, unknown>;
-    if (res.status === 503 && (health.status === 'starting' || health.status === 'down')) return notRunning(io, target.base, 'it is still starting; try again in a few seconds');
-    // ready: ok, degraded (e.g. broker down: intents are still answered), or up (no detail without the token)
-    if (res.status !== 200 || !['ok', 'degraded', 'up'].includes(String(health.status))) return notRunning(io, target.base, `GET /healthz answered ${res.status}, not as Phoenix`);
-  } catch (e) {
-    return notRunning(io, target.base, networkReason(e));
+  const reached = await reachDemoService(fetchFn, target, io, opts.cwd, opts.signal);
+  if (reached.kind === 'refused') {
+    for (const l of reached.lines) io.err(l);
+    return reached.code;
   }
-  const stopText = a.count === null ? 'Ctrl+C stops' : `${a.count} in all`;
-  io.out(`Phoenix demo: posting mock signals to ${target.base}/v1/intents (seed ${a.seed}; ${Math.min(a.burst, a.count ?? Infinity)} at once, then one every ${a.everyMs / 1000} s; ${stopText})`);
-  if (health.status === 'up') io.out('service: running (it shows its mode only to callers with its INTAKE_TOKEN)');
-  else io.out(`service: ${String(health.mode ?? '?').toUpperCase()} mode, broker ${String(health.broker ?? '?')}${health.demo ? ', DEMO constitution' : ''}${health.killActive ? ', KILL FLAG ACTIVE (entries will be blocked)' : ''}${health.status === 'degraded' ? ` — DEGRADED: ${Array.isArray(health.reasons) ? health.reasons.map(String).join('; ') : ''}` : ''}`);
-  if (!health.demo && health.status !== 'up') io.out(`note: the service runs its regular constitution: outside 09:35–15:50 New York time every intent is CANCELLED (SESSION_CLOSED). For the demo: ${DEMO_START_HINT}`);
+  const f = reached.admin.service;
+  const h = reached.admin.health;
+  const tz = f.constitution.timeZone;
+  const burst = Math.min(a.burst, a.count);
+  const seconds = ((a.count - burst) * a.everyMs) / 1000;
+  const pace = burst >= a.count ? 'all at once' : `${burst} at once, then one every ${a.everyMs / 1000} s${seconds >= 1 ? `: about ${seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`}` : ''}`;
+  io.out(`Phoenix demo: ${a.count} mock signals to ${target.base}/v1/intents (seed ${a.seed}; ${pace}; Ctrl+C stops)`);
+  io.out(`service: the DEMO service (${f.mode.toUpperCase()} mode, constitution "${f.constitution.name}", broker ${f.broker.name} ${h.broker}, its own database data/demo/)${h.status === 'degraded' ? ` — DEGRADED: ${h.reasons.join('; ')}` : ''}`);
+  if (!(await waitForKillToLapse(fetchFn, target, reached.admin, io, opts.signal, opts.progressEveryMs))) return opts.signal?.aborted ? 0 : 1;
   io.out('');
 
   const tally: Tally = { proposed: 0, cancelled: 0, invalid: 0, other: 0 };
   let sent = 0;
   let code = 0;
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(target.token ? { authorization: `Bearer ${target.token}` } : {}) };
-  while (!opts.signal?.aborted && (a.count === null || sent < a.count)) {
+  let stalePause = false;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...authHeaders(target) };
+  while (!opts.signal?.aborted && sent < a.count) {
     if (sent >= a.burst) {
       await sleep(a.everyMs, opts.signal);
       if (opts.signal?.aborted) break;
@@ -234,7 +203,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       }
     } catch (e) {
       io.out('');
-      code = notRunning(io, target.base, `stopped answering: ${networkReason(e)}`);
+      const gone = notRunning(target.base, `stopped answering: ${networkReason(e)}`);
+      for (const l of gone.kind === 'refused' ? gone.lines : []) io.err(l);
+      code = 1;
       break;
     }
     sent++;
@@ -245,16 +216,25 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       code = 1;
       break;
     }
-    // An endless stream waits for the stale-state kill flag to lapse instead of printing
-    // five minutes of KILL_ACTIVE (a finite --count run shows them: that is the gate working).
     const denials = Array.isArray(body.denials) ? (body.denials as { code?: unknown }[]) : [];
-    if (a.count === null && denials.some((x) => x.code === 'STATE_CONFLICT')) {
-      io.out('   waiting for the kill flag to lapse before sending more (or lift it now: /resume, phoenix resume)');
-      await waitForNoKill(fetchFn, target.base, auth, Math.max(a.everyMs, 2000), opts.signal);
-    }
+    if (denials.some((x) => x.code === 'STATE_CONFLICT')) stalePause = true;
   }
   io.out('');
   io.out(`sent ${sent}: ${tally.proposed} PROPOSED, ${tally.cancelled} CANCELLED, ${tally.invalid} invalid (400)${tally.other ? `, ${tally.other} other` : ''}`);
+  if (stalePause) {
+    // say until when the stale-state kill flag pauses entries (the service knows; ask it)
+    let until: number | null = null;
+    try {
+      const r = await adminStatus(fetchFn, target);
+      const ends = (r.admin?.status.kills ?? []).map((k) => k.expiresAt).filter((x): x is number => x !== null);
+      until = ends.length ? Math.max(...ends) : null;
+    } catch {
+      /* the service went away: the general sentence below is still true */
+    }
+    io.out(`The stale signal set a kill flag: new entries answer KILL_ACTIVE${until !== null ? ` until ${clockTime(until, tz)}` : ' for 5 minutes'}; it lapses by itself, /resume (or npx phoenix resume --demo) lifts it now.`);
+  }
+  if (tally.proposed) io.out('Cards still open wait in the chat until they expire: approve or pass them there. The demo service keeps running until Ctrl+C in its terminal.');
+  io.out('Everything here went to the demo\'s own database (data/demo/); your real setup was not touched.');
   return code;
 }
 

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { seededRandom, type Random } from '../engine/ports.js';
+import { usdAmount } from '../engine/people-time.js';
 
 export type DemoKind = 'ok' | 'low-quality' | 'oversized' | 'stale' | 'malformed';
 
@@ -90,7 +91,6 @@ const round = (v: number, step: number) => Math.round(Math.round(v / step) * ste
 const fixed2 = (v: number) => Math.round(v * 100) / 100;
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const compact = (ms: number) => isoSeconds(ms).replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
-const usd = (v: number) => `$${v.toFixed(2)}`;
 
 /** Front quarterly contract month (Mar/Jun/Sep/Dec), rolled in the second week of the expiry month. */
 export function frontMonth(now: number): string {
@@ -196,7 +196,7 @@ export class SignalGenerator {
 
     const ageMs = kind === 'stale' ? Math.round(this.between(25, 40)) * 60_000 : Math.round(this.between(2, 45)) * 1000;
     if (kind === 'stale') onPurpose = `stale market state (${Math.round(ageMs / 60_000)} min old)`;
-    if (kind === 'oversized') onPurpose = `risk ${usd(risk)} over the ${usd(this.riskCap)} cap`;
+    if (kind === 'oversized') onPurpose = `risk ${usdAmount(risk)} over the ${usdAmount(this.riskCap)} cap`;
     const stateAsOf = isoSeconds(now - ageMs);
     const stateHash = `sha256:${createHash('sha256').update(`${spec.symbol}|${price}|${stateAsOf}|${this.opts.seed}|${i}`).digest('hex').slice(0, 16)}`;
     const orderType = this.rng.next() < 0.8 ? 'BRACKET' : 'LMT';
@@ -228,7 +228,7 @@ export class SignalGenerator {
       onPurpose = 'malformed: stop_loss instead of stopLoss';
     }
 
-    const what = `${side} 1 ${spec.symbol}${spec.secType === 'FUT' ? ` ${frontMonth(now)}` : ''} ${orderType} @ ${entry.toFixed(2)} stop ${stopLoss.toFixed(2)} target ${takeProfit.toFixed(2)}, risk ${usd(risk)}, ${regime}`;
+    const what = `${side} 1 ${spec.symbol}${spec.secType === 'FUT' ? ` ${frontMonth(now)}` : ''} ${orderType} @ ${entry.toFixed(2)} stop ${stopLoss.toFixed(2)} target ${takeProfit.toFixed(2)}, risk ${usdAmount(risk)}, ${regime}`;
     const expect: DemoExpectation =
       kind === 'malformed'
         ? { status: 400, codes: [] }

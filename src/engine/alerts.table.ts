@@ -6,6 +6,8 @@
  * table to aggregate and deliver them.
  */
 
+import type { GateCode } from './risk.gates.js';
+
 export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
 
 export interface AlertPayload {
@@ -59,12 +61,36 @@ export const INHIBIT_MAX_MS = 60 * 60 * 1000;
 export const REPEAT_VOLUME_NEWS = 10;
 
 /**
- * Gates whose blocked notice links its own runbook (INTENT_BLOCKED groups by the first
- * denial's code, so each group links one runbook); every other gate: RB-005.
+ * THE runbook of each gate code (SPEC 4, 9): a blocked notice links the runbook of the gate that
+ * blocked it (INTENT_BLOCKED groups by the first denial's code, so each group links one). Every
+ * code of the gate registry (risk.gates.ts) has a row: the type makes a new code without one a
+ * compile error.
  */
-export const BLOCKED_RUNBOOKS: Readonly<Record<string, string>> = {
+export const GATE_RUNBOOKS: Readonly<Record<GateCode, string>> = {
+  KILL_ACTIVE: 'RB-005',
+  STATE_CONFLICT: 'RB-018',
+  MODE_OBSERVE: 'RB-011',
+  ACCOUNT_MODE_MISMATCH: 'RB-011',
+  DAILY_LOSS_CAP: 'RB-019',
+  CONSECUTIVE_LOSSES: 'RB-020',
+  TRADES_PER_DAY: 'RB-021',
+  POSITION_LIMIT: 'RB-022',
+  RISK_PER_TRADE: 'RB-023',
+  RISK_UNDEFINED: 'RB-023',
   ORDER_NOTIONAL: 'RB-016',
+  MIN_CAPITAL: 'RB-024',
+  QUALITY: 'RB-025',
+  SESSION_CLOSED: 'RB-026',
+  BROKER_NOT_READY: 'RB-001',
+  CONTRACT_UNKNOWN: 'RB-027',
+  PRICE_OFF_TICK: 'RB-027',
+  MULTIPLIER_MISMATCH: 'RB-027',
+  GATEWAY_RESTART_WINDOW: 'RB-007',
+  GATEWAY_LOGIN: 'RB-007',
 };
+
+/** The runbook of one gate code; a code this table does not know (an old outbox row) gets the kill-flag runbook. */
+export const gateRunbook = (code: string): string => (Object.hasOwn(GATE_RUNBOOKS, code) ? GATE_RUNBOOKS[code as GateCode] : 'RB-005');
 
 const S = 1000;
 const M = 60 * S;
@@ -75,8 +101,8 @@ export const ALERT_TYPES = {
   HALT: { severity: 'CRITICAL', title: 'Trading halted', runbook: 'RB-004', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
   KILL_FLAG_SET: { severity: 'WARNING', title: 'Kill flag set', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
   KILL_FLAG_CLEARED: { severity: 'INFO', title: 'Kill flag lifted', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 30 * M },
-  STATE_CONFLICT: { severity: 'WARNING', title: 'Stale market state', runbook: 'RB-005', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
-  INTENT_BLOCKED: { severity: 'INFO', title: 'Intent blocked by a gate', runbook: 'RB-005', runbookOf: (p) => BLOCKED_RUNBOOKS[p.facts?.code?.toString() ?? ''] ?? 'RB-005', groupBy: (p) => p.facts?.code?.toString() ?? '', groupWaitMs: 10 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  STATE_CONFLICT: { severity: 'WARNING', title: 'Stale market state', runbook: 'RB-018', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
+  INTENT_BLOCKED: { severity: 'INFO', title: 'Intent blocked by a gate', runbook: 'RB-005', runbookOf: (p) => gateRunbook(p.facts?.code?.toString() ?? ''), groupBy: (p) => p.facts?.code?.toString() ?? '', groupWaitMs: 10 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   ORDER_REJECTED: { severity: 'WARNING', title: 'Order rejected by broker', runbook: 'RB-010', groupBy: byType, groupWaitMs: 5 * S, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   POSITION_STALLED: { severity: 'CRITICAL', title: 'Order stalled (no broker acknowledgement)', runbook: 'RB-003', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M, inhibitedBy: ['IBKR_DISCONNECTED', 'IBKR_ESCALATION'] },
   RECONCILIATION_DRIFT: { severity: 'CRITICAL', title: 'Reconciliation drift', runbook: 'RB-002', groupBy: byInstrument, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
@@ -84,7 +110,11 @@ export const ALERT_TYPES = {
   IBKR_DISCONNECTED: { severity: 'CRITICAL', title: 'Broker connection lost', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M, resolvedBy: ['IBKR_RESTORED'] },
   IBKR_RESTORED: { severity: 'INFO', title: 'Broker connection restored', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
   IBKR_ESCALATION: { severity: 'CRITICAL', title: 'Broker reconnect failed 3 times: human needed', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 15 * M, resolvedBy: ['IBKR_RESTORED'] },
-  GATEWAY_RESTART: { severity: 'WARNING', title: 'Gateway daily restart', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  // IB Gateway's day (SPEC 17): the expected drop inside the restart window is INFO; a drop
+  // outside it stays IBKR_DISCONNECTED (CRITICAL), and one that outlasts the window becomes it
+  GATEWAY_RESTART: { severity: 'INFO', title: 'Gateway daily restart (expected)', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M, resolvedBy: ['IBKR_RESTORED'] },
+  GATEWAY_LOGIN_NEEDED: { severity: 'CRITICAL', title: 'IB Gateway waiting for login (2FA)', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M, resolvedBy: ['IBKR_RESTORED'] },
+  GATEWAY_LOGIN_REMINDER: { severity: 'WARNING', title: 'Weekly IB Gateway login (2FA) due soon', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   ACCOUNT_MODE_MISMATCH: { severity: 'CRITICAL', title: 'Account does not match the trading mode', runbook: 'RB-011', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },
   PACING_VIOLATION: { severity: 'WARNING', title: 'IBKR pacing violation (error 100)', runbook: 'RB-008', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   HEARTBEAT_MISSED: { severity: 'CRITICAL', title: 'Heartbeat missed (process was down)', runbook: 'RB-009', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },

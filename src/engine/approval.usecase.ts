@@ -9,6 +9,7 @@ import type { Actor, CardRecord, IntentRecord, TokenRecord } from './domain.js';
 import { submitWithToken, type SubmitOutcome } from './execution.js';
 import { refusals } from './risk.gates.js';
 import type { Tx } from './store.port.js';
+import { clockTime } from './people-time.js';
 
 export type Decision = 'APPROVE' | 'PASS';
 
@@ -20,7 +21,6 @@ export type DecisionOutcome =
   | { readonly kind: 'passed'; readonly intentId: string }
   | { readonly kind: 'approved'; readonly intentId: string; readonly tokenId: string; readonly submit: SubmitOutcome };
 
-const fmtTime = (ms: number) => new Date(ms).toISOString().slice(11, 19) + ' UTC';
 
 /** A tap on a TRADE card (the bot passes the card id from callback data). */
 export async function decideTradeCard(ctx: EngineContext, cardId: string, decision: Decision, actor: Actor): Promise<DecisionOutcome> {
@@ -49,7 +49,7 @@ async function decide(ctx: EngineContext, tx: Tx, card: CardRecord, intent: Inte
   const now = ctx.clock.now();
   if (card.status !== 'OPEN' || intent.state !== 'PROPOSED') {
     const who = card.decidedBy ? ` by ${card.decidedBy}` : '';
-    const when = card.decidedAt ? ` at ${fmtTime(card.decidedAt)}` : '';
+    const when = card.decidedAt ? ` at ${clockTime(card.decidedAt, ctx.constitution.session.timeZone)}` : '';
     const reason = card.status === 'EXPIRED' ? 'This card expired; nothing was done.' : `Already decided${who}${when} (now ${intent.state}); nothing was done.`;
     tx.beads.append({ type: 'CARD', intentId: intent.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: reason } });
     return { kind: 'noop', reason };

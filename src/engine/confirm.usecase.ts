@@ -81,7 +81,8 @@ export async function answerConfirmation(ctx: EngineContext, cardId: string, con
       await tx.cards.touch(card.id, now);
       return { ok: false, message: 'This confirmation expired; nothing was done. Send the command again.' } as const;
     }
-    await tx.cards.update(card.id, { status: 'DECIDED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
+    // DECIDED = confirmed, CLOSED = cancelled: the card, edited in place, says which (one message per tap)
+    await tx.cards.update(card.id, { status: confirmed ? 'DECIDED' : 'CLOSED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
     await tx.cards.touch(card.id, now);
     tx.beads.append({ type: 'CARD', intentId: null, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: confirmed ? 'CONFIRM' : 'CANCEL' } });
     return { ok: true, kind: card.kind, intentId: intentOf(card) } as const;
@@ -91,7 +92,8 @@ export async function answerConfirmation(ctx: EngineContext, cardId: string, con
   if (!confirmed) return { ok: true, message: 'Cancelled; nothing was done.' };
   switch (check.kind) {
     case 'CONFIRM_RESUME':
-      return resume(ctx, actor);
+      // the confirmation card in the main chat says it (no second message through the alerts)
+      return resume(ctx, actor, { announce: false });
     case 'CONFIRM_FLATTEN':
       return flatten(ctx, actor);
     case 'CONFIRM_REPROTECT':

@@ -10,11 +10,13 @@ import type { ContractLookup } from './contract-facts.js';
 import { withoutBroker } from './contract-lookup.js';
 import type { Actor, IntentPatch, IntentRecord, IntentState, Mode } from './domain.js';
 import { ConcurrentChangeError } from './errors.js';
+import type { GatewayDay } from './gateway-day.js';
 import { assertTransition } from './lifecycle.fsm.js';
 import type { Clock, Logger, Random } from './ports.js';
 import { runGates, type DayStats, type GateResult, type GateStage } from './risk.gates.js';
 import { localTime, tradingDayOf } from './session.calendar.js';
 import type { Store, Tx } from './store.port.js';
+import { clockTime } from './people-time.js';
 
 export interface EngineConfig {
   readonly constitution: Constitution;
@@ -23,6 +25,8 @@ export interface EngineConfig {
   readonly allowLive: boolean;
   /** where cards and alerts go */
   readonly chatId: string;
+  /** IB Gateway's day (restart window, weekly login), when the broker is IBKR */
+  readonly gateway?: GatewayDay | null;
 }
 
 export interface EngineDeps extends EngineConfig {
@@ -132,6 +136,7 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     broker,
     lastKnownAccount: ctx.lastKnownAccount,
     contract: facts,
+    gateway: ctx.gateway ?? null,
   });
   tx.beads.append({
     type: 'GATE',
@@ -184,5 +189,5 @@ async function setStaleKill(ctx: EngineContext, tx: Tx, intent: IntentRecord, no
   };
   await tx.kills.insert(flag);
   tx.beads.append({ type: 'KILL_FLAG', intentId: intent.id, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'STALE', reason: flag.reason, expiresAt: new Date(flag.expiresAt).toISOString() } });
-  tx.alerts.enqueue({ type: 'STATE_CONFLICT', at: now, payload: { summary: `Stale market state on ${intent.instrument.symbol}: entries paused for ${minutes} min`, intentId: intent.id, facts: { signal: intent.signalId, until: new Date(flag.expiresAt).toISOString().slice(11, 16) + ' UTC' } } });
+  tx.alerts.enqueue({ type: 'STATE_CONFLICT', at: now, payload: { summary: `Stale market state on ${intent.instrument.symbol}: entries paused for ${minutes} min`, intentId: intent.id, facts: { signal: intent.signalId, until: clockTime(flag.expiresAt, ctx.constitution.session.timeZone) } } });
 }

@@ -10,10 +10,12 @@
  * Entry points (the Telegram bot wires /drift buttons to these; keep the signatures):
  *   resolveDrift(ctx, driftId, resolution, note, actor)   admin or approver only
  *   listUnresolvedDrifts(ctx)                              oldest first
+ *   getDrift(ctx, driftId)                                 one drift, for /drift ID
  *   escalateDrifts(ctx)                                    the drift-escalation job
  */
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
+import { clockTime } from './people-time.js';
 import { ACK_KEY } from './reconcile.usecase.js';
 import type { DriftRecord } from './store.port.js';
 
@@ -70,6 +72,17 @@ export async function resolveDrift(ctx: EngineContext, driftId: string, resoluti
 export async function listUnresolvedDrifts(ctx: EngineContext): Promise<UnresolvedDrift[]> {
   const now = ctx.clock.now();
   const { drifts, last } = await ctx.store.tx(async (tx) => ({ drifts: await tx.drifts.unresolved(), last: await tx.kv.get('reconcile.last') }));
+  return drifts.map((d) => withPresence(d, last, now));
+}
+
+/** One drift (resolved or not) for `/drift ID` and its buttons; null when unknown. */
+export async function getDrift(ctx: EngineContext, driftId: string): Promise<UnresolvedDrift | null> {
+  const now = ctx.clock.now();
+  const { drift, last } = await ctx.store.tx(async (tx) => ({ drift: await tx.drifts.get(driftId), last: await tx.kv.get('reconcile.last') }));
+  return drift ? withPresence(drift, last, now) : null;
+}
+
+function withPresence(d: DriftRecord, last: string | null, now: number): UnresolvedDrift {
   let seen: { scope: string; at: number; fingerprints: Set<string> } | null = null;
   try {
     const parsed = last ? (JSON.parse(last) as { scope: string; at: number; fingerprints: string[] }) : null;
@@ -77,10 +90,8 @@ export async function listUnresolvedDrifts(ctx: EngineContext): Promise<Unresolv
   } catch {
     seen = null;
   }
-  return drifts.map((d) => {
-    const covered = seen !== null && seen.at >= d.detectedAt && (seen.scope === 'full' || d.type === 'POSITION_COUNT' || d.type === 'POSITION_SIZE');
-    return { ...d, ageMin: Math.floor((now - d.detectedAt) / 60_000), stillPresent: covered && seen ? seen.fingerprints.has(d.fingerprint) : null };
-  });
+  const covered = seen !== null && seen.at >= d.detectedAt && (seen.scope === 'full' || d.type === 'POSITION_COUNT' || d.type === 'POSITION_SIZE');
+  return { ...d, ageMin: Math.floor((now - d.detectedAt) / 60_000), stillPresent: covered && seen ? seen.fingerprints.has(d.fingerprint) : null };
 }
 
 /** Escalate each drift unresolved for longer than the limit, exactly once. Returns the escalated ids. */
@@ -97,7 +108,7 @@ export async function escalateDrifts(ctx: EngineContext): Promise<string[]> {
       tx.alerts.enqueue({
         type: 'DRIFT_ESCALATION',
         at: now,
-        payload: { summary: `Drift ${d.type} (${d.severity}) unresolved for ${mins} min. Check the broker and resolve it with /drift.`, ...(d.instrumentKey ? { instrumentKey: d.instrumentKey } : {}), facts: { drift: d.id, detected: new Date(d.detectedAt).toISOString().slice(11, 16) + ' UTC' } },
+        payload: { summary: `Drift ${d.type} (${d.severity}) unresolved for ${mins} min. Check the broker and resolve it with /drift ${d.id}.`, ...(d.instrumentKey ? { instrumentKey: d.instrumentKey } : {}), facts: { drift: d.id, detected: clockTime(d.detectedAt, ctx.constitution.session.timeZone) } },
       });
       out.push(d.id);
     }

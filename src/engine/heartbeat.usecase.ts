@@ -12,8 +12,10 @@
  * `reconcile.lastRunAt`, `telegram.lastSentAt`, `telegram.lastError` (written by the sender).
  */
 import type { EngineContext } from './context.js';
+import { inRestartWindow } from './gateway-day.js';
 import { assessHealth, DEFAULT_HEARTBEAT_THRESHOLDS, heartbeatGap, HEARTBEAT_INTERVAL_MS, type HeartbeatThresholds, type JobHealth } from './heartbeat.js';
 import { isAfterFlattenDeadline, isMarketHours } from './session-jobs.usecase.js';
+import { dateClockTime } from './people-time.js';
 
 export interface HeartbeatOptions {
   /** the scheduler's view of the jobs (lags, running times) */
@@ -67,9 +69,12 @@ export async function runHeartbeat(ctx: EngineContext, opts: HeartbeatOptions = 
       telegramLastError: (await tx.kv.get('telegram.lastError')) || null,
     };
   });
+  const broker = ctx.broker.health();
   const a = assessHealth({
     now,
-    broker: ctx.broker.health(),
+    broker,
+    // IB Gateway's daily restart (SPEC 17): a broker down inside its window is expected
+    brokerRestartExpected: inRestartWindow(now, ctx.gateway, c.session.timeZone),
     db,
     ...facts,
     marketOpen: isMarketHours(now, c),
@@ -116,9 +121,10 @@ export async function checkMissedHeartbeat(ctx: EngineContext, opts: { readonly 
     if (!gap.missed || lastBeatAt === null) return { ...gap, lastBeatAt, reported: false };
     if (!opts.startup && (await tx.kv.get('heartbeat.missedFor')) === String(lastBeatAt)) return { ...gap, lastBeatAt, reported: false };
     const since = new Date(lastBeatAt).toISOString();
-    const why = opts.startup ? `no heartbeat for ${gap.gapSec} s before this start-up (last beat ${since}): the process was down` : `no heartbeat for ${gap.gapSec} s (last beat ${since}): the heartbeat job is not running`;
+    const shown = dateClockTime(lastBeatAt, ctx.constitution.session.timeZone);
+    const why = opts.startup ? `no heartbeat for ${gap.gapSec} s before this start-up (last beat ${shown}): the process was down` : `no heartbeat for ${gap.gapSec} s (last beat ${shown}): the heartbeat job is not running`;
     tx.beads.append({ type: 'HEARTBEAT', intentId: null, ts: now, payload: { status: 'MISSED', reasons: [why], gapSec: gap.gapSec, checks: { lastBeatAt: since, startup: opts.startup === true } } });
-    tx.alerts.enqueue({ type: 'HEARTBEAT_MISSED', at: now, payload: { summary: `Heartbeat missed: ${why}. Check what happened in that window (positions, orders, drift).`, facts: { gapSec: gap.gapSec, lastBeat: since.slice(0, 19) + 'Z' } } });
+    tx.alerts.enqueue({ type: 'HEARTBEAT_MISSED', at: now, payload: { summary: `Heartbeat missed: ${why}. Check what happened in that window (positions, orders, drift).`, facts: { gapSec: gap.gapSec, lastBeat: shown } } });
     await tx.kv.set('heartbeat.missedFor', String(lastBeatAt), now);
     return { ...gap, lastBeatAt, reported: true };
   });

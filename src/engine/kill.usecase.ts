@@ -35,7 +35,7 @@ export async function halt(ctx: EngineContext, actor: Actor, reason: string): Pr
  * human's to lift: SPEC 4 clears it only by expiry or a fresh market state; the answer says
  * which remain and until when.
  */
-export async function resume(ctx: EngineContext, actor: Actor): Promise<KillOutcome> {
+export async function resume(ctx: EngineContext, actor: Actor, opts: { readonly announce?: boolean } = {}): Promise<KillOutcome> {
   if (!actor.roles.includes('admin')) return denied(ctx, actor, 'resume', 'admin role needed');
   const { cleared, remaining } = await ctx.store.tx(async (tx) => {
     const now = ctx.clock.now();
@@ -47,7 +47,8 @@ export async function resume(ctx: EngineContext, actor: Actor): Promise<KillOutc
       tx.beads.append({ type: 'KILL_FLAG', intentId: null, ts: now, payload: { action: 'CLEARED', flagId: k.id, kind: k.kind, reason: k.reason, actor: actorRef(actor) } });
     }
     const left = active.filter((x) => x.kind === 'STALE');
-    if (n) tx.alerts.enqueue({ type: 'KILL_FLAG_CLEARED', at: now, payload: { summary: `Trading resumed by ${actor.name} (${n} kill flag${n > 1 ? 's' : ''} lifted)${left.length ? `; ${left.length} stale-state pause(s) remain until they expire` : ''}.` } });
+    // announce: false when the confirmation card in the main chat already says it (Telegram /resume)
+    if (n && opts.announce !== false) tx.alerts.enqueue({ type: 'KILL_FLAG_CLEARED', at: now, payload: { summary: `Trading resumed by ${actor.name} (${n} kill flag${n > 1 ? 's' : ''} lifted)${left.length ? `; ${left.length} stale-state pause(s) remain until they expire` : ''}.` } });
     return { cleared: n, remaining: left };
   });
   ctx.notify();

@@ -10,6 +10,7 @@
 import { BrokerRefusedError } from './broker.port.js';
 import { transition, type EngineContext } from './context.js';
 import { isExitReserved } from './flatten.usecase.js';
+import { clockTime } from './people-time.js';
 
 export async function lastLook(ctx: EngineContext, intentId: string): Promise<void> {
   const refusal = await ctx.store.tx(async (tx): Promise<{ code: string; why: string } | null> => {
@@ -24,7 +25,7 @@ export async function lastLook(ctx: EngineContext, intentId: string): Promise<vo
       return null;
     }
     const why = kill
-      ? `kill flag ${kill.kind} set ${new Date(kill.setAt).toISOString()} by ${kill.setBy} (${kill.reason})`
+      ? `kill flag ${kill.kind} set ${clockTime(kill.setAt, ctx.constitution.session.timeZone)} by ${kill.setBy} (${kill.reason})`
       : 'a flatten was requested';
     const code = kill ? 'KILL_ACTIVE' : 'FLATTENING';
     tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'ENTRY', event: 'SEND_REFUSED', detail: `last look: ${why}; nothing left Phoenix` } });

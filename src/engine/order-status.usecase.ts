@@ -52,6 +52,11 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
   if (row && (row.status !== next || row.brokerOrderId !== ev.brokerOrderId || row.filledQty !== rowFilled)) {
     await tx.orders.update(intent.id, leg, { status: next, brokerOrderId: ev.brokerOrderId, filledQty: rowFilled, updatedAt: now });
     tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: leg, event: 'STATUS', brokerOrderId: ev.brokerOrderId, status: next, ...(ev.reason ? { detail: ev.reason } : {}) } });
+    // the card says where the entry is ("Working at the broker: entry LMT … resting", HELD …)
+    if (leg === 'ENTRY' && row.status !== next) {
+      const card = await tx.cards.bySubject(intent.id, 'TRADE');
+      if (card) await tx.cards.touch(card.id, now);
+    }
   }
   const flattening = isExitReserved(orders);
   if (leg === 'ENTRY') {

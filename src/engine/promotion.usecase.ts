@@ -48,6 +48,7 @@ import {
 } from './shadow-record.js';
 import type { DriftRecord, StrategyRecord, Tx } from './store.port.js';
 import { normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
+import { clockTime, dateClockTime } from './people-time.js';
 
 export type { MissingItem } from './shadow-record.js';
 
@@ -143,7 +144,6 @@ export interface PromotionCardView {
 
 const kvKey = (promotionId: string) => `promotion:${promotionId}`;
 const iso = (ms: number) => new Date(ms).toISOString();
-const fmtTime = (ms: number) => new Date(ms).toISOString().slice(11, 19) + ' UTC';
 const line = (m: MissingItem) => `${m.code}: ${m.message}`;
 
 export function bundleHash(bundle: PromotionBundle): string {
@@ -175,11 +175,11 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
       });
       return { kind: 'refused', message: `Promotion of ${name} refused — missing: ${missing.map((m) => m.message).join('; ')}.`, promotionId, strategy: name, missing, bundle };
     };
-    if (!rec || rec.stage !== 'SHADOW') return refuse([notShadow(name, rec)], null, rec?.stage ?? 'UNREGISTERED');
+    if (!rec || rec.stage !== 'SHADOW') return refuse([notShadow(name, rec, ctx.constitution.session.timeZone)], null, rec?.stage ?? 'UNREGISTERED');
 
     const pending: MissingItem[] = [];
     for (const p of await openPromotionsOf(tx, name, ctx, now)) {
-      pending.push({ code: 'PROMOTION_PENDING', message: `a promotion card for ${name} is already open (card ${p.cardId}, until ${fmtTime(p.expiresAt)})` });
+      pending.push({ code: 'PROMOTION_PENDING', message: `a promotion card for ${name} is already open (card ${p.cardId}, until ${clockTime(p.expiresAt, ctx.constitution.session.timeZone)})` });
     }
     const { bundle, missing } = await assemble(ctx, tx, rec, now, pending);
     if (missing.length) return refuse(missing, bundle, rec.stage);
@@ -207,7 +207,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     tx.beads.append({ type: 'CARD', intentId: promotionId, ts: now, payload: { cardId: card.id, kind: 'PROMOTION', event: 'CREATED' } });
     return {
       kind: 'requested',
-      message: `Promotion of ${name} to LIVE requested: an approver must APPROVE the card before ${fmtTime(card.expiresAt)}.`,
+      message: `Promotion of ${name} to LIVE requested: an approver must APPROVE the card before ${clockTime(card.expiresAt, ctx.constitution.session.timeZone)}.`,
       promotionId,
       cardId: card.id,
       expiresAt: card.expiresAt,
@@ -227,15 +227,15 @@ export async function previewPromotion(ctx: EngineContext, rawName: string): Pro
   return ctx.store.tx(async (tx) => {
     const now = ctx.clock.now();
     const rec = await tx.strategies.get(name);
-    if (!rec || rec.stage !== 'SHADOW') return { strategy: viewOf(name, rec), bundle: null, missing: [notShadow(name, rec)] };
+    if (!rec || rec.stage !== 'SHADOW') return { strategy: viewOf(name, rec), bundle: null, missing: [notShadow(name, rec, ctx.constitution.session.timeZone)] };
     const { bundle, missing } = await assemble(ctx, tx, rec, now, []);
     return { strategy: viewOf(name, rec), bundle, missing };
   });
 }
 
-function notShadow(name: string, rec: StrategyRecord | null): MissingItem {
+function notShadow(name: string, rec: StrategyRecord | null, timeZone: string): MissingItem {
   if (!rec) return { code: 'NOT_REGISTERED', message: `strategy ${name} is not registered (unregistered strategies already run LIVE; register it to start a shadow period)` };
-  return { code: 'NOT_SHADOW', message: `strategy ${name} is already ${rec.stage} (since ${iso(rec.since)})` };
+  return { code: 'NOT_SHADOW', message: `strategy ${name} is already ${rec.stage} (since ${dateClockTime(rec.since, timeZone)})` };
 }
 
 /** Build the bundle from the store at `now`; list every gap (extra items first). */
@@ -262,7 +262,7 @@ async function assemble(ctx: EngineContext, tx: Tx, rec: StrategyRecord, now: nu
   const kills = await tx.kills.active(now);
   const drifts = await tx.drifts.unresolved();
   const requirements = promotionRequirements(ctx.constitution);
-  const missing = [...extra, ...evidenceMissing(record.stats, requirements), ...safetyMissing(kills, drifts)];
+  const missing = [...extra, ...evidenceMissing(record.stats, requirements), ...safetyMissing(kills, drifts, ctx.constitution.session.timeZone)];
   const bundle: PromotionBundle = {
     kind: 'PROMOTION_BUNDLE',
     version: 2,
@@ -296,10 +296,10 @@ async function intakeDenials(tx: Tx, intentId: string): Promise<string[]> {
 }
 
 /** INV-PROMOTION-SAFE-1 / -2: every active kill flag and every unresolved drift is a gap. */
-export function safetyMissing(kills: readonly KillFlag[], drifts: readonly DriftRecord[]): MissingItem[] {
+export function safetyMissing(kills: readonly KillFlag[], drifts: readonly DriftRecord[], timeZone: string): MissingItem[] {
   return [
     ...kills.map((k): MissingItem => ({ code: 'KILL_FLAG_ACTIVE', message: `kill flag active (${k.kind.toLowerCase()}: ${k.reason}, set by ${k.setBy})` })),
-    ...drifts.map((d): MissingItem => ({ code: 'DRIFT_UNRESOLVED', message: `unresolved drift ${d.type} (${d.severity}) since ${fmtTime(d.detectedAt)}` })),
+    ...drifts.map((d): MissingItem => ({ code: 'DRIFT_UNRESOLVED', message: `unresolved drift ${d.type} (${d.severity}) since ${clockTime(d.detectedAt, timeZone)}` })),
   ];
 }
 
@@ -322,7 +322,7 @@ export async function decidePromotion(ctx: EngineContext, cardId: string, decisi
       const message =
         card.status === 'EXPIRED'
           ? 'This promotion card expired; nothing was done.'
-          : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${card.decidedBy ? ` by ${card.decidedBy}` : ''}${card.decidedAt ? ` at ${fmtTime(card.decidedAt)}` : ''}; nothing was done.`;
+          : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${card.decidedBy ? ` by ${card.decidedBy}` : ''}${card.decidedAt ? ` at ${clockTime(card.decidedAt, ctx.constitution.session.timeZone)}` : ''}; nothing was done.`;
       tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: message } });
       return { kind: 'noop', message };
     }
@@ -370,9 +370,9 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
     problems.push({ code: 'BUNDLE_CHANGED', message: 'the stored bundle no longer matches the hash recorded when it was requested' });
   }
   const rec = await tx.strategies.get(p.strategy);
-  if (!rec || rec.stage !== 'SHADOW') problems.push(notShadow(p.strategy, rec));
+  if (!rec || rec.stage !== 'SHADOW') problems.push(notShadow(p.strategy, rec, ctx.constitution.session.timeZone));
   else {
-    if (iso(rec.since) !== p.bundle.shadowSince) problems.push({ code: 'BUNDLE_CHANGED', message: `the shadow period of ${p.strategy} restarted at ${iso(rec.since)} after the request` });
+    if (iso(rec.since) !== p.bundle.shadowSince) problems.push({ code: 'BUNDLE_CHANGED', message: `the shadow period of ${p.strategy} restarted at ${dateClockTime(rec.since, ctx.constitution.session.timeZone)} after the request` });
     problems.push(...(await assemble(ctx, tx, rec, now, [])).missing);
   }
   if (problems.length) {
@@ -394,7 +394,7 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'LIVE', event: 'APPROVED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, tokenId: token.id, actor: actorRef(actor) } });
   await finishCard(tx, card, p, actor, now, { event: 'APPROVED', by: actor.name, at: now, tokenId: token.id });
   tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'APPROVE' } });
-  return { kind: 'promoted', message: `${p.strategy} is LIVE: promoted by ${actor.name} at ${fmtTime(now)}. Its next intents get trade cards.`, strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now };
+  return { kind: 'promoted', message: `${p.strategy} is LIVE: promoted by ${actor.name} at ${clockTime(now, ctx.constitution.session.timeZone)}. Its next intents get trade cards.`, strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now };
 }
 
 /** The bundle hash the audit chain recorded for the request (beads are tamper-evident; kv is not). */

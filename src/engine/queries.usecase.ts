@@ -21,10 +21,11 @@
 import { CONFIRMS, intentOf, isConfirmKind } from './confirm.usecase.js';
 import type { EngineContext } from './context.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
+import { currentHold } from './gateway-day.usecase.js';
 import { stopWorks } from './protection.usecase.js';
 import type { CardRecord, IntentRecord, KillFlag, Mode, OrderRecord, TokenRecord } from './domain.js';
 import { promotionCardView, type PromotionCardView } from './promotion.usecase.js';
-import type { DriftRecord } from './store.port.js';
+import type { DriftRecord, Tx } from './store.port.js';
 
 /** The risk limits a card shows next to the numbers they limit. */
 export interface CardLimits {
@@ -42,6 +43,8 @@ interface ViewBase {
   readonly now: number;
   readonly mode: Mode;
   readonly demo: boolean;
+  /** the constitution's time zone: every time on a card is shown in it (SPEC 12) */
+  readonly timeZone: string;
 }
 
 export interface TradeCardView extends ViewBase {
@@ -55,6 +58,18 @@ export interface TradeCardView extends ViewBase {
    * null when protected, flat, or a flatten is closing it.
    */
   readonly unprotected: { readonly open: number; readonly stop: string } | null;
+  /** why new entries are held right now (IB Gateway restart window / waiting for its login), or null */
+  readonly hold?: string | null;
+  /** the broker right now, for an approved card that waits for it ("down since 10:02 EST") */
+  readonly broker: BrokerNow;
+}
+
+export interface BrokerNow {
+  readonly canSubmit: boolean;
+  readonly state: string;
+  readonly detail: string | null;
+  /** when the broker last stopped being ready (its last IBKR_SESSION bead), when it is not ready now */
+  readonly downSince: number | null;
 }
 
 export interface ConfirmCardView extends ViewBase {
@@ -79,6 +94,7 @@ export interface PromotionView extends PromotionCardView {
    * lists exactly what the bead recorded.
    */
   readonly blockedBy: readonly string[];
+  readonly timeZone: string;
 }
 
 /** A card kind this version has no special view for, a TRADE card whose intent vanished, or a PROMOTION card whose request is gone. */
@@ -92,7 +108,7 @@ const OPEN_EXPOSURE = ['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'] 
 
 export async function cardView(ctx: EngineContext, cardId: string): Promise<CardView | null> {
   const now = ctx.clock.now();
-  const base = { now, mode: ctx.mode, demo: ctx.constitution.demo };
+  const base = { now, mode: ctx.mode, demo: ctx.constitution.demo, timeZone: ctx.constitution.session.timeZone };
   const view = await ctx.store.tx(async (tx): Promise<CardView | 'PROMOTION' | null> => {
     const card = await tx.cards.get(cardId);
     if (!card) return null;
@@ -112,6 +128,8 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
         token: await tx.tokens.latestForIntent(intent.id),
         orders,
         unprotected: naked ? { open, stop: orders.find((o) => o.role === 'STOP')?.status ?? 'none' } : null,
+        broker: await brokerNow(ctx, tx),
+        hold: currentHold(ctx),
         limits: {
           maxRiskPerTradeUsd: c.limits.maxRiskPerTradeUsd,
           minDvs: c.limits.minDvs,
@@ -131,13 +149,27 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
   return view === 'PROMOTION' ? promotionView(ctx, cardId) : view;
 }
 
+async function brokerNow(ctx: EngineContext, tx: Tx): Promise<BrokerNow> {
+  const h = ctx.broker.health();
+  if (h.canSubmit) return { canSubmit: true, state: h.state, detail: h.detail ?? null, downSince: null };
+  const last = await tx.beads.latestOfType('IBKR_SESSION');
+  let since: number | null = null;
+  try {
+    since = last && (JSON.parse(last.payload) as { state?: string }).state !== 'READY' ? last.ts : null;
+  } catch {
+    since = null;
+  }
+  return { canSubmit: false, state: h.state, detail: h.detail ?? null, downSince: since };
+}
+
 async function promotionView(ctx: EngineContext, cardId: string): Promise<CardView | null> {
   const v = await promotionCardView(ctx, cardId);
   if (!v) {
     const card = await ctx.store.tx((tx) => tx.cards.get(cardId));
-    return card ? { kind: 'OTHER', card, now: ctx.clock.now(), mode: ctx.mode, demo: ctx.constitution.demo } : null;
+    return card ? { kind: 'OTHER', card, now: ctx.clock.now(), mode: ctx.mode, demo: ctx.constitution.demo, timeZone: ctx.constitution.session.timeZone } : null;
   }
-  if (v.promotion.decision?.event !== 'REFUSED') return { ...v, blockedBy: [] };
+  const timeZone = ctx.constitution.session.timeZone;
+  if (v.promotion.decision?.event !== 'REFUSED') return { ...v, blockedBy: [], timeZone };
   const blockedBy = await ctx.store.tx(async (tx) => {
     let last: readonly string[] = [];
     for (const b of await tx.beads.listByIntent(v.promotion.id)) {
@@ -147,7 +179,7 @@ async function promotionView(ctx: EngineContext, cardId: string): Promise<CardVi
     }
     return last;
   });
-  return { ...v, blockedBy };
+  return { ...v, blockedBy, timeZone };
 }
 
 /** Cards whose message must be sent or edited, oldest change first. */

@@ -31,6 +31,7 @@ import { latestPerBase } from './exec-id.js';
 import { instrumentId } from './instrument.js';
 import { realizedPnlCents } from './pnl.js';
 import { protectionDiff } from './reconcile.protection.js';
+import { usd } from './people-time.js';
 
 export type DriftType = 'POSITION_COUNT' | 'POSITION_SIZE' | 'PNL' | 'ORDER_STATUS';
 export type DriftSeverity = 'WARNING' | 'CRITICAL';
@@ -297,7 +298,7 @@ function pnlDiff(local: LocalSnapshot, broker: BrokerSnapshot, tol: Tolerance, o
     if (entryDiffCents <= tol.pnlCents && pnlDelta <= tol.pnlCents) continue;
     const localState = { avgFillPrice: round(i.avgFillPrice), filledQty: i.filledQty, realizedPnlCents: localPnl };
     const brokerState = { avgFillPrice: round(brokerEntry), filledQty: e.entry.qty, realizedPnlCents: brokerPnl, toleranceCents: tol.pnlCents };
-    const what = pnlDelta > tol.pnlCents ? `realised P&L Phoenix ${fmtUsd(localPnl ?? 0)}, broker ${fmtUsd(brokerPnl ?? 0)}` : `entry price Phoenix ${round(i.avgFillPrice, 4)}, broker ${round(brokerEntry, 4)} (${fmtUsd(entryDiffCents)} on the position)`;
+    const what = pnlDelta > tol.pnlCents ? `realised P&L Phoenix ${usd(localPnl ?? 0)}, broker ${usd(brokerPnl ?? 0)}` : `entry price Phoenix ${round(i.avgFillPrice, 4)}, broker ${round(brokerEntry, 4)} (${usd(entryDiffCents)} on the position)`;
     out.push({
       type: 'PNL',
       severity: 'WARNING',
@@ -310,9 +311,4 @@ function pnlDiff(local: LocalSnapshot, broker: BrokerSnapshot, tol: Tolerance, o
       fingerprint: fingerprint('PNL', i.id, { avgFillPrice: round(i.avgFillPrice, 4), realizedPnlCents: localPnl }, { avgFillPrice: round(brokerEntry, 4), realizedPnlCents: brokerPnl }),
     });
   }
-}
-
-function fmtUsd(cents: number): string {
-  const s = (Math.abs(cents) / 100).toFixed(2);
-  return `${cents < 0 ? '-' : ''}$${s}`;
 }

@@ -145,7 +145,7 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
         type: 'RECONCILIATION_DRIFT',
         at: now,
         payload: {
-          summary: `${d.severity} drift ${d.type}: ${d.summary}. Phoenix changed nothing; resolve it with /drift.`,
+          summary: `${d.severity} drift ${d.type}: ${d.summary}. Phoenix changed nothing; resolve it with /drift ${drift.id} after checking IBKR.`,
           ...(d.intentId ? { intentId: d.intentId } : {}),
           ...(d.instrumentKey ? { instrumentKey: d.instrumentKey } : {}),
           facts: { drift: drift.id, type: d.type, severity: d.severity, found: reason },

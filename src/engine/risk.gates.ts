@@ -7,7 +7,9 @@ import type { AccountSummary, BrokerHealth } from './broker.port.js';
 import type { Constitution } from './constitution.js';
 import { multiplierMismatch, offTickPrices, type ContractLookup } from './contract-facts.js';
 import type { KillFlag, Mode } from './domain.js';
+import { entryHold, type GatewayDay } from './gateway-day.js';
 import { sessionVerdict } from './session.calendar.js';
+import { clockTime, dayClockTime, usd, usdAmount } from './people-time.js';
 
 export type GateStage = 'INTAKE' | 'APPROVAL' | 'SUBMIT';
 
@@ -57,6 +59,8 @@ export interface GateContext {
    * engine always passes it (evaluateGates); pure tests of other gates may leave it out.
    */
   readonly contract?: ContractLookup;
+  /** IB Gateway's day (restart window, weekly login) when the broker is IBKR; else absent/null */
+  readonly gateway?: GatewayDay | null;
 }
 
 export type GateCode =
@@ -75,6 +79,8 @@ export type GateCode =
   | 'QUALITY'
   | 'SESSION_CLOSED'
   | 'BROKER_NOT_READY'
+  | 'GATEWAY_RESTART_WINDOW'
+  | 'GATEWAY_LOGIN'
   | 'CONTRACT_UNKNOWN'
   | 'PRICE_OFF_TICK'
   | 'MULTIPLIER_MISMATCH';
@@ -98,7 +104,6 @@ interface GateDef {
 }
 
 const ALL: readonly GateStage[] = ['INTAKE', 'APPROVAL', 'SUBMIT'];
-const usd = (cents: number) => `$${(cents / 100).toFixed(2)}`;
 
 export function stateTtlSec(c: GateContext): number {
   const s = c.constitution.staleState;
@@ -139,7 +144,7 @@ export const GATES = [
     check: (c) => {
       const k = c.activeKills[0];
       if (!k) return null;
-      const until = k.expiresAt ? ` until ${new Date(k.expiresAt).toISOString().slice(11, 16)} UTC` : '';
+      const until = k.expiresAt ? ` until ${clockTime(k.expiresAt, c.constitution.session.timeZone)}` : '';
       return { code: 'KILL_ACTIVE', message: `kill flag active (${k.kind.toLowerCase()}: ${k.reason})${until}; entries blocked, exits allowed` };
     },
   },
@@ -255,7 +260,7 @@ export const GATES = [
       const account = c.broker.account ?? c.lastKnownAccount;
       const min = c.constitution.limits.minNetLiquidationUsd;
       if (!account) return c.stage === 'SUBMIT' && c.broker.canSubmit ? { code: 'MIN_CAPITAL', message: 'net liquidation unknown (broker account not read yet)' } : null;
-      return account.netLiquidation < min ? { code: 'MIN_CAPITAL', message: `net liquidation $${account.netLiquidation.toFixed(2)} < minimum $${min.toFixed(2)}` } : null;
+      return account.netLiquidation < min ? { code: 'MIN_CAPITAL', message: `net liquidation ${usdAmount(account.netLiquidation)} < minimum ${usdAmount(min)}` } : null;
     },
   },
   {
@@ -275,8 +280,22 @@ export const GATES = [
     check: (c) => {
       const v = sessionVerdict(c.now, c.constitution);
       if (v.open) return null;
-      const next = v.nextOpen ? `; next window opens ${formatLocal(v.nextOpen, c.constitution.session.timeZone)}` : '';
+      const next = v.nextOpen ? `; next window opens ${dayClockTime(v.nextOpen, c.constitution.session.timeZone)}` : '';
       return { code: 'SESSION_CLOSED', message: `session closed: ${v.reason}${next}`, nextOpen: v.nextOpen };
+    },
+  },
+  {
+    // SPEC 4 "gateway restart window": inside IB Gateway's daily restart window, or while the
+    // gateway waits for its (2FA) login, new entries are HELD (a wait, like broker health, not a
+    // refusal): the card shows, an approval waits with its token clock running; nothing is sent.
+    // Listed before broker_health so its words are the ones a waiting submission reports.
+    id: 'gateway',
+    stages: ALL,
+    check: (c) => {
+      const hold = entryHold(c.now, c.gateway, c.constitution.session.timeZone, c.broker);
+      if (!hold) return null;
+      // both codes spelled out here: the registry's source lists every code a gate returns
+      return hold.code === 'GATEWAY_LOGIN' ? { code: 'GATEWAY_LOGIN', message: hold.message, wait: true } : { code: 'GATEWAY_RESTART_WINDOW', message: hold.message, wait: true };
     },
   },
   {
@@ -313,9 +332,4 @@ export function runGates(c: GateContext): GateResult {
 /** Hard refusals (everything except a broker-health wait). */
 export function refusals(r: GateResult): readonly Denial[] {
   return r.denials.filter((d) => !d.wait);
-}
-
-function formatLocal(epochMs: number, timeZone: string): string {
-  const f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
-  return f.format(epochMs);
 }

@@ -17,6 +17,7 @@ import type { IntentRecord } from './domain.js';
 import { flatten, isExitReserved, type FlattenReport } from './flatten.usecase.js';
 import { isTradingDay, localTime, toMinutes, tradingDayOf } from './session.calendar.js';
 import type { Constitution } from './constitution.js';
+import { signedUsd } from './people-time.js';
 
 // === Calendar (pure)
 
@@ -210,8 +211,7 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
     // The audit head leaves the database here, once a day, in a message a person keeps (SAFE-12):
     // `phoenix audit verify --anchor SEQ:HASH` checks the log still holds exactly this bead.
     const head = await tx.beads.head();
-    const usd = `${summary.realizedPnlCents < 0 ? '-' : '+'}$${(Math.abs(summary.realizedPnlCents) / 100).toFixed(2)}`;
-    const line = `${prev}: ${summary.trades} trade(s), P&L ${usd} (${summary.wins} won, ${summary.losses} lost), ${summary.blocked} blocked, ${summary.passed} passed, ${summary.expired} expired, ${summary.rejected} rejected${summary.unresolvedDrifts ? `; ${summary.unresolvedDrifts} drift(s) STILL UNRESOLVED` : ''}`;
+    const line = `${prev}: ${summary.trades} trade(s), P&L ${signedUsd(summary.realizedPnlCents)} (${summary.wins} won, ${summary.losses} lost), ${summary.blocked} blocked, ${summary.passed} passed, ${summary.expired} expired, ${summary.rejected} rejected${summary.unresolvedDrifts ? `; ${summary.unresolvedDrifts} drift(s) STILL UNRESOLVED` : ''}`;
     tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'daily-reset', event: 'DAILY_RESET', detail: `session ${today} starts; daily loss, trade and consecutive-loss counters start from zero. Previous day ${line}` } });
     tx.alerts.enqueue({
       type: 'DAILY_SUMMARY',

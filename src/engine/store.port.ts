@@ -7,6 +7,7 @@
  */
 import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
+import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
 import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, KillFlag, OrderRecord, TokenRecord } from './domain.js';
 
 export interface DriftRecord {
@@ -170,6 +171,51 @@ export interface KvRepo {
   set(key: string, value: string, now: number): Promise<void>;
 }
 
+/** One order as the simulated broker's book holds it (SimBookState). */
+export interface SimOrderState {
+  readonly brokerOrderId: string;
+  readonly orderRef: string;
+  readonly role: OrderRole;
+  readonly instrument: Instrument;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly type: 'MKT' | 'LMT' | 'STP';
+  readonly limitPrice?: number;
+  readonly stopPrice?: number;
+  readonly parentId?: string;
+  readonly ocaGroup?: string;
+  readonly status: BrokerOrderStatus;
+  readonly filledQty: number;
+  readonly avgFillPrice: number | null;
+}
+
+export interface SimPositionState {
+  readonly instrumentKey: string;
+  readonly instrument: Instrument;
+  /** signed; 0 once flat */
+  readonly quantity: number;
+  readonly avgCost: number;
+}
+
+/**
+ * The simulated broker's book (BROKER=sim): what a real broker remembers across a restart of
+ * Phoenix. Orders in creation order, executions in execution order.
+ */
+export interface SimBookState {
+  readonly nextOrderId: number;
+  readonly nextExecId: number;
+  readonly orders: readonly SimOrderState[];
+  readonly executions: readonly BrokerFill[];
+  readonly positions: readonly SimPositionState[];
+}
+
+export interface SimBookRepo {
+  /** the saved book, or null when the simulated broker never saved one in this database */
+  load(): Promise<SimBookState | null>;
+  /** upsert these orders and positions, add these executions (known execIds are skipped), set the counters */
+  save(change: SimBookState, now: number): Promise<void>;
+}
+
 export interface Tx {
   readonly intents: IntentRepo;
   readonly tokens: TokenRepo;
@@ -183,6 +229,7 @@ export interface Tx {
   readonly strategies: StrategyRepo;
   readonly kv: KvRepo;
   readonly jobs: JobRunRepo;
+  readonly simBook: SimBookRepo;
 }
 
 export interface Store {

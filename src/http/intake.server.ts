@@ -1,6 +1,7 @@
 /**
  * Intake HTTP server (SPEC 3): POST /v1/intents, POST /v1/tradingview (tradingview.route.ts),
- * GET /healthz (health.ts) and GET /metrics (metrics.route.ts, same auth as intake) on node:http.
+ * GET /healthz (health.ts), GET /metrics (metrics.route.ts, same auth as intake) and the operator CLI's
+ * /v1/admin/* (admin.route.ts) on node:http.
  * Every answer is JSON with a clear message; bad input changes nothing. The codes below are
  * /v1/intents'; the TradingView route's (passphrase in the body, 200 for a re-send) are in its file.
  *   202 {intentId, state, denials}   accepted (PROPOSED, or CANCELLED with the gate denials)
@@ -12,11 +13,12 @@
  *   429                              over the intake rate limit (Retry-After)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { isLoopbackAddress, isLoopbackHostHeader } from '../runtime/loopback.js';
+import { adminRoute, type AdminOptions } from './admin.route.js';
+import { tokenMatches } from './bearer.js';
 import { healthAnswer, minimalHealth } from './health.js';
 import { metricsRoute, type MetricsSource } from './metrics.route.js';
 import { readBody, send } from './respond.js';
@@ -40,20 +42,14 @@ export interface IntakeOptions {
   readonly tradingview?: TradingViewOptions;
   /** GET /metrics (Prometheus text format) */
   readonly metrics?: MetricsSource;
+  /** /v1/admin/* for the operator CLI (admin.route.ts), on when given (the service) */
+  readonly admin?: AdminOptions;
 }
 
 export interface IntakeServer {
   readonly server: Server;
   readonly url: string;
   close(): Promise<void>;
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]!.trim());
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
@@ -64,6 +60,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   const tradingView = opts.tradingview
     ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now), ratePerMinute: opts.ratePerMinute })
     : null;
+  const admin = opts.admin ? adminRoute(opts.admin, { engine: opts.engine, logger: opts.logger, ...(opts.token ? { token: opts.token } : {}), readiness, bucket, ratePerMinute: opts.ratePerMinute }) : null;
   const server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => {
       opts.logger.error({ err: e.message }, 'intake request failed');
@@ -97,6 +94,11 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
       return send(res, 403, { error: message, issues: [{ path: '(header) host', message }] });
     }
     if (url.pathname === '/metrics') return metricsRoute(req, res, { metrics: opts.metrics, token: opts.token, tokenMatches: (h) => !!opts.token && tokenMatches(h, opts.token) });
+    if (url.pathname.startsWith('/v1/admin/')) {
+      if (admin) return admin(req, res, url);
+      req.resume();
+      return send(res, 404, { error: 'no admin routes on this server' });
+    }
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
       const engine = opts.engine;

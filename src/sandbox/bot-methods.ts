@@ -123,7 +123,7 @@ const editMessageText: Handler = (core, { params }) => {
   if (preview) msg.linkPreview = preview;
   msg.edits++;
   msg.edit_date = core.state.nowSeconds();
-  core.state.touch();
+  core.state.touchMessage(msg);
   return core.state.toTgMessage(msg);
 };
 
@@ -135,7 +135,7 @@ const editMessageReplyMarkup: Handler = (core, { params }) => {
   msg.replyMarkup = markup;
   msg.edits++;
   msg.edit_date = core.state.nowSeconds();
-  core.state.touch();
+  core.state.touchMessage(msg);
   return core.state.toTgMessage(msg);
 };
 

@@ -13,7 +13,8 @@ import { createUser, type SandboxUser } from './user-client.js';
 const chatId = z.coerce.number().int().refine((n) => n !== 0, 'chatId must not be 0');
 const userId = z.coerce.number().int().positive();
 
-const ChatQuery = z.object({ chatId });
+/** `since`: only what changed after that state version (the console's incremental update) */
+const ChatQuery = z.object({ chatId, since: z.coerce.number().int().min(0).optional() });
 const EventsQuery = z.object({
   since: z.coerce.number().int().min(0).default(0),
   timeout: z.coerce.number().min(0).max(30).default(25),
@@ -110,12 +111,13 @@ export async function handleConsoleApi(
       sendJson(res, 200, { ok: true, ...core.consoleConfig, bot: core.botFrom(core.options.token ?? '') });
     } else if (req.method === 'GET' && route === 'chat') {
       const q = parse(ChatQuery, query);
+      const changes = q.since === undefined ? { full: true, messages: core.state.snapshot(q.chatId), removed: [] } : core.state.changesSince(q.chatId, q.since);
       sendJson(res, 200, {
         ok: true,
         chatId: q.chatId,
         chat: core.state.getChat(q.chatId) ?? null,
         version: core.state.version,
-        messages: core.state.snapshot(q.chatId),
+        ...changes,
       });
     } else if (req.method === 'GET' && route === 'events') {
       const q = parse(EventsQuery, query);

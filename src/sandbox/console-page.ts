@@ -2,13 +2,19 @@
  * The web console: one self-contained page (inline CSS and JS, no external resources) that
  * shows one sandbox chat like a phone. Bot formatting is rendered from the message's
  * entities with DOM nodes (text is never parsed as HTML), so nothing the bot sends can
- * inject markup. The page re-fetches the chat whenever /sandbox/api/events reports a change.
+ * inject markup. When /sandbox/api/events reports a change the page fetches only what changed
+ * since the version it shows (`chat?since=`) and replaces, inserts or removes just those bubbles,
+ * so a long chat stays fast. Like Telegram: an expandable quote starts folded (tap to open), a
+ * link to a message of this chat (t.me/c/…) scrolls to it, toasts show at the top where they
+ * cover no buttons, and bubble times are in the configured time zone with its abbreviation.
  */
 import type { ConsoleUser } from './core.js';
 
 export interface ConsolePageConfig {
   chatId: number;
   users: ConsoleUser[];
+  /** IANA zone of the bubble times (Phoenix: the constitution's) */
+  timeZone: string;
 }
 
 /** JSON that is safe inside a <script> element. */
@@ -35,6 +41,11 @@ header select{font:inherit;font-size:13px;padding:2px 4px;border-radius:6px;bord
 .msg code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:#f1f3f4;border-radius:3px;padding:0 2px}
 .msg pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:#f1f3f4;border-radius:6px;padding:6px;margin:4px 0;overflow-x:auto;white-space:pre}
 .msg blockquote{margin:4px 0;padding:2px 8px;border-left:3px solid #517da2;background:#f2f6f9;border-radius:4px}
+.msg blockquote.exp{position:relative;cursor:pointer;padding-right:22px}
+.msg blockquote.exp.folded{max-height:calc(3 * 1.35em + 4px);overflow:hidden}
+.msg blockquote.exp::after{content:'▴';position:absolute;right:6px;bottom:2px;color:#517da2;font-size:13px}
+.msg blockquote.exp.folded::after{content:'▾'}
+.msg.jumped{outline:2px solid #f0b429;outline-offset:1px}
 .msg .spoiler{background:#9aa5ad;color:transparent;border-radius:3px;cursor:pointer}
 .msg .spoiler.shown{background:none;color:inherit}
 .msg a{color:#2a6fb0}
@@ -48,7 +59,7 @@ form{display:flex;gap:6px;padding:8px;background:#fff;border-top:1px solid #d5dd
 form input{flex:1;min-width:0;font:inherit;padding:8px 10px;border:1px solid #c8d2da;border-radius:18px;outline:none}
 form input:focus{border-color:#517da2}
 form button{font:inherit;padding:8px 14px;border:0;border-radius:18px;background:#517da2;color:#fff;cursor:pointer}
-#toast{position:fixed;left:50%;bottom:70px;transform:translateX(-50%);max-width:340px;padding:8px 14px;border-radius:10px;background:rgba(30,40,50,.88);color:#fff;font-size:14px;text-align:center;white-space:pre-wrap;pointer-events:none;opacity:0;transition:opacity .15s}
+#toast{position:fixed;left:50%;top:58px;transform:translateX(-50%);max-width:340px;padding:8px 14px;border-radius:10px;background:rgba(30,40,50,.88);color:#fff;font-size:14px;text-align:center;white-space:pre-wrap;pointer-events:none;opacity:0;transition:opacity .15s}
 #toast.on{opacity:1}
 #toast.alert{background:#fff;color:#111;border:1px solid #c8d2da;box-shadow:0 4px 14px rgba(0,0,0,.2)}
 #toast.error{background:#b3261e}
@@ -80,21 +91,49 @@ function toast(text, kind) {
 const TAGS = { bold: 'b', italic: 'i', underline: 'u', strikethrough: 's', code: 'code', pre: 'pre',
   blockquote: 'blockquote', expandable_blockquote: 'blockquote', text_link: 'a', url: 'a' };
 const SAFE_URL = /^(https?:|tg:|mailto:)/i;
+/* a link to a message of this chat: https://t.me/c/<chat without -100>/<message id> */
+const OWN_LINK = /^https:\\/\\/t\\.me\\/c\\/(\\d+)\\/(\\d+)$/;
+const TIME = new Intl.DateTimeFormat('en-US', { timeZone: CFG.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+/* expandable quotes the reader opened, by message id (kept when the message is redrawn) */
+const opened = new Set();
+const bubbles = new Map();
 
-function elementFor(e, text) {
+function jumpTo(messageId) {
+  const el = bubbles.get(messageId);
+  if (!el) { toast('That message is no longer in this chat.'); return; }
+  el.scrollIntoView({ block: 'center' });
+  el.classList.add('jumped');
+  setTimeout(() => el.classList.remove('jumped'), 1500);
+}
+
+function elementFor(e, text, m) {
   const tag = TAGS[e.type] || 'span';
   const el = document.createElement(tag);
   if (e.type === 'spoiler') { el.className = 'spoiler'; el.addEventListener('click', () => el.classList.add('shown')); }
   if (e.type === 'bot_command') el.className = 'cmd';
+  if (e.type === 'expandable_blockquote') {
+    const key = m.message_id;
+    el.className = opened.has(key) ? 'exp' : 'exp folded';
+    el.dataset.testid = 'details';
+    el.addEventListener('click', () => {
+      el.classList.toggle('folded');
+      if (el.classList.contains('folded')) opened.delete(key); else opened.add(key);
+    });
+  }
   if (tag === 'a') {
     const href = e.type === 'url' ? text.slice(e.offset, e.offset + e.length) : e.url;
-    if (href && SAFE_URL.test(href)) { el.href = href; el.target = '_blank'; el.rel = 'noopener noreferrer'; }
+    const own = href ? OWN_LINK.exec(href) : null;
+    if (own && '-100' + own[1] === String(CFG.chatId)) {
+      el.href = href;
+      el.dataset.jump = own[2];
+      el.addEventListener('click', (ev) => { ev.preventDefault(); jumpTo(Number(own[2])); });
+    } else if (href && SAFE_URL.test(href)) { el.href = href; el.target = '_blank'; el.rel = 'noopener noreferrer'; }
   }
   return el;
 }
 
 /* Build DOM for text[start,end) from entities sorted by offset asc, length desc. */
-function build(text, ents, start, end) {
+function build(text, ents, start, end, m) {
   const frag = document.createDocumentFragment();
   let pos = start, i = 0;
   while (i < ents.length) {
@@ -104,8 +143,8 @@ function build(text, ents, start, end) {
     if (e.offset > pos) frag.append(document.createTextNode(text.slice(pos, e.offset)));
     let j = i + 1;
     while (j < ents.length && ents[j].offset < eEnd) j++;
-    const el = elementFor(e, text);
-    el.append(build(text, ents.slice(i + 1, j), e.offset, eEnd));
+    const el = elementFor(e, text, m);
+    el.append(build(text, ents.slice(i + 1, j), e.offset, eEnd, m));
     frag.append(el);
     pos = eEnd;
     i = j;
@@ -116,7 +155,7 @@ function build(text, ents, start, end) {
 
 function renderText(m) {
   const ents = (m.entities || []).slice().sort((a, b) => a.offset - b.offset || b.length - a.length);
-  return build(m.text, ents, 0, m.text.length);
+  return build(m.text, ents, 0, m.text.length, m);
 }
 
 function renderKeyboard(m) {
@@ -146,38 +185,63 @@ function renderKeyboard(m) {
   return kb;
 }
 
-function render(messages) {
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  log.replaceChildren();
-  if (messages.length === 0) {
+function bubble(m) {
+  const div = document.createElement('div');
+  div.className = 'msg ' + (m.from_bot ? 'bot' : 'user');
+  div.dataset.testid = 'message';
+  div.dataset.messageId = String(m.message_id);
+  div.dataset.fromBot = String(m.from_bot);
+  if (!m.from_bot) {
+    const who = document.createElement('div');
+    who.className = 'who';
+    who.textContent = m.from.first_name + ' (' + m.from.id + ')';
+    div.append(who);
+  }
+  const body = document.createElement('div');
+  body.className = 'text';
+  body.append(renderText(m));
+  div.append(body);
+  if (m.reply_markup) div.append(renderKeyboard(m));
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  meta.dataset.testid = 'time';
+  meta.textContent = (m.edits > 0 ? 'edited · ' : '') + TIME.format(m.date * 1000);
+  div.append(meta);
+  return div;
+}
+
+function showEmpty() {
+  if (bubbles.size === 0 && !log.querySelector('.empty')) {
     const p = document.createElement('div');
     p.className = 'empty';
     p.textContent = 'No messages yet. Send /start below.';
     log.append(p);
+  } else if (bubbles.size > 0) log.querySelector('.empty')?.remove();
+}
+
+/* Apply what changed: redraw only the bubbles that changed, in message order. */
+function apply(j) {
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  if (j.full) {
+    for (const el of bubbles.values()) el.remove();
+    bubbles.clear();
   }
-  for (const m of messages) {
-    const div = document.createElement('div');
-    div.className = 'msg ' + (m.from_bot ? 'bot' : 'user');
-    div.dataset.testid = 'message';
-    div.dataset.messageId = String(m.message_id);
-    div.dataset.fromBot = String(m.from_bot);
-    if (!m.from_bot) {
-      const who = document.createElement('div');
-      who.className = 'who';
-      who.textContent = m.from.first_name + ' (' + m.from.id + ')';
-      div.append(who);
+  for (const id of j.removed || []) {
+    bubbles.get(id)?.remove();
+    bubbles.delete(id);
+  }
+  for (const m of j.messages) {
+    const el = bubble(m);
+    const old = bubbles.get(m.message_id);
+    if (old) old.replaceWith(el);
+    else {
+      let next = null;
+      for (const [id, b] of bubbles) if (id > m.message_id && (next === null || id < Number(next.dataset.messageId))) next = b;
+      log.insertBefore(el, next);
     }
-    const body = document.createElement('div');
-    body.className = 'text';
-    body.append(renderText(m));
-    div.append(body);
-    if (m.reply_markup) div.append(renderKeyboard(m));
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    meta.textContent = (m.edits > 0 ? 'edited · ' : '') + new Date(m.date * 1000).toLocaleTimeString();
-    div.append(meta);
-    log.append(div);
+    bubbles.set(m.message_id, el);
   }
+  showEmpty();
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
@@ -190,9 +254,9 @@ async function api(path, body) {
 }
 
 async function refresh() {
-  const j = await api('chat?chatId=' + CFG.chatId);
+  const j = await api('chat?chatId=' + CFG.chatId + (version > 0 ? '&since=' + version : ''));
   version = j.version;
-  render(j.messages);
+  apply(j);
 }
 
 async function tap(messageId, data, btn) {

@@ -37,7 +37,8 @@ export interface SandboxOptions {
   /** real-time pauses between webhook delivery attempts (default [100, 300, 1000]) */
   webhookRetryDelaysMs?: number[];
   /** what the web console shows (default chat 1001; approver 1001, admin 1002, stranger 666) */
-  console?: { chatId?: number; users?: ConsoleUser[] };
+  /** the console page: its chat, its users, and the time zone its bubble times are shown in (default New York) */
+  console?: { chatId?: number; users?: ConsoleUser[]; timeZone?: string };
 }
 
 export interface CallRecord {
@@ -64,6 +65,7 @@ export const DEFAULT_CONSOLE = {
     { label: 'admin', id: 1002 },
     { label: 'stranger', id: 666 },
   ] as ConsoleUser[],
+  timeZone: 'America/New_York',
 };
 
 function rateConfig(opts: SandboxOptions): RateLimitConfig | undefined {
@@ -87,7 +89,7 @@ export class SandboxCore {
   readonly callbackDeadlineMs: number;
   readonly autoCreateChats: boolean;
   readonly strictHtmlAmpersand: boolean;
-  readonly consoleConfig: { chatId: number; users: ConsoleUser[] };
+  readonly consoleConfig: { chatId: number; users: ConsoleUser[]; timeZone: string };
   /** aborted by close(): ends long polls, held requests and delays */
   readonly closing = new AbortController();
 
@@ -104,6 +106,7 @@ export class SandboxCore {
     this.consoleConfig = {
       chatId: options.console?.chatId ?? DEFAULT_CONSOLE.chatId,
       users: options.console?.users ?? DEFAULT_CONSOLE.users,
+      timeZone: options.console?.timeZone ?? DEFAULT_CONSOLE.timeZone,
     };
   }
 

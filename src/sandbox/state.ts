@@ -29,6 +29,8 @@ export interface StoredMessage {
   replyMarkup: TgInlineKeyboardMarkup | undefined;
   linkPreview?: Record<string, unknown>;
   edits: number;
+  /** the state version of this message's last change (the console fetches only what changed) */
+  changed?: number;
 }
 
 /** What `sandbox.chat(id)` returns for each message: current state, safe to keep. */
@@ -67,6 +69,17 @@ interface ChatRecord {
   chat: TgChat;
   nextMessageId: number;
   messages: Map<number, StoredMessage>;
+  /** message id → the version it was deleted at */
+  deleted: Map<number, number>;
+}
+
+/** What changed in one chat since a version: the console's incremental update. */
+export interface ChatChanges {
+  /** true: `messages` is the whole chat (first load, or the chat was reset since) */
+  full: boolean;
+  messages: SandboxMessage[];
+  /** ids deleted since */
+  removed: number[];
 }
 
 export interface WaitOptions {
@@ -85,6 +98,8 @@ export class SandboxState {
   private closed = false;
   /** bumped on every change; the console long-polls on it */
   version = 0;
+  /** the version of the last reset(): older `since` values get the whole chat */
+  private resetVersion = 0;
   private callbackSeq = 0;
 
   constructor(private readonly clock: SandboxClock) {}
@@ -130,7 +145,7 @@ export class SandboxState {
     if (type === 'private') chat.first_name = hint.first_name ?? `User ${id}`;
     else chat.title = hint.title ?? `Sandbox group ${id}`;
     if (hint.username) chat.username = hint.username;
-    this.chats.set(id, { chat, nextMessageId: 1, messages: new Map() });
+    this.chats.set(id, { chat, nextMessageId: 1, messages: new Map(), deleted: new Map() });
     this.touch();
     return chat;
   }
@@ -141,7 +156,14 @@ export class SandboxState {
     const stored: StoredMessage = { ...m, message_id: rec.nextMessageId++, date: this.nowSeconds(), edits: 0 };
     rec.messages.set(stored.message_id, stored);
     this.touch();
+    stored.changed = this.version;
     return stored;
+  }
+
+  /** A stored message was changed in place (an edit): bump the version and remember it on the message. */
+  touchMessage(m: StoredMessage): void {
+    this.touch();
+    m.changed = this.version;
   }
 
   getMessage(chatId: number, messageId: number): StoredMessage | undefined {
@@ -149,8 +171,12 @@ export class SandboxState {
   }
 
   deleteMessage(chatId: number, messageId: number): boolean {
-    const ok = this.chats.get(chatId)?.messages.delete(messageId) ?? false;
-    if (ok) this.touch();
+    const rec = this.chats.get(chatId);
+    const ok = rec?.messages.delete(messageId) ?? false;
+    if (ok) {
+      this.touch();
+      rec?.deleted.set(messageId, this.version);
+    }
     return ok;
   }
 
@@ -169,22 +195,34 @@ export class SandboxState {
   snapshot(chatId: number): SandboxMessage[] {
     const rec = this.chats.get(chatId);
     if (!rec) return [];
-    return [...rec.messages.values()].map((m) => {
-      const from: SandboxMessage['from'] = { id: m.from.id, first_name: m.from.first_name };
-      if (m.from.username) from.username = m.from.username;
-      return {
-        message_id: m.message_id,
-        text: m.text,
-        html: m.source,
-        parse_mode: m.parseMode,
-        entities: m.entities.map((e) => ({ ...e })),
-        reply_markup: m.replyMarkup ? structuredClone(m.replyMarkup) : undefined,
-        edits: m.edits,
-        date: m.date,
-        from_bot: m.fromBot,
-        from,
-      };
-    });
+    return [...rec.messages.values()].map((m) => this.view(m));
+  }
+
+  /** The messages added or edited, and the ids deleted, after version `since` (oldest first). */
+  changesSince(chatId: number, since: number): ChatChanges {
+    const rec = this.chats.get(chatId);
+    if (since < this.resetVersion || since <= 0) return { full: true, messages: this.snapshot(chatId), removed: [] };
+    if (!rec) return { full: false, messages: [], removed: [] };
+    const messages = [...rec.messages.values()].filter((m) => (m.changed ?? Infinity) > since).map((m) => this.view(m));
+    const removed = [...rec.deleted].filter(([, v]) => v > since).map(([id]) => id);
+    return { full: false, messages, removed };
+  }
+
+  private view(m: StoredMessage): SandboxMessage {
+    const from: SandboxMessage['from'] = { id: m.from.id, first_name: m.from.first_name };
+    if (m.from.username) from.username = m.from.username;
+    return {
+      message_id: m.message_id,
+      text: m.text,
+      html: m.source,
+      parse_mode: m.parseMode,
+      entities: m.entities.map((e) => ({ ...e })),
+      reply_markup: m.replyMarkup ? structuredClone(m.replyMarkup) : undefined,
+      edits: m.edits,
+      date: m.date,
+      from_bot: m.fromBot,
+      from,
+    };
   }
 
   newCallbackId(): string {
@@ -239,6 +277,7 @@ export class SandboxState {
     this.callbacks.clear();
     this.users.clear();
     this.touch();
+    this.resetVersion = this.version;
   }
 
   close(): void {

@@ -12,6 +12,7 @@ import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.j
 import type { Db } from './database.js';
 import type { Prisma } from './generated/client.js';
 import * as m from './mappers.js';
+import * as sb from './sim-book.rows.js';
 
 type Client = Prisma.TransactionClient;
 
@@ -327,6 +328,40 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): 
       },
       async set(key, value, now) {
         await c.systemState.upsert({ where: { key }, create: { key, value, updatedAt: new Date(now) }, update: { value, updatedAt: new Date(now) } });
+      },
+    },
+    simBook: {
+      async load() {
+        const meta = await c.simBook.findUnique({ where: { id: sb.SIM_BOOK_ID } });
+        if (!meta) return null;
+        return {
+          nextOrderId: meta.nextOrderId,
+          nextExecId: meta.nextExecId,
+          orders: (await c.simOrder.findMany({ orderBy: { seq: 'asc' } })).map(sb.simOrderFromRow),
+          executions: (await c.simExecution.findMany({ orderBy: { seq: 'asc' } })).map((row) => sb.simExecutionFromRow(row, row.time.getTime())),
+          positions: (await c.simPosition.findMany({ orderBy: { instrumentKey: 'asc' } })).map(sb.simPositionFromRow),
+        };
+      },
+      async save(change, now) {
+        const counters = { nextOrderId: change.nextOrderId, nextExecId: change.nextExecId, updatedAt: new Date(now) };
+        await c.simBook.upsert({ where: { id: sb.SIM_BOOK_ID }, create: { id: sb.SIM_BOOK_ID, ...counters }, update: counters });
+        // new rows are numbered after the last one: the book hands them over in creation order
+        for (const o of change.orders) {
+          const cols = sb.simOrderColumns(o);
+          const updated = await c.simOrder.updateMany({ where: { brokerOrderId: o.brokerOrderId }, data: { status: cols.status, filledQty: cols.filledQty, avgFillPrice: cols.avgFillPrice } });
+          if (updated.count) continue;
+          const last = await c.simOrder.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+          await c.simOrder.create({ data: { ...cols, seq: (last?.seq ?? 0) + 1 } });
+        }
+        for (const f of change.executions) {
+          if (await c.simExecution.findUnique({ where: { execId: f.execId }, select: { execId: true } })) continue;
+          const last = await c.simExecution.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+          await c.simExecution.create({ data: { ...sb.simExecutionColumns(f), time: new Date(f.time), seq: (last?.seq ?? 0) + 1 } });
+        }
+        for (const p of change.positions) {
+          const cols = sb.simPositionColumns(p);
+          await c.simPosition.upsert({ where: { instrumentKey: p.instrumentKey }, create: cols, update: { quantity: cols.quantity, avgCost: cols.avgCost } });
+        }
       },
     },
   };

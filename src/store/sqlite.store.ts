@@ -18,6 +18,8 @@ import type { CommittedBeads } from '../engine/audit.anchor.js';
 import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
 import { OPEN_STATES } from '../engine/domain.js';
 import { DuplicateOrderError, type Store, type Tx } from '../engine/store.port.js';
+import * as sb from './sim-book.rows.js';
+import { SIM_BOOK_ID } from './sim-book.rows.js';
 import * as r from './sqlite.rows.js';
 
 /** How many queued transactions may share one COMMIT. */
@@ -374,6 +376,36 @@ export class SqliteStore implements Store {
       kv: {
         get: async (key) => (one(`SELECT value FROM "SystemState" WHERE key = ?`, key)?.value as string | undefined) ?? null,
         set: async (key, value, now) => void q(`INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt`).run(key, value, r.iso(now)),
+      },
+      simBook: {
+        load: async () => {
+          const meta = one(`SELECT * FROM "SimBook" WHERE id = ?`, SIM_BOOK_ID);
+          if (!meta) return null;
+          return {
+            nextOrderId: Number(meta.nextOrderId),
+            nextExecId: Number(meta.nextExecId),
+            orders: all(`SELECT * FROM "SimOrder" ORDER BY seq ASC`).map(sb.simOrderFromRow),
+            executions: all(`SELECT * FROM "SimExecution" ORDER BY seq ASC`).map((row) => sb.simExecutionFromRow(row, Date.parse(String(row.time)))),
+            positions: all(`SELECT * FROM "SimPosition" ORDER BY instrumentKey ASC`).map(sb.simPositionFromRow),
+          };
+        },
+        save: async (c, now) => {
+          q(`INSERT INTO "SimBook"(id, nextOrderId, nextExecId, updatedAt) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET nextOrderId = excluded.nextOrderId, nextExecId = excluded.nextExecId, updatedAt = excluded.updatedAt`).run(SIM_BOOK_ID, c.nextOrderId, c.nextExecId, r.iso(now));
+          // new rows are numbered after the last one: the book hands them over in creation order
+          for (const o of c.orders) {
+            const cols = sb.simOrderColumns(o);
+            const updated = this.updateWhere('SimOrder', { status: cols.status, filledQty: cols.filledQty, avgFillPrice: cols.avgFillPrice }, 'brokerOrderId = ?', [o.brokerOrderId]);
+            if (!updated) this.insert('SimOrder', { ...cols, seq: Number(one(`SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM "SimOrder"`)!.s) });
+          }
+          for (const f of c.executions) {
+            if (one(`SELECT 1 AS x FROM "SimExecution" WHERE execId = ?`, f.execId)) continue;
+            this.insert('SimExecution', { ...sb.simExecutionColumns(f), time: r.iso(f.time), seq: Number(one(`SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM "SimExecution"`)!.s) });
+          }
+          for (const p of c.positions) {
+            const cols = sb.simPositionColumns(p);
+            q(`INSERT INTO "SimPosition"(instrumentKey, instrument, quantity, avgCost) VALUES (?, ?, ?, ?) ON CONFLICT(instrumentKey) DO UPDATE SET quantity = excluded.quantity, avgCost = excluded.avgCost`).run(cols.instrumentKey, cols.instrument, cols.quantity, cols.avgCost);
+          }
+        },
       },
     };
   }

@@ -32,7 +32,7 @@ describe('alert rendering', () => {
     expect(html).toContain('🟠 <b>WARNING · Order rejected by broker</b>');
     expect(html).toContain('BUY 1 &lt;MES&gt; rejected: margin &amp; "cash"');
     expect(html).toContain('leg: entry&lt;1&gt;');
-    expect(html).toContain('at 10:00:00 ET');
+    expect(html).toContain('at 10:00:00 EST'); // SPEC 12: the constitution's zone with its abbreviation
     expect(html).toContain('Runbook: RB-010 — /runbook RB-010');
     expect(telegramText(html)).toContain('BUY 1 <MES> rejected: margin & "cash"');
     expect(countAlertsInText(telegramText(html))).toBe(1);
@@ -45,7 +45,7 @@ describe('alert rendering', () => {
     const { html } = renderMessage([unitSections(u!, 'new')]);
     const text = telegramText(html);
     expect(text).toContain('🟠 WARNING · Order rejected by broker ×37');
-    expect(text).toContain('in 36 s: first 10:00:00, last 10:00:36 ET');
+    expect(text).toContain('in 36 s: first 10:00:00, last 10:00:36 EST');
     expect(text).toContain('• ×8 SELL 1 MES rejected: margin');
     expect(text).toContain('• … more kinds: 14 alerts');
     expect(text).toContain('Runbook: RB-010 — /runbook RB-010');

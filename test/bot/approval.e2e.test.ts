@@ -3,6 +3,7 @@
  * engine runs on a SQLite file with a FakeClock, the sim broker fills.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { expectBeads } from '../support/beads-checked.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
 import { intentOf } from '../support/harness.js';
 
@@ -21,7 +22,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
     expect(buttonsOf(message)).toEqual([`v1:a:${cardId}`, `v1:p:${cardId}`]);
     expect(message.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['✅ APPROVE', '❌ PASS']);
     expect(message.parse_mode).toBe('HTML');
-    for (const s of ['PAPER', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', '2.11R', 'Setup 0.82', 'trend 0.90', 'HTF up; LTF pullback to VWAP', 'no tier-1 news', 'DVS 0.93', 'EQS 0.88', 'Sizing: |6010.25 − 6008.00| × 1 × 5 = $11.25', 'Valid for 5m 00s']) {
+    for (const s of ['PAPER', 'BUY 1 MES Dec26', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', '2.11R', 'Setup 0.82', 'trend 0.90', 'HTF up; LTF pullback to VWAP', 'no tier-1 news', 'DVS 0.93', 'EQS 0.88', 'Sizing: |6010.25 − 6008.00| × 1 × 5 = $11.25', 'Valid for 5m 00s']) {
       expect(message.text).toContain(s);
     }
 
@@ -31,7 +32,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const m = messageById(rig!.sandbox, message.message_id);
       return m && m.text.includes('FILLED') && m.text.includes('working at the broker') ? m : undefined;
     }, { label: 'card shows filled + managed' });
-    expect(done.text).toContain('APPROVED by @alice at 15:00:00 UTC');
+    expect(done.text).toContain('APPROVED by @alice at 10:00 EST');
     expect(done.text).toContain('FILLED 1/1 @ 6010.25');
     expect(done.reply_markup).toBeUndefined();
     expect(rig.botMessages().filter((m) => m.text.includes(`card ${cardId}`))).toHaveLength(1); // edited in place, never re-sent
@@ -52,7 +53,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const x = messageById(rig!.sandbox, message.message_id);
       return x?.text.includes('PASSED') ? x : undefined;
     });
-    expect(m.text).toContain('PASSED by @dave at 15:00:00 UTC — nothing was sent.');
+    expect(m.text).toContain('PASSED by @dave at 10:00 EST — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     expect((await intentOf(rig.h, intentId)).state).toBe('CANCELLED');
     expect(await entryOrders(rig, intentId)).toHaveLength(0);
@@ -70,7 +71,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
 
     expect((await intentOf(rig.h, intentId)).state).toBe('PROPOSED');
     expect(buttonsOf(messageById(rig.sandbox, message.message_id))).toHaveLength(2);
-    const denied = (await rig.beads('ACCESS_DENIED')).map((b) => payloadOf<{ userId: string; reason: string; chatId: string | null }>(b));
+    const denied = (expectBeads(await rig.beads('ACCESS_DENIED'), 'ACCESS_DENIED')).map((b) => payloadOf<{ userId: string; reason: string; chatId: string | null }>(b));
     expect(denied.filter((d) => d.userId === '1003')).toEqual([expect.objectContaining({ reason: 'not an approver', chatId: String(CHAT) })]);
     expect(denied.filter((d) => d.userId === '666')).toHaveLength(2);
     expect(denied.find((d) => d.userId === '666')).toMatchObject({ reason: 'unknown user', chatId: String(CHAT) });
@@ -86,14 +87,14 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       expect((await rig.alice.waitAnswer(q)).text, data).toBe('This button is not valid.');
     }
     expect((await intentOf(rig.h, intentId)).state).toBe('PROPOSED');
-    const denied = (await rig.beads('ACCESS_DENIED')).map((b) => payloadOf<{ userId: string; reason: string; action: string }>(b));
+    const denied = (expectBeads(await rig.beads('ACCESS_DENIED'), 'ACCESS_DENIED')).map((b) => payloadOf<{ userId: string; reason: string; action: string }>(b));
     expect(denied.length).toBe(5); // audit is rate-limited per user (5 per 12 s of engine time)
     expect(denied.map((d) => d.reason)).toContain('malformed or forged callback data');
     // the next one after the window says how many were not recorded
     await rig.h.clock.advance(60_000);
     const q = rig.alice.tapRaw(CHAT, message.message_id, 'v1:a:');
     await rig.alice.waitAnswer(q);
-    const last = payloadOf<{ reason: string }>((await rig.beads('ACCESS_DENIED')).at(-1)!);
+    const last = payloadOf<{ reason: string }>((expectBeads(await rig.beads('ACCESS_DENIED'), 'ACCESS_DENIED')).at(-1)!);
     expect(last.reason).toBe('malformed or forged callback data (+3 earlier attempts not recorded: rate limit)');
   });
 
@@ -105,9 +106,9 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
     await rig.sandbox.waitFor(() => messageById(rig!.sandbox, first.message.message_id)?.reply_markup === undefined);
     // replay: the old button's data, after the buttons are gone
     const replay = rig.dave.tapRaw(CHAT, first.message.message_id, `v1:a:${first.cardId}`);
-    expect((await rig.dave.waitAnswer(replay)).text).toMatch(/^Already decided by @alice at 15:00:00 UTC \(now (SUBMITTED|FILLED|MANAGED)\); nothing was done\.$/);
+    expect((await rig.dave.waitAnswer(replay)).text).toMatch(/^Already decided by @alice at 10:00 EST \(now (SUBMITTED|FILLED|MANAGED)\); nothing was done\.$/);
     expect(await entryOrders(rig, first.intentId)).toHaveLength(1);
-    const refused = (await rig.beads('CARD')).map((b) => payloadOf<{ event: string; cardId: string }>(b)).filter((p) => p.event === 'TAP_REFUSED');
+    const refused = (expectBeads(await rig.beads('CARD'), 'CARD')).map((b) => payloadOf<{ event: string; cardId: string }>(b)).filter((p) => p.event === 'TAP_REFUSED');
     expect(refused).toEqual([expect.objectContaining({ cardId: first.cardId })]);
 
     // expired card: engine time passes the card's TTL without a decision
@@ -133,7 +134,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const x = messageById(rig!.sandbox, message.message_id);
       return x?.text.includes('BLOCKED') ? x : undefined;
     });
-    expect(m.text).toContain('BLOCKED at approval by gate KILL_ACTIVE (tapped by @alice at 15:00:00 UTC) — nothing was sent.');
+    expect(m.text).toContain('BLOCKED at approval by gate KILL_ACTIVE (tapped by @alice at 10:00 EST) — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     expect(await entryOrders(rig, intentId)).toHaveLength(0);
   });
@@ -148,7 +149,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
       const x = messageById(rig!.sandbox, message.message_id);
       return x?.text.includes('EXPIRED') ? x : undefined;
     });
-    expect(m.text).toContain('EXPIRED at 15:01:00 UTC without a decision — nothing was sent.');
+    expect(m.text).toContain('EXPIRED at 10:01 EST without a decision — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     expect(m.edits).toBe(1);
     expect((await intentOf(rig.h, intentId)).state).toBe('CANCELLED');
@@ -173,7 +174,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
     await rig.h.settle();
     expect(await entryOrders(rig, intentId)).toHaveLength(1);
     expect((await rig.h.broker.openOrders()).filter((o) => o.orderRef === intentId && o.role === 'ENTRY')).toHaveLength(0); // INSTANT: filled
-    const tokens = (await rig.beads('T2_TOKEN')).map((b) => payloadOf<{ event: string }>(b).event);
+    const tokens = (expectBeads(await rig.beads('T2_TOKEN'), 'T2_TOKEN')).map((b) => payloadOf<{ event: string }>(b).event);
     expect(tokens.filter((e) => e === 'ISSUED')).toHaveLength(1);
     expect(tokens.filter((e) => e === 'USED')).toHaveLength(1);
   });

@@ -137,7 +137,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
     expect(buttonsOf(message)).toEqual([`v1:a:${cardId}`, `v1:p:${cardId}`]);
     expect(message.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['✅ APPROVE', '❌ PASS']);
     expect(message.parse_mode).toBe('HTML');
-    for (const s of ['PAPER', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', 'Valid for 5m 00s']) {
+    for (const s of ['PAPER', 'BUY 1 MES Dec26', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', 'Valid for 5m 00s']) {
       expect(message.text).toContain(s);
     }
     expect(server.placements).toHaveLength(0);
@@ -151,7 +151,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
       },
       { timeoutMs: 10_000, label: 'card shows filled + managed' },
     );
-    expect(done.text).toContain('APPROVED by @alice at 15:00:00 UTC');
+    expect(done.text).toContain('APPROVED by @alice at 10:00 EST');
     expect(done.text).toContain('FILLED 1/1 @ 6010.25');
     expect(done.reply_markup).toBeUndefined();
     expect(rig.botMessages().filter((m) => m.text.includes(`card ${cardId}`))).toHaveLength(1);
@@ -183,7 +183,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
       const x = messageById(rig.sandbox, message.message_id);
       return x?.text.includes('PASSED') ? x : undefined;
     });
-    expect(m.text).toContain('PASSED by @dave at 15:00:00 UTC — nothing was sent.');
+    expect(m.text).toContain('PASSED by @dave at 10:00 EST — nothing was sent.');
     expect(m.reply_markup).toBeUndefined();
     await settle();
     expect((await intentOf(rig.h, intentId)).state).toBe('CANCELLED');

@@ -58,14 +58,16 @@ describe('commands', () => {
     const status = await ask(rig, 'carol', '/status');
     for (const s of ['PAPER', 'Status', 'Broker: sim READY', 'Kill flag: off', 'Open positions/orders: 1', 'Pending cards: 1', 'Unresolved drifts: 0']) expect(status.text).toContain(s);
     const positions = await ask(rig, 'carol', '/positions');
-    expect(positions.text).toContain('BUY 1 MES 202612 @ 6010.25');
+    expect(positions.text).toContain('BUY 1 MES Dec26 @ 6010.25');
     expect(positions.text).toContain(traded.intentId);
     const orders = await ask(rig, 'carol', '/orders');
-    expect(orders.text).toContain('STOP SELL 1 MES 202612 @ 6008.00');
-    expect(orders.text).toContain('TARGET SELL 1 MES 202612 @ 6015.00');
+    expect(orders.text).toContain('STOP SELL 1 MES Dec26 @ 6008.00');
+    expect(orders.text).toContain('TARGET SELL 1 MES Dec26 @ 6015.00');
     const pend = await ask(rig, 'carol', '/pending');
     expect(pend.text).toContain('BUY 1 AAPL');
-    expect(pend.text).toContain(pending.cardId);
+    expect(pend.text).toContain('5:00 left (until 10:05 EST)');
+    // the way to the card: a link to its message (supergroup -1001001 → t.me/c/1001/<id>)
+    expect(pend.entities).toContainEqual(expect.objectContaining({ type: 'text_link', url: `https://t.me/c/1001/${pending.message.message_id}` }));
   });
 
   it('/halt (approver, one message, no confirmation) blocks the next intent: CANCELLED with KILL_ACTIVE, INTENT_BLOCKED in the outbox, no card', async () => {
@@ -104,16 +106,22 @@ describe('commands', () => {
     const qa = rig.alice.tap(CHAT, card.message_id, 'Confirm');
     expect((await rig.alice.waitAnswer(qa)).text).toBe('Not allowed: admin role needed.');
     expect((await rig.h.engine.status()).kills).toHaveLength(1);
+    const before = rig.botMessages().length;
     const qb = rig.bob.tap(CHAT, card.message_id, 'Confirm');
     expect((await rig.bob.waitAnswer(qb)).text).toBe('Resumed: 1 kill flag(s) lifted.');
     expect((await rig.h.engine.status()).kills).toHaveLength(0);
     const answered = await rig.sandbox.waitFor(() => {
       const m = messageById(rig!.sandbox, card.message_id);
-      return m?.text.includes('answered by @bob') ? m : undefined;
+      return m?.text.includes('RESUMED by @bob') ? m : undefined;
     });
     expect(answered.reply_markup).toBeUndefined();
-    expect(answered.text).toContain('Kill flags active now: 0');
-    await rig.waitMessage((m) => m.text === '@bob: Resumed: 1 kill flag(s) lifted.');
+    expect(answered.text).toContain('RESUMED by @bob at 10:00 EST.');
+    expect(answered.text).toContain('No kill flag is active: new entries are allowed again.');
+    // one confirmation: the card itself; no second message, no KILL_FLAG_CLEARED alert in the outbox
+    await rig.quiet();
+    expect(rig.botMessages().length).toBe(before);
+    expect(await rig.h.app.db.alert.count({ where: { type: 'KILL_FLAG_CLEARED' } })).toBe(0);
+    expect((await rig.beads('KILL_FLAG')).map((b) => payloadOf<{ action: string }>(b).action)).toContain('CLEARED'); // the audit keeps it
 
     // expired confirmation: engine time passes its 60 s
     await ask(rig, 'alice', '/halt drill 2');
@@ -139,7 +147,7 @@ describe('commands', () => {
     expect((await ask(rig, 'dave', '/flatten')).text).toBe('Not allowed: /flatten needs the admin role.');
     const card = await ask(rig, 'bob', '/flatten', CHAT, isConfirmCard);
     expect(card.text).toContain('Confirm FLATTEN');
-    expect(card.text).toContain('MANAGED BUY 1 MES 202612');
+    expect(card.text).toContain('MANAGED BUY 1 MES Dec26');
     const cancel = rig.bob.tap(CHAT, card.message_id, 'Cancel');
     expect((await rig.bob.waitAnswer(cancel)).text).toBe('Cancelled; nothing was done.');
     const card2 = await ask(rig, 'bob', '/flatten', CHAT, isConfirmCard);
@@ -170,12 +178,12 @@ describe('commands', () => {
     expect((await ask(rig, 'carol', '/runbook ../../etc/passwd')).text).toContain('No runbook');
   });
 
-  it('/drift: check now finds a broker mismatch; an approver resolves it with a button (RECONCILIATION_RESOLUTION bead); a viewer sees only check now', async () => {
+  it('/drift: check now finds a broker mismatch, listed in words; /drift ID shows it with three full-label buttons; an approver resolves it (RECONCILIATION_RESOLUTION bead); a viewer sees no resolve button', async () => {
     rig = await makeRig();
     const empty = await ask(rig, 'alice', '/drift');
     expect(empty.text).toContain('Unresolved drifts: 0');
     expect(buttonsOf(empty)).toEqual(['v1:r:now']);
-    expect(buttonsOf(await ask(rig, 'carol', '/drift'))).toEqual(['v1:r:now']); // viewers may check, not resolve
+    expect(buttonsOf(await ask(rig, 'carol', '/drift'))).toEqual(['v1:r:now']);
 
     rig.h.sim!.faults.spoofPosition({ symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 }, 1); // the broker reports a position Phoenix does not have
     await rig.h.clock.advance(10_000);
@@ -185,14 +193,30 @@ describe('commands', () => {
       const m = messageById(rig!.sandbox, empty.message_id);
       return m?.text.includes('Unresolved drifts: 1') ? m : undefined;
     });
-    expect(listed.text).toContain('POSITION_COUNT');
-    const ackData = buttonsOf(listed).find((d) => d.startsWith('v1:k:'))!;
-    // a viewer forging the resolve button is refused and audited
-    const forged = rig.carol.tapRaw(CHAT, listed.message_id, ackData);
+    const [drift] = await rig.h.app.store.tx((tx) => tx.drifts.unresolved());
+    // in words, never raw JSON; the list itself carries only "check now"
+    expect(listed.text).toContain(`1. 🚨 MES Dec26 · position count: Phoenix says flat, broker says long 1. Since 10:00 EST. /drift ${drift!.id}`);
+    expect(listed.text).not.toMatch(/[{}"]/);
+    expect(buttonsOf(listed)).toEqual(['v1:r:now']);
+
+    const one = await ask(rig, 'alice', `/drift ${drift!.id}`);
+    expect(one.text.split('\n').slice(0, 3)).toEqual(['🚨 CRITICAL drift · MES Dec26 · position count', 'Phoenix says flat, broker says long 1.', 'Since 10:00 EST (0s ago) · still seen at the last check']);
+    expect(one.reply_markup?.inline_keyboard.map((row) => row.map((x) => x.text))).toEqual([['👍 Acknowledge: known, leave it'], ['🛠 Corrected in Phoenix'], ['🏦 Corrected at the broker']]);
+    // a viewer's /drift ID has no resolve buttons, and forging one is refused and audited
+    expect(buttonsOf(await ask(rig, 'carol', `/drift ${drift!.id}`))).toEqual([]);
+    const forged = rig.carol.tapRaw(CHAT, one.message_id, `v1:k:${drift!.id}`);
     expect((await rig.carol.waitAnswer(forged)).text).toBe('Not allowed: only approvers and admins resolve drift.');
-    const ack = rig.alice.tap(CHAT, listed.message_id, '1: Ack');
+    const ack = rig.alice.tap(CHAT, one.message_id, 'Acknowledge');
     expect((await rig.alice.waitAnswer(ack)).text).toBe('Drift POSITION_COUNT marked ACKNOWLEDGED by @alice.');
-    await rig.sandbox.waitFor(() => messageById(rig!.sandbox, empty.message_id)?.text.includes('Unresolved drifts: 0'));
+    const resolved = await rig.sandbox.waitFor(() => {
+      const m = messageById(rig!.sandbox, one.message_id);
+      return m?.text.includes('Resolved ACKNOWLEDGED') ? m : undefined;
+    });
+    expect(resolved.text).toContain('Resolved ACKNOWLEDGED by @alice at 10:00 EST');
+    expect(resolved.reply_markup).toBeUndefined();
+    expect((await ask(rig, 'alice', '/drift')).text).toContain('Unresolved drifts: 0');
+    expect((await ask(rig, 'alice', '/drift drf_nope')).text).toContain('Drift drf_nope is not known.');
+    expect((await ask(rig, 'alice', '/drift <b>')).text).toContain('Usage: /drift drf_…');
     const res = (await rig.beads('RECONCILIATION_RESOLUTION')).map((b) => payloadOf<{ resolution: string; actor: { id: string } }>(b));
     expect(res).toEqual([expect.objectContaining({ resolution: 'ACKNOWLEDGED', actor: expect.objectContaining({ id: '1001' }) })]);
   });

@@ -21,6 +21,7 @@ import type { SandboxMessage } from '../../src/sandbox/server.js';
 import { intentOf } from '../support/harness.js';
 import { register, runSessions, stageOf } from '../promotion/helpers.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
+import { clockTime, dateClockTime } from '../../src/engine/people-time.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -73,7 +74,7 @@ describe('strategy promotion over the real bot', () => {
     rig = await makeRig();
     await shadowPeriod(rig);
     expect(rig.botMessages().filter((m) => buttonsOf(m).length)).toHaveLength(0); // 40 shadow intents, no card
-    expect((await ask(rig, 'carol', '/strategies')).text).toMatch(/🌘 mes-orb — SHADOW since 2026-11-24 15:00 UTC \(by bob\)/);
+    expect((await ask(rig, 'carol', '/strategies')).text).toMatch(/🌘 mes-orb — SHADOW since 2026-11-24 10:00 EST \(by bob\)/);
     expect((await ask(rig, 'alice', '/promote mes-orb')).text).toBe('Not allowed: /promote needs the admin role.');
 
     const { card, message } = await promoteCard(rig);
@@ -85,7 +86,7 @@ describe('strategy promotion over the real bot', () => {
       'PAPER',
       'PROMOTION mes-orb: SHADOW → LIVE',
       'Requested by @bob at',
-      'shadow since 2026-11-24 15:00 UTC',
+      'shadow since 2026-11-24 10:00 EST',
       'Sessions observed: 20 (min 20) ✅',
       'Regimes seen: range 20 · trend 20 (need trend + range) ✅',
       'Shadow trades: 20 resolved (15 wins · 5 losses) · 20 unknown · of 40 simulated',
@@ -108,9 +109,10 @@ describe('strategy promotion over the real bot', () => {
     const q = rig.alice.tap(CHAT, message.message_id, 'APPROVE');
     expect((await rig.alice.waitAnswer(q)).text).toBe('Promoted ✅ mes-orb is LIVE; its next intents get trade cards.');
     const done = await edited(rig, message.message_id, (m) => m.text.includes('PROMOTED'), 'card shows promoted');
-    const at = new Date(rig.h.clock.now()).toISOString();
-    expect(done.text).toContain(`PROMOTED by @alice at ${at.slice(11, 19)} UTC`);
-    expect(done.text).toContain(`LIVE since ${at.slice(0, 16).replace('T', ' ')} UTC — its next intents get trade cards.`);
+    const at = rig.h.clock.now();
+    expect(done.text).toContain(`PROMOTED by @alice at ${clockTime(at, 'America/New_York')}`);
+    expect(done.text).toContain(`LIVE since ${dateClockTime(at, 'America/New_York')} — its next intents get trade cards.`);
+    expect(done.text).toMatch(/PROMOTED by @alice at \d\d:\d\d E[SD]T/);
     expect(done.reply_markup).toBeUndefined();
     expect(done.text).not.toContain('Valid for');
     expect(done.text).not.toContain('APPROVE makes it LIVE');
@@ -128,7 +130,7 @@ describe('strategy promotion over the real bot', () => {
     const next = await rig.proposeAndWaitCard({ strategy: 'mes-orb', regime: 'trend' });
     expect(buttonsOf(next.message)).toEqual([`v1:a:${next.cardId}`, `v1:p:${next.cardId}`]);
     expect(next.message.text).toContain('Strategy: mes-orb');
-    expect(next.message.text).toContain('BUY 1 MES 202612');
+    expect(next.message.text).toContain('BUY 1 MES Dec26');
     const t = rig.alice.tap(CHAT, next.message.message_id, 'APPROVE');
     expect((await rig.alice.waitAnswer(t)).text).toBe('Approved ✅ Order sent to the broker.');
     await rig.h.settle();
@@ -228,10 +230,10 @@ describe('strategy promotion over the real bot', () => {
     const pass = rig.dave.tap(CHAT, first.message.message_id, 'PASS');
     expect((await rig.dave.waitAnswer(pass)).text).toBe('Passed. mes-orb stays SHADOW.');
     const passed = await edited(rig, first.message.message_id, (m) => m.text.includes('PASSED'), 'card shows passed');
-    expect(passed.text).toMatch(/PASSED by @dave at \d\d:\d\d:\d\d UTC — mes-orb stays SHADOW\./);
+    expect(passed.text).toMatch(/PASSED by @dave at \d\d:\d\d E[SD]T — mes-orb stays SHADOW\./);
     expect(passed.reply_markup).toBeUndefined();
     const replay = rig.alice.tapRaw(CHAT, first.message.message_id, `v1:a:${first.card.id}`);
-    expect((await rig.alice.waitAnswer(replay)).text).toMatch(/^Already passed by @dave at \d\d:\d\d:\d\d UTC; nothing was done\.$/);
+    expect((await rig.alice.waitAnswer(replay)).text).toMatch(/^Already passed by @dave at \d\d:\d\d E[SD]T; nothing was done\.$/);
     expect(await stageOf(rig.h, 'mes-orb')).toBe('SHADOW');
 
     // a second request expires: the sweeper edits the card and records the expiry
@@ -263,7 +265,7 @@ describe('strategy promotion over the real bot', () => {
     const reply = await ask(rig, 'bob', '/demote mes-orb\nslippage <too> high');
     withinLimits(reply);
     expect(reply.text).toContain('🌘 Strategy mes-orb demoted to SHADOW by @bob: new intents are recorded only.');
-    expect(reply.text).toMatch(/mes-orb: SHADOW since \d{4}-\d\d-\d\d \d\d:\d\d UTC — its intents are recorded, never carded or sent\./);
+    expect(reply.text).toMatch(/mes-orb: SHADOW since \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T — its intents are recorded, never carded or sent\./);
     expect(await stageOf(rig.h, 'mes-orb')).toBe('SHADOW');
     const demoted = (await rig.beads('PROMOTION')).map((b) => payloadOf<{ event: string; from: string; reason?: string; actor?: { id: string } }>(b)).filter((p) => p.event === 'DEMOTED');
     expect(demoted).toEqual([expect.objectContaining({ from: 'LIVE', reason: 'slippage <too> high', actor: expect.objectContaining({ id: '1002' }) })]);
@@ -311,6 +313,7 @@ describe('promotion messages under hostile and huge input (pure rendering)', () 
     now: NOW,
     mode: 'live',
     demo: false,
+    timeZone: 'America/New_York',
     blockedBy,
   });
 

@@ -103,6 +103,8 @@ function tradeView(text: string, over: { intent?: Partial<IntentRecord>; card?: 
     now: NOW,
     mode: over.mode ?? 'paper',
     demo: over.demo ?? false,
+    timeZone: 'America/New_York',
+    broker: { canSubmit: true, state: 'READY', detail: null, downSince: null },
     limits: { maxRiskPerTradeUsd: 15, minDvs: 0.8, minEqs: 0.75, staleTtlSec: 900, tokenTtlSec: 300 },
   };
 }
@@ -149,16 +151,18 @@ describe('evidence card rendering', () => {
     const v = tradeView('mes-orb');
     const html = renderTradeCard({ ...v, intent: { ...v.intent, payload: { ...v.intent.payload, evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news', passed: true }, { name: 'spread ok', passed: false }], dvs: 0.93, eqs: 0.88 } } } }).html;
     const text = visibleText(html);
-    for (const s of ['PAPER', 'BUY 1 mes-orb 202612', 'BRACKET', 'Strategy: mes-orb', 'Entry 6010.25 · Stop 6008.00 · Target 6015.00', 'Risk $11.25 (cap $15.00) · Reward 2.11R ($23.75)', 'Sizing: |6010.25 − 6008.00| × 1 × 5 = $11.25', 'Setup 0.82 — trend 0.90 · momentum 0.70', 'Alignment: HTF up; LTF pullback to VWAP', 'Red checks: 1 FAILED, 1 passed', '❗ spread ok', '✅ no tier-1 news', 'DVS 0.93 (min 0.80) · EQS 0.88 (min 0.75)', 'State: 12s old (stale after 15m 00s)', 'Valid for 5m 00s — until 15:05:00 UTC']) {
+    for (const s of ['PAPER', 'BUY 1 mes-orb Dec26', 'BRACKET', 'Strategy: mes-orb', 'Entry 6010.25 · Stop 6008.00 · Target 6015.00', 'Risk $11.25 (cap $15.00) · Reward 2.11R ($23.75)', 'Sizing: |6010.25 − 6008.00| × 1 × 5 = $11.25', 'Setup 0.82 — trend 0.90 · momentum 0.70', 'Alignment: HTF up; LTF pullback to VWAP', 'Red checks: 1 FAILED, 1 passed', '❗ spread ok', '✅ no tier-1 news', 'DVS 0.93 (min 0.80) · EQS 0.88 (min 0.75)', 'State: 12s old (stale after 15m 00s)', 'Valid for 5m 00s — until 10:05 EST']) {
       expect(text).toContain(s);
     }
     expect(text.indexOf('❗ spread ok')).toBeLessThan(text.indexOf('✅ no tier-1 news')); // failures first
   });
 
-  it('PAPER / LIVE / OBSERVE are unmistakable and DEMO is said plainly', () => {
-    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'live' })).html).split('\n')[0]).toBe('🔴 LIVE — REAL MONEY');
-    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'paper', demo: true })).html).split('\n')[0]).toBe('📄 PAPER (IBKR paper account) · 🧪 DEMO');
-    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'observe' })).html).split('\n')[0]).toBe('👁 OBSERVE — no orders are sent');
+  it('PAPER / LIVE / OBSERVE are unmistakable on the decision line and DEMO is said plainly', () => {
+    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'live' })).html).split('\n')[0]).toBe('🟢 BUY 1 s Dec26 · risk $11.25 · 2.1R · 🔴 LIVE — REAL MONEY · 5:00 left');
+    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'paper', demo: true })).html).split('\n')[0]).toBe('🟢 BUY 1 s Dec26 · risk $11.25 · 2.1R · PAPER 🧪 DEMO · 5:00 left');
+    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'observe' })).html).split('\n')[0]).toBe('🟢 BUY 1 s Dec26 · risk $11.25 · 2.1R · OBSERVE (nothing is sent) · 5:00 left');
+    // the full banner is still on the card, in its details
+    expect(visibleText(renderTradeCard(tradeView('s', { mode: 'paper', demo: true })).html)).toContain('📄 PAPER (IBKR paper account) · 🧪 DEMO');
   });
 
   it('hostile strings in every free-text field render safely in every card state, under the limits, and the sandbox accepts them', async () => {
@@ -210,15 +214,15 @@ describe('evidence card rendering', () => {
   it('confirmation, drift and status messages are safe too', () => {
     const kills: KillFlag[] = HOSTILE.map((h, k) => ({ id: `kill_${k}`, kind: 'MANUAL', reason: h, setBy: h, setAt: NOW, expiresAt: null, clearedAt: null, clearedBy: null }));
     for (const kind of ['CONFIRM_RESUME', 'CONFIRM_FLATTEN', 'CONFIRM_REPROTECT', 'CONFIRM_CLOSE', 'CONFIRM_CANCEL_STALLED'] as const) {
-      for (const status of ['OPEN', 'DECIDED', 'EXPIRED'] as const) {
-        const v: ConfirmCardView = { kind: 'CONFIRM', card: card({ kind, status, decidedBy: HOSTILE[0]!, decidedAt: NOW }), now: NOW, mode: 'live', demo: false, activeKills: kills, open: HOSTILE.map((h) => intent(h, { state: 'MANAGED' })), intent: kind.endsWith('RESUME') || kind.endsWith('FLATTEN') ? null : intent(HOSTILE[3]!, { state: 'FILLED' }) };
+      for (const status of ['OPEN', 'DECIDED', 'CLOSED', 'EXPIRED'] as const) {
+        const v: ConfirmCardView = { kind: 'CONFIRM', card: card({ kind, status, decidedBy: HOSTILE[0]!, decidedAt: NOW }), now: NOW, mode: 'live', demo: false, timeZone: 'America/New_York', activeKills: kills, open: HOSTILE.map((h) => intent(h, { state: 'MANAGED' })), intent: kind.endsWith('RESUME') || kind.endsWith('FLATTEN') ? null : intent(HOSTILE[3]!, { state: 'FILLED' }) };
         const r = renderCard(v);
         assertTelegramSafe(r.html);
         expect(r.keyboard.inline_keyboard.flat().length).toBe(status === 'OPEN' ? 2 : 0);
       }
     }
     const drifts: DriftRecord[] = HOSTILE.map((h, k) => ({ id: `drf_${k}`, type: 'POSITION_SIZE', severity: 'CRITICAL', instrumentKey: h, local: { q: h }, broker: { q: h.repeat(3) }, fingerprint: 'f', detectedAt: NOW - 60_000, escalatedAt: null, resolvedAt: null, resolution: null, resolvedBy: null, note: null }));
-    const list = renderDriftList(drifts, NOW, true);
+    const list = renderDriftList(drifts, NOW, 'America/New_York');
     assertTelegramSafe(list.html);
     for (const btn of list.keyboard.inline_keyboard.flat()) expect(Buffer.byteLength((btn as { callback_data: string }).callback_data)).toBeLessThanOrEqual(64);
     const snap: StatusSnapshot = {
@@ -237,7 +241,7 @@ describe('evidence card rendering', () => {
       unresolvedDrifts: drifts,
       unprotected: HOSTILE.slice(0, 2).map((h) => ({ intentId: h, open: 1, stop: 'CANCELLED' })),
     };
-    assertTelegramSafe(renderStatus(snap));
+    assertTelegramSafe(renderStatus(snap, 'America/New_York'));
   });
 });
 

@@ -11,6 +11,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import type { CliIo } from '../../src/cli/context.js';
+import { silentLogger } from '../../src/engine/ports.js';
+import type { ServiceFacts } from '../../src/http/admin.schema.js';
+import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import { approver, makeHarness, type Harness } from '../support/harness.js';
 import { beadRows, propose, tamperDb } from '../engine/helpers.js';
 import { readmeIntentBody } from '../support/fixtures.js';
@@ -204,10 +207,16 @@ describe('CLI: audit export', () => {
     expect(sinceLines.some((l) => l.intentId === second.intentId)).toBe(true);
     expect(sinceLines.some((l) => l.intentId === first.intentId)).toBe(false);
 
+    // issue 16: an unknown intent is an error (exit 1), not an empty success: a typo must not look like "no history"
     const none = terminal();
-    expect(await runCli(['audit', 'export', '--intent', 'int_nope'], none.io, env, repoRoot)).toBe(0);
+    expect(await runCli(['audit', 'export', '--intent', 'int_nope'], none.io, env, repoRoot)).toBe(1);
     expect(none.out).toEqual([]);
-    expect(none.err).toEqual(['no beads for intent int_nope']);
+    expect(none.err).toEqual(['no intent int_nope in this database (no beads for it): check the id (phoenix status lists open ones; ids look like int_…)']);
+    // nothing since a time is not an error: the log simply has nothing newer
+    const later = terminal();
+    expect(await runCli(['audit', 'export', '--since', '2099-01-01T00:00:00Z'], later.io, env, repoRoot)).toBe(0);
+    expect(later.out).toEqual([]);
+    expect(later.err).toEqual(['no beads since 2099-01-01T00:00:00Z']);
 
     const badSince = terminal();
     expect(await runCli(['audit', 'export', '--since', 'last tuesday'], badSince.io, env, repoRoot)).toBe(2);
@@ -241,5 +250,89 @@ describe('CLI: a STALLED entry resolved by hand (SAFE-13)', () => {
     } finally {
       row.close();
     }
+  });
+});
+
+describe('CLI: unknown commands (issue 16)', () => {
+  it('issue 16: an unknown command says "unknown command X" and prints the help on stderr, exit 2; no command or help is exit 0 with the help', async () => {
+    const typo = terminal();
+    expect(await runCli(['stauts'], typo.io, {}, repoRoot)).toBe(2);
+    expect(typo.err[0]).toBe('unknown command: stauts');
+    expect(typo.err.join('\n')).toContain('Phoenix operator CLI');
+    expect(typo.out).toEqual([]);
+    // a command group without its verb is not a command either
+    const partial = terminal();
+    expect(await runCli(['audit'], partial.io, {}, repoRoot)).toBe(2);
+    expect(partial.err[0]).toBe('unknown command: audit');
+    for (const argv of [[], ['help'], ['status', '--help']]) {
+      const t = terminal();
+      expect(await runCli(argv, t.io, {}, repoRoot), argv.join(' ')).toBe(0);
+      expect(t.out.join('\n')).toContain('Phoenix operator CLI');
+      expect(t.out.join('\n')).toContain('Add --demo to any command');
+      expect(t.err).toEqual([]);
+    }
+  });
+});
+
+describe('CLI: status and intent submit talk to the running service on their database (issue 16)', () => {
+  const TOKEN = 'cli-intake-token-0123456789abcdef';
+  let h: Harness;
+  let intake: IntakeServer;
+  let env: Record<string, string>;
+  let other: string;
+  beforeEach(async () => {
+    h = await makeHarness();
+    const facts: ServiceFacts = { version: '0.1.0', pid: 4242, startedAt: h.clock.now(), database: h.dbFile, demoData: false, constitution: { name: 'default', path: CONSTITUTION, demo: false, timeZone: 'America/New_York' }, mode: 'paper', broker: { name: 'sim' }, intake: '', telegram: 'sandbox' };
+    intake = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, token: TOKEN, admin: { facts: () => facts } });
+    env = { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION, INTAKE_PORT: new URL(intake.url).port, INTAKE_TOKEN: TOKEN };
+    other = mkdtempSync(join(tmpdir(), 'phoenix-cli-other-'));
+  });
+  afterEach(async () => {
+    await intake?.close();
+    await h?.close();
+    rmSync(other, { recursive: true, force: true });
+  });
+
+  it('issue 16: `phoenix status` shows the service\'s own status (its clock, its broker), `intent submit` is answered by the service and recorded as from the CLI', async () => {
+    h.sim!.faults.disconnect();
+    await h.settle();
+    const s = terminal();
+    expect(await runCli(['status'], s.io, env, repoRoot)).toBe(0);
+    expect(s.out[0]).toBe(`Service: running at ${intake.url} — pid 4242, up since Tue 10:00 EST, database ${h.dbFile}`);
+    expect(s.out.join('\n')).toContain('Broker: sim DISCONNECTED (not submitting)');
+    await h.sim!.faults.reconnect();
+    await h.settle();
+
+    const t = terminal(JSON.stringify(h.intent()));
+    expect(await runCli(['intent', 'submit', '-'], t.io, env, repoRoot)).toBe(0);
+    expect(t.err).toEqual([`sent to the running service at ${intake.url} (constitution "default", PAPER mode, broker sim READY)`]);
+    const res = JSON.parse(t.out[0]!) as { intentId: string; state: string };
+    expect(res.state).toBe('PROPOSED');
+    const bead = (await h.app.db.bead.findMany({ where: { type: 'INTENT', intentId: res.intentId } }))[0]!;
+    expect(JSON.parse(bead.payload)).toMatchObject({ source: 'cli' });
+  });
+
+  it('issue 16: a Phoenix that refuses this shell\'s INTAKE_TOKEN gets nothing from intent submit (it may be the service on this database): exit 1, nothing stored', async () => {
+    const t = terminal(JSON.stringify(h.intent()));
+    expect(await runCli(['intent', 'submit', '-'], t.io, { ...env, INTAKE_TOKEN: 'not-the-service-token-0123456789' }, repoRoot)).toBe(1);
+    expect(t.err[0]).toBe("Nothing submitted: a Phoenix is running but refused this shell's INTAKE_TOKEN.");
+    expect(t.err.join('\n')).toContain('set INTAKE_TOKEN (in .env or the environment) to the value the service runs with');
+    expect(await h.app.db.intent.count()).toBe(0);
+  });
+
+  it('issue 16: a Phoenix on ANOTHER database is named, never used: the CLI falls back to its own database and says so', async () => {
+    const mine = join(other, 'phoenix.db');
+    const s = terminal();
+    expect(await runCli(['status'], s.io, { ...env, DATABASE_URL: `file:${mine}` }, repoRoot)).toBe(0);
+    expect(s.out.slice(0, 3)).toEqual([
+      `No service reachable on this database — showing the database (${mine}).`,
+      `  ${intake.url} is a Phoenix on another database (${h.dbFile})`,
+      '  no database there yet: npm start creates it (nothing has run on this configuration)',
+    ]);
+    const t = terminal(JSON.stringify(realTimeIntent('cli-other-db-1')));
+    expect(await runCli(['intent', 'submit', '-'], t.io, { ...env, DATABASE_URL: `file:${mine}`, CONSTITUTION_PATH: DEMO_CONSTITUTION }, repoRoot)).toBe(0);
+    expect(t.err[0]).toBe(`No service reachable on this database — checking the intent with this shell's configuration (constitution "demo", config/constitution.demo.yaml) and storing it in the database (${mine}).`);
+    expect(count(mine, 'Intent')).toBe(1);
+    expect(await h.app.db.intent.count()).toBe(0); // the running service's database got nothing
   });
 });

@@ -103,13 +103,14 @@ describe('phoenix doctor: a good configuration', () => {
   it('sim broker, sandbox Telegram via getMe with a real token, migrated database, free intake port → every check OK, exit 0, no secret printed', async () => {
     const { code, text } = await doctor();
     expect(code).toBe(0);
-    for (const name of ['configuration', 'database', 'audit chain', 'broker', 'telegram', 'telegram updates', 'telegram chat', 'intake', 'intake auth']) expect(statusOf(text, name), name).toBe('OK');
+    for (const name of ['configuration', 'service', 'database', 'audit chain', 'broker', 'telegram', 'telegram updates', 'telegram chat', 'intake', 'intake auth']) expect(statusOf(text, name), name).toBe('OK');
+    expect(line(text, 'service')).toMatch(/not running on this database \(.*phoenix\.db\): the checks below use this shell's configuration \(\.env and the environment\)/);
     expect(line(text, 'database')).toContain(`WAL, ${listMigrations().length}/${listMigrations().length} migrations applied`);
     expect(line(text, 'broker')).toMatch(/always reachable, account DU0000001 \(paper\) matches PAPER/);
     expect(line(text, 'telegram')).toMatch(/bot @phoenix_sandbox_bot \(id 123456789\)/);
     expect(line(text, 'telegram updates')).toMatch(/long polling \(no webhook registered\)/);
     expect(line(text, 'intake')).toMatch(new RegExp(`127\\.0\\.0\\.1:${intakePort} is free`));
-    expect(text).toMatch(/9 checks: 9 OK, 0 WARN, 0 FAIL — all good/);
+    expect(text).toMatch(/10 checks: 10 OK, 0 WARN, 0 FAIL — all good/);
     expect(sandbox.calls.map((c) => c.method)).toEqual(expect.arrayContaining(['getMe', 'getWebhookInfo']));
     noSecrets(text);
   });
@@ -293,6 +294,16 @@ describe('phoenix doctor: broken configurations, each with its fix', () => {
     expect(text).toContain(`problem: nothing listens on 127.0.0.1:${port} (connection refused)`);
     expect(text).toContain('fix:     start IB Gateway (or TWS) and log in; enable the API in Configure → Settings → API → Settings');
     expect(text).toContain('IB Gateway 4002 paper / 4001 live');
+  });
+
+  it('issue 16: doctor reads .env like the service does: BROKER=ibkr only in .env (not in this shell) → the dead gateway is a broker FAIL, not "all good"', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, '.env'), `BROKER=ibkr\nIB_HOST=127.0.0.1\nIB_PORT=${port}\nIB_ACCOUNT=DU1234567\n`);
+    const { code, text } = await doctor({ BROKER: undefined });
+    expect(code).toBe(1);
+    expect(line(text, 'configuration')).toMatch(/broker ibkr/);
+    expect(line(text, 'broker')).toMatch(new RegExp(`^FAIL\\s+broker\\s+IB Gateway/TWS not reachable at 127\\.0\\.0\\.1:${port}`));
+    expect(text).not.toMatch(/all good/);
   });
 
   it('BROKER=ibkr with something that is not IB Gateway on IB_PORT (accepts TCP, never answers) → broker FAIL: no API handshake', async () => {

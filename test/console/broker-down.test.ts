@@ -54,6 +54,7 @@ describe('SAFE-14: the real process with IB Gateway not answering', () => {
           IB_HOST: '127.0.0.1',
           IB_PORT: String(ibPort),
           IB_ACCOUNT: 'DU1234567', // BROKER=ibkr names its account (issue 16); the gateway never answers anyway
+          IB_RESTART_WINDOW: 'off', // a real process on the wall clock: a drop at 23:50 ET would be the expected restart
           TELEGRAM_BOT_TOKEN: '7000000002:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
           TELEGRAM_API_ROOT: telegram.apiRoot,
           TELEGRAM_CHAT_ID: '-1001001',
@@ -86,9 +87,12 @@ describe('SAFE-14: the real process with IB Gateway not answering', () => {
 
   it('SAFE-14: the start-up banner says the broker is DOWN and what to check', () => {
     const out = svc!.stdout();
-    expect(out).toMatch(/Phoenix is running \(PAPER mode, ibkr broker\)\./);
+    // issue 16: "running" never reads as "orders go out": the first line says no entry can be sent
+    expect(out).toMatch(/Phoenix is running \(PAPER mode, ibkr broker\), but the broker is DOWN: no entry can be sent until it is back\./);
+    expect(out).not.toMatch(/Phoenix is running \(PAPER mode, ibkr broker\)\./);
     expect(out).toContain(`  broker:  DOWN: ibkr at 127.0.0.1:${ibPort} is DOWN (connect failed: no nextValidId within 10000 ms)`);
-    expect(out).toContain('entries wait until it connects; /healthz says "degraded" with the reason');
+    expect(out).toContain('NO ENTRY CAN BE SENT until the broker is back. Intents are still checked and carded, and');
+    expect(out).toContain("approval's 5 min. /healthz says \"degraded\" with the reason.");
     expect(out).toContain(`is IB Gateway (or TWS) running and logged in, with the API on port ${ibPort}? npx phoenix doctor checks it`);
     expect(out).not.toMatch(/SANDBOX chat/);
   });

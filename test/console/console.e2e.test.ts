@@ -60,7 +60,7 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
   }, 15_000);
 
   const messages = (): Locator => page.getByTestId('message');
-  const cardFor = (symbol: string): Locator => messages().filter({ hasText: `BUY 1 ${symbol} 202612` });
+  const cardFor = (symbol: string): Locator => messages().filter({ hasText: `BUY 1 ${symbol} Dec26` });
   const toastText = async (): Promise<string> => ((await page.getByTestId('toast').getAttribute('class')) ?? '').includes('on') ? ((await page.getByTestId('toast').textContent()) ?? '') : '';
 
   it('prints the banner with the DEMO constitution and the console address; the console opens as an empty phone chat', async () => {
@@ -85,7 +85,7 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
     const card = cardFor('MES');
     await card.waitFor(WAIT);
     const text = (await card.textContent()) ?? '';
-    for (const s of ['PAPER', 'DEMO', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', 'Valid for', body.intentId]) expect(text).toContain(s);
+    for (const s of ['PAPER', 'DEMO', 'BUY 1 MES Dec26', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Stop 6008.00', 'Target 6015.00', 'Risk $11.25', 'Valid for', body.intentId]) expect(text).toContain(s);
     expect(await card.getByTestId('button').allTextContents()).toEqual(['✅ APPROVE', '❌ PASS']);
     const messageId = await card.getAttribute('data-message-id');
 
@@ -96,7 +96,7 @@ describe.skipIf(!hasChromium)(`phone console against the real service (needs ${C
     const filled = page.locator(`[data-testid="message"][data-message-id="${messageId}"]`).filter({ hasText: 'FILLED 1/1 @ 6010.25' });
     await filled.waitFor(WAIT);
     const done = (await filled.textContent()) ?? '';
-    expect(done).toMatch(/APPROVED by Approver at \d{2}:\d{2}:\d{2} UTC/);
+    expect(done).toMatch(/APPROVED by Approver at \d{2}:\d{2} E[SD]T/); // New York time, though the phone is on UTC
     expect(done).toContain('Submitted at');
     expect(done).toContain('Stop 6008.00 and target 6015.00 working at the broker.');
     expect(done).toContain('DEMO');

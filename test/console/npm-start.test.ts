@@ -97,7 +97,7 @@ describe.each(SCENARIOS)('npm start $label: the README intent reaches the sandbo
         label: `the card of ${body.intentId} in chat -1001001`,
       });
       expect(buttonTexts(card)).toEqual(['✅ APPROVE', '❌ PASS']);
-      for (const s of ['PAPER', 'BUY 1 MES 202612', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Risk $11.25', 'Valid for']) expect(card.text).toContain(s);
+      for (const s of ['PAPER', 'BUY 1 MES Dec26', 'BRACKET', 'mes-orb', 'Entry 6010.25', 'Risk $11.25', 'Valid for']) expect(card.text).toContain(s);
       expect(card.text).not.toContain('DEMO');
       return;
     }

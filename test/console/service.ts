@@ -99,6 +99,52 @@ export interface StartOptions {
    * `faketime` (apt package faketime, installed by .ci/run); a missing binary is a failure.
    */
   readonly clockAt?: string;
+  /** run in this directory (kept on stop: the caller owns it) instead of a fresh temp copy */
+  readonly dir?: string;
+  /** arguments after `npm start --`, e.g. ['--demo'] */
+  readonly args?: readonly string[];
+}
+
+/** A temp directory holding a copy of config/, as a new install has it. */
+export function freshInstallDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-console-'));
+  cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
+  return dir;
+}
+
+/** `faketime` arguments that start a child's wall clock at `at` (epoch ms) and let it run. */
+export function faketimeArgs(at: number): string[] {
+  if (!existsSync(FAKETIME)) throw new Error(`${FAKETIME} is missing: apt-get install -y faketime (.ci/run installs it)`);
+  // "@" = start the clock at that instant and let it tick; -f = the faketime spec format
+  return ['-f', `@${new Date(at).toISOString().slice(0, 19).replace('T', ' ')}`];
+}
+
+/**
+ * `npx phoenix ARGS` as a real process (bin/phoenix.mjs) in `cwd` with an otherwise EMPTY
+ * environment, its clock started at `clockAt` (epoch ms) when given.
+ */
+export function runPhoenixCli(args: readonly string[], opts: { cwd: string; env?: Record<string, string>; clockAt?: number; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const bin = join(repoRoot, 'bin', 'phoenix.mjs');
+  const [cmd, argv] = opts.clockAt === undefined ? [process.execPath, [bin, ...args]] : [FAKETIME, [...faketimeArgs(opts.clockAt), process.execPath, bin, ...args]];
+  const child = spawn(cmd, argv, {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? opts.cwd, ...(opts.clockAt !== undefined ? { TZ: 'UTC' } : inheritedFaketime()), ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`phoenix ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 export class StartError extends Error {
@@ -117,17 +163,15 @@ export class StartError extends Error {
  */
 export function startService(env: Record<string, string>, opts: StartOptions = {}): Promise<RunningService> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const dir = mkdtempSync(join(tmpdir(), 'phoenix-console-'));
-  cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
+  const owned = opts.dir === undefined;
+  const dir = opts.dir ?? freshInstallDir();
   let cmd = process.execPath;
-  let args = npmStartArgs();
+  let args = [...npmStartArgs(), ...(opts.args ?? [])];
   const spawnedAt = Date.now();
   const clockAt = opts.clockAt ? Date.parse(opts.clockAt) : undefined;
   if (opts.clockAt) {
-    if (!existsSync(FAKETIME)) throw new Error(`${FAKETIME} is missing: apt-get install -y faketime (.ci/run installs it)`);
     if (!Number.isFinite(clockAt)) throw new Error(`clockAt ${opts.clockAt} is not an ISO time`);
-    // "@" = start the clock at that instant and let it tick; -f = the faketime spec format
-    args = ['-f', `@${new Date(clockAt!).toISOString().slice(0, 19).replace('T', ' ')}`, cmd, ...args];
+    args = [...faketimeArgs(clockAt!), cmd, ...args];
     cmd = FAKETIME;
   }
   const now = () => (clockAt === undefined ? Date.now() : clockAt + (Date.now() - spawnedAt));
@@ -157,7 +201,7 @@ export function startService(env: Record<string, string>, opts: StartOptions = {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (owned) rmSync(dir, { recursive: true, force: true });
   };
   return new Promise<RunningService>((resolve, reject) => {
     const fail = (why: string) => {

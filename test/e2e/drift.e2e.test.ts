@@ -217,7 +217,7 @@ describe('reconciliation drift over the real bot, alert sender and job table', (
     expect((await beads(r, 'POSITION')).length).toBe(positionBeadsBefore);
   });
 
-  it('INV-RECONCILE-AUDIT-2: the admin sends /drift → the drift is listed with resolve buttons → a stranger\'s and a viewer\'s taps are refused and audited → the admin taps Ack → resolved, RECONCILIATION_RESOLUTION bead names the admin; nothing else changes', async () => {
+  it('INV-RECONCILE-AUDIT-2: the admin sends /drift → the drift is listed in words → /drift ID shows it with three resolve buttons → a stranger\'s and a viewer\'s taps are refused and audited → the admin taps Acknowledge → resolved, RECONCILIATION_RESOLUTION bead names the admin; nothing else changes', async () => {
     const r = await makeRig();
     const intentId = await openPosition(r);
     const untouched = await tradingState(r, intentId);
@@ -226,22 +226,24 @@ describe('reconciliation drift over the real bot, alert sender and job table', (
 
     const list = await ask(r, 'bob', '/drift');
     expect(list.text).toContain('Unresolved drifts: 1');
-    expect(list.text).toContain('CRITICAL POSITION_SIZE');
-    expect(list.text).toContain(drift.id);
-    expect(list.text).toContain('still seen at the last check');
+    expect(list.text).toContain('🚨 MES Dec26 · position size: Phoenix says long 1, broker says long 2.');
+    expect(list.text).toContain(`/drift ${drift.id}`);
     expect(list.text).toContain('Phoenix never auto-corrects (RB-002)');
-    expect(buttonsOf(list).map((b) => [b.text, b.callback_data])).toEqual([
-      ['1: Ack', `v1:k:${drift.id}`],
-      ['1: Phoenix fixed', `v1:f:${drift.id}`],
-      ['1: Broker fixed', `v1:b:${drift.id}`],
-      [expect.stringMatching(/check now/i), 'v1:r:now'],
+    expect(buttonsOf(list).map((b) => [b.text, b.callback_data])).toEqual([[expect.stringMatching(/check now/i), 'v1:r:now']]);
+    const one = await ask(r, 'bob', `/drift ${drift.id}`);
+    expect(one.text).toContain('🚨 CRITICAL drift · MES Dec26 · position size');
+    expect(one.text).toContain('still seen at the last check');
+    expect(buttonsOf(one).map((b) => [b.text, b.callback_data])).toEqual([
+      ['👍 Acknowledge: known, leave it', `v1:k:${drift.id}`],
+      ['🛠 Corrected in Phoenix', `v1:f:${drift.id}`],
+      ['🏦 Corrected at the broker', `v1:b:${drift.id}`],
     ]);
 
     // a stranger in the group taps the resolve button: refused, audited, nothing resolved
-    const strangerTap = r.users.mallory.tap(CHAT, list.message_id, '1: Ack');
+    const strangerTap = r.users.mallory.tap(CHAT, one.message_id, 'Acknowledge');
     expect((await r.users.mallory.waitAnswer(strangerTap)).text).toBe('Not allowed.');
     // a viewer (known, but not allowed to resolve) likewise
-    const viewerTap = r.users.carol.tap(CHAT, list.message_id, '1: Broker fixed');
+    const viewerTap = r.users.carol.tap(CHAT, one.message_id, 'Corrected at the broker');
     expect((await r.users.carol.waitAnswer(viewerTap)).text).toBe('Not allowed: only approvers and admins resolve drift.');
     const denied = (await beads(r, 'ACCESS_DENIED')).map((b) => payload<{ userId: string; chatId: string | null; action: string; reason: string }>(b));
     expect(denied).toEqual(
@@ -255,18 +257,19 @@ describe('reconciliation drift over the real bot, alert sender and job table', (
 
     // the admin resolves it
     const resolvedAt = r.h.clock.now();
-    const ack = r.users.bob.tap(CHAT, list.message_id, '1: Ack');
+    const ack = r.users.bob.tap(CHAT, one.message_id, 'Acknowledge');
     expect((await r.users.bob.waitAnswer(ack)).text).toBe('Drift POSITION_SIZE marked ACKNOWLEDGED by @bob.');
     const refreshed = await r.sandbox.waitFor(() => {
-      const m = messageById(r, list.message_id);
-      return m?.text.includes('Unresolved drifts: 0') ? m : undefined;
-    }, { label: '/drift list refreshed' });
-    expect(buttonsOf(refreshed).map((b) => b.callback_data)).toEqual(['v1:r:now']);
+      const m = messageById(r, one.message_id);
+      return m?.text.includes('Resolved ACKNOWLEDGED by @bob') ? m : undefined;
+    }, { label: '/drift ID message refreshed' });
+    expect(buttonsOf(refreshed)).toEqual([]);
+    expect((await ask(r, 'bob', '/drift')).text).toContain('Unresolved drifts: 0');
     expect((await drifts(r))[0]).toMatchObject({ id: drift.id, resolution: 'ACKNOWLEDGED', resolvedBy: '@bob', resolvedAt });
     const resolutions = (await beads(r, 'RECONCILIATION_RESOLUTION')).map((b) => payload(b));
     expect(resolutions).toEqual([{ driftId: drift.id, resolution: 'ACKNOWLEDGED', note: 'resolved from Telegram by @bob', actor: { id: '1002', name: '@bob', via: 'telegram' } }]);
     // a late tap on the old button (an approver) changes nothing and says who resolved it
-    const late = r.users.alice.tapRaw(CHAT, list.message_id, `v1:f:${drift.id}`);
+    const late = r.users.alice.tapRaw(CHAT, one.message_id, `v1:f:${drift.id}`);
     expect((await r.users.alice.waitAnswer(late)).text).toBe('Already resolved (ACKNOWLEDGED) by @bob; nothing changed.');
     expect(await beads(r, 'RECONCILIATION_RESOLUTION')).toHaveLength(1);
 
@@ -288,8 +291,8 @@ describe('reconciliation drift over the real bot, alert sender and job table', (
     const first = await induceDrift(r, 'MES', 2);
     await run(r, 60_000);
     r.h.sim!.faults.spoofPosition('MES', null);
-    const list = await ask(r, 'alice', '/drift');
-    const fixed = r.users.alice.tap(CHAT, list.message_id, '1: Broker fixed');
+    const one = await ask(r, 'alice', `/drift ${first.drift.id}`);
+    const fixed = r.users.alice.tap(CHAT, one.message_id, 'Corrected at the broker');
     expect((await r.users.alice.waitAnswer(fixed)).text).toBe('Drift POSITION_SIZE marked BROKER_CORRECTED by @alice.');
 
     // drift 2 (a broker position Phoenix does not know): nobody touches it
@@ -313,7 +316,7 @@ describe('reconciliation drift over the real bot, alert sender and job table', (
     const [escalation] = alertMessages(r, ESCALATION_TITLE);
     expect(escalation!.text).toContain('🔴 CRITICAL · Drift unresolved for 15 minutes');
     // "more than 15 minutes" checked once a minute: escalated in the 16th minute
-    expect(escalation!.text).toMatch(/Drift POSITION_COUNT \(CRITICAL\) unresolved for 1[56] min\. Check the broker and resolve it with \/drift\./);
+    expect(escalation!.text).toMatch(/Drift POSITION_COUNT \(CRITICAL\) unresolved for 1[56] min\. Check the broker and resolve it with \/drift drf_\w+\./);
     expect(escalation!.text).toContain(`drift: ${second.drift.id}`);
     expect(escalation!.text).not.toContain(first.drift.id);
     expect(escalation!.text).toContain('Runbook: RB-002 — /runbook RB-002');

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { approver, intentOf, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { alertsOfType, approveWhileBrokerDown, atBroker, beadCount, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
 describe('approval and execution edges', () => {
@@ -34,7 +35,7 @@ describe('approval and execution edges', () => {
         expect(d).toEqual({ kind: 'refused', reason: 'Only approvers can decide trade cards.' });
       }
     }
-    const denied = await parsedBeads(h, intentId, 'ACCESS_DENIED');
+    const denied = expectBeads(await parsedBeads(h, intentId), 'ACCESS_DENIED');
     expect(denied.map((b) => b.data.userId)).toEqual([viewer.id, viewer.id, stranger.id, stranger.id]);
     expect(denied[0]!.data).toMatchObject({ reason: 'not an approver', action: `APPROVE card ${cardId}` });
     expect((await intentOf(h, intentId)).state).toBe('PROPOSED');
@@ -89,6 +90,9 @@ describe('approval and execution edges', () => {
     expect(i.stateReason).toMatch(/broker rejected: .*margin.*; not retried/i);
     expect(await positionPath(h, intentId)).toEqual(['PROPOSED>APPROVED', 'APPROVED>SUBMITTED', 'SUBMITTED>REJECTED']);
     expect(await alertsOfType(h, 'ORDER_REJECTED')).toHaveLength(1);
+    const trail = await parsedBeads(h, intentId);
+    expect(expectBeads(trail, 'ORDER').filter((b) => b.data.role === 'ENTRY' && b.data.status === 'REJECTED')).toHaveLength(1);
+    expect(expectBeads(trail, 'ALERT').map((b) => b.data.alertType)).toEqual(['ORDER_REJECTED']);
     expect(await h.engine.retryWaiting()).toEqual([]);
     expect(await h.engine.recoverFromBroker()).toMatchObject({ checked: 0 });
     expect((await atBroker(h, intentId)).entries).toHaveLength(1);
@@ -125,9 +129,9 @@ describe('approval and execution edges', () => {
     expect(i.state).toBe('MANAGED');
     expect(i.filledQty).toBe(1);
     expect(i.quantity).toBe(2);
-    const fill = (await parsedBeads(h, intentId, 'FILL'))[0]!.data;
+    const fill = (expectBeads(await parsedBeads(h, intentId), 'FILL'))[0]!.data;
     expect(fill).toMatchObject({ role: 'ENTRY', quantity: 1, filledQty: 1, requestedQty: 2, partialFillRatio: 0.5 });
-    expect((await parsedBeads(h, intentId, 'POSITION')).find((b) => b.data.to === 'FILLED')!.data.reason).toMatch(/partial 1\/2/);
+    expect((expectBeads(await parsedBeads(h, intentId), 'POSITION')).find((b) => b.data.to === 'FILLED')!.data.reason).toMatch(/partial 1\/2/);
     h.sim!.simulatePrice('MES', 6008);
     await h.settle();
     const closed = await intentOf(h, intentId);
@@ -153,6 +157,8 @@ describe('broker not ready at start-up', () => {
     expect(await alertsOfType(h, 'ACCOUNT_MODE_MISMATCH')).toHaveLength(0);
     await h.broker.connect();
     await h.settle();
+    const sessions = expectBeads(await h.app.db.bead.findMany({ where: { type: 'IBKR_SESSION' }, orderBy: { seq: 'asc' } }), 'IBKR_SESSION');
+    expect(JSON.parse(sessions.at(-1)!.payload)).toMatchObject({ state: 'READY' });
     const out = await h.engine.retryWaiting();
     expect(out.map((o) => o.kind)).toEqual(['submitted']);
     await h.settle();

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import type { StoredBead } from '../../src/engine/beads.js';
 import type { Actor } from '../../src/engine/domain.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { approver, beadsOf, cardOf, intentOf, type Harness } from '../support/harness.js';
 
 export interface Proposed {
@@ -47,12 +48,14 @@ export async function parsedBeads(h: Harness, intentId: string, type?: string): 
   return (await beadsOf(h, intentId)).filter((b) => !type || b.type === type).map((b) => ({ ...b, data: JSON.parse(b.payload) as Record<string, unknown> }));
 }
 
+/** The intent's T2_TOKEN events; asserts there is at least one and records the check (npm run chaos). */
 export async function tokenEvents(h: Harness, intentId: string): Promise<Record<string, unknown>[]> {
-  return (await parsedBeads(h, intentId, 'T2_TOKEN')).map((b) => b.data);
+  return expectBeads(await parsedBeads(h, intentId), 'T2_TOKEN').map((b) => b.data);
 }
 
+/** The intent's lifecycle path from its POSITION beads; asserts there is one and records the check. */
 export async function positionPath(h: Harness, intentId: string): Promise<string[]> {
-  return (await parsedBeads(h, intentId, 'POSITION')).map((b) => `${String(b.data.from)}>${String(b.data.to)}`);
+  return expectBeads(await parsedBeads(h, intentId), 'POSITION').map((b) => `${String(b.data.from)}>${String(b.data.to)}`);
 }
 
 /** Broker orders and fills carrying this intent's orderRef (what actually reached the broker). */

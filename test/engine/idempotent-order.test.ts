@@ -12,6 +12,7 @@ import type { OrderRecord } from '../../src/engine/domain.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { approver, CHAT_ID, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
 type CrashMode = 'killed-after-send' | 'killed-before-send' | 'unknown-outcome';
@@ -152,8 +153,9 @@ describe('idempotent orders', () => {
     expect(i?.filledQty).toBe(1);
     // the state is explained by beads: FOUND_AFTER_RESTART for each leg, then the fill
     const beads = await parsedBeads(h, intentId);
-    expect(beads.filter((b) => b.type === 'ORDER' && b.data.event === 'FOUND_AFTER_RESTART').map((b) => b.data.role).sort()).toEqual(['ENTRY', 'STOP', 'TARGET']);
-    expect(beads.filter((b) => b.type === 'FILL')).toHaveLength(1);
+    expect(expectBeads(beads, 'ORDER').filter((b) => b.data.event === 'FOUND_AFTER_RESTART').map((b) => b.data.role).sort()).toEqual(['ENTRY', 'STOP', 'TARGET']);
+    expect(expectBeads(beads, 'FILL')).toHaveLength(1);
+    expect(expectBeads(beads, 'T2_TOKEN').map((b) => b.data.event)).toEqual(['ISSUED', 'USED']); // the token was used once, before the crash
     expect(await positionPath(h, intentId)).toEqual(['PROPOSED>APPROVED', 'APPROVED>SUBMITTED', 'SUBMITTED>FILLED', 'FILLED>MANAGED']);
     // recovery is idempotent: a second run adds nothing
     const beadsBefore = await app2.db.bead.count();
@@ -186,6 +188,10 @@ describe('idempotent orders', () => {
     expect(await r.sim.openOrders()).toHaveLength(0);
     expect((await app2.store.tx((tx) => tx.intents.get(intentId)))?.state).toBe('STALLED');
     expect(await app2.db.alert.count({ where: { type: 'POSITION_STALLED' } })).toBe(1);
+    const trail = await parsedBeads(h, intentId);
+    expect(expectBeads(trail, 'POSITION').map((b) => b.data.to)).toEqual(['APPROVED', 'SUBMITTED', 'STALLED']);
+    expect(expectBeads(trail, 'ORDER').filter((b) => b.data.event === 'PLACING')).toHaveLength(1); // one attempt, never re-sent
+    expect(expectBeads(trail, 'ALERT').map((b) => b.data.alertType)).toEqual(['POSITION_STALLED']);
   });
 
   it('INV-IDEMPOTENT-ORDER-1: unknown outcome (non-refusal error after the send) is not a rejection; restart attaches the order, nothing re-sent', async () => {
@@ -195,7 +201,7 @@ describe('idempotent orders', () => {
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind === 'approved' && d.submit.kind).toBe('unknown');
     await h.settle();
-    const beads = await parsedBeads(h, intentId, 'ORDER');
+    const beads = expectBeads(await parsedBeads(h, intentId), 'ORDER');
     expect(beads.filter((b) => b.data.event === 'PLACE_FAILED').map((b) => b.data.detail)).toEqual([expect.stringMatching(/unknown outcome, reconciling: socket hang up/)]);
     expect(beads.filter((b) => b.data.event === 'PLACE_FAILED' && b.data.role === 'ENTRY')).toHaveLength(1);
     // not treated as a rejection: no REJECTED/CANCELLED transition, no ORDER_REJECTED alert

@@ -5,13 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { admin, approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { alertsOfType, approveWhileBrokerDown, atBroker, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
 const MIN = 60_000;
 
 /** Denial codes of the LAST gate evaluation at `stage` (a waiting submission is evaluated more than once). */
 async function gateCodes(h: Harness, intentId: string, stage: string): Promise<string[]> {
-  const last = (await parsedBeads(h, intentId, 'GATE')).filter((b) => b.data.stage === stage).at(-1);
+  const last = (expectBeads(await parsedBeads(h, intentId), 'GATE')).filter((b) => b.data.stage === stage).at(-1);
   return last ? (last.data.denials as { code: string }[]).map((d) => d.code) : [];
 }
 
@@ -50,7 +51,9 @@ describe('kill switch', () => {
     expect(i.state).toBe('CANCELLED');
     expect(i.stateReason).toMatch(/KILL_ACTIVE/);
     expect(await gateCodes(h, intentId, 'APPROVAL')).toContain('KILL_ACTIVE');
-    expect(await tokenEvents(h, intentId)).toEqual([]);
+    const [set] = expectBeads(await h.app.db.bead.findMany({ where: { type: 'KILL_FLAG' } }), 'KILL_FLAG', { count: 1 });
+    expect(JSON.parse(set!.payload)).toMatchObject({ action: 'SET', kind: 'MANUAL', reason: 'manual stop' });
+    expectBeads(await parsedBeads(h, intentId), 'T2_TOKEN', { count: 0 });
     expect(await h.app.db.approvalToken.count()).toBe(0);
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
     // the card is closed: a second tap does nothing
@@ -123,7 +126,7 @@ describe('stale state', () => {
     expect(flags).toHaveLength(1);
     expect(flags[0]!.kind).toBe('STALE');
     expect(flags[0]!.expiresAt!.getTime() - flags[0]!.setAt.getTime()).toBe(5 * MIN);
-    const kb = (await parsedBeads(h, stale.intentId, 'KILL_FLAG')).map((b) => b.data);
+    const kb = (expectBeads(await parsedBeads(h, stale.intentId), 'KILL_FLAG')).map((b) => b.data);
     expect(kb).toEqual([expect.objectContaining({ action: 'SET', kind: 'STALE', flagId: flags[0]!.id, expiresAt: new Date(t0 + 5 * MIN).toISOString() })]);
     const alerts = await alertsOfType(h, 'STATE_CONFLICT');
     expect(alerts).toHaveLength(1);
@@ -180,6 +183,7 @@ describe('stale state', () => {
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
     expect(await h.app.db.brokerOrder.count()).toBe(0);
     expect(await h.app.db.killFlag.count({ where: { kind: 'STALE' } })).toBe(1);
+    expect(expectBeads(await parsedBeads(h, intentId), 'KILL_FLAG').map((b) => [b.data.action, b.data.kind])).toEqual([['SET', 'STALE']]);
     expect(await alertsOfType(h, 'STATE_CONFLICT')).toHaveLength(1);
     // the token was never consumed and cannot be used any more
     expect((await h.engine.submitWithToken(intentId, tokenId)).kind).toBe('refused');
@@ -205,6 +209,7 @@ describe('account vs mode', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.severity).toBe('CRITICAL');
     expect(JSON.parse(alerts[0]!.payload)).toMatchObject({ intentId, summary: expect.stringMatching(/U1234567/) });
+    expect(expectBeads(await parsedBeads(h, intentId), 'ALERT').map((b) => b.data.alertType)).toEqual(['ACCOUNT_MODE_MISMATCH']);
     expect(await h.app.db.approvalToken.count()).toBe(0);
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
   });

@@ -7,6 +7,7 @@ import type { IntentState } from '../../src/engine/domain.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
 import { assertTransition, canTransition, InvalidTransitionError, TRANSITIONS } from '../../src/engine/lifecycle.fsm.js';
 import { approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { beadCount, parsedBeads, propose } from './helpers.js';
 
 const STATES: IntentState[] = ['PROPOSED', 'APPROVED', 'SUBMITTED', 'FILLED', 'MANAGED', 'CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'STALLED'];
@@ -27,7 +28,7 @@ describe('position lifecycle', () => {
   it('INV-POSITION-AUDIT-1: PROPOSED→APPROVED→SUBMITTED→FILLED→MANAGED→CLOSED writes exactly one POSITION bead per transition, in order', async () => {
     h = await makeHarness();
     const { intentId, cardId } = await propose(h);
-    expect(await parsedBeads(h, intentId, 'POSITION')).toHaveLength(0);
+    expectBeads(await parsedBeads(h, intentId), 'POSITION', { count: 0 });
     const seen: IntentState[] = ['PROPOSED'];
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind).toBe('approved');
@@ -39,7 +40,7 @@ describe('position lifecycle', () => {
     seen.push(closed.state);
     expect(seen).toEqual(['PROPOSED', 'MANAGED', 'CLOSED']);
 
-    const beads = await parsedBeads(h, intentId, 'POSITION');
+    const beads = expectBeads(await parsedBeads(h, intentId), 'POSITION');
     expect(beads.map((b) => [b.data.from, b.data.to])).toEqual([
       ['PROPOSED', 'APPROVED'],
       ['APPROVED', 'SUBMITTED'],
@@ -65,11 +66,11 @@ describe('position lifecycle', () => {
     h = await makeHarness();
     const a = await propose(h);
     expect((await h.engine.decide(a.cardId, 'PASS', approver)).kind).toBe('passed');
-    expect((await parsedBeads(h, a.intentId, 'POSITION')).map((b) => [b.data.from, b.data.to, b.data.reason])).toEqual([['PROPOSED', 'CANCELLED', 'passed by alice']]);
+    expect((expectBeads(await parsedBeads(h, a.intentId), 'POSITION')).map((b) => [b.data.from, b.data.to, b.data.reason])).toEqual([['PROPOSED', 'CANCELLED', 'passed by alice']]);
     const blocked = await h.engine.submitIntent(h.intent({ quantity: 2 })); // risk $22.50 > $15
     expect(blocked.kind === 'accepted' && blocked.state).toBe('CANCELLED');
     if (blocked.kind !== 'accepted') return;
-    expect((await parsedBeads(h, blocked.intentId, 'POSITION')).map((b) => `${String(b.data.from)}>${String(b.data.to)}`)).toEqual(['PROPOSED>CANCELLED']);
+    expect((expectBeads(await parsedBeads(h, blocked.intentId), 'POSITION')).map((b) => `${String(b.data.from)}>${String(b.data.to)}`)).toEqual(['PROPOSED>CANCELLED']);
   });
 
   it('INV-POSITION-SM-1: every state pair is allowed iff it is in TRANSITIONS; all others throw InvalidTransitionError', () => {
@@ -147,6 +148,6 @@ describe('position lifecycle', () => {
     expect((err as Error).message).toBe('invalid transition PROPOSED -> CLOSED');
     expect(await h.app.db.intent.findUniqueOrThrow({ where: { id: intentId } })).toEqual(rows);
     expect(await beadCount(h)).toBe(beads);
-    expect(await parsedBeads(h, intentId, 'POSITION')).toHaveLength(0);
+    expectBeads(await parsedBeads(h, intentId), 'POSITION', { count: 0 });
   });
 });

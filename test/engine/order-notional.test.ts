@@ -9,7 +9,7 @@ import { writeFileSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConstitution } from '../../src/config/load.js';
-import { BLOCKED_RUNBOOKS } from '../../src/engine/alerts.table.js';
+import { GATE_RUNBOOKS } from '../../src/engine/alerts.table.js';
 import { constitutionSchema } from '../../src/engine/constitution.js';
 import { orderNotionalCents, runGates, type GateContext } from '../../src/engine/risk.gates.js';
 import { IN_SESSION, makeHarness, testConstitution, type Harness } from '../support/harness.js';
@@ -107,7 +107,7 @@ describe('order notional at intake', () => {
   });
 
   it('SPEC-4 order notional: the blocked notice in the chat names the gate and links runbook RB-016 (which exists)', async () => {
-    expect(BLOCKED_RUNBOOKS.ORDER_NOTIONAL).toBe('RB-016');
+    expect(GATE_RUNBOOKS.ORDER_NOTIONAL).toBe('RB-016');
     rig = await makeRig();
     const { h: rh, sandbox, sender } = rig;
     // a full-size ES (multiplier 50) with a tight stop: risk $12.50 passes, the value $300,512.50 does not

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerRefusedError } from '../../src/engine/broker.port.js';
 import { bracketRequest } from '../../src/engine/execution.js';
 import { admin, approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, atBroker, beadCount, parsedBeads, propose, reconnect, tokenEvents } from './helpers.js';
 
 const FIVE_MIN = 5 * 60_000;
@@ -88,6 +89,9 @@ describe('T2 tokens and the execution gate', () => {
     const all = [...a, ...b, c];
     expect(all.filter((r) => r.kind === 'submitted')).toHaveLength(1);
     expect((await atBroker(h, intentId)).entries).toHaveLength(1);
+    const beadsOfIntent = await parsedBeads(h, intentId);
+    expect(expectBeads(beadsOfIntent, 'T2_TOKEN').filter((b) => b.data.event === 'USED')).toHaveLength(1);
+    expect(expectBeads(beadsOfIntent, 'ORDER').filter((b) => b.data.role === 'ENTRY' && b.data.event === 'PLACING')).toHaveLength(1);
     // and at the store level: of 10 concurrent compare-and-set consumes of a fresh token exactly one wins
     const other = await approveWhileBrokerDown(h, { instrument: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, entryPrice: 200, stopLoss: 199, takeProfit: 202 });
     const tok = (await h.app.store.tx((tx) => tx.tokens.get(other.tokenId)))!;
@@ -176,6 +180,7 @@ describe('T2 tokens and the execution gate', () => {
     if (d.kind !== 'approved') throw new Error(d.kind);
     await h.settle();
     const before = await h.broker.executions();
+    const ordersBefore = expectBeads(await parsedBeads(h, intentId), 'ORDER');
     for (let i = 0; i < 3; i++) {
       const r = await h.engine.submitWithToken(intentId, d.tokenId);
       expect(r.kind).toBe('refused');
@@ -183,7 +188,9 @@ describe('T2 tokens and the execution gate', () => {
     await h.settle();
     expect(await h.broker.executions()).toHaveLength(before.length);
     expect((await atBroker(h, intentId)).entries).toHaveLength(1);
-    const rejected = (await tokenEvents(h, intentId)).filter((e) => e.event === 'REJECTED');
+    const after = await parsedBeads(h, intentId);
+    expect(expectBeads(after, 'ORDER')).toEqual(ordersBefore); // no ORDER bead: nothing re-sent
+    const rejected = expectBeads(after, 'T2_TOKEN').map((b) => b.data).filter((e) => e.event === 'REJECTED');
     expect(rejected).toHaveLength(3);
     for (const r of rejected) expect(r.reason).toBe('token already used (replay)');
     expect((await intentOf(h, intentId)).state).toBe('MANAGED');
@@ -201,8 +208,10 @@ describe('T2 tokens and the execution gate', () => {
     const direct = await h.engine.submitWithToken(intentId, tokenId);
     expect(direct.kind).toBe('refused');
     expect((await intentOf(h, intentId)).state).toBe('EXPIRED');
-    const events = (await tokenEvents(h, intentId)).map((e) => e.event);
+    const all = await parsedBeads(h, intentId);
+    const events = expectBeads(all, 'T2_TOKEN').map((b) => b.data.event);
     expect(events.filter((e) => e === 'EXPIRED')).toHaveLength(1);
+    expect(expectBeads(all, 'POSITION').map((b) => `${String(b.data.from)}>${String(b.data.to)}`)).toEqual(['PROPOSED>APPROVED', 'APPROVED>EXPIRED']);
     expect(events).not.toContain('USED');
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
   });
@@ -221,7 +230,7 @@ describe('T2 tokens and the execution gate', () => {
     const cross = await h.engine.submitWithToken(b.intentId, a.tokenId);
     expect(cross.kind).toBe('refused');
     expect(cross.kind === 'refused' && cross.reason).toBe(`token belongs to another intent (${a.intentId})`);
-    const rej = (await tokenEvents(h, b.intentId)).filter((e) => e.event === 'REJECTED');
+    const rej = expectBeads(await parsedBeads(h, b.intentId), 'T2_TOKEN').map((x) => x.data).filter((e) => e.event === 'REJECTED');
     expect(rej).toEqual([expect.objectContaining({ tokenId: a.tokenId, reason: `token belongs to another intent (${a.intentId})` })]);
     expect((await atBroker(h, b.intentId)).orders).toHaveLength(0);
     expect((await atBroker(h, a.intentId)).orders).toHaveLength(0);
@@ -245,8 +254,10 @@ describe('T2 tokens and the execution gate', () => {
     const intent = await intentOf(h, intentId);
     await expect(h.broker.placeBracket(bracketRequest(intent), undefined as never)).rejects.toThrow(/permit/);
     expect((await atBroker(h, intentId)).orders).toHaveLength(0);
-    const rej = await parsedBeads(h, intentId, 'T2_TOKEN');
+    const all = await parsedBeads(h, intentId);
+    const rej = expectBeads(all, 'T2_TOKEN');
     expect(rej.map((b) => b.data)).toEqual([expect.objectContaining({ event: 'REJECTED', tokenId: null, reason: expect.stringMatching(/no approval token/) })]);
+    expectBeads(all, 'ORDER', { count: 0 });
   });
 
   it('CV two approvals of one intent at once: exactly one approves, exactly one order reaches the broker', async () => {
@@ -261,7 +272,10 @@ describe('T2 tokens and the execution gate', () => {
     expect(noop?.kind === 'noop' && noop.reason).toMatch(/Already decided by (alice|bob)/);
     expect(await h.app.db.approvalToken.count({ where: { intentId } })).toBe(1);
     expect((await atBroker(h, intentId)).entries).toHaveLength(1);
-    expect((await tokenEvents(h, intentId)).map((e) => e.event)).toEqual(['ISSUED', 'USED']);
+    const all = await parsedBeads(h, intentId);
+    expect(expectBeads(all, 'T2_TOKEN').map((b) => b.data.event)).toEqual(['ISSUED', 'USED']);
+    expect(expectBeads(all, 'POSITION').map((b) => b.data.to)).toEqual(['APPROVED', 'SUBMITTED', 'FILLED', 'MANAGED']);
+    expect(expectBeads(all, 'ORDER').filter((b) => b.data.event === 'PLACING' || b.data.event === 'PLACED').length).toBeGreaterThan(0);
     expect((await intentOf(h, intentId)).state).toBe('MANAGED');
   });
 });

@@ -2,7 +2,8 @@
  * The `npm run chaos` report builder (scripts/chaos.ts) on a fake vitest JSON result: title
  * matching (INV prefixes, `CV <name>:` after an INV prefix, describe-level tags, aliases, the
  * longest name winning, explicit catalog patterns), row status (PASS / FAIL / MISSING), the
- * markdown tables and the summary, and the CLI's exit code with --from.
+ * markdown tables and the summary, and the CLI's exit code with --from; the verdict fails on ANY
+ * failed test of the run, and "Beads checked" comes from the tests' own expectBeads records.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,44 @@ describe('chaos report builder', () => {
     expect(tricky.markdown.split('\n').find((l) => l.startsWith('| CV-01 |'))).toContain('a \\| b<br>c');
   });
 
+  it('a failing test that proves no catalog row still makes the verdict FAIL: every row PASS, one unrelated test failed → ok false, summary and report name it', () => {
+    const files = completeRun();
+    files['test/misc/unrelated.test.ts'] = [ok('formats money'), bad('formats dates in New York time', 'AssertionError: expected "10:00" to be "09:00"')];
+    const r = buildReport(fakeRun(files), { root: ROOT, generatedAt: '2026-11-24T15:00:00.000Z' });
+    expect(r.vectors.every((v) => v.status === 'PASS')).toBe(true);
+    expect(r.invariants.every((i) => i.status === 'PASS')).toBe(true);
+    expect(r.ok).toBe(false);
+    expect(r.failedTests.map((t) => t.title)).toEqual(['formats dates in New York time']);
+    expect(r.summary).toMatch(/^BUNNY chaos: FAIL\n {2}FAILED tests \(1\): test\/misc\/unrelated\.test\.ts › formats dates in New York time/);
+    expect(r.markdown).toContain('**Result: FAIL**');
+    expect(r.markdown).toContain('failed tests in the run: 1');
+    expect(r.markdown).toContain('### ❌ formats dates in New York time');
+    expect(r.markdown).toContain('not a proving test (the verdict is FAIL all the same)');
+    // vitest reporting failure without a failed test (an unhandled error) or exiting non-zero fails the verdict too
+    expect(buildReport({ ...fakeRun(completeRun()), success: false }, { root: ROOT }).ok).toBe(false);
+    expect(buildReport(fakeRun(completeRun()), { root: ROOT, runnerExitCode: 1 }).ok).toBe(false);
+    expect(buildReport(fakeRun(completeRun()), { root: ROOT, runnerExitCode: 0 }).ok).toBe(true);
+  });
+
+  it('"Beads checked" comes from what the passing proving tests asserted (expectBeads meta), never from the catalog: a test that stops asserting a bead drops it', () => {
+    const withMeta = (a: VitestAssertion, beadsChecked: string[]): VitestAssertion => ({ ...a, meta: { beadsChecked } });
+    const cell = (r: ReturnType<typeof buildReport>, id: string) => r.markdown.split('\n').find((l) => l.startsWith(`| ${id} |`))!.split(' | ')[5];
+    const files = completeRun();
+    const vectors = files['test/all/vectors.test.ts']!;
+    const at = (name: string) => vectors.findIndex((a) => a.title.startsWith(`CV ${name}:`));
+    vectors[at('token replay')] = withMeta(vectors[at('token replay')]!, ['T2_TOKEN', 'ORDER']);
+    vectors[at('broker rejection (margin)')] = withMeta(vectors[at('broker rejection (margin)')]!, ['POSITION']);
+    // a second proving test of token replay that failed: what it recorded does not count
+    files['test/engine/replay.test.ts'] = [withMeta(bad('CV token replay: second proof', 'boom'), ['CARD'])];
+    const r = buildReport(fakeRun(files), { root: ROOT });
+    expect(cell(r, 'CV-01')).toBe('T2_TOKEN, ORDER');
+    expect(cell(r, 'CV-08')).toBe('POSITION<br>⚠ not asserted: ORDER, ALERT');
+    expect(cell(r, 'CV-12')).toBe('— (no proving test asserts a bead)<br>⚠ not asserted: POSITION');
+    // the same run after the replay test stopped asserting ORDER beads
+    vectors[at('token replay')] = withMeta(vectors[at('token replay')]!, ['T2_TOKEN']);
+    expect(cell(buildReport(fakeRun(files), { root: ROOT }), 'CV-01')).toBe('T2_TOKEN<br>⚠ not asserted: ORDER');
+  });
+
   describe('CLI (--from)', () => {
     let dir: string;
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -178,16 +217,22 @@ describe('chaos report builder', () => {
       }) as typeof process.stdout.write;
       let partialCode: number;
       let completeCode: number;
+      let oneFailedCode: number;
       try {
         partialCode = await main(['--from', partialJson, '--out', out]);
         const completeJson = join(dir, 'complete.json');
         writeFileSync(completeJson, JSON.stringify(fakeRun(completeRun())));
         completeCode = await main(['--from', completeJson, '--out', join(dir, 'complete.md')]);
+        const oneFailedJson = join(dir, 'one-failed.json');
+        writeFileSync(oneFailedJson, JSON.stringify(fakeRun({ ...completeRun(), 'test/misc/unrelated.test.ts': [bad('formats dates', 'AssertionError')] })));
+        oneFailedCode = await main(['--from', oneFailedJson, '--out', join(dir, 'one-failed.md')]);
       } finally {
         process.stdout.write = orig;
       }
       expect(partialCode).toBe(1);
       expect(completeCode).toBe(0);
+      expect(oneFailedCode).toBe(1); // every catalog row proven, one other test failed: FAIL, non-zero exit
+      expect(readFileSync(join(dir, 'one-failed.md'), 'utf8')).toContain('**Result: FAIL**');
       const md = readFileSync(out, 'utf8');
       expect(md).toMatch(/^# BUNNY chaos report/);
       expect(md.split('\n').find((l) => l.startsWith('| CV-01 |'))).toContain('✅ PASS');

@@ -21,6 +21,7 @@ import { ConfigError, loadConfig, type AppConfig } from '../../src/config/load.j
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { startService, type Service } from '../../src/service.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
 import { inheritedFaketime } from '../support/faketime.js';
 import { approver, CHAT_ID, IN_SESSION } from '../support/harness.js';
@@ -140,10 +141,10 @@ describe('CV config change revalidation', () => {
     }
     async function configBeads(s: Service): Promise<Record<string, unknown>[]> {
       const page = await s.app.store.tx((tx) => tx.beads.page(0, 10_000));
-      return page.filter((b) => b.type === 'CONFIG').map((b) => JSON.parse(b.payload) as Record<string, unknown>);
+      return expectBeads(page, 'CONFIG').map((b) => JSON.parse(b.payload) as Record<string, unknown>);
     }
     async function beadsOf(s: Service, intentId: string, type: string): Promise<Record<string, unknown>[]> {
-      return (await s.app.store.tx((tx) => tx.beads.listByIntent(intentId))).filter((b) => b.type === type).map((b) => JSON.parse(b.payload) as Record<string, unknown>);
+      return expectBeads(await s.app.store.tx((tx) => tx.beads.listByIntent(intentId)), type).map((b) => JSON.parse(b.payload) as Record<string, unknown>);
     }
 
     it('CV config change revalidation: a changed constitution gives a different CONFIG digest, and each start records its own CONFIG bead', async () => {

@@ -14,6 +14,7 @@ import { pingDeadMansSwitch } from '../../src/jobs/heartbeat.ping.js';
 import { ClockScheduler, CronScheduler, startJobs } from '../../src/jobs/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { CHAT_ID, makeHarness, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, jobRuns, startTestJobs } from './helpers.js';
 
 describe('heartbeat', () => {
@@ -32,7 +33,7 @@ describe('heartbeat', () => {
     // at-start beat + 999 scheduled beats (at most 35 s apart)
     while ((await h.app.db.bead.count({ where: { type: 'HEARTBEAT' } })) < 1000) await advance(h, 200_000, 20_000, jobs);
     await jobs.stop();
-    const hb = (await beads(h, 'HEARTBEAT')).slice(0, 1000);
+    const hb = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).slice(0, 1000);
     expect(hb).toHaveLength(1000);
     expect(hb[0]!.ts.getTime()).toBe(t0);
     const gaps = hb.slice(1).map((b, i) => (b.ts.getTime() - hb[i]!.ts.getTime()) / 1000);
@@ -86,7 +87,7 @@ describe('heartbeat', () => {
     const submittedAt = h.clock.now();
     await advance(h, 130_000, 5_000, jobs);
     // every beat: DEGRADED exactly when the order has been SUBMITTED without ack for over 60 s
-    const hb = (await beads(h, 'HEARTBEAT')).filter((b) => b.ts.getTime() >= submittedAt);
+    const hb = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.ts.getTime() >= submittedAt);
     expect(hb.length).toBeGreaterThanOrEqual(4);
     for (const b of hb) {
       const stale = b.ts.getTime() - submittedAt > 60_000;
@@ -102,7 +103,7 @@ describe('heartbeat', () => {
     h.sim!.faults.delayNext(60 * 60_000);
     const resting = await approveOne(h);
     await advance(h, 31 * 60_000, 20_000, jobs);
-    last = (await beads(h, 'HEARTBEAT')).at(-1)!;
+    last = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).at(-1)!;
     expect(last.data.status).toBe('DEGRADED');
     expect(last.data.reasons as string[]).toContainEqual(expect.stringMatching(new RegExp(`^stale order: entry of ${resting} WORKING for 3[01] min`)));
     await jobs.stop();
@@ -112,13 +113,13 @@ describe('heartbeat', () => {
     h = await makeHarness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h, { only: ['heartbeat', 'reconcile'] });
     await advance(h, 65_000, 5_000, jobs);
-    expect((await beads(h, 'HEARTBEAT')).every((b) => b.data.status === 'OK')).toBe(true);
+    expect((expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).every((b) => b.data.status === 'OK')).toBe(true);
     expect(await alerts(h, 'HEARTBEAT_DEGRADED')).toHaveLength(0);
 
     h.sim!.faults.disconnect();
     await h.settle();
     await advance(h, 100_000, 5_000, jobs); // three or four beats while degraded
-    const degraded = (await beads(h, 'HEARTBEAT')).filter((b) => b.data.status === 'DEGRADED');
+    const degraded = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.data.status === 'DEGRADED');
     expect(degraded.length).toBeGreaterThanOrEqual(3);
     expect((degraded[0]!.data.reasons as string[]).some((r) => r.startsWith('broker DISCONNECTED'))).toBe(true);
     expect(await alerts(h, 'HEARTBEAT_DEGRADED')).toHaveLength(1); // when it turns DEGRADED, not every beat
@@ -126,7 +127,7 @@ describe('heartbeat', () => {
     h.sim!.faults.reconnect();
     await h.settle();
     await advance(h, 40_000, 5_000, jobs);
-    expect((await beads(h, 'HEARTBEAT')).at(-1)!.data.status).toBe('OK');
+    expect((expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).at(-1)!.data.status).toBe('OK');
 
     // Telegram failing: alerts waiting, an error, and no successful send for 10 min.
     const now = h.clock.now();
@@ -153,7 +154,7 @@ describe('heartbeat', () => {
     const r2 = await runHeartbeat({ ...ctx, store: failing } as EngineContext);
     expect(r2.status).toBe('DEGRADED');
     expect(r2.reasons).toContain('database not writable: SQLITE_READONLY: attempt to write a readonly database');
-    const bead = (await beads(h, 'HEARTBEAT')).at(-1)!;
+    const bead = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).at(-1)!;
     expect(bead.data.reasons).toContain('database not writable: SQLITE_READONLY: attempt to write a readonly database');
     expect((bead.data.checks as Record<string, unknown>).dbWritable).toBe(false);
     await jobs.stop();
@@ -192,7 +193,7 @@ describe('heartbeat', () => {
     h = await makeHarness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h);
     await advance(h, 95_000, 5_000, jobs);
-    const lastBeat = (await beads(h, 'HEARTBEAT')).at(-1)!;
+    const lastBeat = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).at(-1)!;
     expect(lastBeat.data.status).toBe('OK');
     // The process dies: nothing runs any more (no clean shutdown work is needed for the report).
     await jobs.stop();
@@ -236,9 +237,9 @@ describe('heartbeat', () => {
     await runHeartbeat(h.engine.ctx); // one beat, then no heartbeat job
     const jobs = await startTestJobs(h, { only: ['missed-heartbeat-watch'], runAtStart: false });
     await advance(h, 60_000, 10_000, jobs);
-    expect((await beads(h, 'HEARTBEAT')).filter((b) => b.data.status === 'MISSED')).toHaveLength(0); // 60 s = 2 intervals: not yet
+    expect((expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.data.status === 'MISSED')).toHaveLength(0); // 60 s = 2 intervals: not yet
     await advance(h, 5 * 60_000, 10_000, jobs);
-    const missed = (await beads(h, 'HEARTBEAT')).filter((b) => b.data.status === 'MISSED');
+    const missed = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.data.status === 'MISSED');
     expect(missed).toHaveLength(1);
     expect(missed[0]!.data.gapSec).toBe(120);
     expect(await alerts(h, 'HEARTBEAT_MISSED')).toHaveLength(1);
@@ -258,7 +259,7 @@ describe('heartbeat', () => {
     h = await makeHarness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h, { only: ['heartbeat', 'reconcile'], pingUrl: `http://127.0.0.1:${port}/ping/abc` });
     await advance(h, 100_000, 5_000, jobs);
-    const ok = (await beads(h, 'HEARTBEAT')).filter((b) => b.data.status === 'OK').length;
+    const ok = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.data.status === 'OK').length;
     expect(ok).toBeGreaterThanOrEqual(4);
     expect(hits).toBe(ok);
     h.sim!.faults.disconnect();

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { escalateDrifts, listUnresolvedDrifts, resolveDrift } from '../../src/engine/drift.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { admin, approver, makeHarness, viewer, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, startTestJobs } from './helpers.js';
 
 const MES = { symbol: 'MES', secType: 'FUT' as const, exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 };
@@ -70,7 +71,7 @@ describe('reconciliation', () => {
     h.sim!.faults.spoofPosition('MES', 2);
     const r = await reconcileNow(h.engine.ctx, 'test');
     const drift = r.newDrifts[0]!;
-    const [bead] = await beads(h, 'RECONCILIATION_DRIFT');
+    const [bead] = expectBeads(await beads(h, 'RECONCILIATION_DRIFT'), 'RECONCILIATION_DRIFT');
     expect(bead!.intentId).toBe(id);
     expect(bead!.data).toMatchObject({
       driftId: drift.id,
@@ -96,16 +97,16 @@ describe('reconciliation', () => {
     const drift = (await reconcileNow(h.engine.ctx, 'test')).newDrifts[0]!;
     const denied = await resolveDrift(h.engine.ctx, drift.id, 'ACKNOWLEDGED', 'trying', viewer);
     expect(denied.ok).toBe(false);
-    expect((await beads(h, 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: `resolve drift ${drift.id}` });
+    expect((expectBeads(await beads(h, 'ACCESS_DENIED'), 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: `resolve drift ${drift.id}` });
     expect((await listUnresolvedDrifts(h.engine.ctx)).map((d) => d.id)).toEqual([drift.id]);
     expect((await resolveDrift(h.engine.ctx, drift.id, 'MAYBE' as never, 'x', approver)).ok).toBe(false);
     const ok = await resolveDrift(h.engine.ctx, drift.id, 'BROKER_CORRECTED', '  broker support fixed the position report  ', approver);
     expect(ok).toMatchObject({ ok: true, drift: { resolution: 'BROKER_CORRECTED', resolvedBy: 'alice', note: 'broker support fixed the position report' } });
-    const [res] = await beads(h, 'RECONCILIATION_RESOLUTION');
+    const [res] = expectBeads(await beads(h, 'RECONCILIATION_RESOLUTION'), 'RECONCILIATION_RESOLUTION');
     expect(res!.data).toEqual({ driftId: drift.id, resolution: 'BROKER_CORRECTED', note: 'broker support fixed the position report', actor: { id: approver.id, name: 'alice', via: 'telegram' } });
     const again = await resolveDrift(h.engine.ctx, drift.id, 'ACKNOWLEDGED', 'me too', admin);
     expect(again).toEqual({ ok: false, message: 'Already resolved (BROKER_CORRECTED) by alice; nothing changed.' });
-    expect(await beads(h, 'RECONCILIATION_RESOLUTION')).toHaveLength(1);
+    expect(expectBeads(await beads(h, 'RECONCILIATION_RESOLUTION'), 'RECONCILIATION_RESOLUTION')).toHaveLength(1);
     expect(await listUnresolvedDrifts(h.engine.ctx)).toEqual([]);
     expect((await resolveDrift(h.engine.ctx, 'drf_nope', 'ACKNOWLEDGED', '', admin)).ok).toBe(false);
   });
@@ -128,6 +129,9 @@ describe('reconciliation', () => {
     drifts = await listUnresolvedDrifts(h.engine.ctx);
     expect(drifts.map((d) => [d.type, d.stillPresent])).toEqual([['POSITION_COUNT', false], ['POSITION_SIZE', true]]);
     expect(await alerts(h, 'RECONCILIATION_DRIFT')).toHaveLength(2);
+    // the audit trail: one RECONCILIATION_DRIFT bead per drift, each with its ALERT bead
+    expect(expectBeads(await beads(h, 'RECONCILIATION_DRIFT'), 'RECONCILIATION_DRIFT').map((b) => b.data.driftType)).toEqual(['POSITION_COUNT', 'POSITION_SIZE']);
+    expect(expectBeads(await beads(h, 'ALERT'), 'ALERT').filter((b) => b.data.alertType === 'RECONCILIATION_DRIFT')).toHaveLength(2);
     await jobs.stop();
   });
 
@@ -142,7 +146,7 @@ describe('reconciliation', () => {
     h.sim!.faults.spoofPosition(MES, 6);
     const r = await reconcileNow(h.engine.ctx, 'after spoof');
     expect(r.newDrifts).toHaveLength(1);
-    const [bead] = await beads(h, 'RECONCILIATION_DRIFT');
+    const [bead] = expectBeads(await beads(h, 'RECONCILIATION_DRIFT'), 'RECONCILIATION_DRIFT');
     expect(bead!.data).toMatchObject({
       driftType: 'POSITION_SIZE',
       severity: 'CRITICAL',
@@ -238,7 +242,7 @@ describe('reconciliation', () => {
     const row = await h.app.db.drift.findUniqueOrThrow({ where: { id: drift.id } });
     expect(row.escalatedAt!.getTime() - row.detectedAt.getTime()).toBeGreaterThan(15 * 60_000);
     expect(row.escalatedAt!.getTime() - row.detectedAt.getTime()).toBeLessThanOrEqual(16 * 60_000);
-    expect((await beads(h, 'JOB')).filter((b) => b.data.event === 'ESCALATION')).toHaveLength(1);
+    expect((expectBeads(await beads(h, 'JOB'), 'JOB')).filter((b) => b.data.event === 'ESCALATION')).toHaveLength(1);
     expect((await alerts(h, 'DRIFT_ESCALATION'))[0]!.data.facts).toMatchObject({ drift: drift.id });
     await jobs.stop();
   });

@@ -5,9 +5,10 @@ import { seededRandom } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { cancelStalledConfirmed } from '../../src/engine/stalled.usecase.js';
 import { admin, makeHarness, viewer, type Harness } from '../support/harness.js';
+import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, startTestJobs } from './helpers.js';
 
-const path = async (h: Harness, id: string) => (await beads(h, 'POSITION')).filter((b) => b.intentId === id).map((b) => `${String(b.data.from)}>${String(b.data.to)}`);
+const path = async (h: Harness, id: string) => expectBeads((await beads(h, 'POSITION')).filter((b) => b.intentId === id), 'POSITION').map((b) => `${String(b.data.from)}>${String(b.data.to)}`);
 
 describe('sweepers and STALLED resolution', () => {
   let h: Harness | undefined;
@@ -53,7 +54,10 @@ describe('sweepers and STALLED resolution', () => {
     await h.settle();
     await expectState(h, id, 'MANAGED');
     expect(await path(h, id)).toEqual(['PROPOSED>APPROVED', 'APPROVED>SUBMITTED', 'SUBMITTED>STALLED', 'STALLED>FILLED', 'FILLED>MANAGED']);
-    expect((await beads(h, 'FILL')).filter((b) => b.intentId === id)).toHaveLength(1);
+    expect((expectBeads(await beads(h, 'FILL'), 'FILL')).filter((b) => b.intentId === id)).toHaveLength(1);
+    // one placement (never re-sent while STALLED) and one POSITION_STALLED alert in the trail
+    expect(expectBeads((await beads(h, 'ORDER')).filter((b) => b.intentId === id), 'ORDER').filter((b) => b.data.event === 'PLACING')).toHaveLength(1);
+    expect(expectBeads((await beads(h, 'ALERT')).filter((b) => b.intentId === id), 'ALERT').map((b) => b.data.alertType)).toEqual(['POSITION_STALLED']);
     await advance(h, 10_000, 1_000, jobs); // the fill triggered a reconciliation
     expect(Number(await h.app.store.tx((tx) => tx.kv.get('reconcile.lastRunAt')))).toBeGreaterThan(h.clock.now() - 10_000);
     expect(await h.app.db.drift.count()).toBe(0);
@@ -67,13 +71,13 @@ describe('sweepers and STALLED resolution', () => {
     await h.clock.advance(61_000);
     await h.engine.detectStalls();
     expect((await cancelStalledConfirmed(h.engine.ctx, id, viewer)).ok).toBe(false);
-    expect((await beads(h, 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: 'cancel stalled' });
+    expect((expectBeads(await beads(h, 'ACCESS_DENIED'), 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: 'cancel stalled' });
     const r = await cancelStalledConfirmed(h.engine.ctx, id, admin);
     expect(r).toMatchObject({ ok: true, kind: 'cancel-sent' });
     await h.settle();
     await expectState(h, id, 'CANCELLED');
     expect((await h.broker.findByOrderRef(id)).orders.every((o) => o.status === 'CANCELLED')).toBe(true);
-    const order = (await beads(h, 'ORDER')).filter((b) => b.intentId === id && b.data.event === 'CANCEL_REQUESTED');
+    const order = (expectBeads(await beads(h, 'ORDER'), 'ORDER')).filter((b) => b.intentId === id && b.data.event === 'CANCEL_REQUESTED');
     expect(order).toHaveLength(1);
   });
 
@@ -112,7 +116,7 @@ describe('sweepers and STALLED resolution', () => {
     await h.engine.detectStalls();
     expect(await cancelStalledConfirmed(h.engine.ctx, lost, admin)).toMatchObject({ ok: true, kind: 'cancelled' });
     await expectState(h, lost, 'CANCELLED');
-    expect((await beads(h, 'POSITION')).at(-1)!.data).toMatchObject({ to: 'CANCELLED', reason: expect.stringContaining('broker confirms no order'), actor: { name: 'bob' } });
+    expect((expectBeads(await beads(h, 'POSITION'), 'POSITION')).at(-1)!.data).toMatchObject({ to: 'CANCELLED', reason: expect.stringContaining('broker confirms no order'), actor: { name: 'bob' } });
     await h.close();
 
     // 2. the broker filled it but Phoenix never heard (events lost)

@@ -114,7 +114,7 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
     if (req.kind !== 'requested') return;
     const view = await promotionCardView(h.engine.ctx, req.cardId);
     if (!view) throw new Error('no card view');
-    const text = visibleText(renderPromotionCard({ ...view, blockedBy: [] }).html);
+    const text = visibleText(renderPromotionCard({ ...view, blockedBy: [], timeZone: 'America/New_York' }).html);
     expect(text).toContain('Record: 23 shadow intents — 20 would have been proposed · 3 blocked by a gate (not evidence) · 20 simulated trades (min 10) ✅');
     expect(text).toContain('Sessions observed: 20 (min 20) ✅');
     expect(text).toContain('Would-have-been kills: 3 of 23 intents — QUALITY 3');

@@ -62,6 +62,31 @@ describe('/sandbox/api', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
+  it('chat?since=V returns only what changed after V: new and edited messages, deleted ids; a reset answers the whole chat', async () => {
+    const bot = new Bot(TOKEN, { client: { apiRoot: sandbox.apiRoot } });
+    const sent = [];
+    for (let k = 0; k < 5; k++) sent.push(await bot.api.sendMessage(1001, `m${k}`));
+    const { json: all } = await api('chat?chatId=1001');
+    expect(all).toMatchObject({ full: true, removed: [] });
+    expect(all.messages).toHaveLength(5);
+    const v = all.version;
+    expect((await api(`chat?chatId=1001&since=${v}`)).json).toMatchObject({ full: false, messages: [], removed: [], version: v });
+
+    await bot.api.editMessageText(1001, sent[2]!.message_id, 'm2 edited');
+    await bot.api.deleteMessage(1001, sent[4]!.message_id);
+    const added = await bot.api.sendMessage(1001, 'm5');
+    const { json: delta } = await api(`chat?chatId=1001&since=${v}`);
+    expect(delta.full).toBe(false);
+    expect(delta.messages.map((m: { message_id: number; text: string }) => [m.message_id, m.text])).toEqual([[sent[2]!.message_id, 'm2 edited'], [added.message_id, 'm5']]);
+    expect(delta.removed).toEqual([sent[4]!.message_id]);
+    expect((await api(`chat?chatId=1001&since=${delta.version}`)).json.messages).toEqual([]);
+
+    sandbox.reset();
+    await bot.api.sendMessage(1001, 'after reset').catch(() => undefined);
+    const { json: after } = await api(`chat?chatId=1001&since=${delta.version}`);
+    expect(after.full).toBe(true);
+  });
+
   it('rejects bad input with a clear 400', async () => {
     const bad = [
       await api('send', { userId: 'x', chatId: 1001, text: 'hi' }),
@@ -87,5 +112,9 @@ describe('/sandbox/api', () => {
     const html = await res.text();
     expect(html).toContain('data-testid="composer-input"');
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/); // nothing loads from elsewhere
+    // the page's own script is valid JavaScript (a bad escape inside the template once broke it)
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    expect(script.length).toBeGreaterThan(1000);
+    expect(() => new Function(script)).not.toThrow();
   });
 });

@@ -1,16 +1,18 @@
 /**
- * Replies to the read-only commands: /status, /positions, /orders, /pending, /drift. Pure
- * functions of engine read models; compact, one line per item, trimmed to one message.
+ * Replies to the read-only commands: /status, /positions, /orders, /pending (/drift: drift.ts).
+ * Pure functions of engine read models; compact, one line per item, trimmed to one message.
+ * Every time is in the constitution's time zone (`tz`).
  */
-import type { InlineKeyboardButton } from 'grammy/types';
-import type { DriftRecord } from '../../engine/store.port.js';
 import type { IntentRecord } from '../../engine/domain.js';
+import { riskCents } from '../../engine/evidence.js';
+import { ago, clockTime, countdown, usd } from '../../engine/people-time.js';
 import type { PendingRow, WorkingOrderRow } from '../../engine/queries.usecase.js';
-import { clockTime } from '../../engine/people-time.js';
 import type { StatusSnapshot } from '../../engine/status.usecase.js';
-import { b, blank, clean, code, i, line, renderFitted, withDrop, type Line } from '../html.js';
-import { button, driftButtons, driftLines, instrumentLabel, type Rendered } from './card.js';
-import { ago, dur, modeBanner, px, usd, utc } from './format.js';
+import { b, blank, clean, code, i, line, link, renderFitted, withDrop, type Line } from '../html.js';
+import { modeBanner, px } from './format.js';
+import { instrumentLabel, messageLink } from './parts.js';
+
+export { renderDriftList } from './drift.js';
 
 const MAX_ITEMS = 25;
 
@@ -22,7 +24,7 @@ export function renderStatus(s: StatusSnapshot, tz = 'America/New_York'): string
   const br = s.broker;
   const lines: Line[] = [
     line(...modeBanner(s.mode, s.demo), ` · constitution ${clean(s.constitution)}`),
-    line(b('Status'), ` at ${utc(s.at)}`),
+    line(b('Status'), ` at ${clockTime(s.at, tz)}`),
     line(
       'Broker: ',
       b(`${clean(br.name)} ${br.state}`),
@@ -30,8 +32,9 @@ export function renderStatus(s: StatusSnapshot, tz = 'America/New_York'): string
       br.account ? ` · account ${clean(br.account.accountId)}` : '',
       br.detail ? ` — ${clean(br.detail).slice(0, 160)}` : '',
     ),
+    ...(s.entryHold ? [line('⏸ ', b('Entries held'), `: ${clean(s.entryHold).slice(0, 240)}`)] : []),
     s.kills.length
-      ? line('🛑 ', b('KILL ACTIVE'), ': ', s.kills.map((k) => `${k.kind.toLowerCase()} "${clean(k.reason)}" by ${clean(k.setBy)}${k.expiresAt ? ` until ${utc(k.expiresAt)}` : ''}`).join('; '))
+      ? line('🛑 ', b('KILL ACTIVE'), ': ', s.kills.map((k) => `${k.kind.toLowerCase()} "${clean(k.reason)}" by ${clean(k.setBy)}${k.expiresAt ? ` until ${clockTime(k.expiresAt, tz)}` : ''}`).join('; '))
       : line('Kill flag: off'),
     line(`Today: P&L ${usd(s.today.realizedPnlCents)} · trades ${s.today.trades} · losses in a row ${s.today.consecutiveLosses}`),
     line(`Open positions/orders: ${s.open.length}`),
@@ -39,9 +42,9 @@ export function renderStatus(s: StatusSnapshot, tz = 'America/New_York'): string
     ...more(s.open.length, 10),
     line(`Pending cards: ${s.pending.length}`),
     line(`Last heartbeat: ${s.lastHeartbeat ? `${clean(s.lastHeartbeat.status)}, ${ago(s.at, s.lastHeartbeat.at)}` : 'never'}`),
-    line(`Last reconciliation: ${ago(s.at, s.lastReconciliation)}`),
+    line(`Last reconciliation: ${s.lastReconciliation === null ? 'never' : `${clockTime(s.lastReconciliation, tz)} (${ago(s.at, s.lastReconciliation)})`}`),
     line(
-      `Alert outbox: ${s.outbox.backlog} waiting · last Telegram send ${ago(s.at, s.outbox.lastSentAt)}`,
+      `Alert outbox: ${s.outbox.backlog} waiting · last Telegram send ${s.outbox.lastSentAt === null ? 'never' : clockTime(s.outbox.lastSentAt, tz)}`,
       s.outbox.lastError ? ` · last error: ${clean(s.outbox.lastError).slice(0, 200)}` : '',
     ),
     line(`Unresolved drifts: ${s.unresolvedDrifts.length}`, s.unresolvedDrifts.length ? ' — /drift' : ''),
@@ -60,9 +63,9 @@ function positionLine(p: IntentRecord): Line {
   );
 }
 
-export function renderPositions(list: readonly IntentRecord[], now: number): string {
-  if (!list.length) return renderFitted([line(b('Positions'), ': none open (Phoenix view).'), line(i(`as of ${utc(now)}`))]);
-  const lines: Line[] = [line(b('Positions'), ` (${list.length}, Phoenix view — IBKR is the truth; /drift compares)`)];
+export function renderPositions(list: readonly IntentRecord[], now: number, tz = 'America/New_York'): string {
+  if (!list.length) return renderFitted([line(b('Positions'), ': none open (Phoenix view).'), line(i(`as of ${clockTime(now, tz)}`))]);
+  const lines: Line[] = [line(b('Positions'), ` (${list.length}, Phoenix view — IBKR is the truth; /drift compares) at ${clockTime(now, tz)}`)];
   lines.push(...list.slice(0, MAX_ITEMS).map((p) => withDrop(positionLine(p), 1)), ...more(list.length, MAX_ITEMS));
   return renderFitted(lines);
 }
@@ -80,40 +83,40 @@ export function renderOrders(rows: readonly WorkingOrderRow[]): string {
   return renderFitted(lines);
 }
 
-export function renderPending(rows: readonly PendingRow[], now: number): string {
-  if (!rows.length) return renderFitted([line(b('Pending'), ': no card is waiting for a decision.')]);
-  const lines: Line[] = [line(b('Pending'), ` cards: ${rows.length}`)];
-  for (const r of rows.slice(0, MAX_ITEMS)) {
-    const left = r.card ? r.card.expiresAt - now : r.intent.cardExpiresAt - now;
-    lines.push(
-      withDrop(
-        line(`${r.intent.side} ${r.intent.quantity} ${instrumentLabel(r.intent)} · ${clean(r.intent.strategy).slice(0, 40)} · `, left > 0 ? `expires in ${dur(left)}` : 'expiring', r.card ? ' · card ' : '', r.card ? code(r.card.id) : ''),
-        1,
-      ),
-    );
-  }
-  lines.push(...more(rows.length, MAX_ITEMS), blank, line(i('Decide on the cards themselves (APPROVE / PASS).')));
-  return renderFitted(lines);
+const expiryOf = (r: PendingRow): number => r.card?.expiresAt ?? r.intent.cardExpiresAt;
+
+/** Pending cards, the one expiring first on top, each with a link that opens its card. */
+export function pendingInExpiryOrder(rows: readonly PendingRow[]): PendingRow[] {
+  return [...rows].sort((a, c) => expiryOf(a) - expiryOf(c) || a.intent.createdAt - c.intent.createdAt);
 }
 
-const MAX_DRIFT_ROWS = 8;
-
-/** /drift: unresolved drifts with resolve buttons (approvers: one row each) and "check now" (everyone). */
-export function renderDriftList(drifts: readonly (DriftRecord & { readonly stillPresent?: boolean | null })[], now: number, canResolve: boolean): Rendered {
-  const lines: Line[] = [line('🧭 ', b('Unresolved drifts'), `: ${drifts.length}`)];
-  if (!drifts.length) lines.push(line('Phoenix and the broker agree (as of the last reconciliation).'));
-  const rows: InlineKeyboardButton[][] = [];
-  drifts.slice(0, MAX_DRIFT_ROWS).forEach((d, n) => {
-    lines.push(blank, ...driftLines(d, now).map((l, k) => (k === 0 ? { ...l, parts: [`${n + 1}. `, ...l.parts] } : l)));
-    if (canResolve) {
-      const row = driftButtons(d, `${n + 1}: `);
-      if (row.length) rows.push(row);
-    }
-  });
-  lines.push(...more(drifts.length, MAX_DRIFT_ROWS));
-  if (drifts.length && canResolve) lines.push(blank, line(i('Resolve only after checking IBKR. Phoenix never auto-corrects (RB-002).')));
-  rows.push([button('🔄 Check now', 'checkNow', 'now')]);
-  return { html: renderFitted(lines), keyboard: { inline_keyboard: rows } };
+export function renderPending(rows: readonly PendingRow[], now: number, tz = 'America/New_York'): string {
+  if (!rows.length) return renderFitted([line(b('Pending'), ': no card is waiting for a decision.')]);
+  const lines: Line[] = [line(b('Pending'), ` cards: ${rows.length}, the one expiring first on top`)];
+  pendingInExpiryOrder(rows)
+    .slice(0, MAX_ITEMS)
+    .forEach((r, n) => {
+      const intent = r.intent;
+      const left = expiryOf(r) - now;
+      const risk = riskCents(intent.entryPrice, intent.stopLoss, intent.quantity, intent.instrument.multiplier);
+      const href = r.card ? messageLink(r.card.chatId, r.card.messageId) : null;
+      lines.push(
+        withDrop(
+          line(
+            `${n + 1}. ${intent.side === 'BUY' ? '🟢' : '🔻'} `,
+            b(`${intent.side} ${intent.quantity} ${instrumentLabel(intent)}`),
+            risk !== null ? ` · risk ${usd(risk)}` : '',
+            ' · ',
+            left > 0 ? b(`${countdown(left)} left`) : b('expiring'),
+            ` (until ${clockTime(expiryOf(r), tz)}) · ${clean(intent.strategy).slice(0, 40)} · `,
+            href ? link(href, '→ open card') : r.card && r.card.messageId !== null ? code(`card ${r.card.id}`) : 'card not sent yet',
+          ),
+          1,
+        ),
+      );
+    });
+  lines.push(...more(rows.length, MAX_ITEMS), blank, line(i('Decide on the cards themselves (APPROVE / PASS).')));
+  return renderFitted(lines);
 }
 
 export const plainReply = (text: string): string => renderFitted([line(clean(text))]);

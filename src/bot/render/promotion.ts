@@ -13,7 +13,8 @@ import type { StrategyView } from '../../engine/strategy.usecase.js';
 import { b, blank, clean, code, i, line, lineText, renderFitted, SAFE_TEXT_LIMIT, withDrop, type Line } from '../html.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import type { Rendered } from './card.js';
-import { dur, modeBanner, plural, usd, utc, utcDay } from './format.js';
+import { clockTime, dateClockTime, dur, usd } from '../../engine/people-time.js';
+import { modeBanner, plural } from './format.js';
 
 /** True while the card may still be decided (and so carries APPROVE / PASS). */
 export const promotionCardOpen = (v: PromotionView): boolean => v.card.status === 'OPEN' && v.promotion.decision === null;
@@ -37,7 +38,7 @@ export function renderPromotionCard(v: PromotionView): Rendered {
   const lines: Line[] = [
     line(...modeBanner(v.mode, v.demo)),
     { ...line('🎓 ', b('PROMOTION'), ' ', code(name(v)), ': ', b('SHADOW → LIVE')), maxChars: 140 },
-    withDrop(line(`Requested by ${clean(p.requestedBy.name)} at ${utc(p.requestedAt)} · shadow since ${utcDay(isoMs(p.bundle.shadowSince))}`), 3, 200),
+    withDrop(line(`Requested by ${clean(p.requestedBy.name)} at ${clockTime(p.requestedAt, v.timeZone)} · shadow since ${dateClockTime(isoMs(p.bundle.shadowSince), v.timeZone)}`), 3, 200),
     ...outcomeLines(v),
     blank,
     ...evidenceLines(p.bundle),
@@ -46,7 +47,7 @@ export function renderPromotionCard(v: PromotionView): Rendered {
   if (open) {
     lines.push(stageLine(v));
     const left = v.card.expiresAt - v.now;
-    lines.push(line('⏳ ', left > 0 ? b(`Valid for ${dur(left)}`) : b('Expiring now'), ` — until ${utc(v.card.expiresAt)}; approvers decide.`));
+    lines.push(line('⏳ ', left > 0 ? b(`Valid for ${dur(left)}`) : b('Expiring now'), ` — until ${clockTime(v.card.expiresAt, v.timeZone)}; approvers decide.`));
   }
   lines.push(withDrop(line(i(`bundle ${hashPrefix(p.bundleHash)} · card ${v.card.id} · ${p.id}`)), 0));
   const keyboard = open ? { inline_keyboard: [[button('✅ APPROVE', 'approve', v.card.id), button('❌ PASS', 'pass', v.card.id)]] } : NO_BUTTONS;
@@ -115,32 +116,34 @@ function outcomeLines(v: PromotionView): Line[] {
   const d: PromotionDecisionRecord | null = v.promotion.decision;
   const n = name(v);
   const out: Line[] = [];
+  const at = (ms: number | null | undefined) => clockTime(ms, v.timeZone);
+  const since = (ms: number | null | undefined) => dateClockTime(ms, v.timeZone);
   if (!d) {
-    if (v.card.status === 'EXPIRED') out.push(line('⌛ ', b('EXPIRED'), ` at ${utc(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
+    if (v.card.status === 'EXPIRED') out.push(line('⌛ ', b('EXPIRED'), ` at ${at(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
     else if (v.card.status !== 'OPEN') out.push(line(`✖ Card closed (${v.card.status}).`));
     return out.map((l) => ({ ...l, maxChars: 400 }));
   }
   const by = clean(d.by ?? v.card.decidedBy ?? 'someone');
   switch (d.event) {
     case 'APPROVED': {
-      out.push(line('✅ ', b('PROMOTED'), ` by ${by} at ${utc(d.at)}`));
+      out.push(line('✅ ', b('PROMOTED'), ` by ${by} at ${at(d.at)}`));
       const s = v.strategy;
-      if (s.stage === 'LIVE') out.push(line('🟢 ', b('LIVE'), ` since ${s.since === null ? '—' : utcDay(s.since)} — its next intents get trade cards.`));
-      else out.push(line('🌘 Now ', b(s.stage), s.since !== null ? ` again since ${utcDay(s.since)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : '', '.'));
+      if (s.stage === 'LIVE') out.push(line('🟢 ', b('LIVE'), ` since ${s.since === null ? '—' : since(s.since)} — its next intents get trade cards.`));
+      else out.push(line('🌘 Now ', b(s.stage), s.since !== null ? ` again since ${since(s.since)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : '', '.'));
       break;
     }
     case 'PASSED':
-      out.push(line('❌ ', b('PASSED'), ` by ${by} at ${utc(d.at)} — ${n} stays SHADOW.`));
+      out.push(line('❌ ', b('PASSED'), ` by ${by} at ${at(d.at)} — ${n} stays SHADOW.`));
       break;
     case 'EXPIRED':
-      out.push(line('⌛ ', b('EXPIRED'), ` at ${utc(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
+      out.push(line('⌛ ', b('EXPIRED'), ` at ${at(v.card.expiresAt)} without a decision — ${n} stays SHADOW. Send /promote ${n} again.`));
       break;
     case 'WITHDRAWN':
-      out.push(line('✖ ', b('WITHDRAWN'), ` by ${by} at ${utc(d.at)}${d.reason ? `: ${clean(d.reason)}` : ''} — ${n} stays SHADOW.`));
+      out.push(line('✖ ', b('WITHDRAWN'), ` by ${by} at ${at(d.at)}${d.reason ? `: ${clean(d.reason)}` : ''} — ${n} stays SHADOW.`));
       break;
     case 'REFUSED': {
       const items = v.blockedBy.length ? v.blockedBy : d.reason ? [d.reason] : [];
-      out.push(line('⛔ ', b('BLOCKED'), ` at approval (tapped by ${by} at ${utc(d.at)}) — ${n} stays SHADOW. ${plural(items.length, 'item')} missing:`));
+      out.push(line('⛔ ', b('BLOCKED'), ` at approval (tapped by ${by} at ${at(d.at)}) — ${n} stays SHADOW. ${plural(items.length, 'item')} missing:`));
       for (const m of items) out.push(withDrop(line(' • ', clean(m)), 2, 300));
       break;
     }
@@ -206,14 +209,14 @@ export function missingLines(missing: readonly MissingItem[], budget: number = S
 
 // === /strategies
 
-export function renderStrategies(list: readonly StrategyView[]): string {
+export function renderStrategies(list: readonly StrategyView[], tz = 'America/New_York'): string {
   const lines: Line[] = [line(b('Strategies'), ` (${list.length} registered)`)];
   if (!list.length) lines.push(line('None registered yet.'));
   const sorted = [...list].sort((a, b2) => (a.stage === b2.stage ? a.name.localeCompare(b2.name) : a.stage === 'LIVE' ? -1 : 1));
   for (const s of sorted.slice(0, 50)) {
     lines.push(
       withDrop(
-        line(s.stage === 'LIVE' ? '🟢 ' : '🌘 ', code(clean(s.name)), ' — ', b(s.stage), s.since !== null ? ` since ${utcDay(s.since)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : ''),
+        line(s.stage === 'LIVE' ? '🟢 ' : '🌘 ', code(clean(s.name)), ' — ', b(s.stage), s.since !== null ? ` since ${dateClockTime(s.since, tz)}` : '', s.changedBy ? ` (by ${clean(s.changedBy)})` : ''),
         1,
         200,
       ),

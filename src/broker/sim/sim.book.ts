@@ -18,6 +18,7 @@ import type {
   Side,
 } from '../../engine/broker.port.js';
 import { instrumentId } from '../../engine/instrument.js';
+import type { SimBookState, SimOrderState, SimPositionState } from '../../engine/store.port.js';
 
 /** The book's mutable record of one order; `snapshot` turns it into a frozen BrokerOrder. */
 export interface SimOrder {
@@ -160,6 +161,34 @@ export class SimBook {
     return undefined;
   }
 
+  /** The id counters (persisted with the book, so ids are never reused across a restart). */
+  counters(): { readonly nextOrderId: number; readonly nextExecId: number } {
+    return { nextOrderId: this.nextOrderId, nextExecId: this.nextExec };
+  }
+
+  /** Every position record, flat ones included (quantity 0), for persistence. */
+  positionStates(): SimPositionState[] {
+    return [...this.positionsByKey.entries()].map(([instrumentKey, p]) => ({ instrumentKey, instrument: p.instrument, quantity: p.quantity, avgCost: p.avgCost }));
+  }
+
+  /**
+   * Load a saved book into this empty one (a restart of Phoenix, sim.persist.ts): orders with
+   * their links, executions, positions and the id counters, as they were.
+   */
+  restore(s: SimBookState): void {
+    if (this.orders.size || this.fills.length) throw new Error('SimBook.restore: the book is not empty');
+    for (const o of s.orders) {
+      const order: SimOrder = { ...o };
+      this.orders.set(order.brokerOrderId, order);
+      if (order.parentId !== undefined) push(this.childIds, order.parentId, order.brokerOrderId);
+      if (order.ocaGroup !== undefined) push(this.ocaIds, order.ocaGroup, order.brokerOrderId);
+    }
+    this.fills.push(...s.executions.map((f) => Object.freeze({ ...f })));
+    for (const p of s.positions) this.positionsByKey.set(p.instrumentKey, { instrument: p.instrument, quantity: p.quantity, avgCost: p.avgCost });
+    this.nextOrderId = s.nextOrderId;
+    this.nextExec = s.nextExecId;
+  }
+
   private applyToPosition(instrument: Instrument, signedQty: number, price: number): void {
     const key = instrumentKey(instrument);
     const p = this.positionsByKey.get(key) ?? { instrument, quantity: 0, avgCost: 0 };
@@ -178,6 +207,15 @@ function push(index: Map<string, string[]>, key: string, id: string): void {
   const ids = index.get(key);
   if (ids) ids.push(id);
   else index.set(key, [id]);
+}
+
+/** An order as the store keeps it (its bracket links included). */
+export function orderState(o: SimOrder): SimOrderState {
+  return {
+    ...snapshot(o),
+    ...(o.parentId !== undefined ? { parentId: o.parentId } : {}),
+    ...(o.ocaGroup !== undefined ? { ocaGroup: o.ocaGroup } : {}),
+  };
 }
 
 /** Frozen public view of a book order (internal links left out). */

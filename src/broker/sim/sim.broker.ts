@@ -68,6 +68,7 @@ import { checkAgainstContract, qualifyInstrument } from './sim.contracts.js';
 import { EventQueue, type BrokerListener } from './sim.events.js';
 import { SimExecution } from './sim.exec.js';
 import { SimFaults, type FaultHost } from './sim.faults.js';
+import { SimBookSaver, type SimBookPersistence } from './sim.persist.js';
 import { drawOutcome, type PlacementOutcome, type SimProfile } from './sim.profiles.js';
 import { validateBracket, validateSingle } from './sim.validate.js';
 
@@ -86,6 +87,11 @@ export interface SimBrokerOptions {
   readonly unknownSymbols?: readonly string[];
   /** where listener exceptions are reported (default silent) */
   readonly logger?: Logger;
+  /**
+   * Where the book is kept across restarts (the service: Phoenix's database, sim.persist.ts).
+   * Loaded at the first connect; every change is saved. Default: memory only.
+   */
+  readonly persistence?: SimBookPersistence;
 }
 
 const LOST = 'Connectivity between IB and Trader Workstation has been lost.';
@@ -108,8 +114,14 @@ export class SimBroker implements BrokerPort {
   private detail = 'not connected';
   private accountId: string;
   private netLiquidation: number;
+  private readonly persistence: SimBookPersistence | undefined;
+  private readonly logger: Logger;
+  private loading: Promise<void> | null = null;
+  private saver: SimBookSaver | null = null;
 
   constructor(opts: SimBrokerOptions) {
+    this.persistence = opts.persistence;
+    this.logger = opts.logger ?? silentLogger;
     this.random = opts.random;
     this.profile = opts.profile;
     this.accountId = opts.accountId ?? 'DU0000001';
@@ -129,11 +141,26 @@ export class SimBroker implements BrokerPort {
       this.detail = 'connection refused (injected fault)';
       throw new BrokerUnavailableError('simulated broker: connection refused (injected fault)');
     }
+    if (this.persistence && !this.saver) await (this.loading ??= this.loadBook(this.persistence));
+    if ((this.state as ConnectionState) === 'READY') return; // a concurrent connect got there first
     this.setState('READY', 'connected to simulated broker');
   }
 
   async disconnect(): Promise<void> {
     if (this.state !== 'DISCONNECTED') this.setState('DISCONNECTED', 'disconnected by client');
+    await this.saver?.flush();
+  }
+
+  /** The book as it was at the last shutdown (a real broker remembers it too). */
+  private async loadBook(persistence: SimBookPersistence): Promise<void> {
+    try {
+      const saved = await persistence.load();
+      if (saved) this.book.restore(saved);
+      this.saver = new SimBookSaver(this.book, persistence, this.logger);
+    } catch (e) {
+      this.loading = null; // the next connect tries again
+      throw new BrokerUnavailableError(`simulated broker: its saved book could not be read (${(e as Error).message})`);
+    }
   }
 
   health(): BrokerHealth {
@@ -184,6 +211,7 @@ export class SimBroker implements BrokerPort {
     const target = this.book.addOrder({ ...common, ...link, role: 'TARGET', side: exitSide, type: 'LMT', limitPrice: req.targetPrice }, status);
     const stop = this.book.addOrder({ ...common, ...link, role: 'STOP', side: exitSide, type: 'STP', stopPrice: req.stopPrice }, status);
     this.remember(req.instrument);
+    this.saver?.changed(); // before any event: a timed-out placement emits none
     this.exec.run({ orderRef: req.orderRef, legs: [entry, target, stop] }, outcome);
     return [entry, target, stop].map((o) => Object.freeze({ role: o.role, brokerOrderId: o.brokerOrderId }));
   }
@@ -212,6 +240,7 @@ export class SimBroker implements BrokerPort {
       outcome.kind === 'TIMEOUT' ? 'PENDING' : 'WORKING',
     );
     this.remember(instrument);
+    this.saver?.changed();
     this.exec.run({ orderRef, legs: [order] }, outcome);
     return Object.freeze({ role: order.role, brokerOrderId: order.brokerOrderId });
   }
@@ -292,6 +321,7 @@ export class SimBroker implements BrokerPort {
 
   /** Events produced while the connection is down are lost, like on a dropped socket. */
   private emit(e: BrokerEvent): void {
+    this.saver?.changed(); // queued before the event, so the engine never books what the broker would forget
     if (this.state === 'READY' || e.kind === 'connection') this.events.push(e);
   }
 

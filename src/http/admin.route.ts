@@ -1,0 +1,101 @@
+/**
+ * The operator's line into the RUNNING service (issue 16): `phoenix status`, `phoenix doctor`
+ * and `phoenix intent submit` ask the service itself, so they tell what runs (its constitution,
+ * its broker and that broker's state) instead of what their own shell would start.
+ *
+ *   GET  /v1/admin/status    200 {phoenix, at, service, health, status}: what runs (version, pid,
+ *                            since, database file, constitution, mode, broker and its address,
+ *                            demo data directory), /healthz's answer and the status snapshot
+ *   POST /v1/admin/intents   an intent from the CLI: the same validation and gates as
+ *                            /v1/intents (source `cli` in its INTENT bead), same answers
+ *                            (202, 400 with issues, 409 duplicate, 413, 429)
+ *
+ * Authenticated like intake: with INTAKE_TOKEN a bearer token; without it callers on this
+ * machine only (the server has already refused a Host that is not loopback). The answers hold
+ * no secret: no token, no passphrase, no anchor URL.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/ports.js';
+import { isLoopbackAddress } from '../runtime/loopback.js';
+import { ADMIN_API, type ServiceFacts } from './admin.schema.js';
+import { tokenMatches } from './bearer.js';
+import { healthAnswer } from './health.js';
+import type { TokenBucket } from './rate-limit.js';
+import type { ReadinessView } from './readiness.js';
+import { readBody, send } from './respond.js';
+
+export interface AdminOptions {
+  /** what this process runs (the service fixes it at start-up, once intake is bound) */
+  readonly facts: () => ServiceFacts;
+}
+
+interface AdminDeps {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  readonly token?: string;
+  readonly readiness: ReadinessView;
+  /** the intake's bucket: CLI intents count against the same rate limit */
+  readonly bucket: TokenBucket;
+  readonly ratePerMinute: number;
+}
+
+export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
+  const { engine } = deps;
+  return async (req, res, url) => {
+    if (deps.token) {
+      if (!tokenMatches(req.headers.authorization, deps.token)) {
+        req.resume();
+        return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN): the admin routes need the token intake runs with' }, { 'www-authenticate': 'Bearer' });
+      }
+    } else if (!isLoopbackAddress(req.socket.remoteAddress)) {
+      req.resume();
+      return send(res, 401, { error: 'INTAKE_TOKEN is not set, so the admin routes answer callers on this machine (loopback) only' });
+    }
+
+    if (url.pathname === '/v1/admin/status') {
+      if (req.method !== 'GET') {
+        req.resume();
+        return send(res, 405, { error: 'use GET /v1/admin/status' }, { allow: 'GET' });
+      }
+      const now = engine.ctx.clock.now();
+      const broker = { ...engine.ctx.broker.health(), name: engine.ctx.broker.name };
+      const health = healthAnswer({ now, readiness: deps.readiness, snapshot: await engine.health(), broker });
+      return send(res, 200, { phoenix: ADMIN_API, at: now, service: opts.facts(), health: health.body, status: await engine.status() });
+    }
+
+    if (url.pathname === '/v1/admin/intents') {
+      if (req.method !== 'POST') {
+        req.resume();
+        return send(res, 405, { error: 'use POST /v1/admin/intents' }, { allow: 'POST' });
+      }
+      if (!deps.bucket.take()) {
+        req.resume();
+        const retry = deps.bucket.retryAfterSec();
+        return send(res, 429, { error: `over the intake rate limit (${deps.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
+      }
+      const body = await readBody(req);
+      if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) });
+      let raw: unknown;
+      try {
+        raw = JSON.parse(body.text);
+      } catch (e) {
+        const message = body.text.trim() ? `malformed JSON: ${(e as Error).message}` : 'empty body: send the intent as a JSON object';
+        return send(res, 400, { error: message, issues: [{ path: '(body)', message }] });
+      }
+      const result = await engine.submitIntent(raw, 'cli');
+      switch (result.kind) {
+        case 'invalid':
+          return send(res, 400, { error: `invalid intent: ${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}`, issues: result.issues });
+        case 'duplicate':
+          return send(res, 409, { error: 'signalId already seen; nothing was duplicated', intentId: result.intentId, state: result.state });
+        case 'accepted':
+          deps.logger.info({ intentId: result.intentId, state: result.state, denials: result.denials.map((d) => d.code), via: 'cli' }, 'intent accepted');
+          return send(res, 202, { intentId: result.intentId, state: result.state, denials: result.denials, ...(result.shadow ? { shadow: true } : {}) });
+      }
+    }
+
+    req.resume();
+    return send(res, 404, { error: `no admin route ${url.pathname}; use GET /v1/admin/status or POST /v1/admin/intents` });
+  };
+}
