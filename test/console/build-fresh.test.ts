@@ -80,3 +80,32 @@ describe('INV-BUILD-1: npm start never runs dist/ older than src/', () => {
     expect(dist('sub/b.js')).toContain('const b = 2');
   });
 });
+
+describe('INV-BUILD-2: what npm start loads before it is ready', () => {
+  it('INV-BUILD-2: src/main.ts reaches no Prisma client, no tsx/esbuild and no IBKR client through static imports (each costs idle memory; they load on demand: STORE_ADAPTER=prisma, BROKER=ibkr)', async () => {
+    const esbuild = await import('esbuild');
+    const repo = join(import.meta.dirname, '..', '..');
+    const out = await esbuild.build({ absWorkingDir: repo, entryPoints: ['src/main.ts'], bundle: true, packages: 'external', platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+    const inputs = out.metafile.inputs;
+    // walk static imports only (dynamic import() is what keeps the heavy parts out)
+    const seen = new Set<string>();
+    const externals = new Set<string>();
+    const todo = ['src/main.ts'];
+    while (todo.length) {
+      const f = todo.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      for (const i of inputs[f]?.imports ?? []) {
+        if (i.kind !== 'import-statement') continue;
+        if (i.external) externals.add(i.path);
+        else todo.push(i.path);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(50); // the walk did find the service
+    expect(seen.has('src/service.ts')).toBe(true);
+    const heavy = [...seen].filter((f) => /src\/store\/(database|prisma\.store)\.ts$|src\/store\/generated\/|src\/broker\/ibkr\//.test(f));
+    expect(heavy).toEqual([]);
+    expect([...externals].filter((p) => /^(@prisma\/|prisma$|tsx|esbuild|@stoqey\/ib)/.test(p))).toEqual([]);
+    expect(externals.has('better-sqlite3')).toBe(true); // the walk does see packages
+  });
+});
