@@ -14,9 +14,9 @@ import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
 import { anchorFilePath } from './runtime/anchor-journal.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
-import { openDatabase, prismaClient, sqlitePath, type Db } from './store/database.js';
+import type { Db } from './store/database.js';
+import { sqlitePath } from './store/db-path.js';
 import { migrate } from './store/migrate.js';
-import { PrismaStore } from './store/prisma.store.js';
 import { SqliteStore } from './store/sqlite.store.js';
 
 export const VERSION = '0.1.0';
@@ -30,12 +30,18 @@ export interface AppDeps {
   readonly broker?: BrokerPort;
   /** chat that receives cards and alerts */
   readonly chatId: string;
+  /**
+   * Load the Prisma client behind `app.db` (default true: tests and tools inspect the
+   * database with it). `npm start` passes false: on the default better-sqlite3 store nothing
+   * else needs Prisma, whose client costs ~15 MB and ~0.2 s of start-up (issue 17, Memory).
+   */
+  readonly inspectDb?: boolean;
 }
 
 export interface App {
   readonly engine: Engine;
   readonly store: Store;
-  /** Prisma client on the same file (created on first use): inspection, tools, tests */
+  /** Prisma client on the same file (created on first use): inspection, tools, tests (not with `inspectDb: false`) */
   readonly db: Db;
   readonly broker: BrokerPort;
   /** the audit anchor journal file (null: AUDIT_ANCHOR_FILE=off) and what publishes to it */
@@ -95,12 +101,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const file = sqlitePath(config.env.DATABASE_URL);
   migrate(file);
   // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
-  // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
-  let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
+  // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later). Prisma's
+  // modules are loaded only when one of the two needs them.
+  const usePrisma = config.env.STORE_ADAPTER === 'prisma';
+  const prisma = usePrisma || deps.inspectDb !== false ? await import('./store/database.js') : null;
+  let prismaDb: Db | null = usePrisma && prisma ? await prisma.openDatabase(config.env.DATABASE_URL) : null;
   // every commit that appends beads is anchored outside the database (SAFE-12)
   const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
   const onBeadsCommitted = anchors.publisher.committed;
-  const store: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
+  const store: Store = prismaDb ? new (await import('./store/prisma.store.js')).PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
   const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
   const engine = new Engine({
     store,
@@ -119,7 +128,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     engine,
     store,
     get db() {
-      prismaDb ??= prismaClient(file);
+      if (!prisma) throw new Error('app.db: the Prisma client is not loaded in this process (createApp with inspectDb: false, as `npm start` runs)');
+      prismaDb ??= prisma.prismaClient(file);
       return prismaDb;
     },
     broker,
@@ -129,7 +139,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await broker.disconnect().catch(() => {});
       await store.close();
       await anchors.publisher.flush(); // clean shutdown: every committed head is on disk
-      if (prismaDb && !(store instanceof PrismaStore)) await prismaDb.$disconnect();
+      if (prismaDb && !usePrisma) await prismaDb.$disconnect(); // the inspection client (the Prisma store closes its own)
     },
   };
 }

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     logger,
     chatId: config.env.TELEGRAM_CHAT_ID ?? '-1001001',
     telegramLabel: config.env.TELEGRAM_BOT_TOKEN ? 'telegram' : 'sandbox',
+    inspectDb: false, // no Prisma client unless STORE_ADAPTER=prisma (memory, start-up)
     demoData: demo,
   });
   let front: FrontEnds;

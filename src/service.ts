@@ -17,7 +17,7 @@ import { Readiness } from './http/readiness.js';
 import { RECONCILE_REASON } from './engine/engine.js';
 import { KV } from './engine/kv.keys.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
-import { sqlitePath } from './store/database.js';
+import { sqlitePath } from './store/db-path.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
