@@ -1,0 +1,53 @@
+/**
+ * PostgreSQL connections (issue 18): `DATABASE_URL=postgresql://…` selects PostgreSQL, anything
+ * else (`file:…`) SQLite. One pg pool per process, shared by Prisma's driver adapter (the
+ * repositories) and the few raw statements the store runs itself (write lock, fencing, the
+ * alert outbox), so a process holds at most `PG_POOL_MAX` connections.
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated-pg/client.js';
+
+export type PgDb = InstanceType<typeof PrismaClient>;
+
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url);
+
+/** The URL without its password (logs, /v1/admin/status, the banner). */
+export function redactPostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgresql://(unparsable URL)';
+  }
+}
+
+const TIMESTAMP = 1114; // timestamp without time zone: Prisma's DateTime on PostgreSQL, always UTC
+const TIMESTAMPTZ = 1184;
+const INT8 = 20;
+
+/**
+ * Raw rows as the SQLite rows look: timestamps as epoch-ready ISO text in UTC (pg would read
+ * `timestamp` in the process's local zone), counts as numbers.
+ */
+const rawTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === TIMESTAMP) return (s: string) => `${s.replace(' ', 'T')}Z`;
+    if (oid === TIMESTAMPTZ) return (s: string) => new Date(s).toISOString();
+    if (oid === INT8) return (s: string) => Number(s);
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export function pgPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: rawTypes, connectionTimeoutMillis: 10_000 });
+  // an idle client losing its server (restart, failover) must not crash the process
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Prisma on the shared pool (the pool stays ours: PrismaClient.$disconnect does not end it). */
+export function pgPrisma(pool: pg.Pool): PgDb {
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
+}
