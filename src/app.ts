@@ -13,8 +13,12 @@ import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
 import { anchorFilePath } from './runtime/anchor-journal.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
+import { join } from 'node:path';
 import { openDatabase, prismaClient, sqlitePath, type Db } from './store/database.js';
 import { migrate } from './store/migrate.js';
+import { isPostgresUrl, pgPool, pgPrisma } from './store/pg.database.js';
+import { migratePostgres } from './store/pg.migrate.js';
+import { PgStore } from './store/pg.store.js';
 import { PrismaStore } from './store/prisma.store.js';
 import { SqliteStore } from './store/sqlite.store.js';
 
@@ -70,18 +74,39 @@ export async function buildBroker(config: AppConfig, clock: Clock, logger: Logge
   return buildSimBroker(config, clock, logger, store);
 }
 
+/**
+ * The store DATABASE_URL names, its migrations applied: PostgreSQL (postgresql://…, several
+ * processes) or a SQLite file — better-sqlite3 directly by default (hot paths stay in the low
+ * ms), or Prisma (STORE_ADAPTER=prisma, the portable adapter).
+ */
+async function openStore(config: AppConfig, clock: Clock, logger: Logger): Promise<{ store: Store; prismaDb: Db | null; file: string; anchors: ReturnType<typeof buildAnchorPublisher> }> {
+  const url = config.env.DATABASE_URL;
+  if (isPostgresUrl(url)) {
+    await migratePostgres(url);
+    // no database file: the anchor journal defaults to ./data/phoenix.anchors.jsonl (processes
+    // of one desk must share one journal: the same file, or AUDIT_ANCHOR_URL)
+    const anchors = buildAnchorPublisher(config, join(process.cwd(), 'data', 'phoenix.db'), clock, logger);
+    const pool = pgPool(url);
+    const pgDb = pgPrisma(pool);
+    const store = new PgStore(pgDb, pool, { onBeadsCommitted: anchors.publisher.committed });
+    return { store, prismaDb: store.db, file: '', anchors };
+  }
+  const file = sqlitePath(url);
+  migrate(file);
+  const prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(url) : null;
+  // every commit that appends beads is anchored outside the database (SAFE-12)
+  const anchors = buildAnchorPublisher(config, file, clock, logger);
+  const onBeadsCommitted = anchors.publisher.committed;
+  const store: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
+  return { store, prismaDb, file, anchors };
+}
+
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  const file = sqlitePath(config.env.DATABASE_URL);
-  migrate(file);
-  // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
-  // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
-  let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
-  // every commit that appends beads is anchored outside the database (SAFE-12)
-  const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
-  const onBeadsCommitted = anchors.publisher.committed;
-  const store: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
+  const opened = await openStore(config, deps.clock, deps.logger);
+  const { store, file, anchors } = opened;
+  let prismaDb = opened.prismaDb;
   const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
   const engine = new Engine({
     store,

@@ -16,6 +16,7 @@ import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { sqlitePath } from './store/database.js';
+import { isPostgresUrl, redactPostgresUrl } from './store/pg.database.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
@@ -57,7 +58,7 @@ export function serviceFacts(config: AppConfig, app: App, run: { startedAt: numb
     version: VERSION,
     pid: process.pid,
     startedAt: run.startedAt,
-    database: sqlitePath(e.DATABASE_URL),
+    database: isPostgresUrl(e.DATABASE_URL) ? redactPostgresUrl(e.DATABASE_URL) : sqlitePath(e.DATABASE_URL),
     demoData: run.demoData,
     constitution: { name: config.constitution.name, path: config.constitutionPath, demo: config.constitution.demo, timeZone: config.constitution.session.timeZone },
     mode: e.TRADING_MODE,

@@ -131,3 +131,12 @@ export function usePostgres(): () => PgServer {
     return server;
   };
 }
+
+/** The store adapters every per-adapter suite runs on (issue 18: PostgreSQL among them). */
+export const STORE_ADAPTERS = ['sqlite', 'prisma', 'postgres'] as const;
+export type StoreAdapterName = (typeof STORE_ADAPTERS)[number];
+
+/** Environment for a harness on `adapter`: PostgreSQL gets a fresh database on the file's server. */
+export async function adapterEnv(adapter: StoreAdapterName, pg: () => PgServer): Promise<Record<string, string>> {
+  return adapter === 'postgres' ? { DATABASE_URL: await pg().createDatabase() } : { STORE_ADAPTER: adapter };
+}
