@@ -75,7 +75,7 @@ export async function makeHarness(opts: {
   const dbFile = join(dir, 'phoenix.db');
   const clock = new FakeClock(opts.clockStart ?? IN_SESSION);
   // a postgresql:// DATABASE_URL (issue 18) has no file to put the anchor journal beside
-  const pgEnv = opts.env?.DATABASE_URL?.startsWith('postgresql:') && !opts.env.AUDIT_ANCHOR_FILE ? { AUDIT_ANCHOR_FILE: join(dir, 'phoenix.anchors.jsonl') } : {};
+  const pgEnv: Record<string, string> = opts.env?.DATABASE_URL?.startsWith('postgresql:') && !opts.env.AUDIT_ANCHOR_FILE ? { AUDIT_ANCHOR_FILE: join(dir, 'phoenix.anchors.jsonl') } : {};
   const config = testConfig({ DATABASE_URL: `file:${dbFile}`, ...pgEnv, ...opts.env }, testConstitution(opts.constitution));
   const sim = opts.broker ? null : new SimBroker({ clock, random: seededRandom((opts.seed ?? 1) + 1), profile: 'INSTANT', prices: { MES: 6010.25, AAPL: 200 } });
   const broker = opts.broker ? opts.broker(clock) : sim!;
