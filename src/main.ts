@@ -38,22 +38,32 @@ async function main(): Promise<void> {
     telegramLabel: config.env.TELEGRAM_BOT_TOKEN ? 'telegram' : 'sandbox',
     demoData: demo,
   });
-  let front: FrontEnds;
+  // the bot and the alert sender run where the broker session is: here on SQLite; on PostgreSQL
+  // in the leader process, now or once this follower takes over (src/service.desk.ts)
+  let front: FrontEnds | null = null;
+  let booted = false;
+  const broker = service.app.broker;
   try {
-    front = await startFrontEnds(service, { logger, clock: systemClock });
+    await service.whenLeader(async () => {
+      const f = await startFrontEnds(service, { logger, clock: systemClock });
+      front = f;
+      if (booted) process.stdout.write(`Phoenix took over as the LEADER on PostgreSQL.\n${startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: f.telegram.banner, botReady: f.botReady, demoData: demo })}`);
+    });
   } catch (e) {
     await service.stop();
     throw e;
   }
-  const broker = service.app.broker;
-  process.stdout.write(startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: front.telegram.banner, botReady: front.botReady, demoData: demo }));
+  booted = true;
+  const started = front as FrontEnds | null;
+  if (started) process.stdout.write(startupBanner({ config, intakeUrl: service.intake.url, broker: { ...broker.health(), name: broker.name }, telegram: started.telegram.banner, botReady: started.botReady, demoData: demo }));
+  else process.stdout.write(`Phoenix is running as a FOLLOWER on PostgreSQL: intake ${service.intake.url}; the leader process holds the broker session, the bot and the alerts; this one takes over if the leader goes.\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
     service.readiness.stopAll(); // /healthz 503 while we wind down
-    await front.stop();
+    await (front as FrontEnds | null)?.stop();
     await service.stop();
     process.exit(0);
   };
