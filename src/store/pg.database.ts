@@ -40,8 +40,16 @@ const rawTypes: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/**
+ * A transaction left open this long with nothing sent (its process frozen or cut off) is ended
+ * by the server. It may hold the desk's write lock: without this a frozen leader would keep
+ * every other process, and the takeover itself, waiting for as long as it stays frozen. No
+ * store transaction waits on anything but the database between its statements.
+ */
+export const PG_IDLE_IN_TRANSACTION_MS = 3000;
+
 export function pgPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types: rawTypes, connectionTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({ connectionString: url, max, types: rawTypes, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_MS, application_name: 'phoenix' });
   // an idle client losing its server (restart, failover) must not crash the process
   pool.on('error', () => {});
   return pool;
