@@ -43,6 +43,8 @@ export interface App {
   readonly broker: BrokerPort;
   /** the audit anchor journal file (null: AUDIT_ANCHOR_FILE=off) and what publishes to it */
   readonly anchors: { readonly file: string | null; readonly publisher: AnchorPublisher };
+  /** what the IBKR broker asks before every write to TWS (a reason not to send, or null) */
+  setSendGate(gate: () => string | null): void;
   close(): Promise<void>;
 }
 
@@ -65,11 +67,11 @@ export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger, 
  * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
  * IBKR client (and rxjs) is only loaded when it is used.
  */
-export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): Promise<BrokerPort> {
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store, sendGate?: () => string | null): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
-    return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }) });
+    return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }), ...(sendGate ? { sendGate } : {}) });
   }
   return buildSimBroker(config, clock, logger, store);
 }
@@ -107,7 +109,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const opened = await openStore(config, deps.clock, deps.logger);
   const { store, file, anchors } = opened;
   let prismaDb = opened.prismaDb;
-  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
+  // a desk on PostgreSQL answers it from the leader lease (src/service.desk.ts); else nothing to check
+  let sendGate: (() => string | null) | null = null;
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store, () => sendGate?.() ?? null));
   const engine = new Engine({
     store,
     broker,
@@ -128,6 +132,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
     broker,
     anchors,
+    setSendGate(gate) {
+      sendGate = gate;
+    },
     async close() {
       engine.detach();
       await broker.disconnect().catch(() => {});

@@ -71,6 +71,8 @@ export async function startDesk(o: {
         process.exit(LEADERSHIP_LOST_EXIT_CODE);
       }),
   });
+  // the broker session writes nothing unless this process leads with a confirmed lock
+  o.app.setSendGate(() => elector.sendCheck());
   const role = await elector.attempt();
   if (role !== 'leader') {
     for (const part of ['bot', 'alerts', 'jobs']) o.readiness.set(part, 'on-leader');

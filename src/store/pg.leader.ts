@@ -18,6 +18,7 @@
  * up never sends an order.
  */
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Clock, Logger } from '../engine/ports.js';
 import { PG_LOCK } from './pg.migrate.js';
@@ -43,6 +44,8 @@ export interface LeaderOptions {
 }
 
 export const DEFAULT_LEADER_POLL_MS = 1000;
+/** how long before the server could end a silent session the leader stops trusting its lock */
+export const LEASE_MARGIN_MS = 1000;
 export const DEFAULT_LEADER_SESSION_TIMEOUT_MS = 4000;
 
 export class PgLeaderElector {
@@ -70,6 +73,22 @@ export class PgLeaderElector {
     return this.epochHeld;
   }
 
+  /** when the last successful ping was SENT (performance.now()): the server's idle clock started after it */
+  private confirmedAt = 0;
+
+  /**
+   * May this process write to the broker right now? Only while it leads and its lock session
+   * was confirmed alive less than sessionTimeoutMs − LEASE_MARGIN_MS ago: the server cannot
+   * have ended that session yet, so no other process can hold the lock. A leader frozen past
+   * that point wakes up refused, before it learns it lost (its queued sends stay unsent).
+   */
+  sendCheck(): string | null {
+    if (this.state !== 'leader') return `this process does not lead the desk (${this.state})`;
+    const age = performance.now() - this.confirmedAt;
+    if (age > this.sessionTimeoutMs - LEASE_MARGIN_MS) return `leader lock not confirmed for ${Math.round(age)} ms (a takeover may have happened)`;
+    return null;
+  }
+
   /** One try for the lock (start-up does one before it decides what to start). */
   async attempt(): Promise<LeaderRole> {
     if (this.state !== 'follower' || this.busy) return this.state;
@@ -78,6 +97,7 @@ export class PgLeaderElector {
       const conn = await this.connection();
       const { rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PG_LOCK.leader]);
       if (!rows[0]?.ok || this.state !== 'follower') return this.state;
+      const lockedAt = performance.now();
       let epoch: number;
       try {
         epoch = await this.o.store.claimLeadership(this.holder, this.o.clock.now());
@@ -88,6 +108,7 @@ export class PgLeaderElector {
       }
       this.state = 'leader';
       this.epochHeld = epoch;
+      this.confirmedAt = lockedAt;
       // keep the session talking from now on, also while the leader's duties start (a broker
       // connect can take longer than the session timeout)
       this.pinger = setInterval(() => void this.ping(), this.pollMs);
@@ -140,7 +161,9 @@ export class PgLeaderElector {
     this.pinging = true;
     try {
       if (!this.conn) throw new Error('no session');
+      const sent = performance.now();
       await this.conn.query('SELECT 1');
+      this.confirmedAt = sent;
     } catch (e) {
       this.lose(`the leader's database session failed: ${(e as Error).message}`);
     } finally {

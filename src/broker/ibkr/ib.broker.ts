@@ -94,6 +94,12 @@ export interface IbkrBrokerOptions {
   readonly commissionWaitMs?: number;
   /** evenly spaced request rate to TWS, capped at 40 (default 38; IBKR's limit is 50) */
   readonly maxReqPerSec?: number;
+  /**
+   * Asked right before every write to TWS (orders, cancels, resizes): a reason not to send, or
+   * null. A desk on PostgreSQL (issue 18) answers from its leader lease, so a leader that was
+   * frozen and woke up after losing the lease writes nothing, even what its pacer had queued.
+   */
+  readonly sendGate?: () => string | null;
 }
 
 interface Pending<T> {
@@ -120,7 +126,7 @@ const FIRST_REQ_ID = 1_900_000_000;
 export class IbkrBroker implements BrokerPort {
   readonly name = 'ibkr';
 
-  private readonly opts: Required<Omit<IbkrBrokerOptions, 'account' | 'reconnect'>> & { account: string | undefined };
+  private readonly opts: Required<Omit<IbkrBrokerOptions, 'account' | 'reconnect' | 'sendGate'>> & { account: string | undefined };
   private readonly log: Logger;
   private readonly conn: IbConnection;
   private readonly book: OrderBook;
@@ -155,7 +161,10 @@ export class IbkrBroker implements BrokerPort {
   private positionCollector: { rows: BrokerPosition[]; done: Pending<void> } | null = null;
   private positionsInFlight: Promise<BrokerPosition[]> | null = null;
 
+  private readonly sendGate: (() => string | null) | undefined;
+
   constructor(options: IbkrBrokerOptions) {
+    this.sendGate = options.sendGate;
     this.opts = {
       host: options.host,
       port: options.port,
@@ -1020,6 +1029,7 @@ export class IbkrBroker implements BrokerPort {
   private paced(s: IbSession, p: Pending<unknown> | null, send: () => void): void {
     const queued = s.pacer.run(() => {
       try {
+        this.gate();
         send();
       } catch (e) {
         p?.reject(e as Error);
@@ -1028,6 +1038,12 @@ export class IbkrBroker implements BrokerPort {
       p?.arm();
     });
     if (!queued) p?.reject(new BrokerUnavailableError('connection to TWS/IB Gateway lost; request not sent'));
+  }
+
+  /** The send gate (options.sendGate) refuses: nothing is written. */
+  private gate(): void {
+    const why = this.sendGate?.();
+    if (why) throw new BrokerUnavailableError(`not sent: ${why}`);
   }
 
   /** Like `paced`, but `check` is awaited in the pacer slot first (holding the queue); a refusal is reported and nothing is sent. */
@@ -1042,6 +1058,13 @@ export class IbkrBroker implements BrokerPort {
       }
       if (s.pacer.isClosed || this.session !== s) {
         p?.reject(new BrokerUnavailableError('connection to TWS/IB Gateway lost during the last look; request not sent'));
+        return;
+      }
+      try {
+        this.gate();
+      } catch (e) {
+        onRefused(e);
+        p?.reject(e as Error);
         return;
       }
       send();
