@@ -83,7 +83,7 @@ export class PgLeaderElector {
    * that point wakes up refused, before it learns it lost (its queued sends stay unsent).
    */
   sendCheck(): string | null {
-    if (this.state !== 'leader') return `this process does not lead the desk (${this.state})`;
+    if (this.state !== 'leader' || !this.holdsLock) return `this process does not lead the desk (${this.state}${this.state === 'leader' ? ', lock session gone' : ''})`;
     const age = performance.now() - this.confirmedAt;
     if (age > this.sessionTimeoutMs - LEASE_MARGIN_MS) return `leader lock not confirmed for ${Math.round(age)} ms (a takeover may have happened)`;
     return null;
@@ -97,22 +97,31 @@ export class PgLeaderElector {
       const conn = await this.connection();
       const { rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PG_LOCK.leader]);
       if (!rows[0]?.ok || this.state !== 'follower') return this.state;
-      const lockedAt = performance.now();
+      // keep the lock session talking from now on: taking the lease may wait seconds for the
+      // write lock (a frozen leader's open transaction, until the server ends it), and the
+      // leader's duties (a broker connect) may take longer than the session timeout
+      this.holdsLock = true;
+      this.confirmedAt = performance.now();
+      this.pinger = setInterval(() => void this.ping(), this.pollMs);
+      this.pinger.unref();
       let epoch: number;
       try {
         epoch = await this.o.store.claimLeadership(this.holder, this.o.clock.now());
       } catch (e) {
         // the lock without the lease is useless: give the lock back and try again later
+        this.stopTimers();
+        this.holdsLock = false;
         this.dropConnection();
         throw e;
       }
       this.state = 'leader';
       this.epochHeld = epoch;
-      this.confirmedAt = lockedAt;
-      // keep the session talking from now on, also while the leader's duties start (a broker
-      // connect can take longer than the session timeout)
-      this.pinger = setInterval(() => void this.ping(), this.pollMs);
-      this.pinger.unref();
+      if (!this.holdsLock) {
+        // the session (and the lock) died while the lease was taken: another process may take
+        // the next epoch; this one must not lead (it is fenced from now on)
+        this.lose('the lock session ended while the lease was being taken');
+        return this.state;
+      }
       this.o.logger.warn({ epoch, holder: this.holder }, 'leader: this process holds the desk lock (broker session, jobs, alert sender)');
       await this.o.onElected(epoch);
       return this.state;
@@ -155,9 +164,11 @@ export class PgLeaderElector {
   }
 
   private pinging = false;
+  /** the advisory lock is held (from pg_try_advisory_lock until the session fails) */
+  private holdsLock = false;
 
   private async ping(): Promise<void> {
-    if (this.pinging || this.state !== 'leader') return;
+    if (this.pinging || !this.holdsLock) return;
     this.pinging = true;
     try {
       if (!this.conn) throw new Error('no session');
@@ -165,7 +176,8 @@ export class PgLeaderElector {
       await this.conn.query('SELECT 1');
       this.confirmedAt = sent;
     } catch (e) {
-      this.lose(`the leader's database session failed: ${(e as Error).message}`);
+      this.holdsLock = false;
+      if (this.state === 'leader') this.lose(`the leader's database session failed: ${(e as Error).message}`);
     } finally {
       this.pinging = false;
     }
@@ -190,8 +202,15 @@ export class PgLeaderElector {
   private async connection(): Promise<pg.Client> {
     if (this.conn) return this.conn;
     const conn = new pg.Client({ connectionString: this.o.url, keepAlive: true, application_name: 'phoenix-leader', query_timeout: this.sessionTimeoutMs, connectionTimeoutMillis: this.sessionTimeoutMs });
-    conn.on('error', (e) => (this.state === 'leader' ? this.lose(`the leader's database session ended: ${e.message}`) : this.dropConnection()));
-    conn.on('end', () => this.state === 'leader' && this.lose("the leader's database session ended"));
+    conn.on('error', (e) => {
+      this.holdsLock = false;
+      if (this.state === 'leader') this.lose(`the leader's database session ended: ${e.message}`);
+      else this.dropConnection();
+    });
+    conn.on('end', () => {
+      this.holdsLock = false;
+      if (this.state === 'leader') this.lose("the leader's database session ended");
+    });
     await conn.connect();
     // a session that says nothing for this long is ended by the server, and its lock with it
     await conn.query(`SET idle_session_timeout = ${Math.round(this.sessionTimeoutMs)}`);

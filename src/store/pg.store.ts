@@ -20,6 +20,7 @@
  */
 import type pg from 'pg';
 import type { CommittedBeads } from '../engine/audit.anchor.js';
+import type { Tx } from '../engine/store.port.js';
 import type { OutboxDb, SqlExec } from '../alerts/outbox.db.js';
 import type { Db } from './database.js';
 import type { PgDb } from './pg.database.js';
@@ -131,7 +132,24 @@ export class PgStore extends PrismaStore {
     };
   }
 
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing = false;
+
+  override tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error('store is closed: the transaction was not run'));
+    const p = super.tx(fn);
+    this.inFlight.add(p);
+    void p.then(
+      () => this.inFlight.delete(p),
+      () => this.inFlight.delete(p),
+    );
+    return p;
+  }
+
+  /** Let running transactions finish (a pool ended under one would wait for it forever), then close. */
   override async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.inFlight]);
     await super.close();
     await this.pool.end();
   }

@@ -215,7 +215,8 @@ function gated(sim: SimBroker, up: () => boolean): BrokerPort {
 /** Process B's engine on the same database and broker (its store already holds the lease). */
 async function appOn(url: string, clock: FakeClock, sim: SimBroker, store: PgStore): Promise<Pick<App, 'engine'>> {
   const { testConfig } = await import('../support/harness.js');
-  const app = await createApp({ config: testConfig({ DATABASE_URL: url, AUDIT_ANCHOR_FILE: 'off' }), clock, random: seededRandom(77), logger: silentLogger, broker: bind(sim), chatId: CHAT_ID });
+  // the broker is A's too: B's app must not disconnect it when it closes
+  const app = await createApp({ config: testConfig({ DATABASE_URL: url, AUDIT_ANCHOR_FILE: 'off' }), clock, random: seededRandom(77), logger: silentLogger, broker: { ...bind(sim), disconnect: async () => {} }, chatId: CHAT_ID });
   cleanup.push(() => app.close());
   // B's engine uses the store that won the election (its epoch is the fencing token)
   const { Engine } = await import('../../src/engine/engine.js');
