@@ -480,7 +480,11 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
           await sigkill(leader);
         } else if (end.code !== 3) violate(`kill #${k} [freeze]`, `the stale leader exited with ${end.code ?? end.signal}, not 3 (leadership lost)`);
         note += `; woke it: exit ${end?.code ?? end?.signal ?? 'none'}`;
-      } else fencedFrom.set(leader.clientId, t0);
+      } else {
+        // a SIGKILLed process cannot write again; bytes it wrote just before dying may still be
+        // read after the kill, so its fence is the takeover (nothing may arrive after that)
+        fencedFrom.set(leader.clientId, performance.now());
+      }
       log(`kill #${k} [${kind}] ${note}; elected after ${electedMs.length ? electedMs[electedMs.length - 1] : '?'} ms, took over after ${Math.round(took)} ms`);
       await checkAll(`after kill #${k} [${kind}] (new leader live)`, before);
       await resolvePending(follower);
