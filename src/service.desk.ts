@@ -76,7 +76,7 @@ export async function startDesk(o: {
   const role = await elector.attempt();
   if (role !== 'leader') {
     for (const part of ['bot', 'alerts', 'jobs']) o.readiness.set(part, 'on-leader');
-    log.info({ holder: elector.holder }, 'follower: serving intake; the leader process holds the broker session (trying for the lock every second)');
+    log.info({ holder: elector.holder }, 'follower: serving intake; the leader process holds the broker session (this one keeps trying for the lock)');
     elector.start();
   }
   return {

@@ -50,8 +50,11 @@ export const PG_IDLE_IN_TRANSACTION_MS = 3000;
 
 export function pgPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, types: rawTypes, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_MS, application_name: 'phoenix' });
-  // an idle client losing its server (restart, failover) must not crash the process
+  // a client losing its server (restart, failover, a session the server ended) must not crash
+  // the process: idle clients report to the pool, checked-out ones (a transaction between two
+  // statements) to their own listener; the next query on it fails and its transaction rolls back
   pool.on('error', () => {});
+  pool.on('connect', (client) => void client.on('error', () => {}));
   return pool;
 }
 

@@ -7,7 +7,7 @@
  *     once, and a follower (trying every `pollMs`) takes over within about a second;
  *   - the leader freezes (paused, swapped out, cut off) → it stops talking on that connection,
  *     the server ends the session after `idle_session_timeout` (`sessionTimeoutMs`), the lock
- *     is free: elected within sessionTimeoutMs + pollMs (default 4 + 1 s; SPEC: takeover ≤ 10 s).
+ *     is free: elected within sessionTimeoutMs + 2 × pollMs (default 3 + 1 s; SPEC: takeover ≤ 10 s).
  *     A transaction the frozen leader left open (it may hold the desk's write lock) is ended by
  *     the server after PG_IDLE_IN_TRANSACTION_MS (3 s), so it cannot hold the takeover up.
  * The leader pings its connection every `pollMs`; a failed ping means the session (and the
@@ -43,10 +43,10 @@ export interface LeaderOptions {
   readonly onLost: (why: string) => void;
 }
 
-export const DEFAULT_LEADER_POLL_MS = 1000;
+export const DEFAULT_LEADER_POLL_MS = 500;
 /** how long before the server could end a silent session the leader stops trusting its lock */
 export const LEASE_MARGIN_MS = 1000;
-export const DEFAULT_LEADER_SESSION_TIMEOUT_MS = 4000;
+export const DEFAULT_LEADER_SESSION_TIMEOUT_MS = 3000;
 
 export class PgLeaderElector {
   private conn: pg.Client | null = null;
