@@ -4,6 +4,8 @@
  * repositories) and the few raw statements the store runs itself (write lock, fencing, the
  * alert outbox), so a process holds at most `PG_POOL_MAX` connections.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated-pg/client.js';
@@ -48,8 +50,17 @@ const rawTypes: pg.CustomTypesConfig = {
  */
 export const PG_IDLE_IN_TRANSACTION_MS = 3000;
 
-export function pgPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types: rawTypes, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_MS, application_name: 'phoenix' });
+/** This process among the desk's: host, pid and a nonce (a recycled pid is another process). */
+export const PROCESS_NAME = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+/**
+ * Every session of a process carries its name (pg_stat_activity.application_name), so a new
+ * leader can end the sessions of the one it replaces (src/store/pg.leader.ts). At most 63 bytes.
+ */
+export const sessionName = (processName: string): string => `phoenix ${processName}`.slice(0, 63);
+
+export function pgPool(url: string, max = 10, processName = PROCESS_NAME): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: rawTypes, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_MS, application_name: sessionName(processName) });
   // a client losing its server (restart, failover, a session the server ended) must not crash
   // the process: idle clients report to the pool, checked-out ones (a transaction between two
   // statements) to their own listener; the next query on it fails and its transaction rolls back

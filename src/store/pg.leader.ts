@@ -17,12 +17,12 @@
  * after that rolls back in its own transaction (INV-LEADER-FENCE-1): a frozen leader that wakes
  * up never sends an order.
  */
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Clock, Logger } from '../engine/ports.js';
+import { PROCESS_NAME, sessionName } from './pg.database.js';
 import { PG_LOCK } from './pg.migrate.js';
-import type { PgStore } from './pg.store.js';
+import { LEASE_NAME, type PgStore } from './pg.store.js';
 
 export type LeaderRole = 'follower' | 'leader' | 'lost' | 'stopped';
 
@@ -31,7 +31,7 @@ export interface LeaderOptions {
   readonly store: PgStore;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** who this process is in the lease row (default host:pid) */
+  /** who this process is in the lease row (default PROCESS_NAME: host, pid, nonce; its sessions' name) */
   readonly holder?: string;
   /** a follower tries for the lock, and the leader pings its session, this often (ms) */
   readonly pollMs?: number;
@@ -60,7 +60,7 @@ export class PgLeaderElector {
   private readonly sessionTimeoutMs: number;
 
   constructor(private readonly o: LeaderOptions) {
-    this.holder = o.holder ?? `${hostname()}:${process.pid}`;
+    this.holder = o.holder ?? PROCESS_NAME;
     this.pollMs = o.pollMs ?? DEFAULT_LEADER_POLL_MS;
     this.sessionTimeoutMs = o.sessionTimeoutMs ?? DEFAULT_LEADER_SESSION_TIMEOUT_MS;
   }
@@ -104,6 +104,10 @@ export class PgLeaderElector {
       this.confirmedAt = performance.now();
       this.pinger = setInterval(() => void this.ping(), this.pollMs);
       this.pinger.unref();
+      // The leader being replaced may be frozen with transactions open (one holding the desk's
+      // write lock, others queued behind it): end its sessions now rather than wait for the
+      // server to time each one out in turn. Its work rolls back; it is fenced anyway.
+      await this.endSessionsOfPreviousLeader(conn);
       let epoch: number;
       try {
         epoch = await this.o.store.claimLeadership(this.holder, this.o.clock.now());
@@ -163,6 +167,19 @@ export class PgLeaderElector {
     await conn.end().catch(() => {});
   }
 
+  private async endSessionsOfPreviousLeader(conn: pg.Client): Promise<void> {
+    try {
+      const { rows } = await conn.query<{ holder: string }>(`SELECT holder FROM "LeaderLease" WHERE name = $1`, [LEASE_NAME]);
+      const previous = rows[0]?.holder;
+      if (!previous || previous === this.holder) return;
+      const ended = await conn.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, [sessionName(previous)]);
+      if (ended.rowCount) this.o.logger.warn({ previous, sessions: ended.rowCount }, 'leader: ended the sessions of the leader this process replaces');
+    } catch (e) {
+      // not fatal: the server's own timeouts end them (idle_session_timeout, idle_in_transaction_session_timeout)
+      this.o.logger.warn({ err: (e as Error).message }, "leader: could not end the previous leader's sessions; waiting for the server's timeouts");
+    }
+  }
+
   private pinging = false;
   /** the advisory lock is held (from pg_try_advisory_lock until the session fails) */
   private holdsLock = false;
@@ -201,7 +218,7 @@ export class PgLeaderElector {
 
   private async connection(): Promise<pg.Client> {
     if (this.conn) return this.conn;
-    const conn = new pg.Client({ connectionString: this.o.url, keepAlive: true, application_name: 'phoenix-leader', query_timeout: this.sessionTimeoutMs, connectionTimeoutMillis: this.sessionTimeoutMs });
+    const conn = new pg.Client({ connectionString: this.o.url, keepAlive: true, application_name: sessionName(this.holder), query_timeout: this.sessionTimeoutMs, connectionTimeoutMillis: this.sessionTimeoutMs });
     conn.on('error', (e) => {
       this.holdsLock = false;
       if (this.state === 'leader') this.lose(`the leader's database session ended: ${e.message}`);

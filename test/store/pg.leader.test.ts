@@ -109,6 +109,38 @@ describe('INV-LEADER-FENCE-1: one leader, fenced by the lease epoch', () => {
     expect(b.e.epoch).toBe(2);
   });
 
+  it('INV-LEADER-FENCE-1: a frozen leader\'s open transaction (holding the desk\'s write lock) does not hold up the takeover: the new leader ends the old one\'s sessions, its work rolls back', async () => {
+    const url = await pg().createDatabase();
+    await migratePostgres(url);
+    const aPool = pgPool(url, 2, 'a');
+    const aStore = new PgStore(pgPrisma(aPool), aPool);
+    cleanup.push(() => aStore.close());
+    const a = elector(url, aStore, 'a', { sessionTimeoutMs: 600 });
+    expect(await a.e.attempt()).toBe('leader');
+    // A, frozen in the middle of a transaction: it holds the write lock and never commits
+    const held = await aPool.connect();
+    let released = false;
+    cleanup.push(async () => void (released || held.release(true)));
+    const errors: string[] = [];
+    held.on('error', (e) => errors.push(e.message));
+    await held.query('BEGIN');
+    await held.query('SELECT pg_advisory_xact_lock($1)', [0x50480002]);
+    await held.query(`INSERT INTO "SystemState"(key, value, "updatedAt") VALUES ('frozen', 'never committed', now())`);
+    (a.e as unknown as { ping: () => Promise<void> }).ping = async () => {};
+    const b = elector(url, storeOn(url), 'b', { sessionTimeoutMs: 600 });
+    b.e.start();
+    await waitFor('b to lead', () => b.e.role === 'leader', 10_000);
+    expect(b.e.epoch).toBe(2);
+    // A's transaction was ended by B (pg_terminate_backend: "administrator command"), not left to
+    // the server's idle-in-transaction timeout; its connection is gone, its write undone
+    await waitFor("A's session to end", () => errors.length > 0, 10_000);
+    expect(errors[0]).toMatch(/administrator command/);
+    released = true;
+    held.release(true);
+    const db = url.split('/').pop()!;
+    expect(await pg().query(db, `SELECT value FROM "SystemState" WHERE key = 'frozen'`)).toEqual([]);
+  });
+
   it('INV-LEADER-FENCE-1: a stale leader cannot mark an order sent — an approval it retries after a takeover rolls back in its own transaction (token unused, no order rows, nothing at the broker); the new leader sends it exactly once', async () => {
     const url = await pg().createDatabase();
     // process A leads (epoch 1); its broker is down, so the approval waits (token clock running)
