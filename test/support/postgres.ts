@@ -61,7 +61,8 @@ function runPg(bin: string, args: string[]): void {
 
 let seq = 0;
 
-export async function startPostgres(): Promise<PgServer> {
+/** `settings`: extra server settings (`-c name=value`), e.g. the bench's durability settings. */
+export async function startPostgres(opts: { settings?: Record<string, string> } = {}): Promise<PgServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-pg-'));
   if (isRoot()) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
@@ -74,8 +75,11 @@ export async function startPostgres(): Promise<PgServer> {
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
     try {
-      // fsync off: a test server's durability is not under test (the drills kill Phoenix, not PostgreSQL)
-      runPg(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', '30', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
+      // fsync off by default: a test server's durability is not under test (the drills kill
+      // Phoenix, not PostgreSQL)
+      const settings = { fsync: 'off', max_connections: '200', ...opts.settings };
+      const flags = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+      runPg(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', '30', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${flags}`, 'start']);
       break;
     } catch (e) {
       const why = existsSync(log) ? readFileSync(log, 'utf8').slice(-1500) : '';
