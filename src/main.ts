@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { demoEnv, takeDemoFlag } from './demo/data-dir.js';
 import { createLogger } from './runtime/logger.js';
 import { cryptoRandom, systemClock } from './runtime/system-clock.js';
+import { postgresPassword } from './store/pg.database.js';
 import { startFrontEnds, startService, type FrontEnds } from './service.js';
 
 async function main(): Promise<void> {
@@ -28,7 +29,8 @@ async function main(): Promise<void> {
     throw e;
   }
   // the secrets' values are also cut out of every log line (SAFE-6, INV-SECRET-1)
-  const logger = createLogger(config.env.LOG_LEVEL, undefined, { secrets: SECRET_ENV.map((k) => config.env[k]) });
+  // (and a PostgreSQL DATABASE_URL's password)
+  const logger = createLogger(config.env.LOG_LEVEL, undefined, { secrets: [...SECRET_ENV.map((k) => config.env[k]), postgresPassword(config.env.DATABASE_URL)] });
   const service = await startService({
     config,
     clock: systemClock,

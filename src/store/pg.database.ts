@@ -25,6 +25,17 @@ export function redactPostgresUrl(url: string): string {
   }
 }
 
+/** The password in a PostgreSQL URL (cut out of every log line like the other secrets), or undefined. */
+export function postgresPassword(url: string): string | undefined {
+  if (!isPostgresUrl(url)) return undefined;
+  try {
+    const p = decodeURIComponent(new URL(url).password);
+    return p || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const TIMESTAMP = 1114; // timestamp without time zone: Prisma's DateTime on PostgreSQL, always UTC
 const TIMESTAMPTZ = 1184;
 const INT8 = 20;
