@@ -8,6 +8,7 @@ import { storeBookPersistence } from './broker/sim/sim.persist.js';
 import type { AppConfig } from './config/load.js';
 import type { BrokerPort } from './engine/broker.port.js';
 import { Engine } from './engine/engine.js';
+import { inRestartWindow, type GatewayDay } from './engine/gateway-day.js';
 import type { Clock, Logger, Random } from './engine/ports.js';
 import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
@@ -71,9 +72,28 @@ export async function buildBroker(config: AppConfig, clock: Clock, logger: Logge
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
-    return new IbkrBroker({ host: e.IB_HOST, port: e.IB_PORT, clientId: e.IB_CLIENT_ID, ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}), mode: e.TRADING_MODE, allowLive: e.IBKR_ALLOW_LIVE, clock, logger: logger.child({ component: 'ibkr' }), ...(sendGate ? { sendGate } : {}) });
+    const day = gatewayDayOf(config);
+    const tz = config.constitution.session.timeZone;
+    return new IbkrBroker({
+      host: e.IB_HOST,
+      port: e.IB_PORT,
+      clientId: e.IB_CLIENT_ID,
+      ...(e.IB_ACCOUNT ? { account: e.IB_ACCOUNT } : {}),
+      mode: e.TRADING_MODE,
+      allowLive: e.IBKR_ALLOW_LIVE,
+      clock,
+      logger: logger.child({ component: 'ibkr' }),
+      inRestartWindow: (now) => inRestartWindow(now, day, tz),
+      ...(sendGate ? { sendGate } : {}),
+    });
   }
   return buildSimBroker(config, clock, logger, store);
+}
+
+/** IB Gateway's day from IB_RESTART_WINDOW / IB_WEEKLY_LOGIN / IB_LOGIN_REMINDER_MIN (SPEC 17). */
+export function gatewayDayOf(config: AppConfig): GatewayDay {
+  const e = config.env;
+  return { restartWindow: e.IB_RESTART_WINDOW, weeklyLogin: e.IB_WEEKLY_LOGIN, remindMinutesBefore: e.IB_LOGIN_REMINDER_MIN };
 }
 
 /**
@@ -122,6 +142,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     mode: config.env.TRADING_MODE,
     allowLive: config.env.IBKR_ALLOW_LIVE,
     chatId: deps.chatId,
+    // the gateway's restart window and weekly login apply to IB Gateway, whoever built the adapter
+    gateway: broker.name === 'ibkr' ? gatewayDayOf(config) : null,
   });
   return {
     engine,

@@ -8,6 +8,7 @@ export function renderStatusText(s: StatusSnapshot, tz = 'America/New_York'): st
   const lines = [
     `Mode: ${s.mode.toUpperCase()}${s.demo ? ' (DEMO)' : ''}   constitution: ${s.constitution}   at ${dateClockTime(s.at, tz)}`,
     `Broker: ${s.broker.name} ${s.broker.state}${s.broker.canSubmit ? '' : ' (not submitting)'}${s.broker.account ? `, account ${s.broker.account.accountId}` : ''}${s.broker.detail ? ` — ${s.broker.detail}` : ''}`,
+    ...(s.entryHold ? [`Entries held: ${s.entryHold}`] : []),
     s.kills.length
       ? `KILL ACTIVE: ${s.kills.map((k) => `${k.kind.toLowerCase()} (${k.reason}) by ${k.setBy} at ${clockTime(k.setAt, tz)}${k.expiresAt !== null ? `, until ${clockTime(k.expiresAt, tz)}` : ''}`).join('; ')}`
       : 'Kill flag: off',

@@ -4,6 +4,7 @@
  * the rules between variables are in env.rules.ts, checked in the same round.
  */
 import { z } from 'zod';
+import { parseRestartWindow, parseWeeklyLogin } from '../engine/gateway-day.js';
 import { addressEntryProblem } from '../http/client-address.js';
 import { isLoopbackBindHost } from '../runtime/loopback.js';
 import { envRuleProblems } from './env.rules.js';
@@ -28,6 +29,20 @@ const userIds = z.string().transform((s, ctx) => {
   if (bad.length) ctx.addIssue({ code: 'custom', message: `${USER_IDS_RULE}, got ${bad.map((b) => (/^-?\d+$/.test(b) ? b : JSON.stringify(b))).join(', ')}` });
   return ids;
 });
+
+/** A text setting read by `parse` (engine/gateway-day.ts): its value, or the problem it names. */
+const parsedText = <T>(parse: (s: string) => T | string, def: string) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      const r = parse(s);
+      if (typeof r === 'string') {
+        ctx.addIssue({ code: 'custom', message: r });
+        return z.NEVER;
+      }
+      return r;
+    })
+    .prefault(def);
 
 /** comma-separated addresses, CIDR blocks or the word tradingview (TradingView's published senders) */
 const addressList = z
@@ -55,6 +70,10 @@ export const envSchemaFields = {
   IB_PORT: port.default(4002),
   IB_CLIENT_ID: whole('a whole number 0-2147483647').min(0, 'must be a whole number 0-2147483647').max(2147483647, 'must be a whole number 0-2147483647').default(17),
   IB_ACCOUNT: z.string().regex(/^(DU|U)\d+$/, 'must look like DU1234567 (paper) or U1234567 (live)').optional(),
+  // IB Gateway's day (BROKER=ibkr), in the constitution's time zone (America/New_York)
+  IB_RESTART_WINDOW: parsedText(parseRestartWindow, '23:45-00:05'),
+  IB_WEEKLY_LOGIN: parsedText(parseWeeklyLogin, 'Sun 18:00'),
+  IB_LOGIN_REMINDER_MIN: whole('a whole number of minutes, 0-1440 (0 = no reminder)').min(0, 'must be a whole number of minutes, 0-1440 (0 = no reminder)').max(1440, 'must be a whole number of minutes, 0-1440 (0 = no reminder)').default(60),
   INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
   INTAKE_PORT: port.default(8787),
   INTAKE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -113,6 +132,9 @@ export const ENV_FIXES: Record<EnvKey, string> = {
   IB_PORT: 'IB Gateway listens on 4002 (paper) / 4001 (live); TWS on 7497 (paper) / 7496 (live)',
   IB_CLIENT_ID: 'IB_CLIENT_ID is a whole number unique per API connection (default 17)',
   IB_ACCOUNT: 'set IB_ACCOUNT to the account that matches TRADING_MODE: DU… for paper, U… for live (IB Gateway shows it; phoenix doctor lists the managed accounts)',
+  IB_RESTART_WINDOW: 'set it around the gateway\'s daily auto-restart time (IB Gateway: Configure → Settings → Lock and Exit), in the constitution\'s time zone (New York), e.g. IB_RESTART_WINDOW=23:45-00:05; off = none',
+  IB_WEEKLY_LOGIN: 'when you do IBKR\'s weekly full login with 2FA, in the constitution\'s time zone (New York), e.g. IB_WEEKLY_LOGIN=Sun 18:00; off = no reminder',
+  IB_LOGIN_REMINDER_MIN: 'minutes before IB_WEEKLY_LOGIN the reminder goes out, e.g. IB_LOGIN_REMINDER_MIN=60 (0 = no reminder)',
   INTAKE_HOST: 'INTAKE_HOST=127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces; set INTAKE_TOKEN)',
   INTAKE_PORT: 'pick a free port, e.g. INTAKE_PORT=8787',
   INTAKE_TOKEN: 'generate one: INTAKE_TOKEN=$(openssl rand -hex 24)',

@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { canonicalJson } from '../engine/canonical.js';
-import type { Constitution } from '../engine/constitution.js';
+import { defaultConstitution, type Constitution } from '../engine/constitution.js';
+import { timeOrNull } from '../engine/constitution.fields.js';
 import type { AlertLevels } from '../engine/alerts.table.js';
+import { windowContains, windowLabel } from '../engine/gateway-day.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { DEFAULT_ALERTS_CONFIG, loadAlertLevels } from './alerts.load.js';
-import { checkConstitution } from './constitution.load.js';
-import { checkEnv } from './env.check.js';
+import { checkConstitution, type ConstitutionCheck } from './constitution.load.js';
+import { checkEnv, type EnvCheck } from './env.check.js';
 import { SECRET_ENV, type Env } from './env.schema.js';
 import { problemLine, type ConfigProblem } from './problems.js';
 import { loadTradingViewMapping } from './tradingview.load.js';
@@ -104,6 +106,23 @@ function crossProblems(mode: Env['TRADING_MODE'] | undefined, raw: unknown, file
 }
 
 /**
+ * IB Gateway's restart window against the constitution: the gateway must not be restarting at
+ * the flatten deadline (positions could not be closed). Only with BROKER=ibkr. Reads the
+ * parsed YAML, so it is reported in the same round as any other problem of the file (a
+ * flattenAt that is itself invalid is reported as that).
+ */
+function gatewayProblems(env: EnvCheck, c: ConstitutionCheck): ConfigProblem[] {
+  const w = env.invalid.has('IB_RESTART_WINDOW') ? null : env.view.IB_RESTART_WINDOW;
+  if (env.view.BROKER !== 'ibkr' || env.invalid.has('BROKER') || !w) return [];
+  const session = c.raw && typeof c.raw === 'object' ? (c.raw as { session?: unknown }).session : undefined;
+  const given = session && typeof session === 'object' ? (session as { flattenAt?: unknown }).flattenAt : undefined;
+  const flattenAt = given === undefined ? defaultConstitution().session.flattenAt : given;
+  const at = timeOrNull(flattenAt);
+  if (at === null || !windowContains(w, at)) return [];
+  return [{ where: 'IB_RESTART_WINDOW', problem: `is ${windowLabel(w)}, which holds the ${String(flattenAt)} flatten deadline (constitution session.flattenAt): the gateway would be restarting when Phoenix must close positions`, fix: 'move the gateway\'s daily auto-restart (IB Gateway: Configure → Settings → Lock and Exit) and IB_RESTART_WINDOW outside trading hours, e.g. IB_RESTART_WINDOW=23:45-00:05' }];
+}
+
+/**
  * Environment and constitution, checked in one round before anything connects anywhere: throws
  * one ConfigError listing every problem with its fix.
  */
@@ -114,7 +133,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const file = displayPath(constitutionPath, cwd);
   const c = checkConstitution(constitutionPath, file);
   const mode = env.invalid.has('TRADING_MODE') ? undefined : env.view.TRADING_MODE;
-  const problems = [...env.problems, ...(c.ok ? [] : c.problems), ...crossProblems(mode, c.raw, file)];
+  const problems = [...env.problems, ...(c.ok ? [] : c.problems), ...crossProblems(mode, c.raw, file), ...gatewayProblems(env, c)];
   // The TradingView route is on only with a passphrase; then its mapping must be valid too.
   let tradingview: TradingViewMapping | undefined;
   if (merged.TRADINGVIEW_PASSPHRASE) {

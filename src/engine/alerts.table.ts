@@ -85,6 +85,8 @@ export const GATE_RUNBOOKS: Readonly<Record<GateCode, string>> = {
   CONTRACT_UNKNOWN: 'RB-027',
   PRICE_OFF_TICK: 'RB-027',
   MULTIPLIER_MISMATCH: 'RB-027',
+  GATEWAY_RESTART_WINDOW: 'RB-007',
+  GATEWAY_LOGIN: 'RB-007',
 };
 
 /** The runbook of one gate code; a code this table does not know (an old outbox row) gets the kill-flag runbook. */
@@ -108,7 +110,11 @@ export const ALERT_TYPES = {
   IBKR_DISCONNECTED: { severity: 'CRITICAL', title: 'Broker connection lost', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M, resolvedBy: ['IBKR_RESTORED'] },
   IBKR_RESTORED: { severity: 'INFO', title: 'Broker connection restored', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 30 * S, repeatIntervalMs: 15 * M },
   IBKR_ESCALATION: { severity: 'CRITICAL', title: 'Broker reconnect failed 3 times: human needed', runbook: 'RB-001', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 15 * M, resolvedBy: ['IBKR_RESTORED'] },
-  GATEWAY_RESTART: { severity: 'WARNING', title: 'Gateway daily restart', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
+  // IB Gateway's day (SPEC 17): the expected drop inside the restart window is INFO; a drop
+  // outside it stays IBKR_DISCONNECTED (CRITICAL), and one that outlasts the window becomes it
+  GATEWAY_RESTART: { severity: 'INFO', title: 'Gateway daily restart (expected)', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M, resolvedBy: ['IBKR_RESTORED'] },
+  GATEWAY_LOGIN_NEEDED: { severity: 'CRITICAL', title: 'IB Gateway waiting for login (2FA)', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M, resolvedBy: ['IBKR_RESTORED'] },
+  GATEWAY_LOGIN_REMINDER: { severity: 'WARNING', title: 'Weekly IB Gateway login (2FA) due soon', runbook: 'RB-007', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   ACCOUNT_MODE_MISMATCH: { severity: 'CRITICAL', title: 'Account does not match the trading mode', runbook: 'RB-011', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },
   PACING_VIOLATION: { severity: 'WARNING', title: 'IBKR pacing violation (error 100)', runbook: 'RB-008', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 30 * M },
   HEARTBEAT_MISSED: { severity: 'CRITICAL', title: 'Heartbeat missed (process was down)', runbook: 'RB-009', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 15 * M },

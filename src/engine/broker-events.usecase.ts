@@ -4,11 +4,12 @@
  * beads. Fills, rejects and cancels ask for a reconciliation; a restored connection also
  * retries submissions that were waiting for the broker.
  */
-import type { BrokerEvent } from './broker.port.js';
+import type { BrokerEvent, ConnectionState } from './broker.port.js';
 import type { EngineContext } from './context.js';
 import { fitChildren } from './child-size.usecase.js';
 import { applyCommission, applyFill, type FillFollowUp } from './fill.usecase.js';
 import { cancelOnceKnown, continueFlattens } from './flatten.usecase.js';
+import { gatewayConnection } from './gateway-day.usecase.js';
 import { applyStatus } from './order-status.usecase.js';
 import type { Tx } from './store.port.js';
 
@@ -55,17 +56,21 @@ export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promis
 async function connection(ctx: EngineContext, tx: Tx, ev: Extract<BrokerEvent, { kind: 'connection' }>): Promise<void> {
   const now = ctx.clock.now();
   const escalated = ev.state === 'DOWN' && (ev.attempt ?? 0) >= 3;
+  const last = await tx.beads.latestOfType('IBKR_SESSION');
+  const previous = last ? ((JSON.parse(last.payload) as { state?: ConnectionState }).state ?? null) : null;
   tx.beads.append({ type: 'IBKR_SESSION', intentId: null, ts: now, payload: { state: ev.state, detail: ev.detail, ...(ev.code !== undefined ? { code: ev.code } : {}), ...(ev.attempt !== undefined ? { attempt: ev.attempt } : {}), ...(escalated ? { escalated } : {}) } });
   const facts = { detail: ev.detail, ...(ev.code !== undefined ? { code: ev.code } : {}) };
   if (/ACCOUNT_MODE_MISMATCH/.test(ev.detail)) {
     tx.alerts.enqueue({ type: 'ACCOUNT_MODE_MISMATCH', at: now, payload: { summary: `Broker refused: ${ev.detail}`, facts } });
+  } else if (await gatewayConnection(ctx, tx, ev, previous, escalated)) {
+    // IB Gateway's day raised it: an expected drop in the restart window (INFO) or a gateway waiting for its login
   } else if (escalated) {
     tx.alerts.enqueue({ type: 'IBKR_ESCALATION', at: now, payload: { summary: `Broker reconnect failed ${ev.attempt} times; Phoenix stays down until a human acts (npx phoenix reconnect).`, facts } });
   } else if (ev.state === 'PAUSED' || ev.state === 'DOWN' || (ev.state === 'DISCONNECTED' && !ev.attempt)) {
     // One alert per outage: failed reconnect attempts (attempt ≥ 1) are beads only.
     tx.alerts.enqueue({ type: 'IBKR_DISCONNECTED', at: now, payload: { summary: `Broker ${ev.state.toLowerCase()}: ${ev.detail}. Submissions paused.`, facts } });
-  } else if (ev.state === 'READY' && (ev.code !== undefined || (ev.attempt ?? 0) > 0)) {
-    const how = ev.code !== undefined ? `code ${ev.code}` : `reconnect attempt ${ev.attempt}`;
+  } else if (ev.state === 'READY' && (ev.code !== undefined || (ev.attempt ?? 0) > 0 || previous === 'WAITING_FOR_LOGIN')) {
+    const how = ev.code !== undefined ? `code ${ev.code}` : (ev.attempt ?? 0) > 0 ? `reconnect attempt ${ev.attempt}` : 'the gateway was logged in';
     tx.alerts.enqueue({ type: 'IBKR_RESTORED', at: now, payload: { summary: `Broker connection restored (${how}); reconciling.`, facts } });
   }
 }

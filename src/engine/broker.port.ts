@@ -143,7 +143,12 @@ export interface AccountSummary {
   readonly currency: string;
 }
 
-export type ConnectionState = 'DISCONNECTED' | 'CONNECTING' | 'READY' | 'PAUSED' | 'DOWN';
+/**
+ * WAITING_FOR_LOGIN: the gateway answers on its socket but nobody is logged in (no managed
+ * accounts, or the API handshake stalls before nextValidId): a human must log in (2FA); the
+ * adapter keeps polling, never escalates, and nothing can be sent.
+ */
+export type ConnectionState = 'DISCONNECTED' | 'CONNECTING' | 'READY' | 'PAUSED' | 'DOWN' | 'WAITING_FOR_LOGIN';
 
 export interface BrokerHealth {
   readonly state: ConnectionState;

@@ -10,6 +10,7 @@ import type { ContractLookup } from './contract-facts.js';
 import { withoutBroker } from './contract-lookup.js';
 import type { Actor, IntentPatch, IntentRecord, IntentState, Mode } from './domain.js';
 import { ConcurrentChangeError } from './errors.js';
+import type { GatewayDay } from './gateway-day.js';
 import { assertTransition } from './lifecycle.fsm.js';
 import type { Clock, Logger, Random } from './ports.js';
 import { runGates, type DayStats, type GateResult, type GateStage } from './risk.gates.js';
@@ -24,6 +25,8 @@ export interface EngineConfig {
   readonly allowLive: boolean;
   /** where cards and alerts go */
   readonly chatId: string;
+  /** IB Gateway's day (restart window, weekly login), when the broker is IBKR */
+  readonly gateway?: GatewayDay | null;
 }
 
 export interface EngineDeps extends EngineConfig {
@@ -133,6 +136,7 @@ export async function evaluateGates(ctx: EngineContext, tx: Tx, intent: IntentRe
     broker,
     lastKnownAccount: ctx.lastKnownAccount,
     contract: facts,
+    gateway: ctx.gateway ?? null,
   });
   tx.beads.append({
     type: 'GATE',

@@ -59,6 +59,8 @@ export interface JobHealth {
 export interface HealthInputs {
   readonly now: number;
   readonly broker: BrokerHealth & { readonly name?: string };
+  /** the broker is down inside IB Gateway's daily restart window: expected, not a health problem */
+  readonly brokerRestartExpected?: boolean;
   readonly db: { readonly writable: boolean; readonly error?: string };
   /** SUBMITTED and STALLED intents */
   readonly inFlight: readonly { readonly intentId: string; readonly symbol: string; readonly state: string; readonly submittedAt: number | null; readonly ackedAt: number | null }[];
@@ -91,7 +93,9 @@ export function assessHealth(i: HealthInputs): HealthAssessment {
   const reasons: string[] = [];
   const th = i.thresholds;
   // broker
-  if (i.broker.state !== 'READY') reasons.push(`broker ${i.broker.state}${i.broker.detail ? `: ${i.broker.detail}` : ''}`);
+  if (i.broker.state !== 'READY') {
+    if (!i.brokerRestartExpected) reasons.push(`broker ${i.broker.state}${i.broker.detail ? `: ${i.broker.detail}` : ''}`);
+  }
   else if (!i.broker.canSubmit) reasons.push(`broker connected but cannot submit${i.broker.detail ? `: ${i.broker.detail}` : ''}`);
   // database
   if (!i.db.writable) reasons.push(`database not writable${i.db.error ? `: ${i.db.error}` : ''}`);
@@ -139,6 +143,7 @@ export function assessHealth(i: HealthInputs): HealthAssessment {
     reasons,
     checks: {
       broker: i.broker.state,
+      ...(i.brokerRestartExpected ? { brokerRestartExpected: true } : {}),
       canSubmit: i.broker.canSubmit,
       dbWritable: i.db.writable,
       staleOrders: stale,

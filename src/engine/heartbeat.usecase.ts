@@ -12,6 +12,7 @@
  * `reconcile.lastRunAt`, `telegram.lastSentAt`, `telegram.lastError` (written by the sender).
  */
 import type { EngineContext } from './context.js';
+import { inRestartWindow } from './gateway-day.js';
 import { assessHealth, DEFAULT_HEARTBEAT_THRESHOLDS, heartbeatGap, HEARTBEAT_INTERVAL_MS, type HeartbeatThresholds, type JobHealth } from './heartbeat.js';
 import { isAfterFlattenDeadline, isMarketHours } from './session-jobs.usecase.js';
 import { dateClockTime } from './people-time.js';
@@ -68,9 +69,12 @@ export async function runHeartbeat(ctx: EngineContext, opts: HeartbeatOptions = 
       telegramLastError: (await tx.kv.get('telegram.lastError')) || null,
     };
   });
+  const broker = ctx.broker.health();
   const a = assessHealth({
     now,
-    broker: ctx.broker.health(),
+    broker,
+    // IB Gateway's daily restart (SPEC 17): a broker down inside its window is expected
+    brokerRestartExpected: inRestartWindow(now, ctx.gateway, c.session.timeZone),
     db,
     ...facts,
     marketOpen: isMarketHours(now, c),

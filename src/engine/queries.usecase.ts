@@ -21,6 +21,7 @@
 import { CONFIRMS, intentOf, isConfirmKind } from './confirm.usecase.js';
 import type { EngineContext } from './context.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
+import { currentHold } from './gateway-day.usecase.js';
 import { stopWorks } from './protection.usecase.js';
 import type { CardRecord, IntentRecord, KillFlag, Mode, OrderRecord, TokenRecord } from './domain.js';
 import { promotionCardView, type PromotionCardView } from './promotion.usecase.js';
@@ -57,6 +58,8 @@ export interface TradeCardView extends ViewBase {
    * null when protected, flat, or a flatten is closing it.
    */
   readonly unprotected: { readonly open: number; readonly stop: string } | null;
+  /** why new entries are held right now (IB Gateway restart window / waiting for its login), or null */
+  readonly hold?: string | null;
   /** the broker right now, for an approved card that waits for it ("down since 10:02 EST") */
   readonly broker: BrokerNow;
 }
@@ -126,6 +129,7 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
         orders,
         unprotected: naked ? { open, stop: orders.find((o) => o.role === 'STOP')?.status ?? 'none' } : null,
         broker: await brokerNow(ctx, tx),
+        hold: currentHold(ctx),
         limits: {
           maxRiskPerTradeUsd: c.limits.maxRiskPerTradeUsd,
           minDvs: c.limits.minDvs,

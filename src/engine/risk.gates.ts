@@ -7,6 +7,7 @@ import type { AccountSummary, BrokerHealth } from './broker.port.js';
 import type { Constitution } from './constitution.js';
 import { multiplierMismatch, offTickPrices, type ContractLookup } from './contract-facts.js';
 import type { KillFlag, Mode } from './domain.js';
+import { entryHold, type GatewayDay } from './gateway-day.js';
 import { sessionVerdict } from './session.calendar.js';
 import { clockTime, dayClockTime, usd, usdAmount } from './people-time.js';
 
@@ -58,6 +59,8 @@ export interface GateContext {
    * engine always passes it (evaluateGates); pure tests of other gates may leave it out.
    */
   readonly contract?: ContractLookup;
+  /** IB Gateway's day (restart window, weekly login) when the broker is IBKR; else absent/null */
+  readonly gateway?: GatewayDay | null;
 }
 
 export type GateCode =
@@ -76,6 +79,8 @@ export type GateCode =
   | 'QUALITY'
   | 'SESSION_CLOSED'
   | 'BROKER_NOT_READY'
+  | 'GATEWAY_RESTART_WINDOW'
+  | 'GATEWAY_LOGIN'
   | 'CONTRACT_UNKNOWN'
   | 'PRICE_OFF_TICK'
   | 'MULTIPLIER_MISMATCH';
@@ -277,6 +282,20 @@ export const GATES = [
       if (v.open) return null;
       const next = v.nextOpen ? `; next window opens ${dayClockTime(v.nextOpen, c.constitution.session.timeZone)}` : '';
       return { code: 'SESSION_CLOSED', message: `session closed: ${v.reason}${next}`, nextOpen: v.nextOpen };
+    },
+  },
+  {
+    // SPEC 4 "gateway restart window": inside IB Gateway's daily restart window, or while the
+    // gateway waits for its (2FA) login, new entries are HELD (a wait, like broker health, not a
+    // refusal): the card shows, an approval waits with its token clock running; nothing is sent.
+    // Listed before broker_health so its words are the ones a waiting submission reports.
+    id: 'gateway',
+    stages: ALL,
+    check: (c) => {
+      const hold = entryHold(c.now, c.gateway, c.constitution.session.timeZone, c.broker);
+      if (!hold) return null;
+      // both codes spelled out here: the registry's source lists every code a gate returns
+      return hold.code === 'GATEWAY_LOGIN' ? { code: 'GATEWAY_LOGIN', message: hold.message, wait: true } : { code: 'GATEWAY_RESTART_WINDOW', message: hold.message, wait: true };
     },
   },
   {

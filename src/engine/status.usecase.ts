@@ -7,6 +7,7 @@ import { dayStats, type EngineContext } from './context.js';
 import type { IntentRecord, KillFlag, Mode } from './domain.js';
 import type { DriftRecord } from './store.port.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
+import { currentHold } from './gateway-day.usecase.js';
 import { stopWorks } from './protection.usecase.js';
 
 export interface StatusSnapshot {
@@ -15,6 +16,8 @@ export interface StatusSnapshot {
   readonly demo: boolean;
   readonly constitution: string;
   readonly broker: BrokerHealth & { readonly name: string };
+  /** why new entries are held right now (IB Gateway restart window / waiting for its login), or null */
+  readonly entryHold?: string | null;
   readonly kills: readonly KillFlag[];
   readonly open: readonly IntentRecord[];
   readonly pending: readonly IntentRecord[];
@@ -73,6 +76,7 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       demo: ctx.constitution.demo,
       constitution: ctx.constitution.name,
       broker: { ...ctx.broker.health(), name: ctx.broker.name },
+      entryHold: currentHold(ctx),
       kills: await tx.kills.active(now),
       open,
       pending: await tx.intents.listByState(['PROPOSED']),

@@ -25,9 +25,13 @@
  * | daily-reset             | 09:30 America/New_York Mon–Fri,  | DAILY_RESET bead + DAILY_SUMMARY alert
  * |                         |   and at start-up (catch-up)     |   (trading days, once per day)
  * | broker-reconnect        | every 5 s                        | honour `phoenix reconnect` (once per request)
+ * | gateway-day             | at start-up, every 60 s          | IB Gateway: weekly 2FA login reminder; a drop
+ * |                         |   (BROKER=ibkr)                  |   that outlasts the restart window → CRITICAL;
+ * |                         |                                  |   held cards re-rendered at the window's edges
  */
 import type { Constitution } from '../engine/constitution.js';
 import { escalateDrifts } from '../engine/drift.usecase.js';
+import { runGatewayDay } from '../engine/gateway-day.usecase.js';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS } from '../engine/heartbeat.js';
 import { checkMissedHeartbeat, runHeartbeat } from '../engine/heartbeat.usecase.js';
 import { lapseKillFlags } from '../engine/kill.usecase.js';
@@ -137,6 +141,16 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       async run({ ctx }) {
         const outcome = await honourReconnectRequest(ctx);
         return { outcome };
+      },
+    },
+    {
+      name: 'gateway-day',
+      schedule: every(60_000),
+      atStart: true,
+      when: (d) => Boolean(d.ctx.gateway),
+      async run({ ctx }) {
+        const r = await runGatewayDay(ctx);
+        return { outcome: r.escalated ? 'ESCALATED' : r.reminded ? 'REMINDED' : 'OK', detail: { ...r } };
       },
     },
     {

@@ -54,6 +54,7 @@ describe('SAFE-14: the real process with IB Gateway not answering', () => {
           IB_HOST: '127.0.0.1',
           IB_PORT: String(ibPort),
           IB_ACCOUNT: 'DU1234567', // BROKER=ibkr names its account (issue 16); the gateway never answers anyway
+          IB_RESTART_WINDOW: 'off', // a real process on the wall clock: a drop at 23:50 ET would be the expected restart
           TELEGRAM_BOT_TOKEN: '7000000002:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
           TELEGRAM_API_ROOT: telegram.apiRoot,
           TELEGRAM_CHAT_ID: '-1001001',

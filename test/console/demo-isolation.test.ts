@@ -126,7 +126,7 @@ describe('issue 16: the demo never touches the real setup, and a restart invents
     const withDemo = terminal();
     expect(await runCli(['status', '--demo'], withDemo.io, { INTAKE_PORT: env.INTAKE_PORT! }, dir)).toBe(0);
     expect(withDemo.out[0]).toMatch(new RegExp(`^Service: running at ${demo.intakeUrl.replace(/\./g, '\\.')} — pid \\d+, up since Tue 10:3\\d EST, database data/demo/phoenix\\.db \\(the DEMO service, on its own data\\)$`));
-    expect(withDemo.out.join('\n')).toMatch(/^Mode: PAPER \(DEMO\) {3}constitution: demo$/m);
+    expect(withDemo.out.join('\n')).toMatch(/^Mode: PAPER \(DEMO\) {3}constitution: demo( {3}at \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T)?$/m);
     const real = terminal();
     expect(await runCli(['status'], real.io, { INTAKE_PORT: env.INTAKE_PORT! }, dir)).toBe(0);
     expect(real.out).toEqual([

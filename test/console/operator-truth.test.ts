@@ -79,7 +79,7 @@ describe('issue 16: the CLI with a bare environment tells the running service\'s
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(new RegExp(`^Service: running at http://127\\.0\\.0\\.1:${intakePort} — pid \\d+, up since \\w{3} \\d\\d:\\d\\d E[SD]T, database data/phoenix\\.db$`));
     expect(r.stdout).toContain('note: this shell\'s configuration (.env + environment) would start constitution "default" (config/constitution.yaml) instead of "demo" (config/constitution.demo.yaml), broker sim instead of ibkr; shown is what the service runs');
-    expect(r.stdout).toMatch(/^Mode: PAPER \(DEMO\) {3}constitution: demo$/m);
+    expect(r.stdout).toMatch(/^Mode: PAPER \(DEMO\) {3}constitution: demo( {3}at \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T)?$/m);
     expect(r.stdout).toMatch(/^Broker: ibkr (DOWN|DISCONNECTED) \(not submitting\)/m);
     // what the CLI used to print from its own shell
     expect(r.stdout).not.toMatch(/constitution: default|Broker: offline|Service not running/);
@@ -128,7 +128,7 @@ describe('issue 16: the CLI with a bare environment tells the running service\'s
     ]);
     const text = t.out.join('\n');
     expect(text).toMatch(/^ {2}last start: Wed 0\d:\d\d EST, constitution "demo", PAPER mode, broker ibkr$/m);
-    expect(text).toMatch(/^Mode: PAPER {3}constitution: demo$/m);
+    expect(text).toMatch(/^Mode: PAPER {3}constitution: demo( {3}at \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T)?$/m);
     expect(text).toContain('Broker: ibkr DISCONNECTED (not submitting) — not connected: the service is not running');
     expect(text).toContain('Pending cards: 1'); // the intent submitted above, from the database
   });

@@ -301,6 +301,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         IB_PORT: String(ibPort),
         IB_CLIENT_ID: String(clientId),
         IB_ACCOUNT: ACCOUNT,
+        // the drill runs on the wall clock: IB Gateway's restart window (23:45-00:05 ET) would hold its entries
+        IB_RESTART_WINDOW: 'off',
+        IB_WEEKLY_LOGIN: 'off',
         CONSTITUTION_PATH: 'config/constitution.drill.yaml',
         DATABASE_URL: 'file:./data/phoenix.db',
         INTAKE_PORT: String(intakePort),

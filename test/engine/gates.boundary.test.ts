@@ -25,12 +25,15 @@
  *   session holidays    holiday list ignored                       SESSION_CLOSED "2026-12-25 declared a holiday"
  *   broker_health       `canSubmit ? null` → always null           BROKER_NOT_READY "DISCONNECTED at SUBMIT", stages
  *   mode_account        paper check dropped                        ACCOUNT_MODE_MISMATCH "PAPER with a U…", "DU and no digit"
+ *   gateway             window `m < to` → `m <= to` (midnight)     GATEWAY_RESTART_WINDOW "00:05:00 (its end)"
+ *   gateway             window `m >= from` → `m > from`            GATEWAY_RESTART_WINDOW "23:45:00 (its first second)"
  */
 import { describe, expect, it } from 'vitest';
 import type { AccountSummary, BrokerHealth } from '../../src/engine/broker.port.js';
 import type { Constitution } from '../../src/engine/constitution.js';
 import type { ContractFacts } from '../../src/engine/contract-facts.js';
 import type { KillFlag } from '../../src/engine/domain.js';
+import type { GatewayDay } from '../../src/engine/gateway-day.js';
 import { GATES, runGates, type GateCode, type GateContext, type GateId, type GateStage } from '../../src/engine/risk.gates.js';
 import { IN_SESSION, testConstitution } from '../support/harness.js';
 
@@ -67,6 +70,8 @@ const today = (t: Partial<GateContext['today']>, over: Partial<GateContext> = {}
 /** New York EST wall time on a date → epoch ms (valid Nov–Mar). */
 const ny = (date: string, hms: string) => Date.parse(`${date}T${hms}-05:00`);
 const nySummer = (date: string, hms: string) => Date.parse(`${date}T${hms}-04:00`);
+/** IB Gateway's day at its defaults (IB_RESTART_WINDOW=23:45-00:05, IB_WEEKLY_LOGIN=Sun 18:00). */
+const DAY: GatewayDay = { restartWindow: { from: 23 * 60 + 45, to: 5 }, weeklyLogin: { weekday: 0, at: 18 * 60 }, remindMinutesBefore: 60 };
 const kill = (over: Partial<KillFlag> = {}): KillFlag => ({ id: 'kill_1', kind: 'MANUAL', reason: 'halt', setBy: 'alice', setAt: now, expiresAt: null, clearedAt: null, clearedBy: null, ...over });
 
 interface Case {
@@ -192,6 +197,15 @@ const TABLES: Record<GateId, readonly Case[]> = {
     { name: 'Fri 2026-12-25 10:00 not declared a holiday → allowed (the list is the constitution\'s)', ctx: base({ now: ny('2026-12-25', '10:00:00') }), expect: null },
     { name: 'session not enforced (demo constitution): 03:00 → allowed', ctx: base({ now: ny('2026-11-24', '03:00:00'), constitution: testConstitution({ session: { enforce: false } }) }), expect: null },
   ],
+  gateway: [
+    // IB Gateway's day (issue 17): the default window 23:45–00:05 New York, [from, to)
+    { name: 'window 23:45–00:05: 23:44:59 → allowed', ctx: base({ now: ny('2026-11-24', '23:44:59'), gateway: DAY }), expect: null },
+    { name: 'window 23:45–00:05: 23:45:00 (its first second) → GATEWAY_RESTART_WINDOW (a wait)', ctx: base({ now: ny('2026-11-24', '23:45:00'), gateway: DAY }), expect: 'GATEWAY_RESTART_WINDOW' },
+    { name: 'window 23:45–00:05: 00:04:59 (its last second) → GATEWAY_RESTART_WINDOW', ctx: base({ now: ny('2026-11-25', '00:04:59'), gateway: DAY }), expect: 'GATEWAY_RESTART_WINDOW' },
+    { name: 'window 23:45–00:05: 00:05:00 (its end) → allowed', ctx: base({ now: ny('2026-11-25', '00:05:00'), gateway: DAY }), expect: null },
+    { name: 'no gateway (simulated broker): 23:50 → allowed', ctx: base({ now: ny('2026-11-24', '23:50:00'), gateway: null }), expect: null },
+    { name: 'WAITING_FOR_LOGIN at 10:00 → GATEWAY_LOGIN (a wait), even without a window', ctx: base({ broker: { state: 'WAITING_FOR_LOGIN', canSubmit: false, account: null }, gateway: { ...DAY, restartWindow: null } }), expect: 'GATEWAY_LOGIN' },
+  ],
   broker_health: [
     { name: 'broker READY at SUBMIT → allowed', ctx: base(), expect: null },
     { name: 'broker DISCONNECTED at SUBMIT → BROKER_NOT_READY (a wait)', ctx: base({ broker: { state: 'DISCONNECTED', canSubmit: false, account: null } }), expect: 'BROKER_NOT_READY' },
@@ -242,6 +256,7 @@ const TITLE: Record<GateId, string> = {
   minimum_capital: 'GATE-BOUNDARY MIN_CAPITAL',
   quality: 'GATE-BOUNDARY QUALITY',
   session: 'GATE-BOUNDARY SESSION_CLOSED',
+  gateway: 'GATEWAY-6: GATE-BOUNDARY GATEWAY_RESTART_WINDOW / GATEWAY_LOGIN',
   broker_health: 'GATE-BOUNDARY BROKER_NOT_READY',
 };
 

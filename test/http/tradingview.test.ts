@@ -153,7 +153,7 @@ describe('POST /v1/tradingview', () => {
     const intent = await intentOf(h, a.body.intentId as string);
     expect(intent.instrument).toMatchObject({ symbol: 'MNQ', contractMonth: '202612', multiplier: 2 });
     expect(intent).toMatchObject({ side: 'SELL', entryPrice: 21010.25, stopLoss: 21015.25, takeProfit: 21000.25 });
-    expect(await cardText(intent.id)).toContain('SELL 1 MNQ 202612');
+    expect(await cardText(intent.id)).toContain('SELL 1 MNQ Dec26');
   });
 
   it('SPEC-3 TradingView: defaults the alert lacks are marked "from template" on the evidence card; what the alert sent is not; an ordinary intent shows no such line', async () => {

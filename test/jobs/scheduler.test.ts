@@ -30,11 +30,12 @@ describe('scheduler, runner and the job table', () => {
       'kill-flag-lapse: every 10 s',
       'drift-escalation: every 60 s',
       'broker-reconnect: every 5 s',
+      'gateway-day: every 60 s',
       'flatten-deadline: 15:55 America/New_York (cron "55 15 * * 1-5")',
       'flatten-deadline-watch: every 30 s',
       'daily-reset: 09:30 America/New_York (cron "30 9 * * 1-5")',
     ]);
-    expect(table.filter((j) => j.atStart).map((j) => j.name)).toEqual(['missed-heartbeat-watch', 'reconcile', 'heartbeat', 'flatten-deadline-watch', 'daily-reset']);
+    expect(table.filter((j) => j.atStart).map((j) => j.name)).toEqual(['missed-heartbeat-watch', 'reconcile', 'heartbeat', 'gateway-day', 'flatten-deadline-watch', 'daily-reset']);
     const custom = jobTable(defaultConstitution({ reconciliation: { intervalSec: 60 }, session: { flattenAt: '15:45', timeZone: 'America/Chicago' } }));
     expect(custom.find((j) => j.name === 'reconcile')!.schedule).toEqual(every(60_000));
     expect(custom.find((j) => j.name === 'flatten-deadline')!.schedule).toEqual(dailyAt('15:45', 'America/Chicago'));
@@ -156,7 +157,7 @@ describe('scheduler, runner and the job table', () => {
       { expression: '55 15 * * 1-5', options: { name: 'phoenix:flatten-deadline', timezone: 'America/New_York', noOverlap: false } },
       { expression: '30 9 * * 1-5', options: { name: 'phoenix:daily-reset', timezone: 'America/New_York', noOverlap: false } },
     ]);
-    expect(clock.pending()).toBe(12); // the interval jobs wait on the clock
+    expect(clock.pending()).toBe(13); // the interval jobs wait on the clock
     cron.stop();
     expect(destroyed).toEqual(['55 15 * * 1-5', '30 9 * * 1-5']);
     expect(clock.pending()).toBe(0);

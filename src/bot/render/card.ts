@@ -98,6 +98,9 @@ function dangerLines(v: TradeCardView): Line[] {
     );
   }
   if (v.orders.some((o) => o.role === 'ENTRY' && o.status === 'HELD')) out.push(line('⏸ ', b('HELD'), ' by the broker (e.g. no shares to borrow, 404): it may never fill (RB-015).'));
+  // IB Gateway's day (SPEC 4): approving now would wait while the gateway restarts or waits for its login
+  // (an approved card says it in its waiting line instead)
+  if (v.hold && tradeCardOpen(v)) out.push({ ...line('⏸ ', b('ENTRIES HELD'), `: ${clean(v.hold)}`), maxChars: 300 });
   return out;
 }
 
@@ -139,9 +142,10 @@ function filledLine(intent: IntentRecord): Line | null {
 
 const reasonOf = (intent: IntentRecord): string => clean(intent.stateReason ?? '');
 
-/** An approved intent on its way: submitting now, or waiting for a broker that is down (and until when). */
+/** An approved intent on its way: submitting now, or waiting for IB Gateway's day or a broker that is down (and until when). */
 function submittingLine(v: TradeCardView): Line {
   const lapses = v.token ? ` the approval lapses at ${clockTime(v.token.expiresAt, v.timeZone)}` : '';
+  if (v.hold) return line('⏸ ', b('ENTRIES HELD'), `: ${clean(v.hold)} — waiting;`, lapses || ' the approval lapses when its token expires', '. Nothing was sent.');
   if (v.broker.canSubmit) return line('⏳ Submitting to the broker…', lapses ? ` (${lapses.trim()})` : '');
   const since = v.broker.downSince !== null ? ` since ${clockTime(v.broker.downSince, v.timeZone)}` : ` (${v.broker.state.toLowerCase()})`;
   return line('⏸ ', b(`Broker down${since}`), ' — waiting;', lapses || ' the approval lapses when its token expires', '. Nothing was sent.');

@@ -32,6 +32,7 @@ export function renderStatus(s: StatusSnapshot, tz = 'America/New_York'): string
       br.account ? ` · account ${clean(br.account.accountId)}` : '',
       br.detail ? ` — ${clean(br.detail).slice(0, 160)}` : '',
     ),
+    ...(s.entryHold ? [line('⏸ ', b('Entries held'), `: ${clean(s.entryHold).slice(0, 240)}`)] : []),
     s.kills.length
       ? line('🛑 ', b('KILL ACTIVE'), ': ', s.kills.map((k) => `${k.kind.toLowerCase()} "${clean(k.reason)}" by ${clean(k.setBy)}${k.expiresAt ? ` until ${clockTime(k.expiresAt, tz)}` : ''}`).join('; '))
       : line('Kill flag: off'),

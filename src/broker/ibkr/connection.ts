@@ -1,26 +1,29 @@
 /**
  * IbConnection: one TWS/IB Gateway session at a time, its ConnectionState, and reconnects.
  *
- * - connect(): fresh IBApi, TCP connect, wait for nextValidId (+ managed accounts) within
- *   connectTimeoutMs, then the owner's `ready` hook (account guard, id seeding, recovery) →
- *   READY. Failure → DOWN with a clear detail. A fresh IBApi per session means nothing queued
- *   for a dead socket (the client's rate-limit FIFO, its paused command buffer) can leak into
- *   the next one.
+ * - connect(): a session (ib.handshake.ts: TCP, API handshake, nextValidId + managed accounts
+ *   within connectTimeoutMs), then the owner's `ready` hook (account guard, id seeding,
+ *   recovery) → READY. Failure → DOWN with a clear detail.
+ * - gateway up but nobody logged in (no managed accounts, or the handshake stalls before
+ *   nextValidId) → WAITING_FOR_LOGIN: the socket is dropped and a fresh session is tried every
+ *   `loginPollMs`, quietly (one event when the state is entered, one when it is left); never
+ *   escalated: a human must log in (2FA).
  * - socket drop while READY/PAUSED → DISCONNECTED, then at most `maxAttempts` reconnects with
  *   exponential backoff (base·2^(n−1), capped); all failed → DOWN (attempt = maxAttempts), and it
  *   stays DOWN until connect() is called again (a human action). INV-IBKR-RECONNECT-1.
+ *   Inside the gateway's daily restart window (`inRestartWindow`) the drop is expected: failed
+ *   attempts keep going every maxDelayMs and do not escalate; the first failure after the
+ *   window ends does (DOWN).
  * - 1100/2110 → PAUSED; 1101/1102 → READY with the code (the engine reconciles on it).
  * Every transition is reported through `emit` as a `connection` event, with `attempt` for
  * reconnect attempts, so the engine can write IBKR_SESSION beads.
  */
-import { EventName, IBApi } from '@stoqey/ib';
+import { EventName, type IBApi } from '@stoqey/ib';
 import type { BrokerEvent, ConnectionState } from '../../engine/broker.port.js';
 import type { Cancel, Clock, Logger } from '../../engine/ports.js';
 import { classifyIbCode } from './ib.errors.js';
-import { Pacer } from './pacer.js';
-
-/** @stoqey/ib's own limiter, a backstop behind our Pacer (IBKR's limit is 50/s). */
-const CLIENT_MAX_REQ_PER_SEC = 40;
+import { LoginPendingError, openSession } from './ib.handshake.js';
+import type { Pacer } from './pacer.js';
 
 export interface ReconnectPolicy {
   readonly maxAttempts: number;
@@ -40,6 +43,10 @@ export interface IbConnectionOptions {
   readonly reconnect: ReconnectPolicy;
   /** our Pacer's even rate (messages per second, ≤ 40; IBKR allows 50) */
   readonly maxReqPerSec: number;
+  /** while WAITING_FOR_LOGIN, try a fresh session this often */
+  readonly loginPollMs: number;
+  /** inside the gateway's daily restart window now (failed reconnects do not escalate) */
+  readonly inRestartWindow?: () => boolean;
 }
 
 export interface IbSession {
@@ -75,37 +82,6 @@ export class ConnectFailedError extends Error {
     super(message);
     this.name = 'ConnectFailedError';
   }
-}
-
-/**
- * @stoqey/ib's decoder rethrows anything that is not an underrun (e.g. JSON.parse of a bad
- * advancedOrderReject) from inside the socket's 'data' handler: an uncaught exception that
- * would kill the process. Wrap the client's (internal) Socket.onData: contain the exception,
- * drop the rest of that one message from the decoder queue (else the next message would be
- * misaligned and lost), and continue with the bytes already buffered. No-op (returns false)
- * if the internals ever change shape.
- */
-export function containDecoderExceptions(ib: IBApi, report: (e: unknown) => void): boolean {
-  type Internals = { controller?: { socket?: { onData?: (data: Buffer) => void }; decoder?: { dataQueue?: unknown[] } } };
-  const controller = (ib as unknown as Internals).controller;
-  const socket = controller?.socket;
-  const original = socket?.onData;
-  if (!socket || typeof original !== 'function') return false;
-  socket.onData = (data: Buffer): void => {
-    let chunk = data;
-    for (let guard = 0; guard < 10_000; guard++) {
-      try {
-        original.call(socket, chunk);
-        return;
-      } catch (e) {
-        report(e);
-        const decoder = controller?.decoder;
-        if (decoder && Array.isArray(decoder.dataQueue)) decoder.dataQueue = [];
-        chunk = Buffer.alloc(0); // messages already buffered behind the bad one still get processed
-      }
-    }
-  };
-  return true;
 }
 
 export function backoffDelay(policy: ReconnectPolicy, attempt: number): number {
@@ -169,14 +145,20 @@ export class IbConnection {
 
   private async establish(attempt: number, gen: number): Promise<void> {
     const where = `${this.opts.host}:${this.opts.port} clientId ${this.opts.clientId}`;
-    this.setState('CONNECTING', attempt > 0 ? `reconnect attempt ${attempt}/${this.opts.reconnect.maxAttempts} to ${where}` : `connecting to ${where}`, attempt > 0 ? { attempt } : {});
+    // a login poll is quiet: the state stays WAITING_FOR_LOGIN until something changes
+    const polling = this.stateValue === 'WAITING_FOR_LOGIN';
+    if (!polling) this.setState('CONNECTING', attempt > 0 ? `reconnect attempt ${attempt}/${this.opts.reconnect.maxAttempts} to ${where}` : `connecting to ${where}`, attempt > 0 ? { attempt } : {});
     let session: IbSession;
     try {
       session = await this.openSession();
     } catch (e) {
       const msg = (e as Error).message;
       if (gen !== this.generation) throw new ConnectFailedError('CANCELLED', 'connect superseded');
-      if (attempt === 0) this.setState('DOWN', `connect failed: ${msg}`);
+      if (e instanceof LoginPendingError) {
+        this.waitForLogin(msg, gen);
+        throw new ConnectFailedError('WAITING_FOR_LOGIN', msg);
+      }
+      if (attempt === 0 && !polling) this.setState('DOWN', `connect failed: ${msg}`);
       throw new ConnectFailedError('CONNECT_FAILED', `IBKR connect to ${where} failed: ${msg}`);
     }
     if (gen !== this.generation) {
@@ -194,7 +176,7 @@ export class IbConnection {
     if (gen !== this.generation) throw new ConnectFailedError('CANCELLED', 'connect superseded');
     if (this.session !== session) {
       const msg = `connection lost while starting the session${verdict.ok ? '' : ` (${verdict.detail})`}`;
-      if (attempt === 0) this.setState('DOWN', `connect failed: ${msg}`);
+      if (attempt === 0 && !polling) this.setState('DOWN', `connect failed: ${msg}`);
       throw new ConnectFailedError('CONNECT_FAILED', msg);
     }
     if (!verdict.ok) {
@@ -202,95 +184,70 @@ export class IbConnection {
       this.setState('DOWN', verdict.detail, { attempt: attempt > 0 ? attempt : undefined });
       throw new ConnectFailedError(verdict.code, verdict.detail);
     }
-    const base = attempt > 0 ? `reconnected on attempt ${attempt}` : 'connected';
+    const base = polling ? 'logged in: connected' : attempt > 0 ? `reconnected on attempt ${attempt}` : 'connected';
     this.setState('READY', verdict.detail ? `${base}; ${verdict.detail}` : base, { attempt: attempt > 0 ? attempt : undefined });
   }
 
-  /** TCP connect + handshake; resolves after nextValidId and the managed-accounts list. */
   private openSession(): Promise<IbSession> {
-    const id = ++this.sessionSeq;
-    const ib = new IBApi({ host: this.opts.host, port: this.opts.port, maxReqPerSec: CLIENT_MAX_REQ_PER_SEC });
-    const pacer = new Pacer(this.opts.clock, Math.min(CLIENT_MAX_REQ_PER_SEC, this.opts.maxReqPerSec), (e) =>
-      this.log.error({ err: e }, 'ibkr request failed to encode/send'),
-    );
-    return new Promise<IbSession>((resolve, reject) => {
-      let nextId: number | undefined;
-      let accounts: string[] | undefined;
-      let lastError = '';
-      let settled = false;
-      const finish = (err: string | null): void => {
-        if (settled) return;
-        settled = true;
-        cancelTimer();
-        if (err !== null) {
-          pacer.close();
-          this.discard(ib);
-          reject(new Error(err));
-          return;
-        }
-        resolve({ id, ib, pacer, nextValidId: nextId ?? 0, accounts: accounts ?? [], serverVersion: ib.serverVersion });
-      };
-      const cancelTimer = this.opts.clock.schedule(this.opts.connectTimeoutMs, () =>
-        finish(`no nextValidId within ${this.opts.connectTimeoutMs} ms${lastError ? ` (${lastError})` : ''}`),
-      );
-      const guard = <A extends unknown[]>(name: string, fn: (...a: A) => void) => (...a: A): void => {
-        try {
-          fn(...a);
-        } catch (e) {
-          this.log.error({ err: e, event: name }, 'ibkr connection listener failed');
-        }
-      };
-      ib.on(
-        EventName.error,
-        guard('error', (err: Error, code: number) => {
-          if (!settled) lastError = `${code}: ${err?.message ?? String(err)}`;
-        }),
-      );
-      ib.on(
-        EventName.nextValidId,
-        guard('nextValidId', (orderId: number) => {
-          if (nextId !== undefined) return;
-          nextId = orderId;
-          if (accounts === undefined && !settled) ib.reqManagedAccts();
-          if (accounts !== undefined) finish(null);
-        }),
-      );
-      ib.on(
-        EventName.managedAccounts,
-        guard('managedAccounts', (csv: string) => {
-          accounts = String(csv ?? '')
-            .split(',')
-            .map((a) => a.trim())
-            .filter((a) => a !== '');
-          if (nextId !== undefined) finish(null);
-        }),
-      );
-      ib.on(
-        EventName.disconnected,
-        guard('disconnected', () => {
-          if (!settled) finish(`connection closed during handshake${lastError ? ` (${lastError})` : ''}`);
-          else this.onSocketClosed(id);
-        }),
-      );
-      ib.on(
-        EventName.info,
-        guard('info', (message: string, code: number) => {
-          if (!settled && classifyIbCode(code, message) !== 'FARM_OK') lastError = `${code}: ${message}`;
-          this.onInfo(id, code, message);
-        }),
-      );
-      this.hooks.attach(ib, id);
-      const contained = containDecoderExceptions(ib, (e) => {
-        this.log.error({ err: e, sessionId: id }, 'ibkr decoder exception contained');
+    const o = this.opts;
+    return openSession({
+      id: ++this.sessionSeq,
+      host: o.host,
+      port: o.port,
+      clientId: o.clientId,
+      clock: o.clock,
+      log: this.log,
+      connectTimeoutMs: o.connectTimeoutMs,
+      maxReqPerSec: o.maxReqPerSec,
+      attach: (ib, id) => this.hooks.attach(ib, id),
+      decoderException: (e) => {
+        this.log.error({ err: e }, 'ibkr decoder exception contained');
         this.hooks.emit({ kind: 'error', code: 505, message: `decoder exception contained: ${(e as Error)?.message ?? String(e)}` });
-      });
-      if (!contained) this.log.warn({}, '@stoqey/ib internals changed: decoder exceptions are not contained');
-      try {
-        ib.connect(this.opts.clientId);
-      } catch (e) {
-        finish((e as Error).message);
-      }
+      },
+      info: (id, code, message) => this.onInfo(id, code, message),
+      closed: (id) => this.onSocketClosed(id),
+      discard: (ib) => this.discard(ib),
     });
+  }
+
+  // === Waiting for a login (2FA)
+
+  /**
+   * The gateway answers but nobody is logged in: WAITING_FOR_LOGIN (one event), then a fresh
+   * session every loginPollMs until one has accounts (→ READY) or the gateway stops answering
+   * (→ DISCONNECTED and the normal reconnect policy). Never escalated to DOWN.
+   */
+  private waitForLogin(detail: string, gen: number): void {
+    const text = `${detail}; trying again every ${Math.max(1, Math.round(this.opts.loginPollMs / 1000))} s`;
+    if (this.stateValue !== 'WAITING_FOR_LOGIN') this.setState('WAITING_FOR_LOGIN', text);
+    else this.detailValue = text;
+    this.cancelReconnect();
+    this.reconnectTimer = this.opts.clock.schedule(this.opts.loginPollMs, () => {
+      this.reconnectTimer = null;
+      if (gen !== this.generation) return;
+      const p = this.establish(0, gen);
+      this.connecting = p;
+      p.then(
+        () => {
+          if (this.connecting === p) this.connecting = null;
+        },
+        (e: unknown) => {
+          if (this.connecting === p) this.connecting = null;
+          const code = (e as ConnectFailedError).code;
+          if (gen !== this.generation || code === 'WAITING_FOR_LOGIN' || code === 'CANCELLED' || this.stateValue === 'DOWN') return;
+          const msg = (e as Error).message ?? String(e);
+          this.setState('DISCONNECTED', `gateway stopped answering while waiting for login: ${msg}`, { attempt: 0 });
+          this.scheduleReconnect(1, gen, msg);
+        },
+      );
+    });
+  }
+
+  /** The live session lost its login (the gateway reports no managed account): WAITING_FOR_LOGIN. */
+  loginLost(detail: string): void {
+    if (this.stateValue !== 'READY' && this.stateValue !== 'PAUSED') return;
+    this.closeSession();
+    this.waitForLogin(detail, this.generation);
   }
 
   // === Live session events
@@ -320,15 +277,20 @@ export class IbConnection {
 
   private scheduleReconnect(attempt: number, gen: number, lastFailure: string): void {
     const policy = this.opts.reconnect;
+    let delay = backoffDelay(policy, attempt);
     if (attempt > policy.maxAttempts) {
-      this.setState(
-        'DOWN',
-        `reconnect failed after ${policy.maxAttempts} attempts (${lastFailure}); staying down until connect() is called`,
-        { attempt: policy.maxAttempts },
-      );
-      return;
+      if (!this.opts.inRestartWindow?.()) {
+        this.setState(
+          'DOWN',
+          `reconnect failed after ${policy.maxAttempts} attempts (${lastFailure}); staying down until connect() is called`,
+          { attempt: policy.maxAttempts },
+        );
+        return;
+      }
+      // the gateway's daily restart: keep trying at the slowest pace, do not escalate
+      attempt = policy.maxAttempts;
+      delay = policy.maxDelayMs;
     }
-    const delay = backoffDelay(policy, attempt);
     this.log.info({ attempt, delay }, 'ibkr reconnect scheduled');
     this.reconnectTimer = this.opts.clock.schedule(delay, () => {
       this.reconnectTimer = null;
@@ -343,9 +305,11 @@ export class IbConnection {
           if (this.connecting === p) this.connecting = null;
           if (gen !== this.generation) return;
           const err = e as ConnectFailedError;
-          if (this.stateValue === 'DOWN') return; // refused by the ready hook (e.g. account mismatch): no retry
+          // refused by the ready hook (e.g. account mismatch): no retry; waiting for a login: polling
+          if (this.stateValue === 'DOWN' || this.stateValue === 'WAITING_FOR_LOGIN') return;
           const msg = err.message ?? String(e);
-          this.setState('DISCONNECTED', `reconnect attempt ${attempt}/${policy.maxAttempts} failed: ${msg}`, { attempt });
+          const held = this.opts.inRestartWindow?.() ? '; inside the gateway restart window: retrying, not escalating' : '';
+          this.setState('DISCONNECTED', `reconnect attempt ${attempt}/${policy.maxAttempts} failed: ${msg}${held}`, { attempt });
           this.scheduleReconnect(attempt + 1, gen, msg);
         },
       );

@@ -184,6 +184,15 @@ export class OrderBook {
     return this.records.get(brokerOrderId);
   }
 
+  /** The highest order id this client is known to have used (orders and executions), 0 for none. */
+  maxOwnOrderId(): number {
+    let max = 0;
+    const own = (clientId: number | undefined) => clientId === undefined || clientId === this.clientId;
+    for (const r of this.records.values()) if (r.orderId !== undefined && own(r.clientId)) max = Math.max(max, r.orderId);
+    for (const f of this.fills.values()) if (f.orderId !== undefined && own(f.clientId)) max = Math.max(max, f.orderId);
+    return max;
+  }
+
   // === IB callbacks
 
   onOpenOrder(orderId: number | undefined, contract: Contract, order: Order, state: OrderState): BrokerEvent[] {

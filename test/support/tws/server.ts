@@ -18,7 +18,12 @@
  * - fills per configurable behaviour (auto market semantics, fill, partial, reject, rest,
  *   never answer, optional delay): EXECUTION_DATA(reqId −1) + ORDER_STATUS + COMMISSION_REPORT;
  * - message-rate accounting per connection (rolling second): over the limit → error 100;
- * - state (orders, executions, positions) survives client reconnects and stop()/restart().
+ * - state (orders, executions, positions) survives client reconnects and stop()/restart();
+ *   restart({ nextValidId }) is a gateway restart that forgot its id sequence (nextValidId rolls
+ *   back; a PLACE_ORDER with the id of a live order is then a modify of THAT order, as at IBKR);
+ * - a gateway nobody is logged in to (setLogin): 'no-accounts' answers the handshake with an
+ *   empty MANAGED_ACCTS, 'stalled' never sends NEXT_VALID_ID; both send the broken-farm codes
+ *   2103/2105/2157 instead of 2104/2106/2158.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -90,6 +95,9 @@ export interface TwsTestServerOptions {
   /** log every message to console (debugging) */
   readonly verbose?: boolean;
 }
+
+/** 'ok': logged in; 'no-accounts': handshake with no managed account; 'stalled': no NEXT_VALID_ID. */
+export type GatewayLogin = 'ok' | 'no-accounts' | 'stalled';
 
 export type ServerOrderStatus = 'Held' | 'PreSubmitted' | 'Submitted' | 'Filled' | 'Cancelled' | 'Inactive';
 
@@ -220,6 +228,10 @@ export class TwsTestServer {
   refusedConnections = 0;
   /** PLACE_ORDER with an already used id (error 103) */
   duplicateIdErrors = 0;
+  /** PLACE_ORDER with the id of an existing order but another orderRef (a reused id: it modifies that order) */
+  idReuses = 0;
+  /** whether someone is logged in to this gateway (see GatewayLogin) */
+  login: GatewayLogin = 'ok';
   /** messages this server could not make sense of */
   readonly protocolErrors: string[] = [];
   /** answer REQ_CONTRACT_DATA this late (a slow first qualification; 0 = at once) */
@@ -304,9 +316,26 @@ export class TwsTestServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Listen again on the same port (nightly gateway restart). */
-  async restart(): Promise<void> {
+  /**
+   * Listen again on the same port (nightly gateway restart). `nextValidId`: the restarted gateway
+   * forgot its id sequence and hands out this (lower) id; orders and executions are kept.
+   */
+  async restart(opts: { nextValidId?: number } = {}): Promise<void> {
+    if (opts.nextValidId !== undefined) {
+      this.nextId = opts.nextValidId;
+      this.maxIdByClient.clear();
+    }
     await this.start();
+  }
+
+  /** Log the gateway in or out (new sessions see it; `notify` pushes MANAGED_ACCTS to connected ones). */
+  setLogin(login: GatewayLogin, opts: { notify?: boolean } = {}): void {
+    this.login = login;
+    if (opts.notify) this.broadcast(M.managedAccts(this.managedNow()));
+  }
+
+  private managedNow(): readonly string[] {
+    return this.login === 'ok' ? this.accountList : [];
   }
 
   /** Final teardown: stop and cancel every pending timer. */
@@ -532,7 +561,7 @@ export class TwsTestServer {
       case OUT.REQ_IDS:
         return this.send(s, M.nextValidId(this.nextIdFor()));
       case OUT.REQ_MANAGED_ACCTS:
-        return this.send(s, M.managedAccts(this.accountList));
+        return this.send(s, M.managedAccts(this.managedNow()));
       case OUT.REQ_CURRENT_TIME:
         return this.send(s, M.currentTime(Math.floor(Date.now() / 1000)));
       case OUT.REQ_CONTRACT_DATA:
@@ -579,6 +608,17 @@ export class TwsTestServer {
     }
     s.clientId = clientId;
     s.started = true;
+    if (this.login !== 'ok') {
+      // at the login screen: the API answers, but the farms are down and there is no account
+      this.send(s, M.errMsg(-1, 2103, 'Market data farm connection is broken:usfarm'));
+      this.send(s, M.errMsg(-1, 2105, 'HMDS data farm connection is broken:ushmds'));
+      this.send(s, M.errMsg(-1, 2157, 'Sec-def data farm connection is broken:secdefnj'));
+      if (this.login === 'no-accounts') {
+        this.send(s, M.managedAccts([]));
+        this.send(s, M.nextValidId(this.nextIdFor()));
+      }
+      return;
+    }
     this.send(s, M.managedAccts(this.accountList));
     this.send(s, M.nextValidId(this.nextIdFor()));
     if (this.opts.farmNotices) {
@@ -674,6 +714,7 @@ export class TwsTestServer {
     const clientId = s.clientId ?? 0;
     const key = `${clientId}:${p.orderId}`;
     const existing = this.ordersByKey.get(key);
+    if (existing && existing.orderRef !== p.orderRef) this.idReuses++; // as at IBKR: it modifies that order
     if (existing) return this.onModify(existing, p);
     const maxUsed = this.maxIdByClient.get(clientId) ?? 0;
     if (p.orderId <= maxUsed) {
