@@ -16,8 +16,9 @@ describe('INV-LEADER-FENCE-1: the IBKR send gate', () => {
   });
 
   it('INV-LEADER-FENCE-1: a closed gate refuses a bracket before any leg is written (BrokerUnavailableError: nothing sent); open again, the next bracket goes out whole', async () => {
-    let why: string | null = 'leader lock not confirmed for 3200 ms';
+    let why: string | null = null; // open while the session starts (the leader connects)
     rig = await makeRig({ broker: { sendGate: () => why } });
+    why = 'leader lock not confirmed for 3200 ms';
     await expect(rig.broker.placeBracket(mesBracket('gate-1'), permitFor('gate-1'))).rejects.toBeInstanceOf(BrokerUnavailableError);
     await sleep(100);
     expect(rig.server.receivedOf('PLACE_ORDER')).toEqual([]);
