@@ -1,8 +1,7 @@
 /**
- * Store implementation on Prisma (SQLite, or PostgreSQL through src/store/pg.store.ts). One
- * interactive transaction per use case; beads and alerts appended during it are chained and
- * inserted in one batch just before commit, so a crash anywhere leaves either all of a state
- * change with its audit trail, or none.
+ * Store implementation on Prisma + SQLite. One interactive transaction per use case; beads
+ * and alerts appended during it are chained and inserted in one batch just before commit,
+ * so a crash anywhere leaves either all of a state change with its audit trail, or none.
  */
 import { randomBytes } from 'node:crypto';
 import type { CommittedBeads } from '../engine/audit.anchor.js';
@@ -19,34 +18,20 @@ type Client = Prisma.TransactionClient;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
 
-export interface PrismaStoreOptions {
-  /** as in SqliteStore: told which beads each committed transaction appended */
-  readonly onBeadsCommitted?: (c: CommittedBeads) => void;
-  /** first statement(s) of every transaction (PostgreSQL: the desk's write lock) */
-  readonly begin?: (c: Client) => Promise<void>;
-  /**
-   * Before a write that makes a broker order PENDING (about to be sent): PostgreSQL's leader
-   * fencing check, in the same transaction (INV-LEADER-FENCE-1). Throws to refuse.
-   */
-  readonly beforeOrderSend?: (c: Client) => Promise<void>;
-  /** the database skips duplicate inserts in one statement (PostgreSQL's ON CONFLICT DO NOTHING) */
-  readonly skipDuplicates?: boolean;
-}
-
 export class PrismaStore implements Store {
+  /** `onBeadsCommitted`: as in SqliteStore, told which beads each committed transaction appended */
   constructor(
     readonly db: Db,
-    private readonly opts: PrismaStoreOptions = {},
+    private readonly opts: { onBeadsCommitted?: (c: CommittedBeads) => void } = {},
   ) {}
 
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     let appended: CommittedBeads | null = null;
     const result = await this.db.$transaction(
       async (client) => {
-        await this.opts.begin?.(client);
         const beads: BeadDraft[] = [];
         const alerts: AlertDraft[] = [];
-        const result = await fn(makeTx(client, beads, alerts, this.opts));
+        const result = await fn(makeTx(client, beads, alerts));
         appended = await flush(client, beads, alerts);
         return result;
       },
@@ -83,7 +68,7 @@ async function flush(c: Client, beads: BeadDraft[], alerts: AlertDraft[]): Promi
   return { from: rows[0]!.seq, seq: last.seq, hash: last.hash };
 }
 
-function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[], opts: PrismaStoreOptions): Tx {
+function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[]): Tx {
   return {
     intents: {
       async get(id) {
@@ -169,7 +154,6 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[], o
     },
     orders: {
       async insert(o) {
-        if (o.status === 'PENDING') await opts.beforeOrderSend?.(c);
         try {
           await c.brokerOrder.create({ data: { ...o, createdAt: new Date(o.createdAt), updatedAt: new Date(o.updatedAt) } });
         } catch (e) {
@@ -181,7 +165,6 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[], o
         return (await c.brokerOrder.findMany({ where: { intentId }, orderBy: { createdAt: 'asc' } })).map(m.orderToDomain);
       },
       async update(intentId, role, patch) {
-        if (patch.status === 'PENDING') await opts.beforeOrderSend?.(c);
         await c.brokerOrder.update({ where: { intentId_role: { intentId, role } }, data: { ...patch, updatedAt: m.dt(patch.updatedAt) ?? undefined } });
       },
       async listWorking() {
@@ -190,9 +173,6 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[], o
     },
     fills: {
       async insertIfNew(f) {
-        // PostgreSQL: two processes may record one execution at once; the database decides
-        // (the SQLite client's types forbid skipDuplicates; only the PostgreSQL store sets it)
-        if (opts.skipDuplicates) return (await c.fill.createMany({ data: [{ ...f, time: new Date(f.time) }], skipDuplicates: true as never })).count === 1;
         const exists = await c.fill.findUnique({ where: { execId: f.execId }, select: { execId: true } });
         if (exists) return false;
         await c.fill.create({ data: { ...f, time: new Date(f.time) } });
@@ -272,8 +252,9 @@ function makeTx(c: Client, beadBuffer: BeadDraft[], alertBuffer: AlertDraft[], o
         await c.card.update({ where: { id }, data: { version: { increment: 1 }, updatedAt: new Date(now) } });
       },
       async listDirty(limit) {
-        // a column compared with a column: Prisma's field reference, portable to every database
-        return (await c.card.findMany({ where: { version: { gt: c.card.fields.renderedVersion } }, orderBy: { updatedAt: 'asc' }, take: limit })).map(m.cardToDomain);
+        const rows = await c.$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM "Card" WHERE version > renderedVersion ORDER BY updatedAt ASC LIMIT ?`, limit);
+        if (!rows.length) return [];
+        return (await c.card.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { updatedAt: 'asc' } })).map(m.cardToDomain);
       },
       async markRendered(id, version, messageId) {
         await c.card.updateMany({ where: { id, renderedVersion: { lt: version } }, data: { renderedVersion: version, ...(messageId !== null ? { messageId } : {}) } });
