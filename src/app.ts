@@ -14,8 +14,9 @@ import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
 import { anchorFilePath } from './runtime/anchor-journal.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
+import { join } from 'node:path';
 import type { Db } from './store/database.js';
-import { sqlitePath } from './store/db-path.js';
+import { isPostgresUrl, sqlitePath } from './store/db-path.js';
 import { migrate } from './store/migrate.js';
 import { SqliteStore } from './store/sqlite.store.js';
 
@@ -41,11 +42,13 @@ export interface AppDeps {
 export interface App {
   readonly engine: Engine;
   readonly store: Store;
-  /** Prisma client on the same file (created on first use): inspection, tools, tests (not with `inspectDb: false`) */
+  /** Prisma client on the same file (created on first use): inspection, tools, tests */
   readonly db: Db;
   readonly broker: BrokerPort;
   /** the audit anchor journal file (null: AUDIT_ANCHOR_FILE=off) and what publishes to it */
   readonly anchors: { readonly file: string | null; readonly publisher: AnchorPublisher };
+  /** what the IBKR broker asks before every write to TWS (a reason not to send, or null) */
+  setSendGate(gate: () => string | null): void;
   close(): Promise<void>;
 }
 
@@ -68,7 +71,7 @@ export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger, 
  * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
  * IBKR client (and rxjs) is only loaded when it is used.
  */
-export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): Promise<BrokerPort> {
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store, sendGate?: () => string | null): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
@@ -84,6 +87,7 @@ export async function buildBroker(config: AppConfig, clock: Clock, logger: Logge
       clock,
       logger: logger.child({ component: 'ibkr' }),
       inRestartWindow: (now) => inRestartWindow(now, day, tz),
+      ...(sendGate ? { sendGate } : {}),
     });
   }
   return buildSimBroker(config, clock, logger, store);
@@ -95,22 +99,47 @@ export function gatewayDayOf(config: AppConfig): GatewayDay {
   return { restartWindow: e.IB_RESTART_WINDOW, weeklyLogin: e.IB_WEEKLY_LOGIN, remindMinutesBefore: e.IB_LOGIN_REMINDER_MIN };
 }
 
+/**
+ * The store DATABASE_URL names, its migrations applied: PostgreSQL (postgresql://…, several
+ * processes) or a SQLite file — better-sqlite3 directly by default (hot paths stay in the low
+ * ms), or Prisma (STORE_ADAPTER=prisma, the portable adapter).
+ */
+async function openStore(config: AppConfig, clock: Clock, logger: Logger): Promise<{ store: Store; prismaDb: Db | null; usesPrisma: boolean; file: string; anchors: ReturnType<typeof buildAnchorPublisher> }> {
+  const url = config.env.DATABASE_URL;
+  // Prisma and pg are loaded only by the stores that use them (npm start's default needs neither)
+  if (isPostgresUrl(url)) {
+    const { pgPool, pgPrisma } = await import('./store/pg.database.js');
+    const { PgStore } = await import('./store/pg.store.js');
+    await (await import('./store/pg.migrate.js')).migratePostgres(url);
+    // no database file: the anchor journal defaults to ./data/phoenix.anchors.jsonl (processes
+    // of one desk must share one journal: the same file, or AUDIT_ANCHOR_URL)
+    const anchors = buildAnchorPublisher(config, join(process.cwd(), 'data', 'phoenix.db'), clock, logger);
+    const pool = pgPool(url);
+    const pgDb = pgPrisma(pool);
+    const store = new PgStore(pgDb, pool, { onBeadsCommitted: anchors.publisher.committed });
+    return { store, prismaDb: store.db, usesPrisma: false, file: '', anchors };
+  }
+  const file = sqlitePath(url);
+  migrate(file);
+  const usesPrisma = config.env.STORE_ADAPTER === 'prisma';
+  const prismaDb: Db | null = usesPrisma ? await (await import('./store/database.js')).openDatabase(url) : null;
+  // every commit that appends beads is anchored outside the database (SAFE-12)
+  const anchors = buildAnchorPublisher(config, file, clock, logger);
+  const onBeadsCommitted = anchors.publisher.committed;
+  const store: Store = prismaDb ? new (await import('./store/prisma.store.js')).PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
+  return { store, prismaDb, usesPrisma, file, anchors };
+}
+
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  const file = sqlitePath(config.env.DATABASE_URL);
-  migrate(file);
-  // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
-  // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later). Prisma's
-  // modules are loaded only when one of the two needs them.
-  const usePrisma = config.env.STORE_ADAPTER === 'prisma';
-  const prisma = usePrisma || deps.inspectDb !== false ? await import('./store/database.js') : null;
-  let prismaDb: Db | null = usePrisma && prisma ? await prisma.openDatabase(config.env.DATABASE_URL) : null;
-  // every commit that appends beads is anchored outside the database (SAFE-12)
-  const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
-  const onBeadsCommitted = anchors.publisher.committed;
-  const store: Store = prismaDb ? new (await import('./store/prisma.store.js')).PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted });
-  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
+  const opened = await openStore(config, deps.clock, deps.logger);
+  const { store, file, anchors } = opened;
+  let prismaDb = opened.prismaDb;
+  const prisma = opened.usesPrisma || deps.inspectDb !== false ? await import('./store/database.js') : null;
+  // a desk on PostgreSQL answers it from the leader lease (src/service.desk.ts); else nothing to check
+  let sendGate: (() => string | null) | null = null;
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store, () => sendGate?.() ?? null));
   const engine = new Engine({
     store,
     broker,
@@ -134,12 +163,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
     broker,
     anchors,
+    setSendGate(gate) {
+      sendGate = gate;
+    },
     async close() {
       engine.detach();
       await broker.disconnect().catch(() => {});
       await store.close();
       await anchors.publisher.flush(); // clean shutdown: every committed head is on disk
-      if (prismaDb && !usePrisma) await prismaDb.$disconnect(); // the inspection client (the Prisma store closes its own)
+      if (prismaDb && !opened.usesPrisma) await prismaDb.$disconnect(); // the inspection client (the Prisma store closes its own)
     },
   };
 }

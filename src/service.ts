@@ -14,10 +14,12 @@ import type { AppConfig } from './config/load.js';
 import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
+import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
+import { isPostgresUrl, redactPostgresUrl, sqlitePath } from './store/db-path.js';
 import { RECONCILE_REASON } from './engine/engine.js';
 import { KV } from './engine/kv.keys.js';
-import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
-import { sqlitePath } from './store/db-path.js';
+import type { LeaderRole } from './store/pg.leader.js';
+import { startDesk, type DeskLeaderOptions } from './service.desk.js';
 import { CronScheduler, startJobs, type Jobs, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
@@ -34,6 +36,8 @@ export interface ServiceOptions extends AppDeps {
   readonly scheduler?: Scheduler;
   /** started as the demo (`npm start -- --demo`): its own data directory (src/demo/data-dir.ts) */
   readonly demoData?: boolean;
+  /** PostgreSQL: the leader election (src/service.desk.ts) */
+  readonly leader?: DeskLeaderOptions;
 }
 
 export interface Service {
@@ -45,6 +49,10 @@ export interface Service {
   readonly readiness: Readiness;
   /** GET /metrics: this instance's own registry */
   readonly metrics: PhoenixMetrics;
+  /** SQLite: always leader. PostgreSQL: leader, follower, or lost (fenced, about to exit) */
+  role(): LeaderRole;
+  /** run `fn` once this process leads (now, awaited, when it already does): the bot, the alert sender */
+  whenLeader(fn: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +64,7 @@ export function serviceFacts(config: AppConfig, app: App, run: { startedAt: numb
     version: VERSION,
     pid: process.pid,
     startedAt: run.startedAt,
-    database: sqlitePath(e.DATABASE_URL),
+    database: isPostgresUrl(e.DATABASE_URL) ? redactPostgresUrl(e.DATABASE_URL) : sqlitePath(e.DATABASE_URL),
     demoData: run.demoData,
     constitution: { name: config.constitution.name, path: config.constitutionPath, demo: config.constitution.demo, timeZone: config.constitution.session.timeZone },
     mode: e.TRADING_MODE,
@@ -124,44 +132,58 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   await recordConfig(app, config, opts.telegramLabel, clock);
   // where the CLI finds this service when its own shell names another INTAKE_PORT (issue 16)
   await app.store.tx((tx) => tx.kv.set(KV.serviceEndpoint, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now()));
-  app.engine.attachBroker();
-  try {
-    await app.broker.connect();
-  } catch (e) {
-    logger.error({ err: (e as Error).message }, 'broker connect failed; submissions wait until it is ready');
-  }
-  // A restored broker connection retries approvals that were waiting for it (token clock running).
-  app.engine.onReconcileNeeded((reason) => {
-    if (reason === RECONCILE_REASON.brokerRestored) void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
-  });
-  if (app.broker.health().state === 'READY') {
-    const r = await app.engine.recoverFromBroker();
-    if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
-  }
-  const jobs =
-    opts.sweepEveryMs === 0
-      ? null
-      : await startJobs({
-          engine: app.engine, // also subscribes engine.onReconcileNeeded → debounced reconcile, ≤ 12/min
-          scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
-          logger,
-          ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
-          onRun: (r) => metrics.jobRun(r),
-        });
-  if (jobs) metrics.setSources({ jobsRunning: () => jobs.runner.health() });
-  readiness.set('jobs', jobs ? 'running' : 'disabled');
+  // What only the leader does (SQLite: this process, always): the broker session, restart
+  // recovery before anything new is sent, the jobs. The bot and the alert sender follow
+  // (startFrontEnds, through whenLeader).
+  let jobs: Jobs | null = null;
+  const leadDuties = async (): Promise<void> => {
+    app.engine.attachBroker();
+    try {
+      await app.broker.connect();
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'broker connect failed; submissions wait until it is ready');
+    }
+    // A restored broker connection retries approvals that were waiting for it (token clock running).
+    app.engine.onReconcileNeeded((reason) => {
+      if (reason === RECONCILE_REASON.brokerRestored) void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
+    });
+    if (app.broker.health().state === 'READY') {
+      const r = await app.engine.recoverFromBroker();
+      if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
+    }
+    const started =
+      opts.sweepEveryMs === 0
+        ? null
+        : await startJobs({
+            engine: app.engine, // also subscribes engine.onReconcileNeeded → debounced reconcile, ≤ 12/min
+            scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
+            logger,
+            ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
+            onRun: (r) => metrics.jobRun(r),
+          });
+    jobs = started;
+    if (started) metrics.setSources({ jobsRunning: () => started.runner.health() });
+    readiness.set('jobs', started ? 'running' : 'disabled');
+  };
+  const desk = await startDesk({ app, config, logger, clock, readiness, leadDuties, ...(opts.leader ? { leader: opts.leader } : {}) });
   return {
     config,
     app,
     intake,
-    jobs,
+    get jobs() {
+      return jobs;
+    },
     readiness,
     metrics,
+    role: () => desk.role(),
+    whenLeader: (fn) => desk.whenLeader(fn),
     async stop() {
       readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
+      await desk.stopCampaign();
       await jobs?.stop();
       await intake.close();
       await app.close();
+      await desk.release(); // last: the next leader must not meet this one's broker session
     },
   };
 }

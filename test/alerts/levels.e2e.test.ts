@@ -1,7 +1,7 @@
 /**
  * Notification levels (issue 17, SPEC 9) on real parts: the alert sender delivers through the
  * grammY transport to the sandbox Bot API over HTTP, the real grammY bot handles the snooze
- * taps, the engine runs on a real SQLite file, all on one FakeClock. Assertions are on what the
+ * taps, the engine runs on a real SQLite file (or PostgreSQL), all on one FakeClock. Assertions are on what the
  * sandbox Bot API server RECEIVED (disable_notification, reply_markup), on the outbox rows and
  * on the beads.
  */
@@ -15,7 +15,10 @@ import type { AlertDraft, AlertLevels, AlertType } from '../../src/engine/alerts
 import { flushMicrotasks } from '../support/fake-clock.js';
 import { CHAT_ID } from '../support/harness.js';
 import { CHAT, makeRig, payloadOf, TOKEN, type Rig } from '../bot/helpers.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { enqueue } from './helpers.js';
+
+const pg = usePostgres();
 
 let rig: Rig | undefined;
 let sender: AlertSender | undefined;
@@ -90,8 +93,8 @@ const messageOf = (r: Rig, ref: string) => {
 };
 
 describe('issue 17: notification levels', () => {
-  it.each(['sqlite', 'prisma'])('levels: INFO alerts reach the Bot API with disable_notification; WARNING and CRITICAL ring (store adapter %s)', async (adapter) => {
-    const { r, s } = await setup({}, {}, { STORE_ADAPTER: adapter });
+  it.each(STORE_ADAPTERS)('levels: INFO alerts reach the Bot API with disable_notification; WARNING and CRITICAL ring (store adapter %s)', async (adapter) => {
+    const { r, s } = await setup({}, {}, await adapterEnv(adapter, pg));
     const now = r.h.clock.now();
     const info = await raise(r, s, [draft('INTENT_BLOCKED', now, 'BUY 1 MES blocked: quality', { facts: { code: 'QUALITY' } })], 11_000);
     expect(info).toHaveLength(1);
@@ -104,7 +107,7 @@ describe('issue 17: notification levels', () => {
     expect(critical).toHaveLength(1);
     expect(critical[0]!.silent).toBe(false);
     // the outbox row says the same as what was sent
-    const rows = (await r.h.app.db.$queryRawUnsafe(`SELECT severity, silent FROM "AlertMessage" ORDER BY createdAt`)) as { severity: string; silent: number | bigint | boolean }[];
+    const rows = (await r.h.app.db.$queryRawUnsafe(`SELECT severity, silent FROM "AlertMessage" ORDER BY "createdAt"`)) as { severity: string; silent: number | bigint | boolean }[];
     expect(rows.map((x) => [x.severity, Number(x.silent)])).toEqual([['INFO', 1], ['WARNING', 0], ['CRITICAL', 0]]);
   });
 

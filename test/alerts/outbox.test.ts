@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender } from '../../src/alerts/sender.js';
-import { outboxDbFor } from '../../src/alerts/outbox.db.js';
+import { outboxDbFor, outboxSql } from '../../src/alerts/outbox.db.js';
 import { KV, type KvKey } from '../../src/engine/kv.keys.js';
 import type { AlertTransport } from '../../src/alerts/transport.js';
 import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
@@ -14,7 +14,10 @@ import type { AlertDraft } from '../../src/engine/alerts.table.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { CHAT_ID, makeHarness } from '../support/harness.js';
+import { usePostgres } from '../support/postgres.js';
 import { backlog, chatView, drain, enqueue, floodAlert, makeRig, reopen, runFor, sends, TOKEN, type Rig } from './helpers.js';
+
+const pg = usePostgres();
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -35,9 +38,9 @@ async function dbCounts(store: Store): Promise<{ alerts: number; sent: number; m
     const one = async (q: string) => Number((await sql.all(q))[0]?.n ?? 0);
     return {
       alerts: await one(`SELECT COUNT(*) AS n FROM "Alert"`),
-      sent: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE status = 'SENT' AND messageId IS NOT NULL`),
-      messageSum: await one(`SELECT COALESCE(SUM(alertCount), 0) AS n FROM "AlertMessage" WHERE status = 'SENT'`),
-      unassigned: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE messageId IS NULL`),
+      sent: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE status = 'SENT' AND "messageId" IS NOT NULL`),
+      messageSum: await one(`SELECT COALESCE(SUM("alertCount"), 0) AS n FROM "AlertMessage" WHERE status = 'SENT'`),
+      unassigned: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE "messageId" IS NULL`),
     };
   });
 }
@@ -115,6 +118,24 @@ describe('store adapters', () => {
     expect(chatView(sandbox).accounted).toBe(300);
     expect(await dbCounts(h.app.store)).toEqual({ alerts: 300, sent: 300, messageSum: 300, unassigned: 0 });
     expect(sender.stats.tickErrors).toBe(0);
+  });
+
+  it('the outbox runs on the PostgreSQL store (issue 18): same folding, same counts, times right in a process that is not on UTC', async () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata'; // +05:30: a timestamp read in local time would be off by hours
+    cleanup.push(async () => void (tz === undefined ? delete process.env.TZ : (process.env.TZ = tz)));
+    const { h, sandbox, sender } = await rigged({ env: { DATABASE_URL: await pg().createDatabase() } });
+    await enqueue(h.app.store, Array.from({ length: 300 }, (_, i) => floodAlert(i, h.clock.now())));
+    await drain(h.app.store, h.clock, sender, 10 * 60_000);
+    expect(chatView(sandbox).accounted).toBe(300);
+    expect(await dbCounts(h.app.store)).toEqual({ alerts: 300, sent: 300, messageSum: 300, unassigned: 0 });
+    expect(sender.stats.tickErrors).toBe(0);
+    // the pacing memory reads sentAt back as the instant it was written (fake clock: no later than now)
+    const sent = await outboxDbFor(h.app.store).tx((sql) => outboxSql.recentSends(sql, CHAT_ID, 5));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const t of sent) expect(t).toBeLessThanOrEqual(h.clock.now());
+    expect(h.clock.now() - sent[0]!).toBeLessThan(10 * 60_000);
+    expect(Number(await kv(h.app.store, KV.telegramLastSentAt))).toBe(sent[0]);
   });
 });
 

@@ -27,7 +27,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) return name === 'generated' || name === 'node_modules' ? [] : sources(p);
+    if (statSync(p).isDirectory()) return name === 'generated' || name === 'generated-pg' || name === 'node_modules' ? [] : sources(p);
     return /\.(ts|mts|js|mjs|sql)$/.test(name) ? [p] : [];
   });
 }
@@ -76,11 +76,12 @@ describe('INV-PROMOTION-T2-1', () => {
     expect(promo.indexOf('async function', fnStart + 10)).toBeGreaterThan(live[0]!.index); // still inside approveInTx
     // the consume's failure aborts the transaction before the flip
     expect(promo.slice(consume, live[0]!.index)).toMatch(/throw new ConcurrentChangeError/);
-    // 3. nothing else writes the table: raw SQL only in the sqlite adapter's upsert, the Prisma
-    //    model only in the Prisma adapter's upsert, no seed rows in migrations or scripts
+    // 3. nothing else writes the table: raw SQL only in the SQL adapters' upserts (SQLite's and
+    //    PostgreSQL's, issue 18), the Prisma model only in the Prisma adapter's upsert, no seed
+    //    rows in migrations or scripts
     const sqlWriters = files.filter((f) => /(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|REPLACE\s+INTO|DELETE\s+FROM)\s+"?Strategy"?\b/i.test(readFileSync(f, 'utf8'))).map(rel);
-    expect(sqlWriters).toEqual(['src/store/sqlite.store.ts']);
-    expect(readFileSync(join(ROOT, 'src/store/sqlite.store.ts'), 'utf8').match(/INTO "Strategy"/g)).toHaveLength(1);
+    expect(sqlWriters.sort()).toEqual(['src/store/pg.tx.ts', 'src/store/sqlite.store.ts']);
+    for (const adapter of sqlWriters) expect(readFileSync(join(ROOT, adapter), 'utf8').match(/INTO "Strategy"/g)).toHaveLength(1);
     const prismaWriters = files.filter((f) => /\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/.test(readFileSync(f, 'utf8'))).map(rel);
     expect(prismaWriters).toEqual(['src/store/prisma.store.ts']);
     expect(readFileSync(join(ROOT, 'src/store/prisma.store.ts'), 'utf8').match(/\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/g)).toHaveLength(1);

@@ -1,6 +1,7 @@
 /**
- * Both Store adapters (native better-sqlite3, the default; Prisma, the portable one) run the
- * same engine scenarios on a real file, and each reads what the other wrote.
+ * Every Store adapter (native better-sqlite3, the default; Prisma, the portable one; PostgreSQL
+ * on a real server, issue 18) runs the same engine scenarios, and the two SQLite adapters read
+ * what the other wrote.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommittedBeads } from '../../src/engine/audit.anchor.js';
@@ -9,20 +10,25 @@ import { beadHashV2 } from '../../src/engine/beads.js';
 import { kvKeyOf } from '../../src/engine/kv.keys.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { PrismaStore } from '../../src/store/prisma.store.js';
+import { PgStore } from '../../src/store/pg.store.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, makeHarness as makeRealHarness, type Harness } from '../support/harness.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 
 /** The kv takes only declared keys (kv.keys.ts): an id-carrying one serves as a scratch key here. */
 const anyKey = (name: string) => kvKeyOf.contract(`test-${name}`);
 
-for (const adapter of ['sqlite', 'prisma'] as const) {
+const pg = usePostgres();
+
+for (const adapter of STORE_ADAPTERS) {
   describe(`store adapter: ${adapter}`, () => {
     let h: Harness;
     afterEach(async () => h?.close());
+    const makeHarness = async () => makeRealHarness({ env: await adapterEnv(adapter, pg) });
 
     it('runs a full lifecycle to CLOSED with P&L and a verifying chain', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
-      expect(h.app.store).toBeInstanceOf(adapter === 'sqlite' ? SqliteStore : PrismaStore);
+      h = await makeHarness();
+      expect(h.app.store).toBeInstanceOf({ sqlite: SqliteStore, prisma: PrismaStore, postgres: PgStore }[adapter]);
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
@@ -37,7 +43,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('token consume is a compare-and-set: of 8 concurrent attempts exactly one wins', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness();
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       const now = h.clock.now();
@@ -47,7 +53,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('one order per intent and leg, enforced by the database', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness();
       const now = h.clock.now();
       const order = { id: 'o1', intentId: 'int_1', role: 'ENTRY' as const, brokerOrderId: null, status: 'PENDING' as const, quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now };
       await h.app.store.tx((tx) => tx.orders.insert(order));
@@ -55,7 +61,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('a failed transaction leaves nothing behind (no state, no beads, no alerts)', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness();
       const before = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));
       await expect(
         h.app.store.tx(async (tx) => {
@@ -76,7 +82,7 @@ describe('store adapters share one file format', () => {
   afterEach(async () => h?.close());
 
   it('what the native store wrote, Prisma reads identically (and the chain verifies through both)', async () => {
-    h = await makeHarness();
+    h = await makeRealHarness();
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
     await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
@@ -100,7 +106,7 @@ describe('SAFE-12: both adapters hash every column the same way and report what 
   afterEach(async () => h?.close());
 
   it('SAFE-12: native and Prisma stores, taking turns on one file, write consecutive v2 beads (hash over seq, id, type, intentId, ts, prevHash, payload), tell the anchor hook each committed range, and verify each other', async () => {
-    h = await makeHarness();
+    h = await makeRealHarness();
     const ranges: string[] = [];
     const hook = (who: string) => (c: CommittedBeads) => ranges.push(`${who} ${c.from}-${c.seq} ${c.hash}`);
     const native = new SqliteStore(h.dbFile, { onBeadsCommitted: hook('sqlite') });
@@ -133,7 +139,7 @@ describe('native store group commit', () => {
   afterEach(async () => h?.close());
 
   it('transactions queued together share one COMMIT, yet a failing one rolls back alone (its beads and alerts too)', async () => {
-    h = await makeHarness();
+    h = await makeRealHarness();
     const store = h.app.store;
     const now = h.clock.now();
     const before = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));
