@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { demoEnv, takeDemoFlag } from './demo/data-dir.js';
 import { createLogger } from './runtime/logger.js';
 import { cryptoRandom, systemClock } from './runtime/system-clock.js';
-import { postgresPassword } from './store/pg.database.js';
+import { postgresPassword } from './store/db-path.js';
 import { startFrontEnds, startService, type FrontEnds } from './service.js';
 
 async function main(): Promise<void> {
