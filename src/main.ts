@@ -62,17 +62,30 @@ async function main(): Promise<void> {
   else process.stdout.write(`Phoenix is running as a FOLLOWER on PostgreSQL: intake ${service.intake.url}; the leader process holds the broker session, the bot and the alerts; this one takes over if the leader goes.\n`);
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // a second Ctrl+C / SIGTERM while winding down: leave now (every state change is one
+      // transaction, so a cut shutdown loses nothing; the crash drill proves restarts)
+      logger.warn({ signal }, 'second stop signal: exiting without waiting for the shutdown');
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
+    // a shutdown step that hangs (a socket that never closes) must not keep Phoenix half-alive
+    setTimeout(() => {
+      logger.error({ signal, afterMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     service.readiness.stopAll(); // /healthz 503 while we wind down
     await (front as FrontEnds | null)?.stop();
     await service.stop();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
+
+/** How long a stop may take before the process leaves anyway (Ctrl+C never hangs). */
+const SHUTDOWN_DEADLINE_MS = 15_000;
 
 main().catch((e: Error) => {
   process.stderr.write(`Phoenix failed to start: ${e.message}\n`);
