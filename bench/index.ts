@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   if (recon) sections.push({ key: 'reconcile', name: 'reconciliation', run: recon });
   const alerts = await optional('./alerts.bench.js', 'benchAlertFloodRows');
   if (alerts) sections.push({ key: 'alerts', name: 'alert flood', run: alerts });
+  const postgres = await optional('./postgres.bench.js', 'benchPostgres');
+  if (postgres) sections.push({ key: 'postgres', name: 'PostgreSQL next to SQLite', run: postgres });
   sections.push({ key: 'halt', name: '/halt fast path', run: () => benchHalt() });
   sections.push({ key: 'startup', name: 'start-up & memory', run: () => benchStartup() });
   sections.push({ key: 'sim', name: 'deterministic simulation', run: () => benchSim() });

@@ -14,9 +14,10 @@ import { seededRandom } from './engine/ports.js';
 import type { Store } from './engine/store.port.js';
 import { anchorFilePath } from './runtime/anchor-journal.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
-import { openDatabase, prismaClient, sqlitePath, type Db } from './store/database.js';
+import { join } from 'node:path';
+import type { Db } from './store/database.js';
+import { isPostgresUrl, sqlitePath } from './store/db-path.js';
 import { migrate } from './store/migrate.js';
-import { PrismaStore } from './store/prisma.store.js';
 import { SqliteStore } from './store/sqlite.store.js';
 
 export const VERSION = '0.1.0';
@@ -34,6 +35,12 @@ export interface AppDeps {
   readonly storeIdPrefix?: string;
   /** wrap the store the engine and the app use (the simulator: a process that can be killed at a commit) */
   readonly wrapStore?: (store: Store) => Store;
+  /**
+   * Load the Prisma client behind `app.db` (default true: tests and tools inspect the
+   * database with it). `npm start` passes false: on the default better-sqlite3 store nothing
+   * else needs Prisma, whose client costs ~15 MB and ~0.2 s of start-up (issue 17, Memory).
+   */
+  readonly inspectDb?: boolean;
 }
 
 export interface App {
@@ -44,6 +51,8 @@ export interface App {
   readonly broker: BrokerPort;
   /** the audit anchor journal file (null: AUDIT_ANCHOR_FILE=off) and what publishes to it */
   readonly anchors: { readonly file: string | null; readonly publisher: AnchorPublisher };
+  /** what the IBKR broker asks before every write to TWS (a reason not to send, or null) */
+  setSendGate(gate: () => string | null): void;
   close(): Promise<void>;
 }
 
@@ -66,7 +75,7 @@ export function buildSimBroker(config: AppConfig, clock: Clock, logger: Logger, 
  * The broker the configuration asks for: the simulator (default) or IB Gateway / TWS. The
  * IBKR client (and rxjs) is only loaded when it is used.
  */
-export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store): Promise<BrokerPort> {
+export async function buildBroker(config: AppConfig, clock: Clock, logger: Logger, store?: Store, sendGate?: () => string | null): Promise<BrokerPort> {
   const e = config.env;
   if (e.BROKER === 'ibkr') {
     const { IbkrBroker } = await import('./broker/ibkr/index.js');
@@ -82,6 +91,7 @@ export async function buildBroker(config: AppConfig, clock: Clock, logger: Logge
       clock,
       logger: logger.child({ component: 'ibkr' }),
       inRestartWindow: (now) => inRestartWindow(now, day, tz),
+      ...(sendGate ? { sendGate } : {}),
     });
   }
   return buildSimBroker(config, clock, logger, store);
@@ -93,20 +103,48 @@ export function gatewayDayOf(config: AppConfig): GatewayDay {
   return { restartWindow: e.IB_RESTART_WINDOW, weeklyLogin: e.IB_WEEKLY_LOGIN, remindMinutesBefore: e.IB_LOGIN_REMINDER_MIN };
 }
 
+/**
+ * The store DATABASE_URL names, its migrations applied: PostgreSQL (postgresql://…, several
+ * processes) or a SQLite file — better-sqlite3 directly by default (hot paths stay in the low
+ * ms), or Prisma (STORE_ADAPTER=prisma, the portable adapter).
+ */
+async function openStore(config: AppConfig, clock: Clock, logger: Logger, idPrefix?: string): Promise<{ store: Store; prismaDb: Db | null; usesPrisma: boolean; file: string; anchors: ReturnType<typeof buildAnchorPublisher> }> {
+  const url = config.env.DATABASE_URL;
+  // Prisma and pg are loaded only by the stores that use them (npm start's default needs neither)
+  if (isPostgresUrl(url)) {
+    const { pgPool, pgPrisma } = await import('./store/pg.database.js');
+    const { PgStore } = await import('./store/pg.store.js');
+    await (await import('./store/pg.migrate.js')).migratePostgres(url);
+    // no database file: the anchor journal defaults to ./data/phoenix.anchors.jsonl (processes
+    // of one desk must share one journal: the same file, or AUDIT_ANCHOR_URL)
+    const anchors = buildAnchorPublisher(config, join(process.cwd(), 'data', 'phoenix.db'), clock, logger);
+    const pool = pgPool(url);
+    const pgDb = pgPrisma(pool);
+    const store = new PgStore(pgDb, pool, { onBeadsCommitted: anchors.publisher.committed });
+    return { store, prismaDb: store.db, usesPrisma: false, file: '', anchors };
+  }
+  const file = sqlitePath(url);
+  migrate(file);
+  const usesPrisma = config.env.STORE_ADAPTER === 'prisma';
+  const prismaDb: Db | null = usesPrisma ? await (await import('./store/database.js')).openDatabase(url) : null;
+  // every commit that appends beads is anchored outside the database (SAFE-12)
+  const anchors = buildAnchorPublisher(config, file, clock, logger);
+  const onBeadsCommitted = anchors.publisher.committed;
+  const store: Store = prismaDb ? new (await import('./store/prisma.store.js')).PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted, ...(idPrefix !== undefined ? { idPrefix } : {}) });
+  return { store, prismaDb, usesPrisma, file, anchors };
+}
+
 /** Open the database (applying pending migrations) and build the engine. Nothing connects yet. */
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
-  const file = sqlitePath(config.env.DATABASE_URL);
-  migrate(file);
-  // Default: better-sqlite3 directly (hot paths stay in the low ms); STORE_ADAPTER=prisma runs
-  // the same engine on Prisma (the portable adapter, e.g. for PostgreSQL later).
-  let prismaDb: Db | null = config.env.STORE_ADAPTER === 'prisma' ? await openDatabase(config.env.DATABASE_URL) : null;
-  // every commit that appends beads is anchored outside the database (SAFE-12)
-  const anchors = buildAnchorPublisher(config, file, deps.clock, deps.logger);
-  const onBeadsCommitted = anchors.publisher.committed;
-  const base: Store = prismaDb ? new PrismaStore(prismaDb, { onBeadsCommitted }) : new SqliteStore(file, { onBeadsCommitted, ...(deps.storeIdPrefix !== undefined ? { idPrefix: deps.storeIdPrefix } : {}) });
-  const store = deps.wrapStore ? deps.wrapStore(base) : base;
-  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store));
+  const opened = await openStore(config, deps.clock, deps.logger, deps.storeIdPrefix);
+  const { file, anchors } = opened;
+  const store = deps.wrapStore ? deps.wrapStore(opened.store) : opened.store;
+  let prismaDb = opened.prismaDb;
+  const prisma = opened.usesPrisma || deps.inspectDb !== false ? await import('./store/database.js') : null;
+  // a desk on PostgreSQL answers it from the leader lease (src/service.desk.ts); else nothing to check
+  let sendGate: (() => string | null) | null = null;
+  const broker = deps.broker ?? (await buildBroker(config, deps.clock, deps.logger, store, () => sendGate?.() ?? null));
   const engine = new Engine({
     store,
     broker,
@@ -124,17 +162,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
     engine,
     store,
     get db() {
-      prismaDb ??= prismaClient(file);
+      if (!prisma) throw new Error('app.db: the Prisma client is not loaded in this process (createApp with inspectDb: false, as `npm start` runs)');
+      prismaDb ??= prisma.prismaClient(file);
       return prismaDb;
     },
     broker,
     anchors,
+    setSendGate(gate) {
+      sendGate = gate;
+    },
     async close() {
       engine.detach();
       await broker.disconnect().catch(() => {});
       await store.close();
       await anchors.publisher.flush(); // clean shutdown: every committed head is on disk
-      if (prismaDb && !(base instanceof PrismaStore)) await prismaDb.$disconnect();
+      if (prismaDb && !opened.usesPrisma) await prismaDb.$disconnect(); // the inspection client (the Prisma store closes its own)
     },
   };
 }

@@ -15,7 +15,11 @@ import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
-import { sqlitePath } from './store/database.js';
+import { isPostgresUrl, redactPostgresUrl, sqlitePath } from './store/db-path.js';
+import { RECONCILE_REASON } from './engine/engine.js';
+import { KV } from './engine/kv.keys.js';
+import type { LeaderRole } from './store/pg.leader.js';
+import { startDesk, type DeskLeaderOptions } from './service.desk.js';
 import { CronScheduler, startJobs, type Jobs, type RunRecord, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
@@ -32,6 +36,8 @@ export interface ServiceOptions extends AppDeps {
   readonly scheduler?: Scheduler;
   /** started as the demo (`npm start -- --demo`): its own data directory (src/demo/data-dir.ts) */
   readonly demoData?: boolean;
+  /** PostgreSQL: the leader election (src/service.desk.ts) */
+  readonly leader?: DeskLeaderOptions;
 }
 
 export interface Service {
@@ -43,11 +49,12 @@ export interface Service {
   readonly readiness: Readiness;
   /** GET /metrics: this instance's own registry */
   readonly metrics: PhoenixMetrics;
+  /** SQLite: always leader. PostgreSQL: leader, follower, or lost (fenced, about to exit) */
+  role(): LeaderRole;
+  /** run `fn` once this process leads (now, awaited, when it already does): the bot, the alert sender */
+  whenLeader(fn: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
-
-/** SystemState key: the running service's intake address, for the CLI (src/cli/service-client.ts). */
-export const SERVICE_ENDPOINT_KEY = 'service.endpoint';
 
 /** What GET /v1/admin/status says this process runs (no secrets). */
 export function serviceFacts(config: AppConfig, app: App, run: { startedAt: number; intake: string; telegram: string; demoData: boolean }): ServiceFacts {
@@ -57,7 +64,7 @@ export function serviceFacts(config: AppConfig, app: App, run: { startedAt: numb
     version: VERSION,
     pid: process.pid,
     startedAt: run.startedAt,
-    database: sqlitePath(e.DATABASE_URL),
+    database: isPostgresUrl(e.DATABASE_URL) ? redactPostgresUrl(e.DATABASE_URL) : sqlitePath(e.DATABASE_URL),
     demoData: run.demoData,
     constitution: { name: config.constitution.name, path: config.constitutionPath, demo: config.constitution.demo, timeZone: config.constitution.session.timeZone },
     mode: e.TRADING_MODE,
@@ -118,51 +125,63 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     throw e;
   }
   intakeUrl = intake.url;
-  const jobs = await startEngineSide(app, {
-    ...opts,
-    // where the CLI finds this service when its own shell names another INTAKE_PORT (issue 16)
-    afterConfig: () => app.store.tx((tx) => tx.kv.set(SERVICE_ENDPOINT_KEY, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now())),
-    onRun: (r) => metrics.jobRun(r),
-  });
-  if (jobs) metrics.setSources({ jobsRunning: () => jobs.runner.health() });
-  readiness.set('jobs', jobs ? 'running' : 'disabled');
+  await recordStart(app, opts);
+  // where the CLI finds this service when its own shell names another INTAKE_PORT (issue 16)
+  await app.store.tx((tx) => tx.kv.set(KV.serviceEndpoint, JSON.stringify({ url: intake.url, pid: process.pid, startedAt }), clock.now()));
+  // What only the leader does (SQLite: this process, always): the broker session, restart
+  // recovery before anything new is sent, the jobs. The bot and the alert sender follow
+  // (startFrontEnds, through whenLeader).
+  let jobs: Jobs | null = null;
+  const leadDuties = async (): Promise<void> => {
+    const started = await leadEngine(app, { ...opts, onRun: (r) => metrics.jobRun(r) });
+    jobs = started;
+    if (started) metrics.setSources({ jobsRunning: () => started.runner.health() });
+    readiness.set('jobs', started ? 'running' : 'disabled');
+  };
+  const desk = await startDesk({ app, config, logger, clock, readiness, leadDuties, ...(opts.leader ? { leader: opts.leader } : {}) });
   return {
     config,
     app,
     intake,
-    jobs,
+    get jobs() {
+      return jobs;
+    },
     readiness,
     metrics,
+    role: () => desk.role(),
+    whenLeader: (fn) => desk.whenLeader(fn),
     async stop() {
       readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
+      await desk.stopCampaign();
       await jobs?.stop();
       await intake.close();
       await app.close();
+      await desk.release(); // last: the next leader must not meet this one's broker session
     },
   };
 }
 
 export type EngineSideOptions = Pick<ServiceOptions, 'config' | 'logger' | 'clock' | 'telegramLabel' | 'sweepEveryMs' | 'scheduler'> & {
-  /** after the CONFIG bead, before the broker session (the service records where it listens) */
-  readonly afterConfig?: () => Promise<void>;
   /** each finished job run (metrics) */
   readonly onRun?: (r: RunRecord) => void;
 };
 
-/**
- * The engine side of a start-up, in the order that keeps INV-IDEMPOTENT-ORDER-1: the audit
- * anchor check, the CONFIG bead, the broker session, restart recovery by orderRef, then the jobs.
- * `startService` runs it after binding intake; the simulator runs it for every (re)start of its
- * in-process Phoenix.
- */
-export async function startEngineSide(app: App, opts: EngineSideOptions): Promise<Jobs | null> {
+/** Before this process writes anything else: the audit anchor check, then the CONFIG bead. */
+export async function recordStart(app: App, opts: EngineSideOptions): Promise<void> {
   const { config, logger, clock } = opts;
   // Before this process writes a bead: does the log still match its anchor journal? (SAFE-12)
   const anchored = await checkAnchorsAtStartup({ store: app.store, file: app.anchors.file, publisher: app.anchors.publisher, clock, logger });
   if (anchored.kind === 'ok' || anchored.kind === 'off' || (anchored.kind === 'new' && anchored.head === 0)) logger.info({ ...anchored, journal: app.anchors.file }, 'audit anchor journal checked');
   else logger.warn({ ...anchored, journal: app.anchors.file }, 'audit anchor journal: see the AUDIT_ANCHOR alert (RB-017)');
   await recordConfig(app, config, opts.telegramLabel, clock);
-  await opts.afterConfig?.();
+}
+
+/**
+ * What only the leader does, in the order that keeps INV-IDEMPOTENT-ORDER-1: the broker session,
+ * restart recovery by orderRef before anything new is sent, then the jobs.
+ */
+export async function leadEngine(app: App, opts: EngineSideOptions): Promise<Jobs | null> {
+  const { config, logger, clock } = opts;
   app.engine.attachBroker();
   try {
     await app.broker.connect();
@@ -171,23 +190,30 @@ export async function startEngineSide(app: App, opts: EngineSideOptions): Promis
   }
   // A restored broker connection retries approvals that were waiting for it (token clock running).
   app.engine.onReconcileNeeded((reason) => {
-    if (reason === 'broker connection restored') void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
+    if (reason === RECONCILE_REASON.brokerRestored) void app.engine.retryWaiting().catch((e: Error) => logger.error({ err: e.message }, 'retry after reconnect failed'));
   });
   if (app.broker.health().state === 'READY') {
     const r = await app.engine.recoverFromBroker();
     if (r.checked) logger.info({ ...r }, 'restart recovery by orderRef');
   }
-  return (
-    opts.sweepEveryMs === 0
-      ? null
-      : await startJobs({
-          engine: app.engine, // also subscribes engine.onReconcileNeeded → debounced reconcile, ≤ 12/min
-          scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
-          logger,
-          ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
-          ...(opts.onRun ? { onRun: opts.onRun } : {}),
-        })
-  );
+  return opts.sweepEveryMs === 0
+    ? null
+    : startJobs({
+        engine: app.engine, // also subscribes engine.onReconcileNeeded → debounced reconcile, ≤ 12/min
+        scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
+        logger,
+        ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
+        ...(opts.onRun ? { onRun: opts.onRun } : {}),
+      });
+}
+
+/**
+ * The simulator's start of its in-process Phoenix (SQLite: always the leader): `recordStart`,
+ * then `leadEngine` — what `startService` does around binding intake and the leader election.
+ */
+export async function startEngineSide(app: App, opts: EngineSideOptions): Promise<Jobs | null> {
+  await recordStart(app, opts);
+  return leadEngine(app, opts);
 }
 
 export interface FrontEndOptions {

@@ -144,14 +144,14 @@ export function inhibitionTypes(types: readonly AlertType[]): AlertType[] {
   const out = new Set<AlertType>();
   for (const i of inhibitorTypes(types)) {
     out.add(i);
-    for (const r of alertDef(i).resolvedBy ?? []) out.add(r as AlertType);
+    for (const r of alertDef(i).resolvedBy ?? []) out.add(r);
   }
   return [...out];
 }
 
 /** Types that inhibit some other type. */
 export function inhibitorTypes(types: readonly AlertType[]): AlertType[] {
-  return [...new Set(types.flatMap((t) => (alertDef(t).inhibitedBy ?? []) as AlertType[]))];
+  return [...new Set(types.flatMap((t) => alertDef(t).inhibitedBy ?? []))];
 }
 
 /**
@@ -163,7 +163,7 @@ export function activeInhibitors(lastRaised: ReadonlyMap<AlertType, Raised>, now
   for (const t of inhibitorTypes(types)) {
     const r = lastRaised.get(t);
     if (!r || now - r.at > INHIBIT_MAX_MS) continue;
-    const resolved = (alertDef(t).resolvedBy ?? []).some((x) => (lastRaised.get(x as AlertType)?.at ?? -Infinity) >= r.at);
+    const resolved = (alertDef(t).resolvedBy ?? []).some((x) => (lastRaised.get(x)?.at ?? -Infinity) >= r.at);
     if (!resolved) active.set(t, { ...r, type: t });
   }
   return active;
@@ -194,7 +194,7 @@ export function buildUnits(groups: Iterable<GroupAgg>, inhibitors: ReadonlyMap<A
   };
   for (const g of groups) {
     if (g.count === 0) continue;
-    const inh = alertDef(g.type).inhibitedBy?.map((t) => inhibitors.get(t as AlertType)).find((x) => x !== undefined);
+    const inh = alertDef(g.type).inhibitedBy?.map((t) => inhibitors.get(t)).find((x) => x !== undefined);
     if (inh) unit(inh.groupKey, inh.type, inh).folded.push(g);
     else unit(g.groupKey, g.type).host = g;
   }

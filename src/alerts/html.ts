@@ -1,5 +1,6 @@
 /**
- * HTML helpers for alert messages (Telegram HTML parse mode). Pure.
+ * The one set of Telegram HTML text primitives (escape, visible text and length, clip), used by
+ * the alert messages and by the bot's line renderer (src/bot/html.ts builds on it). Pure.
  *
  * Telegram limits a message to 4096 characters AFTER entity parsing: tags do not count,
  * `&amp;` counts as one character. `visibleLength` measures exactly that for the HTML this
@@ -12,13 +13,18 @@ export const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replac
 
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"' };
 
-/** The text Telegram shows for `html` (tags removed, entities decoded). */
+/**
+ * The text Telegram shows for an HTML message: tags removed, entities decoded. Matches
+ * Telegram for well-formed HTML of the tags Phoenix emits.
+ */
 export function visibleText(html: string): string {
-  return html.replace(/<[^>]*>/g, '').replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot);/g, (_m, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-    return NAMED[e] ?? '';
-  });
+  return html
+    .replace(/<\/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?>/g, '')
+    .replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot);/g, (_, e: string) => {
+      if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+      if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
+      return NAMED[e] ?? '';
+    });
 }
 
 /** Characters after HTML parsing, the unit of Telegram's 4096 limit. */

@@ -5,4 +5,4 @@ export * from './chat-budget.js';
 export * from './render.js';
 export * from './transport.js';
 export { AlertSender, startAlertSender, type AlertSenderOptions, type SenderStats } from './sender.js';
-export { TELEGRAM_KV, outboxDbFor } from './outbox.db.js';
+export { outboxDbFor } from './outbox.db.js';

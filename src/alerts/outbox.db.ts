@@ -1,11 +1,12 @@
 /**
  * The alert sender's persistence: the Alert and AlertMessage tables and a few SystemState
- * keys, through plain SQL so it runs on either store adapter:
+ * keys, through plain SQL so it runs on every store adapter:
  *
  * - better-sqlite3 store (`store.db.prepare`): statements run inside `store.tx`, i.e. under
  *   the store's own mutex and BEGIN IMMEDIATE, so they never interleave with an engine
  *   transaction on the shared connection;
- * - Prisma store (`store.db.$transaction`): an interactive Prisma transaction.
+ * - Prisma store (`store.db.$transaction`): an interactive Prisma transaction;
+ * - PostgreSQL store (`store.outboxDb()`): a transaction under the desk's write lock.
  *
  * Row lifecycle (Alert.status stays PENDING until its message is delivered, so the store's
  * `backlog()` and /status count every undelivered alert):
@@ -17,8 +18,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isAlertType, type AlertPayload, type AlertType, type Severity } from '../engine/alerts.table.js';
-import { activeSnoozes, parseSnoozes, SNOOZE_KV, type Snooze } from '../engine/alert-snooze.usecase.js';
+import { activeSnoozes, parseSnoozes, type Snooze } from '../engine/alert-snooze.usecase.js';
+import { KV, type KvKey } from '../engine/kv.keys.js';
 import type { Store } from '../engine/store.port.js';
+/** the SQLite row time format, one definition (this file's raw SQL goes away with issue 15's alert repository) */
+import { iso } from '../store/sqlite.rows.js';
 import type { GroupMemory, PendingAlert, Raised } from './aggregate.js';
 
 type Row = Record<string, unknown>;
@@ -45,8 +49,15 @@ interface PrismaTxLike {
   $executeRawUnsafe(sql: string, ...p: unknown[]): Promise<number>;
 }
 
-/** The outbox DB for either store adapter (duck-typed on `store.db`). */
+/**
+ * The outbox DB for the store: a store that brings its own (PostgreSQL, src/store/pg.store.ts:
+ * `?` placeholders become `$n`, under the desk's write lock), else duck-typed on `store.db`.
+ * The statements below are portable: identifiers that are not all lower case are quoted, and
+ * `rowid` is SQLite's implicit one or PostgreSQL's explicit Alert.rowid (same order).
+ */
 export function outboxDbFor(store: Store): OutboxDb {
+  const own = (store as unknown as { outboxDb?: () => OutboxDb }).outboxDb;
+  if (typeof own === 'function') return own.call(store);
   const db = (store as unknown as { db?: unknown }).db;
   if (db && typeof (db as BetterSqliteLike).prepare === 'function') {
     const sqlite = db as BetterSqliteLike;
@@ -82,23 +93,8 @@ export function outboxDbFor(store: Store): OutboxDb {
   throw new Error('alert outbox: store exposes neither a better-sqlite3 nor a Prisma `db`');
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '+00:00');
 export const toMs = (v: unknown): number => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number(v));
 export const newMessageId = (): string => `am_${randomBytes(6).toString('base64url')}`;
-
-/** SystemState keys the pipeline keeps; /status, the heartbeat and doctor read them. */
-export const TELEGRAM_KV = {
-  /** epoch ms of the last delivered alert message */
-  lastSentAt: 'telegram.lastSentAt',
-  /** last delivery error, with how long it has been failing (absent while healthy) */
-  lastError: 'telegram.lastError',
-  /** epoch ms of the first failure of the current failing streak (absent while healthy) */
-  failingSince: 'telegram.failingSince',
-  /** epoch ms since which TELEGRAM_DOWN is raised (absent while healthy) */
-  down: 'telegram.down',
-  /** JSON: what each alert group last said (repeat suppression across restarts) */
-  groups: 'alerts.groups',
-} as const;
 
 export interface MessageRow {
   readonly id: string;
@@ -163,7 +159,7 @@ function pendingFromRow(r: Row): PendingAlert {
 export const outboxSql = {
   async pendingAfter(sql: SqlExec, afterRid: number, limit: number): Promise<PendingAlert[]> {
     const rows = await sql.all(
-      `SELECT rowid AS rid, id, type, severity, groupKey, payload, createdAt FROM "Alert" WHERE rowid > ? AND status = 'PENDING' AND messageId IS NULL ORDER BY rowid LIMIT ?`,
+      `SELECT rowid AS rid, id, type, severity, "groupKey", payload, "createdAt" FROM "Alert" WHERE rowid > ? AND status = 'PENDING' AND "messageId" IS NULL ORDER BY rowid LIMIT ?`,
       afterRid,
       limit,
     );
@@ -174,7 +170,7 @@ export const outboxSql = {
   async latestOfTypes(sql: SqlExec, types: readonly AlertType[]): Promise<Map<AlertType, Raised>> {
     const out = new Map<AlertType, Raised>();
     for (const t of types) {
-      const r = (await sql.all(`SELECT groupKey, createdAt FROM "Alert" WHERE type = ? ORDER BY rowid DESC LIMIT 1`, t))[0];
+      const r = (await sql.all(`SELECT "groupKey", "createdAt" FROM "Alert" WHERE type = ? ORDER BY rowid DESC LIMIT 1`, t))[0];
       if (r) out.set(t, { at: toMs(r.createdAt), groupKey: String(r.groupKey) });
     }
     return out;
@@ -187,7 +183,7 @@ export const outboxSql = {
    */
   async compose(sql: SqlExec, m: NewMessage, cursor: number, memory: Readonly<Record<string, GroupMemory>>): Promise<void> {
     await sql.run(
-      `INSERT INTO "AlertMessage"(id, chatId, severity, groupKey, text, alertCount, status, attempts, nextAttemptAt, createdAt, silent, snoozeTypes) VALUES (?, ?, ?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
+      `INSERT INTO "AlertMessage"(id, "chatId", severity, "groupKey", text, "alertCount", status, attempts, "nextAttemptAt", "createdAt", silent, "snoozeTypes") VALUES (?, ?, ?, ?, ?, ?, 'QUEUED', 0, ?, ?, ?, ?)`,
       m.id,
       m.chatId,
       m.severity,
@@ -203,19 +199,19 @@ export const outboxSql = {
     for (let i = 0; i < m.groupKeys.length; i += 200) {
       const keys = m.groupKeys.slice(i, i + 200);
       assigned += await sql.run(
-        `UPDATE "Alert" SET messageId = ? WHERE status = 'PENDING' AND messageId IS NULL AND rowid <= ? AND groupKey IN (${keys.map(() => '?').join(',')})`,
+        `UPDATE "Alert" SET "messageId" = ? WHERE status = 'PENDING' AND "messageId" IS NULL AND rowid <= ? AND "groupKey" IN (${keys.map(() => '?').join(',')})`,
         m.id,
         cursor,
         ...keys,
       );
     }
     if (assigned !== m.alertCount) throw new AlertCountMismatch(m.alertCount, assigned);
-    await kvSet(sql, TELEGRAM_KV.groups, JSON.stringify(memory), m.at);
+    await kvSet(sql, KV.alertGroups, JSON.stringify(memory), m.at);
   },
 
   async unsent(sql: SqlExec): Promise<MessageRow[]> {
     const rows = await sql.all(
-      `SELECT id, chatId, severity, text, alertCount, status, attempts, nextAttemptAt, createdAt, silent, snoozeTypes FROM "AlertMessage" WHERE status IN ('QUEUED', 'SENDING') ORDER BY createdAt, id`,
+      `SELECT id, "chatId", severity, text, "alertCount", status, attempts, "nextAttemptAt", "createdAt", silent, "snoozeTypes" FROM "AlertMessage" WHERE status IN ('QUEUED', 'SENDING') ORDER BY "createdAt", id`,
     );
     return rows.map((r) => ({
       silent: r.silent === true || Number(r.silent) === 1,
@@ -236,25 +232,25 @@ export const outboxSql = {
   async suppress(sql: SqlExec, ids: readonly string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);
-      await sql.run(`UPDATE "Alert" SET status = 'SUPPRESSED' WHERE status = 'PENDING' AND messageId IS NULL AND id IN (${part.map(() => '?').join(',')})`, ...part);
+      await sql.run(`UPDATE "Alert" SET status = 'SUPPRESSED' WHERE status = 'PENDING' AND "messageId" IS NULL AND id IN (${part.map(() => '?').join(',')})`, ...part);
     }
   },
 
   /** Snoozes running at `now` ("snooze 1 h", src/engine/alert-snooze.usecase.ts). */
   async snoozes(sql: SqlExec, now: number): Promise<Snooze[]> {
-    return activeSnoozes(parseSnoozes(await kvGet(sql, SNOOZE_KV)), now);
+    return activeSnoozes(parseSnoozes(await kvGet(sql, KV.alertSnooze)), now);
   },
 
   /** The message a snooze button names (its chat, severity and the types it offered). */
   async messageForSnooze(sql: SqlExec, id: string): Promise<{ chatId: string; severity: Severity; snoozeTypes: string[] } | null> {
-    const r = (await sql.all(`SELECT chatId, severity, snoozeTypes FROM "AlertMessage" WHERE id = ?`, id))[0];
+    const r = (await sql.all(`SELECT "chatId", severity, "snoozeTypes" FROM "AlertMessage" WHERE id = ?`, id))[0];
     if (!r) return null;
     return { chatId: String(r.chatId), severity: r.severity as Severity, snoozeTypes: r.snoozeTypes ? String(r.snoozeTypes).split(',').filter(Boolean) : [] };
   },
 
   /** Start-up: a message left SENDING was in flight when the process stopped. */
   async requeueInFlight(sql: SqlExec, now: number): Promise<number> {
-    return sql.run(`UPDATE "AlertMessage" SET status = 'QUEUED', nextAttemptAt = ?, lastError = 'in flight at shutdown (ambiguous)' WHERE status = 'SENDING'`, iso(now));
+    return sql.run(`UPDATE "AlertMessage" SET status = 'QUEUED', "nextAttemptAt" = ?, "lastError" = 'in flight at shutdown (ambiguous)' WHERE status = 'SENDING'`, iso(now));
   },
 
   async markSending(sql: SqlExec, id: string): Promise<void> {
@@ -262,15 +258,15 @@ export const outboxSql = {
   },
 
   async markSent(sql: SqlExec, id: string, telegramMessageId: number, now: number): Promise<number> {
-    await sql.run(`UPDATE "AlertMessage" SET status = 'SENT', sentAt = ?, telegramMessageId = ?, lastError = NULL WHERE id = ?`, iso(now), telegramMessageId, id);
-    const alerts = await sql.run(`UPDATE "Alert" SET status = 'SENT', sentAt = ? WHERE messageId = ? AND status = 'PENDING'`, iso(now), id);
-    await kvSet(sql, TELEGRAM_KV.lastSentAt, String(now), now);
-    await sql.run(`DELETE FROM "SystemState" WHERE key IN (?, ?)`, TELEGRAM_KV.lastError, TELEGRAM_KV.failingSince);
+    await sql.run(`UPDATE "AlertMessage" SET status = 'SENT', "sentAt" = ?, "telegramMessageId" = ?, "lastError" = NULL WHERE id = ?`, iso(now), telegramMessageId, id);
+    const alerts = await sql.run(`UPDATE "Alert" SET status = 'SENT', "sentAt" = ? WHERE "messageId" = ? AND status = 'PENDING'`, iso(now), id);
+    await kvSet(sql, KV.telegramLastSentAt, String(now), now);
+    await sql.run(`DELETE FROM "SystemState" WHERE key IN (?, ?)`, KV.telegramLastError, KV.telegramFailingSince);
     return alerts;
   },
 
   async markRetry(sql: SqlExec, id: string, nextAttemptAt: number, error: string): Promise<void> {
-    await sql.run(`UPDATE "AlertMessage" SET status = 'QUEUED', nextAttemptAt = ?, lastError = ? WHERE id = ?`, iso(nextAttemptAt), error.slice(0, 500), id);
+    await sql.run(`UPDATE "AlertMessage" SET status = 'QUEUED', "nextAttemptAt" = ?, "lastError" = ? WHERE id = ?`, iso(nextAttemptAt), error.slice(0, 500), id);
   },
 
   /** Replace a message's text (Telegram refused it as malformed/too long: safe fallback). */
@@ -280,25 +276,25 @@ export const outboxSql = {
 
   /** When the last few messages to `chatId` were delivered (pacing across a restart). */
   async recentSends(sql: SqlExec, chatId: string, limit: number): Promise<number[]> {
-    const rows = await sql.all(`SELECT sentAt FROM "AlertMessage" WHERE chatId = ? AND status = 'SENT' AND sentAt IS NOT NULL ORDER BY sentAt DESC LIMIT ?`, chatId, limit);
+    const rows = await sql.all(`SELECT "sentAt" FROM "AlertMessage" WHERE "chatId" = ? AND status = 'SENT' AND "sentAt" IS NOT NULL ORDER BY "sentAt" DESC LIMIT ?`, chatId, limit);
     return rows.map((r) => toMs(r.sentAt)).filter((t) => Number.isFinite(t));
   },
 
   kvGet,
   kvSet,
-  async kvDelete(sql: SqlExec, key: string): Promise<void> {
+  async kvDelete(sql: SqlExec, key: KvKey): Promise<void> {
     await sql.run(`DELETE FROM "SystemState" WHERE key = ?`, key);
   },
 };
 
-async function kvGet(sql: SqlExec, key: string): Promise<string | null> {
+async function kvGet(sql: SqlExec, key: KvKey): Promise<string | null> {
   const r = (await sql.all(`SELECT value FROM "SystemState" WHERE key = ?`, key))[0];
   return r ? String(r.value) : null;
 }
 
-async function kvSet(sql: SqlExec, key: string, value: string, now: number): Promise<void> {
+async function kvSet(sql: SqlExec, key: KvKey, value: string, now: number): Promise<void> {
   await sql.run(
-    `INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt`,
+    `INSERT INTO "SystemState"(key, value, "updatedAt") VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, "updatedAt" = excluded."updatedAt"`,
     key,
     value,
     iso(now),

@@ -32,12 +32,12 @@
  * Health. Every delivery updates SystemState `telegram.lastSentAt`; failures set
  * `telegram.lastError` and `telegram.failingSince`; after `downAfterFailures` failures over
  * at least `downAfterMs`, `telegram.down` is set and a TELEGRAM_DOWN alert is raised (it is
- * delivered, with everything else, once Telegram answers; then TELEGRAM_RESTORED).
+ * delivered, with everything else, once Telegram answers; then TELEGRAM_RESTORED). That
+ * bookkeeping is delivery-health.ts; the options are sender.options.ts.
  */
-import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, type AlertLevels, type AlertType, type Severity } from '../engine/alerts.table.js';
-import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, type AlertType } from '../engine/alerts.table.js';
+import type { Cancel, Logger } from '../engine/ports.js';
 import { silentLogger } from '../engine/ports.js';
-import type { Store } from '../engine/store.port.js';
 import {
   activeInhibitors,
   buildUnits,
@@ -52,67 +52,15 @@ import {
   type GroupMemory,
   type Raised,
 } from './aggregate.js';
-import { escapeHtml, visibleText } from './html.js';
-import { outboxDbFor, outboxSql, newMessageId, TELEGRAM_KV, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
+import { DeliveryHealth } from './delivery-health.js';
+import type { AlertSenderOptions, SenderStats } from './sender.options.js';
+import { outboxDbFor, outboxSql, newMessageId, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
 import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
 import { deliveryOf, snoozeNote } from './levels.js';
-import type { RenderOptions } from './render.js';
-import { dateClockTime } from '../engine/people-time.js';
-import { classifyTransportError, type AlertTransport, type TelegramTransportError } from './transport.js';
+import { classifyTransportError } from './transport.js';
+import { KV } from '../engine/kv.keys.js';
 
-export interface AlertSenderOptions {
-  /** the app's store (better-sqlite3 or Prisma adapter) */
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly transport: AlertTransport;
-  /** the chat that receives alerts (TELEGRAM_CHAT_ID) */
-  readonly chatId: string;
-  readonly logger?: Logger;
-  /** share with the bot so cards, replies and alerts draw from one per-chat budget (default: its own, on `clock`) */
-  readonly budget?: ChatBudget;
-  /** how often the outbox is checked for new alerts (default 250 ms) */
-  readonly pollMs?: number;
-  readonly render?: RenderOptions;
-  /** first retry after a transient failure (default 1 s), doubling up to `backoffMaxMs` */
-  readonly backoffBaseMs?: number;
-  /** default 60 s */
-  readonly backoffMaxMs?: number;
-  /** retry after a permanent error (400/401/403) (default 5 min) */
-  readonly permanentRetryMs?: number;
-  /** TELEGRAM_DOWN when failing at least this long … (default 60 s) */
-  readonly downAfterMs?: number;
-  /** … with at least this many failed attempts (default 3) */
-  readonly downAfterFailures?: number;
-  /** alerts read per query (default 5000) */
-  readonly ingestBatch?: number;
-  /** ids of composed messages (default random `am_…`; the simulator: seeded, so a run is repeatable) */
-  readonly messageId?: () => string;
-  /** notification level per alert type (config/alerts.yaml): on (default), silent, off */
-  readonly levels?: AlertLevels;
-  /** metrics: messages delivered (loud/silent) and alerts of types that are off */
-  readonly observer?: SenderObserver;
-}
-
-export interface SenderObserver {
-  messageSent(severity: Severity, silent: boolean): void;
-  suppressed(type: AlertType, count: number): void;
-}
-
-export interface SenderStats {
-  composed: number;
-  sent: number;
-  alertsSent: number;
-  failures: number;
-  rateLimited: number;
-  ambiguous: number;
-  probes: number;
-  reloads: number;
-  tickErrors: number;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-/** a time in a message to a person: the constitution's zone with its abbreviation (logs keep ISO) */
-const shownAt = (ms: number, render: RenderOptions | undefined) => dateClockTime(ms, render?.timeZone ?? 'America/New_York');
+export type { AlertSenderOptions, SenderObserver, SenderStats } from './sender.options.js';
 
 const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
 
@@ -144,12 +92,7 @@ export class AlertSender {
   private lastRaised = new Map<AlertType, Raised>();
   private readonly trackTypes: ReadonlySet<AlertType>;
 
-  private needsProbe = false;
-  private failures = 0;
-  private failingSince: number | null = null;
-  private backoffUntil = 0;
-  private down = false;
-  private lastFailure = '';
+  private readonly health: DeliveryHealth;
 
   private started = false;
   private stopped = false;
@@ -166,6 +109,7 @@ export class AlertSender {
     this.budget = o.budget ?? new ChatBudget({ clock: o.clock });
     this.pollMs = o.pollMs ?? 250;
     this.trackTypes = new Set(inhibitionTypes(ALERT_TYPE_NAMES));
+    this.health = new DeliveryHealth({ o, db: this.db, log: this.log, stats: this.stats, budget: this.budget });
   }
 
   /** Load state left by a previous process and start ticking. */
@@ -177,12 +121,12 @@ export class AlertSender {
       const inFlight = await outboxSql.requeueInFlight(sql, now);
       if (inFlight > 0) {
         // it may have reached Telegram before the process stopped: probe before re-sending
-        this.needsProbe = true;
+        this.health.needsProbe = true;
         this.log.warn({ inFlight }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
       }
       for (const t of await outboxSql.recentSends(sql, this.o.chatId, Math.max(20, this.budget.limits.groupPerWindow))) this.budget.record(this.o.chatId, t);
       this.lastRaised = await outboxSql.latestOfTypes(sql, [...this.trackTypes]);
-      const mem = await outboxSql.kvGet(sql, TELEGRAM_KV.groups);
+      const mem = await outboxSql.kvGet(sql, KV.alertGroups);
       if (mem) {
         try {
           this.memory = new Map(Object.entries(JSON.parse(mem) as Record<string, GroupMemory>));
@@ -190,9 +134,9 @@ export class AlertSender {
           this.memory = new Map();
         }
       }
-      const since = await outboxSql.kvGet(sql, TELEGRAM_KV.failingSince);
-      if (since) this.failingSince = Number(since);
-      this.down = (await outboxSql.kvGet(sql, TELEGRAM_KV.down)) !== null;
+      const since = await outboxSql.kvGet(sql, KV.telegramFailingSince);
+      if (since) this.health.failingSince = Number(since);
+      this.health.down = (await outboxSql.kvGet(sql, KV.telegramDown)) !== null;
     });
     this.schedule(0);
   }
@@ -355,7 +299,7 @@ export class AlertSender {
 
   private async deliverOne(): Promise<void> {
     const now = this.o.clock.now();
-    if (now < this.backoffUntil) return;
+    if (now < this.health.backoffUntil) return;
     const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
     const m = unsent
       .filter((x) => x.nextAttemptAt <= now)
@@ -375,13 +319,13 @@ export class AlertSender {
         this.slot = null;
       }
     }
-    if (this.needsProbe && this.o.transport.probe) {
+    if (this.health.needsProbe && this.o.transport.probe) {
       this.stats.probes += 1;
       try {
         await this.o.transport.probe();
-        this.needsProbe = false;
+        this.health.needsProbe = false;
       } catch (e) {
-        await this.failed(null, classifyTransportError(e));
+        await this.health.failed(null, classifyTransportError(e));
         return;
       }
     }
@@ -450,7 +394,7 @@ export class AlertSender {
     try {
       result = await this.o.transport.sendMessage(m.chatId, m.text, { silent: m.silent, ...(m.snoozeTypes.length ? { snoozeRef: m.id } : {}) });
     } catch (e) {
-      await this.failed(m, classifyTransportError(e), grant);
+      await this.health.failed(m, classifyTransportError(e), grant);
       return;
     }
     const at = this.o.clock.now();
@@ -459,102 +403,7 @@ export class AlertSender {
     this.stats.sent += 1;
     this.stats.alertsSent += alerts;
     this.o.observer?.messageSent(m.severity, m.silent);
-    await this.recovered(at);
-  }
-
-  private backoffMs(): number {
-    const base = this.o.backoffBaseMs ?? 1000;
-    return Math.min(this.o.backoffMaxMs ?? 60_000, base * 2 ** Math.min(20, Math.max(0, this.failures - 1)));
-  }
-
-  /** One failed attempt (`m` null: the probe failed). Never throws over Telegram. */
-  private async failed(m: MessageRow | null, err: TelegramTransportError, grant?: Grant): Promise<void> {
-    const at = this.o.clock.now();
-    this.failures += 1;
-    this.stats.failures += 1;
-    this.failingSince ??= at;
-    if (err.ambiguous) {
-      this.stats.ambiguous += 1;
-      this.needsProbe = true;
-      grant?.sent(at); // it may count against Telegram's window
-    }
-    let retryAt: number;
-    if (err.kind === 'rate_limited') {
-      this.stats.rateLimited += 1;
-      const sec = Math.max(1, (err as { retryAfterSec?: number }).retryAfterSec ?? 1);
-      retryAt = at + sec * 1000;
-      if (grant) grant.rateLimited(sec);
-      else this.budget.block(this.o.chatId, retryAt);
-    } else if (err.kind === 'permanent') {
-      retryAt = at + (this.o.permanentRetryMs ?? 300_000);
-    } else {
-      retryAt = at + this.backoffMs();
-    }
-    grant?.notSent(); // (no-op if already reported above)
-    let fallback: string | null = null;
-    if (m && err.kind === 'permanent' && (err as { status?: number }).status === 400 && !m.text.startsWith('⚠')) {
-      // Telegram refused the text itself (should not happen: rendering is escaped and measured).
-      // Re-send it once as plain escaped text so the alerts still arrive.
-      fallback = `⚠ formatting refused by Telegram; plain text:\n${escapeHtml(visibleText(m.text).slice(0, 3500))}`;
-      retryAt = at + 1000;
-    }
-    // a 429'd message waits in the chat's budget; a 429'd probe (not tied to a slot) waits here
-    this.backoffUntil = Math.max(this.backoffUntil, err.kind === 'rate_limited' && m ? 0 : retryAt);
-    const text = `${err.message}${m ? '' : ' (probe)'}`;
-    this.lastFailure = text;
-    const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${this.failingSince === null ? 'now' : shownAt(this.failingSince, this.o.render)}`;
-    this.log.warn({ err: text, kind: err.kind, ambiguous: err.ambiguous, retryInMs: retryAt - at, messageId: m?.id }, 'telegram delivery failed');
-
-    await this.db.tx(async (sql) => {
-      if (m) await outboxSql.markRetry(sql, m.id, retryAt, text);
-      if (m && fallback) await outboxSql.replaceText(sql, m.id, fallback);
-      await outboxSql.kvSet(sql, TELEGRAM_KV.lastError, summary, at);
-      await outboxSql.kvSet(sql, TELEGRAM_KV.failingSince, String(this.failingSince), at);
-    });
-    await this.maybeDown(at);
-  }
-
-  private async maybeDown(at: number): Promise<void> {
-    if (this.down || this.failingSince === null) return;
-    if (this.failures < (this.o.downAfterFailures ?? 3) || at - this.failingSince < (this.o.downAfterMs ?? 60_000)) return;
-    this.down = true;
-    const since = this.failingSince;
-    await this.o.store.tx(async (tx) => {
-      await tx.kv.set(TELEGRAM_KV.down, String(since), at);
-      tx.alerts.enqueue({
-        type: 'TELEGRAM_DOWN',
-        at,
-        payload: {
-          summary: `Telegram delivery failing since ${shownAt(since, this.o.render)} (${this.failures} failed attempts; last: ${this.lastFailure}). Alerts are kept in the outbox and delivered when Telegram answers.`,
-          facts: { since: shownAt(since, this.o.render), failures: this.failures },
-        },
-      });
-    });
-    this.log.error({ since: iso(since), failures: this.failures }, 'TELEGRAM_DOWN: alert delivery keeps failing');
-  }
-
-  private async recovered(at: number): Promise<void> {
-    const wasFailing = this.failingSince;
-    const failures = this.failures;
-    this.failures = 0;
-    this.failingSince = null;
-    this.backoffUntil = 0;
-    this.needsProbe = false;
-    if (!this.down) return;
-    this.down = false;
-    const mins = wasFailing === null ? null : Math.round((at - wasFailing) / 60_000);
-    await this.o.store.tx(async (tx) => {
-      tx.alerts.enqueue({
-        type: 'TELEGRAM_RESTORED',
-        at,
-        payload: {
-          summary: `Telegram delivery restored${mins === null ? '' : ` after ${mins} min`} (${failures} failed attempts). Delayed alerts follow as digests.`,
-          ...(wasFailing === null ? {} : { facts: { down_since: shownAt(wasFailing, this.o.render) } }),
-        },
-      });
-    });
-    await this.db.tx((sql) => outboxSql.kvDelete(sql, TELEGRAM_KV.down));
-    this.log.info({ failures }, 'Telegram delivery restored');
+    await this.health.recovered(at);
   }
 }
 

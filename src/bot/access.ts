@@ -80,47 +80,6 @@ export function displayName(user: TelegramUserLike): string {
   return name || `user ${user.id}`;
 }
 
-/**
- * Token bucket per key on an injected clock: `burst` actions at once, then one more every
- * `refillMs`. `take` says whether the action may run and whether this is the first refusal
- * since the key was last allowed (so the user is told once, not on every message).
- */
-export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number; warned: boolean }>();
-
-  constructor(
-    private readonly now: () => number,
-    readonly burst: number,
-    readonly refillMs: number,
-  ) {}
-
-  take(key: string): { ok: true } | { ok: false; firstRefusal: boolean; retryInMs: number } {
-    const now = this.now();
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now, warned: false };
-    const refill = this.refillMs > 0 ? Math.floor((now - b.at) / this.refillMs) : this.burst;
-    if (refill > 0) {
-      b.tokens = Math.min(this.burst, b.tokens + refill);
-      b.at = b.tokens >= this.burst ? now : b.at + refill * this.refillMs;
-    }
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      b.warned = false;
-      this.buckets.set(key, b);
-      this.prune(now);
-      return { ok: true };
-    }
-    const firstRefusal = !b.warned;
-    b.warned = true;
-    this.buckets.set(key, b);
-    return { ok: false, firstRefusal, retryInMs: Math.max(0, b.at + this.refillMs - now) };
-  }
-
-  private prune(now: number): void {
-    if (this.buckets.size < 10_000) return;
-    for (const [k, b] of this.buckets) if (now - b.at > this.refillMs * this.burst * 2) this.buckets.delete(k);
-  }
-}
-
 /** Remembers the last `size` update ids; `seen` is true for a duplicate. */
 export class UpdateDeduper {
   private readonly ids = new Set<number>();

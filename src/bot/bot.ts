@@ -16,7 +16,7 @@
  * waits for Telegram, so a reply sitting out a 429 never holds up the next update (SAFE-4).
  * Kill confirmations go out first, then cards, then the rest.
  *
- * Middleware order: duplicate-update filter → per-chat order → callback answer guard (every
+ * Middleware order (middlewares.ts, each a named function): duplicate-update filter → per-chat order → callback answer guard (every
  * callback query is answered, whatever happens) → access gate (strangers and unknown chats
  * get nothing and leave an ACCESS_DENIED bead) → per-user rate limit → features (the command
  * table, button taps) inside an error boundary. `bot.catch` logs anything that still escapes.
@@ -27,28 +27,26 @@
  * never blocks start-up: getMe/setWebhook/polling retry in the background.
  */
 import { autoRetry } from '@grammyjs/auto-retry';
-import { sequentialize } from '@grammyjs/runner';
-import { Bot, Composer, type Transformer } from 'grammy';
+import { Bot, type Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { ChatBudget, type PacingLimits } from '../alerts/chat-budget.js';
 import type { CardRecord } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { systemClock } from '../runtime/system-clock.js';
-import { AccessPolicy, UpdateDeduper, rankAtLeast, type AccessConfig } from './access.js';
-import { handleCallback } from './callbacks.js';
-import { COMMANDS, enabledCommands, type CommandEnv, type CommandRow } from './commands.js';
-import { answerOnce, wasAnswered, type BotContext, type BotServices } from './context.js';
-import { b, line, renderFitted } from './html.js';
+import { AccessPolicy, type AccessConfig } from './access.js';
+import { COMMANDS, type CommandRow } from './commands.js';
+import type { BotContext, BotServices } from './context.js';
+import { accessGate, answerEveryCallback, dropDuplicates, features, inChatOrder, rateLimit, reportFailure, UpdateLog } from './middlewares.js';
 import { PacedSender } from './paced-sender.js';
-import { dur } from '../engine/people-time.js';
-import { createServices, somethingWentWrong } from './services.js';
+import { createServices } from './services.js';
 import { CardCountdown } from './countdown.js';
 import { CardSyncer } from './syncer.js';
 import { createTelegramApi, guardApi } from './telegram-api.js';
 import { describeTelegramError } from './telegram-errors.js';
+
+export { isHaltCommand } from './middlewares.js';
 
 export interface WebhookConfig {
   /** public HTTPS URL Telegram posts to (TELEGRAM_WEBHOOK_URL); its path is served locally */
@@ -143,9 +141,6 @@ export interface PhoenixBot {
   lastUpdateId(): number | null;
 }
 
-/** `/halt` (optionally `/halt@bot`), the one update that skips its chat's queue. */
-export const isHaltCommand = (text: string | undefined): boolean => /^\/halt(?:@[A-Za-z0-9_]+)?(?:\s|$)/i.test(text ?? '');
-
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
 /** Bound every call (with its retries) in time; getUpdates is bounded by its own timeout. */
@@ -194,111 +189,19 @@ export function createBot(deps: BotDeps): PhoenixBot {
     auditLimit: o.auditLimit ?? { burst: 5, refillMs: 12_000 },
     kickSyncer: () => syncer.kick(),
   });
-  const { commandLimiter } = services;
 
-  // 1. Duplicate updates (webhook re-deliveries, restarts) are ignored.
-  const deduper = new UpdateDeduper();
-  let lastUpdateId: number | null = null;
-  const receivedAt = new WeakMap<object, number>();
-  bot.use(async (ctx, next) => {
-    if (observer) receivedAt.set(ctx.update, performance.now());
-    const id = ctx.update.update_id;
-    lastUpdateId = Math.max(lastUpdateId ?? id, id);
-    if (deduper.seen(id)) {
-      log.debug({ updateId: id }, 'duplicate update ignored');
-      return;
-    }
-    await next();
-  });
-
-  // 2. In order per chat (handlers only wait for the engine, never for Telegram); /halt skips the queue.
-  bot.use(sequentialize<BotContext>((ctx) => (isHaltCommand(ctx.message?.text) ? [] : [String(ctx.chat?.id ?? ctx.from?.id ?? '')])));
-
-  // 3. Every callback query is answered, whatever happens below.
-  bot.use(async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      if (ctx.callbackQuery && !wasAnswered(ctx)) await answerOnce(ctx, undefined, log);
-    }
-  });
-
-  // 4. Access: strangers and unknown chats learn nothing.
-  bot.use(async (ctx, next) => {
-    const from = ctx.from;
-    const chat = ctx.chat;
-    const rank = from ? access.rankOf(from.id) : null;
-    if (!from || from.is_bot || !chat || rank === null || !access.chatAllowed(chat, from.id)) {
-      const what = ctx.callbackQuery ? `callback ${JSON.stringify(String(ctx.callbackQuery.data ?? '').slice(0, 80))}` : ctx.message?.text ? `message ${JSON.stringify(ctx.message.text.slice(0, 60))}` : `update ${Object.keys(ctx.update).filter((k) => k !== 'update_id').join(',')}`;
-      await services.auditDenied(ctx, what, rank === null ? 'unknown user' : 'unknown chat');
-      if (ctx.callbackQuery) await answerOnce(ctx, 'Not allowed.', log);
-      return;
-    }
-    ctx.phoenix = { actor: access.actor(from), rank };
-    await next();
-  });
-
-  // 5. Per-user rate limit (commands and taps; /halt is exempt: the fast path stays fast).
-  const unlimited = new Map(COMMANDS.filter((c) => c.unlimited).map((c) => [c.command, c.minRank] as const));
-  bot.use(async (ctx, next) => {
-    const text = ctx.message?.text ?? '';
-    const cmd = /^\/([A-Za-z0-9_]+)/.exec(text)?.[1]?.toLowerCase();
-    if (!ctx.callbackQuery && !cmd) return next();
-    const exemptFor = cmd ? unlimited.get(cmd) : undefined;
-    if (exemptFor && rankAtLeast(ctx.phoenix!.rank, exemptFor)) return next();
-    const r = commandLimiter.take(String(ctx.from!.id));
-    if (r.ok) return next();
-    if (ctx.callbackQuery) return answerOnce(ctx, `Too many taps; wait ${dur(r.retryInMs)}.`, log);
-    if (r.firstRefusal) services.reply(ctx, renderFitted([line('⏳ ', b('Slow down'), `: too many commands. Try again in ${dur(r.retryInMs)}.`)]));
-  });
-
-  // 6. Features, behind an error boundary.
-  const features = new Composer<BotContext>();
-  for (const row of enabledCommands(COMMANDS)) {
-    features.command(row.command, async (ctx) => {
-      const state = ctx.phoenix!;
-      if (!rankAtLeast(state.rank, row.minRank)) {
-        await services.auditDenied(ctx, `command /${row.command}`, `${row.minRank} role needed`);
-        services.reply(ctx, renderFitted([line(`Not allowed: /${row.command} needs the ${row.minRank} role.`)]));
-        return;
-      }
-      const env: CommandEnv = {
-        ctx,
-        args: (typeof ctx.match === 'string' ? ctx.match : '').trim(),
-        actor: state.actor,
-        rank: state.rank,
-        s: services,
-        reply: (html, keyboard) => {
-          services.reply(ctx, html, { ...(keyboard ? { keyboard } : {}), lane: row.lane ?? 'rest' });
-          return Promise.resolve();
-        },
-      };
-      await row.run(env);
-      const t0 = row.command === 'halt' ? receivedAt.get(ctx.update) : undefined;
-      if (observer && t0 !== undefined) observer.haltObserved((performance.now() - t0) / 1000);
-      syncer.kick();
-    });
-  }
-  features.on('callback_query:data', (ctx) => handleCallback(ctx, services));
-  features.on('callback_query', (ctx) => answerOnce(ctx, 'This button is not valid.', log));
-  features.on('message:text', async (ctx) => {
-    const text = ctx.message.text;
-    const m = /^\/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?/.exec(text);
-    const addressedToUs = m && (!m[2] || m[2].toLowerCase() === ctx.me.username.toLowerCase());
-    if (addressedToUs) services.reply(ctx, renderFitted([line(`Unknown command /${m[1] ?? ''}. /help lists what you can do.`)]));
-    else if (ctx.chat.type === 'private') services.reply(ctx, renderFitted([line('Send /help for the commands. Cards arrive in the main chat.')]));
-  });
-
-  bot.errorBoundary(async (err) => {
-    const ctx = err.ctx;
-    log.error({ err: describeTelegramError(err.error), updateId: ctx.update.update_id }, 'handler failed');
-    if (ctx.callbackQuery) await answerOnce(ctx, 'Something went wrong; nothing more was done. Check the card and /status.', log);
-    else if (ctx.message) services.replyRaw(ctx, somethingWentWrong(ctx.update.update_id), { noteIfRefused: false });
-  }, features);
+  const updates = new UpdateLog();
+  bot.use(dropDuplicates(updates, log, observer !== undefined));
+  bot.use(inChatOrder());
+  bot.use(answerEveryCallback(log));
+  bot.use(accessGate(access, services, log));
+  bot.use(rateLimit(services.commandLimiter, services, log));
+  const hooks = { afterCommand: () => syncer.kick(), ...(observer ? { haltObserved: (sec: number) => observer.haltObserved(sec) } : {}) };
+  bot.errorBoundary(reportFailure(services, log), features(services, updates, hooks, log));
 
   bot.catch((err) => {
     log.error({ err: describeTelegramError(err.error), updateId: err.ctx?.update?.update_id }, 'bot error');
   });
 
-  return { bot, syncer, countdown, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => lastUpdateId };
+  return { bot, syncer, countdown, access, commands: COMMANDS, services, deps, budget, paced, lastUpdateId: () => updates.lastUpdateId };
 }

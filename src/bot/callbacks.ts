@@ -9,10 +9,12 @@
  * the card's kind, looked up server-side, decides which use case the tap goes to.
  */
 import type { Filter } from 'grammy';
-import type { DecisionOutcome } from '../engine/approval.usecase.js';
+import type { Decision, DecisionOutcome } from '../engine/approval.usecase.js';
+import type { Actor } from '../engine/domain.js';
 import { getDrift, listUnresolvedDrifts, resolveDrift, type DriftResolution } from '../engine/drift.usecase.js';
 import { ConcurrentChangeError } from '../engine/errors.js';
-import { decidePromotion, type PromotionDecisionOutcome } from '../engine/promotion.usecase.js';
+import { decidePromotion } from '../engine/promotion.decision.js';
+import { type PromotionDecisionOutcome } from '../engine/promotion.usecase.js';
 import { cardView, type CardView } from '../engine/queries.usecase.js';
 import { reconcileNow } from '../engine/reconcile.usecase.js';
 import { rankAtLeast } from './access.js';
@@ -76,52 +78,55 @@ async function decisionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback):
     await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown card');
     return answerOnce(ctx, NOT_VALID, s.logger);
   }
-  return view.kind === 'TRADE' ? tradeTap(ctx, s, p, view) : promotionTap(ctx, s, p, view);
+  return view.kind === 'TRADE' ? cardTap(ctx, s, p, view, TRADE_TAP) : cardTap(ctx, s, p, view, PROMOTION_TAP);
 }
 
-async function tradeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback, view: CardView): Promise<void> {
+/** What differs between a tap on a TRADE card and one on a PROMOTION card: the use case and the words. */
+interface DecisionTap<O extends { readonly kind: string }> {
+  decide(s: BotServices, cardId: string, decision: Decision, actor: Actor): Promise<O>;
+  toast(o: O): string;
+  /** the answer when another tap won the compare-and-set */
+  readonly raced: string;
+  /** the log line when the decision fails after the tap was answered "working on it" */
+  readonly lateFailure: string;
+}
+
+const TRADE_TAP: DecisionTap<DecisionOutcome> = {
+  decide: (s, cardId, decision, actor) => s.engine.decide(cardId, decision, actor),
+  toast: decisionToast,
+  raced: 'Someone decided this card at the same moment; your tap did nothing.',
+  lateFailure: 'decision failed after the tap was answered',
+};
+
+/** SPEC 11: decidePromotion does the T2 ceremony and all the checks. */
+const PROMOTION_TAP: DecisionTap<PromotionDecisionOutcome> = {
+  decide: (s, cardId, decision, actor) => decidePromotion(s.engine.ctx, cardId, decision, actor),
+  toast: promotionToast,
+  raced: 'Someone decided this promotion at the same moment; your tap did nothing.',
+  lateFailure: 'promotion decision failed after the tap was answered',
+};
+
+/** The one tap flow: decide within the deadline (else "working on it"), answer once, refresh a stale copy. */
+async function cardTap<O extends { readonly kind: string }>(ctx: CallbackCtx, s: BotServices, p: ParsedCallback, view: CardView, tap: DecisionTap<O>): Promise<void> {
   const actor = ctx.phoenix!.actor;
-  const work = s.engine.decide(p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
-  let outcome: DecisionOutcome | typeof TIMED_OUT;
+  const work = tap.decide(s, p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
+  let outcome: O | typeof TIMED_OUT;
   try {
     outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
   } catch (e) {
     if (e instanceof ConcurrentChangeError) {
       s.kickSyncer();
-      return answerOnce(ctx, 'Someone decided this card at the same moment; your tap did nothing.', s.logger);
+      return answerOnce(ctx, tap.raced, s.logger);
     }
     throw e;
   }
   if (outcome === TIMED_OUT) {
-    work.then(() => s.kickSyncer()).catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'decision failed after the tap was answered'));
+    work.then(() => s.kickSyncer()).catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, tap.lateFailure));
     return answerOnce(ctx, WORKING, s.logger);
   }
-  await answerOnce(ctx, toast(decisionToast(outcome)), s.logger, outcome.kind === 'blocked');
+  await answerOnce(ctx, toast(tap.toast(outcome)), s.logger, outcome.kind === 'blocked');
   s.kickSyncer();
   // A tap on an old copy of the card (e.g. a duplicate message): bring that copy up to date.
-  if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
-}
-
-/** A tap on a PROMOTION card (SPEC 11): decidePromotion does the T2 ceremony and all the checks. */
-async function promotionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback, view: CardView): Promise<void> {
-  const actor = ctx.phoenix!.actor;
-  const work = decidePromotion(s.engine.ctx, p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
-  let outcome: PromotionDecisionOutcome | typeof TIMED_OUT;
-  try {
-    outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
-  } catch (e) {
-    if (e instanceof ConcurrentChangeError) {
-      s.kickSyncer();
-      return answerOnce(ctx, 'Someone decided this promotion at the same moment; your tap did nothing.', s.logger);
-    }
-    throw e;
-  }
-  if (outcome === TIMED_OUT) {
-    work.then(() => s.kickSyncer()).catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'promotion decision failed after the tap was answered'));
-    return answerOnce(ctx, WORKING, s.logger);
-  }
-  await answerOnce(ctx, toast(promotionToast(outcome)), s.logger, outcome.kind === 'blocked');
-  s.kickSyncer();
   if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
 }
 

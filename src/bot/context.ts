@@ -9,7 +9,8 @@ import type { Actor } from '../engine/domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Cancel, Clock, Logger } from '../engine/ports.js';
 import { systemClock } from '../runtime/system-clock.js';
-import type { AccessPolicy, Rank, RateLimiter } from './access.js';
+import type { TokenBucket } from '../runtime/token-bucket.js';
+import type { AccessPolicy, Rank } from './access.js';
 
 /** Set by the access gate for every update from a known user in an allowed chat. */
 export interface RequestState {
@@ -36,7 +37,7 @@ export interface BotServices {
   kickSyncer(): void;
   /** audit a refusal no engine use case saw (rate-limited per user) */
   auditDenied(ctx: BotContext, action: string, reason: string): Promise<void>;
-  readonly commandLimiter: RateLimiter;
+  readonly commandLimiter: TokenBucket;
   /** how long a tap waits for the engine before answering "working on it" */
   readonly decisionWaitMs: number;
   /**

@@ -4,7 +4,11 @@
  * exactly once when rendered, and the visible length is known before anything is sent, so
  * a message can be trimmed to Telegram's 4096-character limit without ever cutting a tag or
  * an entity in half. `visibleText` re-measures the final HTML the way Telegram parses it.
+ * Escaping and measuring are the shared primitives of src/alerts/html.ts.
  */
+import { escapeHtml, visibleText } from '../alerts/html.js';
+
+export { escapeHtml, visibleText };
 
 /** Telegram's limit for message text after entity parsing (UTF-16 code units). */
 export const TEXT_LIMIT = 4096;
@@ -50,8 +54,6 @@ export const details = (lines: readonly Line[]): Line[] => lines.map((l) => ({ .
 export const blank: Line = { parts: [] };
 export const withDrop = (l: Line, drop: number, maxChars?: number): Line => ({ ...l, drop, ...(maxChars !== undefined ? { maxChars } : {}) });
 
-/** The three characters Telegram requires escaped outside tags. */
-export const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 // Bidirectional overrides/isolates can visually reorder what follows them (a price, a side),
 // and C0/C1 controls have no business in a card. Real RTL letters are kept.
@@ -230,22 +232,6 @@ export function chunkLines(lines: readonly Line[], max: number = SAFE_TEXT_LIMIT
   }
   if (cur.length) chunks.push(cur);
   return chunks.map((c) => renderLines(c)).filter((h) => visibleText(h).trim() !== '');
-}
-
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"' };
-
-/**
- * The text Telegram shows for an HTML message: tags removed, entities decoded. Matches
- * Telegram for well-formed HTML of the tags this module emits.
- */
-export function visibleText(html: string): string {
-  return html
-    .replace(/<\/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?>/g, '')
-    .replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot);/g, (_, e: string) => {
-      if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
-      if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-      return NAMED[e] ?? '';
-    });
 }
 
 /** A toast (answerCallbackQuery text): plain, at most 200 characters. */

@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/load.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { startSandbox, type Sandbox } from '../sandbox/server.js';
-import { createBot, type BotDeps, type BotOptions, type PhoenixBot } from './bot.js';
+import { createBot, type BotConfig, type BotDeps, type BotOptions, type PhoenixBot } from './bot.js';
 import { startBot, type RunningBot } from './runner.js';
 
 export const SANDBOX_TOKEN = '7000000001:PHOENIX-SANDBOX';
@@ -50,25 +50,30 @@ export function sandboxRefusal(env: AppConfig['env'], engine: Engine): string | 
   return `the local sandbox chat runs only with the simulated broker in paper or observe mode (this is broker ${broker}, ${mode} mode): set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and TELEGRAM_APPROVERS for real Telegram, or use BROKER=sim TRADING_MODE=paper`;
 }
 
+/** The bot for one Bot API (real Telegram or the sandbox): the same wiring, another config. */
+function botOf(opts: LaunchOptions, config: BotConfig): PhoenixBot {
+  return createBot({
+    engine: opts.engine,
+    logger: opts.logger,
+    options: opts.botOptions ?? {},
+    ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(opts.transformers ? { transformers: opts.transformers } : {}),
+    config,
+  });
+}
+
 export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandle> {
   const env = opts.config.env;
   const chatId = opts.engine.ctx.chatId;
   if (env.TELEGRAM_BOT_TOKEN) {
-    const phoenix = createBot({
-      engine: opts.engine,
-      logger: opts.logger,
-      options: opts.botOptions ?? {},
-      ...(opts.observer ? { observer: opts.observer } : {}),
-      ...(opts.transformers ? { transformers: opts.transformers } : {}),
-      config: {
-        token: env.TELEGRAM_BOT_TOKEN,
-        ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
-        chatId,
-        approvers: env.TELEGRAM_APPROVERS,
-        admins: env.TELEGRAM_ADMINS,
-        viewers: env.TELEGRAM_VIEWERS,
-        ...(env.TELEGRAM_WEBHOOK_URL && env.TELEGRAM_WEBHOOK_SECRET ? { webhook: { url: env.TELEGRAM_WEBHOOK_URL, secret: env.TELEGRAM_WEBHOOK_SECRET, port: env.TELEGRAM_WEBHOOK_PORT } } : {}),
-      },
+    const phoenix = botOf(opts, {
+      token: env.TELEGRAM_BOT_TOKEN,
+      ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
+      chatId,
+      approvers: env.TELEGRAM_APPROVERS,
+      admins: env.TELEGRAM_ADMINS,
+      viewers: env.TELEGRAM_VIEWERS,
+      ...(env.TELEGRAM_WEBHOOK_URL && env.TELEGRAM_WEBHOOK_SECRET ? { webhook: { url: env.TELEGRAM_WEBHOOK_URL, secret: env.TELEGRAM_WEBHOOK_SECRET, port: env.TELEGRAM_WEBHOOK_PORT } } : {}),
     });
     const running = await startBot(phoenix);
     const where = env.TELEGRAM_API_ROOT ? `Bot API at ${env.TELEGRAM_API_ROOT}` : 'api.telegram.org';
@@ -103,20 +108,13 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
     throw e;
   }
   sandbox.addChat({ id: Number(chatId), title: 'Phoenix (sandbox)' });
-  const phoenix = createBot({
-    engine: opts.engine,
-    logger: opts.logger,
-    options: opts.botOptions ?? {},
-    ...(opts.observer ? { observer: opts.observer } : {}),
-    ...(opts.transformers ? { transformers: opts.transformers } : {}),
-    config: {
-      token: SANDBOX_TOKEN,
-      apiRoot: sandbox.apiRoot,
-      chatId,
-      approvers: env.TELEGRAM_APPROVERS.length ? env.TELEGRAM_APPROVERS : [String(SANDBOX_USERS.approver)],
-      admins: env.TELEGRAM_ADMINS.length ? env.TELEGRAM_ADMINS : [String(SANDBOX_USERS.admin)],
-      viewers: env.TELEGRAM_VIEWERS,
-    },
+  const phoenix = botOf(opts, {
+    token: SANDBOX_TOKEN,
+    apiRoot: sandbox.apiRoot,
+    chatId,
+    approvers: env.TELEGRAM_APPROVERS.length ? env.TELEGRAM_APPROVERS : [String(SANDBOX_USERS.approver)],
+    admins: env.TELEGRAM_ADMINS.length ? env.TELEGRAM_ADMINS : [String(SANDBOX_USERS.admin)],
+    viewers: env.TELEGRAM_VIEWERS,
   });
   const running = await startBot(phoenix, { mode: 'polling' });
   const banner = [

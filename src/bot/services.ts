@@ -8,7 +8,8 @@ import type { Lane } from '../alerts/chat-budget.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { recordAccessDenied } from '../engine/queries.usecase.js';
-import { AccessPolicy, RateLimiter } from './access.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
+import { AccessPolicy } from './access.js';
 import { toTransportError } from './alert.transport.js';
 import type { BotContext, BotServices, ReplyOptions } from './context.js';
 import { line, renderFitted } from './html.js';
@@ -35,7 +36,7 @@ export const somethingWentWrong = (updateId: number): string => renderFitted([li
 export function createServices(d: ServiceDeps): BotServices & { replyRaw(ctx: BotContext, text: string, o: ReplyOptions & { noteIfRefused: boolean }): void } {
   const { engine, logger: log, paced } = d;
   const now = () => engine.ctx.clock.now();
-  const auditLimiter = new RateLimiter(now, d.auditLimit.burst, d.auditLimit.refillMs);
+  const auditLimiter = new TokenBucket(now, d.auditLimit.burst, d.auditLimit.refillMs);
   const suppressed = new Map<string, number>();
 
   const send = (chatId: number, updateId: number, text: string, o: ReplyOptions, noteIfRefused: boolean): void => {
@@ -64,7 +65,7 @@ export function createServices(d: ServiceDeps): BotServices & { replyRaw(ctx: Bo
     logger: log,
     runbooksDir: d.runbooksDir,
     kickSyncer: d.kickSyncer,
-    commandLimiter: new RateLimiter(now, d.rateLimit.burst, d.rateLimit.refillMs),
+    commandLimiter: new TokenBucket(now, d.rateLimit.burst, d.rateLimit.refillMs),
     decisionWaitMs: d.decisionWaitMs,
     reply: (ctx, text, o = {}) => replyRaw(ctx, text, { ...o, noteIfRefused: true }),
     replyRaw,

@@ -3,7 +3,7 @@
  * the one checked), database, audit chain, broker, Telegram and intake, and prints one line per check (OK / WARN / FAIL / SKIP) with each problem and its
  * fix indented under it, then a summary. Exit 0 when nothing FAILed, 1 otherwise.
  *
- * The checks live in doctor.checks.ts as small functions of their inputs; this file supplies
+ * The checks live in doctor.checks.ts (+ doctor.broker/telegram/intake.ts) as small functions of their inputs; this file supplies
  * the real probes (fetch, TCP connect, listen, the IBKR adapter), runs them, and renders the
  * report with every secret redacted (bot token, intake token, webhook secret), whatever
  * text they ended up in.
@@ -16,25 +16,10 @@ import { systemClock } from '../runtime/system-clock.js';
 import type { CliContext, CliIo } from './context.js';
 import { asServiceRuns, checkService } from './doctor.service.js';
 import { findService } from './service-client.js';
-import {
-  checkAuditChain,
-  checkBroker,
-  checkConfig,
-  checkDatabase,
-  checkIntake,
-  checkIntakeAuth,
-  checkTelegramBot,
-  checkTelegramChat,
-  checkTelegramUpdates,
-  readDoctorEnv,
-  skip,
-  type AccountRules,
-  type CheckResult,
-  type FetchLike,
-  type IbkrProbe,
-  type ListenProbe,
-  type TcpProbe,
-} from './doctor.checks.js';
+import { checkBroker, type AccountRules, type IbkrProbe, type TcpProbe } from './doctor.broker.js';
+import { checkAuditChain, checkConfig, checkDatabase, readDoctorEnv, skip, type CheckResult, type FetchLike } from './doctor.checks.js';
+import { checkIntake, checkIntakeAuth, type ListenProbe } from './doctor.intake.js';
+import { checkTelegramBot, checkTelegramChat, checkTelegramUpdates } from './doctor.telegram.js';
 
 export interface DoctorDeps {
   readonly fetch: FetchLike;

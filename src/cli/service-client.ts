@@ -13,11 +13,9 @@ import { existsSync, realpathSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { checkEnv } from '../config/env.check.js';
 import { displayPath, mergedEnv } from '../config/load.js';
+import { KV } from '../engine/kv.keys.js';
 import { parseAdminStatus, type AdminStatus } from '../http/admin.schema.js';
 import { clientHost, databaseFile, type FetchLike } from './doctor.checks.js';
-
-/** SystemState key the service writes at start-up (src/service.ts SERVICE_ENDPOINT_KEY). */
-const ENDPOINT_KEY = 'service.endpoint';
 
 export type ServiceLookup =
   | { readonly kind: 'running'; readonly base: string; readonly token: string | undefined; readonly admin: AdminStatus; readonly database: string }
@@ -61,7 +59,7 @@ function recordedEndpoint(file: string): string | null {
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
-      const row = db.prepare(`SELECT value FROM "SystemState" WHERE key = ?`).get(ENDPOINT_KEY) as { value: string } | undefined;
+      const row = db.prepare(`SELECT value FROM "SystemState" WHERE key = ?`).get(KV.serviceEndpoint) as { value: string } | undefined;
       const url = row ? (JSON.parse(row.value) as { url?: unknown }).url : undefined;
       return typeof url === 'string' ? url : null;
     } finally {

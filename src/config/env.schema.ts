@@ -54,7 +54,12 @@ const addressList = z
   });
 
 export const envSchemaFields = {
-  DATABASE_URL: z.string().startsWith('file:', 'must be a SQLite file URL like file:./data/phoenix.db').default('file:./data/phoenix.db'),
+  // a SQLite file (the default, one process) or a PostgreSQL server (several processes, one leader: issue 18)
+  DATABASE_URL: z
+    .string()
+    .refine((u) => u.startsWith('file:') || /^postgres(ql)?:\/\/[^/\s]+\/[^/\s]+/i.test(u), 'must be a SQLite file URL like file:./data/phoenix.db or a PostgreSQL URL like postgresql://phoenix:secret@db:5432/phoenix')
+    .default('file:./data/phoenix.db'),
+  /** which SQLite adapter (a postgresql:// DATABASE_URL always runs the PostgreSQL store) */
   STORE_ADAPTER: z.enum(['sqlite', 'prisma'], { error: 'must be sqlite or prisma' }).default('sqlite'),
   TRADING_MODE: z.enum(['observe', 'paper', 'live'], { error: 'must be observe, paper or live' }).default('paper'),
   IBKR_ALLOW_LIVE: bool.default(false),
@@ -116,8 +121,8 @@ export const envSchema = envFields.superRefine((e, ctx) => {
 
 /** The fix printed under a variable whose value does not validate (one per variable). */
 export const ENV_FIXES: Record<EnvKey, string> = {
-  DATABASE_URL: 'use a SQLite file URL, e.g. DATABASE_URL=file:./data/phoenix.db',
-  STORE_ADAPTER: 'STORE_ADAPTER=sqlite (the default) or prisma',
+  DATABASE_URL: 'use a SQLite file URL, e.g. DATABASE_URL=file:./data/phoenix.db, or a PostgreSQL one, e.g. DATABASE_URL=postgresql://phoenix:secret@db:5432/phoenix',
+  STORE_ADAPTER: 'STORE_ADAPTER=sqlite (the default) or prisma (SQLite only; PostgreSQL has one store)',
   TRADING_MODE: 'TRADING_MODE=observe, paper (the default) or live',
   IBKR_ALLOW_LIVE: 'for real money set IBKR_ALLOW_LIVE=true deliberately (with IB_ACCOUNT=U…); otherwise use TRADING_MODE=paper',
   BROKER: 'BROKER=sim (simulated, the default) or BROKER=ibkr with IB_HOST/IB_PORT/IB_ACCOUNT',

@@ -13,9 +13,9 @@
 import { actorRef, type EngineContext } from './context.js';
 import { isAlertType, isSnoozable, SNOOZE_MS, type AlertType } from './alerts.table.js';
 import type { Actor } from './domain.js';
-import { clockTime } from './people-time.js';
+import { clockTime, isoUtc } from './people-time.js';
+import { KV } from './kv.keys.js';
 
-export const SNOOZE_KV = 'alerts.snooze';
 
 export interface Snooze {
   readonly type: AlertType;
@@ -67,10 +67,10 @@ export async function snoozeAlertTypes(ctx: EngineContext, types: readonly strin
       return { ok: false, message: 'This alert cannot be snoozed (only repeating WARNING alerts can; CRITICAL never).' } as const;
     }
     const until = now + SNOOZE_MS;
-    const kept = activeSnoozes(parseSnoozes(await tx.kv.get(SNOOZE_KV)), now).filter((s) => !valid.includes(s.type));
+    const kept = activeSnoozes(parseSnoozes(await tx.kv.get(KV.alertSnooze)), now).filter((s) => !valid.includes(s.type));
     const added: Snooze[] = valid.map((type) => ({ type, until, by: actor.name, byId: actor.id, at: now, messageId }));
-    await tx.kv.set(SNOOZE_KV, JSON.stringify([...kept, ...added]), now);
-    tx.beads.append({ type: 'ALERT_SNOOZE', intentId: null, ts: now, payload: { alertTypes: valid, until: new Date(until).toISOString(), actor: actorRef(actor), messageId } });
+    await tx.kv.set(KV.alertSnooze, JSON.stringify([...kept, ...added]), now);
+    tx.beads.append({ type: 'ALERT_SNOOZE', intentId: null, ts: now, payload: { alertTypes: valid, until: isoUtc(until), actor: actorRef(actor), messageId } });
     const when = clockTime(until, ctx.constitution.session.timeZone);
     return { ok: true, types: valid, until, message: `🔕 ${valid.join(', ')} snoozed until ${when} by ${actor.name}: delivered without sound until then (CRITICAL alerts still ring).` } as const;
   });
@@ -79,5 +79,5 @@ export async function snoozeAlertTypes(ctx: EngineContext, types: readonly strin
 /** Active snoozes, for /status. */
 export async function listSnoozes(ctx: EngineContext): Promise<Snooze[]> {
   const now = ctx.clock.now();
-  return ctx.store.tx(async (tx) => activeSnoozes(parseSnoozes(await tx.kv.get(SNOOZE_KV)), now));
+  return ctx.store.tx(async (tx) => activeSnoozes(parseSnoozes(await tx.kv.get(KV.alertSnooze)), now));
 }

@@ -19,7 +19,8 @@ export interface AlertPayload {
   readonly facts?: Readonly<Record<string, string | number>>;
 }
 
-export interface AlertTypeDef {
+/** `Ref`: the names inhibitedBy/resolvedBy may use; the table's own type names once it is built. */
+export interface AlertTypeDef<Ref extends string = AlertType> {
   readonly severity: Severity;
   readonly title: string;
   readonly runbook: string;
@@ -37,9 +38,9 @@ export interface AlertTypeDef {
   /** an unchanged group is repeated at most this often */
   readonly repeatIntervalMs: number;
   /** while an alert of one of these types is active, fold this type into it */
-  readonly inhibitedBy?: readonly string[];
+  readonly inhibitedBy?: readonly Ref[];
   /** alert types that end the condition this type reports (an inhibitor stops being active) */
-  readonly resolvedBy?: readonly string[];
+  readonly resolvedBy?: readonly Ref[];
   /**
    * How one alert reads inside a digest (one line, plain text; the renderer escapes it).
    * Alerts whose line is identical are "the same thing again" (repeat suppression, counts).
@@ -133,13 +134,15 @@ export const ALERT_TYPES = {
   AUDIT_ANCHOR_MISMATCH: { severity: 'CRITICAL', title: 'Audit log does not match its anchor', runbook: 'RB-017', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   AUDIT_ANCHOR_JOURNAL: { severity: 'WARNING', title: 'Audit anchor journal missing or unusable', runbook: 'RB-017', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 60 * S, repeatIntervalMs: 60 * M },
   DAILY_SUMMARY: { severity: 'INFO', title: 'Daily summary', runbook: 'RB-005', groupBy: byType, groupWaitMs: 0, groupIntervalMs: 0, repeatIntervalMs: 0 },
-} as const satisfies Record<string, AlertTypeDef>;
+} as const satisfies Record<string, AlertTypeDef<string>>;
 
 export type AlertType = keyof typeof ALERT_TYPES;
+/** The table seen through its typed rows: this assignment fails to compile when an inhibitedBy/resolvedBy names no alert type. */
+const TYPED: Readonly<Record<AlertType, AlertTypeDef>> = ALERT_TYPES;
 export const ALERT_TYPE_NAMES = Object.keys(ALERT_TYPES) as AlertType[];
 
 export function alertDef(type: AlertType): AlertTypeDef {
-  return ALERT_TYPES[type];
+  return TYPED[type];
 }
 
 /** The runbook one alert links (its type's, or a more specific one for this payload). */

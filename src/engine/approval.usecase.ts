@@ -5,13 +5,13 @@
  * Every outcome is a value the bot turns into a short answer and a card edit.
  */
 import { actorRef, evaluateGates, transition, type EngineContext } from './context.js';
-import type { Actor, CardRecord, IntentRecord, TokenRecord } from './domain.js';
+import { decidedBy, issueToken, openCardFor, type CardDecision, type CardFlow } from './card-decision.js';
+import type { Actor, CardRecord, IntentRecord } from './domain.js';
 import { submitWithToken, type SubmitOutcome } from './execution.js';
 import { refusals } from './risk.gates.js';
 import type { Tx } from './store.port.js';
-import { clockTime } from './people-time.js';
 
-export type Decision = 'APPROVE' | 'PASS';
+export type Decision = CardDecision;
 
 export type DecisionOutcome =
   | { readonly kind: 'refused'; readonly reason: string }
@@ -21,20 +21,12 @@ export type DecisionOutcome =
   | { readonly kind: 'passed'; readonly intentId: string }
   | { readonly kind: 'approved'; readonly intentId: string; readonly tokenId: string; readonly submit: SubmitOutcome };
 
-
 /** A tap on a TRADE card (the bot passes the card id from callback data). */
 export async function decideTradeCard(ctx: EngineContext, cardId: string, decision: Decision, actor: Actor): Promise<DecisionOutcome> {
-  const first = await ctx.store.tx(async (tx) => {
-    const card = await tx.cards.get(cardId);
-    if (!card || card.kind !== 'TRADE') return { kind: 'refused', reason: 'Unknown or invalid card.' } as const;
-    if (!actor.roles.includes('approver')) {
-      const now = ctx.clock.now();
-      tx.beads.append({ type: 'ACCESS_DENIED', intentId: card.subjectId, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `${decision} card ${card.id}`, reason: 'not an approver' } });
-      return { kind: 'refused', reason: 'Only approvers can decide trade cards.' } as const;
-    }
-    const intent = await tx.intents.get(card.subjectId);
-    if (!intent) return { kind: 'refused', reason: 'Unknown intent.' } as const;
-    return decide(ctx, tx, card, intent, decision, actor);
+  const first = await ctx.store.tx(async (tx): Promise<Internal> => {
+    const open = await openCardFor(ctx, tx, TRADE_CARD, cardId, decision, actor);
+    if (open.kind !== 'open') return { kind: open.kind, reason: open.text };
+    return decision === 'PASS' ? pass(ctx, tx, open.card, open.subject, actor, open.now) : approve(ctx, tx, open.card, open.subject, actor, open.now);
   });
   ctx.notify();
   if (first.kind !== 'approved-pending-submit') return first;
@@ -45,25 +37,28 @@ export async function decideTradeCard(ctx: EngineContext, cardId: string, decisi
 
 type Internal = Exclude<DecisionOutcome, { kind: 'approved' }> | { kind: 'approved-pending-submit'; intentId: string; tokenId: string };
 
-async function decide(ctx: EngineContext, tx: Tx, card: CardRecord, intent: IntentRecord, decision: Decision, actor: Actor): Promise<Internal> {
-  const now = ctx.clock.now();
-  if (card.status !== 'OPEN' || intent.state !== 'PROPOSED') {
-    const who = card.decidedBy ? ` by ${card.decidedBy}` : '';
-    const when = card.decidedAt ? ` at ${clockTime(card.decidedAt, ctx.constitution.session.timeZone)}` : '';
-    const reason = card.status === 'EXPIRED' ? 'This card expired; nothing was done.' : `Already decided${who}${when} (now ${intent.state}); nothing was done.`;
-    tx.beads.append({ type: 'CARD', intentId: intent.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: reason } });
-    return { kind: 'noop', reason };
-  }
-  if (now >= card.expiresAt) {
-    await expireTradeCard(ctx, tx, card, intent);
-    return { kind: 'expired', reason: 'This card expired; nothing was done.' };
-  }
-  if (decision === 'PASS') {
-    await transition(ctx, tx, intent, 'CANCELLED', `passed by ${actor.name}`, {}, actor);
-    await closeCard(tx, card, actor, now);
-    tx.beads.append({ type: 'CARD', intentId: intent.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'PASS' } });
-    return { kind: 'passed', intentId: intent.id };
-  }
+/** What makes a TRADE card's decision flow (card-decision.ts) a trade's: its data. */
+const TRADE_CARD: CardFlow<IntentRecord> = {
+  kind: 'TRADE',
+  deciders: ['approver'],
+  deniedAction: (decision, card) => `${decision} card ${card.id}`,
+  deniedReason: 'not an approver',
+  words: { notAllowed: 'Only approvers can decide trade cards.', unknownSubject: 'Unknown intent.', expired: 'This card expired; nothing was done.' },
+  load: (tx, card) => tx.intents.get(card.subjectId),
+  beadId: (intent) => intent.id,
+  closed: (ctx, card, intent) =>
+    card.status === 'OPEN' && intent.state === 'PROPOSED' ? null : card.status === 'EXPIRED' ? 'This card expired; nothing was done.' : `Already decided${decidedBy(ctx, card)} (now ${intent.state}); nothing was done.`,
+  expire: (ctx, tx, card, intent) => expireTradeCard(ctx, tx, card, intent),
+};
+
+async function pass(ctx: EngineContext, tx: Tx, card: CardRecord, intent: IntentRecord, actor: Actor, now: number): Promise<Internal> {
+  await transition(ctx, tx, intent, 'CANCELLED', `passed by ${actor.name}`, {}, actor);
+  await closeCard(tx, card, actor, now);
+  tx.beads.append({ type: 'CARD', intentId: intent.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'PASS' } });
+  return { kind: 'passed', intentId: intent.id };
+}
+
+async function approve(ctx: EngineContext, tx: Tx, card: CardRecord, intent: IntentRecord, actor: Actor, now: number): Promise<Internal> {
   const gates = await evaluateGates(ctx, tx, intent, 'APPROVAL');
   const denied = refusals(gates);
   if (denied.length) {
@@ -71,19 +66,7 @@ async function decide(ctx: EngineContext, tx: Tx, card: CardRecord, intent: Inte
     await closeCard(tx, card, actor, now);
     return { kind: 'blocked', reason: denied.map((d) => d.message).join('; ') };
   }
-  const token: TokenRecord = {
-    id: `tok_${ctx.random.id(20)}`,
-    purpose: 'TRADE',
-    intentId: intent.id,
-    evidenceHash: intent.evidenceHash,
-    issuedAt: now,
-    expiresAt: now + ctx.constitution.approval.tokenTtlSec * 1000,
-    usedAt: null,
-    expiredAt: null,
-    issuedTo: actor.id,
-  };
-  await tx.tokens.insert(token);
-  tx.beads.append({ type: 'T2_TOKEN', intentId: intent.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'TRADE', actor: actorRef(actor), expiresAt: new Date(token.expiresAt).toISOString() } });
+  const token = await issueToken(ctx, tx, { id: `tok_${ctx.random.id(20)}`, purpose: 'TRADE', subjectId: intent.id, evidenceHash: intent.evidenceHash, actor, now });
   await transition(ctx, tx, intent, 'APPROVED', `approved by ${actor.name}`, { approvedBy: actor.name, approvedAt: now }, actor);
   await closeCard(tx, card, actor, now);
   tx.beads.append({ type: 'CARD', intentId: intent.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'APPROVE' } });

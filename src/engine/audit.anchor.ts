@@ -21,6 +21,7 @@
  */
 import { z } from 'zod';
 import type { StoredBead } from './beads.js';
+import { isoUtc } from './people-time.js';
 
 /** What a store reports after a COMMIT that appended beads. */
 export interface CommittedBeads {
@@ -65,7 +66,7 @@ export interface Anchor {
 
 /** A journal line for a committed range, a start-up adoption, a journal start or a head. */
 export function anchorLine(kind: AnchorLine['kind'], head: { seq: number; hash: string; from?: number }, atMs: number, note?: string): AnchorLine {
-  return { v: 1, kind, seq: head.seq, hash: head.hash, ...(head.from !== undefined ? { from: head.from } : {}), at: new Date(atMs).toISOString(), ...(note ? { note } : {}) };
+  return { v: 1, kind, seq: head.seq, hash: head.hash, ...(head.from !== undefined ? { from: head.from } : {}), at: isoUtc(atMs), ...(note ? { note } : {}) };
 }
 
 /** "3f9ac2…81be": the head as a person compares it by eye (not enough to check against). */

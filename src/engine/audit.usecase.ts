@@ -6,6 +6,7 @@
 import { AnchorCheck, type Anchor, type AnchorFindings } from './audit.anchor.js';
 import { ChainVerifier, type ChainBreak, type ChainHead, type StoredBead } from './beads.js';
 import type { Store } from './store.port.js';
+import { isoUtc } from './people-time.js';
 
 export interface VerifyReport {
   /** the chain verifies and, when anchors were given, agrees with them */
@@ -52,7 +53,7 @@ export async function verifyAudit(store: Store, opts: { readonly anchors?: Ancho
 }
 
 export function beadToJson(b: StoredBead): string {
-  return JSON.stringify({ seq: b.seq, id: b.id, type: b.type, intentId: b.intentId, ts: new Date(b.ts).toISOString(), payload: JSON.parse(b.payload), prevHash: b.prevHash, hash: b.hash, hashVersion: b.hashVersion });
+  return JSON.stringify({ seq: b.seq, id: b.id, type: b.type, intentId: b.intentId, ts: isoUtc(b.ts), payload: JSON.parse(b.payload), prevHash: b.prevHash, hash: b.hash, hashVersion: b.hashVersion });
 }
 
 /** Yield export lines (one bead each) for an intent, or since a time, or everything. */

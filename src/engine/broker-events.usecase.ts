@@ -5,7 +5,7 @@
  * retries submissions that were waiting for the broker.
  */
 import type { BrokerEvent, ConnectionState } from './broker.port.js';
-import type { EngineContext } from './context.js';
+import { RECONCILE_REASON, type EngineContext } from './context.js';
 import { fitChildren } from './child-size.usecase.js';
 import { applyCommission, applyFill, type FillFollowUp } from './fill.usecase.js';
 import { cancelOnceKnown, continueFlattens, flatten } from './flatten.usecase.js';
@@ -21,7 +21,7 @@ export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promis
     case 'fill': {
       const next = await ctx.store.tx((tx) => applyFill(ctx, tx, ev.fill));
       await followUp(ctx, ev.fill.orderRef, next);
-      ctx.reconcileSoon('fill');
+      ctx.reconcileSoon(RECONCILE_REASON.fill);
       break;
     }
     case 'commission': {
@@ -33,13 +33,13 @@ export async function onBrokerEvent(ctx: EngineContext, ev: BrokerEvent): Promis
       const next = await ctx.store.tx((tx) => applyStatus(ctx, tx, ev));
       if (next.flattening) await cancelOnceKnown(ctx, ev.orderRef);
       if (next.fits.length) await fitChildren(ctx, ev.orderRef, next.fits);
-      if (ev.status === 'REJECTED' || ev.status === 'CANCELLED') ctx.reconcileSoon(ev.status.toLowerCase());
+      if (ev.status === 'REJECTED' || ev.status === 'CANCELLED') ctx.reconcileSoon(ev.status === 'REJECTED' ? RECONCILE_REASON.rejected : RECONCILE_REASON.cancelled);
       break;
     }
     case 'connection':
       await ctx.store.tx(async (tx) => connection(ctx, tx, ev));
       if (ev.state === 'READY') {
-        ctx.reconcileSoon('broker connection restored');
+        ctx.reconcileSoon(RECONCILE_REASON.brokerRestored);
         await continueFlattens(ctx); // cancels and exits that could not be sent while it was down
         await cancelLegsLeftUnderClosed(ctx);
       }

@@ -16,7 +16,7 @@ import type { Clock, Logger, Random } from './ports.js';
 import { runGates, type DayStats, type GateResult, type GateStage } from './risk.gates.js';
 import { localTime, tradingDayOf } from './session.calendar.js';
 import type { Store, Tx } from './store.port.js';
-import { clockTime } from './people-time.js';
+import { clockTime, isoUtc } from './people-time.js';
 
 export interface EngineConfig {
   readonly constitution: Constitution;
@@ -43,10 +43,22 @@ export interface EngineContext extends EngineDeps {
   /** called after commits that changed cards or alerts, so senders wake up */
   notify(): void;
   /** called after fills, rejects, cancels and reconnects: reconciliation hook */
-  reconcileSoon(reason: string): void;
+  reconcileSoon(reason: ReconcileReason): void;
   /** resolves once every broker event received so far has been applied (reconciliation confirms after it) */
   brokerEventsApplied?(): Promise<void>;
 }
+
+/**
+ * Why the engine asks for a reconciliation: an engine event listeners match by value (the service
+ * retries waiting submissions on `brokerRestored`). The text is what the reconcile bead says after "after".
+ */
+export const RECONCILE_REASON = {
+  fill: 'fill',
+  rejected: 'rejected',
+  cancelled: 'cancelled',
+  brokerRestored: 'broker connection restored',
+} as const;
+export type ReconcileReason = (typeof RECONCILE_REASON)[keyof typeof RECONCILE_REASON];
 
 export const actorRef = (a: Actor) => ({ id: a.id, name: a.name, via: a.via });
 
@@ -190,6 +202,6 @@ async function setStaleKill(ctx: EngineContext, tx: Tx, intent: IntentRecord, no
     clearedBy: null,
   };
   await tx.kills.insert(flag);
-  tx.beads.append({ type: 'KILL_FLAG', intentId: intent.id, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'STALE', reason: flag.reason, expiresAt: new Date(flag.expiresAt).toISOString() } });
+  tx.beads.append({ type: 'KILL_FLAG', intentId: intent.id, ts: now, payload: { action: 'SET', flagId: flag.id, kind: 'STALE', reason: flag.reason, expiresAt: isoUtc(flag.expiresAt) } });
   tx.alerts.enqueue({ type: 'STATE_CONFLICT', at: now, payload: { summary: `Stale market state on ${intent.instrument.symbol}: entries paused for ${minutes} min`, intentId: intent.id, facts: { signal: intent.signalId, until: clockTime(flag.expiresAt, ctx.constitution.session.timeZone) } } });
 }

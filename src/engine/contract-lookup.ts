@@ -21,13 +21,13 @@ import { ruleFacts, type ContractFacts, type ContractLookup } from './contract-f
 import type { EngineContext } from './context.js';
 import { instrumentId } from './instrument.js';
 import type { Tx } from './store.port.js';
+import { kvKeyOf } from './kv.keys.js';
 
 /** Intake answers within seconds (TradingView waits 3 s): a slower qualification falls back. */
 export const CONTRACT_LOOKUP_TIMEOUT_MS = 2_000;
 /** The stored copy's timestamp is refreshed at most this often when nothing changed. */
 const REFRESH_STORED_MS = 24 * 60 * 60_000;
 
-const kvKey = (instrumentKey: string) => `contract:${instrumentKey}`;
 
 class LookupTimeout extends Error {}
 
@@ -63,7 +63,7 @@ export async function withoutBroker(tx: Tx, instrument: Instrument, instrumentKe
 
 /** The copy stored at the last qualification (source 'cache'), or null. */
 export async function storedContract(tx: Tx, instrumentKey: string): Promise<ContractFacts | null> {
-  const raw = await tx.kv.get(kvKey(instrumentKey));
+  const raw = await tx.kv.get(kvKeyOf.contract(instrumentKey));
   if (!raw) return null;
   try {
     const v = JSON.parse(raw) as Partial<ContractFacts>;
@@ -82,7 +82,7 @@ export async function rememberContract(tx: Tx, instrumentKey: string, lookup: Co
   const same = old && old.conId === facts.conId && old.minTick === facts.minTick && old.multiplier === facts.multiplier && old.localSymbol === facts.localSymbol;
   if (same && old.qualifiedAt !== null && now - old.qualifiedAt < REFRESH_STORED_MS) return;
   const { source: _source, ...rest } = facts;
-  await tx.kv.set(kvKey(instrumentKey), JSON.stringify(rest), now);
+  await tx.kv.set(kvKeyOf.contract(instrumentKey), JSON.stringify(rest), now);
 }
 
 /** The broker's answer, or LookupTimeout after `ms` of the injected clock. */

@@ -4,6 +4,7 @@
  */
 import type { Instrument, Side } from './broker.port.js';
 import { instrumentId } from './instrument.js';
+import type { IntentState } from './lifecycle.fsm.js';
 import type { IntentInput } from './intent.schema.js';
 
 export type Mode = 'observe' | 'paper' | 'live';
@@ -19,21 +20,9 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'Phoenix', roles: ['viewer', 'approver', 'admin'], via: 'system' };
 
-export type IntentState =
-  | 'PROPOSED'
-  | 'APPROVED'
-  | 'SUBMITTED'
-  | 'FILLED'
-  | 'MANAGED'
-  | 'CLOSED'
-  | 'CANCELLED'
-  | 'REJECTED'
-  | 'EXPIRED'
-  | 'STALLED';
-
-export const TERMINAL_STATES: readonly IntentState[] = ['CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED'];
-/** States in which the intent holds (or may hold) broker exposure. */
-export const OPEN_STATES: readonly IntentState[] = ['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'];
+/** The lifecycle owns the states and their groups (lifecycle.fsm.ts); re-exported for the records below. */
+export type { IntentState } from './lifecycle.fsm.js';
+export { OPEN_STATES, TERMINAL_STATES } from './lifecycle.fsm.js';
 
 export interface IntentRecord {
   readonly id: string;
@@ -77,7 +66,14 @@ export interface IntentRecord {
   readonly updatedAt: number;
 }
 
-export type IntentPatch = Partial<Omit<IntentRecord, 'id' | 'signalId' | 'payload' | 'createdAt'>>;
+/**
+ * What `IntentRepo.update` may change. `state` is not in it: a state changes only through the
+ * lifecycle's `transition` (context.ts), which checks the table and writes the POSITION bead.
+ */
+export type IntentPatch = IntentFieldsPatch & { readonly state?: never };
+/** The row change one lifecycle transition writes (compare-and-set on the old state). */
+export type IntentTransitionPatch = IntentFieldsPatch & { readonly state: IntentState };
+type IntentFieldsPatch = Partial<Omit<IntentRecord, 'id' | 'signalId' | 'payload' | 'createdAt' | 'state'>>;
 
 export interface TokenRecord {
   readonly id: string;
@@ -96,6 +92,9 @@ export interface TokenRecord {
  * HELD: accepted by the broker but not active at the exchange yet (IBKR PreSubmitted).
  */
 export type OrderStatus = 'RESERVED' | 'PENDING' | 'WORKING' | 'HELD' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'UNKNOWN';
+/** Order statuses the broker does not move out of (a later report cannot revive the leg). */
+export const FINAL_ORDER_STATUSES: readonly OrderStatus[] = ['FILLED', 'CANCELLED', 'REJECTED'];
+export const isFinalOrder = (s: OrderStatus): boolean => FINAL_ORDER_STATUSES.includes(s);
 
 export interface OrderRecord {
   readonly id: string;

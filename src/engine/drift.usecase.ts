@@ -16,8 +16,8 @@
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
 import { clockTime } from './people-time.js';
-import { ACK_KEY } from './reconcile.usecase.js';
 import type { DriftRecord } from './store.port.js';
+import { KV } from './kv.keys.js';
 
 export const DRIFT_RESOLUTIONS = ['ACKNOWLEDGED', 'PHOENIX_CORRECTED', 'BROKER_CORRECTED'] as const;
 export type DriftResolution = (typeof DRIFT_RESOLUTIONS)[number];
@@ -56,8 +56,8 @@ export async function resolveDrift(ctx: EngineContext, driftId: string, resoluti
     tx.beads.append({ type: 'RECONCILIATION_RESOLUTION', intentId: null, ts: now, payload: { driftId, resolution, note: text, actor: actorRef(actor) } });
     if (resolution === 'ACKNOWLEDGED') {
       // known and accepted: reconciliation stays quiet about this exact mismatch while it persists
-      const acks = JSON.parse((await tx.kv.get(ACK_KEY)) || '[]') as string[];
-      if (!acks.includes(drift.fingerprint)) await tx.kv.set(ACK_KEY, JSON.stringify([...acks, drift.fingerprint].slice(-500)), now);
+      const acks = JSON.parse((await tx.kv.get(KV.reconcileAcknowledged)) || '[]') as string[];
+      if (!acks.includes(drift.fingerprint)) await tx.kv.set(KV.reconcileAcknowledged, JSON.stringify([...acks, drift.fingerprint].slice(-500)), now);
     }
     const card = await tx.cards.bySubject(driftId, 'DRIFT');
     if (card) await tx.cards.touch(card.id, now);
@@ -71,14 +71,14 @@ export async function resolveDrift(ctx: EngineContext, driftId: string, resoluti
 /** Unresolved drifts, oldest first, with their age and whether the last check still saw them. */
 export async function listUnresolvedDrifts(ctx: EngineContext): Promise<UnresolvedDrift[]> {
   const now = ctx.clock.now();
-  const { drifts, last } = await ctx.store.tx(async (tx) => ({ drifts: await tx.drifts.unresolved(), last: await tx.kv.get('reconcile.last') }));
+  const { drifts, last } = await ctx.store.tx(async (tx) => ({ drifts: await tx.drifts.unresolved(), last: await tx.kv.get(KV.reconcileLast) }));
   return drifts.map((d) => withPresence(d, last, now));
 }
 
 /** One drift (resolved or not) for `/drift ID` and its buttons; null when unknown. */
 export async function getDrift(ctx: EngineContext, driftId: string): Promise<UnresolvedDrift | null> {
   const now = ctx.clock.now();
-  const { drift, last } = await ctx.store.tx(async (tx) => ({ drift: await tx.drifts.get(driftId), last: await tx.kv.get('reconcile.last') }));
+  const { drift, last } = await ctx.store.tx(async (tx) => ({ drift: await tx.drifts.get(driftId), last: await tx.kv.get(KV.reconcileLast) }));
   return drift ? withPresence(drift, last, now) : null;
 }
 

@@ -15,7 +15,7 @@ import type { BrokerEvent } from './broker.port.js';
 import { decideTradeCard, type Decision } from './approval.usecase.js';
 import { onBrokerEvent } from './broker-events.usecase.js';
 import { answerConfirmation, requestConfirmation, type ConfirmKind } from './confirm.usecase.js';
-import type { EngineContext, EngineDeps } from './context.js';
+import type { EngineContext, EngineDeps, ReconcileReason } from './context.js';
 import type { Actor } from './domain.js';
 import { submitWithToken } from './execution.js';
 import { submitIntent, type IntakeSource } from './intake.usecase.js';
@@ -26,12 +26,13 @@ import { recoverFromBroker } from './recovery.usecase.js';
 import { healthSnapshot, statusSnapshot } from './status.usecase.js';
 import { detectStalls, expireDue, retryWaitingSubmissions } from './sweepers.usecase.js';
 
-export type { EngineDeps } from './context.js';
+export type { EngineDeps, ReconcileReason } from './context.js';
+export { RECONCILE_REASON } from './context.js';
 
 export class Engine {
   readonly ctx: EngineContext;
   private readonly listeners = new Set<() => void>();
-  private readonly reconcileListeners = new Set<(reason: string) => void>();
+  private readonly reconcileListeners = new Set<(reason: ReconcileReason) => void>();
   private unsubscribeBroker: (() => void) | null = null;
 
   constructor(deps: EngineDeps) {
@@ -67,7 +68,7 @@ export class Engine {
     return () => this.listeners.delete(listener);
   }
 
-  onReconcileNeeded(listener: (reason: string) => void): () => void {
+  onReconcileNeeded(listener: (reason: ReconcileReason) => void): () => void {
     this.reconcileListeners.add(listener);
     return () => this.reconcileListeners.delete(listener);
   }

@@ -25,6 +25,7 @@ import { maybeManaged } from './protection.usecase.js';
 import { isPastItsDeadline } from './session-jobs.usecase.js';
 import type { Tx } from './store.port.js';
 import { pnlDayOf } from './trading-day.js';
+import { HOLDING, IN_FLIGHT, isIn } from './lifecycle.fsm.js';
 
 const EPS = 1e-9;
 
@@ -159,13 +160,13 @@ async function book(ctx: EngineContext, tx: Tx, before: IntentRecord, fills: rea
   const move = (to: IntentRecord['state'], reason: string, extra = {}) => transition(ctx, tx, intent, to, reason, { ...patch, ...extra });
   if (Math.abs(net) <= EPS && p.filledQty > EPS) {
     // flat at the broker
-    if (intent.state === 'FILLED' || intent.state === 'MANAGED') {
+    if (isIn(HOLDING, intent.state)) {
       const how = f.role === 'STOP' ? 'stop hit' : f.role === 'TARGET' ? 'target hit' : 'closed';
       intent = await move('CLOSED', `${how} at ${p.exitAvgPrice}${money}`, { closedAt: now });
     } else await quietUpdate(tx, intent, patch, now);
   } else if (net > EPS) {
     // long the entry side (the normal open position, or more of it)
-    if (intent.state === 'SUBMITTED' || intent.state === 'STALLED') {
+    if (isIn(IN_FLIGHT, intent.state)) {
       const partial = p.filledQty < intent.quantity ? ` (partial ${p.filledQty}/${intent.quantity})` : '';
       intent = await move('FILLED', `entry filled at ${p.avgFillPrice}${partial}`);
     } else if (intent.state === 'CLOSED' || intent.state === 'CANCELLED' || intent.state === 'REJECTED') {

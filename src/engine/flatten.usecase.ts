@@ -19,10 +19,11 @@
 import { BrokerRefusedError, BrokerUnavailableError } from './broker.port.js';
 import { onBrokerEvent } from './broker-events.usecase.js';
 import { transition, type EngineContext } from './context.js';
-import type { Actor, IntentRecord, OrderRecord } from './domain.js';
+import { isFinalOrder, type Actor, type IntentRecord, type OrderRecord } from './domain.js';
 import { approvedInstrument } from './order-from-evidence.js';
 import type { StoredBead } from './beads.js';
 import type { Tx } from './store.port.js';
+import { AT_BROKER, HOLDING, IN_FLIGHT, OPEN_STATES, isIn } from './lifecycle.fsm.js';
 
 export interface FlattenReport {
   /** nothing failed (pending work is not a failure; it is listed) */
@@ -37,7 +38,6 @@ export interface FlattenReport {
   readonly failed: readonly string[];
 }
 
-const FINAL: ReadonlySet<string> = new Set(['FILLED', 'CANCELLED', 'REJECTED']);
 const LEGS = ['ENTRY', 'STOP', 'TARGET'] as const;
 type Leg = (typeof LEGS)[number];
 
@@ -84,7 +84,7 @@ export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten',
     return { ok: false, message: 'Not allowed: admin role needed.', closing: [], cancelled: [], pending: [], failed: [] };
   }
   const plans = await ctx.store.tx(async (tx) => {
-    const open = await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']);
+    const open = await tx.intents.listByState(OPEN_STATES);
     const out: Plan[] = [];
     for (const intent of open) if (!only || only(intent)) out.push(await reserve(ctx, tx, intent, actor, why));
     const fresh = out.filter((p) => p.kind !== 'already-closing').length;
@@ -103,8 +103,8 @@ export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten',
   }
   for (const p of plans) if (p.kind !== 'cancelled-before-submit') await advanceExit(ctx, p.intent.id);
   pending.push(...(await stillPending(ctx, plans)));
-  const closing = plans.filter((p) => p.kind !== 'cancelled-before-submit' && (p.intent.filledQty > 0 || p.intent.state === 'FILLED' || p.intent.state === 'MANAGED')).map((p) => p.intent.id);
-  const cancelled = plans.filter((p) => p.kind === 'cancelled-before-submit' || p.intent.state === 'SUBMITTED' || p.intent.state === 'STALLED').map((p) => p.intent.id);
+  const closing = plans.filter((p) => p.kind !== 'cancelled-before-submit' && (p.intent.filledQty > 0 || isIn(HOLDING, p.intent.state))).map((p) => p.intent.id);
+  const cancelled = plans.filter((p) => p.kind === 'cancelled-before-submit' || isIn(IN_FLIGHT, p.intent.state)).map((p) => p.intent.id);
   const message = [
     `Flatten: closing ${closing.length} position(s), cancelling ${cancelled.length} entry order(s).`,
     ...(pending.length ? [`Still pending (${pending.length}):`, ...pending.map((l) => `• ${l}`)] : plans.length ? ['Nothing pending.'] : []),
@@ -134,7 +134,7 @@ async function reserve(ctx: EngineContext, tx: Tx, intent: IntentRecord, actor: 
   const waitingForId: Leg[] = [];
   for (const role of LEGS) {
     const o = orders.find((x) => x.role === role);
-    if (!o || FINAL.has(o.status)) continue;
+    if (!o || isFinalOrder(o.status)) continue;
     if (o.brokerOrderId) {
       // claimed here, in the deciding transaction, so a concurrent follower never asks twice
       tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail: `${why} by ${actor.name}` } });
@@ -190,7 +190,7 @@ export async function cancelOnceKnown(ctx: EngineContext, intentId: string, opts
     // `again` (a new broker session): every leg still live is asked again — a request recorded by a
     // process that died before sending it never reached the broker (found by the simulator)
     const asked = opts.again ? new Set<string | null | undefined>() : new Set([...lastAsk].filter(([, e]) => e === 'CANCEL_REQUESTED').map(([id]) => id));
-    const claim = LEGS.map((role) => orders.find((o) => o.role === role)).filter((o): o is OrderRecord => !!o && !!o.brokerOrderId && !FINAL.has(o.status) && !asked.has(o.brokerOrderId));
+    const claim = LEGS.map((role) => orders.find((o) => o.role === role)).filter((o): o is OrderRecord => !!o && !!o.brokerOrderId && !isFinalOrder(o.status) && !asked.has(o.brokerOrderId));
     const detail = opts.again ? 'flatten: asked again (a new broker session cannot know whether an earlier request left)' : 'flatten: broker id now known';
     for (const o of claim) tx.beads.append({ type: 'ORDER', intentId, ts: ctx.clock.now(), payload: { role: o.role, event: 'CANCEL_REQUESTED', brokerOrderId: o.brokerOrderId, detail } });
     return claim;
@@ -210,7 +210,7 @@ export async function advanceExit(ctx: EngineContext, intentId: string): Promise
     const orders = await tx.orders.listByIntent(intentId);
     const exit = orders.find((o) => o.role === 'EXIT');
     if (!intent || exit?.status !== 'RESERVED') return { kind: 'none' } as const;
-    if (orders.some((o) => o.role !== 'EXIT' && !FINAL.has(o.status) && o.status !== 'RESERVED')) return { kind: 'waiting' } as const;
+    if (orders.some((o) => o.role !== 'EXIT' && !isFinalOrder(o.status) && o.status !== 'RESERVED')) return { kind: 'waiting' } as const;
     const open = openAtBroker(intent, orders);
     const reason = await reservationReason(tx, intentId);
     if (open === 0) {
@@ -268,7 +268,7 @@ async function reservationReason(tx: Tx, intentId: string): Promise<string> {
 export async function continueFlattens(ctx: EngineContext): Promise<void> {
   const ids = await ctx.store.tx(async (tx) => {
     const out: string[] = [];
-    for (const i of await tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'])) if ((await tx.orders.listByIntent(i.id)).find((o) => o.role === 'EXIT')?.status === 'RESERVED') out.push(i.id);
+    for (const i of await tx.intents.listByState(AT_BROKER)) if ((await tx.orders.listByIntent(i.id)).find((o) => o.role === 'EXIT')?.status === 'RESERVED') out.push(i.id);
     return out;
   });
   for (const id of ids) {
@@ -284,7 +284,7 @@ async function stillPending(ctx: EngineContext, plans: readonly Plan[]): Promise
     for (const p of plans) {
       if (p.kind === 'cancelled-before-submit') continue;
       const orders = await tx.orders.listByIntent(p.intent.id);
-      const live = orders.filter((o) => o.role !== 'EXIT' && !FINAL.has(o.status));
+      const live = orders.filter((o) => o.role !== 'EXIT' && !isFinalOrder(o.status));
       const noId = live.filter((o) => !o.brokerOrderId).map((o) => o.role);
       const waiting = live.filter((o) => o.brokerOrderId).map((o) => o.role);
       const exit = orders.find((o) => o.role === 'EXIT');

@@ -6,22 +6,16 @@
  *   window becomes CRITICAL (IBKR_DISCONNECTED, or GATEWAY_LOGIN_NEEDED while the gateway waits
  *   for its login), once; the weekly 2FA login reminder goes out once per login; when the
  *   window opens or closes, the cards of entries it holds are re-rendered so they say so.
- * kv keys (all here): GATEWAY_KV.
+ * kv keys: KV.gateway* (kv.keys.ts).
  */
 import type { BrokerEvent, ConnectionState } from './broker.port.js';
 import type { EngineContext } from './context.js';
 import { clockTime } from './people-time.js';
 import { entryHold, inRestartWindow, loginReminderDue, restartWindowEnd, WAITING_FOR_LOGIN_TEXT, windowLabel } from './gateway-day.js';
 import type { Tx } from './store.port.js';
+import { BEFORE_BROKER } from './lifecycle.fsm.js';
+import { KV } from './kv.keys.js';
 
-export const GATEWAY_KV = {
-  /** epoch ms of a drop inside the restart window not yet followed by READY ('' = none) */
-  expectedOutage: 'gateway.expectedOutageSince',
-  /** epoch ms of the weekly login the last reminder was for */
-  loginReminder: 'gateway.loginReminderFor',
-  /** '1' while the restart window is open (the job re-renders held cards on a change) */
-  windowOpen: 'gateway.restartWindowOpen',
-} as const;
 
 type ConnectionEvent = Extract<BrokerEvent, { kind: 'connection' }>;
 
@@ -43,7 +37,7 @@ export async function gatewayConnection(ctx: EngineContext, tx: Tx, ev: Connecti
   const facts = { detail: ev.detail, ...(ev.code !== undefined ? { code: ev.code } : {}) };
   if (ev.state === 'READY' || escalated) {
     // back, or already CRITICAL (the escalation): nothing left for the job to raise
-    if (await tx.kv.get(GATEWAY_KV.expectedOutage)) await tx.kv.set(GATEWAY_KV.expectedOutage, '', now);
+    if (await tx.kv.get(KV.gatewayExpectedOutage)) await tx.kv.set(KV.gatewayExpectedOutage, '', now);
     if (previous === 'WAITING_FOR_LOGIN') await touchHeldCards(tx, now);
     return false;
   }
@@ -55,7 +49,7 @@ export async function gatewayConnection(ctx: EngineContext, tx: Tx, ev: Connecti
   if (w && inRestartWindow(now, gw, tz)) {
     const end = clockTime(restartWindowEnd(now, w, tz), tz);
     const what = ev.state === 'WAITING_FOR_LOGIN' ? `up again, ${WAITING_FOR_LOGIN_TEXT}` : `broker ${ev.state.toLowerCase()}`;
-    if (!(await tx.kv.get(GATEWAY_KV.expectedOutage))) await tx.kv.set(GATEWAY_KV.expectedOutage, String(now), now);
+    if (!(await tx.kv.get(KV.gatewayExpectedOutage))) await tx.kv.set(KV.gatewayExpectedOutage, String(now), now);
     tx.alerts.enqueue({ type: 'GATEWAY_RESTART', at: now, payload: { summary: `IB Gateway daily restart window ${windowLabel(w)}: ${what}, as expected. Entries held; Phoenix reconnects by itself and raises it as CRITICAL if the gateway is not back by ${end}.`, facts } });
     return true;
   }
@@ -85,24 +79,24 @@ export async function runGatewayDay(ctx: EngineContext): Promise<GatewayDayOutco
   const due = loginReminderDue(now, gw, tz);
   const out = await ctx.store.tx(async (tx): Promise<GatewayDayOutcome> => {
     let reminded = false;
-    if (due && (await tx.kv.get(GATEWAY_KV.loginReminder)) !== String(due.loginAt)) {
-      await tx.kv.set(GATEWAY_KV.loginReminder, String(due.loginAt), now);
+    if (due && (await tx.kv.get(KV.gatewayLoginReminder)) !== String(due.loginAt)) {
+      await tx.kv.set(KV.gatewayLoginReminder, String(due.loginAt), now);
       tx.alerts.enqueue({ type: 'GATEWAY_LOGIN_REMINDER', at: now, payload: { summary: `IB Gateway wants its weekly full login with 2FA at ${due.label} (in ${due.inMinutes} min). Be at the gateway (or IBC) and approve the IB Key prompt in IBKR Mobile; while it waits for the login Phoenix holds entries (RB-007).`, facts: { login: due.label } } });
       reminded = true;
     }
     let escalated: GatewayDayOutcome['escalated'] = null;
-    const since = Number((await tx.kv.get(GATEWAY_KV.expectedOutage)) || 0);
-    if (since && health.state === 'READY') await tx.kv.set(GATEWAY_KV.expectedOutage, '', now);
+    const since = Number((await tx.kv.get(KV.gatewayExpectedOutage)) || 0);
+    if (since && health.state === 'READY') await tx.kv.set(KV.gatewayExpectedOutage, '', now);
     else if (since && !inWindow) {
-      await tx.kv.set(GATEWAY_KV.expectedOutage, '', now);
+      await tx.kv.set(KV.gatewayExpectedOutage, '', now);
       escalated = health.state === 'WAITING_FOR_LOGIN' ? 'GATEWAY_LOGIN_NEEDED' : 'IBKR_DISCONNECTED';
       const what = health.state === 'WAITING_FOR_LOGIN' ? WAITING_FOR_LOGIN_TEXT : `broker ${health.state.toLowerCase()}`;
       tx.alerts.enqueue({ type: escalated, at: now, payload: { summary: `IB Gateway not back after its daily restart window (down since ${clockTime(since, tz)}): ${what}${health.detail ? ` — ${health.detail}` : ''}. Submissions paused; see RB-007.`, facts: { since: clockTime(since, tz) } } });
     }
-    const wasOpen = (await tx.kv.get(GATEWAY_KV.windowOpen)) === '1';
+    const wasOpen = (await tx.kv.get(KV.gatewayWindowOpen)) === '1';
     const windowChanged = wasOpen !== inWindow;
     if (windowChanged) {
-      await tx.kv.set(GATEWAY_KV.windowOpen, inWindow ? '1' : '0', now);
+      await tx.kv.set(KV.gatewayWindowOpen, inWindow ? '1' : '0', now);
       await touchHeldCards(tx, now);
     }
     return { reminded, escalated, windowChanged };
@@ -113,7 +107,7 @@ export async function runGatewayDay(ctx: EngineContext): Promise<GatewayDayOutco
 
 /** Re-render the cards of entries a hold applies to (open cards, approvals waiting to submit). */
 async function touchHeldCards(tx: Tx, now: number): Promise<void> {
-  for (const intent of await tx.intents.listByState(['PROPOSED', 'APPROVED'])) {
+  for (const intent of await tx.intents.listByState(BEFORE_BROKER)) {
     const card = await tx.cards.bySubject(intent.id, 'TRADE');
     if (card) await tx.cards.touch(card.id, now);
   }

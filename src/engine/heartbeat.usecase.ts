@@ -15,7 +15,9 @@ import type { EngineContext } from './context.js';
 import { inRestartWindow } from './gateway-day.js';
 import { assessHealth, DEFAULT_HEARTBEAT_THRESHOLDS, heartbeatGap, HEARTBEAT_INTERVAL_MS, type HeartbeatThresholds, type JobHealth } from './heartbeat.js';
 import { isAfterFlattenDeadline, isMarketHours } from './session-jobs.usecase.js';
-import { dateClockTime } from './people-time.js';
+import { dateClockTime, isoUtc } from './people-time.js';
+import { HOLDING, IN_FLIGHT } from './lifecycle.fsm.js';
+import { KV } from './kv.keys.js';
 
 export interface HeartbeatOptions {
   /** the scheduler's view of the jobs (lags, running times) */
@@ -49,24 +51,24 @@ export async function runHeartbeat(ctx: EngineContext, opts: HeartbeatOptions = 
   try {
     const stamp = `${now}:${ctx.random.id(6)}`;
     const readBack = await ctx.store.tx(async (tx) => {
-      await tx.kv.set('heartbeat.probe', stamp, now);
-      return tx.kv.get('heartbeat.probe');
+      await tx.kv.set(KV.heartbeatProbe, stamp, now);
+      return tx.kv.get(KV.heartbeatProbe);
     });
     if (readBack !== stamp) db = { writable: false, error: 'write did not read back' };
   } catch (e) {
     db = { writable: false, error: (e as Error).message.split('\n')[0]?.slice(0, 160) ?? 'write failed' };
   }
   const facts = await ctx.store.tx(async (tx) => {
-    const inFlight = await tx.intents.listByState(['SUBMITTED', 'STALLED']);
+    const inFlight = await tx.intents.listByState(IN_FLIGHT);
     const working = (await tx.orders.listWorking()).filter((o) => o.role === 'ENTRY' && o.status === 'WORKING');
     return {
       inFlight: inFlight.map((i) => ({ intentId: i.id, symbol: i.instrument.symbol, state: i.state, submittedAt: i.submittedAt, ackedAt: i.ackedAt })),
       workingEntries: working.map((o) => ({ intentId: o.intentId, since: o.createdAt })),
-      openPositions: (await tx.intents.listByState(['FILLED', 'MANAGED'])).length,
-      lastReconcileAt: parseTime(await tx.kv.get('reconcile.lastRunAt')),
+      openPositions: (await tx.intents.listByState(HOLDING)).length,
+      lastReconcileAt: parseTime(await tx.kv.get(KV.reconcileLastRunAt)),
       outboxBacklog: await tx.alerts.backlog(),
-      telegramLastSentAt: parseTime(await tx.kv.get('telegram.lastSentAt')),
-      telegramLastError: (await tx.kv.get('telegram.lastError')) || null,
+      telegramLastSentAt: parseTime(await tx.kv.get(KV.telegramLastSentAt)),
+      telegramLastError: (await tx.kv.get(KV.telegramLastError)) || null,
     };
   });
   const broker = ctx.broker.health();
@@ -84,9 +86,9 @@ export async function runHeartbeat(ctx: EngineContext, opts: HeartbeatOptions = 
     thresholds: { ...DEFAULT_HEARTBEAT_THRESHOLDS, stallAfterSec: c.approval.stallAfterSec, ...opts.thresholds },
   });
   const alerted = await ctx.store.tx(async (tx) => {
-    const previous = await tx.kv.get('heartbeat.status');
-    await tx.kv.set('heartbeat.lastAt', String(now), now);
-    await tx.kv.set('heartbeat.status', a.status, now);
+    const previous = await tx.kv.get(KV.heartbeatStatus);
+    await tx.kv.set(KV.heartbeatLastAt, String(now), now);
+    await tx.kv.set(KV.heartbeatStatus, a.status, now);
     tx.beads.append({ type: 'HEARTBEAT', intentId: null, ts: now, payload: { status: a.status, reasons: [...a.reasons], checks: { ...a.checks } } });
     if (a.status !== 'DEGRADED' || previous === 'DEGRADED') return false;
     tx.alerts.enqueue({ type: 'HEARTBEAT_DEGRADED', at: now, payload: { summary: `Health DEGRADED: ${a.reasons.join('; ')}`.slice(0, 900), facts: { reasons: a.reasons.length } } });
@@ -112,20 +114,20 @@ export async function checkMissedHeartbeat(ctx: EngineContext, opts: { readonly 
   const now = ctx.clock.now();
   const intervalMs = opts.intervalMs ?? HEARTBEAT_INTERVAL_MS;
   const result = await ctx.store.tx(async (tx): Promise<MissedCheck> => {
-    let lastBeatAt = parseTime(await tx.kv.get('heartbeat.lastAt'));
+    let lastBeatAt = parseTime(await tx.kv.get(KV.heartbeatLastAt));
     if (lastBeatAt === null) {
       const b = await tx.beads.latestOfType('HEARTBEAT');
       if (b && (JSON.parse(b.payload) as { status: string }).status !== 'MISSED') lastBeatAt = b.ts;
     }
     const gap = heartbeatGap(now, lastBeatAt, intervalMs);
     if (!gap.missed || lastBeatAt === null) return { ...gap, lastBeatAt, reported: false };
-    if (!opts.startup && (await tx.kv.get('heartbeat.missedFor')) === String(lastBeatAt)) return { ...gap, lastBeatAt, reported: false };
-    const since = new Date(lastBeatAt).toISOString();
+    if (!opts.startup && (await tx.kv.get(KV.heartbeatMissedFor)) === String(lastBeatAt)) return { ...gap, lastBeatAt, reported: false };
+    const since = isoUtc(lastBeatAt);
     const shown = dateClockTime(lastBeatAt, ctx.constitution.session.timeZone);
     const why = opts.startup ? `no heartbeat for ${gap.gapSec} s before this start-up (last beat ${shown}): the process was down` : `no heartbeat for ${gap.gapSec} s (last beat ${shown}): the heartbeat job is not running`;
     tx.beads.append({ type: 'HEARTBEAT', intentId: null, ts: now, payload: { status: 'MISSED', reasons: [why], gapSec: gap.gapSec, checks: { lastBeatAt: since, startup: opts.startup === true } } });
     tx.alerts.enqueue({ type: 'HEARTBEAT_MISSED', at: now, payload: { summary: `Heartbeat missed: ${why}. Check what happened in that window (positions, orders, drift).`, facts: { gapSec: gap.gapSec, lastBeat: shown } } });
-    await tx.kv.set('heartbeat.missedFor', String(lastBeatAt), now);
+    await tx.kv.set(KV.heartbeatMissedFor, String(lastBeatAt), now);
     return { ...gap, lastBeatAt, reported: true };
   });
   if (result.reported) ctx.notify();

@@ -1,11 +1,18 @@
 /**
- * Position lifecycle (SPEC 6): the one transition table. Every transition is applied by the
- * engine inside one store transaction together with its POSITION bead
- * (INV-POSITION-AUDIT-1); anything not listed here is refused (INV-POSITION-SM-1).
+ * Position lifecycle (SPEC 6): the states, the one transition table and the named state groups.
+ * Every transition is applied by the engine (context.ts `transition`) inside one store transaction
+ * together with its POSITION bead (INV-POSITION-AUDIT-1); anything not listed here is refused
+ * (INV-POSITION-SM-1). Code that asks "is this intent open / in flight / holding a position?"
+ * uses the groups below, never its own list of names.
  */
-import type { IntentState } from './domain.js';
 
-export const TRANSITIONS: Readonly<Record<string, string>> = {
+export const INTENT_STATES = ['PROPOSED', 'APPROVED', 'SUBMITTED', 'FILLED', 'MANAGED', 'CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'STALLED'] as const;
+export type IntentState = (typeof INTENT_STATES)[number];
+
+/** One edge of the table, `FROM>TO`. */
+export type Transition = `${IntentState}>${IntentState}`;
+
+export const TRANSITIONS = {
   'PROPOSED>APPROVED': 'human approved, token issued',
   'PROPOSED>CANCELLED': 'human passed, card expired, or a gate blocked it',
   'APPROVED>SUBMITTED': 'order accepted by the broker layer (token used)',
@@ -28,7 +35,26 @@ export const TRANSITIONS: Readonly<Record<string, string>> = {
   'CLOSED>FILLED': 'a fill after the close changed the position again (late entry fill or an exit beyond the position)',
   'CANCELLED>FILLED': 'the broker holds a fill of an entry Phoenix had as cancelled (out-of-order replay)',
   'REJECTED>FILLED': 'the broker holds a fill of an entry Phoenix had as rejected',
-};
+} as const satisfies Partial<Record<Transition, string>>;
+
+// === Named state groups (the only lists of state names outside the table)
+
+/** Waiting for a human's decision on the card. */
+export const AWAITING_DECISION: readonly IntentState[] = ['PROPOSED'];
+/** Not yet handed to the broker: a card or an approval may still be withdrawn without the broker. */
+export const BEFORE_BROKER: readonly IntentState[] = ['PROPOSED', 'APPROVED'];
+/** The entry was sent and the broker has not settled it (no fill yet, or no acknowledgement). */
+export const IN_FLIGHT: readonly IntentState[] = ['SUBMITTED', 'STALLED'];
+/** A position is held (filled, protected or not). */
+export const HOLDING: readonly IntentState[] = ['FILLED', 'MANAGED'];
+/** Handed to the broker and not finished: orders or a position may live at the broker. */
+export const AT_BROKER: readonly IntentState[] = [...IN_FLIGHT, ...HOLDING];
+/** Holds (or may hold) broker exposure: approved and not finished. */
+export const OPEN_STATES: readonly IntentState[] = ['APPROVED', ...AT_BROKER];
+/** Finished: no transition out except a fill the broker reports later (see the table). */
+export const TERMINAL_STATES: readonly IntentState[] = ['CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED'];
+
+export const isIn = (group: readonly IntentState[], state: IntentState): boolean => group.includes(state);
 
 export class InvalidTransitionError extends Error {
   readonly code = 'INVALID_TRANSITION';
@@ -39,7 +65,7 @@ export class InvalidTransitionError extends Error {
 }
 
 export function canTransition(from: IntentState, to: IntentState): boolean {
-  return `${from}>${to}` in TRANSITIONS;
+  return Object.hasOwn(TRANSITIONS, `${from}>${to}`);
 }
 
 /** Throws InvalidTransitionError for any pair not in the table. */

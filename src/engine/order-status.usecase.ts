@@ -14,12 +14,11 @@
 import type { BrokerEvent, BrokerOrderStatus } from './broker.port.js';
 import { childFits, type ChildFit } from './child-size.usecase.js';
 import { transition, type EngineContext } from './context.js';
-import type { OrderRecord, OrderStatus } from './domain.js';
+import { isFinalOrder, type OrderRecord, type OrderStatus } from './domain.js';
 import { isExitReserved } from './flatten.usecase.js';
 import { afterStopStatus, maybeManaged } from './protection.usecase.js';
 import type { Tx } from './store.port.js';
-
-const FINAL: readonly OrderStatus[] = ['FILLED', 'CANCELLED', 'REJECTED'];
+import { IN_FLIGHT, isIn } from './lifecycle.fsm.js';
 
 type StatusEvent = Extract<BrokerEvent, { kind: 'orderStatus' }>;
 
@@ -54,7 +53,7 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
   // never had (IBKR names an order differently in a new session) is news as before.
   if (row && row.brokerOrderId !== ev.brokerOrderId && (await wasEarlierOrderOf(tx, intent.id, leg, ev.brokerOrderId))) return { flattening: isExitReserved(orders), fits: [] };
   const incoming = rowStatus(ev.status, ev.held);
-  const next: OrderStatus = row && FINAL.includes(row.status) && !FINAL.includes(incoming) ? row.status : incoming;
+  const next: OrderStatus = row && isFinalOrder(row.status) && !isFinalOrder(incoming) ? row.status : incoming;
   // the broker's cumulative count can run ahead of the executions (IBKR sends them apart)
   const rowFilled = row ? Math.max(row.filledQty, ev.filledQty) : 0;
   if (row && (row.status !== next || row.brokerOrderId !== ev.brokerOrderId || row.filledQty !== rowFilled)) {
@@ -73,7 +72,7 @@ export async function applyStatus(ctx: EngineContext, tx: Tx, ev: StatusEvent): 
       intent = { ...intent, ackedAt: now };
     }
     const brokerFilled = Math.max(intent.filledQty, ev.filledQty);
-    const waiting = intent.state === 'SUBMITTED' || intent.state === 'STALLED';
+    const waiting = isIn(IN_FLIGHT, intent.state);
     if (ev.status === 'REJECTED' && waiting && brokerFilled === 0) {
       await transition(ctx, tx, intent, 'REJECTED', `broker rejected: ${ev.reason ?? 'no reason given'}; not retried`);
       for (const r of ['STOP', 'TARGET'] as const) if (orders.some((o) => o.role === r)) await tx.orders.update(intent.id, r, { status: 'CANCELLED', updatedAt: now });

@@ -59,6 +59,11 @@ export function zoneAbbreviation(epochMs: number, timeZone: string): string {
   return format(timeZone, 'hm').formatToParts(epochMs).find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
 }
 
+// === machine times (logs, bead payloads, evidence bundles)
+
+/** epoch ms → ISO-8601 UTC, "2026-12-07T16:30:00.000Z" */
+export const isoUtc = (ms: number): string => new Date(ms).toISOString();
+
 // === money
 
 /** cents → "$11.25" / "-$11.25" */

@@ -29,14 +29,14 @@
  *
  * Entry points (the bot calls these with engine.ctx):
  *   requestPromotion(ctx, name, actor)                  /promote NAME
- *   decidePromotion(ctx, cardId, 'APPROVE'|'PASS', actor)   the promotion card's buttons
+ *   decidePromotion(ctx, cardId, 'APPROVE'|'PASS', actor)   the promotion card's buttons (promotion.decision.ts)
  *   promotionCardView(ctx, cardId)                      what a PROMOTION card shows
  *   previewPromotion(ctx, name)                         the bundle and gaps, read-only
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
+import type { CardDecision } from './card-decision.js';
 import { actorRef, type EngineContext } from './context.js';
-import type { Actor, CardRecord, KillFlag, Mode, TokenRecord } from './domain.js';
-import { ConcurrentChangeError } from './errors.js';
+import type { Actor, CardRecord, KillFlag, Mode } from './domain.js';
 import {
   evidenceMissing,
   promotionRequirements,
@@ -48,7 +48,8 @@ import {
 } from './shadow-record.js';
 import type { DriftRecord, StrategyRecord, Tx } from './store.port.js';
 import { normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
-import { clockTime, dateClockTime } from './people-time.js';
+import { clockTime, dateClockTime, isoUtc } from './people-time.js';
+import { kvKeyOf } from './kv.keys.js';
 
 export type { MissingItem } from './shadow-record.js';
 
@@ -113,7 +114,7 @@ export type PromotionRequestOutcome =
       readonly bundleHash: string;
     };
 
-export type PromotionDecision = 'APPROVE' | 'PASS';
+export type PromotionDecision = CardDecision;
 
 export type PromotionDecisionOutcome =
   | { readonly kind: 'refused'; readonly message: string }
@@ -142,9 +143,7 @@ export interface PromotionCardView {
   readonly demo: boolean;
 }
 
-const kvKey = (promotionId: string) => `promotion:${promotionId}`;
-const iso = (ms: number) => new Date(ms).toISOString();
-const line = (m: MissingItem) => `${m.code}: ${m.message}`;
+export const line = (m: MissingItem) => `${m.code}: ${m.message}`;
 
 export function bundleHash(bundle: PromotionBundle): string {
   return `sha256:${sha256Hex(canonicalJson(bundle))}`;
@@ -202,7 +201,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     };
     await tx.cards.insert(card);
     const record: PendingPromotion = { id: promotionId, strategy: name, cardId: card.id, bundle, bundleHash: hash, requestedBy: actorRef(actor), requestedAt: now, expiresAt: card.expiresAt, decision: null };
-    await tx.kv.set(kvKey(promotionId), JSON.stringify(record), now);
+    await tx.kv.set(kvKeyOf.promotion(promotionId), JSON.stringify(record), now);
     tx.beads.append({ type: 'PROMOTION', intentId: promotionId, ts: now, payload: { strategy: name, from: 'SHADOW', to: 'LIVE', event: 'REQUESTED', bundle, bundleHash: hash, promotionId, cardId: card.id, actor: actorRef(actor) } });
     tx.beads.append({ type: 'CARD', intentId: promotionId, ts: now, payload: { cardId: card.id, kind: 'PROMOTION', event: 'CREATED' } });
     return {
@@ -233,13 +232,13 @@ export async function previewPromotion(ctx: EngineContext, rawName: string): Pro
   });
 }
 
-function notShadow(name: string, rec: StrategyRecord | null, timeZone: string): MissingItem {
+export function notShadow(name: string, rec: StrategyRecord | null, timeZone: string): MissingItem {
   if (!rec) return { code: 'NOT_REGISTERED', message: `strategy ${name} is not registered (unregistered strategies already run LIVE; register it to start a shadow period)` };
   return { code: 'NOT_SHADOW', message: `strategy ${name} is already ${rec.stage} (since ${dateClockTime(rec.since, timeZone)})` };
 }
 
 /** Build the bundle from the store at `now`; list every gap (extra items first). */
-async function assemble(ctx: EngineContext, tx: Tx, rec: StrategyRecord, now: number, extra: readonly MissingItem[]): Promise<{ bundle: PromotionBundle; missing: MissingItem[] }> {
+export async function assemble(ctx: EngineContext, tx: Tx, rec: StrategyRecord, now: number, extra: readonly MissingItem[]): Promise<{ bundle: PromotionBundle; missing: MissingItem[] }> {
   const observations: ShadowObservation[] = [];
   for (const i of await tx.intents.listByStrategy(rec.name, rec.since)) {
     if (!i.shadow) continue;
@@ -267,14 +266,14 @@ async function assemble(ctx: EngineContext, tx: Tx, rec: StrategyRecord, now: nu
     kind: 'PROMOTION_BUNDLE',
     version: 2,
     strategy: rec.name,
-    shadowSince: iso(rec.since),
-    asOf: iso(now),
+    shadowSince: isoUtc(rec.since),
+    asOf: isoUtc(now),
     requirements,
     evidence: record.stats,
     model: MODEL,
     safety: {
       activeKillFlags: kills.map((k) => ({ id: k.id, kind: k.kind, reason: k.reason, setBy: k.setBy })),
-      unresolvedDrifts: drifts.map((d) => ({ id: d.id, type: d.type, severity: d.severity, detectedAt: iso(d.detectedAt) })),
+      unresolvedDrifts: drifts.map((d) => ({ id: d.id, type: d.type, severity: d.severity, detectedAt: isoUtc(d.detectedAt) })),
     },
     missing: missing.map(line),
   };
@@ -304,120 +303,19 @@ export function safetyMissing(kills: readonly KillFlag[], drifts: readonly Drift
 }
 
 // ---------------------------------------------------------------------------------------
-// The card's buttons
+// The card's state (its buttons: promotion.decision.ts)
 
-export async function decidePromotion(ctx: EngineContext, cardId: string, decision: PromotionDecision, actor: Actor): Promise<PromotionDecisionOutcome> {
-  const out = await ctx.store.tx(async (tx): Promise<PromotionDecisionOutcome> => {
-    const now = ctx.clock.now();
-    const card = await tx.cards.get(cardId);
-    if (!card || card.kind !== 'PROMOTION') return { kind: 'refused', message: 'Unknown or invalid card.' };
-    if (!actor.roles.includes('approver') && !actor.roles.includes('admin')) {
-      tx.beads.append({ type: 'ACCESS_DENIED', intentId: card.subjectId, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `${decision} promotion card ${card.id}`, reason: 'not an approver or admin' } });
-      return { kind: 'refused', message: 'Only approvers and admins can decide promotion cards.' };
-    }
-    const p = await loadPending(tx, card.subjectId);
-    if (!p) return { kind: 'refused', message: 'Unknown promotion.' };
-    if (decision !== 'APPROVE' && decision !== 'PASS') return { kind: 'refused', message: 'Unknown decision.' };
-    if (card.status !== 'OPEN') {
-      const message =
-        card.status === 'EXPIRED'
-          ? 'This promotion card expired; nothing was done.'
-          : `Already ${p.decision ? p.decision.event.toLowerCase() : 'closed'}${card.decidedBy ? ` by ${card.decidedBy}` : ''}${card.decidedAt ? ` at ${clockTime(card.decidedAt, ctx.constitution.session.timeZone)}` : ''}; nothing was done.`;
-      tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: message } });
-      return { kind: 'noop', message };
-    }
-    if (now >= card.expiresAt) {
-      await expirePromotion(ctx, tx, card, p);
-      return { kind: 'expired', message: 'This promotion card expired; nothing was done.' };
-    }
-    if (decision === 'PASS') {
-      await finishCard(tx, card, p, actor, now, { event: 'PASSED', by: actor.name, at: now });
-      tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'PASSED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, actor: actorRef(actor) } });
-      tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'PASS' } });
-      return { kind: 'passed', message: `Promotion of ${p.strategy} passed by ${actor.name}; it stays SHADOW.`, strategy: p.strategy, promotionId: p.id };
-    }
-    return approveInTx(ctx, tx, card, p, actor, now);
-  });
-  ctx.notify();
-  return out;
-}
-
-/**
- * APPROVE, inside the caller's transaction: issue the PROMOTION token, re-check, consume it
- * by compare-and-set, emit APPROVED and flip the stage. THE ONLY WRITE OF STAGE LIVE.
- */
-async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: PendingPromotion, actor: Actor, now: number): Promise<PromotionDecisionOutcome> {
-  // 1. the single-use token, bound to this promotion and its bundle hash; one per promotion
-  //    (the id derives from the promotion id, so the table's key refuses a second one)
-  const token: TokenRecord = {
-    id: `tok_${p.id}`,
-    purpose: 'PROMOTION',
-    intentId: p.id,
-    evidenceHash: p.bundleHash,
-    issuedAt: now,
-    expiresAt: now + ctx.constitution.approval.tokenTtlSec * 1000,
-    usedAt: null,
-    expiredAt: null,
-    issuedTo: actor.id,
-  };
-  await tx.tokens.insert(token);
-  tx.beads.append({ type: 'T2_TOKEN', intentId: p.id, ts: now, payload: { event: 'ISSUED', tokenId: token.id, purpose: 'PROMOTION', actor: actorRef(actor), expiresAt: iso(token.expiresAt), reason: `promotion of ${p.strategy}, bundle ${p.bundleHash}` } });
-
-  // 2. re-check at this moment: the request is intact, the strategy still in the same shadow
-  //    period, the evidence still complete, no kill flag, no unresolved drift
-  const problems: MissingItem[] = [];
-  if (bundleHash(p.bundle) !== p.bundleHash || (await requestedHash(tx, p.id)) !== p.bundleHash) {
-    problems.push({ code: 'BUNDLE_CHANGED', message: 'the stored bundle no longer matches the hash recorded when it was requested' });
-  }
-  const rec = await tx.strategies.get(p.strategy);
-  if (!rec || rec.stage !== 'SHADOW') problems.push(notShadow(p.strategy, rec, ctx.constitution.session.timeZone));
-  else {
-    if (iso(rec.since) !== p.bundle.shadowSince) problems.push({ code: 'BUNDLE_CHANGED', message: `the shadow period of ${p.strategy} restarted at ${dateClockTime(rec.since, ctx.constitution.session.timeZone)} after the request` });
-    problems.push(...(await assemble(ctx, tx, rec, now, [])).missing);
-  }
-  if (problems.length) {
-    const reason = problems.map(line).join('; ');
-    await tx.tokens.markExpired(token.id, now); // dead: never usable, never swept again
-    tx.beads.append({ type: 'T2_TOKEN', intentId: p.id, ts: now, payload: { event: 'REJECTED', tokenId: token.id, purpose: 'PROMOTION', reason: `re-check at approval failed: ${reason}` } });
-    tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: rec?.stage ?? 'UNREGISTERED', to: 'LIVE', event: 'REFUSED', missing: problems.map(line), promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, tokenId: token.id, actor: actorRef(actor) } });
-    await finishCard(tx, card, p, actor, now, { event: 'REFUSED', by: actor.name, at: now, reason, tokenId: token.id });
-    tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: `APPROVE refused: ${reason}` } });
-    return { kind: 'blocked', message: `Promotion of ${p.strategy} refused at approval: ${problems.map((m) => m.message).join('; ')}.`, strategy: p.strategy, promotionId: p.id, missing: problems };
-  }
-
-  // 3. consume by compare-and-set; losing it rolls the whole transaction back
-  if (!(await tx.tokens.consume(token.id, p.id, p.bundleHash, now))) throw new ConcurrentChangeError(`promotion token ${token.id}`);
-  tx.beads.append({ type: 'T2_TOKEN', intentId: p.id, ts: now, payload: { event: 'USED', tokenId: token.id, purpose: 'PROMOTION' } });
-
-  // 4. the flip (INV-PROMOTION-T2-1: the only place stage LIVE is written) and its bead
-  await tx.strategies.upsert({ name: p.strategy, stage: 'LIVE', since: now, changedBy: actor.name });
-  tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'LIVE', event: 'APPROVED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, tokenId: token.id, actor: actorRef(actor) } });
-  await finishCard(tx, card, p, actor, now, { event: 'APPROVED', by: actor.name, at: now, tokenId: token.id });
-  tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'APPROVE' } });
-  return { kind: 'promoted', message: `${p.strategy} is LIVE: promoted by ${actor.name} at ${clockTime(now, ctx.constitution.session.timeZone)}. Its next intents get trade cards.`, strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now };
-}
-
-/** The bundle hash the audit chain recorded for the request (beads are tamper-evident; kv is not). */
-async function requestedHash(tx: Tx, promotionId: string): Promise<string | null> {
-  for (const b of await tx.beads.listByIntent(promotionId)) {
-    if (b.type !== 'PROMOTION') continue;
-    const payload = JSON.parse(b.payload) as { event?: string; bundleHash?: string };
-    if (payload.event === 'REQUESTED') return payload.bundleHash ?? null;
-  }
-  return null;
-}
-
-async function finishCard(tx: Tx, card: CardRecord, p: PendingPromotion, actor: Actor, now: number, decision: PromotionDecisionRecord): Promise<void> {
+export async function finishCard(tx: Tx, card: CardRecord, p: PendingPromotion, actor: Actor, now: number, decision: PromotionDecisionRecord): Promise<void> {
   await tx.cards.update(card.id, { status: 'DECIDED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
   await tx.cards.touch(card.id, now);
-  await tx.kv.set(kvKey(p.id), JSON.stringify({ ...p, decision } satisfies PendingPromotion), now);
+  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...p, decision } satisfies PendingPromotion), now);
 }
 
-async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardRecord, p: PendingPromotion): Promise<void> {
+export async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardRecord, p: PendingPromotion): Promise<void> {
   const now = ctx.clock.now();
   await tx.cards.update(card.id, { status: 'EXPIRED', updatedAt: now });
   await tx.cards.touch(card.id, now);
-  await tx.kv.set(kvKey(p.id), JSON.stringify({ ...p, decision: { event: 'EXPIRED', by: null, at: now } } satisfies PendingPromotion), now);
+  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...p, decision: { event: 'EXPIRED', by: null, at: now } } satisfies PendingPromotion), now);
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'EXPIRED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash } });
   tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'EXPIRED' } });
 }
@@ -425,8 +323,8 @@ async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardRecord, p: 
 // ---------------------------------------------------------------------------------------
 // Shared with the registry (demote withdraws pending promotions) and the bot's card view
 
-async function loadPending(tx: Tx, promotionId: string): Promise<PendingPromotion | null> {
-  const raw = await tx.kv.get(kvKey(promotionId));
+export async function loadPending(tx: Tx, promotionId: string): Promise<PendingPromotion | null> {
+  const raw = await tx.kv.get(kvKeyOf.promotion(promotionId));
   if (!raw) return null;
   try {
     return JSON.parse(raw) as PendingPromotion;
@@ -459,7 +357,7 @@ export async function closePromotionCard(ctx: EngineContext, tx: Tx, p: PendingP
   await tx.cards.update(p.card.id, { status: 'CLOSED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
   await tx.cards.touch(p.card.id, now);
   const { card: _card, ...stored } = p;
-  await tx.kv.set(kvKey(p.id), JSON.stringify({ ...stored, decision: { event: 'WITHDRAWN', by: actor.name, at: now, reason } } satisfies PendingPromotion), now);
+  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...stored, decision: { event: 'WITHDRAWN', by: actor.name, at: now, reason } } satisfies PendingPromotion), now);
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'WITHDRAWN', promotionId: p.id, cardId: p.card.id, bundleHash: p.bundleHash, actor: actorRef(actor), reason } });
 }
 

@@ -8,16 +8,16 @@
  */
 import { BrokerRefusedError, BrokerUnavailableError } from './broker.port.js';
 import { transition, type EngineContext } from './context.js';
-import type { Actor, IntentRecord, OrderRecord } from './domain.js';
+import { isFinalOrder, type Actor, type IntentRecord, type OrderRecord } from './domain.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
 import { approvedInstrument } from './order-from-evidence.js';
 import type { Tx } from './store.port.js';
+import { HOLDING, isIn } from './lifecycle.fsm.js';
 
 /** A FILLED position is given this long to get its stop working before it is CRITICAL (well inside 10 s). */
 export const UNPROTECTED_GRACE_MS = 3_000;
 
 const ALIVE = new Set(['WORKING', 'HELD', 'PENDING']);
-const ENTRY_DONE = new Set(['FILLED', 'CANCELLED', 'REJECTED']);
 
 /**
  * The stop is at the broker and can still fire. HELD (IBKR PreSubmitted, MONEY-10) counts only
@@ -30,7 +30,7 @@ export function stopWorks(orders: readonly OrderRecord[]): boolean {
   if (s === 'WORKING') return true;
   if (s !== 'HELD') return false;
   const entry = orders.find((o) => o.role === 'ENTRY')?.status;
-  return entry === undefined || ENTRY_DONE.has(entry);
+  return entry === undefined || isFinalOrder(entry);
 }
 
 /** FILLED → MANAGED once the stop (and the target) work at the broker for an open long/short. */
@@ -64,7 +64,7 @@ export async function detectUnprotected(ctx: EngineContext): Promise<string[]> {
   const now = ctx.clock.now();
   const raised = await ctx.store.tx(async (tx) => {
     const out: string[] = [];
-    for (const intent of await tx.intents.listByState(['FILLED', 'MANAGED'])) {
+    for (const intent of await tx.intents.listByState(HOLDING)) {
       const orders = await tx.orders.listByIntent(intent.id);
       const open = openAtBroker(intent, orders);
       if (open === 0 || (open > 0 && stopWorks(orders))) continue;
@@ -114,7 +114,7 @@ export async function reprotect(ctx: EngineContext, intentId: string, actor: Act
   }
   const plan = await ctx.store.tx(async (tx) => {
     const intent = await tx.intents.get(intentId);
-    if (!intent || (intent.state !== 'FILLED' && intent.state !== 'MANAGED')) return { ok: false, message: `Nothing to protect: ${intentId} is ${intent?.state ?? 'unknown'}.` } as const;
+    if (!intent || !isIn(HOLDING, intent.state)) return { ok: false, message: `Nothing to protect: ${intentId} is ${intent?.state ?? 'unknown'}.` } as const;
     const orders = await tx.orders.listByIntent(intentId);
     const open = openAtBroker(intent, orders);
     if (open <= 0) return { ok: false, message: open < 0 ? 'The account is on the other side of this entry: a stop would add to it. Flatten instead.' : 'Nothing is open for this intent.' } as const;

@@ -26,6 +26,7 @@ import { stopWorks } from './protection.usecase.js';
 import type { CardRecord, IntentRecord, KillFlag, Mode, OrderRecord, TokenRecord } from './domain.js';
 import { promotionCardView, type PromotionCardView } from './promotion.usecase.js';
 import type { DriftRecord, Tx } from './store.port.js';
+import { AWAITING_DECISION, HOLDING, OPEN_STATES, isIn } from './lifecycle.fsm.js';
 
 /** The risk limits a card shows next to the numbers they limit. */
 export interface CardLimits {
@@ -104,8 +105,6 @@ export interface OtherCardView extends ViewBase {
 
 export type CardView = TradeCardView | ConfirmCardView | DriftCardView | PromotionView | OtherCardView;
 
-const OPEN_EXPOSURE = ['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'] as const;
-
 export async function cardView(ctx: EngineContext, cardId: string): Promise<CardView | null> {
   const now = ctx.clock.now();
   const base = { now, mode: ctx.mode, demo: ctx.constitution.demo, timeZone: ctx.constitution.session.timeZone };
@@ -118,7 +117,7 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
       if (!intent) return { ...base, kind: 'OTHER', card };
       const c = ctx.constitution;
       const orders = await tx.orders.listByIntent(intent.id);
-      const open = intent.state === 'FILLED' || intent.state === 'MANAGED' ? openAtBroker(intent, orders) : 0;
+      const open = isIn(HOLDING, intent.state) ? openAtBroker(intent, orders) : 0;
       const naked = open !== 0 && !isExitReserved(orders) && !(open > 0 && stopWorks(orders));
       return {
         ...base,
@@ -141,7 +140,7 @@ export async function cardView(ctx: EngineContext, cardId: string): Promise<Card
     }
     if (isConfirmKind(card.kind)) {
       const subject = CONFIRMS[card.kind].perIntent ? await tx.intents.get(intentOf(card)) : null;
-      return { ...base, kind: 'CONFIRM', card, activeKills: await tx.kills.active(now), open: await tx.intents.listByState(OPEN_EXPOSURE), intent: subject };
+      return { ...base, kind: 'CONFIRM', card, activeKills: await tx.kills.active(now), open: await tx.intents.listByState(OPEN_STATES), intent: subject };
     }
     if (card.kind === 'DRIFT') return { ...base, kind: 'DRIFT', card, drift: await tx.drifts.get(card.subjectId) };
     return { ...base, kind: 'OTHER', card };
@@ -197,7 +196,7 @@ export async function markCardRendered(ctx: EngineContext, cardId: string, versi
 
 /** Positions Phoenix holds: entry filled (fully or partly) and not closed. */
 export async function listPositions(ctx: EngineContext): Promise<IntentRecord[]> {
-  return ctx.store.tx((tx) => tx.intents.listByState(['FILLED', 'MANAGED']));
+  return ctx.store.tx((tx) => tx.intents.listByState(HOLDING));
 }
 
 export interface WorkingOrderRow {
@@ -224,7 +223,7 @@ export interface PendingRow {
 export async function listPending(ctx: EngineContext): Promise<PendingRow[]> {
   return ctx.store.tx(async (tx) => {
     const out: PendingRow[] = [];
-    for (const intent of await tx.intents.listByState(['PROPOSED'])) out.push({ intent, card: await tx.cards.bySubject(intent.id, 'TRADE') });
+    for (const intent of await tx.intents.listByState(AWAITING_DECISION)) out.push({ intent, card: await tx.cards.bySubject(intent.id, 'TRADE') });
     return out;
   });
 }

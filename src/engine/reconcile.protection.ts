@@ -7,6 +7,7 @@
 import type { BrokerOrder } from './broker.port.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { Discrepancy, LocalSnapshot } from './reconcile.js';
+import { HOLDING, isIn } from './lifecycle.fsm.js';
 
 const EPS = 1e-9;
 const FLATTENING = new Set(['RESERVED', 'PENDING', 'WORKING']);
@@ -22,7 +23,7 @@ export function protectionDiff(local: LocalSnapshot, openOrders: readonly Broker
     stops.set(o.orderRef, o);
   }
   for (const i of local.intents) {
-    if (i.state !== 'FILLED' && i.state !== 'MANAGED') continue;
+    if (!isIn(HOLDING, i.state)) continue;
     const open = i.filledQty - i.exitQty;
     if (Math.abs(open) <= EPS) continue;
     if (local.orders.some((o) => o.intentId === i.id && o.role === 'EXIT' && FLATTENING.has(o.status))) continue; // a flatten is closing it

@@ -32,6 +32,7 @@ import { instrumentId } from './instrument.js';
 import { realizedPnlCents } from './pnl.js';
 import { protectionDiff } from './reconcile.protection.js';
 import { usd } from './people-time.js';
+import { TERMINAL_STATES, isIn } from './lifecycle.fsm.js';
 
 export type DriftType = 'POSITION_COUNT' | 'POSITION_SIZE' | 'PNL' | 'ORDER_STATUS';
 export type DriftSeverity = 'WARNING' | 'CRITICAL';
@@ -85,7 +86,6 @@ export interface ReconcileDiff {
 
 const EPS = 1e-9;
 const OPEN = new Set(['PENDING', 'WORKING', 'HELD']);
-const FINAL = new Set(['CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED']);
 
 /** Contract identity shared by both sides: THE instrument identity (instrument.ts). */
 export function contractKey(i: Instrument): string {
@@ -215,7 +215,7 @@ function ordersDiff(local: LocalSnapshot, broker: BrokerSnapshot, out: Discrepan
     const brokerStatus = b ? b.status : ex && ex.qty + EPS >= l.quantity ? 'FILLED' : ex ? 'NOT_WORKING (partly filled)' : 'NOT_WORKING';
     const intent = intents.get(l.intentId);
     // An order working at the broker for an intent Phoenix considers finished is live exposure.
-    const intentFinal = intent !== undefined && FINAL.has(intent.state);
+    const intentFinal = intent !== undefined && isIn(TERMINAL_STATES, intent.state);
     let statusDiff = false;
     if (localOpen && !b) {
       // Still being placed (no broker id, nothing at the broker): the stall detector's business.

@@ -22,10 +22,12 @@
  */
 import { BrokerUnavailableError, type BrokerPosition } from './broker.port.js';
 import type { EngineContext } from './context.js';
-import { OPEN_STATES, type IntentRecord, type OrderRecord } from './domain.js';
+import type { IntentRecord, OrderRecord } from './domain.js';
 import { reconcile, type BrokerSnapshot, type Discrepancy, type LocalSnapshot, type ReconcileScope } from './reconcile.js';
 import { tradingDayOf } from './session.calendar.js';
 import type { DriftRecord, Tx } from './store.port.js';
+import { BEFORE_BROKER, OPEN_STATES, isIn } from './lifecycle.fsm.js';
+import { KV } from './kv.keys.js';
 
 export type { ReconcileScope } from './reconcile.js';
 
@@ -143,7 +145,7 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
     // Acknowledged mismatches stay quiet while they persist; once gone, they are forgotten.
     const present = new Set(first.map((d) => d.fingerprint));
     const acks = (await acknowledged(tx)).filter((fp) => present.has(fp) || !coveredBy(fp, scope));
-    await tx.kv.set(ACK_KEY, JSON.stringify(acks), now);
+    await tx.kv.set(KV.reconcileAcknowledged, JSON.stringify(acks), now);
     const back = recurred(await lastLook(tx), first, scope);
     const known = new Set([...open.map((d) => d.fingerprint).filter((fp) => !back.has(fp)), ...acks]);
     const recorded: DriftRecord[] = [];
@@ -182,8 +184,8 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
       });
       recorded.push(drift);
     }
-    await tx.kv.set('reconcile.lastRunAt', String(now), now);
-    await tx.kv.set('reconcile.last', JSON.stringify({ at: now, scope, reason, fingerprints: first.map((d) => d.fingerprint) }), now);
+    await tx.kv.set(KV.reconcileLastRunAt, String(now), now);
+    await tx.kv.set(KV.reconcileLast, JSON.stringify({ at: now, scope, reason, fingerprints: first.map((d) => d.fingerprint) }), now);
     return { newDrifts: recorded, unresolved: open.length + recorded.length };
   });
   if (newDrifts.length) ctx.notify();
@@ -195,10 +197,10 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
   return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, message, otherAccounts: others };
 }
 
-/** The last run's scope and the mismatches it saw (kv `reconcile.last`). */
+/** The last run's scope and the mismatches it saw (kv `KV.reconcileLast`). */
 async function lastLook(tx: Tx): Promise<{ scope: ReconcileScope; fingerprints: string[] } | null> {
   try {
-    const v = await tx.kv.get('reconcile.last');
+    const v = await tx.kv.get(KV.reconcileLast);
     const p = v ? (JSON.parse(v) as { scope?: ReconcileScope; fingerprints?: string[] }) : null;
     return p?.scope && Array.isArray(p.fingerprints) ? { scope: p.scope, fingerprints: p.fingerprints } : null;
   } catch {
@@ -239,11 +241,10 @@ async function eventsApplied(ctx: EngineContext): Promise<void> {
 const EVENTS_WAIT_MS = 10_000;
 
 /** kv key: fingerprints of drifts resolved as ACKNOWLEDGED whose mismatch still persists. */
-export const ACK_KEY = 'reconcile.acknowledged';
 
 async function acknowledged(tx: Tx): Promise<string[]> {
   try {
-    const v = await tx.kv.get(ACK_KEY);
+    const v = await tx.kv.get(KV.reconcileAcknowledged);
     return v ? (JSON.parse(v) as string[]) : [];
   } catch {
     return [];
@@ -289,7 +290,7 @@ async function localSnapshot(ctx: EngineContext, broker: BrokerSnapshot): Promis
     }
     const orders: OrderRecord[] = [];
     for (const i of intents.values()) {
-      if (i.state === 'PROPOSED' || i.state === 'APPROVED') continue;
+      if (isIn(BEFORE_BROKER, i.state)) continue;
       orders.push(...(await tx.orders.listByIntent(i.id)));
     }
     return { intents: [...intents.values()], orders };

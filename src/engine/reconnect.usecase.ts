@@ -6,15 +6,14 @@
  */
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
+import { KV } from './kv.keys.js';
 
-const REQUESTED = 'broker.reconnectRequestedAt';
-const HANDLED = 'broker.reconnectHandledAt';
 
 export async function requestReconnect(ctx: EngineContext, actor: Actor): Promise<{ ok: boolean; message: string }> {
   if (!actor.roles.includes('admin')) return { ok: false, message: 'Not allowed: admin role needed.' };
   const now = ctx.clock.now();
   await ctx.store.tx(async (tx) => {
-    await tx.kv.set(REQUESTED, String(now), now);
+    await tx.kv.set(KV.reconnectRequestedAt, String(now), now);
     tx.beads.append({ type: 'IBKR_SESSION', intentId: null, ts: now, payload: { state: 'RECONNECT_REQUESTED', detail: `reconnect requested by ${actorRef(actor).name}` } });
   });
   return { ok: true, message: 'Reconnect requested; the running service tries the broker within a few seconds (watch /status).' };
@@ -25,10 +24,10 @@ export type ReconnectOutcome = 'NONE' | 'ALREADY_READY' | 'CONNECTED' | 'FAILED'
 /** Called by the job: honour a pending request once. Never throws. */
 export async function honourReconnectRequest(ctx: EngineContext): Promise<ReconnectOutcome> {
   const pending = await ctx.store.tx(async (tx) => {
-    const requested = Number((await tx.kv.get(REQUESTED)) ?? 0);
-    const handled = Number((await tx.kv.get(HANDLED)) ?? 0);
+    const requested = Number((await tx.kv.get(KV.reconnectRequestedAt)) ?? 0);
+    const handled = Number((await tx.kv.get(KV.reconnectHandledAt)) ?? 0);
     if (!requested || requested <= handled) return false;
-    await tx.kv.set(HANDLED, String(requested), ctx.clock.now());
+    await tx.kv.set(KV.reconnectHandledAt, String(requested), ctx.clock.now());
     return true;
   });
   if (!pending) return 'NONE';

@@ -9,6 +9,7 @@ import type { BrokerOrder } from './broker.port.js';
 import { cancelLegsLeftUnderClosed, onBrokerEvent } from './broker-events.usecase.js';
 import { cancelOnceKnown } from './flatten.usecase.js';
 import type { EngineContext } from './context.js';
+import { AT_BROKER } from './lifecycle.fsm.js';
 
 export interface RecoveryReport {
   readonly checked: number;
@@ -17,7 +18,7 @@ export interface RecoveryReport {
 }
 
 export async function recoverFromBroker(ctx: EngineContext): Promise<RecoveryReport> {
-  const open = await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']));
+  const open = await ctx.store.tx((tx) => tx.intents.listByState(AT_BROKER));
   let found = 0;
   const notAtBroker: string[] = [];
   const exitsAgain: string[] = [];

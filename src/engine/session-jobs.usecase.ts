@@ -18,6 +18,8 @@ import { flatten, isExitReserved, type FlattenReport } from './flatten.usecase.j
 import { isTradingDay, localTime, toMinutes, tradingDayOf } from './session.calendar.js';
 import type { Constitution } from './constitution.js';
 import { signedUsd } from './people-time.js';
+import { AT_BROKER, OPEN_STATES } from './lifecycle.fsm.js';
+import { KV } from './kv.keys.js';
 
 // === Calendar (pure)
 
@@ -90,7 +92,7 @@ export async function flattenAtDeadline(ctx: EngineContext): Promise<DeadlineOut
   if (!c.session.enforce) return { ran: false, reason: 'session rules are off (demo constitution)' };
   const t = localTime(now, c.session.timeZone);
   if (!isTradingDay(t.day, t.weekday, c.session.holidays)) return { ran: false, reason: t.weekday === 0 || t.weekday === 6 ? `weekend (${t.day})` : `exchange holiday (${t.day})` };
-  const open = await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']));
+  const open = await ctx.store.tx((tx) => tx.intents.listByState(AT_BROKER));
   const detail = open.length ? `flatten deadline ${c.session.flattenAt} ${c.session.timeZone}: flattening ${open.length} open position(s)/order(s); entries blocked until the next session` : `flatten deadline ${c.session.flattenAt} ${c.session.timeZone}: nothing open; entries blocked until the next session`;
   await ctx.store.tx(async (tx) => {
     tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'flatten-deadline', event: 'FLATTEN_DEADLINE', detail } });
@@ -125,7 +127,7 @@ export async function flattenOverdue(ctx: EngineContext): Promise<CatchUpOutcome
   const now = ctx.clock.now();
   const overdue = await ctx.store.tx(async (tx) => {
     const out: IntentRecord[] = [];
-    for (const i of await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED'])) {
+    for (const i of await tx.intents.listByState(OPEN_STATES)) {
       if (isPastItsDeadline(i, now, c) && !isExitReserved(await tx.orders.listByIntent(i.id))) out.push(i);
     }
     if (out.length) {
@@ -184,12 +186,12 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
   const from = dayStartMs(prev, c.session.timeZone);
   const to = dayStartMs(addDays(prev, 1), c.session.timeZone);
   return ctx.store.tx(async (tx): Promise<DailyResetOutcome> => {
-    if ((await tx.kv.get('dailyReset.lastDay')) === today) return { ran: false, reason: `already done for ${today}` };
+    if ((await tx.kv.get(KV.dailyResetLastDay)) === today) return { ran: false, reason: `already done for ${today}` };
     if (!(await tx.beads.existsBetween(from, to))) {
       // Phoenix did not run on the previous trading day (fresh database, or down all day): there
       // is nothing to summarise, and an all-zero "summary" would claim a day it never saw.
       tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'daily-reset', event: 'DAILY_RESET', detail: `session ${today} starts; daily loss, trade and consecutive-loss counters start from zero. No summary for ${prev}: Phoenix was not running that day` } });
-      await tx.kv.set('dailyReset.lastDay', today, now);
+      await tx.kv.set(KV.dailyResetLastDay, today, now);
       return { ran: true, reason: `daily reset for ${today} (no summary: not running on ${prev})` };
     }
     const closed = await tx.intents.listClosedOn(prev);
@@ -221,7 +223,7 @@ export async function dailyReset(ctx: EngineContext, opts: { readonly onlyAfterO
         facts: { day: prev, trades: summary.trades, pnlUsd: Number((summary.realizedPnlCents / 100).toFixed(2)), blocked: summary.blocked, unresolvedDrifts: summary.unresolvedDrifts, ...(head ? { auditAnchor: pointText(head) } : {}) },
       },
     });
-    await tx.kv.set('dailyReset.lastDay', today, now);
+    await tx.kv.set(KV.dailyResetLastDay, today, now);
     return { ran: true, reason: `daily reset for ${today}`, summary };
   }).then((r) => {
     if (r.ran) ctx.notify();

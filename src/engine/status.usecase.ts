@@ -1,7 +1,7 @@
 /**
  * Status snapshot (SPEC 12 /status, `phoenix status`): plain data any transport renders.
  */
-import { activeSnoozes, parseSnoozes, SNOOZE_KV, type Snooze } from './alert-snooze.usecase.js';
+import { activeSnoozes, parseSnoozes, type Snooze } from './alert-snooze.usecase.js';
 import type { BrokerHealth } from './broker.port.js';
 import { dayStats, type EngineContext } from './context.js';
 import type { IntentRecord, KillFlag, Mode } from './domain.js';
@@ -9,6 +9,8 @@ import type { DriftRecord } from './store.port.js';
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
 import { currentHold } from './gateway-day.usecase.js';
 import { stopWorks } from './protection.usecase.js';
+import { AWAITING_DECISION, HOLDING, OPEN_STATES, isIn } from './lifecycle.fsm.js';
+import { KV } from './kv.keys.js';
 
 export interface StatusSnapshot {
   readonly at: number;
@@ -61,11 +63,11 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
   const now = ctx.clock.now();
   return ctx.store.tx(async (tx) => {
     const hb = await tx.beads.latestOfType('HEARTBEAT');
-    const lastRecon = await tx.kv.get('reconcile.lastRunAt');
-    const lastSent = await tx.kv.get('telegram.lastSentAt');
-    const open = await tx.intents.listByState(['APPROVED', 'SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']);
+    const lastRecon = await tx.kv.get(KV.reconcileLastRunAt);
+    const lastSent = await tx.kv.get(KV.telegramLastSentAt);
+    const open = await tx.intents.listByState(OPEN_STATES);
     const unprotected: { intentId: string; open: number; stop: string }[] = [];
-    for (const i of open.filter((x) => x.state === 'FILLED' || x.state === 'MANAGED')) {
+    for (const i of open.filter((x) => isIn(HOLDING, x.state))) {
       const orders = await tx.orders.listByIntent(i.id);
       const q = openAtBroker(i, orders);
       if (q !== 0 && !isExitReserved(orders) && !(q > 0 && stopWorks(orders))) unprotected.push({ intentId: i.id, open: q, stop: orders.find((o) => o.role === 'STOP')?.status ?? 'none' });
@@ -79,14 +81,14 @@ export async function statusSnapshot(ctx: EngineContext): Promise<StatusSnapshot
       entryHold: currentHold(ctx),
       kills: await tx.kills.active(now),
       open,
-      pending: await tx.intents.listByState(['PROPOSED']),
+      pending: await tx.intents.listByState(AWAITING_DECISION),
       today: await dayStats(ctx, tx, now),
       lastHeartbeat: hb ? { at: hb.ts, status: (JSON.parse(hb.payload) as { status: string }).status } : null,
       lastReconciliation: lastRecon ? Number(lastRecon) : null,
-      outbox: { backlog: await tx.alerts.backlog(), lastSentAt: lastSent ? Number(lastSent) : null, lastError: await tx.kv.get('telegram.lastError') },
+      outbox: { backlog: await tx.alerts.backlog(), lastSentAt: lastSent ? Number(lastSent) : null, lastError: await tx.kv.get(KV.telegramLastError) },
       unresolvedDrifts: await tx.drifts.unresolved(),
       unprotected,
-      snoozes: activeSnoozes(parseSnoozes(await tx.kv.get(SNOOZE_KV)), now),
+      snoozes: activeSnoozes(parseSnoozes(await tx.kv.get(KV.alertSnooze)), now),
     };
   });
 }

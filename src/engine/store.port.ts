@@ -8,7 +8,8 @@
 import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
 import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
-import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, KillFlag, OrderRecord, TokenRecord } from './domain.js';
+import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
+import type { KvKey } from './kv.keys.js';
 
 export interface DriftRecord {
   readonly id: string;
@@ -40,8 +41,9 @@ export interface IntentRepo {
   /** intents of one strategy created at or after `since`, oldest first (promotion: the shadow record) */
   listByStrategy(strategy: string, since: number, limit?: number): Promise<IntentRecord[]>;
   insert(rec: IntentRecord): Promise<void>;
-  /** compare-and-set on state: true when the row was in `from` and is now updated */
-  transition(id: string, from: IntentState, patch: IntentPatch & { state: IntentState }): Promise<boolean>;
+  /** compare-and-set on state: true when the row was in `from` and is now updated. Only context.ts `transition` calls it. */
+  transition(id: string, from: IntentState, patch: IntentTransitionPatch): Promise<boolean>;
+  /** fields other than `state` (the type has no `state`: the lifecycle moves it) */
   update(id: string, patch: IntentPatch): Promise<void>;
   listByState(states: readonly IntentState[], limit?: number): Promise<IntentRecord[]>;
   /** open (non-terminal, beyond PROPOSED) quantity per instrument, excluding one intent */
@@ -166,9 +168,10 @@ export interface JobRunRepo {
   prune(before: number): Promise<number>;
 }
 
+/** Only the keys declared in kv.keys.ts. */
 export interface KvRepo {
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, now: number): Promise<void>;
+  get(key: KvKey): Promise<string | null>;
+  set(key: KvKey, value: string, now: number): Promise<void>;
 }
 
 /** One order as the simulated broker's book holds it (SimBookState). */

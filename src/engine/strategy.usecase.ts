@@ -23,6 +23,7 @@ import { actorRef, transition, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
 import { closePromotionCard, openPromotionsOf } from './promotion.usecase.js';
 import type { StrategyRecord, Tx } from './store.port.js';
+import { AWAITING_DECISION } from './lifecycle.fsm.js';
 
 export type Stage = StrategyRecord['stage'];
 
@@ -127,7 +128,7 @@ export async function listStrategies(ctx: EngineContext): Promise<StrategyView[]
 async function cancelProposed(ctx: EngineContext, tx: Tx, name: string, actor: Actor, reason: string): Promise<number> {
   const now = ctx.clock.now();
   let n = 0;
-  for (const intent of await tx.intents.listByState(['PROPOSED'])) {
+  for (const intent of await tx.intents.listByState(AWAITING_DECISION)) {
     if (intent.strategy !== name) continue;
     await transition(ctx, tx, intent, 'CANCELLED', reason, {}, actor);
     const card = await tx.cards.bySubject(intent.id, 'TRADE');

@@ -8,6 +8,7 @@ import { transition, type EngineContext } from './context.js';
 import type { Tx } from './store.port.js';
 import { expireToken, submitWithToken, type SubmitOutcome } from './execution.js';
 import { openPromotionsOf } from './promotion.usecase.js';
+import { kvKeyOf } from './kv.keys.js';
 
 export async function expireDue(ctx: EngineContext): Promise<{ cards: number; tokens: number }> {
   const now = ctx.clock.now();
@@ -79,7 +80,7 @@ export async function retryWaitingSubmissions(ctx: EngineContext): Promise<Submi
  * unknown (the caller then only marks the card expired).
  */
 async function expirePromotionCard(ctx: EngineContext, tx: Tx, promotionId: string, cardId: string): Promise<boolean> {
-  const raw = await tx.kv.get(`promotion:${promotionId}`);
+  const raw = await tx.kv.get(kvKeyOf.promotion(promotionId));
   let strategy: unknown;
   try {
     strategy = raw ? (JSON.parse(raw) as { strategy?: unknown }).strategy : undefined;

@@ -17,13 +17,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
-import { isLoopbackAddress } from '../runtime/loopback.js';
 import { ADMIN_API, type ServiceFacts } from './admin.schema.js';
-import { tokenMatches } from './bearer.js';
 import { healthAnswer } from './health.js';
-import type { TokenBucket } from './rate-limit.js';
+import type { TokenBucket } from '../runtime/token-bucket.js';
 import type { ReadinessView } from './readiness.js';
-import { readBody, send } from './respond.js';
+import { submitIntentBody } from './intent.submit.js';
+import { refusedCaller, refusedOverRate, send } from './respond.js';
 
 export interface AdminOptions {
   /** what this process runs (the service fixes it at start-up, once intake is bound) */
@@ -43,15 +42,11 @@ interface AdminDeps {
 export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const { engine } = deps;
   return async (req, res, url) => {
-    if (deps.token) {
-      if (!tokenMatches(req.headers.authorization, deps.token)) {
-        req.resume();
-        return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN): the admin routes need the token intake runs with' }, { 'www-authenticate': 'Bearer' });
-      }
-    } else if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      req.resume();
-      return send(res, 401, { error: 'INTAKE_TOKEN is not set, so the admin routes answer callers on this machine (loopback) only' });
-    }
+    const words = {
+      wrongToken: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN): the admin routes need the token intake runs with',
+      notLoopback: 'INTAKE_TOKEN is not set, so the admin routes answer callers on this machine (loopback) only',
+    };
+    if (refusedCaller(req, res, deps.token, words)) return;
 
     if (url.pathname === '/v1/admin/status') {
       if (req.method !== 'GET') {
@@ -69,30 +64,8 @@ export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingM
         req.resume();
         return send(res, 405, { error: 'use POST /v1/admin/intents' }, { allow: 'POST' });
       }
-      if (!deps.bucket.take()) {
-        req.resume();
-        const retry = deps.bucket.retryAfterSec();
-        return send(res, 429, { error: `over the intake rate limit (${deps.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
-      }
-      const body = await readBody(req);
-      if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) });
-      let raw: unknown;
-      try {
-        raw = JSON.parse(body.text);
-      } catch (e) {
-        const message = body.text.trim() ? `malformed JSON: ${(e as Error).message}` : 'empty body: send the intent as a JSON object';
-        return send(res, 400, { error: message, issues: [{ path: '(body)', message }] });
-      }
-      const result = await engine.submitIntent(raw, 'cli');
-      switch (result.kind) {
-        case 'invalid':
-          return send(res, 400, { error: `invalid intent: ${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}`, issues: result.issues });
-        case 'duplicate':
-          return send(res, 409, { error: 'signalId already seen; nothing was duplicated', intentId: result.intentId, state: result.state });
-        case 'accepted':
-          deps.logger.info({ intentId: result.intentId, state: result.state, denials: result.denials.map((d) => d.code), via: 'cli' }, 'intent accepted');
-          return send(res, 202, { intentId: result.intentId, state: result.state, denials: result.denials, ...(result.shadow ? { shadow: true } : {}) });
-      }
+      if (refusedOverRate(req, res, deps.bucket, deps.ratePerMinute)) return;
+      return submitIntentBody(req, res, engine, deps.logger, { source: 'cli', closeOn413: false });
     }
 
     req.resume();

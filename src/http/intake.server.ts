@@ -16,14 +16,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
-import { isLoopbackAddress, isLoopbackHostHeader } from '../runtime/loopback.js';
+import { isLoopbackHostHeader } from '../runtime/loopback.js';
 import { adminRoute, type AdminOptions } from './admin.route.js';
 import { tokenMatches } from './bearer.js';
 import { healthAnswer, minimalHealth } from './health.js';
 import { metricsRoute, type MetricsSource } from './metrics.route.js';
-import { readBody, send } from './respond.js';
+import { submitIntentBody } from './intent.submit.js';
+import { refusedCaller, refusedOverRate, send } from './respond.js';
 import { tradingViewRoute, type TradingViewOptions } from './tradingview.route.js';
-import { TokenBucket } from './rate-limit.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import { Readiness, type ReadinessView } from './readiness.js';
 
 export { MAX_BODY_BYTES } from './respond.js';
@@ -54,11 +55,11 @@ export interface IntakeServer {
 
 export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
   const now = opts.now ?? Date.now;
-  const bucket = new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now);
+  const bucket = TokenBucket.perMinute(now, opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)));
   const readiness = opts.readiness ?? Readiness.none();
   // Its own bucket: the public TradingView route must not be able to starve /v1/intents.
   const tradingView = opts.tradingview
-    ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: new TokenBucket(opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6)), now), ratePerMinute: opts.ratePerMinute })
+    ? tradingViewRoute(opts.tradingview, { engine: opts.engine, logger: opts.logger, bucket: TokenBucket.perMinute(now, opts.ratePerMinute, Math.max(10, Math.ceil(opts.ratePerMinute / 6))), ratePerMinute: opts.ratePerMinute })
     : null;
   const admin = opts.admin ? adminRoute(opts.admin, { engine: opts.engine, logger: opts.logger, ...(opts.token ? { token: opts.token } : {}), readiness, bucket, ratePerMinute: opts.ratePerMinute }) : null;
   const server = createServer((req, res) => {
@@ -113,44 +114,15 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
     if (url.pathname !== '/v1/intents') return send(res, 404, { error: `no route ${url.pathname}; use POST /v1/intents, POST /v1/tradingview, GET /healthz or GET /metrics` });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST /v1/intents' }, { allow: 'POST' });
 
-    if (opts.token) {
-      if (!tokenMatches(req.headers.authorization, opts.token)) {
-        req.resume();
-        return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN)' }, { 'www-authenticate': 'Bearer' });
-      }
-    } else if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      req.resume();
-      return send(res, 401, { error: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' });
-    }
-    if (!bucket.take()) {
-      req.resume();
-      const retry = bucket.retryAfterSec();
-      return send(res, 429, { error: `over the intake rate limit (${opts.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
-    }
+    const words = { wrongToken: 'missing or wrong bearer token (Authorization: Bearer $INTAKE_TOKEN)', notLoopback: 'INTAKE_TOKEN is not set, so intake accepts requests from this machine (loopback) only' };
+    if (refusedCaller(req, res, opts.token, words)) return;
+    if (refusedOverRate(req, res, bucket, opts.ratePerMinute)) return;
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
       req.resume();
       return send(res, 400, { error: `content type must be application/json (got ${type || 'none'})`, issues: [{ path: '(header) content-type', message: `must be application/json (got ${type || 'none'})` }] });
     }
-    const body = await readBody(req);
-    if (!body.ok) return send(res, body.status, { error: body.error, ...(body.status === 400 ? { issues: [{ path: '(body)', message: body.error }] } : {}) }, body.status === 413 ? { connection: 'close' } : {});
-    let raw: unknown;
-    try {
-      raw = JSON.parse(body.text);
-    } catch (e) {
-      const message = body.text.trim() ? `malformed JSON: ${(e as Error).message}` : 'empty body: send the intent as a JSON object';
-      return send(res, 400, { error: message, issues: [{ path: '(body)', message }] });
-    }
-    const result = await opts.engine.submitIntent(raw, 'http');
-    switch (result.kind) {
-      case 'invalid':
-        return send(res, 400, { error: `invalid intent: ${result.issues.length} problem${result.issues.length > 1 ? 's' : ''}`, issues: result.issues });
-      case 'duplicate':
-        return send(res, 409, { error: 'signalId already seen; nothing was duplicated', intentId: result.intentId, state: result.state });
-      case 'accepted':
-        opts.logger.info({ intentId: result.intentId, state: result.state, denials: result.denials.map((d) => d.code) }, 'intent accepted');
-        return send(res, 202, { intentId: result.intentId, state: result.state, denials: result.denials, ...(result.shadow ? { shadow: true } : {}) });
-    }
+    return submitIntentBody(req, res, opts.engine, opts.logger, { source: 'http', closeOn413: true });
   }
 
   await new Promise<void>((resolve, reject) => {

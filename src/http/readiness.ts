@@ -5,7 +5,8 @@
  * Kept outside the engine: it is about this process, not about trading state.
  */
 
-export type PartState = 'waiting' | 'running' | 'disabled' | 'stopped';
+/** `on-leader`: a follower on PostgreSQL (issue 18): the leader process runs this part; counts as ready */
+export type PartState = 'waiting' | 'running' | 'disabled' | 'on-leader' | 'stopped';
 
 /** What /healthz reads. */
 export interface ReadinessView {

@@ -1,7 +1,11 @@
 /**
- * The small HTTP helpers the intake routes share: JSON answers and a size-limited body read.
+ * The small HTTP helpers the intake routes share: JSON answers, a size-limited body read, and the
+ * two refusals every write route makes first (who may call, how often).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLoopbackAddress } from '../runtime/loopback.js';
+import { retryAfterSec, type TokenBucket } from '../runtime/token-bucket.js';
+import { tokenMatches } from './bearer.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -43,4 +47,26 @@ export function readBody(req: IncomingMessage): Promise<Body> {
       if (!done) resolve({ ok: false, status: 400, error: 'request body could not be read' });
     });
   });
+}
+
+/**
+ * With a token: the caller must send it as a bearer token (401 otherwise); without one: loopback
+ * callers only (401 otherwise). True when it answered (the caller was refused).
+ */
+export function refusedCaller(req: IncomingMessage, res: ServerResponse, token: string | undefined, words: { readonly wrongToken: string; readonly notLoopback: string }): boolean {
+  if (token ? tokenMatches(req.headers.authorization, token) : isLoopbackAddress(req.socket.remoteAddress)) return false;
+  req.resume();
+  if (token) send(res, 401, { error: words.wrongToken }, { 'www-authenticate': 'Bearer' });
+  else send(res, 401, { error: words.notLoopback });
+  return true;
+}
+
+/** Over the intake rate: 429 with Retry-After. True when it answered (the request was refused). */
+export function refusedOverRate(req: IncomingMessage, res: ServerResponse, bucket: TokenBucket, ratePerMinute: number): boolean {
+  const took = bucket.take();
+  if (took.ok) return false;
+  req.resume();
+  const retry = retryAfterSec(took.retryInMs);
+  send(res, 429, { error: `over the intake rate limit (${ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
+  return true;
 }

@@ -26,8 +26,8 @@ import type { Logger } from '../engine/ports.js';
 import { mapAlert } from '../tradingview/map-alert.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { clientAddress, listHas, toBlockList } from './client-address.js';
-import type { TokenBucket } from './rate-limit.js';
-import { readBody, send } from './respond.js';
+import type { TokenBucket } from '../runtime/token-bucket.js';
+import { readBody, refusedOverRate, send } from './respond.js';
 
 /** TradingView cancels a webhook after 3 s; answer well before, whatever the engine is doing. */
 export const DEFAULT_ANSWER_WITHIN_MS = 2000;
@@ -83,11 +83,7 @@ export function tradingViewRoute(opts: TradingViewOptions, deps: RouteDeps): (re
         return send(res, 403, { error: `source address ${from} is not on TRADINGVIEW_ALLOWED_IPS` });
       }
     }
-    if (!deps.bucket.take()) {
-      req.resume();
-      const retry = deps.bucket.retryAfterSec();
-      return send(res, 429, { error: `over the intake rate limit (${deps.ratePerMinute}/min); retry in ${retry} s` }, { 'retry-after': String(retry) });
-    }
+    if (refusedOverRate(req, res, deps.bucket, deps.ratePerMinute)) return;
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json' && type !== 'text/plain') {
       req.resume();

@@ -7,7 +7,7 @@
  * Start-up order: the at-start runs go first, in table order (missed-heartbeat watch reports
  * the downtime before the first new beat; a reconciliation runs before the schedules start).
  */
-import type { EngineContext } from '../engine/context.js';
+import type { EngineContext, ReconcileReason } from '../engine/context.js';
 import { silentLogger, type Cancel, type Logger } from '../engine/ports.js';
 import { jobTable } from './jobs.table.js';
 import { ReconcileCoordinator, type CoordinatorOptions } from './reconcile.trigger.js';
@@ -23,7 +23,7 @@ export { ReconcileCoordinator } from './reconcile.trigger.js';
 /** What the jobs need from the engine facade (an `Engine` satisfies it). */
 export interface EngineHandle {
   readonly ctx: EngineContext;
-  onReconcileNeeded(listener: (reason: string) => void): () => void;
+  onReconcileNeeded(listener: (reason: ReconcileReason) => void): () => void;
 }
 
 export interface StartJobsOptions {

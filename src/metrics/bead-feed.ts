@@ -21,8 +21,12 @@
  *   KILL_FLAG SET → kill_flags_set{kind}
  */
 import type { StoredBead } from '../engine/beads.js';
+import { HOLDING, IN_FLIGHT, type IntentState } from '../engine/lifecycle.fsm.js';
 import type { Store } from '../engine/store.port.js';
 import type { PhoenixMetrics } from './metrics.js';
+
+/** a bead's `from` (a string off the wire) is in one of the lifecycle's state groups */
+const inGroup = (group: readonly IntentState[], state: string): boolean => (group as readonly string[]).includes(state);
 
 export type BeadEffect =
   | { readonly kind: 'intent'; readonly outcome: string }
@@ -83,9 +87,9 @@ export function beadEffects(b: Pick<StoredBead, 'type' | 'intentId' | 'payload' 
         intent('token_expired');
         out.push({ kind: 'approvalOver', intentId });
       } else if (to === 'STALLED') intent('stalled');
-      else if (to === 'FILLED' && (from === 'SUBMITTED' || from === 'STALLED')) intent('filled');
+      else if (to === 'FILLED' && inGroup(IN_FLIGHT, from)) intent('filled');
       else if (to === 'REJECTED') intent('rejected');
-      else if (to === 'CLOSED' && (from === 'MANAGED' || from === 'FILLED')) intent('closed');
+      else if (to === 'CLOSED' && inGroup(HOLDING, from)) intent('closed');
       else if (to === 'CANCELLED') {
         if (str(p.reason).startsWith('blocked by gate')) intent('cancelled_by_gate');
         else if (from !== 'PROPOSED') intent('cancelled');

@@ -3,18 +3,14 @@
  * engines; nothing native is downloaded). WAL mode so readers never block the writer.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from './generated/client.js';
+import { sqlitePath } from './db-path.js';
+
+export { sqlitePath };
 
 export type Db = InstanceType<typeof PrismaClient>;
-
-/** `file:./data/phoenix.db` → absolute path (relative paths are from the working directory). */
-export function sqlitePath(databaseUrl: string): string {
-  if (!databaseUrl.startsWith('file:')) throw new Error(`DATABASE_URL must be a SQLite file: URL (got ${databaseUrl.split(':')[0]}:)`);
-  const p = databaseUrl.slice('file:'.length).split('?')[0] ?? '';
-  return isAbsolute(p) ? p : resolve(process.cwd(), p);
-}
 
 /** A Prisma client on a SQLite file (no pragmas; the file is already in WAL mode). */
 export function prismaClient(file: string): Db {

@@ -2,7 +2,7 @@
  * Prisma rows ↔ domain records. Prisma model types never leave src/store.
  */
 import type { Instrument } from '../engine/broker.port.js';
-import type { CardRecord, IntentRecord, KillFlag, OrderRecord, TokenRecord, FillRecord, IntentPatch } from '../engine/domain.js';
+import type { CardRecord, IntentRecord, KillFlag, OrderRecord, TokenRecord, FillRecord, IntentPatch, IntentTransitionPatch } from '../engine/domain.js';
 import type { StoredBead } from '../engine/beads.js';
 import type { DriftRecord, StrategyRecord } from '../engine/store.port.js';
 import type { IntentInput } from '../engine/intent.schema.js';
@@ -103,7 +103,7 @@ export function intentToRow(i: IntentRecord): Intent {
 const DATE_FIELDS = new Set(['stateAsOf', 'cardExpiresAt', 'approvedAt', 'submittedAt', 'ackedAt', 'closedAt', 'updatedAt']);
 
 /** Patch in domain shape → Prisma update data. */
-export function intentPatchToRow(p: IntentPatch): Record<string, unknown> {
+export function intentPatchToRow(p: IntentPatch | IntentTransitionPatch): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(p)) {
     if (v === undefined) continue;

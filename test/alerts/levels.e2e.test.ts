@@ -1,7 +1,7 @@
 /**
  * Notification levels (issue 17, SPEC 9) on real parts: the alert sender delivers through the
  * grammY transport to the sandbox Bot API over HTTP, the real grammY bot handles the snooze
- * taps, the engine runs on a real SQLite file, all on one FakeClock. Assertions are on what the
+ * taps, the engine runs on a real SQLite file (or PostgreSQL), all on one FakeClock. Assertions are on what the
  * sandbox Bot API server RECEIVED (disable_notification, reply_markup), on the outbox rows and
  * on the beads.
  */
@@ -9,12 +9,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender, type AlertSenderOptions } from '../../src/alerts/sender.js';
 import { createGrammyAlertTransport, SNOOZE_BUTTON } from '../../src/bot/alert.transport.js';
 import { encodeCallback } from '../../src/bot/callback-data.js';
-import { snoozeAlertTypes, SNOOZE_KV } from '../../src/engine/alert-snooze.usecase.js';
+import { snoozeAlertTypes } from '../../src/engine/alert-snooze.usecase.js';
+import { KV } from '../../src/engine/kv.keys.js';
 import type { AlertDraft, AlertLevels, AlertType } from '../../src/engine/alerts.table.js';
 import { flushMicrotasks } from '../support/fake-clock.js';
 import { CHAT_ID } from '../support/harness.js';
 import { CHAT, makeRig, payloadOf, TOKEN, type Rig } from '../bot/helpers.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { enqueue } from './helpers.js';
+
+const pg = usePostgres();
 
 let rig: Rig | undefined;
 let sender: AlertSender | undefined;
@@ -89,8 +93,8 @@ const messageOf = (r: Rig, ref: string) => {
 };
 
 describe('issue 17: notification levels', () => {
-  it.each(['sqlite', 'prisma'])('levels: INFO alerts reach the Bot API with disable_notification; WARNING and CRITICAL ring (store adapter %s)', async (adapter) => {
-    const { r, s } = await setup({}, {}, { STORE_ADAPTER: adapter });
+  it.each(STORE_ADAPTERS)('levels: INFO alerts reach the Bot API with disable_notification; WARNING and CRITICAL ring (store adapter %s)', async (adapter) => {
+    const { r, s } = await setup({}, {}, await adapterEnv(adapter, pg));
     const now = r.h.clock.now();
     const info = await raise(r, s, [draft('INTENT_BLOCKED', now, 'BUY 1 MES blocked: quality', { facts: { code: 'QUALITY' } })], 11_000);
     expect(info).toHaveLength(1);
@@ -103,7 +107,7 @@ describe('issue 17: notification levels', () => {
     expect(critical).toHaveLength(1);
     expect(critical[0]!.silent).toBe(false);
     // the outbox row says the same as what was sent
-    const rows = (await r.h.app.db.$queryRawUnsafe(`SELECT severity, silent FROM "AlertMessage" ORDER BY createdAt`)) as { severity: string; silent: number | bigint | boolean }[];
+    const rows = (await r.h.app.db.$queryRawUnsafe(`SELECT severity, silent FROM "AlertMessage" ORDER BY "createdAt"`)) as { severity: string; silent: number | bigint | boolean }[];
     expect(rows.map((x) => [x.severity, Number(x.silent)])).toEqual([['INFO', 1], ['WARNING', 0], ['CRITICAL', 0]]);
   });
 
@@ -195,7 +199,7 @@ describe('issue 17: notification levels', () => {
     // the snooze ends exactly 1 h after the tap: at 60:00 the type rings again (and may be snoozed again)
     await run(r, s, tappedAt + 3600_000 - r.h.clock.now());
     expect(r.h.clock.now()).toBe(tappedAt + 3600_000);
-    expect(await r.h.app.store.tx(async (tx) => tx.kv.get(SNOOZE_KV))).toContain('ORDER_REJECTED'); // stored, just over
+    expect(await r.h.app.store.tx(async (tx) => tx.kv.get(KV.alertSnooze))).toContain('ORDER_REJECTED'); // stored, just over
     const [loud] = await raise(r, s, [draft('ORDER_REJECTED', r.h.clock.now(), 'SELL 4 MES rejected: price again')], 6000);
     expect(loud!.silent).toBe(false);
     expect(loud!.buttons).toEqual([SNOOZE_BUTTON]);
@@ -222,7 +226,7 @@ describe('issue 17: notification levels', () => {
       expect((await r.dave.waitAnswer(q)).text, data).toBe('This button is not valid.');
     }
     expect(await r.beads('ALERT_SNOOZE')).toEqual([]);
-    expect(await r.h.app.store.tx((tx) => tx.kv.get(SNOOZE_KV))).toBeNull();
+    expect(await r.h.app.store.tx((tx) => tx.kv.get(KV.alertSnooze))).toBeNull();
     const denied = (await r.beads('ACCESS_DENIED')).map((b) => payloadOf<{ userId: string; reason: string; action: string }>(b));
     expect(denied.find((d) => d.userId === '666')).toMatchObject({ reason: 'unknown user' });
     expect(denied.find((d) => d.userId === '1003')).toMatchObject({ reason: 'not an approver', action: `snooze alerts (${offer!.ref})` });
@@ -237,7 +241,7 @@ describe('issue 17: notification levels', () => {
     expect(await r.beads('ALERT_SNOOZE')).toEqual([]);
     expect((await r.beads('ACCESS_DENIED')).map((b) => payloadOf<{ reason: string }>(b).reason).filter((x) => x.startsWith('not snoozable'))).toHaveLength(4);
     // and the sender ignores a stored snooze of a CRITICAL type (written behind its back)
-    await r.h.app.store.tx((tx) => tx.kv.set(SNOOZE_KV, JSON.stringify([{ type: 'HALT', until: r.h.clock.now() + 3600_000, by: 'x', byId: '1', at: 0, messageId: 'am_x' }]), r.h.clock.now()));
+    await r.h.app.store.tx((tx) => tx.kv.set(KV.alertSnooze, JSON.stringify([{ type: 'HALT', until: r.h.clock.now() + 3600_000, by: 'x', byId: '1', at: 0, messageId: 'am_x' }]), r.h.clock.now()));
     const [halt] = await raise(r, s, [draft('HALT', r.h.clock.now(), 'halted again')], 61_000);
     expect(halt!.silent).toBe(false);
   });

@@ -6,14 +6,18 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender } from '../../src/alerts/sender.js';
-import { outboxDbFor, TELEGRAM_KV } from '../../src/alerts/outbox.db.js';
+import { outboxDbFor, outboxSql } from '../../src/alerts/outbox.db.js';
+import { KV, type KvKey } from '../../src/engine/kv.keys.js';
 import type { AlertTransport } from '../../src/alerts/transport.js';
 import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
 import type { AlertDraft } from '../../src/engine/alerts.table.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { CHAT_ID, makeHarness } from '../support/harness.js';
+import { usePostgres } from '../support/postgres.js';
 import { backlog, chatView, drain, enqueue, floodAlert, makeRig, reopen, runFor, sends, TOKEN, type Rig } from './helpers.js';
+
+const pg = usePostgres();
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -26,7 +30,7 @@ async function rigged(opts: Parameters<typeof makeRig>[0] = {}): Promise<Rig> {
   return rig;
 }
 
-const kv = (store: Store, key: string) => store.tx((tx) => tx.kv.get(key));
+const kv = (store: Store, key: KvKey) => store.tx((tx) => tx.kv.get(key));
 
 /** Every alert row and the message it was folded into, as the outbox itself sees them. */
 async function dbCounts(store: Store): Promise<{ alerts: number; sent: number; messageSum: number; unassigned: number }> {
@@ -34,9 +38,9 @@ async function dbCounts(store: Store): Promise<{ alerts: number; sent: number; m
     const one = async (q: string) => Number((await sql.all(q))[0]?.n ?? 0);
     return {
       alerts: await one(`SELECT COUNT(*) AS n FROM "Alert"`),
-      sent: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE status = 'SENT' AND messageId IS NOT NULL`),
-      messageSum: await one(`SELECT COALESCE(SUM(alertCount), 0) AS n FROM "AlertMessage" WHERE status = 'SENT'`),
-      unassigned: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE messageId IS NULL`),
+      sent: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE status = 'SENT' AND "messageId" IS NOT NULL`),
+      messageSum: await one(`SELECT COALESCE(SUM("alertCount"), 0) AS n FROM "AlertMessage" WHERE status = 'SENT'`),
+      unassigned: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE "messageId" IS NULL`),
     };
   });
 }
@@ -114,6 +118,24 @@ describe('store adapters', () => {
     expect(chatView(sandbox).accounted).toBe(300);
     expect(await dbCounts(h.app.store)).toEqual({ alerts: 300, sent: 300, messageSum: 300, unassigned: 0 });
     expect(sender.stats.tickErrors).toBe(0);
+  });
+
+  it('the outbox runs on the PostgreSQL store (issue 18): same folding, same counts, times right in a process that is not on UTC', async () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata'; // +05:30: a timestamp read in local time would be off by hours
+    cleanup.push(async () => void (tz === undefined ? delete process.env.TZ : (process.env.TZ = tz)));
+    const { h, sandbox, sender } = await rigged({ env: { DATABASE_URL: await pg().createDatabase() } });
+    await enqueue(h.app.store, Array.from({ length: 300 }, (_, i) => floodAlert(i, h.clock.now())));
+    await drain(h.app.store, h.clock, sender, 10 * 60_000);
+    expect(chatView(sandbox).accounted).toBe(300);
+    expect(await dbCounts(h.app.store)).toEqual({ alerts: 300, sent: 300, messageSum: 300, unassigned: 0 });
+    expect(sender.stats.tickErrors).toBe(0);
+    // the pacing memory reads sentAt back as the instant it was written (fake clock: no later than now)
+    const sent = await outboxDbFor(h.app.store).tx((sql) => outboxSql.recentSends(sql, CHAT_ID, 5));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const t of sent) expect(t).toBeLessThanOrEqual(h.clock.now());
+    expect(h.clock.now() - sent[0]!).toBeLessThan(10 * 60_000);
+    expect(Number(await kv(h.app.store, KV.telegramLastSentAt))).toBe(sent[0]);
   });
 });
 
@@ -210,7 +232,7 @@ describe('Telegram failures', () => {
       expect(s.outbox.lastError).toMatch(p.expect);
       seen.push(s.outbox.lastError ?? '');
     }
-    expect(await kv(h.app.store, TELEGRAM_KV.down)).not.toBeNull();
+    expect(await kv(h.app.store, KV.telegramDown)).not.toBeNull();
     // alerts kept folding into the next digest instead of piling up stale messages
     const composedDuring = await outboxDbFor(h.app.store).tx(async (sql) => Number((await sql.all(`SELECT COUNT(*) AS n FROM "AlertMessage" WHERE status <> 'SENT'`))[0]?.n));
     expect(composedDuring).toBeLessThanOrEqual(2); // one digest + one CRITICAL that jumps the queue
@@ -224,7 +246,7 @@ describe('Telegram failures', () => {
     expect(after.outbox.backlog).toBe(0);
     expect(after.outbox.lastError).toBeNull();
     expect(after.outbox.lastSentAt).toBeGreaterThan(t0 + 600_000);
-    expect(await kv(h.app.store, TELEGRAM_KV.down)).toBeNull();
+    expect(await kv(h.app.store, KV.telegramDown)).toBeNull();
     const counts = await dbCounts(h.app.store);
     expect(counts.alerts).toBe(total + 2); // + TELEGRAM_DOWN + TELEGRAM_RESTORED
     const view = chatView(sandbox);

@@ -4,8 +4,9 @@
  * finds the broker as it left it. Before, the simulator forgot everything while the database
  * remembered open positions, and the start-up reconciliation reported CRITICAL drifts.
  *
- * Real SQLite files through `createApp` (the broker the configuration builds, not one a test
- * hands in), both store adapters, each reading what it wrote before the "restart".
+ * Real SQLite files (and a real PostgreSQL database, issue 18) through `createApp` (the broker
+ * the configuration builds, not one a test hands in), every store adapter, each reading what it
+ * wrote before the "restart".
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,10 @@ import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
 import { readmeIntentBody } from '../support/fixtures.js';
 import { approver, CHAT_ID, IN_SESSION, testConfig, testConstitution } from '../support/harness.js';
+import { PgStore } from '../../src/store/pg.store.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
+
+const pg = usePostgres();
 
 let seq = 0;
 
@@ -28,15 +33,17 @@ async function settle(app: App): Promise<void> {
   }
 }
 
-for (const adapter of ['sqlite', 'prisma'] as const) {
+for (const adapter of STORE_ADAPTERS) {
   describe(`issue 16: the simulated broker's book survives a restart (${adapter} store)`, () => {
     let dir: string;
     let clock: FakeClock;
     const open: App[] = [];
 
-    beforeEach(() => {
+    let env: Record<string, string>;
+    beforeEach(async () => {
       dir = mkdtempSync(join(tmpdir(), 'phoenix-simbook-'));
       clock = new FakeClock(IN_SESSION);
+      env = { DATABASE_URL: `file:${join(dir, 'phoenix.db')}`, AUDIT_ANCHOR_FILE: join(dir, 'anchors.jsonl'), ...(await adapterEnv(adapter, pg)) };
     });
     afterEach(async () => {
       for (const a of open.splice(0)) await a.close().catch(() => {});
@@ -44,12 +51,14 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     // three trades in one day: more than the default two a day
-    const config = () => testConfig({ DATABASE_URL: `file:${join(dir, 'phoenix.db')}`, STORE_ADAPTER: adapter }, testConstitution({ limits: { maxTradesPerDay: 5 } }));
+    const config = () => testConfig(env, testConstitution({ limits: { maxTradesPerDay: 5 } }));
 
     /** the service's way: the broker comes from the configuration (BROKER=sim, persistence on) */
     async function start(broker?: SimBroker): Promise<{ app: App; sim: SimBroker }> {
       const app = await createApp({ config: config(), clock, random: seededRandom(++seq * 7919), logger: silentLogger, chatId: CHAT_ID, ...(broker ? { broker } : {}) });
       open.push(app);
+      // PostgreSQL: each start is a new process that leads (a new epoch)
+      if (app.store instanceof PgStore) await app.store.claimLeadership(`start ${seq}`, clock.now());
       app.engine.attachBroker();
       await app.broker.connect();
       await settle(app);

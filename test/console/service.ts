@@ -5,7 +5,7 @@
  * whatever the test passes). Shared by the test/console files.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,29 @@ export interface RunningService {
   stdout(): string;
   stderr(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * true while a process of group `pgid` still runs (zombies waiting to be reaped do not count).
+ * Linux /proc: `process.kill(-pgid, 0)` alone would also count zombies.
+ */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') return true;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return false;
 }
 
 /** Debian's libfaketime front end: pins a child's wall clock without touching production code. */
@@ -199,6 +222,10 @@ export function startService(env: Record<string, string>, opts: StartOptions = {
         }
       }, 5_000);
       await exited;
+      // With clockAt the child is faketime, which dies at the signal while the service it runs
+      // is still shutting down (its intake may answer for a moment): wait for the whole group.
+      const deadline = Date.now() + 10_000;
+      while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       clearTimeout(timer);
     }
     if (owned) rmSync(dir, { recursive: true, force: true });

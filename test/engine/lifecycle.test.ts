@@ -3,9 +3,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { transition } from '../../src/engine/context.js';
-import type { IntentState } from '../../src/engine/domain.js';
+import type { IntentPatch, IntentState } from '../../src/engine/domain.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
-import { assertTransition, canTransition, InvalidTransitionError, TRANSITIONS } from '../../src/engine/lifecycle.fsm.js';
+import { AT_BROKER, assertTransition, AWAITING_DECISION, BEFORE_BROKER, canTransition, HOLDING, IN_FLIGHT, INTENT_STATES, InvalidTransitionError, OPEN_STATES, TERMINAL_STATES, TRANSITIONS } from '../../src/engine/lifecycle.fsm.js';
 import { approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { beadCount, parsedBeads, propose } from './helpers.js';
@@ -149,5 +149,28 @@ describe('position lifecycle', () => {
     expect(await h.app.db.intent.findUniqueOrThrow({ where: { id: intentId } })).toEqual(rows);
     expect(await beadCount(h)).toBe(beads);
     expectBeads(await parsedBeads(h, intentId), 'POSITION', { count: 0 });
+  });
+
+  it('INV-POSITION-SM-1: the named state groups partition the lifecycle as the table says', () => {
+    expect([...INTENT_STATES].sort()).toEqual([...STATES].sort());
+    // every state is exactly one of: awaiting a decision, approved (not sent), in flight, holding, terminal
+    const parts = [AWAITING_DECISION, ['APPROVED'], IN_FLIGHT, HOLDING, TERMINAL_STATES];
+    expect(parts.flat().sort()).toEqual([...STATES].sort());
+    expect(new Set(parts.flat()).size).toBe(STATES.length);
+    expect([...OPEN_STATES].sort()).toEqual(['APPROVED', ...AT_BROKER].sort());
+    expect([...AT_BROKER].sort()).toEqual([...IN_FLIGHT, ...HOLDING].sort());
+    expect([...BEFORE_BROKER].sort()).toEqual([...AWAITING_DECISION, 'APPROVED'].sort());
+    // terminal: the only way out is a fill the broker reports later
+    for (const t of TERMINAL_STATES) for (const to of STATES) if (canTransition(t, to)) expect(`${t}>${to}`).toMatch(/>FILLED$/);
+    // nothing reaches the broker without passing APPROVED>SUBMITTED
+    for (const from of BEFORE_BROKER) for (const to of AT_BROKER) expect(canTransition(from, to)).toBe(from === 'APPROVED' && to === 'SUBMITTED');
+  });
+
+  it('INV-POSITION-SM-1: IntentPatch cannot carry a state: update() cannot bypass the table (checked by tsc in npm run lint)', () => {
+    // @ts-expect-error state is not an IntentPatch field; a state changes only through transition()
+    const bypass: IntentPatch = { state: 'CLOSED' };
+    const fine: IntentPatch = { ackedAt: 1 };
+    expect(Object.keys(bypass)).toEqual(['state']);
+    expect(Object.keys(fine)).toEqual(['ackedAt']);
   });
 });

@@ -1,12 +1,15 @@
 /**
  * The repository methods the jobs added (JobRun, listClosedOn, listCreatedBetween) behave the
- * same on both Store adapters, and the job table runs on either.
+ * same on every Store adapter (PostgreSQL too, issue 18), and the job table runs on each.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHarness, type Harness } from '../support/harness.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { advance, approveOne, startTestJobs } from './helpers.js';
 
-for (const adapter of ['sqlite', 'prisma'] as const) {
+const pg = usePostgres();
+
+for (const adapter of STORE_ADAPTERS) {
   describe(`job repositories on the ${adapter} store`, () => {
     let h: Harness | undefined;
     afterEach(async () => {
@@ -15,7 +18,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('JobRun insert/finish/recent/prune, closed-on and created-between queries; the whole job table runs', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness({ env: await adapterEnv(adapter, pg) });
       const t = h.clock.now();
       const s = h.app.store;
       await s.tx(async (tx) => {

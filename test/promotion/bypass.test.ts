@@ -5,7 +5,8 @@
  * submission even with a forged approval.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decidePromotion, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { beadsOfIntent, register, runSessions, trendAndRange } from './helpers.js';

@@ -3,15 +3,19 @@
  * strategy runs 20 sessions across two regimes (day by day on the FakeClock), /promote
  * assembles the bundle, an approver APPROVEs the PROMOTION card, the strategy is LIVE, and
  * its next intent is PROPOSED with a TRADE card that goes all the way to the broker.
- * Run on both store adapters (better-sqlite3 default and Prisma).
+ * Run on every store adapter (better-sqlite3 default, Prisma, PostgreSQL).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
-import { decidePromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { beadsOfIntent, register, runSessions, stageOf } from './helpers.js';
 
-describe.each(['sqlite', 'prisma'] as const)('promotion end to end (%s store)', (adapter) => {
+const pg = usePostgres();
+
+describe.each(STORE_ADAPTERS)('promotion end to end (%s store)', (adapter) => {
   let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();
@@ -19,7 +23,7 @@ describe.each(['sqlite', 'prisma'] as const)('promotion end to end (%s store)', 
   });
 
   it('20 shadow sessions across trend and range → /promote → APPROVE → LIVE → the next intent is PROPOSED with a TRADE card and reaches the broker', async () => {
-    h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+    h = await makeHarness({ env: await adapterEnv(adapter, pg) });
     await register(h, 'mes-orb');
     expect(await stageOf(h, 'mes-orb')).toBe('SHADOW');
 

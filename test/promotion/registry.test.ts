@@ -3,7 +3,8 @@
  * strategies keep today's behaviour (LIVE), demote returns a strategy to SHADOW at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decidePromotion, previewPromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { previewPromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { demote, getStrategy, listStrategies, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveDrift } from '../../src/engine/drift.usecase.js';
 import { halt, resume } from '../../src/engine/kill.usecase.js';
-import { decidePromotion, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
 import { beadsOfIntent, beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './helpers.js';

@@ -14,18 +14,20 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineContext } from '../../src/engine/context.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
-import { decidePromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
+import { decidePromotion } from '../../src/engine/promotion.decision.js';
+import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
 import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { kvKeyOf } from '../../src/engine/kv.keys.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) return name === 'generated' || name === 'node_modules' ? [] : sources(p);
+    if (statSync(p).isDirectory()) return name === 'generated' || name === 'generated-pg' || name === 'node_modules' ? [] : sources(p);
     return /\.(ts|mts|js|mjs|sql)$/.test(name) ? [p] : [];
   });
 }
@@ -50,7 +52,7 @@ describe('INV-PROMOTION-T2-1', () => {
     const rel = (f: string) => relative(ROOT, f);
     // 1. callers of the repository's write
     const upsertCallers = files.filter((f) => /\.strategies\.upsert\(/.test(readFileSync(f, 'utf8'))).map(rel).sort();
-    expect(upsertCallers).toEqual(['src/engine/promotion.usecase.ts', 'src/engine/strategy.usecase.ts']);
+    expect(upsertCallers).toEqual(['src/engine/promotion.decision.ts', 'src/engine/strategy.usecase.ts']);
     // 2. in those, every upsert call names its stage; only one says LIVE
     const calls: { file: string; stage: string; index: number }[] = [];
     for (const f of upsertCallers) {
@@ -64,21 +66,22 @@ describe('INV-PROMOTION-T2-1', () => {
     expect(calls.filter((c) => c.stage === 'UNKNOWN')).toEqual([]);
     const live = calls.filter((c) => c.stage === 'LIVE');
     expect(live).toHaveLength(1);
-    const promo = readFileSync(join(ROOT, 'src/engine/promotion.usecase.ts'), 'utf8');
+    const promo = readFileSync(join(ROOT, 'src/engine/promotion.decision.ts'), 'utf8');
     const fnStart = promo.indexOf('async function approveInTx(');
     const consume = promo.indexOf('tx.tokens.consume(', fnStart);
-    expect(live[0]?.file).toBe('src/engine/promotion.usecase.ts');
+    expect(live[0]?.file).toBe('src/engine/promotion.decision.ts');
     expect(fnStart).toBeGreaterThan(0);
     expect(consume).toBeGreaterThan(fnStart);
     expect(live[0]!.index).toBeGreaterThan(consume);
     expect(promo.indexOf('async function', fnStart + 10)).toBeGreaterThan(live[0]!.index); // still inside approveInTx
     // the consume's failure aborts the transaction before the flip
     expect(promo.slice(consume, live[0]!.index)).toMatch(/throw new ConcurrentChangeError/);
-    // 3. nothing else writes the table: raw SQL only in the sqlite adapter's upsert, the Prisma
-    //    model only in the Prisma adapter's upsert, no seed rows in migrations or scripts
+    // 3. nothing else writes the table: raw SQL only in the SQL adapters' upserts (SQLite's and
+    //    PostgreSQL's, issue 18), the Prisma model only in the Prisma adapter's upsert, no seed
+    //    rows in migrations or scripts
     const sqlWriters = files.filter((f) => /(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|REPLACE\s+INTO|DELETE\s+FROM)\s+"?Strategy"?\b/i.test(readFileSync(f, 'utf8'))).map(rel);
-    expect(sqlWriters).toEqual(['src/store/sqlite.store.ts']);
-    expect(readFileSync(join(ROOT, 'src/store/sqlite.store.ts'), 'utf8').match(/INTO "Strategy"/g)).toHaveLength(1);
+    expect(sqlWriters.sort()).toEqual(['src/store/pg.tx.ts', 'src/store/sqlite.store.ts']);
+    for (const adapter of sqlWriters) expect(readFileSync(join(ROOT, adapter), 'utf8').match(/INTO "Strategy"/g)).toHaveLength(1);
     const prismaWriters = files.filter((f) => /\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/.test(readFileSync(f, 'utf8'))).map(rel);
     expect(prismaWriters).toEqual(['src/store/prisma.store.ts']);
     expect(readFileSync(join(ROOT, 'src/store/prisma.store.ts'), 'utf8').match(/\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/g)).toHaveLength(1);
@@ -172,7 +175,7 @@ describe('INV-PROMOTION-T2-1', () => {
     h = await makeHarness();
     const req = await requested(h);
     // tamper with the stored request: the hash recorded in the audit chain no longer matches
-    const key = `promotion:${req.promotionId}`;
+    const key = kvKeyOf.promotion(req.promotionId);
     const raw = await h.app.store.tx((tx) => tx.kv.get(key));
     const stored = JSON.parse(raw!) as { bundle: { evidence: { sessionsObserved: number } }; bundleHash: string };
     stored.bundle.evidence.sessionsObserved = 99;

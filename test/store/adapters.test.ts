@@ -1,24 +1,34 @@
 /**
- * Both Store adapters (native better-sqlite3, the default; Prisma, the portable one) run the
- * same engine scenarios on a real file, and each reads what the other wrote.
+ * Every Store adapter (native better-sqlite3, the default; Prisma, the portable one; PostgreSQL
+ * on a real server, issue 18) runs the same engine scenarios, and the two SQLite adapters read
+ * what the other wrote.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommittedBeads } from '../../src/engine/audit.anchor.js';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { beadHashV2 } from '../../src/engine/beads.js';
+import { kvKeyOf } from '../../src/engine/kv.keys.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { PrismaStore } from '../../src/store/prisma.store.js';
+import { PgStore } from '../../src/store/pg.store.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, makeHarness as makeRealHarness, type Harness } from '../support/harness.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 
-for (const adapter of ['sqlite', 'prisma'] as const) {
+/** The kv takes only declared keys (kv.keys.ts): an id-carrying one serves as a scratch key here. */
+const anyKey = (name: string) => kvKeyOf.contract(`test-${name}`);
+
+const pg = usePostgres();
+
+for (const adapter of STORE_ADAPTERS) {
   describe(`store adapter: ${adapter}`, () => {
     let h: Harness;
     afterEach(async () => h?.close());
+    const makeHarness = async () => makeRealHarness({ env: await adapterEnv(adapter, pg) });
 
     it('runs a full lifecycle to CLOSED with P&L and a verifying chain', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
-      expect(h.app.store).toBeInstanceOf(adapter === 'sqlite' ? SqliteStore : PrismaStore);
+      h = await makeHarness();
+      expect(h.app.store).toBeInstanceOf({ sqlite: SqliteStore, prisma: PrismaStore, postgres: PgStore }[adapter]);
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
@@ -33,7 +43,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('token consume is a compare-and-set: of 8 concurrent attempts exactly one wins', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness();
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       const now = h.clock.now();
@@ -43,7 +53,7 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('one order per intent and leg, enforced by the database', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness();
       const now = h.clock.now();
       const order = { id: 'o1', intentId: 'int_1', role: 'ENTRY' as const, brokerOrderId: null, status: 'PENDING' as const, quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now };
       await h.app.store.tx((tx) => tx.orders.insert(order));
@@ -51,17 +61,17 @@ for (const adapter of ['sqlite', 'prisma'] as const) {
     });
 
     it('a failed transaction leaves nothing behind (no state, no beads, no alerts)', async () => {
-      h = await makeHarness({ env: { STORE_ADAPTER: adapter } });
+      h = await makeHarness();
       const before = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));
       await expect(
         h.app.store.tx(async (tx) => {
           tx.beads.append({ type: 'JOB', intentId: null, ts: h.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'rolled back' } });
           tx.alerts.enqueue({ type: 'HALT', at: h.clock.now(), payload: { summary: 'rolled back' } });
-          await tx.kv.set('k', 'v', h.clock.now());
+          await tx.kv.set(anyKey('k'), 'v', h.clock.now());
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
-      const after = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), kv: await tx.kv.get('k') }));
+      const after = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), kv: await tx.kv.get(anyKey('k')) }));
       expect(after).toEqual({ ...before, kv: null });
     });
   });
@@ -72,7 +82,7 @@ describe('store adapters share one file format', () => {
   afterEach(async () => h?.close());
 
   it('what the native store wrote, Prisma reads identically (and the chain verifies through both)', async () => {
-    h = await makeHarness();
+    h = await makeRealHarness();
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
     await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
@@ -96,7 +106,7 @@ describe('SAFE-12: both adapters hash every column the same way and report what 
   afterEach(async () => h?.close());
 
   it('SAFE-12: native and Prisma stores, taking turns on one file, write consecutive v2 beads (hash over seq, id, type, intentId, ts, prevHash, payload), tell the anchor hook each committed range, and verify each other', async () => {
-    h = await makeHarness();
+    h = await makeRealHarness();
     const ranges: string[] = [];
     const hook = (who: string) => (c: CommittedBeads) => ranges.push(`${who} ${c.from}-${c.seq} ${c.hash}`);
     const native = new SqliteStore(h.dbFile, { onBeadsCommitted: hook('sqlite') });
@@ -109,7 +119,7 @@ describe('SAFE-12: both adapters hash every column the same way and report what 
     await write(native, 2, 'a');
     await write(prisma, 3, 'b');
     await write(native, 1, 'c');
-    await prisma.tx(async (tx) => void (await tx.kv.set('no-beads', '1', h.clock.now()))); // no beads: no range
+    await prisma.tx(async (tx) => void (await tx.kv.set(anyKey('no-beads'), '1', h.clock.now()))); // no beads: no range
     await expect(prisma.tx(async (tx) => { tx.beads.append({ type: 'JOB', intentId: null, ts: h.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'rolled back' } }); throw new Error('boom'); })).rejects.toThrow('boom');
     const beads = (await native.tx((tx) => tx.beads.page(start, 100)));
     expect(beads.map((b) => b.seq)).toEqual([1, 2, 3, 4, 5, 6].map((k) => start + k));
@@ -129,14 +139,14 @@ describe('native store group commit', () => {
   afterEach(async () => h?.close());
 
   it('transactions queued together share one COMMIT, yet a failing one rolls back alone (its beads and alerts too)', async () => {
-    h = await makeHarness();
+    h = await makeRealHarness();
     const store = h.app.store;
     const now = h.clock.now();
     const before = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
         store.tx(async (tx) => {
-          await tx.kv.set(`k${i}`, String(i), now);
+          await tx.kv.set(anyKey(`k${i}`), String(i), now);
           tx.beads.append({ type: 'JOB', intentId: null, ts: now, payload: { job: 'group', event: 'DAILY_RESET', detail: `unit ${i}` } });
           tx.alerts.enqueue({ type: 'DAILY_SUMMARY', at: now, payload: { summary: `unit ${i}` } });
           if (i === 4) throw new Error('unit 4 fails');
@@ -146,7 +156,7 @@ describe('native store group commit', () => {
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9);
     expect(results[4]).toMatchObject({ status: 'rejected' });
-    const after = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), k4: await tx.kv.get('k4'), k5: await tx.kv.get('k5') }));
+    const after = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog(), k4: await tx.kv.get(anyKey('k4')), k5: await tx.kv.get(anyKey('k5')) }));
     // 9 JOB beads + 9 ALERT beads; the failed unit left nothing
     expect(after).toEqual({ beads: before.beads + 18, backlog: before.backlog + 9, k4: null, k5: '5' });
     expect((await verifyAudit(store)).ok).toBe(true);

@@ -15,6 +15,7 @@ import { constitutionSchema, type Constitution } from '../../src/engine/constitu
 import { SYSTEM_ACTOR, type Actor } from '../../src/engine/domain.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
+import { PgStore } from '../../src/store/pg.store.js';
 import { FakeClock, flushMicrotasks } from './fake-clock.js';
 import { readmeIntentBody } from './fixtures.js';
 
@@ -73,10 +74,14 @@ export async function makeHarness(opts: {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-test-'));
   const dbFile = join(dir, 'phoenix.db');
   const clock = new FakeClock(opts.clockStart ?? IN_SESSION);
-  const config = testConfig({ DATABASE_URL: `file:${dbFile}`, ...opts.env }, testConstitution(opts.constitution));
+  // a postgresql:// DATABASE_URL (issue 18) has no file to put the anchor journal beside
+  const pgEnv: Record<string, string> = opts.env?.DATABASE_URL?.startsWith('postgresql:') && !opts.env.AUDIT_ANCHOR_FILE ? { AUDIT_ANCHOR_FILE: join(dir, 'phoenix.anchors.jsonl') } : {};
+  const config = testConfig({ DATABASE_URL: `file:${dbFile}`, ...pgEnv, ...opts.env }, testConstitution(opts.constitution));
   const sim = opts.broker ? null : new SimBroker({ clock, random: seededRandom((opts.seed ?? 1) + 1), profile: 'INSTANT', prices: { MES: 6010.25, AAPL: 200 } });
   const broker = opts.broker ? opts.broker(clock) : sim!;
   const app = await createApp({ config, clock, random: seededRandom(opts.seed ?? 1), logger: silentLogger, broker, chatId: CHAT_ID });
+  // on PostgreSQL only the leader marks orders sent: the harness's one process leads
+  if (app.store instanceof PgStore) await app.store.claimLeadership('harness', clock.now());
   app.engine.attachBroker();
   if (opts.connect !== false) await broker.connect();
   const settle = async () => {

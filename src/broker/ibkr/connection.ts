@@ -222,24 +222,12 @@ export class IbConnection {
     if (this.stateValue !== 'WAITING_FOR_LOGIN') this.setState('WAITING_FOR_LOGIN', text);
     else this.detailValue = text;
     this.cancelReconnect();
-    this.reconnectTimer = this.opts.clock.schedule(this.opts.loginPollMs, () => {
-      this.reconnectTimer = null;
-      if (gen !== this.generation) return;
-      const p = this.establish(0, gen);
-      this.connecting = p;
-      p.then(
-        () => {
-          if (this.connecting === p) this.connecting = null;
-        },
-        (e: unknown) => {
-          if (this.connecting === p) this.connecting = null;
-          const code = (e as ConnectFailedError).code;
-          if (gen !== this.generation || code === 'WAITING_FOR_LOGIN' || code === 'CANCELLED' || this.stateValue === 'DOWN') return;
-          const msg = (e as Error).message ?? String(e);
-          this.setState('DISCONNECTED', `gateway stopped answering while waiting for login: ${msg}`, { attempt: 0 });
-          this.scheduleReconnect(1, gen, msg);
-        },
-      );
+    this.attemptLater(this.opts.loginPollMs, 0, gen, (e) => {
+      const code = (e as ConnectFailedError).code;
+      if (gen !== this.generation || code === 'WAITING_FOR_LOGIN' || code === 'CANCELLED' || this.stateValue === 'DOWN') return;
+      const msg = (e as Error).message ?? String(e);
+      this.setState('DISCONNECTED', `gateway stopped answering while waiting for login: ${msg}`, { attempt: 0 });
+      this.scheduleReconnect(1, gen, msg);
     });
   }
 
@@ -292,7 +280,21 @@ export class IbConnection {
       delay = policy.maxDelayMs;
     }
     this.log.info({ attempt, delay }, 'ibkr reconnect scheduled');
-    this.reconnectTimer = this.opts.clock.schedule(delay, () => {
+    this.attemptLater(delay, attempt, gen, (e) => {
+      if (gen !== this.generation) return;
+      const err = e as ConnectFailedError;
+      // refused by the ready hook (e.g. account mismatch): no retry; waiting for a login: polling
+      if (this.stateValue === 'DOWN' || this.stateValue === 'WAITING_FOR_LOGIN') return;
+      const msg = err.message ?? String(e);
+      const held = this.opts.inRestartWindow?.() ? '; inside the gateway restart window: retrying, not escalating' : '';
+      this.setState('DISCONNECTED', `reconnect attempt ${attempt}/${policy.maxAttempts} failed: ${msg}${held}`, { attempt });
+      this.scheduleReconnect(attempt + 1, gen, msg);
+    });
+  }
+
+  /** After `delayMs`, one more session attempt of generation `gen`; `onFail` decides what its failure leads to. */
+  private attemptLater(delayMs: number, attempt: number, gen: number, onFail: (e: unknown) => void): void {
+    this.reconnectTimer = this.opts.clock.schedule(delayMs, () => {
       this.reconnectTimer = null;
       if (gen !== this.generation) return;
       const p = this.establish(attempt, gen);
@@ -303,14 +305,7 @@ export class IbConnection {
         },
         (e: unknown) => {
           if (this.connecting === p) this.connecting = null;
-          if (gen !== this.generation) return;
-          const err = e as ConnectFailedError;
-          // refused by the ready hook (e.g. account mismatch): no retry; waiting for a login: polling
-          if (this.stateValue === 'DOWN' || this.stateValue === 'WAITING_FOR_LOGIN') return;
-          const msg = err.message ?? String(e);
-          const held = this.opts.inRestartWindow?.() ? '; inside the gateway restart window: retrying, not escalating' : '';
-          this.setState('DISCONNECTED', `reconnect attempt ${attempt}/${policy.maxAttempts} failed: ${msg}${held}`, { attempt });
-          this.scheduleReconnect(attempt + 1, gen, msg);
+          onFail(e);
         },
       );
     });

@@ -73,6 +73,13 @@ export interface IbkrBrokerOptions {
    * failed reconnects keep going and never escalate to DOWN while it lasts. Default: none.
    */
   readonly inRestartWindow?: (now: number) => boolean;
+  /**
+   * Asked right before every write to TWS (orders, cancels, resizes, requests): a reason not to
+   * send, or null. A desk on PostgreSQL (issue 18) answers from its leader lease, so a leader
+   * that was frozen and woke up after losing the lease writes nothing, even what its pacer had
+   * queued.
+   */
+  readonly sendGate?: () => string | null;
 }
 
 export class IbkrBroker implements BrokerPort {
@@ -96,7 +103,7 @@ export class IbkrBroker implements BrokerPort {
     const log = options.logger.child({ component: 'ibkr.broker', clientId: options.clientId });
     const link = this.link;
     this.mode = options.mode;
-    this.requests = new IbRequests(clock, requestTimeoutMs, (s) => link.isCurrent(s));
+    this.requests = new IbRequests(clock, requestTimeoutMs, (s) => link.isCurrent(s), options.sendGate);
     this.contracts = new IbContracts(clock, this.requests, () => link.requireSession());
     this.book = new OrderBook(options.clientId, (conId) => this.contracts.instrumentFor(conId), () => clock.now());
     this.outbox = new EventOutbox(clock, log, options.commissionWaitMs ?? 1_000, (execId) => this.book.fill(execId));

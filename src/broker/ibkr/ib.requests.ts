@@ -28,7 +28,15 @@ export class IbRequests {
     readonly timeoutMs: number,
     /** the session our listeners are attached to is still `s` */
     private readonly isCurrent: (s: IbSession) => boolean,
+    /** asked right before every write to the socket: a reason not to send, or null (IbkrBrokerOptions.sendGate) */
+    private readonly sendGate?: () => string | null,
   ) {}
+
+  /** The send gate refuses: nothing is written. */
+  private gate(): void {
+    const why = this.sendGate?.();
+    if (why) throw new BrokerUnavailableError(`not sent: ${why}`);
+  }
 
   nextReqId(): number {
     return this.reqSeq++;
@@ -46,6 +54,7 @@ export class IbRequests {
   paced(s: IbSession, p: Pending<unknown> | null, send: () => void): void {
     const queued = s.pacer.run(() => {
       try {
+        this.gate();
         send();
       } catch (e) {
         p?.reject(e as Error);
@@ -68,6 +77,13 @@ export class IbRequests {
       }
       if (s.pacer.isClosed || !this.isCurrent(s)) {
         p?.reject(new BrokerUnavailableError('connection to TWS/IB Gateway lost during the last look; request not sent'));
+        return;
+      }
+      try {
+        this.gate();
+      } catch (e) {
+        onRefused(e);
+        p?.reject(e as Error);
         return;
       }
       send();

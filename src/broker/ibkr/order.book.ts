@@ -12,11 +12,13 @@
  * - terminal statuses stick (REJECTED and FILLED are final; CANCELLED → FILLED is allowed for a
  *   fill that raced the cancel; CANCELLED → REJECTED when a rejection code arrives late);
  * - executions are deduped on execId; a correction (same prefix, higher ".NN" suffix) updates the
- *   stored fill and is not a new fill;
+ *   stored fill and is not a new fill (ib.executions.ts);
  * - brokerOrderId is the IB orderId for this clientId, `c<clientId>:<orderId>` for other clients,
  *   and `perm:<permId>` for completed orders whose orderId we never saw (IB does not send it).
  */
 import type { Contract, Execution, Order, OrderState } from '@stoqey/ib';
+import { ExecutionLog, type StoredFill } from './ib.executions.js';
+import type { NewLeg, OrderRecord } from './order.record.js';
 import type {
   BrokerEvent,
   BrokerFill,
@@ -25,7 +27,6 @@ import type {
   Instrument,
   OrderRefReport,
   OrderRole,
-  Side,
 } from '../../engine/broker.port.js';
 import {
   TERMINAL_STATUSES,
@@ -34,89 +35,22 @@ import {
   mapOrderStatus,
   mapOrderType,
   mapSide,
-  parseIbTime,
-  type DomainOrderType,
 } from './ib.parse.js';
-
-export interface OrderRecord {
-  brokerOrderId: string;
-  orderId: number | undefined;
-  clientId: number | undefined;
-  permId: number | undefined;
-  parentId: number;
-  parentPermId: number;
-  orderRef: string;
-  /** set when we placed the order ourselves; otherwise inferred from the bracket shape */
-  role: OrderRole | undefined;
-  instrument: Instrument;
-  side: Side;
-  quantity: number;
-  type: DomainOrderType;
-  limitPrice: number | undefined;
-  stopPrice: number | undefined;
-  status: BrokerOrderStatus;
-  /** IBKR PreSubmitted: accepted but not active at the exchange */
-  held: boolean;
-  filledQty: number;
-  avgFillPrice: number | null;
-  lastKey: string;
-  /** what a modify (resize) must send again unchanged (IBKR error 105 otherwise) */
-  wire: OrderWire;
-}
-
-/** The order fields IBKR needs repeated in a modify, as first sent (or echoed after a restart). */
-export interface OrderWire {
-  readonly conId: number;
-  readonly tif: string | undefined;
-  readonly ocaGroup: string;
-  readonly ocaType: number | undefined;
-  readonly outsideRth: boolean;
-  readonly account: string | undefined;
-}
-
-export interface NewLeg {
-  readonly orderId: number;
-  readonly orderRef: string;
-  readonly role: OrderRole;
-  readonly instrument: Instrument;
-  readonly side: Side;
-  readonly quantity: number;
-  readonly type: DomainOrderType;
-  readonly limitPrice?: number;
-  readonly stopPrice?: number;
-  readonly parentId: number;
-  readonly wire: OrderWire;
-}
-
-interface StoredFill {
-  execId: string;
-  orderId: number | undefined;
-  clientId: number | undefined;
-  permId: number | undefined;
-  orderRef: string;
-  side: Side;
-  quantity: number;
-  price: number;
-  time: number;
-  commission: number | undefined;
-}
-
-const execPrefix = (execId: string): string => execId.replace(/\.\d+$/, '');
 
 export class OrderBook {
   private readonly records = new Map<string, OrderRecord>();
   private readonly byPerm = new Map<number, string>();
-  private readonly fills = new Map<string, StoredFill>();
-  private readonly fillByPrefix = new Map<string, string>();
-  private readonly commissions = new Map<string, number>();
+  private readonly executions: ExecutionLog;
   private readonly pendingStatus = new Map<string, { status: string; filled: number; avg: number }>();
 
   constructor(
     private readonly clientId: number,
     /** instrument for a conId we qualified ourselves (exact object the engine used) */
     private readonly instrumentFor: (conId: number | undefined) => Instrument | undefined,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.executions = new ExecutionLog(now);
+  }
 
   // === Keys
 
@@ -189,7 +123,7 @@ export class OrderBook {
     let max = 0;
     const own = (clientId: number | undefined) => clientId === undefined || clientId === this.clientId;
     for (const r of this.records.values()) if (r.orderId !== undefined && own(r.clientId)) max = Math.max(max, r.orderId);
-    for (const f of this.fills.values()) if (f.orderId !== undefined && own(f.clientId)) max = Math.max(max, f.orderId);
+    for (const f of this.executions.all()) if (f.orderId !== undefined && own(f.clientId)) max = Math.max(max, f.orderId);
     return max;
   }
 
@@ -270,65 +204,30 @@ export class OrderBook {
    * fill to emit, undefined for duplicates and corrections.
    */
   onExecution(contract: Contract, exec: Execution): string | undefined {
-    const execId = exec.execId;
-    if (!execId) return undefined;
-    const side = mapSide(exec.side);
-    if (!side) return undefined;
-    if (this.fills.has(execId)) return undefined;
-    const stored: StoredFill = {
-      execId,
-      orderId: exec.orderId,
-      clientId: exec.clientId,
-      permId: exec.permId,
-      orderRef: exec.orderRef ?? '',
-      side,
-      quantity: exec.shares ?? 0,
-      price: exec.price ?? 0,
-      time: parseIbTime(exec.time) ?? this.now(),
-      commission: this.commissions.get(execId),
-    };
+    if (!exec.execId || !mapSide(exec.side) || this.executions.has(exec.execId)) return undefined;
     this.adoptOrderId(exec);
-    const prefix = execPrefix(execId);
-    const earlier = this.fillByPrefix.get(prefix);
-    if (earlier !== undefined && earlier !== execId) {
-      // correction of an earlier execution: replace its data, not a new fill
-      const old = this.fills.get(earlier);
-      if (old) {
-        stored.commission = stored.commission ?? old.commission;
-        this.fills.delete(earlier);
-      }
-      this.fills.set(execId, stored);
-      this.fillByPrefix.set(prefix, execId);
-      return undefined;
-    }
-    this.fills.set(execId, stored);
-    this.fillByPrefix.set(prefix, execId);
     void contract;
-    return execId;
+    return this.executions.add(exec);
   }
 
   /** Returns true when the commission belongs to a known execution. */
   onCommission(execId: string, commission: number | undefined): boolean {
-    const value = commission ?? 0;
-    this.commissions.set(execId, value);
-    const f = this.fills.get(execId);
-    if (f) f.commission = value;
-    return f !== undefined;
+    return this.executions.commission(execId, commission);
   }
 
   hasCommission(execId: string): boolean {
-    return this.fills.get(execId)?.commission !== undefined;
+    return this.executions.hasCommission(execId);
   }
 
   // === Views
 
   fill(execId: string): BrokerFill | undefined {
-    const f = this.fills.get(execId);
+    const f = this.executions.get(execId);
     return f ? this.toFill(f) : undefined;
   }
 
   allFills(): BrokerFill[] {
-    return [...this.fills.values()].sort((a, b) => a.time - b.time).map((f) => this.toFill(f));
+    return this.executions.byTime().map((f) => this.toFill(f));
   }
 
   openOrders(): BrokerOrder[] {
