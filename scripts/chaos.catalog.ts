@@ -69,6 +69,17 @@ export const INVARIANTS: readonly InvariantRow[] = [
   },
   { id: 'INV-OUTBOX-1', summary: 'no alert is lost across restarts and Telegram outages' },
   { id: 'INV-IDEMPOTENT-ORDER-1', summary: 'never two orders for one intent (orderRef = intentId, recovery after restart)' },
+  // added after the first adversarial review (issue 12) and for the desk (issue 18); SPEC 14 wording
+  { id: 'INV-FLATTEN-EXIT-1', summary: 'exits never exceed the open quantity; any number of flattens ends flat, never reversed, and no entry remainder can still fill' },
+  { id: 'INV-KILL-LAST-MOMENT-1', summary: "no entry leg leaves Phoenix after an active kill's timestamp" },
+  { id: 'INV-HALT-FAST-1', summary: '/halt sets the kill within 1 s even with the chat rate-limited' },
+  { id: 'INV-FLATTEN-DEADLINE-1', summary: 'the deadline flatten also runs after a restart past 15:55' },
+  { id: 'INV-SECRET-1', summary: 'no secret in any row, log line or sent message' },
+  { id: 'INV-SANDBOX-PAPER-1', summary: 'the sandbox never serves live or IBKR' },
+  { id: 'INV-INSTRUMENT-ID-1', summary: 'one identity per contract for every limit' },
+  { id: 'INV-CONFIRM-ASKER-1', summary: 'confirm buttons answer only their asker' },
+  { id: 'INV-EVIDENCE-ORDER-1', summary: 'the order sent is derived from exactly the approved, hashed bytes' },
+  { id: 'INV-LEADER-FENCE-1', summary: '(PostgreSQL) a process that lost the lease never sends an order' },
   // added after the money review (issue 13); SPEC 14 wording
   { id: 'INV-PROTECTED-1', summary: 'a position with no working stop at the broker is CRITICAL within 10 s' },
   { id: 'INV-FILL-COMPLETE-1', summary: 'every fill of any leg changes position and P&L (also after CLOSED or CANCELLED)' },

@@ -71,9 +71,9 @@ describe('chaos report builder', () => {
     expect(id('bracket')).toBeNull();
   });
 
-  it('a complete passing run: every row PASS, ok, and the markdown has one row per vector (33) and per invariant (30: SPEC 14 first list + INV-AUDIT-ANCHOR-1 + the money review)', () => {
+  it('a complete passing run: every row PASS, ok, and the markdown has one row per vector (33) and per invariant (40: SPEC 14 first list + the first adversarial review, INV-AUDIT-ANCHOR-1 and INV-LEADER-FENCE-1 + the money review)', () => {
     expect(VECTORS).toHaveLength(33);
-    expect(INVARIANTS).toHaveLength(30);
+    expect(INVARIANTS).toHaveLength(40);
     expect(INVARIANTS.map((i) => i.id)).toContain('INV-AUDIT-ANCHOR-1');
     expect(INVARIANTS.map((i) => i.id)).toEqual(expect.arrayContaining(['INV-PROTECTED-1', 'INV-FILL-COMPLETE-1', 'INV-PNL-DAY-1', 'INV-ACCOUNT-SCOPE-1']));
     expect(new Set(VECTORS.map((v) => v.id)).size).toBe(33);
@@ -85,7 +85,7 @@ describe('chaos report builder', () => {
     const vectorRows = r.markdown.split('\n').filter((l) => /^\| CV-\d\d \|/.test(l));
     const invariantRows = r.markdown.split('\n').filter((l) => /^\| INV-/.test(l));
     expect(vectorRows).toHaveLength(33);
-    expect(invariantRows).toHaveLength(30);
+    expect(invariantRows).toHaveLength(40);
     expect(r.markdown).toContain('**Result: PASS**');
     expect(r.markdown).toContain('commit `abc1234`');
     expect(r.markdown).toContain('| Vector | Injected fault | Observed outcome | Invariants proven | Beads checked | Proving tests | Status |');
