@@ -76,6 +76,9 @@ export class PhoenixProcess {
       broker,
       chatId: String(CHAT_ID),
       storeIdPrefix: `g${d.generation}x`,
+      // no Prisma client for inspection: opening it is real I/O whose duration would decide how
+      // much simulated time a start-up takes (runs would differ), and nothing here needs it
+      inspectDb: false,
       wrapStore: (s) => {
         inner = s;
         // a simulation needs no durability against power loss: commits and checkpoints skip fsync
