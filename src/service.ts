@@ -23,7 +23,7 @@ import { startDesk, type DeskLeaderOptions } from './service.desk.js';
 import { CronScheduler, startJobs, type Jobs, type RunRecord, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
-import { meteredAlertTransport, telegramMetricsTransformer } from './metrics/telegram.js';
+import { meteredAlertTransport, telegramMetricsTransformer } from './bot/telegram.metrics.js';
 
 export interface ServiceOptions extends AppDeps {
   /** how the bot is connected, for the CONFIG bead and the banner */

@@ -7,7 +7,7 @@
 import type { Transformer } from 'grammy';
 import type { AlertTransport, SendOptions } from '../alerts/transport.js';
 import { TelegramTransportError } from '../alerts/transport.js';
-import type { PhoenixMetrics, TelegramResult, TelegramVia } from './metrics.js';
+import type { PhoenixMetrics, TelegramResult, TelegramVia } from '../metrics/metrics.js';
 
 const TIMEOUT = /timed out|timeout|abort/i;
 
