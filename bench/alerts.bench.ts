@@ -36,8 +36,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { countAlertsInText } from '../src/alerts/render.js';
-import type { AlertDraft, AlertType } from '../src/engine/alerts.table.js';
-import { alertDef } from '../src/engine/alerts.table.js';
+import { alertDef, type AlertDraft, type AlertType } from '../src/engine/index.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 
 const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';

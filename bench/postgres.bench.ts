@@ -9,11 +9,9 @@
  *
  *   BENCH_ONLY=postgres npm run bench
  */
-import { kvKeyOf } from '../src/engine/kv.keys.js';
+import { type BracketRequest, type BrokerPort, kvKeyOf, seededRandom, type SubmitPermit } from '../src/engine/index.js';
 import { performance } from 'node:perf_hooks';
 import { SimBroker } from '../src/broker/sim/index.js';
-import type { BracketRequest, BrokerPort, SubmitPermit } from '../src/engine/broker.port.js';
-import { seededRandom } from '../src/engine/ports.js';
 import { PG_LOCK } from '../src/store/pg.migrate.js';
 import { PgStore } from '../src/store/pg.store.js';
 import { approver, cardOf, makeHarness, type Harness } from '../test/support/harness.js';

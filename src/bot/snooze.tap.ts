@@ -8,7 +8,6 @@
  */
 import type { Filter } from 'grammy';
 import { outboxDbFor, outboxSql } from '../alerts/outbox.db.js';
-import { snoozeAlertTypes } from '../engine/alert-snooze.usecase.js';
 import { describeData, type ParsedCallback } from './callback-data.js';
 import { answerOnce, type BotContext, type BotServices } from './context.js';
 import { clean, line, renderFitted, toast } from './html.js';
@@ -25,7 +24,7 @@ export async function snoozeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallb
     return answerOnce(ctx, 'This button is not valid.', s.logger);
   }
   const actor = ctx.phoenix!.actor;
-  const r = await snoozeAlertTypes(engineCtx, m.snoozeTypes, actor, p.id);
+  const r = await s.engine.snoozeAlerts(m.snoozeTypes, actor, p.id);
   await answerOnce(ctx, toast(r.message), s.logger, !r.ok);
   if (r.ok) s.reply(ctx, renderFitted([line(clean(r.message))]));
 }

@@ -13,9 +13,7 @@
  *             business: the calendar is in the constitution)
  * `fire(scheduledAt)` receives the due time so the runner can measure lag.
  */
-import { dayStartMs, addDays } from '../engine/session-jobs.usecase.js';
-import { localTime, toMinutes } from '../engine/session.calendar.js';
-import type { Cancel, Clock, Random } from '../engine/ports.js';
+import { addDays, type Cancel, type Clock, dayStartMs, localTime, type Random, toMinutes } from '../engine/index.js';
 
 export interface IntervalSchedule {
   readonly kind: 'interval';

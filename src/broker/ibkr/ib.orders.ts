@@ -10,18 +10,7 @@
  * - an exit leg is resized down (a modify) when the entry remainder died after a partial fill.
  */
 import type { Contract, IBApi } from '@stoqey/ib';
-import {
-  BrokerRefusedError,
-  BrokerUnavailableError,
-  type BracketRequest,
-  type BrokerEvent,
-  type Instrument,
-  type PlacedLeg,
-  type SingleOrderRequest,
-  type SubmitPermit,
-} from '../../engine/broker.port.js';
-import { WAITING_FOR_LOGIN_TEXT } from '../../engine/gateway-day.js';
-import type { Cancel, Clock, Logger } from '../../engine/ports.js';
+import { type BracketRequest, type BrokerEvent, BrokerRefusedError, BrokerUnavailableError, type Cancel, type Clock, type Instrument, type Logger, type PlacedLeg, type SingleOrderRequest, type SubmitPermit, WAITING_FOR_LOGIN_TEXT } from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import type { IbAccount } from './ib.account.js';
 import type { IbContracts, QualifiedEntry } from './ib.contracts.js';

@@ -43,26 +43,7 @@
  * Placement injections queue up; each placement takes the oldest one instead of its profile.
  * `simulatePrice(symbol, price)` moves the market and triggers resting stops/targets.
  */
-import {
-  BrokerRefusedError,
-  BrokerUnavailableError,
-  type AccountSummary,
-  type BracketRequest,
-  type BrokerEvent,
-  type BrokerFill,
-  type BrokerHealth,
-  type BrokerOrder,
-  type BrokerPort,
-  type BrokerPosition,
-  type ConnectionState,
-  type Instrument,
-  type OrderRefReport,
-  type PlacedLeg,
-  type QualifiedContract,
-  type SingleOrderRequest,
-  type SubmitPermit,
-} from '../../engine/broker.port.js';
-import { silentLogger, type Clock, type Logger, type Random } from '../../engine/ports.js';
+import { type AccountSummary, type BracketRequest, type BrokerEvent, type BrokerFill, type BrokerHealth, type BrokerOrder, type BrokerPort, type BrokerPosition, BrokerRefusedError, BrokerUnavailableError, type Clock, type ConnectionState, type Instrument, type Logger, type OrderRefReport, type PlacedLeg, type QualifiedContract, type Random, silentLogger, type SingleOrderRequest, type SubmitPermit } from '../../engine/index.js';
 import { SimBook, instrumentKey, isOpen, snapshot } from './sim.book.js';
 import { checkAgainstContract, qualifyInstrument } from './sim.contracts.js';
 import { EventQueue, type BrokerListener } from './sim.events.js';
