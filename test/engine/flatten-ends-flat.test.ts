@@ -15,6 +15,7 @@ import { flatten } from '../../src/engine/flatten.usecase.js';
 import { recoverFromBroker } from '../../src/engine/recovery.usecase.js';
 import { admin, approver, cardOf, makeHarness, type Harness } from '../support/harness.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -62,8 +63,8 @@ describe('any number of flattens ends flat', () => {
     h.engine.detach();
     const received: BrokerEvent[] = [];
     const unsubscribe = h.broker.onEvent((e) => received.push(e));
-    const real = h.engine.ctx.broker;
-    const dying = { ...h.engine.ctx, broker: Object.assign(Object.create(real) as typeof real, { placeOrder: () => new Promise<never>(() => {}) }) };
+    const real = internalsOf(h.engine).broker;
+    const dying = { ...internalsOf(h.engine), broker: Object.assign(Object.create(real) as typeof real, { placeOrder: () => new Promise<never>(() => {}) }) };
     void flatten(dying, admin, 'flatten deadline 15:55');
     for (let i = 0; i < 5; i++) {
       await h.settle();
@@ -74,7 +75,7 @@ describe('any number of flattens ends flat', () => {
     const exit = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'EXIT')!;
     expect(exit).toMatchObject({ status: 'PENDING', brokerOrderId: null });
     expect(await net(h, id)).toBe(1);
-    await recoverFromBroker(h.engine.ctx);
+    await h.engine.recoverFromBroker();
     await h.settle();
     expect(await net(h, id)).toBe(0);
     await expectState(h, id, 'CLOSED');

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { continueFlattens, flatten } from '../../src/engine/flatten.usecase.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
 import { admin, makeHarness, type Harness } from '../support/harness.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -42,15 +43,15 @@ describe('INV-FLATTEN-DEADLINE-1: a flatten during a broker outage', () => {
     h = await makeHarness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
-    const real = h.engine.ctx.broker;
+    const real = internalsOf(h.engine).broker;
     const dying = Object.assign(Object.create(real) as typeof real, { cancel: () => new Promise<void>(() => {}) }); // the call never leaves
-    void flatten({ ...h.engine.ctx, broker: dying }, admin, 'flatten');
+    void flatten({ ...internalsOf(h.engine), broker: dying }, admin, 'flatten');
     await h.settle();
     const asked = (await beads(h, 'ORDER')).filter((b) => b.intentId === id && b.data.event === 'CANCEL_REQUESTED');
     expect(asked.length).toBeGreaterThan(0);
     expect((await h.broker.openOrders()).filter((o) => o.orderRef === id).map((o) => o.role).sort()).toEqual(['STOP', 'TARGET']);
     // the next process's broker session
-    await continueFlattens(h.engine.ctx);
+    await continueFlattens(internalsOf(h.engine));
     await h.settle();
     await expectState(h, id, 'CLOSED');
     const fills = (await h.broker.findByOrderRef(id)).fills;

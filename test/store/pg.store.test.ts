@@ -15,6 +15,7 @@ import { pgPool, pgPrisma } from '../../src/store/pg.database.js';
 import { PgStore } from '../../src/store/pg.store.js';
 import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { usePostgres } from '../support/postgres.js';
+import { depsOf } from '../support/engine-internals.js';
 
 const pg = usePostgres();
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -106,7 +107,7 @@ describe('PostgreSQL store (issue 18)', () => {
     h = await makeHarness({ env: { DATABASE_URL: url } });
     const { Engine } = await import('../../src/engine/engine.js');
     const other = secondStore(url);
-    const engine2 = new Engine({ ...h.engine.ctx, store: other, random: seededRandom(99), logger: silentLogger });
+    const engine2 = new Engine({ ...depsOf(h.engine), store: other, random: seededRandom(99), logger: silentLogger });
     const body = h.intent();
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? engine2 : h!.engine).submitIntent(body)));
     const accepted = answers.filter((a) => a.kind === 'accepted');
