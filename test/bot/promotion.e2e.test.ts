@@ -19,7 +19,7 @@ import type { PromotionView } from '../../src/engine/queries.usecase.js';
 import { parseHtml } from '../../src/sandbox/html-limits.js';
 import type { SandboxMessage } from '../../src/sandbox/server.js';
 import { intentOf } from '../support/harness.js';
-import { register, runSessions, stageOf } from '../promotion/helpers.js';
+import { register, runSessions, stageOf } from '../engine/promotion.helpers.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
 import { clockTime, dateClockTime } from '../../src/engine/people-time.js';
 

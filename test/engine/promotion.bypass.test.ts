@@ -9,7 +9,7 @@ import { decidePromotion } from '../../src/engine/promotion.decision.js';
 import { requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
-import { beadsOfIntent, register, runSessions, trendAndRange } from './helpers.js';
+import { beadsOfIntent, register, runSessions, trendAndRange } from './promotion.helpers.js';
 
 const FIVE_MIN = 5 * 60_000;
 
