@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { SimBroker } from '../src/broker/sim/index.js';
-import { type BracketRequest, type BrokerPort, seededRandom, type SubmitPermit } from '../src/engine/index.js';
+import { seededRandom, type BracketRequest, type BrokerPort, type SubmitPermit } from '../src/engine/index.js';
 import { approver, makeHarness, cardOf } from '../test/support/harness.js';
 import { percentile, type BenchRow } from './stats.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type BeadDraft, chainBeads, type ChainHead, EMPTY_HEAD, verifyAudit } from '../src/engine/index.js';
+import { chainBeads, EMPTY_HEAD, verifyAudit, type BeadDraft, type ChainHead } from '../src/engine/index.js';
 import { migrate } from '../src/store/migrate.js';
 import { iso } from '../src/store/sqlite.rows.js';
 import { SqliteStore } from '../src/store/sqlite.store.js';

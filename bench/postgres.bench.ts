@@ -9,7 +9,7 @@
  *
  *   BENCH_ONLY=postgres npm run bench
  */
-import { type BracketRequest, type BrokerPort, kvKeyOf, seededRandom, type SubmitPermit } from '../src/engine/index.js';
+import { kvKeyOf, seededRandom, type BracketRequest, type BrokerPort, type SubmitPermit } from '../src/engine/index.js';
 import { performance } from 'node:perf_hooks';
 import { SimBroker } from '../src/broker/sim/index.js';
 import { PG_LOCK } from '../src/store/pg.migrate.js';

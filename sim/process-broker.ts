@@ -11,7 +11,22 @@
  *   exact moment an entry leg leaves (INV-KILL-LAST-MOMENT-1, limits, INV-RECONCILE-READONLY-1).
  */
 import type { SimBroker } from '../src/broker/sim/index.js';
-import type { AccountSummary, BracketRequest, BrokerEvent, BrokerFill, BrokerHealth, BrokerOrder, BrokerPort, BrokerPosition, Instrument, OrderRefReport, PlacedLeg, QualifiedContract, SingleOrderRequest, SubmitPermit } from '../src/engine/index.js';
+import type {
+  AccountSummary,
+  BracketRequest,
+  BrokerEvent,
+  BrokerFill,
+  BrokerHealth,
+  BrokerOrder,
+  BrokerPort,
+  BrokerPosition,
+  Instrument,
+  OrderRefReport,
+  PlacedLeg,
+  QualifiedContract,
+  SingleOrderRequest,
+  SubmitPermit,
+} from '../src/engine/index.js';
 import { never, type Life } from './life.js';
 
 /** What the checks want to see at the broker's door. */

@@ -15,7 +15,7 @@ import { createGrammyAlertTransport } from '../src/bot/alert.transport.js';
 import { createBot, type PhoenixBot } from '../src/bot/bot.js';
 import type { SimBroker } from '../src/broker/sim/index.js';
 import type { AppConfig } from '../src/config/load.js';
-import { type Logger, seededRandom, type Store } from '../src/engine/index.js';
+import { seededRandom, type Logger, type Store } from '../src/engine/index.js';
 import { ClockScheduler, type Jobs } from '../src/jobs/index.js';
 import { startEngineSide } from '../src/service.js';
 import { ScopedClock, type SimClock } from './clock.js';

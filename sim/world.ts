@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimBroker, type SimProfile } from '../src/broker/sim/index.js';
 import type { AppConfig } from '../src/config/load.js';
-import { type Constitution, localTime, type Random, seededRandom } from '../src/engine/index.js';
+import { localTime, seededRandom, type Constitution, type Random } from '../src/engine/index.js';
 import { ScopedClock, SimClock, settleMicrotasks, type RunHooks } from './clock.js';
 import { calendarFor, nyTime, type SimCalendar } from './calendar.js';
 import { CHAT_ID, deskConfig, deskConstitution, PRODUCTS, secretForms, type DeskVariant } from './desk.js';

@@ -6,7 +6,7 @@
 import { SimBroker } from './broker/sim/index.js';
 import { storeBookPersistence } from './broker/sim/sim.persist.js';
 import type { AppConfig } from './config/load.js';
-import { type BrokerPort, type Clock, Engine, type GatewayDay, inRestartWindow, type Logger, type Random, seededRandom, type Store } from './engine/index.js';
+import { Engine, inRestartWindow, seededRandom, type BrokerPort, type Clock, type GatewayDay, type Logger, type Random, type Store } from './engine/index.js';
 import { anchorFilePath } from './runtime/anchor-journal.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /** The generators' dice: seeded (mulberry32 via the engine's seededRandom), never Math.random. */
-import { type Random, seededRandom } from '../../src/engine/index.js';
+import { seededRandom, type Random } from '../../src/engine/index.js';
 
 export interface Dice {
   readonly random: Random;

@@ -9,7 +9,15 @@
  * the card's kind, looked up server-side, decides which use case the tap goes to.
  */
 import type { Filter } from 'grammy';
-import { ConcurrentChangeError, type Actor, type CardView, type Decision, type DecisionOutcome, type DriftResolution, type PromotionDecisionOutcome } from '../engine/index.js';
+import {
+  ConcurrentChangeError,
+  type Actor,
+  type CardView,
+  type Decision,
+  type DecisionOutcome,
+  type DriftResolution,
+  type PromotionDecisionOutcome,
+} from '../engine/index.js';
 import { rankAtLeast } from './access.js';
 import { describeData, parseCallback, type CallbackAction, type ParsedCallback } from './callback-data.js';
 import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices } from './context.js';

@@ -22,7 +22,7 @@
  *   Telegram refuses falls back to plain text instead of retrying forever.
  */
 import type { Message } from 'grammy/types';
-import { type Cancel, type CardRecord, type Clock, type Engine, type Logger } from '../engine/index.js';
+import type { Cancel, CardRecord, Clock, Engine, Logger } from '../engine/index.js';
 import { systemClock } from '../runtime/system-clock.js';
 import { cutText, SAFE_TEXT_LIMIT, visibleText } from './html.js';
 import type { PacedOptions, PacedSender } from './paced-sender.js';

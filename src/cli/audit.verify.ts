@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { type Anchor, type AnchorFindings, type AnchorInput, parsePointAnchor, pointText, shortHash, type VerifyReport } from '../engine/index.js';
+import { parsePointAnchor, pointText, shortHash, type Anchor, type AnchorFindings, type AnchorInput, type VerifyReport } from '../engine/index.js';
 import { readAnchorJournal } from '../runtime/anchor-journal.js';
 import type { CliContext } from './context.js';
 

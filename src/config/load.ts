@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { type AlertLevels, canonicalJson, type Constitution, defaultConstitution, timeOrNull, windowContains, windowLabel } from '../engine/index.js';
+import { canonicalJson, defaultConstitution, timeOrNull, windowContains, windowLabel, type AlertLevels, type Constitution } from '../engine/index.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { DEFAULT_ALERTS_CONFIG, loadAlertLevels } from './alerts.load.js';
 import { checkConstitution, type ConstitutionCheck } from './constitution.load.js';

@@ -12,7 +12,7 @@
  * it can never reach a gate.
  */
 import { createHash } from 'node:crypto';
-import { type Random, seededRandom, usdAmount } from '../engine/index.js';
+import { seededRandom, usdAmount, type Random } from '../engine/index.js';
 
 export type DemoKind = 'ok' | 'low-quality' | 'oversized' | 'stale' | 'malformed';
 

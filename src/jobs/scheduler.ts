@@ -13,7 +13,7 @@
  *             business: the calendar is in the constitution)
  * `fire(scheduledAt)` receives the due time so the runner can measure lag.
  */
-import { addDays, type Cancel, type Clock, dayStartMs, localTime, type Random, toMinutes } from '../engine/index.js';
+import { addDays, dayStartMs, localTime, toMinutes, type Cancel, type Clock, type Random } from '../engine/index.js';
 
 export interface IntervalSchedule {
   readonly kind: 'interval';

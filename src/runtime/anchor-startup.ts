@@ -15,7 +15,7 @@
  * - a journal that cannot be read (a directory, no permission) → WARNING AUDIT_ANCHOR_JOURNAL;
  *   Phoenix still starts (the anchor is evidence, not a gate), the appends log their failures.
  */
-import { type AlertDraft, type Anchor, anchorLine, type Clock, EMPTY_HEAD, type Logger, shortHash, type Store } from '../engine/index.js';
+import { anchorLine, EMPTY_HEAD, shortHash, type AlertDraft, type Anchor, type Clock, type Logger, type Store } from '../engine/index.js';
 import { JournalUnreadableError, readJournalTail, type JournalTail } from './anchor-journal.js';
 import type { AnchorPublisher } from './anchor-sinks.js';
 

@@ -11,7 +11,19 @@
  * buttons stay within reach. Every time is in the constitution's time zone.
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { type CardView, clockTime, countdown, dur, type IntentRecord, type OtherCardView, rewardMultiple, riskCents, type TradeCardView, usd, usdAmount } from '../../engine/index.js';
+import {
+  clockTime,
+  countdown,
+  dur,
+  rewardMultiple,
+  riskCents,
+  usd,
+  usdAmount,
+  type CardView,
+  type IntentRecord,
+  type OtherCardView,
+  type TradeCardView,
+} from '../../engine/index.js';
 import { b, clean, code, details, i, line, renderFitted, withDrop, type Inline, type Line } from '../html.js';
 import { renderConfirmCard } from './confirm-card.js';
 import { renderDriftCard } from './drift.js';

@@ -7,7 +7,17 @@
  * The buttons use the same opaque callback data as trade cards (`v1:a:<cardId>`,
  * `v1:p:<cardId>`); the bot routes a tap by the card's kind, looked up server-side.
  */
-import { clockTime, dateClockTime, dur, type MissingItem, type PromotionBundle, type PromotionDecisionRecord, type PromotionView, type StrategyView, usd } from '../../engine/index.js';
+import {
+  clockTime,
+  dateClockTime,
+  dur,
+  usd,
+  type MissingItem,
+  type PromotionBundle,
+  type PromotionDecisionRecord,
+  type PromotionView,
+  type StrategyView,
+} from '../../engine/index.js';
 import { b, blank, clean, code, i, line, lineText, renderFitted, SAFE_TEXT_LIMIT, withDrop, type Line } from '../html.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import type { Rendered } from './card.js';

@@ -4,7 +4,7 @@
  * submit, against a freshly re-queried managed-accounts list), and the account summary
  * subscription (net liquidation, buying power).
  */
-import { type AccountSummary, BrokerRefusedError, type Clock, type Logger } from '../../engine/index.js';
+import { BrokerRefusedError, type AccountSummary, type Clock, type Logger } from '../../engine/index.js';
 import { checkAccountForMode, pickAccount, type TradingMode } from './account.guard.js';
 import type { IbSession, ReadyVerdict } from './connection.js';
 import type { IbRequests, Pending } from './ib.requests.js';

@@ -13,7 +13,26 @@
  * Unknown outcomes are never rejections: a bracket cut by a disconnect after some legs were
  * written resolves (with an error event) and must be reconciled via findByOrderRef.
  */
-import { type AccountSummary, type BracketRequest, type BrokerEvent, type BrokerFill, type BrokerHealth, type BrokerOrder, type BrokerPort, type BrokerPosition, BrokerRefusedError, BrokerUnavailableError, type Clock, type Instrument, type Logger, type OrderRefReport, type PlacedLeg, type QualifiedContract, type SingleOrderRequest, type SubmitPermit } from '../../engine/index.js';
+import {
+  BrokerRefusedError,
+  BrokerUnavailableError,
+  type AccountSummary,
+  type BracketRequest,
+  type BrokerEvent,
+  type BrokerFill,
+  type BrokerHealth,
+  type BrokerOrder,
+  type BrokerPort,
+  type BrokerPosition,
+  type Clock,
+  type Instrument,
+  type Logger,
+  type OrderRefReport,
+  type PlacedLeg,
+  type QualifiedContract,
+  type SingleOrderRequest,
+  type SubmitPermit,
+} from '../../engine/index.js';
 import type { TradingMode } from './account.guard.js';
 import { ConnectFailedError, DEFAULT_RECONNECT, IbConnection, type ReconnectPolicy } from './connection.js';
 import { EventOutbox } from './event.outbox.js';

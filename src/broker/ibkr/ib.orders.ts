@@ -10,7 +10,20 @@
  * - an exit leg is resized down (a modify) when the entry remainder died after a partial fill.
  */
 import type { Contract, IBApi } from '@stoqey/ib';
-import { type BracketRequest, type BrokerEvent, BrokerRefusedError, BrokerUnavailableError, type Cancel, type Clock, type Instrument, type Logger, type PlacedLeg, type SingleOrderRequest, type SubmitPermit, WAITING_FOR_LOGIN_TEXT } from '../../engine/index.js';
+import {
+  BrokerRefusedError,
+  BrokerUnavailableError,
+  WAITING_FOR_LOGIN_TEXT,
+  type BracketRequest,
+  type BrokerEvent,
+  type Cancel,
+  type Clock,
+  type Instrument,
+  type Logger,
+  type PlacedLeg,
+  type SingleOrderRequest,
+  type SubmitPermit,
+} from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import type { IbAccount } from './ib.account.js';
 import type { IbContracts, QualifiedEntry } from './ib.contracts.js';

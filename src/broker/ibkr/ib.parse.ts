@@ -3,7 +3,7 @@
  * side, order type, time in force, instrument ↔ Contract, execution time. No I/O, no state.
  */
 import { OrderAction, OrderType, SecType as IbSecType, TimeInForce, type Contract } from '@stoqey/ib';
-import { type BrokerOrderStatus, type Instrument, instrumentId, type OrderRole, type Side } from '../../engine/index.js';
+import { instrumentId, type BrokerOrderStatus, type Instrument, type OrderRole, type Side } from '../../engine/index.js';
 
 // === Order status
 

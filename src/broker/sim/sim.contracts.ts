@@ -8,7 +8,7 @@
  * Entry points: `qualifyInstrument` (throws BrokerRefusedError like IB's error 200) and
  * `checkAgainstContract` (the tick and multiplier checks IBKR makes before accepting an order).
  */
-import { BrokerRefusedError, type Instrument, isOnTick, knownContract, type QualifiedContract } from '../../engine/index.js';
+import { BrokerRefusedError, isOnTick, knownContract, type Instrument, type QualifiedContract } from '../../engine/index.js';
 import { instrumentKey } from './sim.book.js';
 
 const MONTH_CODES = 'FGHJKMNQUVXZ';

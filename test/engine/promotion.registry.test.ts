@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
-import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 describe('strategy registry', () => {
   let h: Harness | undefined;

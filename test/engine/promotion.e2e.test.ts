@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
-import { beadsOfIntent, register, runSessions, stageOf } from './helpers.js';
+import { beadsOfIntent, register, runSessions, stageOf } from './promotion.helpers.js';
 
 const pg = usePostgres();
 

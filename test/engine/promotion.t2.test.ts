@@ -16,7 +16,7 @@ import { ConcurrentChangeError } from '../../src/engine/errors.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
-import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 import { kvKeyOf } from '../../src/engine/kv.keys.js';
 import { engineWith } from '../support/engine-internals.js';
 

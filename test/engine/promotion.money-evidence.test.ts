@@ -14,7 +14,7 @@ import { renderPromotionCard } from '../../src/bot/render/promotion.js';
 import { loadConstitution } from '../../src/config/load.js';
 import { constitutionSchema } from '../../src/engine/constitution.js';
 import { admin, makeHarness, type Harness } from '../support/harness.js';
-import { DAY, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { DAY, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
