@@ -36,6 +36,7 @@
  * bookkeeping is delivery-health.ts; the options are sender.options.ts.
  */
 import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, type AlertType } from '../engine/alerts.table.js';
+import type { OutboxMessage } from '../engine/alert-outbox.port.js';
 import type { Cancel, Logger } from '../engine/ports.js';
 import { silentLogger } from '../engine/ports.js';
 import {
@@ -54,15 +55,14 @@ import {
 } from './aggregate.js';
 import { DeliveryHealth } from './delivery-health.js';
 import type { AlertSenderOptions, SenderStats } from './sender.options.js';
-import { outboxDbFor, outboxSql, newMessageId, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
+import { AlertCountMismatch, composeMessage, loadSenderState, markSending, markSent, newMessageId, readPending, unsentAndSnoozes, unsentMessages } from './sender.outbox.js';
 import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
 import { deliveryOf, snoozeNote } from './levels.js';
 import { classifyTransportError } from './transport.js';
-import { KV } from '../engine/kv.keys.js';
 
 export type { AlertSenderOptions, SenderObserver, SenderStats } from './sender.options.js';
 
-const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
+const laneOf = (m: OutboxMessage): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
 
 /**
  * The sender's one request for a slot in the chat's budget: for a composed message, or a
@@ -81,7 +81,6 @@ interface Slot {
 }
 
 export class AlertSender {
-  private readonly db: OutboxDb;
   private readonly log: Logger;
   readonly budget: ChatBudget;
   private readonly pollMs: number;
@@ -104,12 +103,11 @@ export class AlertSender {
   readonly stats: SenderStats = { composed: 0, sent: 0, alertsSent: 0, failures: 0, rateLimited: 0, ambiguous: 0, probes: 0, reloads: 0, tickErrors: 0 };
 
   constructor(private readonly o: AlertSenderOptions) {
-    this.db = outboxDbFor(o.store);
     this.log = (o.logger ?? silentLogger).child({ component: 'alerts' });
     this.budget = o.budget ?? new ChatBudget({ clock: o.clock });
     this.pollMs = o.pollMs ?? 250;
     this.trackTypes = new Set(inhibitionTypes(ALERT_TYPE_NAMES));
-    this.health = new DeliveryHealth({ o, db: this.db, log: this.log, stats: this.stats, budget: this.budget });
+    this.health = new DeliveryHealth({ o, log: this.log, stats: this.stats, budget: this.budget });
   }
 
   /** Load state left by a previous process and start ticking. */
@@ -117,27 +115,17 @@ export class AlertSender {
     if (this.started) return;
     this.started = true;
     const now = this.o.clock.now();
-    await this.db.tx(async (sql) => {
-      const inFlight = await outboxSql.requeueInFlight(sql, now);
-      if (inFlight > 0) {
-        // it may have reached Telegram before the process stopped: probe before re-sending
-        this.health.needsProbe = true;
-        this.log.warn({ inFlight }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
-      }
-      for (const t of await outboxSql.recentSends(sql, this.o.chatId, Math.max(20, this.budget.limits.groupPerWindow))) this.budget.record(this.o.chatId, t);
-      this.lastRaised = await outboxSql.latestOfTypes(sql, [...this.trackTypes]);
-      const mem = await outboxSql.kvGet(sql, KV.alertGroups);
-      if (mem) {
-        try {
-          this.memory = new Map(Object.entries(JSON.parse(mem) as Record<string, GroupMemory>));
-        } catch {
-          this.memory = new Map();
-        }
-      }
-      const since = await outboxSql.kvGet(sql, KV.telegramFailingSince);
-      if (since) this.health.failingSince = Number(since);
-      this.health.down = (await outboxSql.kvGet(sql, KV.telegramDown)) !== null;
-    });
+    const left = await loadSenderState(this.o.store, { chatId: this.o.chatId, now, recentLimit: Math.max(20, this.budget.limits.groupPerWindow), trackTypes: [...this.trackTypes] });
+    if (left.requeued > 0) {
+      // it may have reached Telegram before the process stopped: probe before re-sending
+      this.health.needsProbe = true;
+      this.log.warn({ inFlight: left.requeued }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
+    }
+    for (const t of left.recentSends) this.budget.record(this.o.chatId, t);
+    this.lastRaised = left.lastRaised;
+    this.memory = left.memory;
+    if (left.failingSince !== null) this.health.failingSince = left.failingSince;
+    this.health.down = left.down;
     this.schedule(0);
   }
 
@@ -233,13 +221,7 @@ export class AlertSender {
     for (;;) {
       // Types configured off are marked SUPPRESSED in the same transaction that reads them:
       // kept and counted, never folded into a message, never part of the backlog.
-      const off: Map<AlertType, string[]> = new Map();
-      const rows = await this.db.tx(async (sql) => {
-        const page = await outboxSql.pendingAfter(sql, this.cursor, batch);
-        for (const a of page) if (modeOf(this.o.levels, a.type) === 'off' && a.severity !== 'CRITICAL') off.set(a.type, [...(off.get(a.type) ?? []), a.id]);
-        if (off.size) await outboxSql.suppress(sql, [...off.values()].flat());
-        return page;
-      });
+      const { page: rows, off } = await readPending(this.o.store, this.cursor, batch, (a) => modeOf(this.o.levels, a.type) === 'off' && a.severity !== 'CRITICAL');
       for (const a of rows) {
         this.cursor = Math.max(this.cursor, a.rid);
         if (this.trackTypes.has(a.type)) {
@@ -257,7 +239,7 @@ export class AlertSender {
     if (this.groups.size === 0) return;
     const now = this.o.clock.now();
     const chat = this.o.chatId;
-    const { unsent, snoozes } = await this.db.tx(async (sql) => ({ unsent: await outboxSql.unsent(sql), snoozes: await outboxSql.snoozes(sql, now) }));
+    const { unsent, snoozes } = await unsentAndSnoozes(this.o.store, now);
     const mine = unsent.filter((m) => m.chatId === chat);
     const criticalQueued = mine.some((m) => m.severity === 'CRITICAL');
     const holding = this.slot?.grant != null; // a claimed urgent slot: ours right now
@@ -283,13 +265,11 @@ export class AlertSender {
       const t = key.split(':')[0] ?? '';
       return isAlertType(t) ? t : undefined;
     });
-    await this.db.tx((sql) =>
-      outboxSql.compose(
-        sql,
-        { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: note ? `${plan.html}\n${note}` : plan.html, alertCount: plan.alertCount, at: now, silent: delivery.silent, snoozeTypes: delivery.snoozeTypes },
-        this.cursor,
-        Object.fromEntries(memory),
-      ),
+    await composeMessage(
+      this.o.store,
+      { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: note ? `${plan.html}\n${note}` : plan.html, alertCount: plan.alertCount, at: now, silent: delivery.silent, snoozeTypes: delivery.snoozeTypes },
+      this.cursor,
+      Object.fromEntries(memory),
     );
     this.memory = memory;
     for (const u of plan.units) for (const g of unitAggs(u)) this.groups.delete(g.groupKey);
@@ -300,7 +280,7 @@ export class AlertSender {
   private async deliverOne(): Promise<void> {
     const now = this.o.clock.now();
     if (now < this.health.backoffUntil) return;
-    const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
+    const unsent = await unsentMessages(this.o.store);
     const m = unsent
       .filter((x) => x.nextAttemptAt <= now)
       .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.createdAt - b.createdAt)[0];
@@ -362,7 +342,7 @@ export class AlertSender {
   }
 
   /** Queue `m` for its slot in the chat's budget; send it when the slot comes. */
-  private wait(m: MessageRow, lane: Lane): void {
+  private wait(m: OutboxMessage, lane: Lane): void {
     const s: Slot = { forId: m.id, lane, abort: new AbortController(), grant: null, sending: null };
     this.slot = s;
     this.budget.take(m.chatId, lane, { signal: s.abort.signal }).then(
@@ -373,7 +353,7 @@ export class AlertSender {
     );
   }
 
-  private startSend(m: MessageRow, grant: Grant, s: Slot): void {
+  private startSend(m: OutboxMessage, grant: Grant, s: Slot): void {
     s.grant = null;
     s.sending = this.send(m, grant)
       .catch((e: unknown) => {
@@ -387,9 +367,9 @@ export class AlertSender {
       });
   }
 
-  private async send(m: MessageRow, grant: Grant): Promise<void> {
+  private async send(m: OutboxMessage, grant: Grant): Promise<void> {
     if (this.stopped) return;
-    await this.db.tx((sql) => outboxSql.markSending(sql, m.id));
+    await markSending(this.o.store, m.id);
     let result: { messageId: number };
     try {
       result = await this.o.transport.sendMessage(m.chatId, m.text, { silent: m.silent, ...(m.snoozeTypes.length ? { snoozeRef: m.id } : {}) });
@@ -399,7 +379,7 @@ export class AlertSender {
     }
     const at = this.o.clock.now();
     grant.sent(at);
-    const alerts = await this.db.tx((sql) => outboxSql.markSent(sql, m.id, result.messageId, at));
+    const alerts = await markSent(this.o.store, m.id, result.messageId, at);
     this.stats.sent += 1;
     this.stats.alertsSent += alerts;
     this.o.observer?.messageSent(m.severity, m.silent);

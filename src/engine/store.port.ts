@@ -1,15 +1,19 @@
 /**
- * Store port: repositories the engine uses inside one transaction. The Prisma/SQLite
- * implementation lives in src/store; a PostgreSQL one would be an adapter change only.
+ * Store port: the repositories of every table, used inside one transaction. Three adapters in
+ * src/store implement it (better-sqlite3, the default; Prisma; PostgreSQL) and pass one
+ * contract suite (test/store/store.contract.test.ts). Nothing outside src/store runs SQL.
  *
  * Contract: everything done through one `Tx` commits or rolls back together, including
  * the beads and alerts appended to it (they are flushed just before commit, in order).
  */
+import type { AlertOutboxRepo } from './alert-outbox.port.js';
 import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
 import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
 import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
 import type { KvKey } from './kv.keys.js';
+
+export type { AlertOutboxRepo, NewOutboxMessage, OutboxAlert, OutboxCounts, OutboxMessage, SnoozeOffer } from './alert-outbox.port.js';
 
 export interface DriftRecord {
   readonly id: string;
@@ -127,8 +131,10 @@ export interface CardRepo {
   listOpen(kind?: CardRecord['kind']): Promise<CardRecord[]>;
 }
 
+/** The engine's side of the alert outbox: raise (flushed with the transaction), count. The sender's side is AlertOutboxRepo. */
 export interface AlertRepo {
   enqueue(d: AlertDraft): void;
+  /** alerts not yet delivered (PENDING) */
   backlog(): Promise<number>;
 }
 
@@ -172,6 +178,8 @@ export interface JobRunRepo {
 export interface KvRepo {
   get(key: KvKey): Promise<string | null>;
   set(key: KvKey, value: string, now: number): Promise<void>;
+  /** absent afterwards (no error when it was) */
+  delete(key: KvKey): Promise<void>;
 }
 
 /** One order as the simulated broker's book holds it (SimBookState). */
@@ -228,6 +236,8 @@ export interface Tx {
   readonly kills: KillRepo;
   readonly cards: CardRepo;
   readonly alerts: AlertRepo;
+  /** the alert sender's: messages composed from the alerts and their delivery */
+  readonly alertOutbox: AlertOutboxRepo;
   readonly drifts: DriftRepo;
   readonly strategies: StrategyRepo;
   readonly kv: KvRepo;

@@ -17,6 +17,7 @@ import type { CommittedBeads } from '../engine/audit.anchor.js';
 import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
 import { OPEN_STATES } from '../engine/domain.js';
 import { DuplicateOrderError, type Tx } from '../engine/store.port.js';
+import { outboxRepo } from './outbox.sql.js';
 import * as sb from './sim-book.rows.js';
 import { SIM_BOOK_ID } from './sim-book.rows.js';
 import * as r from './sqlite.rows.js';
@@ -34,6 +35,12 @@ export function pgText(sql: string): { name: string; text: string } {
   }
   return t;
 }
+
+/** `?` placeholders (portable SQL, e.g. the alert outbox's) → PostgreSQL's `$1, $2, …`. */
+export const toPgParams = (sql: string): string => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
 
 const ID_PREFIX = randomBytes(6).toString('base64url');
 let idCounter = 0;
@@ -197,6 +204,11 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
       enqueue: (d) => void alertBuffer.push(d),
       backlog: async () => Number((await one(`SELECT COUNT(*) AS c FROM "Alert" WHERE status = 'PENDING'`))?.c ?? 0),
     },
+    // unnamed statements: the outbox's IN lists vary in length; its identifiers are quoted already
+    alertOutbox: outboxRepo({
+      all: async (sql, ...p) => (await c.query(toPgParams(sql), p)).rows as r.Row[],
+      run: async (sql, ...p) => (await c.query(toPgParams(sql), p)).rowCount ?? 0,
+    }),
     drifts: {
       insert: async (d) => insert('Drift', { ...d, local: JSON.stringify(d.local), broker: JSON.stringify(d.broker), detectedAt: r.iso(d.detectedAt), escalatedAt: r.isoOrNull(d.escalatedAt), resolvedAt: r.isoOrNull(d.resolvedAt) }),
       get: async (id) => {
@@ -233,6 +245,7 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
     kv: {
       get: async (key) => ((await one(`SELECT value FROM "SystemState" WHERE key = ?`, key))?.value as string | undefined) ?? null,
       set: async (key, value, now) => void (await run(`INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt`, key, value, r.iso(now))),
+      delete: async (key) => void (await run(`DELETE FROM "SystemState" WHERE key = ?`, key)),
     },
     simBook: {
       load: async () => {
