@@ -25,7 +25,6 @@ import {
   alertLine,
   INHIBIT_MAX_MS,
   REPEAT_VOLUME_NEWS,
-  type AlertPayload,
   type AlertType,
   type Severity,
 } from '../engine/alerts.table.js';
