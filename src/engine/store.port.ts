@@ -12,6 +12,7 @@ import type { BeadDraft, StoredBead } from './beads.js';
 import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
 import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
 import type { KvKey } from './kv.keys.js';
+import type { PromotionBundle } from './promotion.usecase.js';
 
 export type { AlertOutboxRepo, NewOutboxMessage, OutboxAlert, OutboxCounts, OutboxMessage, SnoozeOffer } from './alert-outbox.port.js';
 
@@ -146,6 +147,35 @@ export interface DriftRepo {
   markEscalated(id: string, now: number): Promise<boolean>;
 }
 
+/** How a promotion request ended. */
+export interface PromotionDecisionRecord {
+  readonly event: 'APPROVED' | 'PASSED' | 'REFUSED' | 'EXPIRED' | 'WITHDRAWN';
+  readonly by: string | null;
+  readonly at: number;
+  readonly reason?: string;
+  readonly tokenId?: string;
+}
+
+/** A promotion request (SHADOW → LIVE, SPEC 16): the bundle the approver saw, who asked, how it ended. */
+export interface PromotionRecord {
+  readonly id: string;
+  readonly strategy: string;
+  readonly cardId: string;
+  readonly bundle: PromotionBundle;
+  readonly bundleHash: string;
+  readonly requestedBy: { readonly id: string; readonly name: string; readonly via: string };
+  readonly requestedAt: number;
+  readonly expiresAt: number;
+  /** null while the request is open */
+  readonly decision: PromotionDecisionRecord | null;
+}
+
+export interface PromotionRepo {
+  get(id: string): Promise<PromotionRecord | null>;
+  /** insert, or replace the stored request of that id (its decision, once taken) */
+  save(p: PromotionRecord, now: number): Promise<void>;
+}
+
 export interface StrategyRepo {
   get(name: string): Promise<StrategyRecord | null>;
   upsert(s: StrategyRecord): Promise<void>;
@@ -240,6 +270,7 @@ export interface Tx {
   readonly alertOutbox: AlertOutboxRepo;
   readonly drifts: DriftRepo;
   readonly strategies: StrategyRepo;
+  readonly promotions: PromotionRepo;
   readonly kv: KvRepo;
   readonly jobs: JobRunRepo;
   readonly simBook: SimBookRepo;

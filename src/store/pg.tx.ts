@@ -228,6 +228,17 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
         void (await run(`INSERT INTO "Strategy"(name, stage, since, changedBy) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET stage = excluded.stage, since = excluded.since, changedBy = excluded.changedBy`, s.name, s.stage, r.iso(s.since), s.changedBy)),
       list: async () => (await all(`SELECT * FROM "Strategy" ORDER BY name ASC`)).map(r.strategyFromRow),
     },
+    promotions: {
+      get: async (id) => {
+        const row = await one(`SELECT * FROM "PromotionRequest" WHERE id = ?`, id);
+        return row ? r.promotionFromRow(row) : null;
+      },
+      save: async (p, now) => {
+        const cols = r.promotionColumns(p, now);
+        const { id: _id, ...set } = cols;
+        if (!(await updateWhere('PromotionRequest', set, 'id = ?', [p.id]))) await insert('PromotionRequest', cols);
+      },
+    },
     jobs: {
       insert: async (j) => insert('JobRun', { id: j.id, job: j.job, startedAt: r.iso(j.startedAt), endedAt: r.isoOrNull(j.endedAt), outcome: j.outcome, detail: j.detail }),
       finish: async (id, endedAt, outcome, detail) => void (await run(`UPDATE "JobRun" SET endedAt = ?, outcome = ?, detail = ? WHERE id = ?`, r.iso(endedAt), outcome, detail, id)),

@@ -7,6 +7,7 @@ import type { Tx } from '../engine/store.port.js';
 import type { Prisma } from './generated/client.js';
 import * as m from './mappers.js';
 import * as sb from './sim-book.rows.js';
+import { promotionColumns, promotionFromRow } from './sqlite.rows.js';
 
 export function prismaRecordRepos(c: Prisma.TransactionClient): Omit<Tx, 'intents' | 'tokens' | 'orders' | 'fills' | 'beads' | 'alerts' | 'alertOutbox'> {
   return {
@@ -92,6 +93,17 @@ export function prismaRecordRepos(c: Prisma.TransactionClient): Omit<Tx, 'intent
       },
       async list() {
         return (await c.strategy.findMany({ orderBy: { name: 'asc' } })).map(m.strategyToDomain);
+      },
+    },
+    promotions: {
+      async get(id) {
+        const row = await c.promotionRequest.findUnique({ where: { id } });
+        return row ? promotionFromRow(row) : null;
+      },
+      async save(p, now) {
+        const cols = promotionColumns(p, now);
+        const data = { ...cols, requestedAt: new Date(p.requestedAt), expiresAt: new Date(p.expiresAt), decisionAt: p.decision ? new Date(p.decision.at) : null, updatedAt: new Date(now) } as Prisma.PromotionRequestCreateInput;
+        await c.promotionRequest.upsert({ where: { id: p.id }, create: data, update: data });
       },
     },
     jobs: {

@@ -174,6 +174,17 @@ export function sqliteRepos(s: SqliteStatements): Tx {
       upsert: async (s) => void q(`INSERT INTO "Strategy"(name, stage, since, changedBy) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET stage = excluded.stage, since = excluded.since, changedBy = excluded.changedBy`).run(s.name, s.stage, r.iso(s.since), s.changedBy),
       list: async () => all(`SELECT * FROM "Strategy" ORDER BY name ASC`).map(r.strategyFromRow),
     },
+    promotions: {
+      get: async (id) => {
+        const row = one(`SELECT * FROM "PromotionRequest" WHERE id = ?`, id);
+        return row ? r.promotionFromRow(row) : null;
+      },
+      save: async (p, now) => {
+        const cols = r.promotionColumns(p, now);
+        const { id: _id, ...set } = cols;
+        if (!s.updateWhere('PromotionRequest', set, 'id = ?', [p.id])) s.insert('PromotionRequest', cols);
+      },
+    },
     jobs: {
       insert: async (j) => s.insert('JobRun', { id: j.id, job: j.job, startedAt: r.iso(j.startedAt), endedAt: r.isoOrNull(j.endedAt), outcome: j.outcome, detail: j.detail }),
       finish: async (id, endedAt, outcome, detail) => void q(`UPDATE "JobRun" SET endedAt = ?, outcome = ?, detail = ? WHERE id = ?`).run(r.iso(endedAt), outcome, detail, id),
