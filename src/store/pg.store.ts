@@ -27,7 +27,8 @@ import type { Store, Tx } from '../engine/store.port.js';
 import type { Db } from './database.js';
 import type { PgDb } from './pg.database.js';
 import { PG_LOCK } from './pg.migrate.js';
-import { flushPg, pgTx } from './pg.tx.js';
+import { flushPg } from './pg.flush.js';
+import { pgTx } from './pg.tx.js';
 
 /** The one LeaderLease row of a desk. */
 export const LEASE_NAME = 'desk';
