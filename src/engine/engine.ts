@@ -20,6 +20,7 @@
  */
 import type { BrokerEvent, BrokerHealth } from './broker.port.js';
 import { decideTradeCard, type Decision } from './approval.usecase.js';
+import type { SnoozeOffer } from './alert-outbox.port.js';
 import { snoozeAlertTypes, type SnoozeOutcome } from './alert-snooze.usecase.js';
 import { onBrokerEvent } from './broker-events.usecase.js';
 import { answerConfirmation, requestConfirmation, type ConfirmKind } from './confirm.usecase.js';
@@ -218,6 +219,10 @@ export class Engine {
   /** admin: ask the running service to reconnect the broker (works from any process) */
   requestReconnect(actor: Actor) {
     return requestReconnect(this.#ctx, actor);
+  }
+  /** what an alert message's "snooze 1 h" button offered (its chat, severity, alert types); null for an unknown message */
+  alertSnoozeOffer(messageId: string): Promise<SnoozeOffer | null> {
+    return this.#ctx.store.tx((tx) => tx.alertOutbox.snoozeOffer(messageId));
   }
   /** approver+: snooze these alert types for an hour (the tapped digest message names them) */
   snoozeAlerts(types: readonly string[], actor: Actor, messageId: string): Promise<SnoozeOutcome> {

@@ -60,6 +60,7 @@ export type { SnoozeOutcome } from './alert-snooze.usecase.js';
 export * from './ports.js';
 export * from './broker.port.js';
 export * from './store.port.js';
+export * from './alert-outbox.port.js';
 
 // === 3. Domain types and tables
 export * from './domain.js';
