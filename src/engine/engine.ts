@@ -99,11 +99,6 @@ export class Engine {
     this.audit = new AuditFacade(ctx);
   }
 
-  /** @deprecated migration only: removed once no caller outside the engine reads the context */
-  get ctx(): EngineContext {
-    return this.#ctx;
-  }
-
   /** Start listening to the broker. Events are applied one at a time, in order. */
   attachBroker(): void {
     let chain = Promise.resolve();
