@@ -13,6 +13,12 @@
  * context itself, and src/engine/testing.ts (tests only).
  */
 
+// Evaluated first, as before the one door: session-jobs.usecase → flatten.usecase ↔
+// broker-events.usecase import each other, and the order the cycle is entered decides which
+// modules a test's `vi.doMock('…/flatten.usecase.js')` reaches (test/sim/power.test.ts swaps
+// flatten there and needs the deadline jobs and the confirmations to call the swap).
+export { addDays, dayStartMs, isMarketHours } from './session-jobs.usecase.js';
+
 // === 1. The facade
 export { Engine, RECONCILE_REASON, type EngineDeps, type EngineInfo, type ReconcileReason } from './engine.js';
 export type { CardsFacade } from './facade/cards.facade.js';
@@ -87,6 +93,5 @@ export { instrumentId } from './instrument.js';
 export { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS, heartbeatGap, type JobHealth } from './heartbeat.js';
 export { WAITING_FOR_LOGIN_TEXT, inRestartWindow, parseRestartWindow, parseWeeklyLogin, windowContains, windowLabel, type GatewayDay } from './gateway-day.js';
 export { localTime, toMinutes } from './session.calendar.js';
-export { addDays, dayStartMs, isMarketHours } from './session-jobs.usecase.js';
 /** the pure reconciliation diff (local vs broker snapshot); the benchmark measures it alone */
 export { contractKey, reconcile, type BrokerSnapshot, type LocalSnapshot } from './reconcile.js';
