@@ -17,7 +17,8 @@ import { DEFAULT_COUNT, parseDemoArgs, runDemo } from '../../src/demo/index.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import type { ServiceFacts } from '../../src/http/admin.schema.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
-import { admin, makeHarness, type Harness } from '../support/harness.js';
+import { admin, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const TOKEN = 'demo-intake-token-0123456789abcdef';
 
@@ -59,16 +60,16 @@ describe('phoenix demo against a running intake', () => {
 
   async function start(opts: { token?: string; demoData?: boolean } = {}) {
     // the CLI stamps stateAsOf with the wall clock: the engine's clock starts there too
-    h = await makeHarness({ clockStart: new Date().toISOString(), constitution: { demo: true, session: { enforce: false } } });
+    h = await harness({ clockStart: new Date().toISOString(), constitution: { demo: true, session: { enforce: false } } });
     intake = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, admin: { facts: () => facts(h, opts.demoData ?? true) }, ...(opts.token ? { token: opts.token } : {}) });
     port = new URL(intake.url).port;
   }
   beforeEach(() => {
     cwd = mkdtempSync(join(tmpdir(), 'phoenix-demo-'));
   });
+  const harness = useHarness();
   afterEach(async () => {
     await intake?.close();
-    await h?.close();
     rmSync(cwd, { recursive: true, force: true });
   });
 

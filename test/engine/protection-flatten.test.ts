@@ -4,19 +4,17 @@
  * the position sat open without a stop and no alert at all — the protection watch skipped every
  * position a flatten owned. INV-PROTECTED-1 has no such exception: within 10 s it is CRITICAL.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { advance, alerts, approveOne, expectState, startTestJobs } from '../jobs/helpers.js';
-import { admin, makeHarness, type Harness } from '../support/harness.js';
+import { admin, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 describe('INV-PROTECTED-1: a flatten whose exit never fills', () => {
   it('INV-PROTECTED-1: the stop is cancelled by the flatten and the market exit times out at the broker → CRITICAL POSITION_UNPROTECTED within 10 s, once', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     const jobs = await startTestJobs(h, { only: ['protection-watch'], runAtStart: false });
@@ -45,7 +43,7 @@ describe('INV-PROTECTED-1: a flatten whose exit never fills', () => {
   });
 
   it('INV-PROTECTED-1: a flatten whose exit fills at once raises nothing (the stop was cancelled on purpose)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     const jobs = await startTestJobs(h, { only: ['protection-watch'], runAtStart: false });
     await h.engine.flatten(admin, 'test');

@@ -11,7 +11,8 @@ import { envSchema } from '../../src/config/env.schema.js';
 import { cardView } from '../../src/engine/queries.usecase.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import type { TradingViewOptions } from '../../src/http/tradingview.route.js';
-import { makeHarness, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { captureLogger, databaseBytes, dumpDatabase, PASSPHRASE, postAlert, readmeTemplate, shippedMapping, TRADINGVIEW_TIMEOUT_MS, tvAlert, type CapturedLogger, type TvAnswer } from '../support/tradingview.js';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -42,12 +43,12 @@ const cardText = async (intentId: string) => {
 };
 
 beforeEach(async () => {
-  h = await makeHarness();
+  h = await harness();
   log = captureLogger();
 });
+const harness = useHarness();
 afterEach(async () => {
   await srv?.close();
-  await h?.close();
 });
 
 describe('POST /v1/tradingview', () => {
