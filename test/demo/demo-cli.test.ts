@@ -7,7 +7,6 @@
  */
 import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import type { ServiceFacts } from '../../src/http/admin.schema.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import { admin, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
+import { freePort } from '../support/ports.js';
 
 const TOKEN = 'demo-intake-token-0123456789abcdef';
 
@@ -26,14 +26,6 @@ function terminal() {
   const out: string[] = [];
   const io: CliIo = { out: (l) => out.push(l), err: (l) => out.push(l), readStdin: async () => '', confirm: async () => false };
   return { io, out, text: () => out.join('\n') };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** What the service's admin route says it runs: the demo on its own data, or the real setup. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { advance, alerts, approveOne, expectState, startTestJobs } from '../jobs/helpers.js';
+import { advance, approveOne, expectState, expectUnprotectedAlertOnce, expectUnprotectedAlertWithin10s, startTestJobs } from '../jobs/helpers.js';
 import { approver, intentOf, viewer, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 
@@ -29,19 +29,9 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
     const intent = await intentOf(h, id);
     expect(intent.state).toBe('FILLED');
     expect(intent.stateReason).toMatch(/^protective stop CANCELLED at the broker.*: position unprotected$/);
-    const t0 = h.clock.now();
-    let raisedAt: number | null = null;
-    while (h.clock.now() - t0 <= 10_000) {
-      await advance(h, 1_000, 1_000, jobs);
-      if (raisedAt === null && (await alerts(h, 'POSITION_UNPROTECTED')).length) raisedAt = h.clock.now();
-    }
-    expect(raisedAt).not.toBeNull();
-    expect(raisedAt! - t0).toBeLessThanOrEqual(10_000);
-    const [alert] = await alerts(h, 'POSITION_UNPROTECTED');
-    expect(alert).toMatchObject({ severity: 'CRITICAL' });
+    const alert = await expectUnprotectedAlertWithin10s(h, jobs);
     expect(alert!.data.summary).toMatch(/^BUY 1 MES is OPEN WITHOUT A WORKING STOP: its stop is CANCELLED at the broker\. Re-protect or flatten it now\.$/);
-    await advance(h, 30_000, 5_000, jobs);
-    expect(await alerts(h, 'POSITION_UNPROTECTED')).toHaveLength(1); // once per episode
+    await expectUnprotectedAlertOnce(h, jobs);
     await jobs.stop();
   });
 
