@@ -279,3 +279,32 @@ export async function chatMessages(consoleUrl: string, chatId = SANDBOX_CHAT): P
 }
 
 export const buttonTexts = (m: ChatMessage | undefined): string[] => m?.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
+
+/** The entry point without npm start's build step: node --import tsx src/main.ts (absolute paths). */
+export function mainArgs(): string[] {
+  const req = createRequire(join(repoRoot, 'package.json'));
+  return ['--import', pathToFileURL(req.resolve('tsx')).href, join(repoRoot, 'src/main.ts')];
+}
+
+/**
+ * Run a Phoenix entry point (node `args`) in `cwd` with only these variables (plus PATH, HOME =
+ * cwd and the suite's faketime) until it exits: for starts that must fail closed. Rejects, with
+ * its output, when it is still running after `timeoutMs` (it started instead).
+ */
+export function runToExit(what: string, args: readonly string[], cwd: string, env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...inheritedFaketime(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms: it started instead of failing closed\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

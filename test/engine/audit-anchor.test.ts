@@ -22,7 +22,7 @@ import { PrismaStore } from '../../src/store/prisma.store.js';
 import { beadFromRow, iso } from '../../src/store/sqlite.rows.js';
 import { approver, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
-import { propose, tamperDb } from './helpers.js';
+import { addHistory, propose, tamperDb } from './helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const CONSTITUTION = join(repoRoot, 'config', 'constitution.yaml');
@@ -30,18 +30,7 @@ const CONSTITUTION = join(repoRoot, 'config', 'constitution.yaml');
 const harness = useHarness();
 
 /** A trade, a blocked intent and a halt: a few dozen beads over several commits. */
-async function withHistory(env: Record<string, string> = {}): Promise<Harness> {
-  const h = await harness({ env });
-  const a = await propose(h);
-  await h.clock.advance(1000);
-  await h.engine.decide(a.cardId, 'APPROVE', approver);
-  await h.settle();
-  await h.clock.advance(1000);
-  await h.engine.submitIntent(h.intent({ quantity: 3 })); // blocked by risk
-  await h.clock.advance(1000);
-  await h.engine.halt(approver, 'end of test day');
-  return h;
-}
+const withHistory = async (env: Record<string, string> = {}): Promise<Harness> => addHistory(await harness({ env }));
 
 /** Every bead, as the store maps it, straight from the file. */
 function allBeads(dbFile: string): StoredBead[] {

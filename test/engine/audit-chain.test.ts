@@ -5,25 +5,14 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { exportAudit, verifyAudit } from '../../src/engine/audit.usecase.js';
-import { approver, type Harness } from '../support/harness.js';
+import type { Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
-import { beadRows, propose, tamperDb } from './helpers.js';
+import { addHistory, beadRows, tamperDb } from './helpers.js';
 
 const harness = useHarness();
 
 /** A harness with a filled-in chain: one full trade and one blocked intent. */
-async function withHistory(): Promise<Harness> {
-  const h = await harness();
-  const a = await propose(h);
-  await h.clock.advance(1000);
-  await h.engine.decide(a.cardId, 'APPROVE', approver);
-  await h.settle();
-  await h.clock.advance(1000);
-  await h.engine.submitIntent(h.intent({ quantity: 3 })); // blocked by risk
-  await h.clock.advance(1000);
-  await h.engine.halt(approver, 'end of test day');
-  return h;
-}
+const withHistory = async (): Promise<Harness> => addHistory(await harness());
 
 const tamper = tamperDb;
 const rows = beadRows;
