@@ -281,6 +281,7 @@ describe('CLI: status and intent submit talk to the running service on their dat
   let intake: IntakeServer;
   let env: Record<string, string>;
   let other: string;
+  const harness = useHarness();
   beforeEach(async () => {
     h = await harness();
     const facts: ServiceFacts = { version: '0.1.0', pid: 4242, startedAt: h.clock.now(), database: h.dbFile, demoData: false, constitution: { name: 'default', path: CONSTITUTION, demo: false, timeZone: 'America/New_York' }, mode: 'paper', broker: { name: 'sim' }, intake: '', telegram: 'sandbox' };
@@ -288,7 +289,6 @@ describe('CLI: status and intent submit talk to the running service on their dat
     env = { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION, INTAKE_PORT: new URL(intake.url).port, INTAKE_TOKEN: TOKEN };
     other = mkdtempSync(join(tmpdir(), 'phoenix-cli-other-'));
   });
-  const harness = useHarness();
   afterEach(async () => {
     await intake?.close();
     rmSync(other, { recursive: true, force: true });

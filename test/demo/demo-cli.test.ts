@@ -56,10 +56,10 @@ describe('phoenix demo against a running intake', () => {
     intake = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, admin: { facts: () => facts(h, opts.demoData ?? true) }, ...(opts.token ? { token: opts.token } : {}) });
     port = new URL(intake.url).port;
   }
+  const harness = useHarness();
   beforeEach(() => {
     cwd = mkdtempSync(join(tmpdir(), 'phoenix-demo-'));
   });
-  const harness = useHarness();
   afterEach(async () => {
     await intake?.close();
     rmSync(cwd, { recursive: true, force: true });

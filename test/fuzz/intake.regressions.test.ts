@@ -14,12 +14,12 @@ describe('intake fuzz regressions', () => {
   let h: Harness;
   let srv: IntakeServer;
   let probe: StoreProbe;
+  const harness = useHarness();
   beforeEach(async () => {
     h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 10_000, now: () => h.clock.now() });
     probe = new StoreProbe(h.dbFile);
   });
-  const harness = useHarness();
   afterEach(async () => {
     probe?.close();
     await srv?.close();

@@ -30,12 +30,12 @@ describe('SAFE-14: /healthz is readiness and never reads a DOWN broker as ok', (
   let h: Harness;
   let srv: IntakeServer;
   let readiness: Readiness;
+  const harness = useHarness();
   beforeEach(async () => {
     h = await harness();
     readiness = new Readiness(['bot', 'alerts', 'jobs']);
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, now: () => h.clock.now(), readiness });
   });
-  const harness = useHarness();
   afterEach(async () => {
     await srv?.close();
   });

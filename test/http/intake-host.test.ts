@@ -41,12 +41,12 @@ describe('SAFE-8: intake without INTAKE_TOKEN answers only loopback Host values'
   let h: Harness;
   let srv: IntakeServer;
   let port: string;
+  const harness = useHarness();
   beforeEach(async () => {
     h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 10_000, now: () => h.clock.now() });
     port = new URL(srv.url).port;
   });
-  const harness = useHarness();
   afterEach(async () => {
     await srv?.close();
   });
@@ -91,11 +91,11 @@ describe('SAFE-8: intake without INTAKE_TOKEN answers only loopback Host values'
 describe('SAFE-8: intake with INTAKE_TOKEN', () => {
   let h: Harness;
   let srv: IntakeServer;
+  const harness = useHarness();
   beforeEach(async () => {
     h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, token: TOKEN, ratePerMinute: 10_000, now: () => h.clock.now() });
   });
-  const harness = useHarness();
   afterEach(async () => {
     await srv?.close();
   });

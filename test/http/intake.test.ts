@@ -57,11 +57,11 @@ const json = (v: unknown) => JSON.stringify(v);
 describe('intake HTTP', () => {
   let h: Harness;
   let srv: IntakeServer;
+  const harness = useHarness();
   beforeEach(async () => {
     h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, token: TOKEN, ratePerMinute: 10_000, now: () => h.clock.now() });
   });
-  const harness = useHarness();
   afterEach(async () => {
     await srv?.close();
   });

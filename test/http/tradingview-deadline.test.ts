@@ -74,10 +74,10 @@ async function start(): Promise<void> {
   srv = await startIntake({ engine: h.engine, logger: log.logger, host: '127.0.0.1', port: 0, ratePerMinute: 10_000, tradingview: { passphrase: PASSPHRASE, mapping: shippedMapping(), timeZone: 'America/New_York' } });
 }
 
+const harness = useHarness();
 beforeEach(() => {
   sim = null;
 });
-const harness = useHarness();
 afterEach(async () => {
   sim?.release();
   await srv?.close();

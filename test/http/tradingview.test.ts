@@ -42,11 +42,11 @@ const cardText = async (intentId: string) => {
   return visibleText(renderCard(view!).html);
 };
 
+const harness = useHarness();
 beforeEach(async () => {
   h = await harness();
   log = captureLogger();
 });
-const harness = useHarness();
 afterEach(async () => {
   await srv?.close();
 });
