@@ -139,14 +139,14 @@ export function tsxStartArgs(): string[] {
 
 /**
  * Start Phoenix exactly as `npm start` does (package.json "start", replayed by
- * test/console/service.ts; or with `nodeArgs`, e.g. tsxStartArgs()) in a temp dir, its bot pointed at the sandbox Bot API; then write
+ * test/e2e/service.ts; or with `nodeArgs`, e.g. tsxStartArgs()) in a temp dir, its bot pointed at the sandbox Bot API; then write
  * the flood into its alert outbox from THIS process (the Alert table of its SQLite file, as
  * the engine would: the service's alert sender picks new rows up by rowid, whoever wrote
  * them). Its RSS is read from /proc like Alertmanager's: the whole service (bot, intake,
  * metrics, jobs, alert sender), not a test rig.
  */
 export async function runOurs(apiRoot: string, onStart: (t0: number) => void, nodeArgs?: string[]): Promise<Record<string, unknown>> {
-  const { npmStartArgs, freePort: port } = await import('../test/console/service.js');
+  const { npmStartArgs, freePort: port } = await import('../test/e2e/service.js');
   const { SqliteStore } = await import('../src/store/sqlite.store.js');
   const total = Number(process.env.BENCH_ALERTS ?? 10_000);
   const floodMs = Number(process.env.BENCH_ALERT_FLOOD_MS ?? 60_000);

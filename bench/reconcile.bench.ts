@@ -9,11 +9,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BrokerFill, BrokerOrder, BrokerPort, BrokerPosition, Instrument } from '../src/engine/broker.port.js';
-import { instrumentKey, type IntentRecord, type OrderRecord } from '../src/engine/domain.js';
+import type { IntentRecord, OrderRecord } from '../src/engine/domain.js';
 import { parseIntent } from '../src/engine/intent.schema.js';
 import { contractKey, reconcile, type BrokerSnapshot, type LocalSnapshot } from '../src/engine/reconcile.js';
 import { reconcileNow } from '../src/engine/reconcile.usecase.js';
 import { makeHarness } from '../test/support/harness.js';
+import { anIntent, anOrder } from '../test/support/records.js';
 import { percentile, type BenchRow } from './stats.js';
 
 const median = (xs: readonly number[]) => percentile(xs, 50);
@@ -35,14 +36,13 @@ function book(n: number, now: number, template: IntentRecord['payload']): Book {
     const instrument: Instrument = { symbol: `S${i}`, secType: 'STK', exchange: 'SMART', currency: 'USD', multiplier: 1 };
     const id = `int_bench${i}`;
     const price = 100 + (i % 50);
-    intents.push({
-      id, signalId: `bench-${i}`, strategy: 'bench', shadow: false, payload: { ...template, signalId: `bench-${i}`, instrument: { symbol: instrument.symbol, secType: 'STK', exchange: 'SMART', currency: 'USD', multiplier: 1 }, quantity: 10, orderType: 'LMT', entryPrice: price, stopLoss: price - 1, takeProfit: price + 2 }, evidenceHash: 'x', state: 'MANAGED', stateReason: 'bench',
-      instrument, instrumentKey: instrumentKey(instrument), side: 'BUY', orderType: 'LMT', quantity: 10, entryPrice: price, stopLoss: price - 1, takeProfit: price + 2,
-      stateAsOf: now, ttlSec: 300, regime: null, cardExpiresAt: now, filledQty: 10, avgFillPrice: price, exitQty: 0, exitAvgPrice: null, commissionCents: 100,
-      realizedPnlCents: null, approvedBy: 'bench', approvedAt: now, submittedAt: now, ackedAt: now, closedAt: null, closedDay: null, createdAt: now + i, updatedAt: now,
-    });
-    orders.push({ id: `ord_e${i}`, intentId: id, role: 'ENTRY', brokerOrderId: `${i}e`, status: 'FILLED', quantity: 10, filledQty: 10, avgFillPrice: price, createdAt: now, updatedAt: now });
-    orders.push({ id: `ord_s${i}`, intentId: id, role: 'STOP', brokerOrderId: `${i}s`, status: 'WORKING', quantity: 10, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now });
+    const payload: IntentRecord['payload'] = { ...template, signalId: `bench-${i}`, instrument: { symbol: instrument.symbol, secType: 'STK', exchange: 'SMART', currency: 'USD', multiplier: 1 }, quantity: 10, orderType: 'LMT', entryPrice: price, stopLoss: price - 1, takeProfit: price + 2 };
+    intents.push(anIntent({
+      id, strategy: 'bench', payload, evidenceHash: 'x', state: 'MANAGED', stateReason: 'bench', instrument, side: 'BUY',
+      stateAsOf: now, cardExpiresAt: now, filledQty: 10, avgFillPrice: price, commissionCents: 100, approvedBy: 'bench', approvedAt: now, submittedAt: now, ackedAt: now, createdAt: now + i,
+    }, now));
+    orders.push(anOrder({ id: `ord_e${i}`, intentId: id, brokerOrderId: `${i}e`, status: 'FILLED', quantity: 10, filledQty: 10, avgFillPrice: price }, now));
+    orders.push(anOrder({ id: `ord_s${i}`, intentId: id, role: 'STOP', brokerOrderId: `${i}s`, status: 'WORKING', quantity: 10 }, now));
     positions.push({ account: 'DU1', instrument, quantity: 10, avgCost: price });
     openOrders.push({ brokerOrderId: `${i}s`, orderRef: id, role: 'STOP', instrument, side: 'SELL', quantity: 10, filledQty: 0, avgFillPrice: null, status: 'WORKING', type: 'STP', stopPrice: price - 1 });
     executions.push({ execId: `x${i}`, brokerOrderId: `${i}e`, orderRef: id, role: 'ENTRY', side: 'BUY', quantity: 10, price, commission: 1, time: now });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { freePort, npmStartArgs } from '../test/console/service.js';
+import { freePort, npmStartArgs } from '../test/e2e/service.js';
 import { percentile, type BenchRow } from './stats.js';
 
 const root = join(import.meta.dirname, '..');

@@ -3,7 +3,7 @@
 # time of today's date: by default 03:00, 09:31, 12:30 and 15:58 ET. faketime's relative
 # offset ("-9474s") keeps the test, the services it starts and the browser on one clock.
 #   scripts/test-at-hours.sh                       # whole vitest suite at the four times
-#   scripts/test-at-hours.sh test/console          # only these files
+#   scripts/test-at-hours.sh test/e2e              # only these files
 #   HOURS="09:29 16:01" scripts/test-at-hours.sh   # other times
 set -euo pipefail
 cd "$(dirname "$0")/.."

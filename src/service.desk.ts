@@ -13,7 +13,9 @@ import type { AppConfig } from './config/load.js';
 import type { Clock, Logger } from './engine/ports.js';
 import type { Readiness } from './http/readiness.js';
 import { isPostgresUrl } from './store/db-path.js';
+import type { TelegramRelayServer } from './http/telegram-relay.server.js';
 import type { LeaderRole } from './store/pg.leader.js';
+import type { TelegramRelayStore } from './store/pg.relay.js';
 import type { PgStore } from './store/pg.store.js';
 
 export interface DeskLeaderOptions {
@@ -33,6 +35,8 @@ export interface Desk {
   stopCampaign(): Promise<void>;
   /** give the lock back (last step of a clean shutdown) */
   release(): Promise<void>;
+  /** PostgreSQL: the Telegram updates followers took on the webhook, for the leader's bot */
+  readonly telegramRelay: TelegramRelayStore | null;
 }
 
 export async function startDesk(o: {
@@ -46,11 +50,14 @@ export async function startDesk(o: {
 }): Promise<Desk> {
   if (!isPostgresUrl(o.config.env.DATABASE_URL)) {
     await o.leadDuties();
-    return { role: () => 'leader', whenLeader: (fn) => fn(), stopCampaign: async () => {}, release: async () => {} };
+    return { role: () => 'leader', whenLeader: (fn) => fn(), stopCampaign: async () => {}, release: async () => {}, telegramRelay: null };
   }
   // pg is loaded only on a desk (npm start on SQLite never imports it: issue 17, Memory)
   const store = o.app.store as PgStore;
   const { PgLeaderElector } = await import('./store/pg.leader.js');
+  const { PgTelegramRelay } = await import('./store/pg.relay.js');
+  const telegramRelay = new PgTelegramRelay(store.pool);
+  let relayServer: TelegramRelayServer | null = null;
   const hooks: (() => Promise<void>)[] = [];
   let elected = false;
   const log = o.logger.child({ component: 'leader' });
@@ -63,6 +70,9 @@ export async function startDesk(o: {
     ...(o.leader?.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: o.leader.sessionTimeoutMs } : {}),
     ...(o.leader?.holder !== undefined ? { holder: o.leader.holder } : {}),
     onElected: async () => {
+      // the leader's own bot serves the webhook port from now on (startFrontEnds, via whenLeader)
+      await relayServer?.close();
+      relayServer = null;
       await o.leadDuties();
       elected = true;
       for (const fn of hooks.splice(0)) await fn();
@@ -80,6 +90,7 @@ export async function startDesk(o: {
   if (role !== 'leader') {
     for (const part of ['bot', 'alerts', 'jobs']) o.readiness.set(part, 'on-leader');
     log.info({ holder: elector.holder }, 'follower: serving intake; the leader process holds the broker session (this one keeps trying for the lock)');
+    relayServer = await startFollowerWebhook(o, telegramRelay, elector.holder);
     elector.start();
   }
   return {
@@ -89,8 +100,19 @@ export async function startDesk(o: {
       hooks.push(fn);
     },
     stopCampaign: async () => {
+      await relayServer?.close();
+      relayServer = null;
       if (elector.role !== 'leader') await elector.stop();
     },
     release: () => elector.stop(),
+    telegramRelay,
   };
+}
+
+/** A follower serves the bot webhook (when one is configured) by storing updates for the leader. */
+async function startFollowerWebhook(o: { readonly config: AppConfig; readonly clock: Clock; readonly logger: Logger }, inbox: TelegramRelayStore, holder: string): Promise<TelegramRelayServer | null> {
+  const env = o.config.env;
+  if (!env.TELEGRAM_BOT_TOKEN || !env.TELEGRAM_WEBHOOK_URL || !env.TELEGRAM_WEBHOOK_SECRET) return null;
+  const { startTelegramRelay } = await import('./http/telegram-relay.server.js');
+  return startTelegramRelay({ webhook: { url: env.TELEGRAM_WEBHOOK_URL, secret: env.TELEGRAM_WEBHOOK_SECRET, port: env.TELEGRAM_WEBHOOK_PORT }, inbox, holder, clock: o.clock, logger: o.logger });
 }

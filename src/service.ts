@@ -19,6 +19,7 @@ import { isPostgresUrl, redactPostgresUrl, sqlitePath } from './store/db-path.js
 import { RECONCILE_REASON } from './engine/engine.js';
 import { KV } from './engine/kv.keys.js';
 import type { LeaderRole } from './store/pg.leader.js';
+import type { TelegramRelayStore } from './store/pg.relay.js';
 import { startDesk, type DeskLeaderOptions } from './service.desk.js';
 import { CronScheduler, startJobs, type Jobs, type RunRecord, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
@@ -53,6 +54,8 @@ export interface Service {
   role(): LeaderRole;
   /** run `fn` once this process leads (now, awaited, when it already does): the bot, the alert sender */
   whenLeader(fn: () => Promise<void>): Promise<void>;
+  /** PostgreSQL: Telegram updates the desk's followers received on the webhook (the leader's bot takes them) */
+  readonly telegramRelay: TelegramRelayStore | null;
   stop(): Promise<void>;
 }
 
@@ -150,6 +153,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     metrics,
     role: () => desk.role(),
     whenLeader: (fn) => desk.whenLeader(fn),
+    telegramRelay: desk.telegramRelay,
     async stop() {
       readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
       await desk.stopCampaign();
@@ -224,6 +228,8 @@ export interface FrontEndOptions {
   readonly botOptions?: BotOptions;
   /** how long to wait for the bot to poll before returning anyway (default 5000 ms) */
   readonly botReadyWaitMs?: number;
+  /** how often the leader's bot looks for updates a follower relayed (default 100 ms) */
+  readonly relayPollMs?: number;
 }
 
 export interface FrontEnds {
@@ -248,6 +254,7 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     transformers: [telegramMetricsTransformer(metrics, 'bot')],
     ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
     ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
+    ...(service.telegramRelay ? { relay: { take: (limit, at) => service.telegramRelay!.take(limit, at), ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}) } } : {}),
   });
   let stopped = false;
   let botReady = false;

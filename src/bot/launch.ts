@@ -9,7 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/ports.js';
 import { startSandbox, type Sandbox } from '../sandbox/server.js';
 import { createBot, type BotConfig, type BotDeps, type BotOptions, type PhoenixBot } from './bot.js';
-import { startBot, type RunningBot } from './runner.js';
+import { startBot, type RelaySource, type RunningBot } from './runner.js';
 
 export const SANDBOX_TOKEN = '7000000001:PHOENIX-SANDBOX';
 export const SANDBOX_USERS = { approver: 1001, admin: 1002, stranger: 666 } as const;
@@ -36,6 +36,8 @@ export interface LaunchOptions {
   /** metrics: the bot's observer and API transformers (src/metrics) */
   readonly observer?: BotDeps['observer'];
   readonly transformers?: BotDeps['transformers'];
+  /** a desk's leader: the updates its followers took on the webhook (src/store/pg.relay.ts) */
+  readonly relay?: RelaySource;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
       viewers: env.TELEGRAM_VIEWERS,
       ...(env.TELEGRAM_WEBHOOK_URL && env.TELEGRAM_WEBHOOK_SECRET ? { webhook: { url: env.TELEGRAM_WEBHOOK_URL, secret: env.TELEGRAM_WEBHOOK_SECRET, port: env.TELEGRAM_WEBHOOK_PORT } } : {}),
     });
-    const running = await startBot(phoenix);
+    const running = await startBot(phoenix, opts.relay ? { relay: opts.relay } : {});
     const where = env.TELEGRAM_API_ROOT ? `Bot API at ${env.TELEGRAM_API_ROOT}` : 'api.telegram.org';
     const banner = [
       `  telegram: ${running.mode === 'webhook' ? `webhook (local port ${running.webhookServer?.port ?? env.TELEGRAM_WEBHOOK_PORT})` : 'long polling'} via ${where}; cards go to chat ${chatId}`,

@@ -12,6 +12,7 @@
  */
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { webhookCallback, type Api } from 'grammy';
+import type { Update } from 'grammy/types';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ALLOWED_UPDATES, type PhoenixBot } from './bot.js';
@@ -35,7 +36,18 @@ export interface StartBotOptions {
   readonly mode?: 'polling' | 'webhook';
   /** start the card syncer too (default true) */
   readonly syncCards?: boolean;
+  /** a desk on PostgreSQL: updates its followers received on the webhook, handled here (the leader) */
+  readonly relay?: RelaySource;
 }
+
+/** Where the leader's bot takes the updates a follower stored (src/store/pg.relay.ts). */
+export interface RelaySource {
+  take(limit: number, at: number): Promise<unknown[]>;
+  /** how often to look when nothing waits (default 100 ms: /halt through a follower stays fast) */
+  readonly pollMs?: number;
+}
+
+const RELAY_BATCH = 50;
 
 /** grammY types signals with the abort-controller shim; at run time they are Node's own. */
 type GrammySignal = Parameters<Api['getMe']>[0];
@@ -121,6 +133,31 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
     phoenix.countdown.start();
   }
 
+  // A desk's followers store webhook updates; the leader handles them like its own, concurrently
+  // (per-chat order and /halt's fast lane come from the bot's middlewares), once it is ready.
+  let relayed = 0;
+  const relayLoop = opts.relay
+    ? (async (relay: RelaySource) => {
+        await Promise.race([ready, new Promise((r) => stopping.signal.addEventListener('abort', r, { once: true }))]);
+        while (!stopping.signal.aborted) {
+          let got: unknown[] = [];
+          try {
+            got = await relay.take(RELAY_BATCH, Date.now());
+          } catch (e) {
+            log.warn({ err: (e as Error).message }, 'taking relayed Telegram updates failed; trying again');
+          }
+          for (const u of got) {
+            relayed++;
+            void bot
+              .handleUpdate(u as Update)
+              .catch((e: unknown) => log.error({ err: describeTelegramError(e) }, 'relayed update failed'))
+              .finally(() => relayed--);
+          }
+          if (got.length < RELAY_BATCH) await sleep(relay.pollMs ?? 100, stopping.signal);
+        }
+      })(opts.relay)
+    : Promise.resolve();
+
   if (mode === 'polling') {
     let handle: RunnerHandle | null = null;
     const loop = retrying('Telegram long polling', async () => {
@@ -141,9 +178,10 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
     return {
       mode,
       ready,
-      busy: () => (handle as RunnerHandle | null)?.size() ?? 0,
+      busy: () => ((handle as RunnerHandle | null)?.size() ?? 0) + relayed,
       async stop() {
         stopping.abort();
+        await bounded(relayLoop, 5000);
         const h = handle as RunnerHandle | null;
         if (h?.isRunning()) await bounded(h.stop(), 5000);
         await bounded(loop, 5000);
@@ -200,9 +238,10 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
     mode,
     ready,
     webhookServer: { host, port, path },
-    busy: () => inFlight,
+    busy: () => inFlight + relayed,
     async stop() {
       stopping.abort();
+      await bounded(relayLoop, 5000);
       await bounded(setup, 5000);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -22,30 +22,15 @@ import { clockTime, clockTimeSec, countdown, dateClockTime, dayClockTime, signed
 import type { ConfirmCardView, PendingRow, TradeCardView } from '../../src/engine/queries.usecase.js';
 import type { StatusSnapshot } from '../../src/engine/status.usecase.js';
 import type { DriftRecord } from '../../src/engine/store.port.js';
+import { aCard, aKill, anIntent, anOrder } from '../support/records.js';
 import { parseHtml } from '../../src/sandbox/html-limits.js';
 
 const NY = 'America/New_York';
 const NOW = Date.parse('2026-11-24T15:00:00Z'); // Tue 10:00 EST
 const SUMMER = Date.parse('2026-07-14T14:00:00Z'); // Tue 10:00 EDT
 
-function card(over: Partial<CardRecord> = {}): CardRecord {
-  return { id: 'k3j2h4g5f6', kind: 'TRADE', subjectId: 'int_abc', chatId: '-1001001', messageId: 42, status: 'OPEN', version: 1, renderedVersion: 1, expiresAt: NOW + 252_000, decidedBy: null, decidedAt: null, createdAt: NOW - 48_000, updatedAt: NOW, ...over };
-}
-
-function intent(over: Partial<IntentRecord> = {}): IntentRecord {
-  const instrument = { symbol: 'MES', secType: 'FUT' as const, exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 };
-  const payload = {
-    signalId: 'sig-1', strategy: 'mes-orb', instrument, side: 'BUY' as const, quantity: 1, orderType: 'BRACKET' as const, entryPrice: 6010.25, stopLoss: 6008, takeProfit: 6015,
-    evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7, volume: 0.85 }, alignment: 'HTF up; LTF pullback to VWAP', redChecks: [{ name: 'no tier-1 news within 30 min', passed: true }, { name: 'spread ok', passed: true }], dvs: 0.93, eqs: 0.88 },
-    stateHash: 'sha256:9f2c0a', stateAsOf: new Date(NOW - 12_000).toISOString(),
-  };
-  return {
-    id: 'int_abc', signalId: 'sig-1', strategy: 'mes-orb', shadow: false, payload, evidenceHash: 'sha256:x', state: 'PROPOSED', stateReason: 'received', instrument, instrumentKey: 'FUT:MES:202612:USD',
-    side: 'BUY', orderType: 'BRACKET', quantity: 1, entryPrice: 6010.25, stopLoss: 6008, takeProfit: 6015, stateAsOf: NOW - 12_000, ttlSec: 300, regime: null, cardExpiresAt: NOW + 252_000,
-    filledQty: 0, avgFillPrice: null, exitQty: 0, exitAvgPrice: null, commissionCents: 0, realizedPnlCents: null, approvedBy: null, approvedAt: null, submittedAt: null, ackedAt: null, closedAt: null, closedDay: null, createdAt: NOW - 48_000, updatedAt: NOW,
-    ...over,
-  };
-}
+const card = (over: Partial<CardRecord> = {}): CardRecord => aCard({ messageId: 42, renderedVersion: 1, expiresAt: NOW + 252_000, createdAt: NOW - 48_000, ...over }, NOW);
+const intent = (over: Partial<IntentRecord> = {}): IntentRecord => anIntent({ cardExpiresAt: NOW + 252_000, createdAt: NOW - 48_000, ...over }, NOW);
 
 function view(over: Partial<TradeCardView> = {}): TradeCardView {
   return {
@@ -56,7 +41,7 @@ function view(over: Partial<TradeCardView> = {}): TradeCardView {
   };
 }
 
-const order = (over: Partial<OrderRecord>): OrderRecord => ({ id: 'ord_1', intentId: 'int_abc', role: 'ENTRY', brokerOrderId: '1001', status: 'WORKING', quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: NOW, updatedAt: NOW, ...over });
+const order = (over: Partial<OrderRecord>): OrderRecord => anOrder({ brokerOrderId: '1001', status: 'WORKING', ...over }, NOW);
 const lines = (html: string): string[] => visibleText(html).split('\n');
 
 describe('SPEC-12 one clock for people', () => {
@@ -83,7 +68,7 @@ describe('SPEC-12 one clock for people', () => {
     expect(visibleText(renderTradeCard(view()).html)).toContain('until 10:04 EST');
     const summer = visibleText(renderTradeCard(view({ now: SUMMER, card: card({ expiresAt: SUMMER + 300_000 }) })).html);
     expect(summer).toContain('until 10:05 EDT');
-    const snap = { at: NOW, mode: 'paper', demo: false, constitution: 'default', broker: { name: 'sim', state: 'READY', canSubmit: true, account: null }, kills: [{ id: 'k', kind: 'MANUAL', reason: 'news', setBy: '@bob', setAt: NOW - 60_000, expiresAt: null, clearedAt: null, clearedBy: null }], open: [], pending: [], today: { realizedPnlCents: -1125, consecutiveLosses: 1, trades: 1 }, lastHeartbeat: { at: NOW - 5_000, status: 'OK' }, lastReconciliation: NOW - 120_000, outbox: { backlog: 0, lastSentAt: NOW - 1_000, lastError: null }, unresolvedDrifts: [], unprotected: [] } as unknown as StatusSnapshot;
+    const snap = { at: NOW, mode: 'paper', demo: false, constitution: 'default', broker: { name: 'sim', state: 'READY', canSubmit: true, account: null }, kills: [aKill({ id: 'k', reason: 'news', setBy: '@bob', setAt: NOW - 60_000 })], open: [], pending: [], today: { realizedPnlCents: -1125, consecutiveLosses: 1, trades: 1 }, lastHeartbeat: { at: NOW - 5_000, status: 'OK' }, lastReconciliation: NOW - 120_000, outbox: { backlog: 0, lastSentAt: NOW - 1_000, lastError: null }, unresolvedDrifts: [], unprotected: [] } as unknown as StatusSnapshot;
     const cli = renderStatusText(snap, NY);
     expect(cli).toContain('at 2026-11-24 10:00 EST');
     expect(cli).toContain('KILL ACTIVE: manual (news) by @bob at 09:59 EST');
@@ -147,7 +132,7 @@ describe('SPEC-5 the card on a phone', () => {
     const resumed = visibleText(renderConfirmCard({ ...base, card: card({ kind: 'CONFIRM_RESUME', status: 'DECIDED', decidedBy: '@bob', decidedAt: NOW }), activeKills: [] } as ConfirmCardView).html);
     expect(resumed).toContain('✅ RESUMED by @bob at 10:00 EST.');
     expect(resumed).toContain('No kill flag is active: new entries are allowed again.');
-    const stale = { id: 'k', kind: 'STALE' as const, reason: 'stale market state on sig-1', setBy: 'system', setAt: NOW - 60_000, expiresAt: NOW + 240_000, clearedAt: null, clearedBy: null };
+    const stale = aKill({ id: 'k', kind: 'STALE', reason: 'stale market state on sig-1', setBy: 'system', setAt: NOW - 60_000, expiresAt: NOW + 240_000 });
     const still = visibleText(renderConfirmCard({ ...base, card: card({ kind: 'CONFIRM_RESUME', status: 'DECIDED', decidedBy: '@bob', decidedAt: NOW }), activeKills: [stale] } as ConfirmCardView).html);
     expect(still).toContain('Still active (not lifted by /resume): 1');
     expect(still).toContain('ends 10:04 EST');

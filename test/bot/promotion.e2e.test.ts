@@ -19,9 +19,10 @@ import type { PromotionView } from '../../src/engine/queries.usecase.js';
 import { parseHtml } from '../../src/sandbox/html-limits.js';
 import type { SandboxMessage } from '../../src/sandbox/server.js';
 import { intentOf } from '../support/harness.js';
-import { register, runSessions, stageOf } from '../promotion/helpers.js';
+import { register, runSessions, stageOf } from '../engine/promotion.helpers.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
 import { clockTime, dateClockTime } from '../../src/engine/people-time.js';
+import { aCard } from '../support/records.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -307,7 +308,7 @@ describe('promotion messages under hostile and huge input (pure rendering)', () 
   });
   const view = (decision: PromotionView['promotion']['decision'], status: CardRecord['status'] = decision ? 'DECIDED' : 'OPEN', blockedBy: string[] = []): PromotionView => ({
     kind: 'PROMOTION',
-    card: { id: 'k3j2h4g5f6', kind: 'PROMOTION', subjectId: 'prm_abc', chatId: String(CHAT), messageId: null, status, version: 1, renderedVersion: 0, expiresAt: NOW + 300_000, decidedBy: decision?.by ?? null, decidedAt: decision?.at ?? null, createdAt: NOW, updatedAt: NOW },
+    card: aCard({ kind: 'PROMOTION', subjectId: 'prm_abc', chatId: String(CHAT), status, decidedBy: decision?.by ?? null, decidedAt: decision?.at ?? null }, NOW),
     promotion: { id: 'prm_abc', strategy: HOSTILE, cardId: 'k3j2h4g5f6', bundle: bundle(), bundleHash: `sha256:${'ab'.repeat(32)}`, requestedBy: { id: '1002', name: HOSTILE, via: 'telegram' }, requestedAt: NOW, expiresAt: NOW + 300_000, decision },
     strategy: { name: HOSTILE, stage: decision?.event === 'APPROVED' ? 'LIVE' : 'SHADOW', registered: true, since: NOW, changedBy: HOSTILE },
     now: NOW,

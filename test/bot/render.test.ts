@@ -17,6 +17,7 @@ import type { StatusSnapshot } from '../../src/engine/status.usecase.js';
 import type { DriftRecord } from '../../src/engine/store.port.js';
 import { parseHtml } from '../../src/sandbox/html-limits.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
+import { aCard, aKill, anIntent, anIntentInput } from '../support/records.js';
 
 const NOW = Date.parse('2026-11-24T15:00:00Z');
 const HOSTILE = [
@@ -32,64 +33,19 @@ const HOSTILE = [
   'x'.repeat(5000),
 ];
 
-function card(over: Partial<CardRecord> = {}): CardRecord {
-  return { id: 'k3j2h4g5f6', kind: 'TRADE', subjectId: 'int_abc', chatId: '-1001001', messageId: null, status: 'OPEN', version: 1, renderedVersion: 0, expiresAt: NOW + 300_000, decidedBy: null, decidedAt: null, createdAt: NOW, updatedAt: NOW, ...over };
-}
+const card = (over: Partial<CardRecord> = {}): CardRecord => aCard(over, NOW);
 
+/** The README intent with `text` in every free-text field a card shows (and 20 red checks). */
 function intent(text: string, over: Partial<IntentRecord> = {}): IntentRecord {
   const checks = Array.from({ length: 20 }, (_, k) => ({ name: `${text.slice(0, 110)} #${k}`, passed: k % 3 !== 0 }));
   const breakdown = Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`${text.slice(0, 36)}${k}`, (k % 10) / 10]));
-  const payload = {
-    signalId: 'sig-1',
+  const payload = anIntentInput({
     strategy: text,
-    instrument: { symbol: text, secType: 'FUT' as const, exchange: text, currency: text, contractMonth: '202612', multiplier: 5 },
-    side: 'BUY' as const,
-    quantity: 1,
-    orderType: 'BRACKET' as const,
-    entryPrice: 6010.25,
-    stopLoss: 6008,
-    takeProfit: 6015,
+    instrument: { symbol: text, secType: 'FUT', exchange: text, currency: text, contractMonth: '202612', multiplier: 5 },
     evidence: { setupScore: 0.82, breakdown, alignment: text, redChecks: checks, dvs: 0.93, eqs: 0.88 },
     stateHash: text,
-    stateAsOf: new Date(NOW - 12_000).toISOString(),
-  };
-  return {
-    id: 'int_abc',
-    signalId: 'sig-1',
-    strategy: text,
-    shadow: false,
-    payload,
-    evidenceHash: 'sha256:x',
-    state: 'PROPOSED',
-    stateReason: 'received',
-    instrument: payload.instrument,
-    instrumentKey: 'MES.202612.CME',
-    side: 'BUY',
-    orderType: 'BRACKET',
-    quantity: 1,
-    entryPrice: 6010.25,
-    stopLoss: 6008,
-    takeProfit: 6015,
-    stateAsOf: NOW - 12_000,
-    ttlSec: 300,
-    regime: null,
-    cardExpiresAt: NOW + 300_000,
-    filledQty: 0,
-    avgFillPrice: null,
-    exitQty: 0,
-    exitAvgPrice: null,
-    commissionCents: 0,
-    realizedPnlCents: null,
-    approvedBy: null,
-    approvedAt: null,
-    submittedAt: null,
-    ackedAt: null,
-    closedAt: null,
-    closedDay: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    ...over,
-  };
+  }, NOW);
+  return anIntent({ payload, instrumentKey: 'MES.202612.CME', ...over }, NOW);
 }
 
 function tradeView(text: string, over: { intent?: Partial<IntentRecord>; card?: Partial<CardRecord>; mode?: TradeCardView['mode']; demo?: boolean } = {}): TradeCardView {
@@ -212,7 +168,7 @@ describe('evidence card rendering', () => {
   });
 
   it('confirmation, drift and status messages are safe too', () => {
-    const kills: KillFlag[] = HOSTILE.map((h, k) => ({ id: `kill_${k}`, kind: 'MANUAL', reason: h, setBy: h, setAt: NOW, expiresAt: null, clearedAt: null, clearedBy: null }));
+    const kills: KillFlag[] = HOSTILE.map((h, k) => aKill({ id: `kill_${k}`, reason: h, setBy: h }, NOW));
     for (const kind of ['CONFIRM_RESUME', 'CONFIRM_FLATTEN', 'CONFIRM_REPROTECT', 'CONFIRM_CLOSE', 'CONFIRM_CANCEL_STALLED'] as const) {
       for (const status of ['OPEN', 'DECIDED', 'CLOSED', 'EXPIRED'] as const) {
         const v: ConfirmCardView = { kind: 'CONFIRM', card: card({ kind, status, decidedBy: HOSTILE[0]!, decidedAt: NOW }), now: NOW, mode: 'live', demo: false, timeZone: 'America/New_York', activeKills: kills, open: HOSTILE.map((h) => intent(h, { state: 'MANAGED' })), intent: kind.endsWith('RESUME') || kind.endsWith('FLATTEN') ? null : intent(HOSTILE[3]!, { state: 'FILLED' }) };

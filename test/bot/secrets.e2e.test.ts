@@ -31,7 +31,7 @@ import { startService, type Service } from '../../src/service.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
 import { readmeIntentBody } from '../support/fixtures.js';
 import { CHAT_ID, IN_SESSION, testConfig, testConstitution } from '../support/harness.js';
-import { freePort } from '../console/service.js';
+import { freePort } from '../e2e/service.js';
 import { PEOPLE } from './helpers.js';
 
 const BOT_TOKEN = '7123456789:AAHsecretTail-ONLY_in_the_env_0123456789';

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, npmStartArgs } from '../console/service.js';
+import { freePort, npmStartArgs } from '../e2e/service.js';
 import { inheritedFaketime } from '../support/faketime.js';
 import { ConfigDir, edited, lineOf } from './support.js';
 

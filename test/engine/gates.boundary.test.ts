@@ -36,6 +36,7 @@ import type { KillFlag } from '../../src/engine/domain.js';
 import type { GatewayDay } from '../../src/engine/gateway-day.js';
 import { GATES, runGates, type GateCode, type GateContext, type GateId, type GateStage } from '../../src/engine/risk.gates.js';
 import { IN_SESSION, testConstitution } from '../support/harness.js';
+import { aKill } from '../support/records.js';
 
 const now = Date.parse(IN_SESSION); // Tue 2026-11-24 10:00 New York (EST, UTC−5)
 const paper: AccountSummary = { accountId: 'DU0000001', netLiquidation: 25_000, buyingPower: 100_000, currency: 'USD' };
@@ -72,7 +73,7 @@ const ny = (date: string, hms: string) => Date.parse(`${date}T${hms}-05:00`);
 const nySummer = (date: string, hms: string) => Date.parse(`${date}T${hms}-04:00`);
 /** IB Gateway's day at its defaults (IB_RESTART_WINDOW=23:45-00:05, IB_WEEKLY_LOGIN=Sun 18:00). */
 const DAY: GatewayDay = { restartWindow: { from: 23 * 60 + 45, to: 5 }, weeklyLogin: { weekday: 0, at: 18 * 60 }, remindMinutesBefore: 60 };
-const kill = (over: Partial<KillFlag> = {}): KillFlag => ({ id: 'kill_1', kind: 'MANUAL', reason: 'halt', setBy: 'alice', setAt: now, expiresAt: null, clearedAt: null, clearedBy: null, ...over });
+const kill = (over: Partial<KillFlag> = {}): KillFlag => aKill(over, now);
 
 interface Case {
   readonly name: string;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerHealth } from '../../src/engine/broker.port.js';
 import { runGates, refusals, type GateContext } from '../../src/engine/risk.gates.js';
 import { IN_SESSION, makeHarness, testConstitution } from '../support/harness.js';
+import { aKill } from '../support/records.js';
 
 const now = Date.parse(IN_SESSION);
 const paperAccount = { accountId: 'DU0000001', netLiquidation: 25_000, buyingPower: 100_000, currency: 'USD' };
@@ -56,7 +57,7 @@ describe('gate registry', () => {
   });
 
   it('INV-KILL-BLOCKS-ENTRY-1: an active kill flag denies at every stage', () => {
-    const kill = { id: 'k1', kind: 'MANUAL' as const, reason: 'halt', setBy: 'alice', setAt: now, expiresAt: null, clearedAt: null, clearedBy: null };
+    const kill = aKill({ id: 'k1' }, now);
     for (const stage of ['INTAKE', 'APPROVAL', 'SUBMIT'] as const) expect(codes(ctx({ stage, activeKills: [kill] }))).toEqual(['KILL_ACTIVE']);
   });
 

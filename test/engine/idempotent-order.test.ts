@@ -14,6 +14,7 @@ import { DuplicateOrderError } from '../../src/engine/store.port.js';
 import { approver, CHAT_ID, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
+import { anOrder } from '../support/records.js';
 
 type CrashMode = 'killed-after-send' | 'killed-before-send' | 'unknown-outcome';
 
@@ -93,7 +94,7 @@ describe('idempotent orders', () => {
     h = await makeHarness();
     const { intentId } = await propose(h);
     const now = h.clock.now();
-    const row: OrderRecord = { id: 'ord_first', intentId, role: 'ENTRY', brokerOrderId: null, status: 'PENDING', quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now };
+    const row: OrderRecord = anOrder({ id: 'ord_first', intentId }, now);
     await h.app.store.tx((tx) => tx.orders.insert(row));
     const err = await h.app.store.tx((tx) => tx.orders.insert({ ...row, id: 'ord_second' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DuplicateOrderError);
@@ -110,7 +111,7 @@ describe('idempotent orders', () => {
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await reconnect(h);
     const now = h.clock.now();
-    await h.app.store.tx((tx) => tx.orders.insert({ id: 'ord_leftover', intentId, role: 'ENTRY', brokerOrderId: null, status: 'PENDING', quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now }));
+    await h.app.store.tx((tx) => tx.orders.insert(anOrder({ id: 'ord_leftover', intentId }, now)));
     const r = await h.engine.submitWithToken(intentId, tokenId);
     expect(r.kind).toBe('refused');
     expect(r.kind === 'refused' && r.reason).toMatch(/never two orders for one intent/);

@@ -21,9 +21,11 @@ import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import { MAX_BODY_BYTES, startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import { makeHarness, type Harness } from '../support/harness.js';
-import { baseIntent, makeAgent, materialise, pool, recipeArb, schemaVerdict, send, StoreProbe, type Materialised, type RawResponse, type Recipe } from './support.js';
+import { usePostgres } from '../support/postgres.js';
+import { baseIntent, makeAgent, materialise, PgStoreProbe, pool, recipeArb, schemaVerdict, send, StoreProbe, type Materialised, type RawResponse, type Recipe } from './support.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 9_2026_11);
+const pg = usePostgres();
 const BATCH = 25;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400); // 400 × 25 = 10,000 requests
 const WIDTH = 8; // requests in flight at once
@@ -400,12 +402,13 @@ describe('intake fuzzing: bearer token and rate limit (401/429)', () => {
   }, 120_000);
 });
 
-describe('intake fuzzing: concurrent duplicates of one signalId (both store adapters)', () => {
-  for (const adapter of ['sqlite', 'prisma'] as const) {
+describe('intake fuzzing: concurrent duplicates of one signalId (every store adapter)', () => {
+  for (const adapter of ['sqlite', 'prisma', 'postgres'] as const) {
     it(`${adapter}: N identical requests at once → exactly one 202, the rest 409 naming it; one intent stored, one INTENT bead (seed ${SEED})`, async () => {
-      const h = await makeHarness({ seed: SEED + 2, env: { STORE_ADAPTER: adapter } });
+      const url = adapter === 'postgres' ? await pg().createDatabase() : null;
+      const h = await makeHarness({ seed: SEED + 2, env: url ? { DATABASE_URL: url } : { STORE_ADAPTER: adapter } });
       const srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 1_000_000, now: () => h.clock.now() });
-      const probe = new StoreProbe(h.dbFile);
+      const probe = url ? new PgStoreProbe((sql, params) => pg().query(new URL(url).pathname.slice(1), sql, params)) : new StoreProbe(h.dbFile);
       const agent = makeAgent(16);
       let seq = 0;
       try {
@@ -413,16 +416,16 @@ describe('intake fuzzing: concurrent duplicates of one signalId (both store adap
           `concurrent duplicates (${adapter})`,
           fc.asyncProperty(fc.integer({ min: 2, max: 16 }), fc.constantFrom('FUT' as const, 'STK' as const, 'MKT' as const), async (n, base) => {
             const body = Buffer.from(JSON.stringify(baseIntent(base, `fz-dup-${adapter}-${SEED}-${++seq}`, h.clock.now())));
-            const before = probe.counts();
+            const before = await probe.counts();
             const answers = await Promise.all(Array.from({ length: n }, () => send(srv.url, { method: 'POST', path: '/v1/intents', headers: { 'content-type': 'application/json' }, body }, agent)));
             const statuses = answers.map((a) => a.status);
             const ok = answers.filter((a) => a.status === 202);
             if (ok.length !== 1 || statuses.filter((s) => s === 409).length !== n - 1) throw new Error(`expected one 202 and ${n - 1}×409, got ${statuses.join(',')}: ${answers.map((a) => a.text.slice(0, 120)).join(' | ')}`);
             const id = (JSON.parse(ok[0]!.text) as { intentId: string }).intentId;
             for (const a of answers.filter((x) => x.status === 409)) if ((JSON.parse(a.text) as { intentId: string }).intentId !== id) throw new Error(`409 names another intent: ${a.text}`);
-            const after = probe.counts();
+            const after = await probe.counts();
             if (after.intents !== before.intents + 1) throw new Error(`${after.intents - before.intents} intents stored`);
-            const intentBeads = probe.beadsAfter(before.maxSeq).filter((b) => b.type === 'INTENT');
+            const intentBeads = (await probe.beadsAfter(before.maxSeq)).filter((b) => b.type === 'INTENT');
             if (intentBeads.length !== 1 || intentBeads[0]!.intentId !== id) throw new Error(`INTENT beads: ${JSON.stringify(intentBeads)}`);
           }),
           { numRuns: 25, endOnFailure: true },

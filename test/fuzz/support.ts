@@ -131,6 +131,23 @@ export class StoreProbe {
   }
 }
 
+/** The same counts on a PostgreSQL database (issue 18), read around the store under test. */
+export class PgStoreProbe {
+  constructor(private readonly query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>) {}
+  async counts(): Promise<Counts> {
+    const [r] = await this.query(
+      `SELECT (SELECT count(*) FROM "Intent")::int AS intents, (SELECT count(*) FROM "Bead")::int AS beads,
+              (SELECT count(*) FROM "Alert")::int AS alerts, (SELECT count(*) FROM "Card")::int AS cards,
+              (SELECT coalesce(max(seq), 0) FROM "Bead")::int AS "maxSeq"`,
+    );
+    return r as unknown as Counts;
+  }
+  async beadsAfter(seq: number): Promise<{ seq: number; type: string; intentId: string | null }[]> {
+    return (await this.query(`SELECT seq::int AS seq, type, "intentId" FROM "Bead" WHERE seq > $1 ORDER BY seq`, [seq])) as { seq: number; type: string; intentId: string | null }[];
+  }
+  close(): void {}
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recipes
 

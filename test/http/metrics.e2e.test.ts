@@ -17,7 +17,7 @@ import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { ClockScheduler } from '../../src/jobs/index.js';
 import type { Sandbox, SandboxMessage } from '../../src/sandbox/server.js';
 import { startFrontEnds, startService, type FrontEnds, type Service } from '../../src/service.js';
-import { until } from '../console/service.js';
+import { until } from '../e2e/service.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
 import { readmeIntentBody } from '../support/fixtures.js';
 import { CHAT_ID, IN_SESSION, testConfig } from '../support/harness.js';

@@ -17,7 +17,7 @@ import { IbkrBroker } from '../../src/broker/ibkr/index.js';
 import { launchTelegram } from '../../src/bot/launch.js';
 import { ConfigError, loadConfig, type AppConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/engine/ports.js';
-import { freePort, portBusy } from '../console/service.js';
+import { freePort, portBusy } from '../e2e/service.js';
 import { inheritedFaketime } from '../support/faketime.js';
 import { makeHarness } from '../support/harness.js';
 

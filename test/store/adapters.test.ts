@@ -14,6 +14,7 @@ import { PgStore } from '../../src/store/pg.store.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
 import { approver, cardOf, intentOf, makeHarness as makeRealHarness, type Harness } from '../support/harness.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
+import { anOrder, aToken } from '../support/records.js';
 
 /** The kv takes only declared keys (kv.keys.ts): an id-carrying one serves as a scratch key here. */
 const anyKey = (name: string) => kvKeyOf.contract(`test-${name}`);
@@ -47,7 +48,7 @@ for (const adapter of STORE_ADAPTERS) {
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       const now = h.clock.now();
-      await h.app.store.tx((tx) => tx.tokens.insert({ id: 'tok_x', purpose: 'TRADE', intentId: r.intentId, evidenceHash: 'e', issuedAt: now, expiresAt: now + 300_000, usedAt: null, expiredAt: null, issuedTo: 'u' }));
+      await h.app.store.tx((tx) => tx.tokens.insert(aToken({ id: 'tok_x', intentId: r.intentId }, now)));
       const wins = await Promise.all(Array.from({ length: 8 }, () => h.app.store.tx((tx) => tx.tokens.consume('tok_x', r.intentId, 'e', now))));
       expect(wins.filter(Boolean)).toHaveLength(1);
     });
@@ -55,7 +56,7 @@ for (const adapter of STORE_ADAPTERS) {
     it('one order per intent and leg, enforced by the database', async () => {
       h = await makeHarness();
       const now = h.clock.now();
-      const order = { id: 'o1', intentId: 'int_1', role: 'ENTRY' as const, brokerOrderId: null, status: 'PENDING' as const, quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now };
+      const order = anOrder({ id: 'o1', intentId: 'int_1' }, now);
       await h.app.store.tx((tx) => tx.orders.insert(order));
       await expect(h.app.store.tx((tx) => tx.orders.insert({ ...order, id: 'o2' }))).rejects.toBeInstanceOf(DuplicateOrderError);
     });

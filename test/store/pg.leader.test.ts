@@ -17,6 +17,7 @@ import { SimBroker } from '../../src/broker/sim/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { approver, cardOf, CHAT_ID, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { usePostgres } from '../support/postgres.js';
+import { anOrder } from '../support/records.js';
 
 const pg = usePostgres();
 
@@ -214,7 +215,7 @@ describe('INV-LEADER-FENCE-1: one leader, fenced by the lease epoch', () => {
     await migratePostgres(url);
     const follower = storeOn(url);
     const now = Date.parse('2026-11-24T15:00:00Z');
-    const order = { id: 'o1', intentId: 'int_1', role: 'ENTRY' as const, brokerOrderId: null, status: 'PENDING' as const, quantity: 1, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now };
+    const order = anOrder({ id: 'o1', intentId: 'int_1' }, now);
     await expect(follower.tx((tx) => tx.orders.insert(order))).rejects.toBeInstanceOf(FencedError);
     // it still writes what followers do (intake, decisions): one transaction each
     await follower.tx((tx) => tx.kv.set(kvKeyOf.contract('test-follower'), 'writes', now));

@@ -15,6 +15,7 @@ import { pgPool, pgPrisma } from '../../src/store/pg.database.js';
 import { PgStore } from '../../src/store/pg.store.js';
 import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { usePostgres } from '../support/postgres.js';
+import { aToken } from '../support/records.js';
 
 const pg = usePostgres();
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -92,11 +93,11 @@ describe('PostgreSQL store (issue 18)', () => {
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
     const now = h.clock.now();
-    await h.app.store.tx((tx) => tx.tokens.insert({ id: 'tok_pg', purpose: 'TRADE', intentId: r.intentId, evidenceHash: 'e', issuedAt: now, expiresAt: now + 300_000, usedAt: null, expiredAt: null, issuedTo: 'u' }));
+    await h.app.store.tx((tx) => tx.tokens.insert(aToken({ id: 'tok_pg', intentId: r.intentId }, now)));
     const wins = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? other : h!.app.store).tx((tx) => tx.tokens.consume('tok_pg', r.intentId, 'e', now))));
     expect(wins.filter(Boolean)).toHaveLength(1);
     // at the boundary: a fresh token whose expiresAt equals now is refused (expiresAt > now)
-    await h.app.store.tx((tx) => tx.tokens.insert({ id: 'tok_edge', purpose: 'TRADE', intentId: r.intentId, evidenceHash: 'e', issuedAt: now, expiresAt: now, usedAt: null, expiredAt: null, issuedTo: 'u' }));
+    await h.app.store.tx((tx) => tx.tokens.insert(aToken({ id: 'tok_edge', intentId: r.intentId, expiresAt: now }, now)));
     expect(await other.tx((tx) => tx.tokens.consume('tok_edge', r.intentId, 'e', now))).toBe(false);
     expect(await other.tx((tx) => tx.tokens.consume('tok_edge', r.intentId, 'e', now - 1))).toBe(true);
   });

@@ -26,21 +26,7 @@
  *   tick (PRICE_NOT_ON_TICK) or a multiplier other than the contract's (MULTIPLIER_MISMATCH) is
  *   refused before anything is recorded, like IBKR's error 110 and the adapter's own check.
  *
- * Fault injection, `broker.faults` (SimFaults):
- *   timeoutNext(n = 1)            next n placements: recorded as PENDING (visible in openOrders
- *                                 and findByOrderRef) but no ack, fill or event at all
- *   releaseTimeouts(): number     late ack + full fill for all of them; lateFill(orderRef) for one
- *   rejectNext(reason?, code?)    ack, then REJECTED with that reason (default 201 margin)
- *   partialNext(ratio)            fills floor(q × ratio), kept strictly partial (0.5 of 2 → 1)
- *   delayNext(ms)                 full fill ms of clock time after the ack
- *   failConnects(n = 1)           the next n connect() calls throw BrokerUnavailableError
- *   disconnect(detail?)           `connection` DISCONNECTED (1100) now; canSubmit false; events
- *                                 produced while down (delayed fills, triggers) are lost, as on
- *                                 a dropped socket; reconnect() → `connection` READY (1102)
- *   spoofPosition(target, q|null) positions() reports q instead of reality (null clears)
- *   setAccount(id, netLiq?)       e.g. 'U1234567', a live account behind a paper Phoenix
- *   setNetLiquidation(n), clear()
- * Placement injections queue up; each placement takes the oldest one instead of its profile.
+ * Fault injection: `broker.faults` (SimFaults, sim.faults.ts lists each fault and what it does).
  * `simulatePrice(symbol, price)` moves the market and triggers resting stops/targets.
  */
 import {
@@ -48,7 +34,6 @@ import {
   BrokerUnavailableError,
   type AccountSummary,
   type BracketRequest,
-  type BrokerEvent,
   type BrokerFill,
   type BrokerHealth,
   type BrokerOrder,
@@ -65,6 +50,8 @@ import {
 import { silentLogger, type Clock, type Logger, type Random } from '../../engine/ports.js';
 import { SimBook, instrumentKey, isOpen, snapshot } from './sim.book.js';
 import { checkAgainstContract, qualifyInstrument } from './sim.contracts.js';
+import { SimConnection } from './sim.connection.js';
+import type { SimBrokerOptions, SimTruth } from './sim.options.js';
 import { EventQueue, type BrokerListener } from './sim.events.js';
 import { SimExecution } from './sim.exec.js';
 import { SimFaults, type FaultHost } from './sim.faults.js';
@@ -72,50 +59,7 @@ import { SimBookSaver, type SimBookPersistence } from './sim.persist.js';
 import { drawOutcome, type PlacementOutcome, type SimProfile } from './sim.profiles.js';
 import { validateBracket, validateSingle } from './sim.validate.js';
 
-export interface SimBrokerOptions {
-  readonly clock: Clock;
-  /** seeded in tests (`seededRandom(seed)`); only REALISTIC/ADVERSARIAL draw from it */
-  readonly random: Random;
-  readonly profile: SimProfile;
-  /** default 'DU0000001' (a paper account id) */
-  readonly accountId?: string;
-  /** USD, default 25,000 */
-  readonly netLiquidation?: number;
-  /** last price per symbol: market fills and stop/target triggers */
-  readonly prices?: Readonly<Record<string, number>>;
-  /** symbols qualify() and placements refuse with NO_SECURITY */
-  readonly unknownSymbols?: readonly string[];
-  /** where listener exceptions are reported (default silent) */
-  readonly logger?: Logger;
-  /**
-   * Like the IBKR adapter after a reconnect (open/completed orders, then executions): events
-   * produced while the connection was down are delivered when it comes back — the latest status
-   * of each order first, then the executions. Default false: they are lost.
-   */
-  readonly replayOnReconnect?: boolean;
-  /**
-   * Like IBKR's reqExecutions, `executions()` reports only executions at or after this time
-   * (e.g. the start of the trading day); default: all of them.
-   */
-  readonly executionsSince?: (now: number) => number;
-  /**
-   * Where the book is kept across restarts (the service: Phoenix's database, sim.persist.ts).
-   * Loaded at the first connect; every change is saved. Default: memory only.
-   */
-  readonly persistence?: SimBookPersistence;
-}
-
-/** What the broker itself holds, whatever the connection or injected spoofs say (simulator checks). */
-export interface SimTruth {
-  /** every order ever placed, in placement order */
-  readonly orders: readonly BrokerOrder[];
-  /** every execution, in execution order */
-  readonly executions: readonly BrokerFill[];
-  /** the real net positions of the session's account (flat ones left out) */
-  readonly positions: readonly BrokerPosition[];
-  readonly accountId: string;
-  readonly state: ConnectionState;
-}
+export type { SimBrokerOptions, SimTruth } from './sim.options.js';
 
 const LOST = 'Connectivity between IB and Trader Workstation has been lost.';
 const RESTORED = 'Connectivity between IB and Trader Workstation has been restored - data maintained.';
@@ -133,21 +77,17 @@ export class SimBroker implements BrokerPort {
   private readonly spoofs = new Map<string, { readonly instrument: Instrument; readonly quantity: number }>();
   private readonly foreign = new Map<string, BrokerPosition>();
   private readonly exec: SimExecution;
-  private state: ConnectionState = 'DISCONNECTED';
-  private detail = 'not connected';
   private accountId: string;
   private netLiquidation: number;
-  private readonly replayOnReconnect: boolean;
+  private readonly conn: SimConnection;
   private readonly executionsSince: ((now: number) => number) | undefined;
   private readonly clock: Clock;
-  private missed: BrokerEvent[] = [];
   private readonly persistence: SimBookPersistence | undefined;
   private readonly logger: Logger;
   private loading: Promise<void> | null = null;
   private saver: SimBookSaver | null = null;
 
   constructor(opts: SimBrokerOptions) {
-    this.replayOnReconnect = opts.replayOnReconnect === true;
     this.executionsSince = opts.executionsSince;
     this.clock = opts.clock;
     this.persistence = opts.persistence;
@@ -158,26 +98,27 @@ export class SimBroker implements BrokerPort {
     this.netLiquidation = opts.netLiquidation ?? 25_000;
     this.unknownSymbols = new Set(opts.unknownSymbols ?? []);
     this.events = new EventQueue(opts.logger ?? silentLogger);
+    this.conn = new SimConnection(this.events, opts.replayOnReconnect === true, () => this.saver?.changed());
     for (const [symbol, price] of Object.entries(opts.prices ?? {})) this.prices.set(symbol, price);
-    this.exec = new SimExecution({ book: this.book, clock: opts.clock, prices: this.prices, emit: (e) => this.emit(e) });
+    this.exec = new SimExecution({ book: this.book, clock: opts.clock, prices: this.prices, emit: (e) => this.conn.emit(e) });
     this.faults = new SimFaults(this.faultHost());
   }
 
   // === Connection and account
 
   async connect(): Promise<void> {
-    if (this.state === 'READY') return;
+    if (this.conn.state === 'READY') return;
     if (this.faults.takeConnectFailure()) {
-      this.detail = 'connection refused (injected fault)';
+      this.conn.detail = 'connection refused (injected fault)';
       throw new BrokerUnavailableError('simulated broker: connection refused (injected fault)');
     }
     if (this.persistence && !this.saver) await (this.loading ??= this.loadBook(this.persistence));
-    if ((this.state as ConnectionState) === 'READY') return; // a concurrent connect got there first
-    this.setState('READY', 'connected to simulated broker');
+    if ((this.conn.state as ConnectionState) === 'READY') return; // a concurrent connect got there first
+    this.conn.setState('READY', 'connected to simulated broker');
   }
 
   async disconnect(): Promise<void> {
-    if (this.state !== 'DISCONNECTED') this.setState('DISCONNECTED', 'disconnected by client');
+    if (this.conn.state !== 'DISCONNECTED') this.conn.setState('DISCONNECTED', 'disconnected by client');
     await this.saver?.flush();
   }
 
@@ -194,17 +135,17 @@ export class SimBroker implements BrokerPort {
   }
 
   health(): BrokerHealth {
-    const ready = this.state === 'READY';
-    return Object.freeze({ state: this.state, canSubmit: ready, account: ready ? this.summary() : null, detail: this.detail });
+    const ready = this.conn.state === 'READY';
+    return Object.freeze({ state: this.conn.state, canSubmit: ready, account: ready ? this.summary() : null, detail: this.conn.detail });
   }
 
   async accountSummary(): Promise<AccountSummary> {
-    this.requireReady('accountSummary');
+    this.conn.requireReady('accountSummary');
     return this.summary();
   }
 
   async qualify(instrument: Instrument): Promise<QualifiedContract> {
-    this.requireReady('qualify');
+    this.conn.requireReady('qualify');
     const q = qualifyInstrument(instrument, this.unknownSymbols);
     this.remember(instrument);
     return q;
@@ -217,7 +158,7 @@ export class SimBroker implements BrokerPort {
     if (permit.intentId !== req.orderRef) {
       throw new BrokerRefusedError('NO_PERMIT', `permit is for intent ${permit.intentId}, not orderRef ${req.orderRef}`);
     }
-    this.requireReady('placeBracket');
+    this.conn.requireReady('placeBracket');
     validateBracket(req);
     checkAgainstContract(this.contractOf(req.instrument), req.orderRef, req.instrument.multiplier, [
       ['limitPrice', req.entryType === 'LMT' ? req.limitPrice : undefined],
@@ -227,7 +168,7 @@ export class SimBroker implements BrokerPort {
     // the last look (INV-KILL-LAST-MOMENT-1): nothing is recorded when it refuses
     if (permit.beforeEntryLeaves) {
       await permit.beforeEntryLeaves();
-      this.requireReady('placeBracket');
+      this.conn.requireReady('placeBracket');
     }
     const outcome = this.faults.takePlacement() ?? drawOutcome(this.profile, this.random);
     const status = outcome.kind === 'TIMEOUT' ? 'PENDING' : 'WORKING';
@@ -250,7 +191,7 @@ export class SimBroker implements BrokerPort {
     if (req.role === 'ENTRY') {
       throw new BrokerRefusedError('NO_PERMIT', `placeOrder is for exits; entry ${req.orderRef} needs placeBracket with a permit`);
     }
-    this.requireReady('placeOrder');
+    this.conn.requireReady('placeOrder');
     validateSingle(req);
     checkAgainstContract(this.contractOf(req.instrument), req.orderRef, req.instrument.multiplier, [
       ['limitPrice', req.type === 'LMT' ? req.limitPrice : undefined],
@@ -276,7 +217,7 @@ export class SimBroker implements BrokerPort {
   }
 
   async resize(brokerOrderId: string, quantity: number): Promise<void> {
-    this.requireReady('resize');
+    this.conn.requireReady('resize');
     const o = this.book.get(brokerOrderId);
     if (!o) throw new BrokerRefusedError('UNKNOWN_ORDER', `no order ${brokerOrderId}`);
     if (o.role === 'ENTRY') throw new BrokerRefusedError('INVALID_REQUEST', `order ${brokerOrderId} is an entry: entries are never resized`);
@@ -289,7 +230,7 @@ export class SimBroker implements BrokerPort {
   }
 
   async cancel(brokerOrderId: string): Promise<void> {
-    this.requireReady('cancel');
+    this.conn.requireReady('cancel');
     const o = this.book.get(brokerOrderId);
     if (!o) throw new BrokerRefusedError('UNKNOWN_ORDER', `no order ${brokerOrderId}`);
     if (!isOpen(o)) {
@@ -306,12 +247,12 @@ export class SimBroker implements BrokerPort {
   // === Reports
 
   async openOrders(): Promise<readonly BrokerOrder[]> {
-    this.requireReady('openOrders');
+    this.conn.requireReady('openOrders');
     return this.book.all().filter(isOpen).map(snapshot);
   }
 
   async executions(): Promise<readonly BrokerFill[]> {
-    this.requireReady('executions');
+    this.conn.requireReady('executions');
     const all = this.book.executions();
     if (!this.executionsSince) return all;
     const since = this.executionsSince(this.clock.now());
@@ -319,7 +260,7 @@ export class SimBroker implements BrokerPort {
   }
 
   async positions(): Promise<readonly BrokerPosition[]> {
-    this.requireReady('positions');
+    this.conn.requireReady('positions');
     const real = this.book.positions(this.accountId);
     const realKeys = new Set(real.map((p) => instrumentKey(p.instrument)));
     const spoofedExtra = [...this.spoofs.entries()]
@@ -335,7 +276,7 @@ export class SimBroker implements BrokerPort {
   }
 
   async findByOrderRef(orderRef: string): Promise<OrderRefReport> {
-    this.requireReady('findByOrderRef');
+    this.conn.requireReady('findByOrderRef');
     return Object.freeze({
       orders: this.book.all().filter((o) => o.orderRef === orderRef).map(snapshot),
       fills: this.book.executions().filter((f) => f.orderRef === orderRef),
@@ -362,7 +303,7 @@ export class SimBroker implements BrokerPort {
       executions: this.book.executions(),
       positions: this.book.positions(this.accountId),
       accountId: this.accountId,
-      state: this.state,
+      state: this.conn.state,
     });
   }
 
@@ -378,33 +319,6 @@ export class SimBroker implements BrokerPort {
   }
 
   // === Internals
-
-  /** Events produced while the connection is down are lost, like on a dropped socket (or kept for the replay). */
-  private emit(e: BrokerEvent): void {
-    this.saver?.changed(); // queued before the event, so the engine never books what the broker would forget
-    if (this.state === 'READY' || e.kind === 'connection') this.events.push(e);
-    else if (this.replayOnReconnect) this.missed.push(e);
-  }
-
-  /** After a reconnect: the latest status of each order that changed while down, then the executions. */
-  private replayMissed(): void {
-    const missed = this.missed;
-    this.missed = [];
-    const latest = new Map<string, BrokerEvent>();
-    for (const e of missed) if (e.kind === 'orderStatus') latest.set(e.brokerOrderId, e);
-    for (const e of latest.values()) this.events.push(e);
-    for (const e of missed) if (e.kind !== 'orderStatus') this.events.push(e);
-  }
-
-  private setState(state: ConnectionState, detail: string, code?: number): void {
-    this.state = state;
-    this.detail = detail;
-    this.emit({ kind: 'connection', state, detail, ...(code !== undefined ? { code } : {}) });
-  }
-
-  private requireReady(op: string): void {
-    if (this.state !== 'READY') throw new BrokerUnavailableError(`simulated broker is ${this.state}: ${op} not sent`);
-  }
 
   /** The listing of an instrument (NO_SECURITY when the sim does not list it, like IB's 200). */
   private contractOf(i: Instrument): QualifiedContract {
@@ -435,12 +349,12 @@ export class SimBroker implements BrokerPort {
   private faultHost(): FaultHost {
     return {
       dropConnection: (detail) => {
-        if (this.state === 'READY') this.setState('DISCONNECTED', detail || LOST, 1100);
+        if (this.conn.state === 'READY') this.conn.setState('DISCONNECTED', detail || LOST, 1100);
       },
       restoreConnection: () => {
-        if (this.state === 'READY') return;
-        this.setState('READY', RESTORED, 1102);
-        this.replayMissed();
+        if (this.conn.state === 'READY') return;
+        this.conn.setState('READY', RESTORED, 1102);
+        this.conn.replayMissed();
       },
       release: (orderRef) => this.exec.release(orderRef),
       spoof: (target, quantity) => {

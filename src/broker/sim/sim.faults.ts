@@ -1,6 +1,19 @@
 /**
- * Fault injection for the simulated broker: `broker.faults.*` (see SimBroker's header for
- * the full list with semantics).
+ * Fault injection for the simulated broker, `broker.faults` (SimFaults):
+ *   timeoutNext(n = 1)            next n placements: recorded as PENDING (visible in openOrders
+ *                                 and findByOrderRef) but no ack, fill or event at all
+ *   releaseTimeouts(): number     late ack + full fill for all of them; lateFill(orderRef) for one
+ *   rejectNext(reason?, code?)    ack, then REJECTED with that reason (default 201 margin)
+ *   partialNext(ratio)            fills floor(q × ratio), kept strictly partial (0.5 of 2 → 1)
+ *   delayNext(ms)                 full fill ms of clock time after the ack
+ *   failConnects(n = 1)           the next n connect() calls throw BrokerUnavailableError
+ *   disconnect(detail?)           `connection` DISCONNECTED (1100) now; canSubmit false; events
+ *                                 produced while down (delayed fills, triggers) are lost, as on
+ *                                 a dropped socket; reconnect() → `connection` READY (1102)
+ *   spoofPosition(target, q|null) positions() reports q instead of reality (null clears)
+ *   setAccount(id, netLiq?)       e.g. 'U1234567', a live account behind a paper Phoenix
+ *   setNetLiquidation(n), clear()
+ * Placement injections queue up; each placement takes the oldest one instead of its profile.
  *
  * Placement injections (`timeoutNext`, `rejectNext`, `partialNext`, `delayNext`) form one
  * FIFO: each placement (placeBracket or placeOrder) takes the oldest pending injection, if

@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimBroker } from '../../src/broker/sim/index.js';
-import { seededRandom, silentLogger } from '../../src/engine/ports.js';
-import { ClockScheduler } from '../../src/jobs/index.js';
-import { startFrontEnds, startService, type FrontEnds, type Service } from '../../src/service.js';
-import { until } from '../console/service.js';
-import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
-import { CHAT_ID, IN_SESSION, testConfig } from '../support/harness.js';
+import { SimBroker } from '../src/broker/sim/index.js';
+import { seededRandom, silentLogger } from '../src/engine/ports.js';
+import { ClockScheduler } from '../src/jobs/index.js';
+import { startFrontEnds, startService, type FrontEnds, type Service } from '../src/service.js';
+import { until } from './e2e/service.js';
+import { FakeClock, flushMicrotasks } from './support/fake-clock.js';
+import { CHAT_ID, IN_SESSION, testConfig } from './support/harness.js';
 
 type Health = { status: string; ready: boolean; reasons: string[]; parts: Record<string, string>; broker: string; mode: string; lastHeartbeat: { at: number; status: string } | null };
 

@@ -2,7 +2,7 @@
  * Spawning the REAL service the way `npm start` runs it (package.json "start", replayed with
  * the repository's tsx and absolute source paths, because the working directory is a bare temp
  * dir holding only a copy of config/), with an otherwise EMPTY environment (PATH, HOME and
- * whatever the test passes). Shared by the test/console files.
+ * whatever the test passes). Shared by the test/e2e files that spawn the service (and a few others for freePort/until).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /** The BrokerPort contract, run against SimBroker INSTANT on a FakeClock. */
-import { SimBroker } from '../../src/broker/sim/sim.broker.js';
-import { seededRandom } from '../../src/engine/ports.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { runBrokerContract } from './contract.js';
+import { SimBroker } from '../../../src/broker/sim/sim.broker.js';
+import { seededRandom } from '../../../src/engine/ports.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { runBrokerContract } from '../contract.js';
 
 runBrokerContract('SimBroker INSTANT', async () => {
   const clock = new FakeClock();

@@ -25,7 +25,7 @@ import { expectBeads } from '../support/beads-checked.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
 import { inheritedFaketime } from '../support/faketime.js';
 import { approver, CHAT_ID, IN_SESSION } from '../support/harness.js';
-import { baseIntent } from './support.js';
+import { baseIntent } from '../fuzz/support.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const REPO_CONSTITUTION = parseYaml(readFileSync(join(repoRoot, 'config/constitution.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;

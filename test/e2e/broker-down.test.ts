@@ -1,5 +1,5 @@
 /**
- * SAFE-14 (issue 12) on the REAL process (`npm start` replayed by test/console/service.ts):
+ * SAFE-14 (issue 12) on the REAL process (`npm start` replayed by test/e2e/service.ts):
  * BROKER=ibkr with something on IB_PORT that accepts TCP and never answers (IB Gateway hung or
  * not logged in), so the broker connect waits its full 10 s timeout; Telegram is a sandbox Bot
  * API run by this test (TELEGRAM_BOT_TOKEN + TELEGRAM_API_ROOT: the sandbox chat itself never

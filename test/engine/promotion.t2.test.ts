@@ -19,7 +19,7 @@ import { promotionCardView, requestPromotion } from '../../src/engine/promotion.
 import type { Store } from '../../src/engine/store.port.js';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
-import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 import { kvKeyOf } from '../../src/engine/kv.keys.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

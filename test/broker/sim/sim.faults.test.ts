@@ -1,10 +1,10 @@
 /** SimBroker fault injection: every `broker.faults.*` lever does what SimBroker's header says. */
 import { describe, expect, it } from 'vitest';
-import { SimBroker, type SimBrokerOptions } from '../../src/broker/sim/sim.broker.js';
-import { BrokerUnavailableError, type BrokerEvent } from '../../src/engine/broker.port.js';
-import { seededRandom } from '../../src/engine/ports.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { AAPL, MES, bracketFor, permitFor } from './contract.js';
+import { SimBroker, type SimBrokerOptions } from '../../../src/broker/sim/sim.broker.js';
+import { BrokerUnavailableError, type BrokerEvent } from '../../../src/engine/broker.port.js';
+import { seededRandom } from '../../../src/engine/ports.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { AAPL, MES, bracketFor, permitFor } from '../contract.js';
 
 async function setup(over: Partial<SimBrokerOptions> = {}) {
   const clock = new FakeClock();

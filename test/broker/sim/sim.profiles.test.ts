@@ -3,12 +3,12 @@
  * (±1.5 percentage points over 10,000 seeded placements), and the delayed-fill window.
  */
 import { describe, expect, it } from 'vitest';
-import { SimBroker, type SimBrokerOptions } from '../../src/broker/sim/sim.broker.js';
-import { PROFILES, type SimProfile } from '../../src/broker/sim/sim.profiles.js';
-import type { BrokerEvent } from '../../src/engine/broker.port.js';
-import { seededRandom } from '../../src/engine/ports.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { bracketFor, permitFor } from './contract.js';
+import { SimBroker, type SimBrokerOptions } from '../../../src/broker/sim/sim.broker.js';
+import { PROFILES, type SimProfile } from '../../../src/broker/sim/sim.profiles.js';
+import type { BrokerEvent } from '../../../src/engine/broker.port.js';
+import { seededRandom } from '../../../src/engine/ports.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { bracketFor, permitFor } from '../contract.js';
 
 async function connected(over: Partial<SimBrokerOptions> & { seed: number; profile: SimProfile }) {
   const clock = new FakeClock();

@@ -12,15 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { SimBroker } from '../../src/broker/sim/index.js';
-import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { seededRandom, silentLogger } from '../../src/engine/ports.js';
-import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
-import { readmeIntentBody } from '../support/fixtures.js';
-import { approver, CHAT_ID, IN_SESSION, testConfig, testConstitution } from '../support/harness.js';
-import { PgStore } from '../../src/store/pg.store.js';
-import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
+import { createApp, type App } from '../../../src/app.js';
+import { SimBroker } from '../../../src/broker/sim/index.js';
+import { reconcileNow } from '../../../src/engine/reconcile.usecase.js';
+import { seededRandom, silentLogger } from '../../../src/engine/ports.js';
+import { FakeClock, flushMicrotasks } from '../../support/fake-clock.js';
+import { readmeIntentBody } from '../../support/fixtures.js';
+import { approver, CHAT_ID, IN_SESSION, testConfig, testConstitution } from '../../support/harness.js';
+import { PgStore } from '../../../src/store/pg.store.js';
+import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../../support/postgres.js';
 
 const pg = usePostgres();
 

@@ -2,12 +2,12 @@
  * The BrokerPort contract, run against the IBKR adapter (real @stoqey/ib client) talking to the
  * TWS wire-protocol test server over a real socket on 127.0.0.1. One fresh server per case.
  */
-import '../support/no-external-network.js';
-import { IbkrBroker } from '../../src/broker/ibkr/index.js';
-import { silentLogger } from '../../src/engine/ports.js';
-import { TwsTestServer } from '../support/tws/index.js';
-import { realClock } from './ibkr/harness.js';
-import { runBrokerContract } from './contract.js';
+import '../../support/no-external-network.js';
+import { IbkrBroker } from '../../../src/broker/ibkr/index.js';
+import { silentLogger } from '../../../src/engine/ports.js';
+import { TwsTestServer } from '../../support/tws/index.js';
+import { realClock } from './harness.js';
+import { runBrokerContract } from '../contract.js';
 
 runBrokerContract('IbkrBroker over the TWS test server', async () => {
   const server = new TwsTestServer();

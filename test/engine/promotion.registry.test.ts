@@ -7,7 +7,7 @@ import { decidePromotion } from '../../src/engine/promotion.decision.js';
 import { previewPromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { demote, getStrategy, listStrategies, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
-import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 describe('strategy registry', () => {
   let h: Harness | undefined;

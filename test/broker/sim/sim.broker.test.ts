@@ -1,11 +1,11 @@
 /** SimBroker specifics beyond the contract: delivery mechanics, prices, cancels, qualification. */
 import { describe, expect, it } from 'vitest';
-import { SimBroker, type SimBrokerOptions } from '../../src/broker/sim/sim.broker.js';
-import { commissionFor, partialQuantity } from '../../src/broker/sim/sim.profiles.js';
-import type { BrokerEvent } from '../../src/engine/broker.port.js';
-import { seededRandom } from '../../src/engine/ports.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { AAPL, MES, bracketFor, permitFor } from './contract.js';
+import { SimBroker, type SimBrokerOptions } from '../../../src/broker/sim/sim.broker.js';
+import { commissionFor, partialQuantity } from '../../../src/broker/sim/sim.profiles.js';
+import type { BrokerEvent } from '../../../src/engine/broker.port.js';
+import { seededRandom } from '../../../src/engine/ports.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { AAPL, MES, bracketFor, permitFor } from '../contract.js';
 
 async function setup(over: Partial<SimBrokerOptions> = {}) {
   const clock = new FakeClock();

@@ -4,9 +4,9 @@
  * entry can be sent until it is back, and the broker lines say what still works and what to do.
  */
 import { describe, expect, it } from 'vitest';
-import { startupBanner } from '../../src/banner.js';
-import type { BrokerHealth } from '../../src/engine/broker.port.js';
-import { testConfig, testConstitution } from '../support/harness.js';
+import { startupBanner } from '../src/banner.js';
+import type { BrokerHealth } from '../src/engine/broker.port.js';
+import { testConfig, testConstitution } from './support/harness.js';
 
 const IBKR = { BROKER: 'ibkr', IB_PORT: '4002', IB_ACCOUNT: 'DU1234567', TELEGRAM_BOT_TOKEN: '7000000005:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', TELEGRAM_CHAT_ID: '-1001001', TELEGRAM_APPROVERS: '1001' };
 const account = { accountId: 'DU1234567', netLiquidation: 25_000, buyingPower: 100_000, currency: 'USD' };

@@ -15,7 +15,7 @@ import { loadConstitution } from '../../src/config/load.js';
 import { constitutionSchema } from '../../src/engine/constitution.js';
 import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { admin, makeHarness, type Harness } from '../support/harness.js';
-import { DAY, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { DAY, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

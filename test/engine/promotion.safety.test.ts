@@ -11,7 +11,7 @@ import { decidePromotion } from '../../src/engine/promotion.decision.js';
 import { requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
-import { beadsOfIntent, beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { beadsOfIntent, beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 async function ready(h: Harness, name = 'orb'): Promise<void> {
   await register(h, name);

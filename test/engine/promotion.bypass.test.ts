@@ -9,7 +9,8 @@ import { decidePromotion } from '../../src/engine/promotion.decision.js';
 import { requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
-import { beadsOfIntent, register, runSessions, trendAndRange } from './helpers.js';
+import { beadsOfIntent, register, runSessions, trendAndRange } from './promotion.helpers.js';
+import { aCard, aToken } from '../support/records.js';
 
 const FIVE_MIN = 5 * 60_000;
 
@@ -21,7 +22,7 @@ async function brokerSaw(h: Harness, intentId: string) {
 /** Forge what an attacker with database access would need: an unused, unexpired TRADE token for the intent. */
 async function forgeToken(h: Harness, intentId: string, evidenceHash: string): Promise<string> {
   const id = `tok_forged_${intentId}`;
-  await h.app.store.tx((tx) => tx.tokens.insert({ id, purpose: 'TRADE', intentId, evidenceHash, issuedAt: h.clock.now(), expiresAt: h.clock.now() + FIVE_MIN, usedAt: null, expiredAt: null, issuedTo: 'mallory' }));
+  await h.app.store.tx((tx) => tx.tokens.insert(aToken({ id, intentId, evidenceHash, expiresAt: h.clock.now() + FIVE_MIN, issuedTo: 'mallory' }, h.clock.now())));
   return id;
 }
 
@@ -66,7 +67,7 @@ describe('CV promotion bypass', () => {
     await forceState(h, r.intentId, 'PROPOSED');
     const cardId = 'forgedcard';
     await h.app.store.tx((tx) =>
-      tx.cards.insert({ id: cardId, kind: 'TRADE', subjectId: r.intentId, chatId: '-1', messageId: null, status: 'OPEN', version: 1, renderedVersion: 0, expiresAt: h!.clock.now() + FIVE_MIN, decidedBy: null, decidedAt: null, createdAt: h!.clock.now(), updatedAt: h!.clock.now() }),
+      tx.cards.insert(aCard({ id: cardId, subjectId: r.intentId, chatId: '-1', expiresAt: h!.clock.now() + FIVE_MIN }, h!.clock.now())),
     );
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind === 'approved' && d.submit).toEqual({ kind: 'refused', reason: 'strategy sneaky is SHADOW: shadow strategies never reach the broker' });

@@ -20,7 +20,7 @@ const repo = resolve(import.meta.dirname, '../..');
 const dir = join(repo, 'config/prometheus');
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p)) ?? (spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim() || null);
 const inCI = process.env.CI === 'true' || process.env.CI === '1';
-if (!promtool && !inCI) console.warn('\n⚠ SKIPPED test/http/prometheus-rules.test.ts: promtool is not installed (apt-get install -y prometheus). CI installs it and fails without it.\n');
+if (!promtool && !inCI) console.warn('\n⚠ SKIPPED test/metrics/prometheus-rules.test.ts: promtool is not installed (apt-get install -y prometheus). CI installs it and fails without it.\n');
 
 function run(args: string[], input?: string): { code: number; out: string } {
   if (!promtool) throw new Error('promtool is missing: .ci/run installs the Debian package "prometheus"; CI must not pass without checking the rules');

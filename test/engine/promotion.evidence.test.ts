@@ -9,7 +9,7 @@ import { previewPromotion, requestPromotion } from '../../src/engine/promotion.u
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { evidenceMissing, promotionRequirements, sharpe, shadowRecord, type ShadowObservation } from '../../src/engine/shadow-record.js';
 import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
-import { beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './helpers.js';
+import { beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 async function cardsOfKind(h: Harness, kind: string) {
   return h.app.db.card.count({ where: { kind } });

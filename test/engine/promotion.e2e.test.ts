@@ -11,7 +11,7 @@ import { decidePromotion } from '../../src/engine/promotion.decision.js';
 import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
-import { beadsOfIntent, register, runSessions, stageOf } from './helpers.js';
+import { beadsOfIntent, register, runSessions, stageOf } from './promotion.helpers.js';
 
 const pg = usePostgres();
 
