@@ -22,7 +22,7 @@ const RULES = [
   [/^(\s*output\s*=\s*)"\.\.\/src\/store\/generated"$/m, '$1"../../src/store/generated-pg"'],
   [/^(\s*provider\s*=\s*)"sqlite"$/m, '$1"postgresql"'],
   // SQLite's implicit rowid, which the alert outbox reads alerts in insertion order by, made
-  // explicit (src/alerts/outbox.db.ts). Assigned under the desk's write lock, so its order is
+  // explicit (src/store/outbox.sql.ts). Assigned under the desk's write lock, so its order is
   // the commit order (src/store/pg.store.ts).
   [/^(model Alert \{\n\s*id\s+String\s+@id\n)/m, '$1  /// SQLite\'s implicit rowid made explicit (insertion order = commit order: the store\'s write lock)\n  rowid     BigInt    @unique @default(autoincrement())\n'],
 ];

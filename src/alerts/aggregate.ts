@@ -25,22 +25,14 @@ import {
   alertLine,
   INHIBIT_MAX_MS,
   REPEAT_VOLUME_NEWS,
-  type AlertPayload,
   type AlertType,
   type Severity,
 } from '../engine/alerts.table.js';
+import type { OutboxAlert } from '../engine/alert-outbox.port.js';
 import { renderMessage, type RenderOptions, type Section } from './render.js';
 
-export interface PendingAlert {
-  /** insertion order (SQLite rowid): the ingestion cursor */
-  readonly rid: number;
-  readonly id: string;
-  readonly type: AlertType;
-  readonly severity: Severity;
-  readonly groupKey: string;
-  readonly at: number;
-  readonly payload: AlertPayload;
-}
+/** A pending alert as the outbox hands it over (insertion order `rid`: the ingestion cursor). */
+export type PendingAlert = OutboxAlert;
 
 /** Alerts of one group that read the same (same type and line). */
 export interface Variant {

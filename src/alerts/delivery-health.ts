@@ -9,7 +9,8 @@ import { KV } from '../engine/kv.keys.js';
 import { dateClockTime, isoUtc } from '../engine/people-time.js';
 import type { Logger } from '../engine/ports.js';
 import { escapeHtml, visibleText } from './html.js';
-import { outboxSql, type MessageRow, type OutboxDb } from './outbox.db.js';
+import type { OutboxMessage } from '../engine/alert-outbox.port.js';
+import { recordFailure } from './sender.outbox.js';
 import type { RenderOptions } from './render.js';
 import type { AlertSenderOptions, SenderStats } from './sender.options.js';
 import type { TelegramTransportError } from './transport.js';
@@ -19,7 +20,6 @@ export const shownAt = (ms: number, render: RenderOptions | undefined) => dateCl
 
 export interface HealthDeps {
   readonly o: AlertSenderOptions;
-  readonly db: OutboxDb;
   readonly log: Logger;
   readonly stats: SenderStats;
   readonly budget: ChatBudget;
@@ -44,7 +44,7 @@ export class DeliveryHealth {
   }
 
   /** One failed attempt (`m` null: the probe failed). Never throws over Telegram. */
-  async failed(m: MessageRow | null, err: TelegramTransportError, grant?: Grant): Promise<void> {
+  async failed(m: OutboxMessage | null, err: TelegramTransportError, grant?: Grant): Promise<void> {
     const at = this.d.o.clock.now();
     this.failures += 1;
     this.d.stats.failures += 1;
@@ -81,12 +81,7 @@ export class DeliveryHealth {
     const summary = `${text} — ${this.failures} failed attempt${this.failures === 1 ? '' : 's'} since ${this.failingSince === null ? 'now' : shownAt(this.failingSince, this.d.o.render)}`;
     this.d.log.warn({ err: text, kind: err.kind, ambiguous: err.ambiguous, retryInMs: retryAt - at, messageId: m?.id }, 'telegram delivery failed');
 
-    await this.d.db.tx(async (sql) => {
-      if (m) await outboxSql.markRetry(sql, m.id, retryAt, text);
-      if (m && fallback) await outboxSql.replaceText(sql, m.id, fallback);
-      await outboxSql.kvSet(sql, KV.telegramLastError, summary, at);
-      await outboxSql.kvSet(sql, KV.telegramFailingSince, String(this.failingSince), at);
-    });
+    await recordFailure(this.d.o.store, { message: m ? { id: m.id, retryAt, error: text, fallback } : null, summary, failingSince: this.failingSince, at });
     await this.maybeDown(at);
   }
 
@@ -129,7 +124,7 @@ export class DeliveryHealth {
         },
       });
     });
-    await this.d.db.tx((sql) => outboxSql.kvDelete(sql, KV.telegramDown));
+    await this.d.o.store.tx((tx) => tx.kv.delete(KV.telegramDown));
     this.d.log.info({ failures }, 'Telegram delivery restored');
   }
 }

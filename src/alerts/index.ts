@@ -5,4 +5,3 @@ export * from './chat-budget.js';
 export * from './render.js';
 export * from './transport.js';
 export { AlertSender, startAlertSender, type AlertSenderOptions, type SenderStats } from './sender.js';
-export { outboxDbFor } from './outbox.db.js';

@@ -33,7 +33,8 @@
  * `telegram.lastError` and `telegram.failingSince`; after `downAfterFailures` failures over
  * at least `downAfterMs`, `telegram.down` is set and a TELEGRAM_DOWN alert is raised (it is
  * delivered, with everything else, once Telegram answers; then TELEGRAM_RESTORED). That
- * bookkeeping is delivery-health.ts; the options are sender.options.ts.
+ * bookkeeping is delivery-health.ts; delivery (slots, sends) is sender.delivery.ts; what is
+ * read and written, through the Store port, is sender.outbox.ts; the options are sender.options.ts.
  */
 import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, type AlertType } from '../engine/alerts.table.js';
 import type { Cancel, Logger } from '../engine/ports.js';
@@ -46,42 +47,20 @@ import {
   planMessage,
   pruneMemory,
   rememberUnit,
-  SEVERITY_RANK,
   unitAggs,
   type GroupAgg,
   type GroupMemory,
   type Raised,
 } from './aggregate.js';
-import { DeliveryHealth } from './delivery-health.js';
+import { Delivery } from './sender.delivery.js';
 import type { AlertSenderOptions, SenderStats } from './sender.options.js';
-import { outboxDbFor, outboxSql, newMessageId, AlertCountMismatch, type MessageRow, type OutboxDb } from './outbox.db.js';
-import { ChatBudget, type Grant, type Lane } from './chat-budget.js';
+import { AlertCountMismatch, composeMessage, loadSenderState, newMessageId, readPending, unsentAndSnoozes } from './sender.outbox.js';
+import { ChatBudget } from './chat-budget.js';
 import { deliveryOf, snoozeNote } from './levels.js';
-import { classifyTransportError } from './transport.js';
-import { KV } from '../engine/kv.keys.js';
 
 export type { AlertSenderOptions, SenderObserver, SenderStats } from './sender.options.js';
 
-const laneOf = (m: MessageRow): Lane => (m.severity === 'CRITICAL' ? 'urgent' : 'rest');
-
-/**
- * The sender's one request for a slot in the chat's budget: for a composed message, or a
- * CLAIM (`forId` null) of an urgent slot for CRITICAL alerts that wait to be composed. A
- * claim's grant is parked until the next tick composes (folding everything that arrived
- * meanwhile) and sends with it; that is how CRITICAL gets the slot before waiting cards.
- */
-interface Slot {
-  readonly forId: string | null;
-  readonly lane: Lane;
-  readonly abort: AbortController;
-  /** a claim's grant, held until the tick uses or releases it */
-  grant: Grant | null;
-  /** the send in progress */
-  sending: Promise<void> | null;
-}
-
 export class AlertSender {
-  private readonly db: OutboxDb;
   private readonly log: Logger;
   readonly budget: ChatBudget;
   private readonly pollMs: number;
@@ -92,24 +71,22 @@ export class AlertSender {
   private lastRaised = new Map<AlertType, Raised>();
   private readonly trackTypes: ReadonlySet<AlertType>;
 
-  private readonly health: DeliveryHealth;
+  private readonly delivery: Delivery;
 
   private started = false;
   private stopped = false;
   private timer: Cancel | null = null;
   private running: Promise<void> | null = null;
   private again = false;
-  private slot: Slot | null = null;
 
   readonly stats: SenderStats = { composed: 0, sent: 0, alertsSent: 0, failures: 0, rateLimited: 0, ambiguous: 0, probes: 0, reloads: 0, tickErrors: 0 };
 
   constructor(private readonly o: AlertSenderOptions) {
-    this.db = outboxDbFor(o.store);
     this.log = (o.logger ?? silentLogger).child({ component: 'alerts' });
     this.budget = o.budget ?? new ChatBudget({ clock: o.clock });
     this.pollMs = o.pollMs ?? 250;
     this.trackTypes = new Set(inhibitionTypes(ALERT_TYPE_NAMES));
-    this.health = new DeliveryHealth({ o, db: this.db, log: this.log, stats: this.stats, budget: this.budget });
+    this.delivery = new Delivery({ o, log: this.log, stats: this.stats, budget: this.budget, stopped: () => this.stopped, kick: () => this.kick() });
   }
 
   /** Load state left by a previous process and start ticking. */
@@ -117,27 +94,17 @@ export class AlertSender {
     if (this.started) return;
     this.started = true;
     const now = this.o.clock.now();
-    await this.db.tx(async (sql) => {
-      const inFlight = await outboxSql.requeueInFlight(sql, now);
-      if (inFlight > 0) {
-        // it may have reached Telegram before the process stopped: probe before re-sending
-        this.health.needsProbe = true;
-        this.log.warn({ inFlight }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
-      }
-      for (const t of await outboxSql.recentSends(sql, this.o.chatId, Math.max(20, this.budget.limits.groupPerWindow))) this.budget.record(this.o.chatId, t);
-      this.lastRaised = await outboxSql.latestOfTypes(sql, [...this.trackTypes]);
-      const mem = await outboxSql.kvGet(sql, KV.alertGroups);
-      if (mem) {
-        try {
-          this.memory = new Map(Object.entries(JSON.parse(mem) as Record<string, GroupMemory>));
-        } catch {
-          this.memory = new Map();
-        }
-      }
-      const since = await outboxSql.kvGet(sql, KV.telegramFailingSince);
-      if (since) this.health.failingSince = Number(since);
-      this.health.down = (await outboxSql.kvGet(sql, KV.telegramDown)) !== null;
-    });
+    const left = await loadSenderState(this.o.store, { chatId: this.o.chatId, now, recentLimit: Math.max(20, this.budget.limits.groupPerWindow), trackTypes: [...this.trackTypes] });
+    if (left.requeued > 0) {
+      // it may have reached Telegram before the process stopped: probe before re-sending
+      this.delivery.health.needsProbe = true;
+      this.log.warn({ inFlight: left.requeued }, 'alert messages were in flight at shutdown; re-sending after a probe (may duplicate once)');
+    }
+    for (const t of left.recentSends) this.budget.record(this.o.chatId, t);
+    this.lastRaised = left.lastRaised;
+    this.memory = left.memory;
+    if (left.failingSince !== null) this.delivery.health.failingSince = left.failingSince;
+    this.delivery.health.down = left.down;
     this.schedule(0);
   }
 
@@ -152,8 +119,7 @@ export class AlertSender {
     this.stopped = true;
     this.timer?.();
     this.timer = null;
-    this.releaseParked();
-    if (this.slot && !this.slot.sending) this.slot.abort.abort();
+    this.delivery.abandon();
   }
 
   /** Check the outbox now (e.g. right after enqueuing a CRITICAL alert). */
@@ -167,7 +133,7 @@ export class AlertSender {
    */
   async settled(): Promise<void> {
     for (;;) {
-      const busy = this.running ?? this.slot?.sending;
+      const busy = this.running ?? this.delivery.slot?.sending;
       if (!busy) return;
       await busy.catch(() => {});
     }
@@ -217,14 +183,14 @@ export class AlertSender {
   }
 
   private async tick(): Promise<void> {
-    const parked = this.slot?.grant ? this.slot : null;
+    const parked = this.delivery.slot?.grant ? this.delivery.slot : null;
     try {
       await this.ingest();
       await this.composeIfReady();
-      await this.deliverOne();
+      await this.delivery.deliverOne();
     } finally {
       // a claimed slot this tick saw but did not use goes back (one granted meanwhile waits for the next tick)
-      if (parked && this.slot === parked) this.releaseParked();
+      if (parked && this.delivery.slot === parked) this.delivery.releaseParked();
     }
   }
 
@@ -233,13 +199,7 @@ export class AlertSender {
     for (;;) {
       // Types configured off are marked SUPPRESSED in the same transaction that reads them:
       // kept and counted, never folded into a message, never part of the backlog.
-      const off: Map<AlertType, string[]> = new Map();
-      const rows = await this.db.tx(async (sql) => {
-        const page = await outboxSql.pendingAfter(sql, this.cursor, batch);
-        for (const a of page) if (modeOf(this.o.levels, a.type) === 'off' && a.severity !== 'CRITICAL') off.set(a.type, [...(off.get(a.type) ?? []), a.id]);
-        if (off.size) await outboxSql.suppress(sql, [...off.values()].flat());
-        return page;
-      });
+      const { page: rows, off } = await readPending(this.o.store, this.cursor, batch, (a) => modeOf(this.o.levels, a.type) === 'off' && a.severity !== 'CRITICAL');
       for (const a of rows) {
         this.cursor = Math.max(this.cursor, a.rid);
         if (this.trackTypes.has(a.type)) {
@@ -257,17 +217,17 @@ export class AlertSender {
     if (this.groups.size === 0) return;
     const now = this.o.clock.now();
     const chat = this.o.chatId;
-    const { unsent, snoozes } = await this.db.tx(async (sql) => ({ unsent: await outboxSql.unsent(sql), snoozes: await outboxSql.snoozes(sql, now) }));
+    const { unsent, snoozes } = await unsentAndSnoozes(this.o.store, now);
     const mine = unsent.filter((m) => m.chatId === chat);
     const criticalQueued = mine.some((m) => m.severity === 'CRITICAL');
-    const holding = this.slot?.grant != null; // a claimed urgent slot: ours right now
+    const holding = this.delivery.holding; // a claimed urgent slot: ours right now
     const canSendNormal = mine.length === 0 && this.budget.nextSlot(chat, 'rest', now) <= now;
     const canSendCritical = !criticalQueued && (holding || this.budget.nextSlot(chat, 'urgent', now) <= now);
     const units = buildUnits(this.groups.values(), activeInhibitors(this.lastRaised, now, ALERT_TYPE_NAMES));
     const render = this.o.render ? { render: this.o.render } : {};
     if (!canSendNormal && !canSendCritical) {
       // CRITICAL ready but the chat is busy: claim the next urgent slot (ahead of cards and the rest)
-      if (!criticalQueued && planMessage({ now, units, memory: this.memory, canSendNormal: false, canSendCritical: true, ref: 'probe', ...render }).plan) this.claim();
+      if (!criticalQueued && planMessage({ now, units, memory: this.memory, canSendNormal: false, canSendCritical: true, ref: 'probe', ...render }).plan) this.delivery.claim();
       return;
     }
     const id = (this.o.messageId ?? newMessageId)();
@@ -283,127 +243,16 @@ export class AlertSender {
       const t = key.split(':')[0] ?? '';
       return isAlertType(t) ? t : undefined;
     });
-    await this.db.tx((sql) =>
-      outboxSql.compose(
-        sql,
-        { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: note ? `${plan.html}\n${note}` : plan.html, alertCount: plan.alertCount, at: now, silent: delivery.silent, snoozeTypes: delivery.snoozeTypes },
-        this.cursor,
-        Object.fromEntries(memory),
-      ),
+    await composeMessage(
+      this.o.store,
+      { id, chatId: chat, severity: plan.severity, groupKeys: plan.groupKeys, text: note ? `${plan.html}\n${note}` : plan.html, alertCount: plan.alertCount, at: now, silent: delivery.silent, snoozeTypes: delivery.snoozeTypes },
+      this.cursor,
+      Object.fromEntries(memory),
     );
     this.memory = memory;
     for (const u of plan.units) for (const g of unitAggs(u)) this.groups.delete(g.groupKey);
     this.stats.composed += 1;
     this.log.debug({ messageId: id, alerts: plan.alertCount, severity: plan.severity, groups: plan.groupKeys.length }, 'alert message composed');
-  }
-
-  private async deliverOne(): Promise<void> {
-    const now = this.o.clock.now();
-    if (now < this.health.backoffUntil) return;
-    const unsent = await this.db.tx((sql) => outboxSql.unsent(sql));
-    const m = unsent
-      .filter((x) => x.nextAttemptAt <= now)
-      .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.createdAt - b.createdAt)[0];
-    if (!m) return;
-    const lane = laneOf(m);
-    const s = this.slot;
-    if (s) {
-      if (s.sending) return; // one message at a time
-      if (s.grant) {
-        if (lane !== 'urgent') this.releaseParked(); // the claim was for CRITICAL; m waits its turn
-      } else {
-        // waiting: only a CRITICAL takes the place of a waiting digest or of a claim
-        const supersedes = lane === 'urgent' && (s.forId === null || s.lane !== 'urgent');
-        if (!supersedes || s.forId === m.id) return;
-        s.abort.abort();
-        this.slot = null;
-      }
-    }
-    if (this.health.needsProbe && this.o.transport.probe) {
-      this.stats.probes += 1;
-      try {
-        await this.o.transport.probe();
-        this.health.needsProbe = false;
-      } catch (e) {
-        await this.health.failed(null, classifyTransportError(e));
-        return;
-      }
-    }
-    const held = this.slot?.grant;
-    if (held && this.slot) this.startSend(m, held, this.slot);
-    else this.wait(m, lane);
-  }
-
-  /** Claim the chat's next urgent slot for CRITICAL alerts still to be composed. */
-  private claim(): void {
-    const cur = this.slot;
-    if (cur && (cur.sending || cur.grant || cur.lane === 'urgent')) return;
-    cur?.abort.abort(); // a digest waiting in the rest lane queues again after
-    const s: Slot = { forId: null, lane: 'urgent', abort: new AbortController(), grant: null, sending: null };
-    this.slot = s;
-    this.budget.take(this.o.chatId, 'urgent', { signal: s.abort.signal }).then(
-      (grant) => {
-        if (this.slot !== s || this.stopped) return grant.notSent();
-        s.grant = grant;
-        this.kick(); // compose and send now
-      },
-      () => {
-        if (this.slot === s) this.slot = null;
-      },
-    );
-  }
-
-  /** Give back a claimed slot nobody used. */
-  private releaseParked(): void {
-    const s = this.slot;
-    if (!s?.grant || s.sending) return;
-    s.grant.notSent();
-    this.slot = null;
-  }
-
-  /** Queue `m` for its slot in the chat's budget; send it when the slot comes. */
-  private wait(m: MessageRow, lane: Lane): void {
-    const s: Slot = { forId: m.id, lane, abort: new AbortController(), grant: null, sending: null };
-    this.slot = s;
-    this.budget.take(m.chatId, lane, { signal: s.abort.signal }).then(
-      (grant) => this.startSend(m, grant, s),
-      () => {
-        if (this.slot === s) this.slot = null; // aborted: replaced by a CRITICAL, or stopping
-      },
-    );
-  }
-
-  private startSend(m: MessageRow, grant: Grant, s: Slot): void {
-    s.grant = null;
-    s.sending = this.send(m, grant)
-      .catch((e: unknown) => {
-        this.stats.tickErrors += 1;
-        this.log.error({ err: (e as Error).message, messageId: m.id }, 'alert delivery failed');
-      })
-      .finally(() => {
-        grant.notSent(); // no-op when the send already reported; frees the slot if it threw first
-        if (this.slot === s) this.slot = null;
-        this.kick();
-      });
-  }
-
-  private async send(m: MessageRow, grant: Grant): Promise<void> {
-    if (this.stopped) return;
-    await this.db.tx((sql) => outboxSql.markSending(sql, m.id));
-    let result: { messageId: number };
-    try {
-      result = await this.o.transport.sendMessage(m.chatId, m.text, { silent: m.silent, ...(m.snoozeTypes.length ? { snoozeRef: m.id } : {}) });
-    } catch (e) {
-      await this.health.failed(m, classifyTransportError(e), grant);
-      return;
-    }
-    const at = this.o.clock.now();
-    grant.sent(at);
-    const alerts = await this.db.tx((sql) => outboxSql.markSent(sql, m.id, result.messageId, at));
-    this.stats.sent += 1;
-    this.stats.alertsSent += alerts;
-    this.o.observer?.messageSent(m.severity, m.silent);
-    await this.health.recovered(at);
   }
 }
 

@@ -7,7 +7,6 @@
  * (the access gate answers "Not allowed." and writes ACCESS_DENIED).
  */
 import type { Filter } from 'grammy';
-import { outboxDbFor, outboxSql } from '../alerts/outbox.db.js';
 import { snoozeAlertTypes } from '../engine/alert-snooze.usecase.js';
 import { describeData, type ParsedCallback } from './callback-data.js';
 import { answerOnce, type BotContext, type BotServices } from './context.js';
@@ -17,7 +16,7 @@ type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
 
 export async function snoozeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
   const engineCtx = s.engine.ctx;
-  const m = await outboxDbFor(engineCtx.store).tx((sql) => outboxSql.messageForSnooze(sql, p.id));
+  const m = await engineCtx.store.tx((tx) => tx.alertOutbox.snoozeOffer(p.id));
   const chat = ctx.callbackQuery.message?.chat;
   const refusal = !m ? 'unknown alert message' : !chat || String(chat.id) !== m.chatId ? 'button does not belong to this chat' : m.severity === 'CRITICAL' ? 'CRITICAL alerts are never snoozed' : !m.snoozeTypes.length ? 'this message offered no snooze' : null;
   if (!m || refusal) {

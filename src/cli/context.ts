@@ -10,7 +10,7 @@ import { demoEnv } from '../demo/data-dir.js';
 import { SYSTEM_ACTOR, type Actor } from '../engine/domain.js';
 import { createLogger } from '../runtime/logger.js';
 import { cryptoRandom, systemClock } from '../runtime/system-clock.js';
-import { databaseFile } from './doctor.checks.js';
+import { databaseTarget } from '../store/inspect.js';
 import { findService, type ServiceLookup } from './service-client.js';
 
 export interface CliIo {
@@ -48,8 +48,9 @@ export class CliContext {
 
   app(): Promise<App> {
     const loaded = this.config();
-    // a relative DATABASE_URL is relative to this CLI's working directory (as for the service)
-    const config = { ...loaded, env: { ...loaded.env, DATABASE_URL: `file:${databaseFile(loaded.env.DATABASE_URL, this.cwd)}` } };
+    // a relative DATABASE_URL is relative to this CLI's working directory (as for the service); a PostgreSQL one is used as it is
+    const target = databaseTarget(loaded.env.DATABASE_URL, this.cwd);
+    const config = { ...loaded, env: { ...loaded.env, DATABASE_URL: target.kind === 'sqlite' ? `file:${target.file}` : target.url } };
     this.appPromise ??= createApp({ config, clock: systemClock, random: cryptoRandom, logger: createLogger('silent'), broker: offlineBroker, chatId: config.env.TELEGRAM_CHAT_ID ?? '-1001001' });
     return this.appPromise;
   }

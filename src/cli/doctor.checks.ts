@@ -10,14 +10,14 @@
  * doctor.intake.ts.
  */
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { dirname, resolve } from 'node:path';
 import { checkEnv } from '../config/env.check.js';
 import type { Env } from '../config/env.schema.js';
 import { ConfigError, displayPath, loadConfig, mergedEnv } from '../config/load.js';
-import { ChainVerifier, type StoredBead } from '../engine/beads.js';
-import { beadFromRow, type Row } from '../store/sqlite.rows.js';
-import { listMigrations, pendingMigrations } from '../store/migrate.js';
+import { ChainVerifier } from '../engine/beads.js';
+import { redactPostgresUrl } from '../store/db-path.js';
+import { databaseTarget, openReader, type DatabaseTarget, type SchemaFacts } from '../store/inspect.js';
+import { listMigrations } from '../store/migrate.js';
 
 // ---------------------------------------------------------------------------------------
 // Results
@@ -105,16 +105,11 @@ const MIGRATE_FIX = 'run npm start once (it applies pending migrations) or npm r
 
 export interface DatabaseCheck {
   readonly result: CheckResult;
-  readonly file: string;
-  /** the file exists, opens, and its schema is current (the audit check may read it) */
+  readonly target: DatabaseTarget;
+  /** the database exists, opens, and its schema is current (the audit check may read it) */
   readonly usable: boolean;
 }
 
-/** `file:./data/phoenix.db` → absolute path, relative paths from `cwd` (as the service resolves them). */
-export function databaseFile(databaseUrl: string, cwd: string): string {
-  const p = databaseUrl.slice('file:'.length).split('?')[0] ?? '';
-  return isAbsolute(p) ? p : resolve(cwd, p);
-}
 
 function writableDir(dir: string): { ok: true } | { ok: false; problem: string; fix: string } {
   // Walk up to the first existing ancestor: the service creates missing directories.
@@ -150,75 +145,101 @@ function writableDir(dir: string): { ok: true } | { ok: false; problem: string; 
   }
 }
 
-export function checkDatabase(e: DoctorEnv, cwd: string): DatabaseCheck {
+/** Migrations pending, none applied, or all applied: the schema part of the database check. */
+function schemaVerdict(name: string, shown: string, facts: SchemaFacts): { result: CheckResult; usable: boolean } | null {
+  const { pending, total } = facts;
+  if (pending.length === total) {
+    // nothing applied yet: a new (empty) database, which the first start migrates
+    return { result: warn(name, `${shown}: empty database (no migrations applied yet)`, [{ problem: `${total} migration${total === 1 ? '' : 's'} to apply`, fix: MIGRATE_FIX }]), usable: false };
+  }
+  if (pending.length) {
+    const problem = `${pending.length} of ${total} migration${total === 1 ? '' : 's'} not applied: ${pending.join(', ')} (the schema is older than this code)`;
+    return { result: fail(name, `${shown}: schema out of date`, [{ problem, fix: MIGRATE_FIX }]), usable: false };
+  }
+  return null;
+}
+
+/** A PostgreSQL server (issue 18): it answers, and the schema is current. */
+async function checkPostgres(name: string, target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<DatabaseCheck> {
+  const shown = redactPostgresUrl(target.url);
+  let facts: SchemaFacts;
+  try {
+    const reader = await openReader(target);
+    try {
+      facts = await reader.schema();
+    } finally {
+      await reader.close();
+    }
+  } catch (err) {
+    const why = (err as Error).message.split(target.url).join(shown);
+    return { result: fail(name, `${shown} cannot be reached`, [{ problem: `PostgreSQL: ${why}`, fix: 'check that the server runs and that DATABASE_URL names it right (host, port, user, password, database)' }]), target, usable: false };
+  }
+  const verdict = schemaVerdict(name, shown, facts);
+  if (verdict) return { ...verdict, target };
+  return { result: ok(name, `${shown}: connects, ${facts.total}/${facts.total} migrations applied`), target, usable: true };
+}
+
+export async function checkDatabase(e: DoctorEnv, cwd: string): Promise<DatabaseCheck> {
   const name = 'database';
   const skipped = needs(name, e, ['DATABASE_URL']);
-  const file = databaseFile(e.env.DATABASE_URL, cwd);
-  if (skipped) return { result: skipped, file, usable: false };
+  const target = databaseTarget(e.env.DATABASE_URL, cwd);
+  if (skipped) return { result: skipped, target, usable: false };
+  if (target.kind === 'postgres') return checkPostgres(name, target);
+  const file = target.file;
   const shown = displayPath(file, cwd);
   const dirOk = writableDir(dirname(file));
-  if (!dirOk.ok) return { result: fail(name, `${shown}: directory not usable`, [dirOk]), file, usable: false };
+  if (!dirOk.ok) return { result: fail(name, `${shown}: directory not usable`, [dirOk]), target, usable: false };
   if (!existsSync(file)) {
     const n = listMigrations().length;
-    return { result: warn(name, `${shown} does not exist yet`, [{ problem: `no database file yet (${n} migration${n === 1 ? '' : 's'} to apply)`, fix: `${MIGRATE_FIX}; it creates ${shown}` }]), file, usable: false };
+    return { result: warn(name, `${shown} does not exist yet`, [{ problem: `no database file yet (${n} migration${n === 1 ? '' : 's'} to apply)`, fix: `${MIGRATE_FIX}; it creates ${shown}` }]), target, usable: false };
   }
   try {
-    if (statSync(file).isDirectory()) return { result: fail(name, `${shown} is a directory`, [{ problem: `${shown} is a directory, not a database file`, fix: 'point DATABASE_URL at a file, e.g. file:./data/phoenix.db' }]), file, usable: false };
+    if (statSync(file).isDirectory()) return { result: fail(name, `${shown} is a directory`, [{ problem: `${shown} is a directory, not a database file`, fix: 'point DATABASE_URL at a file, e.g. file:./data/phoenix.db' }]), target, usable: false };
     accessSync(file, constants.R_OK | constants.W_OK);
   } catch (err) {
-    return { result: fail(name, `${shown} is not writable`, [{ problem: `${shown} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `give the service user read/write access to ${shown} (chown/chmod)` }]), file, usable: false };
+    return { result: fail(name, `${shown} is not writable`, [{ problem: `${shown} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `give the service user read/write access to ${shown} (chown/chmod)` }]), target, usable: false };
   }
-  let journal: string;
-  let pending: string[];
+  let facts: SchemaFacts;
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const reader = await openReader(target);
     try {
-      journal = String(db.pragma('journal_mode', { simple: true }));
-      db.prepare('SELECT count(*) FROM sqlite_master').get(); // reads the header: "not a database" shows here
+      facts = await reader.schema();
     } finally {
-      db.close();
+      await reader.close();
     }
-    pending = pendingMigrations(file);
   } catch (err) {
     return {
       result: fail(name, `${shown} cannot be opened`, [{ problem: `SQLite: ${(err as Error).message}`, fix: 'restore the file from a backup, or point DATABASE_URL at a new file (npm start creates and migrates it)' }]),
-      file,
+      target,
       usable: false,
     };
   }
-  const total = listMigrations().length;
-  const findings: Finding[] = [];
-  if (pending.length) findings.push({ problem: `${pending.length} of ${total} migration${total === 1 ? '' : 's'} not applied: ${pending.join(', ')} (the schema is older than this code)`, fix: MIGRATE_FIX });
-  const walOk = journal.toLowerCase() === 'wal';
-  if (pending.length === total) {
-    // nothing applied yet: a new (empty) file, which the first start migrates
-    return { result: warn(name, `${shown}: empty database (no migrations applied yet)`, [{ problem: `${total} migration${total === 1 ? '' : 's'} to apply`, fix: MIGRATE_FIX }]), file, usable: false };
-  }
-  if (pending.length) return { result: fail(name, `${shown}: schema out of date`, findings), file, usable: false };
-  if (!walOk) {
+  const verdict = schemaVerdict(name, shown, facts);
+  if (verdict) return { ...verdict, target };
+  const journal = facts.journalMode ?? '';
+  if (journal.toLowerCase() !== 'wal') {
     return {
       result: warn(name, `${shown}: journal mode ${journal}, not WAL`, [{ problem: `journal mode is ${journal}: readers would block the writer`, fix: 'npm start switches it to WAL; if it stays, keep the file on a local disk (WAL needs shared memory, not a network share)' }]),
-      file,
+      target,
       usable: true,
     };
   }
-  return { result: ok(name, `${shown}: opens, WAL, ${total}/${total} migrations applied`), file, usable: true };
+  return { result: ok(name, `${shown}: opens, WAL, ${facts.total}/${facts.total} migrations applied`), target, usable: true };
 }
 
 // ---------------------------------------------------------------------------------------
 // audit chain (quick: the last N beads)
 
-export function checkAuditChain(file: string, lastN = 1000): CheckResult {
+export async function checkAuditChain(target: DatabaseTarget, lastN = 1000): Promise<CheckResult> {
   const name = 'audit chain';
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  let rows: StoredBead[];
-  let total: number;
+  const reader = await openReader(target);
+  let tail: Awaited<ReturnType<typeof reader.beadTail>>;
   try {
-    total = Number((db.prepare('SELECT COUNT(*) AS n FROM "Bead"').get() as { n: number }).n);
-    rows = (db.prepare('SELECT * FROM "Bead" ORDER BY seq DESC LIMIT ?').all(lastN) as Row[]).reverse().map(beadFromRow);
+    tail = await reader.beadTail(lastN);
   } finally {
-    db.close();
+    await reader.close();
   }
+  const { total, beads: rows } = tail;
   const first = rows[0];
   if (!first) return ok(name, 'no beads yet (empty audit log)');
   // the window starts after the bead before the first one read (the genesis for bead #1)

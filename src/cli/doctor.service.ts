@@ -12,7 +12,7 @@ import type { ServiceFacts } from '../http/admin.schema.js';
 import { dayClockTime } from '../engine/people-time.js';
 import { displayPath } from '../config/load.js';
 import { fail, ok, warn, type CheckResult, type DoctorEnv } from './doctor.checks.js';
-import type { ServiceLookup } from './service-client.js';
+import { shownDatabase, type ServiceLookup } from './service-client.js';
 import { configDifferences } from './status.command.js';
 
 const NAME = 'service';
@@ -21,7 +21,7 @@ const GATEWAY_FIX = 'start IB Gateway (or TWS) and log in with the API enabled o
 
 export function checkService(found: ServiceLookup, load: () => AppConfig, cwd: string): CheckResult {
   if (found.kind === 'absent') {
-    const summary = `not running on this database (${displayPath(found.database, cwd)}): the checks below use this shell's configuration (.env and the environment)`;
+    const summary = `not running on this database (${shownDatabase(found.database, cwd)}): the checks below use this shell's configuration (.env and the environment)`;
     if (found.unreachable) return warn(NAME, summary, found.notes.map((n) => ({ problem: n })));
     return ok(NAME, summary, [...found.notes]);
   }
@@ -30,7 +30,7 @@ export function checkService(found: ServiceLookup, load: () => AppConfig, cwd: s
   const where = f.broker.host ? ` at ${f.broker.host}:${f.broker.port}` : '';
   const summary = `running at ${found.base} (${f.mode.toUpperCase()} mode, constitution "${f.constitution.name}"${f.constitution.demo ? ' DEMO' : ''}, broker ${b.name}${where} ${b.state})`;
   const notes = [
-    `pid ${f.pid}, up since ${dayClockTime(f.startedAt, f.constitution.timeZone)}, database ${displayPath(f.database, cwd)}${f.demoData ? ' (the DEMO service, on its own data)' : ''}, constitution file ${displayPath(f.constitution.path, cwd)}`,
+    `pid ${f.pid}, up since ${dayClockTime(f.startedAt, f.constitution.timeZone)}, database ${shownDatabase(f.database, cwd)}${f.demoData ? ' (the DEMO service, on its own data)' : ''}, constitution file ${displayPath(f.constitution.path, cwd)}`,
     ...configDifferences(load, f, cwd),
   ];
   if (b.state !== 'READY' || !b.canSubmit) {

@@ -160,13 +160,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const deps: DoctorDeps = { ...DEFAULT_DEPS, ...opts.deps };
   const e = readDoctorEnv(opts.env, opts.cwd);
   const config = checkConfig(opts.env, opts.cwd);
-  const db = checkDatabase(e, opts.cwd);
+  const db = await checkDatabase(e, opts.cwd);
   const beads = opts.beads ?? 1000;
-  const audit = (): CheckResult => {
+  const audit = async (): Promise<CheckResult> => {
     if (beads <= 0) return skip('audit chain', 'not checked (--beads 0)');
     if (!db.usable) return skip('audit chain', 'not checked: the database is not usable (see database)');
     try {
-      return checkAuditChain(db.file, beads);
+      return await checkAuditChain(db.target, beads);
     } catch (err) {
       return skip('audit chain', `not checked: ${(err as Error).message}`);
     }
@@ -187,7 +187,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     checkIntake(e, { fetch: deps.fetch, listenProbe: deps.listenProbe, timeoutMs: Math.min(deps.timeoutMs, 1500) }),
   ]);
   const broker = found.kind === 'running' ? { ...brokerChecked, notes: [...brokerChecked.notes, `checked as the running service uses it (broker ${found.admin.service.broker.name}, ${found.admin.service.mode.toUpperCase()} mode), whatever this shell's configuration says`] } : brokerChecked;
-  const results = [config, service, db.result, audit(), broker, ...telegram, intake, checkIntakeAuth(e)];
+  const results = [config, service, db.result, await audit(), broker, ...telegram, intake, checkIntakeAuth(e)];
   const redact = redactor(e.raw);
   const { lines, exitCode } = renderReport(results, opts.cwd);
   return { results, exitCode, lines: lines.map(redact) };

@@ -4,24 +4,25 @@
  *
  * Where it looks: the intake address of this shell's configuration (`.env` + environment,
  * INTAKE_HOST/INTAKE_PORT), then the address the last start recorded in the database
- * (SystemState `service.endpoint`: a service started with another INTAKE_PORT in its own
- * shell is found too). What it asks: GET /v1/admin/status with this shell's INTAKE_TOKEN.
+ * (SystemState `service.endpoint`, read through src/store/inspect.ts on SQLite or PostgreSQL:
+ * a service started with another INTAKE_PORT in its own shell is found too). What it asks: GET /v1/admin/status with this shell's INTAKE_TOKEN.
  * Whom it trusts: only a Phoenix whose database is this shell's database file: another
  * Phoenix on the port (the demo service on data/demo/, a test's service) is named, not used.
  */
 import { existsSync, realpathSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { checkEnv } from '../config/env.check.js';
 import { displayPath, mergedEnv } from '../config/load.js';
 import { KV } from '../engine/kv.keys.js';
 import { parseAdminStatus, type AdminStatus } from '../http/admin.schema.js';
-import { clientHost, databaseFile, type FetchLike } from './doctor.checks.js';
+import { isPostgresUrl } from '../store/db-path.js';
+import { databaseName, databaseTarget, openReader, type DatabaseTarget } from '../store/inspect.js';
+import { clientHost, type FetchLike } from './doctor.checks.js';
 
 export type ServiceLookup =
   | { readonly kind: 'running'; readonly base: string; readonly token: string | undefined; readonly admin: AdminStatus; readonly database: string }
   | {
       readonly kind: 'absent';
-      /** this shell's database file (absolute) */
+      /** this shell's database: the file (absolute), or the PostgreSQL URL without its password */
       readonly database: string;
       /** a Phoenix answered but cannot be used from here (other database, token): not "not running" */
       readonly unreachable: boolean;
@@ -54,21 +55,24 @@ function clientBase(url: string): string | null {
 }
 
 /** The intake address the last start recorded in the database, if any. */
-function recordedEndpoint(file: string): string | null {
-  if (!existsSync(file)) return null;
+async function recordedEndpoint(target: DatabaseTarget): Promise<string | null> {
+  if (target.kind === 'sqlite' && !existsSync(target.file)) return null;
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const reader = await openReader(target);
     try {
-      const row = db.prepare(`SELECT value FROM "SystemState" WHERE key = ?`).get(KV.serviceEndpoint) as { value: string } | undefined;
-      const url = row ? (JSON.parse(row.value) as { url?: unknown }).url : undefined;
+      const value = await reader.kvGet(KV.serviceEndpoint);
+      const url = value ? (JSON.parse(value) as { url?: unknown }).url : undefined;
       return typeof url === 'string' ? url : null;
     } finally {
-      db.close();
+      await reader.close();
     }
   } catch {
-    return null; // no such table yet (never started), or not readable: nothing recorded
+    return null; // never started, not readable, or the server does not answer: nothing recorded
   }
 }
+
+/** A database as a person reads it: a file relative to `cwd` when inside it, a PostgreSQL URL (no password) as it is. */
+export const shownDatabase = (database: string, cwd: string): string => (isPostgresUrl(database) ? database : displayPath(database, cwd));
 
 const real = (p: string): string => {
   try {
@@ -82,11 +86,12 @@ const real = (p: string): string => {
 export async function findService(opts: LookupOptions): Promise<ServiceLookup> {
   const raw = mergedEnv(opts.env, opts.cwd);
   const { view: env } = checkEnv(raw); // best effort: an invalid value falls back to its default
-  const database = databaseFile(env.DATABASE_URL, opts.cwd);
+  const target = databaseTarget(env.DATABASE_URL, opts.cwd);
+  const database = databaseName(target);
   const token = env.INTAKE_TOKEN;
   const fetchFn: FetchLike = opts.fetch ?? ((url, init) => fetch(url, init));
   const bases = [`http://${bracket(clientHost(env.INTAKE_HOST))}:${env.INTAKE_PORT}`];
-  const recorded = recordedEndpoint(database);
+  const recorded = await recordedEndpoint(target);
   const fromDb = recorded ? clientBase(recorded) : null;
   if (fromDb && !bases.includes(fromDb)) bases.push(fromDb);
 
@@ -124,7 +129,7 @@ export async function findService(opts: LookupOptions): Promise<ServiceLookup> {
     if (real(admin.service.database) !== real(database)) {
       unreachable = true;
       const what = admin.service.demoData ? 'the DEMO service, on its own database' : 'a Phoenix on another database';
-      notes.push(`${base} is ${what} (${displayPath(admin.service.database, opts.cwd)})${admin.service.demoData ? ': add --demo to talk to it' : ''}`);
+      notes.push(`${base} is ${what} (${shownDatabase(admin.service.database, opts.cwd)})${admin.service.demoData ? ': add --demo to talk to it' : ''}`);
       continue;
     }
     return { kind: 'running', base, token, admin, database };
@@ -135,7 +140,7 @@ export async function findService(opts: LookupOptions): Promise<ServiceLookup> {
 /** The one line every command prints when it falls back to the database. */
 export function fallbackLine(found: Extract<ServiceLookup, { kind: 'absent' }>, cwd: string, what = 'showing the database'): string {
   const lead = found.unreachable ? 'No service reachable on this database' : 'Service not running';
-  return `${lead} — ${what} (${displayPath(found.database, cwd)}).`;
+  return `${lead} — ${what} (${shownDatabase(found.database, cwd)}).`;
 }
 
 export interface IntentAnswer {

@@ -10,7 +10,8 @@ import type { ServiceFacts } from '../http/admin.schema.js';
 import { dayClockTime } from '../engine/people-time.js';
 import type { StatusSnapshot } from '../engine/status.usecase.js';
 import type { CliContext } from './context.js';
-import { fallbackLine, type ServiceLookup } from './service-client.js';
+import { isPostgresUrl } from '../store/db-path.js';
+import { fallbackLine, shownDatabase, type ServiceLookup } from './service-client.js';
 import { renderStatusText } from './status.text.js';
 
 type Running = Extract<ServiceLookup, { kind: 'running' }>;
@@ -19,7 +20,7 @@ type Running = Extract<ServiceLookup, { kind: 'running' }>;
 export function serviceLine(found: Running, cwd: string): string {
   const f = found.admin.service;
   const since = dayClockTime(f.startedAt, f.constitution.timeZone);
-  return `Service: running at ${found.base} — pid ${f.pid}, up since ${since}, database ${displayPath(f.database, cwd)}${f.demoData ? ' (the DEMO service, on its own data)' : ''}`;
+  return `Service: running at ${found.base} — pid ${f.pid}, up since ${since}, database ${shownDatabase(f.database, cwd)}${f.demoData ? ' (the DEMO service, on its own data)' : ''}`;
 }
 
 /** What this shell's configuration would start, where it differs from what runs (one note, or none). */
@@ -63,7 +64,7 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
   }
   ctx.io.out(fallbackLine(found, ctx.cwd));
   for (const n of found.notes) ctx.io.out(`  ${n}`);
-  if (!existsSync(found.database)) {
+  if (!isPostgresUrl(found.database) && !existsSync(found.database)) {
     ctx.io.out('  no database there yet: npm start creates it (nothing has run on this configuration)');
     return 0;
   }

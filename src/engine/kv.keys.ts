@@ -47,8 +47,6 @@ export const KV = {
 
 /** Keys that carry an id. */
 export const kvKeyOf = {
-  /** JSON PendingPromotion: one promotion request (promotion.usecase.ts) */
-  promotion: (promotionId: string) => `promotion:${promotionId}` as const,
   /** JSON: the contract details the broker confirmed for one instrument (contract-lookup.ts) */
   contract: (instrumentKey: string) => `contract:${instrumentKey}` as const,
 };

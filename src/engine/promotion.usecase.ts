@@ -46,10 +46,9 @@ import {
   type ShadowObservation,
   type ShadowStats,
 } from './shadow-record.js';
-import type { DriftRecord, StrategyRecord, Tx } from './store.port.js';
+import type { DriftRecord, PromotionDecisionRecord, PromotionRecord, StrategyRecord, Tx } from './store.port.js';
 import { normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
 import { clockTime, dateClockTime, isoUtc } from './people-time.js';
-import { kvKeyOf } from './kv.keys.js';
 
 export type { MissingItem } from './shadow-record.js';
 
@@ -79,26 +78,10 @@ export interface PromotionBundle {
   readonly missing: readonly string[];
 }
 
-export type PromotionDecisionRecord = {
-  readonly event: 'APPROVED' | 'PASSED' | 'REFUSED' | 'EXPIRED' | 'WITHDRAWN';
-  readonly by: string | null;
-  readonly at: number;
-  readonly reason?: string;
-  readonly tokenId?: string;
-};
+export type { PromotionDecisionRecord } from './store.port.js';
 
-/** A promotion request as stored (kv `promotion:<id>`). */
-export interface PendingPromotion {
-  readonly id: string;
-  readonly strategy: string;
-  readonly cardId: string;
-  readonly bundle: PromotionBundle;
-  readonly bundleHash: string;
-  readonly requestedBy: { readonly id: string; readonly name: string; readonly via: string };
-  readonly requestedAt: number;
-  readonly expiresAt: number;
-  readonly decision: PromotionDecisionRecord | null;
-}
+/** A promotion request as stored (the Store's PromotionRepo). */
+export type PendingPromotion = PromotionRecord;
 
 export type PromotionRequestOutcome =
   | { readonly kind: 'denied'; readonly message: string }
@@ -201,7 +184,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     };
     await tx.cards.insert(card);
     const record: PendingPromotion = { id: promotionId, strategy: name, cardId: card.id, bundle, bundleHash: hash, requestedBy: actorRef(actor), requestedAt: now, expiresAt: card.expiresAt, decision: null };
-    await tx.kv.set(kvKeyOf.promotion(promotionId), JSON.stringify(record), now);
+    await tx.promotions.save(record, now);
     tx.beads.append({ type: 'PROMOTION', intentId: promotionId, ts: now, payload: { strategy: name, from: 'SHADOW', to: 'LIVE', event: 'REQUESTED', bundle, bundleHash: hash, promotionId, cardId: card.id, actor: actorRef(actor) } });
     tx.beads.append({ type: 'CARD', intentId: promotionId, ts: now, payload: { cardId: card.id, kind: 'PROMOTION', event: 'CREATED' } });
     return {
@@ -308,14 +291,14 @@ export function safetyMissing(kills: readonly KillFlag[], drifts: readonly Drift
 export async function finishCard(tx: Tx, card: CardRecord, p: PendingPromotion, actor: Actor, now: number, decision: PromotionDecisionRecord): Promise<void> {
   await tx.cards.update(card.id, { status: 'DECIDED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
   await tx.cards.touch(card.id, now);
-  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...p, decision } satisfies PendingPromotion), now);
+  await tx.promotions.save({ ...p, decision }, now);
 }
 
 export async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardRecord, p: PendingPromotion): Promise<void> {
   const now = ctx.clock.now();
   await tx.cards.update(card.id, { status: 'EXPIRED', updatedAt: now });
   await tx.cards.touch(card.id, now);
-  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...p, decision: { event: 'EXPIRED', by: null, at: now } } satisfies PendingPromotion), now);
+  await tx.promotions.save({ ...p, decision: { event: 'EXPIRED', by: null, at: now } }, now);
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'EXPIRED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash } });
   tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'EXPIRED' } });
 }
@@ -324,13 +307,7 @@ export async function expirePromotion(ctx: EngineContext, tx: Tx, card: CardReco
 // Shared with the registry (demote withdraws pending promotions) and the bot's card view
 
 export async function loadPending(tx: Tx, promotionId: string): Promise<PendingPromotion | null> {
-  const raw = await tx.kv.get(kvKeyOf.promotion(promotionId));
-  if (!raw) return null;
-  try {
-    return JSON.parse(raw) as PendingPromotion;
-  } catch {
-    return null;
-  }
+  return tx.promotions.get(promotionId);
 }
 
 /**
@@ -357,7 +334,7 @@ export async function closePromotionCard(ctx: EngineContext, tx: Tx, p: PendingP
   await tx.cards.update(p.card.id, { status: 'CLOSED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
   await tx.cards.touch(p.card.id, now);
   const { card: _card, ...stored } = p;
-  await tx.kv.set(kvKeyOf.promotion(p.id), JSON.stringify({ ...stored, decision: { event: 'WITHDRAWN', by: actor.name, at: now, reason } } satisfies PendingPromotion), now);
+  await tx.promotions.save({ ...stored, decision: { event: 'WITHDRAWN', by: actor.name, at: now, reason } }, now);
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'WITHDRAWN', promotionId: p.id, cardId: p.card.id, bundleHash: p.bundleHash, actor: actorRef(actor), reason } });
 }
 

@@ -1,15 +1,20 @@
 /**
- * Store port: repositories the engine uses inside one transaction. The Prisma/SQLite
- * implementation lives in src/store; a PostgreSQL one would be an adapter change only.
+ * Store port: the repositories of every table, used inside one transaction. Three adapters in
+ * src/store implement it (better-sqlite3, the default; Prisma; PostgreSQL) and pass one
+ * contract suite (test/store/store.contract.test.ts). Nothing outside src/store runs SQL.
  *
  * Contract: everything done through one `Tx` commits or rolls back together, including
  * the beads and alerts appended to it (they are flushed just before commit, in order).
  */
+import type { AlertOutboxRepo } from './alert-outbox.port.js';
 import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
 import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
 import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
 import type { KvKey } from './kv.keys.js';
+import type { PromotionBundle } from './promotion.usecase.js';
+
+export type { AlertOutboxRepo, NewOutboxMessage, OutboxAlert, OutboxCounts, OutboxMessage, SnoozeOffer } from './alert-outbox.port.js';
 
 export interface DriftRecord {
   readonly id: string;
@@ -127,8 +132,10 @@ export interface CardRepo {
   listOpen(kind?: CardRecord['kind']): Promise<CardRecord[]>;
 }
 
+/** The engine's side of the alert outbox: raise (flushed with the transaction), count. The sender's side is AlertOutboxRepo. */
 export interface AlertRepo {
   enqueue(d: AlertDraft): void;
+  /** alerts not yet delivered (PENDING) */
   backlog(): Promise<number>;
 }
 
@@ -138,6 +145,35 @@ export interface DriftRepo {
   unresolved(): Promise<DriftRecord[]>;
   resolve(id: string, resolution: string, by: string, note: string, now: number): Promise<boolean>;
   markEscalated(id: string, now: number): Promise<boolean>;
+}
+
+/** How a promotion request ended. */
+export interface PromotionDecisionRecord {
+  readonly event: 'APPROVED' | 'PASSED' | 'REFUSED' | 'EXPIRED' | 'WITHDRAWN';
+  readonly by: string | null;
+  readonly at: number;
+  readonly reason?: string;
+  readonly tokenId?: string;
+}
+
+/** A promotion request (SHADOW → LIVE, SPEC 16): the bundle the approver saw, who asked, how it ended. */
+export interface PromotionRecord {
+  readonly id: string;
+  readonly strategy: string;
+  readonly cardId: string;
+  readonly bundle: PromotionBundle;
+  readonly bundleHash: string;
+  readonly requestedBy: { readonly id: string; readonly name: string; readonly via: string };
+  readonly requestedAt: number;
+  readonly expiresAt: number;
+  /** null while the request is open */
+  readonly decision: PromotionDecisionRecord | null;
+}
+
+export interface PromotionRepo {
+  get(id: string): Promise<PromotionRecord | null>;
+  /** insert, or replace the stored request of that id (its decision, once taken) */
+  save(p: PromotionRecord, now: number): Promise<void>;
 }
 
 export interface StrategyRepo {
@@ -172,6 +208,8 @@ export interface JobRunRepo {
 export interface KvRepo {
   get(key: KvKey): Promise<string | null>;
   set(key: KvKey, value: string, now: number): Promise<void>;
+  /** absent afterwards (no error when it was) */
+  delete(key: KvKey): Promise<void>;
 }
 
 /** One order as the simulated broker's book holds it (SimBookState). */
@@ -228,8 +266,11 @@ export interface Tx {
   readonly kills: KillRepo;
   readonly cards: CardRepo;
   readonly alerts: AlertRepo;
+  /** the alert sender's: messages composed from the alerts and their delivery */
+  readonly alertOutbox: AlertOutboxRepo;
   readonly drifts: DriftRepo;
   readonly strategies: StrategyRepo;
+  readonly promotions: PromotionRepo;
   readonly kv: KvRepo;
   readonly jobs: JobRunRepo;
   readonly simBook: SimBookRepo;

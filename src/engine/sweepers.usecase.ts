@@ -8,7 +8,6 @@ import { transition, type EngineContext } from './context.js';
 import type { Tx } from './store.port.js';
 import { expireToken, submitWithToken, type SubmitOutcome } from './execution.js';
 import { openPromotionsOf } from './promotion.usecase.js';
-import { kvKeyOf } from './kv.keys.js';
 
 export async function expireDue(ctx: EngineContext): Promise<{ cards: number; tokens: number }> {
   const now = ctx.clock.now();
@@ -80,14 +79,8 @@ export async function retryWaitingSubmissions(ctx: EngineContext): Promise<Submi
  * unknown (the caller then only marks the card expired).
  */
 async function expirePromotionCard(ctx: EngineContext, tx: Tx, promotionId: string, cardId: string): Promise<boolean> {
-  const raw = await tx.kv.get(kvKeyOf.promotion(promotionId));
-  let strategy: unknown;
-  try {
-    strategy = raw ? (JSON.parse(raw) as { strategy?: unknown }).strategy : undefined;
-  } catch {
-    strategy = undefined;
-  }
-  if (typeof strategy !== 'string') return false;
-  await openPromotionsOf(tx, strategy, ctx, ctx.clock.now());
+  const request = await tx.promotions.get(promotionId);
+  if (!request) return false;
+  await openPromotionsOf(tx, request.strategy, ctx, ctx.clock.now());
   return (await tx.cards.get(cardId))?.status !== 'OPEN';
 }

@@ -9,27 +9,11 @@ import { hostname } from 'node:os';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated-pg/client.js';
+import { rawTypes } from './pg.types.js';
 
 export type PgDb = InstanceType<typeof PrismaClient>;
 
 export { isPostgresUrl, postgresPassword, redactPostgresUrl } from './db-path.js';
-
-const TIMESTAMP = 1114; // timestamp without time zone: Prisma's DateTime on PostgreSQL, always UTC
-const TIMESTAMPTZ = 1184;
-const INT8 = 20;
-
-/**
- * Raw rows as the SQLite rows look: timestamps as epoch-ready ISO text in UTC (pg would read
- * `timestamp` in the process's local zone), counts as numbers.
- */
-const rawTypes: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === TIMESTAMP) return (s: string) => `${s.replace(' ', 'T')}Z`;
-    if (oid === TIMESTAMPTZ) return (s: string) => new Date(s).toISOString();
-    if (oid === INT8) return (s: string) => Number(s);
-    return pg.types.getTypeParser(oid, format as 'text');
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
 
 /**
  * A transaction left open this long with nothing sent (its process frozen or cut off) is ended

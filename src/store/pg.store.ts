@@ -4,7 +4,7 @@
  * available for inspection and tools (`db`). What several processes on one database need is all
  * inside the database:
  *
- * - One writer at a time. Every transaction takes the desk's write lock
+ * - One writer at a time. Every transaction (the alert sender's too) takes the desk's write lock
  *   (`pg_advisory_xact_lock`) first and holds it to COMMIT: the same one-at-a-time semantics as
  *   SQLite's BEGIN IMMEDIATE, across processes. The gates read open quantity, trades today and
  *   P&L and then write; two processes approving at once would otherwise each pass a limit the
@@ -20,7 +20,6 @@
  * Token consume and state transitions are single conditional UPDATEs, as on SQLite.
  */
 import type pg from 'pg';
-import type { OutboxDb, SqlExec } from '../alerts/outbox.db.js';
 import type { AlertDraft } from '../engine/alerts.table.js';
 import type { CommittedBeads } from '../engine/audit.anchor.js';
 import type { BeadDraft } from '../engine/beads.js';
@@ -28,7 +27,8 @@ import type { Store, Tx } from '../engine/store.port.js';
 import type { Db } from './database.js';
 import type { PgDb } from './pg.database.js';
 import { PG_LOCK } from './pg.migrate.js';
-import { flushPg, pgTx } from './pg.tx.js';
+import { flushPg } from './pg.flush.js';
+import { pgTx } from './pg.tx.js';
 
 /** The one LeaderLease row of a desk. */
 export const LEASE_NAME = 'desk';
@@ -42,12 +42,6 @@ export class FencedError extends Error {
     this.name = 'FencedError';
   }
 }
-
-/** `?` placeholders (the outbox's portable SQL) → PostgreSQL's `$1, $2, …`. */
-export const toPgParams = (sql: string): string => {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-};
 
 // One round trip: BEGIN, then the lock (each statement of a simple query takes its own snapshot,
 // so the epoch read after it sees a takeover committed while we waited).
@@ -155,31 +149,6 @@ export class PgStore implements Store {
     } finally {
       client.release();
     }
-  }
-
-  /** The alert outbox's transactions (src/alerts/outbox.db.ts), under the same write lock. */
-  outboxDb(): OutboxDb {
-    return {
-      tx: async (fn) => {
-        const client = await this.pool.connect();
-        let broken: unknown = null;
-        try {
-          await client.query(BEGIN_LOCKED);
-          const sql: SqlExec = {
-            all: async (text, ...p) => (await client.query(toPgParams(text), p)).rows as Record<string, unknown>[],
-            run: async (text, ...p) => (await client.query(toPgParams(text), p)).rowCount ?? 0,
-          };
-          const result = await fn(sql);
-          await client.query('COMMIT');
-          return result;
-        } catch (e) {
-          await client.query('ROLLBACK').catch((re: unknown) => (broken = re));
-          throw e;
-        } finally {
-          client.release(broken ? (broken as Error) : undefined);
-        }
-      },
-    };
   }
 
   /** Let running transactions finish (a pool ended under one would wait for it forever), then close. */

@@ -10,13 +10,12 @@
  * Why not Prisma here: the approval path runs ~25 statements in 4 transactions; through Prisma's
  * driver adapter each costs ~0.5–1 ms, through `pg` ~0.1 ms (bench/postgres.bench.ts).
  */
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { alertDef, groupKeyOf, type AlertDraft } from '../engine/alerts.table.js';
-import type { CommittedBeads } from '../engine/audit.anchor.js';
-import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
+import type { AlertDraft } from '../engine/alerts.table.js';
+import type { BeadDraft } from '../engine/beads.js';
 import { OPEN_STATES } from '../engine/domain.js';
 import { DuplicateOrderError, type Tx } from '../engine/store.port.js';
+import { outboxRepo } from './outbox.sql.js';
 import * as sb from './sim-book.rows.js';
 import { SIM_BOOK_ID } from './sim-book.rows.js';
 import * as r from './sqlite.rows.js';
@@ -35,9 +34,11 @@ export function pgText(sql: string): { name: string; text: string } {
   return t;
 }
 
-const ID_PREFIX = randomBytes(6).toString('base64url');
-let idCounter = 0;
-const newId = (prefix: string) => `${prefix}_${ID_PREFIX}${(idCounter++).toString(36)}`;
+/** `?` placeholders (portable SQL, e.g. the alert outbox's) → PostgreSQL's `$1, $2, …`. */
+export const toPgParams = (sql: string): string => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
 
 export interface PgTxHooks {
   /** before a write that makes a broker order PENDING (the fencing check) */
@@ -197,6 +198,11 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
       enqueue: (d) => void alertBuffer.push(d),
       backlog: async () => Number((await one(`SELECT COUNT(*) AS c FROM "Alert" WHERE status = 'PENDING'`))?.c ?? 0),
     },
+    // unnamed statements: the outbox's IN lists vary in length; its identifiers are quoted already
+    alertOutbox: outboxRepo({
+      all: async (sql, ...p) => (await c.query(toPgParams(sql), p)).rows as r.Row[],
+      run: async (sql, ...p) => (await c.query(toPgParams(sql), p)).rowCount ?? 0,
+    }),
     drifts: {
       insert: async (d) => insert('Drift', { ...d, local: JSON.stringify(d.local), broker: JSON.stringify(d.broker), detectedAt: r.iso(d.detectedAt), escalatedAt: r.isoOrNull(d.escalatedAt), resolvedAt: r.isoOrNull(d.resolvedAt) }),
       get: async (id) => {
@@ -216,6 +222,17 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
         void (await run(`INSERT INTO "Strategy"(name, stage, since, changedBy) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET stage = excluded.stage, since = excluded.since, changedBy = excluded.changedBy`, s.name, s.stage, r.iso(s.since), s.changedBy)),
       list: async () => (await all(`SELECT * FROM "Strategy" ORDER BY name ASC`)).map(r.strategyFromRow),
     },
+    promotions: {
+      get: async (id) => {
+        const row = await one(`SELECT * FROM "PromotionRequest" WHERE id = ?`, id);
+        return row ? r.promotionFromRow(row) : null;
+      },
+      save: async (p, now) => {
+        const cols = r.promotionColumns(p, now);
+        const { id: _id, ...set } = cols;
+        if (!(await updateWhere('PromotionRequest', set, 'id = ?', [p.id]))) await insert('PromotionRequest', cols);
+      },
+    },
     jobs: {
       insert: async (j) => insert('JobRun', { id: j.id, job: j.job, startedAt: r.iso(j.startedAt), endedAt: r.isoOrNull(j.endedAt), outcome: j.outcome, detail: j.detail }),
       finish: async (id, endedAt, outcome, detail) => void (await run(`UPDATE "JobRun" SET endedAt = ?, outcome = ?, detail = ? WHERE id = ?`, r.iso(endedAt), outcome, detail, id)),
@@ -233,6 +250,7 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
     kv: {
       get: async (key) => ((await one(`SELECT value FROM "SystemState" WHERE key = ?`, key))?.value as string | undefined) ?? null,
       set: async (key, value, now) => void (await run(`INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt`, key, value, r.iso(now))),
+      delete: async (key) => void (await run(`DELETE FROM "SystemState" WHERE key = ?`, key)),
     },
     simBook: {
       load: async () => {
@@ -265,30 +283,4 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
       },
     },
   };
-}
-
-/** Insert the transaction's alerts and beads (under the write lock: the head is ours); the range appended. */
-export async function flushPg(c: pg.PoolClient, beads: BeadDraft[], alerts: AlertDraft[]): Promise<CommittedBeads | null> {
-  const q = async (sql: string, p: unknown[]) => {
-    const { name, text } = pgText(sql);
-    return c.query({ name, text, values: p });
-  };
-  for (const a of alerts) {
-    const def = alertDef(a.type);
-    const id = newId('alr');
-    await q(`INSERT INTO "Alert"(id, type, severity, groupKey, payload, createdAt, status) VALUES (?, ?, ?, ?, ?, ?, 'PENDING')`, [id, a.type, def.severity, groupKeyOf(a), JSON.stringify(a.payload), r.iso(a.at)]);
-    beads.push({ type: 'ALERT', intentId: a.payload.intentId ?? null, payload: { alertId: id, alertType: a.type, severity: def.severity, event: 'RAISED' }, ts: a.at });
-  }
-  if (!beads.length) return null;
-  const headRow = (await q(`SELECT seq, hash FROM "Bead" ORDER BY seq DESC LIMIT 1`, [])).rows[0] as { seq: number; hash: string } | undefined;
-  const rows = chainBeads(headRow ? { seq: Number(headRow.seq), hash: headRow.hash } : EMPTY_HEAD, beads, () => newId('bd'));
-  // one statement for the whole batch
-  const values: unknown[] = [];
-  const tuples = rows.map((b) => {
-    values.push(b.seq, b.id, b.type, b.intentId, b.payload, r.iso(b.ts), b.prevHash, b.hash, b.hashVersion);
-    return `(${Array.from({ length: 9 }, () => '?').join(', ')})`;
-  });
-  await c.query(pgText(`INSERT INTO "Bead"(seq, id, type, intentId, payload, ts, prevHash, hash, hashVersion) VALUES ${tuples.join(', ')}`).text, values);
-  const last = rows[rows.length - 1] as StoredBead;
-  return { from: rows[0]!.seq, seq: last.seq, hash: last.hash };
 }

@@ -7,7 +7,7 @@
 import type { StoredBead } from '../engine/beads.js';
 import type { CardRecord, FillRecord, IntentRecord, KillFlag, OrderRecord, TokenRecord } from '../engine/domain.js';
 import type { IntentInput } from '../engine/intent.schema.js';
-import type { DriftRecord, StrategyRecord } from '../engine/store.port.js';
+import type { DriftRecord, PromotionDecisionRecord, PromotionRecord, StrategyRecord } from '../engine/store.port.js';
 
 export type Row = Record<string, unknown>;
 
@@ -185,3 +185,52 @@ export const strategyFromRow = (r: Row): StrategyRecord => ({
   since: t(r.since),
   changedBy: s(r.changedBy),
 });
+
+/** A promotion request's columns (`now`: updatedAt). */
+export function promotionColumns(p: PromotionRecord, now: number): Row {
+  const d = p.decision;
+  return {
+    id: p.id,
+    strategy: p.strategy,
+    cardId: p.cardId,
+    bundle: JSON.stringify(p.bundle),
+    bundleHash: p.bundleHash,
+    requestedById: p.requestedBy.id,
+    requestedByName: p.requestedBy.name,
+    requestedVia: p.requestedBy.via,
+    requestedAt: iso(p.requestedAt),
+    expiresAt: iso(p.expiresAt),
+    decisionEvent: d?.event ?? null,
+    decisionBy: d?.by ?? null,
+    decisionAt: isoOrNull(d?.at),
+    decisionReason: d?.reason ?? null,
+    decisionTokenId: d?.tokenId ?? null,
+    updatedAt: iso(now),
+  };
+}
+
+/** A promotion request from its row (timestamps as ISO text or Date: every adapter's rows). */
+export function promotionFromRow(r: Row): PromotionRecord {
+  const at = (v: unknown) => (v instanceof Date ? v.getTime() : t(v));
+  const decision: PromotionDecisionRecord | null =
+    r.decisionEvent === null || r.decisionEvent === undefined
+      ? null
+      : {
+          event: s(r.decisionEvent) as PromotionDecisionRecord['event'],
+          by: sn(r.decisionBy),
+          at: at(r.decisionAt),
+          ...(r.decisionReason != null ? { reason: s(r.decisionReason) } : {}),
+          ...(r.decisionTokenId != null ? { tokenId: s(r.decisionTokenId) } : {}),
+        };
+  return {
+    id: s(r.id),
+    strategy: s(r.strategy),
+    cardId: s(r.cardId),
+    bundle: JSON.parse(s(r.bundle)) as PromotionRecord['bundle'],
+    bundleHash: s(r.bundleHash),
+    requestedBy: { id: s(r.requestedById), name: s(r.requestedByName), via: s(r.requestedVia) },
+    requestedAt: at(r.requestedAt),
+    expiresAt: at(r.expiresAt),
+    decision,
+  };
+}

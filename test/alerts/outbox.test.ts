@@ -6,7 +6,6 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender } from '../../src/alerts/sender.js';
-import { outboxDbFor, outboxSql } from '../../src/alerts/outbox.db.js';
 import { KV, type KvKey } from '../../src/engine/kv.keys.js';
 import type { AlertTransport } from '../../src/alerts/transport.js';
 import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
@@ -34,15 +33,8 @@ const kv = (store: Store, key: KvKey) => store.tx((tx) => tx.kv.get(key));
 
 /** Every alert row and the message it was folded into, as the outbox itself sees them. */
 async function dbCounts(store: Store): Promise<{ alerts: number; sent: number; messageSum: number; unassigned: number }> {
-  return outboxDbFor(store).tx(async (sql) => {
-    const one = async (q: string) => Number((await sql.all(q))[0]?.n ?? 0);
-    return {
-      alerts: await one(`SELECT COUNT(*) AS n FROM "Alert"`),
-      sent: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE status = 'SENT' AND "messageId" IS NOT NULL`),
-      messageSum: await one(`SELECT COALESCE(SUM("alertCount"), 0) AS n FROM "AlertMessage" WHERE status = 'SENT'`),
-      unassigned: await one(`SELECT COUNT(*) AS n FROM "Alert" WHERE "messageId" IS NULL`),
-    };
-  });
+  const c = await store.tx((tx) => tx.alertOutbox.counts());
+  return { alerts: c.alerts, sent: c.sentInMessages, messageSum: c.deliveredAlertCount, unassigned: c.unassigned };
 }
 
 async function restartScenario(firstTransport: (real: AlertTransport) => AlertTransport) {
@@ -131,7 +123,7 @@ describe('store adapters', () => {
     expect(await dbCounts(h.app.store)).toEqual({ alerts: 300, sent: 300, messageSum: 300, unassigned: 0 });
     expect(sender.stats.tickErrors).toBe(0);
     // the pacing memory reads sentAt back as the instant it was written (fake clock: no later than now)
-    const sent = await outboxDbFor(h.app.store).tx((sql) => outboxSql.recentSends(sql, CHAT_ID, 5));
+    const sent = await h.app.store.tx((tx) => tx.alertOutbox.recentSends(CHAT_ID, 5));
     expect(sent.length).toBeGreaterThan(0);
     for (const t of sent) expect(t).toBeLessThanOrEqual(h.clock.now());
     expect(h.clock.now() - sent[0]!).toBeLessThan(10 * 60_000);
@@ -234,7 +226,7 @@ describe('Telegram failures', () => {
     }
     expect(await kv(h.app.store, KV.telegramDown)).not.toBeNull();
     // alerts kept folding into the next digest instead of piling up stale messages
-    const composedDuring = await outboxDbFor(h.app.store).tx(async (sql) => Number((await sql.all(`SELECT COUNT(*) AS n FROM "AlertMessage" WHERE status <> 'SENT'`))[0]?.n));
+    const composedDuring = (await h.app.store.tx((tx) => tx.alertOutbox.counts())).undeliveredMessages;
     expect(composedDuring).toBeLessThanOrEqual(2); // one digest + one CRITICAL that jumps the queue
     sandbox.setOutage(undefined);
     expect(h.clock.now() - t0).toBe(600_000);

@@ -1,6 +1,5 @@
 /** Alerts raised by the real engine travel the whole pipeline: outbox → digest → sandbox chat. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { outboxDbFor } from '../../src/alerts/outbox.db.js';
 import { countAlertsInText } from '../../src/alerts/render.js';
 import { approver, cardOf } from '../support/harness.js';
 import { chatView, drain, enqueue, makeRig, runFor, type Rig } from './helpers.js';
@@ -56,7 +55,7 @@ describe('engine alerts through the pipeline', () => {
     const view = chatView(sandbox);
     const rows = await h.app.store.tx((tx) => tx.alerts.backlog());
     expect(rows).toBe(0);
-    const raised = await outboxDbFor(h.app.store).tx(async (sql) => Number((await sql.all(`SELECT COUNT(*) AS n FROM "Alert"`))[0]?.n));
+    const raised = (await h.app.store.tx((tx) => tx.alertOutbox.counts())).alerts;
     expect(raised).toBeGreaterThanOrEqual(6); // halt, 3 blocked, disconnect, stall (+ whatever else the engine said)
     expect(view.accounted).toBe(raised);
     expect(view.shown).toBe(view.texts.reduce((n, t) => n + countAlertsInText(t), 0));

@@ -20,7 +20,6 @@ import type { Store } from '../../src/engine/store.port.js';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
 import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
-import { kvKeyOf } from '../../src/engine/kv.keys.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -80,11 +79,11 @@ describe('INV-PROMOTION-T2-1', () => {
     //    PostgreSQL's, issue 18), the Prisma model only in the Prisma adapter's upsert, no seed
     //    rows in migrations or scripts
     const sqlWriters = files.filter((f) => /(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|REPLACE\s+INTO|DELETE\s+FROM)\s+"?Strategy"?\b/i.test(readFileSync(f, 'utf8'))).map(rel);
-    expect(sqlWriters.sort()).toEqual(['src/store/pg.tx.ts', 'src/store/sqlite.store.ts']);
+    expect(sqlWriters.sort()).toEqual(['src/store/pg.tx.ts', 'src/store/sqlite.tx.ts']);
     for (const adapter of sqlWriters) expect(readFileSync(join(ROOT, adapter), 'utf8').match(/INTO "Strategy"/g)).toHaveLength(1);
     const prismaWriters = files.filter((f) => /\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/.test(readFileSync(f, 'utf8'))).map(rel);
-    expect(prismaWriters).toEqual(['src/store/prisma.store.ts']);
-    expect(readFileSync(join(ROOT, 'src/store/prisma.store.ts'), 'utf8').match(/\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/g)).toHaveLength(1);
+    expect(prismaWriters).toEqual(['src/store/prisma.records.ts']);
+    expect(readFileSync(join(ROOT, 'src/store/prisma.records.ts'), 'utf8').match(/\.strategy\.(upsert|create|createMany|update|updateMany|delete|deleteMany)\(/g)).toHaveLength(1);
   });
 
   it('INV-PROMOTION-T2-1: APPROVE issues a PROMOTION token bound to the bundle hash and consumes it in the same transaction as the APPROVED bead and the flip', async () => {
@@ -175,11 +174,9 @@ describe('INV-PROMOTION-T2-1', () => {
     h = await makeHarness();
     const req = await requested(h);
     // tamper with the stored request: the hash recorded in the audit chain no longer matches
-    const key = kvKeyOf.promotion(req.promotionId);
-    const raw = await h.app.store.tx((tx) => tx.kv.get(key));
-    const stored = JSON.parse(raw!) as { bundle: { evidence: { sessionsObserved: number } }; bundleHash: string };
-    stored.bundle.evidence.sessionsObserved = 99;
-    await h.app.store.tx((tx) => tx.kv.set(key, JSON.stringify(stored), h!.clock.now()));
+    const stored = (await h.app.store.tx((tx) => tx.promotions.get(req.promotionId)))!;
+    const tampered = { ...stored, bundle: { ...stored.bundle, evidence: { ...stored.bundle.evidence, sessionsObserved: 99 } } };
+    await h.app.store.tx((tx) => tx.promotions.save(tampered, h!.clock.now()));
     const d = await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver);
     expect(d.kind === 'blocked' && d.missing.map((m) => m.code)).toEqual(['BUNDLE_CHANGED']);
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
