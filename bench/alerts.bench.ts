@@ -30,7 +30,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -38,6 +37,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { countAlertsInText } from '../src/alerts/render.js';
 import { alertDef, type AlertDraft, type AlertType } from '../src/engine/index.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
+import { freePort } from '../test/support/ports.js';
+import type { BenchRow } from './stats.js';
 
 const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const TOKEN = '7000000017:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'; // shaped like a BotFather token: the service validates it
@@ -45,14 +46,7 @@ const CHAT = -1001001;
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(import.meta.dirname, '..');
 
-interface Row {
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly baseline?: string;
-  readonly ratio?: number;
-  readonly target?: string;
-}
+type Row = BenchRow;
 
 // === The flood (same for both sides)
 
@@ -211,16 +205,6 @@ export async function runOurs(apiRoot: string, onStart: (t0: number) => void, no
 }
 
 // === Alertmanager side
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface AmRun {
   readonly url: string;

@@ -6,36 +6,18 @@
  */
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import type { Harness } from '../test/support/harness.js';
+import { approvalRig, intakeThroughput } from './approval.rig.js';
 import { SimBroker } from '../src/broker/sim/index.js';
-import { seededRandom, type BracketRequest, type BrokerPort, type SubmitPermit } from '../src/engine/index.js';
-import { approver, makeHarness, cardOf } from '../test/support/harness.js';
 import { percentile, type BenchRow } from './stats.js';
 
-/** Big limits so 1,000 trades in one "day" are not refused by the trade/position gates. */
-const BENCH_LIMITS = { limits: { maxTradesPerDay: 1e9, maxPositionPerInstrument: 1e9, dailyLossCapUsd: 1e9, maxConsecutiveLosses: 1e9 } };
-
 export async function benchApproval(n = 1000): Promise<BenchRow[]> {
-  let placedAt = 0;
-  const h = await makeHarness({
-    constitution: BENCH_LIMITS,
-    broker: (clock) => {
-      const sim = new SimBroker({ clock, random: seededRandom(9), profile: 'INSTANT', prices: { MES: 6010.25 } });
-      const place = sim.placeBracket.bind(sim);
-      (sim as BrokerPort).placeBracket = (req: BracketRequest, permit: SubmitPermit) => {
-        placedAt = performance.now();
-        return place(req, permit);
-      };
-      return sim;
-    },
-  });
+  const { h, approveOne } = await approvalRig();
   try {
     // warm-up
-    for (let i = 0; i < 50; i++) await oneApproval(h);
+    for (let i = 0; i < 50; i++) await approveOne();
     const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const { t0 } = await oneApproval(h, (t) => times.push(placedAt - t));
-      void t0;
-    }
+    for (let i = 0; i < n; i++) times.push(await approveOne());
     const bare = await bareTransactions(h.app.db, h.dbFile, 1000);
     const intake = await intakeThroughput(h, 3000, 1);
     const intakeConcurrent = await intakeThroughput(h, 6000, 16);
@@ -50,21 +32,9 @@ export async function benchApproval(n = 1000): Promise<BenchRow[]> {
   } finally {
     await h.close();
   }
-
-  async function oneApproval(hh: typeof h, record?: (t0: number) => void) {
-    const r = await hh.engine.submitIntent(hh.intent());
-    if (r.kind !== 'accepted' || r.state !== 'PROPOSED') throw new Error(`bench intent not proposed: ${JSON.stringify(r)}`);
-    const card = await cardOf(hh, r.intentId);
-    const t0 = performance.now();
-    const d = await hh.engine.decide(card.id, 'APPROVE', approver);
-    if (d.kind !== 'approved' || d.submit.kind !== 'submitted') throw new Error(`bench approval failed: ${JSON.stringify(d)}`);
-    record?.(t0);
-    await hh.settle();
-    return { t0 };
-  }
 }
 
-async function bareTransactions(db: Awaited<ReturnType<typeof makeHarness>>['app']['db'], file: string, n: number) {
+async function bareTransactions(db: Harness['app']['db'], file: string, n: number) {
   const prisma: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -84,19 +54,4 @@ async function bareTransactions(db: Awaited<ReturnType<typeof makeHarness>>['app
   }
   raw.close();
   return { prismaP50: percentile(prisma, 50), prismaP99: percentile(prisma, 99), rawP50: percentile(rawTimes, 50) };
-}
-
-/** Intents through the engine's intake, `inFlight` at a time (as concurrent HTTP requests). */
-async function intakeThroughput(h: Awaited<ReturnType<typeof makeHarness>>, n: number, inFlight: number): Promise<number> {
-  const bodies = Array.from({ length: n }, () => h.intent());
-  let next = 0;
-  const worker = async () => {
-    while (next < bodies.length) {
-      const r = await h.engine.submitIntent(bodies[next++]);
-      if (r.kind !== 'accepted' || r.state !== 'PROPOSED') throw new Error(`intake bench: ${JSON.stringify(r)}`);
-    }
-  };
-  const t = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return n / ((performance.now() - t) / 1000);
 }

@@ -9,16 +9,15 @@
  *
  *   BENCH_ONLY=postgres npm run bench
  */
-import { kvKeyOf, seededRandom, type BracketRequest, type BrokerPort, type SubmitPermit } from '../src/engine/index.js';
+import { kvKeyOf } from '../src/engine/index.js';
 import { performance } from 'node:perf_hooks';
 import { SimBroker } from '../src/broker/sim/index.js';
 import { PG_LOCK } from '../src/store/pg.migrate.js';
 import { PgStore } from '../src/store/pg.store.js';
-import { approver, cardOf, makeHarness, type Harness } from '../test/support/harness.js';
+import type { Harness } from '../test/support/harness.js';
 import { startPostgres } from '../test/support/postgres.js';
+import { approvalRig, intakeThroughput } from './approval.rig.js';
 import { percentile, type BenchRow } from './stats.js';
-
-const BENCH_LIMITS = { limits: { maxTradesPerDay: 1e9, maxPositionPerInstrument: 1e9, dailyLossCapUsd: 1e9, maxConsecutiveLosses: 1e9 } };
 
 interface Figures {
   p50: number;
@@ -28,48 +27,12 @@ interface Figures {
 }
 
 async function measure(env: Record<string, string>, n: number): Promise<{ f: Figures; h: Harness }> {
-  let placedAt = 0;
-  const h = await makeHarness({
-    env,
-    constitution: BENCH_LIMITS,
-    broker: (clock) => {
-      const sim = new SimBroker({ clock, random: seededRandom(9), profile: 'INSTANT', prices: { MES: 6010.25 } });
-      const place = sim.placeBracket.bind(sim);
-      (sim as BrokerPort).placeBracket = (req: BracketRequest, permit: SubmitPermit) => {
-        placedAt = performance.now();
-        return place(req, permit);
-      };
-      return sim;
-    },
-  });
-  const approve = async (record?: (ms: number) => void) => {
-    const r = await h.engine.submitIntent(h.intent());
-    if (r.kind !== 'accepted' || r.state !== 'PROPOSED') throw new Error(`bench intent not proposed: ${JSON.stringify(r)}`);
-    const card = await cardOf(h, r.intentId);
-    const t0 = performance.now();
-    const d = await h.engine.decide(card.id, 'APPROVE', approver);
-    if (d.kind !== 'approved' || d.submit.kind !== 'submitted') throw new Error(`bench approval failed: ${JSON.stringify(d)}`);
-    record?.(placedAt - t0);
-    await h.settle();
-  };
-  for (let i = 0; i < 30; i++) await approve();
+  const { h, approveOne } = await approvalRig(env);
+  for (let i = 0; i < 30; i++) await approveOne();
   const times: number[] = [];
-  for (let i = 0; i < n; i++) await approve((ms) => times.push(ms));
-  const intake = async (count: number, inFlight: number) => {
-    const bodies = Array.from({ length: count }, () => h.intent());
-    let next = 0;
-    const worker = async () => {
-      while (next < bodies.length) {
-        const r = await h.engine.submitIntent(bodies[next++]);
-        if (r.kind !== 'accepted' || r.state !== 'PROPOSED') throw new Error(`intake bench: ${JSON.stringify(r)}`);
-      }
-    };
-    const t = performance.now();
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    return count / ((performance.now() - t) / 1000);
-  };
-  const intake1 = await intake(1000, 1);
-  const intake16 = await intake(2000, 16);
+  for (let i = 0; i < n; i++) times.push(await approveOne());
+  const intake1 = await intakeThroughput(h, 1000, 1);
+  const intake16 = await intakeThroughput(h, 2000, 16);
   return { f: { p50: percentile(times, 50), p99: percentile(times, 99), intake1, intake16 }, h };
 }
 

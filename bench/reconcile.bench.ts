@@ -52,7 +52,7 @@ function book(n: number, now: number, template: IntentRecord['payload']): Book {
     }, now));
     orders.push(anOrder({ id: `ord_e${i}`, intentId: id, brokerOrderId: `${i}e`, status: 'FILLED', quantity: 10, filledQty: 10, avgFillPrice: price }, now));
     orders.push(anOrder({ id: `ord_s${i}`, intentId: id, role: 'STOP', brokerOrderId: `${i}s`, status: 'WORKING', quantity: 10 }, now));
-    positions.push({ account: 'DU1', instrument, quantity: 10, avgCost: price });
+    positions.push({ account: 'DU0000001', instrument, quantity: 10, avgCost: price });
     openOrders.push({ brokerOrderId: `${i}s`, orderRef: id, role: 'STOP', instrument, side: 'SELL', quantity: 10, filledQty: 0, avgFillPrice: null, status: 'WORKING', type: 'STP', stopPrice: price - 1 });
     executions.push({ execId: `x${i}`, brokerOrderId: `${i}e`, orderRef: id, role: 'ENTRY', side: 'BUY', quantity: 10, price, commission: 1, time: now });
   }

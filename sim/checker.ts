@@ -6,7 +6,7 @@
 import type { IntentRecord, StoredBead } from '../src/engine/index.js';
 import type { Act } from './actions.js';
 import { allInvariants } from './invariants/index.js';
-import { truthOf, type Invariant, type SimView, type Truth } from './invariants/types.js';
+import { truthCache, type Invariant, type SimView, type Truth } from './invariants/types.js';
 import type { BrokerObserver } from './process-broker.js';
 import type { Violation, World } from './world.js';
 
@@ -27,12 +27,16 @@ export class Checker {
     // same ones); `only` just keeps the others quiet
     this.invariants = allInvariants();
     this.only = only ? new Set(only) : null;
+    this.truth = truthCache(world.broker);
   }
+
+  private readonly truth: () => Truth;
 
   private view(newBeads: readonly StoredBead[] = []): SimView {
     const w = this.world;
     const reader = w.reader;
     if (!reader) throw new Error('world not started');
+    const truthNow = this.truth;
     let truth: Truth | undefined;
     let booked: Set<string> | undefined;
     const intents = new Map<string, IntentRecord | null>();
@@ -48,7 +52,7 @@ export class Checker {
       spoofs: this.spoofs,
       spoofedBetween: (from, to) => this.spoofs.size > 0 || this.spoofLog.some((x) => x.from <= to && (x.to === null || x.to >= from)),
       get truth() {
-        return (truth ??= truthOf(w.broker));
+        return (truth ??= truthNow());
       },
       intent(id) {
         if (!intents.has(id)) intents.set(id, reader.intent(id));
@@ -104,15 +108,10 @@ export class Checker {
     return this.take();
   }
 
+  /** The timed checks whose clock runs now (the driver must not leap while there is any). */
   runningIds(): string[] {
     const v = this.view();
     return this.invariants.filter((i) => i.running?.(v) === true).map((i) => i.id);
-  }
-
-  /** Whether any timed check's clock runs (the driver must not leap). */
-  running(): boolean {
-    const v = this.view();
-    return this.invariants.some((i) => i.running?.(v) === true);
   }
 
   private take(): Violation[] {

@@ -110,7 +110,9 @@ export class Driver {
     while (w.now() < t) {
       await w.reap();
       const stop = this.boundary(t);
-      const timed = this.checker.running();
+      // (one pass over every timed check: the running ones also name why time runs)
+      const running = this.checker.runningIds();
+      const timed = running.length > 0;
       const busy = timed || this.noLeapWindow() ? 'hard' : this.chatBusy();
       if (busy !== 'hard') {
         this.leaps++;
@@ -118,7 +120,7 @@ export class Driver {
         await w.clock.leap(busy === 'soft' ? Math.min(stop, w.now() + 10_000) : stop, w.hooks);
       } else {
         const to = Math.min(stop, w.now() + (timed ? 1000 : 10_000));
-        const why = timed ? `timed ${this.checker.runningIds().join('+')}` : this.noLeapWindow() ? 'open/deadline minute' : this.busyWhy;
+        const why = timed ? `timed ${running.join('+')}` : this.noLeapWindow() ? 'open/deadline minute' : this.busyWhy;
         this.why.set(why, (this.why.get(why) ?? 0) + (to - w.now()) / 1000);
         this.seconds += (to - w.now()) / 1000;
         await w.clock.run(to, w.hooks);

@@ -80,8 +80,11 @@ export class PhoenixProcess {
       inspectDb: false,
       wrapStore: (s) => {
         inner = s;
-        // a simulation needs no durability against power loss: commits and checkpoints skip fsync
-        (s as unknown as { db?: { pragma(p: string): unknown } }).db?.pragma('synchronous = OFF');
+        // a simulation needs no durability against power loss: commits and checkpoints skip fsync;
+        // temporary b-trees (ORDER BY … LIMIT, the store's list queries) in memory, not in a temp file
+        const db = (s as unknown as { db?: { pragma(p: string): unknown } }).db;
+        db?.pragma('synchronous = OFF');
+        db?.pragma('temp_store = MEMORY');
         return new ProcessStore(s, life);
       },
     });

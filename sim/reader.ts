@@ -13,6 +13,9 @@ export class Reader {
 
   constructor(file: string) {
     this.db = new Database(file, { readonly: true, fileMustExist: true });
+    // the checks' ORDER BY … LIMIT queries sort in memory (no temp file per statement)
+    this.db.pragma('temp_store = MEMORY');
+    this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
   }
 
   private q(sql: string): Database.Statement {
@@ -24,12 +27,39 @@ export class Reader {
     return st;
   }
 
+  /**
+   * Results read since the last commit (any connection's), by query and parameters: the checks
+   * ask the same questions several times between two commits (before time moves, after each
+   * second, after the step), and nothing can have changed while `PRAGMA data_version` — which
+   * moves whenever another connection commits — has not. Cached rows are shared: read-only.
+   */
+  private readonly cache = new Map<string, unknown>();
+  private version: unknown = null;
+  private readonly dataVersion: Database.Statement;
+
+  private fresh(): void {
+    const v = this.dataVersion.get();
+    if (v !== this.version) {
+      this.version = v;
+      this.cache.clear();
+    }
+  }
+
+  private cached<T>(kind: 'all' | 'get', sql: string, params: unknown[], read: () => T): T {
+    this.fresh();
+    const key = `${kind}\u0000${sql}\u0000${params.length ? JSON.stringify(params) : ''}`;
+    if (this.cache.has(key)) return this.cache.get(key) as T;
+    const r = read();
+    this.cache.set(key, r);
+    return r;
+  }
+
   all(sql: string, ...params: unknown[]): Row[] {
-    return this.q(sql).all(...params) as Row[];
+    return this.cached('all', sql, params, () => this.q(sql).all(...params) as Row[]);
   }
 
   get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.q(sql).get(...params) as Row | undefined;
+    return this.cached('get', sql, params, () => this.q(sql).get(...params) as Row | undefined);
   }
 
   count(sql: string, ...params: unknown[]): number {

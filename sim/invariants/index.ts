@@ -21,8 +21,8 @@ import type { Invariant } from './types.js';
 /** A fresh set (some keep state across steps: cursors, clocks). */
 export function allInvariants(): Invariant[] {
   return [
-    instrumentIdentity,
-    flattenExit,
+    instrumentIdentity(),
+    flattenExit(),
     idempotentOrder,
     t2Gate(),
     evidenceOrder(),

@@ -10,7 +10,9 @@ export function outbox(): Invariant {
   let rowsSeen = 0;
   let raisedSeen = 0;
   const delivered = new Set<string>();
-  let since = '';
+  /** message rows read so far, and those that were not SENT yet */
+  let messageRow = 0;
+  const waiting = new Set<number>();
   return {
     id: 'INV-OUTBOX-1',
     check(v, report) {
@@ -29,8 +31,18 @@ export function outbox(): Invariant {
       if (rows !== raisedSeen) report(`${rows} outbox rows but ${raisedSeen} RAISED beads`);
       const bad = v.reader.count(`SELECT COUNT(*) AS c FROM "Alert" WHERE status NOT IN ('PENDING', 'SENT')`);
       if (bad) report(`${bad} alerts are neither PENDING nor SENT`);
-      // messages delivered since the last look: their alerts are SENT and Telegram has the message
-      for (const m of v.reader.all(`SELECT rowid AS r, id, telegramMessageId, alertCount FROM "AlertMessage" WHERE status = 'SENT' AND sentAt >= ?`, since)) {
+      // messages delivered since the last look (new rows, and the rows not SENT at the last look):
+      // their alerts are SENT and Telegram has the message
+      const cols = `rowid AS r, id, status, telegramMessageId`;
+      const messages = [...v.reader.all(`SELECT ${cols} FROM "AlertMessage" WHERE rowid > ? ORDER BY rowid`, messageRow), ...(waiting.size ? v.reader.all(`SELECT ${cols} FROM "AlertMessage" WHERE rowid IN (${[...waiting].join(',')})`) : [])];
+      for (const m of messages) {
+        const r = Number(m.r);
+        messageRow = Math.max(messageRow, r);
+        if (m.status !== 'SENT') {
+          waiting.add(r);
+          continue;
+        }
+        waiting.delete(r);
         const id = String(m.id);
         if (delivered.has(id)) continue;
         delivered.add(id);
@@ -38,7 +50,6 @@ export function outbox(): Invariant {
         const open = v.reader.count(`SELECT COUNT(*) AS c FROM "Alert" WHERE messageId = ? AND status <> 'SENT'`, id);
         if (open) report(`alert message ${id} was delivered but ${open} of its alerts are not SENT`);
       }
-      since = new Date(v.now).toISOString().replace('Z', '+00:00');
       // every SENT alert belongs to a delivered message
       const sent = v.reader.count(`SELECT COUNT(*) AS c FROM "Alert" WHERE status = 'SENT'`);
       const covered = Number((v.reader.get(`SELECT COALESCE(SUM(alertCount), 0) AS n FROM "AlertMessage" WHERE status = 'SENT'`) as { n: number }).n);

@@ -86,6 +86,28 @@ export function canonicalKey(i: { symbol: string; secType: string; currency: str
   return `${i.secType}:${i.symbol.trim().toUpperCase()}:${month}:${i.currency.trim().toUpperCase()}`;
 }
 
+/**
+ * `truthOf`, rebuilt only when the broker's book changed: the checks read the truth several times
+ * a step and every simulated second while time runs, and the book rarely changes in between.
+ * What the truth holds of an order that can change (status, filled and total quantity, average
+ * fill price) and the number of orders make the key; every execution changes its order's filled
+ * quantity. (The book is read in place, without the snapshots `truth()` makes.)
+ */
+export function truthCache(broker: SimBroker): () => Truth {
+  const book = (broker as unknown as { book: { all(): readonly { status: string; filledQty: number; quantity: number; avgFillPrice: number | null }[] } }).book;
+  let key = '';
+  let cached: Truth | null = null;
+  return () => {
+    let k = '';
+    for (const o of book.all()) k += `${o.status}:${o.filledQty}:${o.quantity}:${o.avgFillPrice ?? ''};`;
+    if (cached === null || k !== key) {
+      cached = truthOf(broker);
+      key = k;
+    }
+    return cached;
+  };
+}
+
 export function truthOf(broker: SimBroker): Truth {
   const t = broker.truth();
   const refs = new Map<string, { orders: BrokerOrder[]; executions: BrokerFill[] }>();

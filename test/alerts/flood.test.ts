@@ -1,18 +1,16 @@
 /** CV alert flood of 10,000: through the sandbox with its Telegram rate limits on, fake clock. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countAlertsInText } from '../../src/alerts/render.js';
 import type { AlertDraft } from '../../src/engine/alerts.table.js';
 import { backlog, chatView, drain, enqueue, floodAlert, makeRig, maxInWindow, runFor, sends, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 describe('alert flood', () => {
   it('CV alert flood of 10,000: 10,000 alerts over 60 s, 5 types, first CRITICAL → CRITICAL out within 1 s, ≤ 20 msgs/min, no 429, no text over 4096, counts add up to exactly 10,000', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { h, sandbox, sender } = rig;
     const total = 10_000;
     const floodMs = 60_000;

@@ -16,16 +16,16 @@ import { CHAT_ID } from '../support/harness.js';
 import { CHAT, makeRig, payloadOf, TOKEN, type Rig } from '../bot/helpers.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { enqueue } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 const pg = usePostgres();
 
 let rig: Rig | undefined;
 let sender: AlertSender | undefined;
+const newRig = closeAfterEach(makeRig);
 afterEach(async () => {
   await sender?.stop();
   sender = undefined;
-  await rig?.close();
-  rig = undefined;
 });
 
 interface AlertCall {
@@ -37,7 +37,7 @@ interface AlertCall {
 }
 
 async function setup(levels: AlertLevels = {}, extra: Partial<AlertSenderOptions> = {}, env: Record<string, string> = {}): Promise<{ r: Rig; s: AlertSender; suppressed: Map<string, number> }> {
-  const r = await makeRig({ harness: { env } });
+  const r = await newRig({ harness: { env } });
   rig = r;
   const suppressed = new Map<string, number>();
   const s = new AlertSender({

@@ -1,18 +1,16 @@
 /** Alerts raised by the real engine travel the whole pipeline: outbox → digest → sandbox chat. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countAlertsInText } from '../../src/alerts/render.js';
 import { approver, cardOf } from '../support/harness.js';
 import { chatView, drain, enqueue, makeRig, runFor, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 describe('engine alerts through the pipeline', () => {
   it('halt (CRITICAL, at once), blocked intents (INFO digest after its wait), disconnect, and a stall folded into the disconnect alert (inhibition)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { h, sandbox, sender } = rig;
     const t0 = h.clock.now();
 
@@ -65,7 +63,7 @@ describe('engine alerts through the pipeline', () => {
 
 describe('repeat suppression through the sender', () => {
   it('the same alert again is held until something changes or the repeat interval passes, and still counted', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { h, sandbox, sender } = rig;
     const t0 = h.clock.now();
     const down = (summary: string) => enqueue(h.app.store, [{ type: 'IBKR_DISCONNECTED', at: h.clock.now(), payload: { summary } }]);

@@ -2,22 +2,20 @@
  * Evidence cards end to end: the real grammY bot long-polls the sandbox over HTTP, the real
  * engine runs on a SQLite file with a FakeClock, the sim broker fills.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectBeads } from '../support/beads-checked.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
 import { intentOf } from '../support/harness.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 const entryOrders = async (r: Rig, intentId: string) => (await r.h.app.store.tx((tx) => tx.orders.listByIntent(intentId))).filter((o) => o.role === 'ENTRY');
 
 describe('evidence card: APPROVE / PASS over the real bot', () => {
   it('intent → card with both buttons → approver taps APPROVE → order at the sim broker → card shows approved by whom/when and filled', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, cardId, message } = await rig.proposeAndWaitCard();
     expect(buttonsOf(message)).toEqual([`v1:a:${cardId}`, `v1:p:${cardId}`]);
     expect(message.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['✅ APPROVE', '❌ PASS']);
@@ -45,7 +43,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('PASS cancels: no order, card says passed by whom', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     const q = rig.dave.tap(CHAT, message.message_id, 'PASS');
     expect((await rig.dave.waitAnswer(q)).text).toBe('Passed. Nothing will be sent.');
@@ -60,7 +58,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('CV foreign user taps: a viewer and a stranger are refused, nothing changes, both are audited (ACCESS_DENIED)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     const viewerTap = rig.carol.tap(CHAT, message.message_id, 'APPROVE');
     expect((await rig.carol.waitAnswer(viewerTap)).text).toBe('Only approvers can decide trade cards.');
@@ -79,7 +77,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('CV forged callback data: malformed, oversized, unknown-card and wrong-kind data are refused and audited; the card stays open', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, cardId, message } = await rig.proposeAndWaitCard();
     const forged = ['v1:a:../../etc/passwd', 'v2:a:' + cardId, `v1:z:${cardId}`, 'v1:a:' + 'x'.repeat(49), 'approve', `v1:a:${cardId}:extra`, 'v1:a:zzzzzzzzzz', `v1:c:${cardId}`];
     for (const data of forged) {
@@ -99,7 +97,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('CV stale card tapped: a replayed APPROVE on a decided card and a tap on an expired card explain why nothing happens', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const first = await rig.proposeAndWaitCard();
     const q1 = rig.alice.tap(CHAT, first.message.message_id, 'APPROVE');
     await rig.alice.waitAnswer(q1);
@@ -125,7 +123,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('a gate that closes after the card was sent (kill flag) blocks the APPROVE: the card says which gate, nothing is sent', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     await rig.h.engine.halt({ id: '1002', name: '@bob', roles: ['viewer', 'approver', 'admin'], via: 'telegram' }, 'drill');
     const q = rig.alice.tap(CHAT, message.message_id, 'APPROVE');
@@ -140,7 +138,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('card expiry edits the card: engine time past the TTL, expireDue(), the card says expired and its buttons are gone', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard({ ttlSec: 60 });
     expect(message.text).toContain('Valid for 1m 00s');
     await rig.h.clock.advance(61_000);
@@ -158,7 +156,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   it('CV two approvals of one intent at once: two approvers tap APPROVE in the same instant → exactly one order', async () => {
     // Polling off: both taps' updates enter the bot's middleware at once (its per-chat order
     // serializes them; the engine's compare-and-set would catch them if it did not).
-    rig = await makeRig({ start: false });
+    rig = await newRig({ start: false });
     await rig.phoenix.bot.init();
     rig.phoenix.syncer.start();
     const { intentId, message } = await rig.proposeAndWaitCard();
@@ -180,7 +178,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('CV two approvals of one intent at once: back-to-back taps through long polling → exactly one order, both answered', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     const qa = rig.alice.tap(CHAT, message.message_id, 'APPROVE');
     const qd = rig.dave.tap(CHAT, message.message_id, 'APPROVE');
@@ -191,7 +189,7 @@ describe('evidence card: APPROVE / PASS over the real bot', () => {
   });
 
   it('a 429 storm from the sandbox delays but loses no card', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.sandbox.faults.push({ kind: '429', retryAfter: 1, count: 5 });
     const ids: string[] = [];
     for (const sym of ['MES', 'AAPL', 'MSFT']) {

@@ -9,7 +9,7 @@
  * exactly one bracket arrived — three linked legs (entry + target + stop, the exits
  * children of the entry in one OCA group), each carrying orderRef = intentId.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IbkrBroker } from '../../src/broker/ibkr/index.js';
 import type { Clock } from '../../src/engine/ports.js';
 import { silentLogger } from '../../src/engine/ports.js';
@@ -17,6 +17,7 @@ import { buildBroker } from '../../src/app.js';
 import { intentOf, testConfig, type makeHarness } from '../support/harness.js';
 import { TwsTestServer } from '../support/tws/index.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 const ACCOUNT = 'DU1234567';
 const APPROVED_ANSWER = 'Approved ✅ Order sent to the broker.';
@@ -40,10 +41,7 @@ interface IbRig {
 }
 
 let current: IbRig | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
+const newIbRig = closeAfterEach(makeIbRig);
 
 type HarnessOptions = NonNullable<Parameters<typeof makeHarness>[0]>;
 
@@ -132,7 +130,7 @@ function expectOneBracketAtServer(server: TwsTestServer, intentId: string): void
 
 describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS test server over TCP)', () => {
   it('intent → card with both buttons → approver taps APPROVE → the bracket reaches the TWS server → card shows approved by whom/when and filled', async () => {
-    const { rig, server, settle } = await makeIbRig();
+    const { rig, server, settle } = await newIbRig();
     const { intentId, cardId, message } = await rig.proposeAndWaitCard();
     expect(buttonsOf(message)).toEqual([`v1:a:${cardId}`, `v1:p:${cardId}`]);
     expect(message.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['✅ APPROVE', '❌ PASS']);
@@ -175,7 +173,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
   });
 
   it('PASS cancels: nothing reaches the TWS server, card says passed by whom', async () => {
-    const { rig, server, settle } = await makeIbRig();
+    const { rig, server, settle } = await newIbRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     const q = rig.dave.tap(CHAT, message.message_id, 'PASS');
     expect((await rig.dave.waitAnswer(q)).text).toBe('Passed. Nothing will be sent.');
@@ -195,7 +193,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
   it('CV two approvals of one intent at once: two approvers tap APPROVE in the same instant → exactly one bracket at the TWS server', async () => {
     // Polling off: both taps' updates enter the bot's middleware at once (its per-chat order
     // serializes them; the engine's compare-and-set would catch them if it did not).
-    const { rig, server, settle } = await makeIbRig({ start: false });
+    const { rig, server, settle } = await newIbRig({ start: false });
     await rig.phoenix.bot.init();
     rig.phoenix.syncer.start();
     const { intentId, message } = await rig.proposeAndWaitCard();
@@ -222,7 +220,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
   });
 
   it('CV two approvals of one intent at once: back-to-back taps through long polling → exactly one bracket at the TWS server, both answered', async () => {
-    const { rig, server, settle } = await makeIbRig();
+    const { rig, server, settle } = await newIbRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     const qa = rig.alice.tap(CHAT, message.message_id, 'APPROVE');
     const qd = rig.dave.tap(CHAT, message.message_id, 'APPROVE');
@@ -239,7 +237,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
   });
 
   it('BROKER=ibkr through the composition root (buildBroker from IB_HOST/IB_PORT/IB_CLIENT_ID/IB_ACCOUNT): APPROVE → one bracket at the TWS server → card filled', async () => {
-    const { rig, server, broker, settle } = await makeIbRig({ viaEnv: true });
+    const { rig, server, broker, settle } = await newIbRig({ viaEnv: true });
     expect(broker.name).toBe('ibkr');
     expect(broker.accountId).toBe(ACCOUNT);
     const { intentId, message } = await rig.proposeAndWaitCard();
@@ -255,7 +253,7 @@ describe('evidence card over the real bot with BROKER=ibkr (IbkrBroker ⇄ TWS t
   });
 
   it('three intents approved one after another: one bracket each at the TWS server, the broker order ids never reused', async () => {
-    const { rig, server, settle } = await makeIbRig({ constitution: { limits: { maxTradesPerDay: 10, maxPositionPerInstrument: 10 } } });
+    const { rig, server, settle } = await newIbRig({ constitution: { limits: { maxTradesPerDay: 10, maxPositionPerInstrument: 10 } } });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const { intentId, message } = await rig.proposeAndWaitCard();

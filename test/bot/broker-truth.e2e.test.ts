@@ -5,21 +5,19 @@
  * acknowledged and left resting says it is working there, instead of "Waiting for the broker
  * to acknowledge".
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { intentOf } from '../support/harness.js';
 import { CHAT, makeRig, messageById, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 const cardText = (r: Rig, id: number): string => messageById(r.sandbox, id)?.text ?? '';
 
 describe('the card tells the truth about the broker', () => {
   it('approved while the broker is down: "Broker down since 10:01 EST — waiting; the approval lapses at 10:07 EST", not "Submitting…"; the broker comes back → submitted and filled', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     await rig.h.clock.advance(60_000);
     rig.h.sim!.faults.disconnect();
@@ -42,7 +40,7 @@ describe('the card tells the truth about the broker', () => {
   });
 
   it('an acknowledged bracket resting at the broker: "Working at the broker: entry LMT 6010.25 resting since 10:00 EST", not "Waiting for the broker to acknowledge"', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { intentId, message } = await rig.proposeAndWaitCard();
     rig.h.sim!.faults.delayNext(10 * 60_000); // acknowledged now, filled ten minutes later
     const q = rig.alice.tap(CHAT, message.message_id, 'APPROVE');

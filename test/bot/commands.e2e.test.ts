@@ -1,16 +1,14 @@
 /** SPEC 12 commands end to end: the command table, roles, confirmations, access control. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { botCommandList, COMMANDS } from '../../src/bot/commands.js';
 import { TEXT_LIMIT } from '../../src/bot/html.js';
 import { parseHtml } from '../../src/sandbox/html-limits.js';
 import { intentOf } from '../support/harness.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 /** Send a command and wait for the next bot message in that chat after it. */
 async function ask(r: Rig, who: 'alice' | 'bob' | 'carol' | 'dave', text: string, chat = CHAT, match: (m: { text: string }) => boolean = () => true) {
@@ -34,7 +32,7 @@ const deniedBeads = async (r: Rig) => (await r.beads('ACCESS_DENIED')).map((b) =
 
 describe('commands', () => {
   it('/start and /help come from the command table; setMyCommands registers the same table', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const help = await ask(rig, 'carol', '/help');
     for (const c of COMMANDS.filter((x) => x.enabled)) expect(help.text).toContain(`/${c.command}`);
     expect(help.text).toContain('🔒 /promote STRATEGY'); // admin only (SPEC 11); carol sees it locked
@@ -47,7 +45,7 @@ describe('commands', () => {
   });
 
   it('/status, /positions, /orders, /pending render the engine read models', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const traded = await rig.proposeAndWaitCard();
     const q = rig.alice.tap(CHAT, traded.message.message_id, 'APPROVE');
     await rig.alice.waitAnswer(q);
@@ -71,7 +69,7 @@ describe('commands', () => {
   });
 
   it('/halt (approver, one message, no confirmation) blocks the next intent: CANCELLED with KILL_ACTIVE, INTENT_BLOCKED in the outbox, no card', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const denied = await ask(rig, 'carol', '/halt');
     expect(denied.text).toBe('Not allowed: /halt needs the approver role.');
     const reply = await ask(rig, 'alice', '/halt news spike <b>&');
@@ -92,7 +90,7 @@ describe('commands', () => {
   });
 
   it('/resume needs admin + a confirm tap: viewer/approver refused and audited; the confirm button works; an expired confirmation does nothing', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await ask(rig, 'alice', '/halt drill');
     expect((await ask(rig, 'carol', '/resume')).text).toBe('Not allowed: /resume needs the admin role.');
     expect((await ask(rig, 'alice', '/resume')).text).toBe('Not allowed: /resume needs the admin role.');
@@ -138,7 +136,7 @@ describe('commands', () => {
   });
 
   it('/resume with no kill flag says so; /flatten asks for a confirm tap and then closes the position', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     expect((await ask(rig, 'bob', '/resume')).text).toBe('No kill flag is active; nothing to resume.');
     const traded = await rig.proposeAndWaitCard();
     const q = rig.alice.tap(CHAT, traded.message.message_id, 'APPROVE');
@@ -160,7 +158,7 @@ describe('commands', () => {
   });
 
   it('/audit (admin) verifies the chain; /runbook lists and shows runbooks within the limits', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     expect((await ask(rig, 'alice', '/audit')).text).toBe('Not allowed: /audit needs the admin role.');
     // SAFE-12: the reply also publishes the head, with the anchor `phoenix audit verify --anchor` takes
     expect((await ask(rig, 'bob', '/audit')).text).toMatch(/^🔗 Audit chain OK: (\d+) beads verified in \d+ ms\.\nHead #\1 · [0-9a-f]{6}…[0-9a-f]{4} — anchor \1:[0-9a-f]{64}$/);
@@ -179,7 +177,7 @@ describe('commands', () => {
   });
 
   it('/drift: check now finds a broker mismatch, listed in words; /drift ID shows it with three full-label buttons; an approver resolves it (RECONCILIATION_RESOLUTION bead); a viewer sees no resolve button', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const empty = await ask(rig, 'alice', '/drift');
     expect(empty.text).toContain('Unresolved drifts: 0');
     expect(buttonsOf(empty)).toEqual(['v1:r:now']);
@@ -222,7 +220,7 @@ describe('commands', () => {
   });
 
   it('strangers and unknown chats learn nothing (no reply) and leave ACCESS_DENIED beads; known users may use their private chat', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.mallory.send(CHAT, '/status');
     rig.mallory.send(666, '/start');
     rig.alice.send(-4242, '/status'); // a known user, but a chat Phoenix does not serve
@@ -245,7 +243,7 @@ describe('commands', () => {
   });
 
   it('unknown commands get a short hint; plain chatter in the group is ignored', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     expect((await ask(rig, 'alice', '/frobnicate now')).text).toBe('Unknown command /frobnicate. /help lists what you can do.');
     rig.alice.send(CHAT, 'just chatting');
     rig.alice.send(CHAT, '/other@some_other_bot');
@@ -256,7 +254,7 @@ describe('commands', () => {
 
 describe('per-user command rate limit', () => {
   it('over the burst: one "slow down" notice, then silence; /halt is never rate-limited; refills with engine time', async () => {
-    rig = await makeRig({ bot: { rateLimit: { burst: 3, refillMs: 60_000 } } });
+    rig = await newRig({ bot: { rateLimit: { burst: 3, refillMs: 60_000 } } });
     for (let k = 0; k < 6; k++) rig.carol.send(CHAT, '/help');
     rig.alice.send(CHAT, '/halt flood test');
     await rig.waitMessage((m) => m.text.includes('Halted.'));

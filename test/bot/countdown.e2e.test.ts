@@ -3,15 +3,13 @@
  * sandbox Bot API, at sensible steps, through THE per-chat budget at the lowest priority, and
  * never over a newer state of the card.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countdownEdit } from '../../src/bot/countdown.js';
 import { CHAT, makeRig, messageById, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 const firstLine = (r: Rig, id: number): string => messageById(r.sandbox, id)?.text.split('\n')[0] ?? '';
 
@@ -21,7 +19,7 @@ async function until(r: Rig, id: number, what: string): Promise<void> {
 
 describe('card countdown', () => {
   it('SPEC-12 countdown: a 5-minute card is edited in place at 4:00, 3:00, 2:00, 1:00 and 0:30 left — 5 countdown edits per card, then the expiry edit; nothing in between', async () => {
-    rig = await makeRig({ bot: { countdown: true } });
+    rig = await newRig({ bot: { countdown: true } });
     const { message } = await rig.proposeAndWaitCard();
     expect(message.text.split('\n')[0]).toBe('🟢 BUY 1 MES Dec26 · risk $11.25 · 2.1R · PAPER · 5:00 left');
     for (const label of ['4:00', '3:00', '2:00', '1:00']) {
@@ -48,7 +46,7 @@ describe('card countdown', () => {
   });
 
   it('SPEC-12 countdown: a decided, changed or moved card is never overwritten by a countdown edit (composed when the slot is granted)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const open = await rig.proposeAndWaitCard();
     await rig.outboxDrained();
     await rig.h.clock.advance(60_000);
@@ -72,7 +70,7 @@ describe('card countdown', () => {
   });
 
   it('SPEC-9 countdown never starves urgent sends: it asks for a slot only while the chat\'s budget is idle and half its group window is free; a skipped step is caught up with the time left of that moment', async () => {
-    rig = await makeRig({ flood: true, bot: { countdown: true } });
+    rig = await newRig({ flood: true, bot: { countdown: true } });
     const { message } = await rig.proposeAndWaitCard();
     const chat = String(CHAT);
     const budget = rig.phoenix.budget;

@@ -18,14 +18,14 @@ import type { Sandbox } from '../../src/sandbox/server.js';
 import { flushMicrotasks } from '../support/fake-clock.js';
 import { CHAT_ID } from '../support/harness.js';
 import { buttonsOf, CHAT, makeRig, TOKEN, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
 let sender: AlertSender | undefined;
+const newRig = closeAfterEach(makeRig);
 afterEach(async () => {
   await sender?.stop();
   sender = undefined;
-  await rig?.close();
-  rig = undefined;
 });
 
 const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,7 +62,7 @@ const sends = (sandbox: Sandbox) => sandbox.calls.filter((c) => c.method === 'se
 
 describe('SAFE-4: /halt is the fast path', () => {
   it('SAFE-4: INV-HALT-FAST-1: with the desk chat at its 20/min limit and a reply sitting out a 429 (retry_after 51), /halt sets the kill flag within 1 s; its confirmation goes out before the waiting reply', async () => {
-    rig = await makeRig({ flood: true });
+    rig = await newRig({ flood: true });
     const { h, sandbox } = rig;
     // 20 messages in the last minute: Telegram refuses the chat until the oldest leaves the window
     for (let i = 0; i < 20; i++) {
@@ -99,7 +99,7 @@ describe('SAFE-4: /halt is the fast path', () => {
   }, 60_000);
 
   it('SAFE-4: INV-HALT-FAST-1: a burst of cards, command replies and alerts to one chat (one budget) gets no 429; the kill confirmation and the CRITICAL alert go out before the queued cards; replies keep their order', async () => {
-    rig = await makeRig({ flood: true });
+    rig = await newRig({ flood: true });
     const { h, sandbox } = rig;
     const transport = createGrammyAlertTransport({ token: TOKEN, apiRoot: sandbox.apiRoot });
     sender = new AlertSender({ store: h.app.store, clock: h.clock, transport, chatId: CHAT_ID, budget: rig.phoenix.budget });

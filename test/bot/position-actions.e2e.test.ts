@@ -4,18 +4,16 @@
  * cancel; each goes through a confirmation card that answers only its asker; /resolve records an
  * admin's check when the broker cannot answer.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, PlacedLeg, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { intentOf } from '../support/harness.js';
 import { CHAT, makeRig, messageById, type Rig } from './helpers.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 type Who = 'alice' | 'bob' | 'carol' | 'dave';
 
@@ -51,7 +49,7 @@ class LosesFirstPlacement extends SimBroker {
 
 describe('position actions from the card', () => {
   it('MONEY-1: INV-PROTECTED-1: the broker kills the stop → the card says UNPROTECTED with 🛡 Re-protect / ⏹ Flatten; a viewer is refused; the confirmation answers only its asker; the approver re-protects → MANAGED, buttons gone', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const traded = await rig.proposeAndWaitCard();
     await rig.alice.waitAnswer(rig.alice.tap(CHAT, traded.message.message_id, 'APPROVE'));
     await rig.h.settle();
@@ -80,7 +78,7 @@ describe('position actions from the card', () => {
   });
 
   it('MONEY-1: ⏹ Flatten on the unprotected card (confirmed) closes that position', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const traded = await rig.proposeAndWaitCard();
     await rig.alice.waitAnswer(rig.alice.tap(CHAT, traded.message.message_id, 'APPROVE'));
     await rig.h.settle();
@@ -100,7 +98,7 @@ describe('position actions from the card', () => {
   });
 
   it('SAFE-13: a STALLED entry with no broker id: 🔎 Check broker & cancel (admin, confirmed) cancels it when the broker knows nothing; with the broker down, /resolve records the admin\'s own check', async () => {
-    rig = await makeRig({ harness: { broker: (clock) => new LosesFirstPlacement(clock) } });
+    rig = await newRig({ harness: { broker: (clock) => new LosesFirstPlacement(clock) } });
     const traded = await rig.proposeAndWaitCard({ ttlSec: 1800 });
     await rig.alice.waitAnswer(rig.alice.tap(CHAT, traded.message.message_id, 'APPROVE'));
     await rig.h.clock.advance(61_000);

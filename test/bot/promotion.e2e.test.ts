@@ -8,7 +8,7 @@
  *   (promoted → LIVE since, passed, expired, blocked with the missing items).
  *   /demote NAME (admin) → SHADOW at once.  /strategies (viewer+) → stage and since.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCallback } from '../../src/bot/callback-data.js';
 import { TEXT_LIMIT, visibleText } from '../../src/bot/html.js';
 import { renderCard } from '../../src/bot/render/card.js';
@@ -23,12 +23,10 @@ import { register, runSessions, stageOf } from '../engine/promotion.helpers.js';
 import { buttonsOf, CHAT, makeRig, messageById, payloadOf, type Rig } from './helpers.js';
 import { clockTime, dateClockTime } from '../../src/engine/people-time.js';
 import { aCard } from '../support/records.js';
+import { closeAfterEach } from '../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 
 type Who = 'alice' | 'bob' | 'carol' | 'dave';
 
@@ -72,7 +70,7 @@ const withinLimits = (m: SandboxMessage) => {
 
 describe('strategy promotion over the real bot', () => {
   it('INV-PROMOTION-T2-1: 20 shadow sessions (trend, range) → admin /promote → PROMOTION card with the bundle and APPROVE / PASS → approver taps APPROVE (PROMOTION token issued and used) → card shows promoted, LIVE since → the next intent gets a normal trade card that reaches the broker', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await shadowPeriod(rig);
     expect(rig.botMessages().filter((m) => buttonsOf(m).length)).toHaveLength(0); // 40 shadow intents, no card
     expect((await ask(rig, 'carol', '/strategies')).text).toMatch(/🌘 mes-orb — SHADOW since 2026-11-24 10:00 EST \(by bob\)/);
@@ -139,7 +137,7 @@ describe('strategy promotion over the real bot', () => {
   });
 
   it('INV-PROMOTION-EVIDENCE-1: /promote with incomplete evidence replies with every missing item (escaped, one message) and creates no card; unknown, missing and invalid names get clear errors', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const name = 'orb <b>&amp; "x"';
     await register(rig.h, name);
     await runSessions(rig.h, name, 5, { regime: () => 'trend' });
@@ -173,7 +171,7 @@ describe('strategy promotion over the real bot', () => {
   });
 
   it('INV-PROMOTION-SAFE-1: a kill flag set after the card was sent blocks the APPROVE (card edited: blocked, with the missing item); /promote while the flag is active is refused and says why', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await shadowPeriod(rig);
     const { message } = await promoteCard(rig);
     expect((await ask(rig, 'alice', '/halt FOMC')).text).toContain('Halted.');
@@ -197,7 +195,7 @@ describe('strategy promotion over the real bot', () => {
   });
 
   it('CV foreign user taps: a stranger and a viewer tapping the promotion card are refused and audited (ACCESS_DENIED), nothing changes; the card still works for an approver', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await shadowPeriod(rig);
     const { card, message } = await promoteCard(rig);
 
@@ -225,7 +223,7 @@ describe('strategy promotion over the real bot', () => {
   });
 
   it('CV stale card tapped: PASS edits the card; a replayed APPROVE on the passed card and a tap on an expired one (swept: PROMOTION EXPIRED bead) explain why nothing happens', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await shadowPeriod(rig);
     const first = await promoteCard(rig);
     const pass = rig.dave.tap(CHAT, first.message.message_id, 'PASS');
@@ -254,7 +252,7 @@ describe('strategy promotion over the real bot', () => {
   });
 
   it('/demote NAME (admin, no confirmation) puts a LIVE strategy back in SHADOW at once: DEMOTED bead with the reason, /strategies shows it, and its next intent produces no card', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await shadowPeriod(rig);
     const { message } = await promoteCard(rig);
     const q = rig.alice.tap(CHAT, message.message_id, 'APPROVE');

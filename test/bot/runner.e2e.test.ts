@@ -5,7 +5,6 @@
  */
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBot, type PhoenixBot } from '../../src/bot/bot.js';
 import { launchTelegram, SANDBOX_USERS, type TelegramHandle } from '../../src/bot/launch.js';
@@ -13,20 +12,12 @@ import { startBot, type RunningBot } from '../../src/bot/runner.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { CHAT_ID, makeHarness, testConfig, type Harness } from '../support/harness.js';
 import { buttonsOf, CHAT, PEOPLE, TOKEN } from './helpers.js';
+import { freePort } from '../support/ports.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function setup(opts: { apiRoot: string; webhook?: { url: string; secret: string; port: number; host: string }; bot?: Parameters<typeof createBot>[0]['options']; transformers?: Parameters<typeof createBot>[0]['transformers'] }) {
   const h = await makeHarness();

@@ -14,7 +14,8 @@ import type { CliIo } from '../../src/cli/context.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import type { ServiceFacts } from '../../src/http/admin.schema.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
-import { approver, makeHarness, type Harness } from '../support/harness.js';
+import { approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { beadRows, propose, tamperDb } from '../engine/helpers.js';
 import { readmeIntentBody } from '../support/fixtures.js';
 
@@ -45,10 +46,10 @@ function count(dbFile: string, table: string): number {
 
 describe('CLI: audit verify on a tampered file', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-AUDIT-CHAIN-1: `phoenix audit verify` passes on an intact chain and, after one bead is edited, exits non-zero naming that bead (seq and id)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const p = await propose(h);
     await h.engine.decide(p.cardId, 'APPROVE', approver);
     await h.settle();
@@ -77,7 +78,7 @@ describe('CLI: audit verify on a tampered file', () => {
   });
 
   it('INV-AUDIT-CHAIN-1: `phoenix audit verify` also names the link after a deleted bead', async () => {
-    h = await makeHarness();
+    h = await harness();
     await propose(h);
     await propose(h);
     const rows = beadRows(h.dbFile);
@@ -171,10 +172,10 @@ describe('CLI: intent submit and audit export', () => {
 
 describe('CLI: audit export', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('`phoenix audit export --intent ID` prints that intent\'s beads in order; `--since` filters by time', async () => {
-    h = await makeHarness();
+    h = await harness();
     const t0 = h.clock.now();
     const first = await propose(h);
     await h.clock.advance(60_000);
@@ -226,10 +227,10 @@ describe('CLI: audit export', () => {
 
 describe('CLI: a STALLED entry resolved by hand (SAFE-13)', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('SAFE-13: `phoenix intent resolve-stalled ID --checked "…"` closes a STALLED entry with no broker id, audited with the operator and the note; without --checked it refuses', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const p = await propose(h);
     await h.engine.decide(p.cardId, 'APPROVE', approver);
@@ -280,8 +281,9 @@ describe('CLI: status and intent submit talk to the running service on their dat
   let intake: IntakeServer;
   let env: Record<string, string>;
   let other: string;
+  const harness = useHarness();
   beforeEach(async () => {
-    h = await makeHarness();
+    h = await harness();
     const facts: ServiceFacts = { version: '0.1.0', pid: 4242, startedAt: h.clock.now(), database: h.dbFile, demoData: false, constitution: { name: 'default', path: CONSTITUTION, demo: false, timeZone: 'America/New_York' }, mode: 'paper', broker: { name: 'sim' }, intake: '', telegram: 'sandbox' };
     intake = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, token: TOKEN, admin: { facts: () => facts } });
     env = { DATABASE_URL: `file:${h.dbFile}`, CONSTITUTION_PATH: CONSTITUTION, INTAKE_PORT: new URL(intake.url).port, INTAKE_TOKEN: TOKEN };
@@ -289,7 +291,6 @@ describe('CLI: status and intent submit talk to the running service on their dat
   });
   afterEach(async () => {
     await intake?.close();
-    await h?.close();
     rmSync(other, { recursive: true, force: true });
   });
 

@@ -22,6 +22,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { listMigrations, migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
 import { makeHarness } from '../support/harness.js';
 import { TwsTestServer } from '../support/tws/index.js';
+import { freePort } from '../support/ports.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const CONSTITUTION = join(repoRoot, 'config', 'constitution.yaml');
@@ -34,14 +35,6 @@ function terminal() {
   const out: string[] = [];
   const io: CliIo = { out: (l) => out.push(l), err: (l) => out.push(l), readStdin: async () => '', confirm: async () => false };
   return { io, text: () => out.join('\n') };
-}
-
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** the report line of one check: "STATUS name summary" */

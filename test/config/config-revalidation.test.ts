@@ -8,12 +8,10 @@
  *   - an intent approved under the old limits is re-checked by the gates at submission under
  *     the new limits (restart on the same database file with a tighter risk cap).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { SimBroker } from '../../src/broker/sim/index.js';
@@ -23,7 +21,7 @@ import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { startService, type Service } from '../../src/service.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
-import { inheritedFaketime } from '../support/faketime.js';
+import { mainArgs, runToExit } from '../e2e/service.js';
 import { approver, CHAT_ID, IN_SESSION } from '../support/harness.js';
 import { baseIntent } from '../fuzz/support.js';
 
@@ -64,25 +62,7 @@ function configProblems(env: Record<string, string> = {}): string[] {
 }
 
 /** Run the real entry point (what `npm start` runs) in `dir`; resolves with its exit code and output. */
-function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const req = createRequire(join(repoRoot, 'package.json'));
-  const args = ['--import', pathToFileURL(req.resolve('tsx')).href, join(repoRoot, 'src/main.ts')];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, ...inheritedFaketime(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`main did not exit within ${timeoutMs} ms (it should fail closed)\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runMain = (env: Record<string, string>) => runToExit('main', mainArgs(), dir, env);
 
 describe('CV config change revalidation', () => {
   it('CV config change revalidation: a broken constitution fails closed at start-up — every problem listed, exit 2, no database, no port', async () => {

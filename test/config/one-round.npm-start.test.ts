@@ -6,53 +6,24 @@
  * counts connections; no database file is created). Config validation reads no clock, so the
  * result does not depend on the hour (the child still inherits any faketime of the suite).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, npmStartArgs } from '../e2e/service.js';
-import { inheritedFaketime } from '../support/faketime.js';
+import { freePort, npmStartArgs, runToExit } from '../e2e/service.js';
+import { useSilentGateway } from '../support/silent-gateway.js';
 import { ConfigDir, edited, lineOf } from './support.js';
 
 let cfg: ConfigDir;
-let gateway: Server;
-let gatewayPort: number;
-let connections: number;
-beforeEach(async () => {
+const gateway = useSilentGateway();
+beforeEach(() => {
   cfg = new ConfigDir();
-  connections = 0;
-  // stands in for IB Gateway: counts connections, never answers
-  gateway = createServer((s) => {
-    connections++;
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', () => r()));
-  gatewayPort = (gateway.address() as { port: number }).port;
 });
-afterEach(async () => {
-  await new Promise<void>((r) => gateway.close(() => r()));
+afterEach(() => {
   cfg.remove();
 });
 
 /** `npm start` in the config dir with only these variables (plus PATH and HOME). */
-function npmStart(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, npmStartArgs(), { cwd: cfg.dir, env: { PATH: process.env.PATH ?? '', HOME: cfg.dir, ...inheritedFaketime(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`npm start did not exit within ${timeoutMs} ms: it started instead of failing closed\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const npmStart = (env: Record<string, string>) => runToExit('npm start', npmStartArgs(), cfg.dir, env);
 
 describe('CONFIG-11: npm start fails closed in one round', () => {
   it('CONFIG-11: npm start with bad variables (live mode among them) and a bad constitution exits 2 with every problem and its fix in one message, before it connects to IB_PORT or opens the database', async () => {
@@ -63,7 +34,7 @@ describe('CONFIG-11: npm start fails closed in one round', () => {
       TRADING_MODE: 'live',
       BROKER: 'ibkr',
       IB_HOST: '127.0.0.1',
-      IB_PORT: String(gatewayPort),
+      IB_PORT: String(gateway.port),
       INTAKE_PORT: 'abc',
       LOG_LEVEL: 'loud',
       TELEGRAM_APPROVERS: '-5,abc',
@@ -87,7 +58,7 @@ describe('CONFIG-11: npm start fails closed in one round', () => {
     expect(run.stderr).toBe(`${expected.join('\n')}\n`);
     expect(run.stderr).toBe(`${cfg.message(env)}\n`); // the loader's message, as doctor shows it too
     expect(run.stdout).not.toMatch(/Phoenix is running/);
-    expect(connections).toBe(0);
+    expect(gateway.connections).toBe(0);
     expect(existsSync(join(cfg.dir, 'data'))).toBe(false);
   }, 40_000);
 

@@ -7,7 +7,6 @@
  */
 import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +16,9 @@ import { DEFAULT_COUNT, parseDemoArgs, runDemo } from '../../src/demo/index.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import type { ServiceFacts } from '../../src/http/admin.schema.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
-import { admin, makeHarness, type Harness } from '../support/harness.js';
+import { admin, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
+import { freePort } from '../support/ports.js';
 
 const TOKEN = 'demo-intake-token-0123456789abcdef';
 
@@ -25,14 +26,6 @@ function terminal() {
   const out: string[] = [];
   const io: CliIo = { out: (l) => out.push(l), err: (l) => out.push(l), readStdin: async () => '', confirm: async () => false };
   return { io, out, text: () => out.join('\n') };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** What the service's admin route says it runs: the demo on its own data, or the real setup. */
@@ -59,16 +52,16 @@ describe('phoenix demo against a running intake', () => {
 
   async function start(opts: { token?: string; demoData?: boolean } = {}) {
     // the CLI stamps stateAsOf with the wall clock: the engine's clock starts there too
-    h = await makeHarness({ clockStart: new Date().toISOString(), constitution: { demo: true, session: { enforce: false } } });
+    h = await harness({ clockStart: new Date().toISOString(), constitution: { demo: true, session: { enforce: false } } });
     intake = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, admin: { facts: () => facts(h, opts.demoData ?? true) }, ...(opts.token ? { token: opts.token } : {}) });
     port = new URL(intake.url).port;
   }
+  const harness = useHarness();
   beforeEach(() => {
     cwd = mkdtempSync(join(tmpdir(), 'phoenix-demo-'));
   });
   afterEach(async () => {
     await intake?.close();
-    await h?.close();
     rmSync(cwd, { recursive: true, force: true });
   });
 

@@ -4,10 +4,11 @@
  * evidence, and — run through a real engine — PROPOSED where it should be, CANCELLED by the
  * gate it was built to trip where it should be.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { frontMonth, generateSignals, SHOWCASE, type DemoSignal } from '../../src/demo/index.js';
 import { parseIntent } from '../../src/engine/intent.schema.js';
-import { makeHarness, IN_SESSION, type Harness } from '../support/harness.js';
+import { IN_SESSION, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const NOW = Date.parse(IN_SESSION);
 const riskOf = (b: Record<string, unknown>) => {
@@ -94,10 +95,10 @@ describe('generateSignals', () => {
 
 describe('generated signals through the engine', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('the showcase: PROPOSED for the plain ones, CANCELLED with QUALITY / RISK_PER_TRADE / STATE_CONFLICT for the deliberate ones, 400 for the malformed one; the stale one\'s 5-minute kill blocks the next', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     const sigs = generateSignals({ seed: 1, now: h.clock.now(), count: SHOWCASE.length + 1 });
     const seen: string[] = [];
     for (const s of sigs) {
@@ -125,7 +126,7 @@ describe('generated signals through the engine', () => {
   });
 
   it('a longer stream without the stale one: every intent answered exactly as designed (mostly PROPOSED)', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     const sigs = generateSignals({ seed: 5, now: h.clock.now(), count: 40, staleAt: null });
     let proposed = 0;
     for (const s of sigs) {

@@ -40,21 +40,18 @@
  * The seed fixes the schedule (what is done, which waits, which kill); the interleaving with
  * the child's own timing is real, so two runs with one seed are alike, not identical.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { verifyAudit } from '../../src/engine/audit.usecase.js';
+import { fileURLToPath } from 'node:url';
 import { seededRandom, type Random } from '../../src/engine/ports.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
-import { inheritedFaketime } from '../support/faketime.js';
 import { TwsTestServer, type FillBehavior, type ServerOrder } from '../support/tws/index.js';
 import { brokerFacts, checkBrokerOrders, checkRecovered, checkSnapshot, type BrokerFact, type Snapshot } from './invariants.js';
+import { ACCOUNT, between, checkAuditChain, counts, drillInstall, drillIntent, freePort, killGroup, pick, postIntent as postTo, PRODUCTS, sleep, spawnPhoenix, tapAs, waitCard as waitCardIn, weighted } from './kit.js';
+
+export { drillConstitutionYaml } from './kit.js';
 
 export const KILL_KINDS = ['mid-submission', 'intake', 'idle', 'startup', 'gateway-drop', 'linger'] as const;
 export type KillKind = (typeof KILL_KINDS)[number];
@@ -122,32 +119,8 @@ export interface DrillReport {
 /** any well-formed token: the drill's own sandbox Bot API accepts it (like BotFather's, never a real one) */
 const DRILL_BOT_TOKEN = '7000000004:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
-const ACCOUNT = 'DU1234567';
-const CHAT = -1001001;
-const APPROVER = 1001;
 const BASE_CLIENT_ID = 17;
 const APPROVED_ANSWER = 'Approved ✅ Order sent to the broker.';
-
-interface Product {
-  readonly symbol: 'MES' | 'AAPL' | 'MSFT';
-  readonly instrument: Record<string, unknown>;
-  readonly side: 'BUY' | 'SELL';
-  readonly quantity: number;
-  readonly entryPrice: number;
-  readonly stopLoss: number;
-  readonly takeProfit: number;
-  /** the market price at which the entry (a LMT) fills and neither exit triggers */
-  readonly base: number;
-  /** prices that fill the target / the stop */
-  readonly targetHit: number;
-  readonly stopHit: number;
-}
-
-const PRODUCTS: readonly Product[] = [
-  { symbol: 'MES', instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 }, side: 'BUY', quantity: 1, entryPrice: 6010.25, stopLoss: 6008, takeProfit: 6015, base: 6010.25, targetHit: 6015.5, stopHit: 6007.75 },
-  { symbol: 'AAPL', instrument: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, side: 'BUY', quantity: 4, entryPrice: 200, stopLoss: 199, takeProfit: 203, base: 200, targetHit: 203.5, stopHit: 198.5 },
-  { symbol: 'MSFT', instrument: { symbol: 'MSFT', secType: 'STK', exchange: 'SMART', currency: 'USD' }, side: 'SELL', quantity: 2, entryPrice: 420, stopLoss: 421, takeProfit: 415, base: 420, targetHit: 414.5, stopHit: 421.5 },
-];
 
 /** How the gateway answers one intent's bracket (seeded per intent). */
 const BEHAVIORS: ReadonlyArray<{ w: number; label: string; b: (r: Random) => FillBehavior | null }> = [
@@ -161,71 +134,12 @@ const BEHAVIORS: ReadonlyArray<{ w: number; label: string; b: (r: Random) => Fil
 
 const DEFAULT_WEIGHTS: Record<KillKind, number> = { 'mid-submission': 40, intake: 14, idle: 16, startup: 12, 'gateway-drop': 10, linger: 8 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-
-function pick<T>(r: Random, items: readonly T[]): T {
-  const x = items[Math.floor(r.next() * items.length)];
-  if (x === undefined) throw new Error('pick from an empty list');
-  return x;
-}
-
-function weighted<T extends string>(r: Random, weights: Record<T, number>): T {
-  const entries = Object.entries(weights) as [T, number][];
-  const total = entries.reduce((a, [, w]) => a + Math.max(0, w), 0);
-  let x = r.next() * total;
-  for (const [k, w] of entries) {
-    x -= Math.max(0, w);
-    if (x < 0) return k;
-  }
-  return entries[entries.length - 1]![0];
-}
-
-const between = (r: Random, lo: number, hi: number) => lo + Math.floor(r.next() * (hi - lo + 1));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = a && typeof a === 'object' ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The demo constitution with limits raised so the gates never block the drill's traffic. */
-export function drillConstitutionYaml(demoYaml: string): string {
-  const c = parseYaml(demoYaml) as Record<string, Record<string, unknown>>;
-  c.name = 'crash-drill' as never;
-  c.limits = {
-    ...c.limits,
-    dailyLossCapUsd: 1_000_000,
-    maxConsecutiveLosses: 1_000_000,
-    maxTradesPerDay: 1_000_000,
-    maxPositionPerInstrument: 1_000_000,
-    maxRiskPerTradeUsd: 1_000,
-    minNetLiquidationUsd: 1,
-  };
-  // a SUBMITTED entry the gateway never acknowledged becomes STALLED at the first sweep after 5 s
-  c.approval = { ...c.approval, stallAfterSec: 5 };
-  return `# Crash drill: the demo constitution with limits raised (test/drill/drill.ts)\n${stringifyYaml(c)}`;
-}
-
 interface ChildRun {
   readonly proc: ChildProcess;
   readonly clientId: number;
   out: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
-
-interface SandboxMessage {
-  message_id: number;
-  text: string;
-  from_bot?: boolean;
-  reply_markup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string }>> };
-}
-
 
 export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const started = Date.now();
@@ -236,10 +150,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
   const lingerMs = opts.lingerMs ?? 11_500;
 
-  const dir = mkdtempSync(join(tmpdir(), 'phoenix-drill-'));
-  cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
-  writeFileSync(join(dir, 'config', 'constitution.drill.yaml'), drillConstitutionYaml(readFileSync(join(repoRoot, 'config', 'constitution.demo.yaml'), 'utf8')));
-  mkdirSync(join(dir, 'data'), { recursive: true });
+  const dir = drillInstall(repoRoot, 'phoenix-drill-');
   const dbFile = join(dir, 'data', 'phoenix.db');
   const childLog = join(dir, 'child.log');
 
@@ -250,8 +161,6 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const telegram = await startSandbox();
   const intakeUrl = `http://127.0.0.1:${intakePort}`;
   const sandboxUrl = telegram.apiRoot;
-  const req = createRequire(join(repoRoot, 'package.json'));
-  const loader = pathToFileURL(join(req.resolve('tsx/package.json'), '..', 'dist', 'loader.mjs')).href;
 
   const violations: string[] = [];
   const killsByKind: Record<KillKind, number> = { 'mid-submission': 0, intake: 0, idle: 0, startup: 0, 'gateway-drop': 0, linger: 0 };
@@ -289,32 +198,15 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   // === the child process
 
   const spawnChild = (clientId: number): ChildRun => {
-    const proc = spawn(process.execPath, ['--import', loader, join(repoRoot, 'src', 'main.ts')], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? dir,
-        ...inheritedFaketime(),
-        BROKER: 'ibkr',
-        TRADING_MODE: 'paper',
-        IB_HOST: '127.0.0.1',
-        IB_PORT: String(ibPort),
-        IB_CLIENT_ID: String(clientId),
-        IB_ACCOUNT: ACCOUNT,
-        // the drill runs on the wall clock: IB Gateway's restart window (23:45-00:05 ET) would hold its entries
-        IB_RESTART_WINDOW: 'off',
-        IB_WEEKLY_LOGIN: 'off',
-        CONSTITUTION_PATH: 'config/constitution.drill.yaml',
-        DATABASE_URL: 'file:./data/phoenix.db',
-        INTAKE_PORT: String(intakePort),
-        TELEGRAM_BOT_TOKEN: DRILL_BOT_TOKEN,
-        TELEGRAM_API_ROOT: telegram.apiRoot,
-        TELEGRAM_CHAT_ID: String(CHAT),
-        TELEGRAM_APPROVERS: String(APPROVER),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // own process group: nothing else is ever signalled
+    const proc = spawnPhoenix(repoRoot, dir, {
+      ibPort,
+      clientId,
+      databaseUrl: 'file:./data/phoenix.db',
+      intakePort,
+      botToken: DRILL_BOT_TOKEN,
+      telegramApiRoot: telegram.apiRoot,
+      // the drill runs on the wall clock: IB Gateway's restart window (23:45-00:05 ET) would hold its entries
+      extra: { IB_RESTART_WINDOW: 'off', IB_WEEKLY_LOGIN: 'off' },
     });
     const run: ChildRun = {
       proc,
@@ -353,14 +245,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   };
 
   const kill = async (run: ChildRun): Promise<void> => {
-    if (run.proc.exitCode === null && run.proc.signalCode === null && run.proc.pid) {
-      try {
-        process.kill(-run.proc.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    const r = await run.exited;
+    const r = await killGroup(run.proc, run.exited);
     // nothing but our SIGKILL may end it: exiting on its own is a crash
     if (r.signal !== 'SIGKILL') violate(`client id ${run.clientId}`, `Phoenix exited on its own (${r.code ?? r.signal}):\n${run.out.slice(-2000)}`);
   };
@@ -369,77 +254,23 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
 
   // === HTTP helpers (intake, sandbox console)
 
-  const makeIntent = (p: Product): Record<string, unknown> => ({
-    signalId: `drill-${opts.seed}-${++signalSeq}`,
-    strategy: 'drill-orb',
-    instrument: p.instrument,
-    side: p.side,
-    quantity: p.quantity,
-    orderType: 'BRACKET',
-    entryPrice: p.entryPrice,
-    stopLoss: p.stopLoss,
-    takeProfit: p.takeProfit,
-    evidence: { setupScore: 0.82, breakdown: { trend: 0.9, momentum: 0.7 }, alignment: 'drill', redChecks: [{ name: 'no tier-1 news', passed: true }], dvs: 0.93, eqs: 0.88 },
-    stateHash: `sha256:drill${signalSeq}`,
-    stateAsOf: new Date().toISOString(),
-    ttlSec: between(rnd, 30, 300),
-  });
+  const makeIntent = (p: (typeof PRODUCTS)[number]): Record<string, unknown> => {
+    const seq = ++signalSeq;
+    return drillIntent(p, `drill-${opts.seed}-${seq}`, `sha256:drill${seq}`, between(rnd, 30, 300), { trend: 0.9, momentum: 0.7 });
+  };
 
   /** POST one intent; records what the intake said. */
   const postIntent = async (body: Record<string, unknown>): Promise<{ intentId: string; state: string; status: number } | null> => {
-    const signalId = String(body.signalId);
     posted++;
-    pendingSignals.set(signalId, body);
-    try {
-      const res = await fetch(`${intakeUrl}/v1/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(8000) });
-      const j = (await res.json()) as { intentId?: string; state?: string; issues?: unknown };
-      pendingSignals.delete(signalId);
-      if ((res.status === 202 || res.status === 409) && j.intentId) {
-        if (res.status === 202) accepted202.add(j.intentId);
-        return { intentId: j.intentId, state: j.state ?? '?', status: res.status };
-      }
-      violate('intake', `POST ${signalId} answered ${res.status} ${JSON.stringify(j).slice(0, 300)}`);
-      return null;
-    } catch {
-      return null; // killed mid-request: outcome unknown until the next start
-    }
-  };
-
-  const chatMessages = async (): Promise<SandboxMessage[]> => {
-    const res = await fetch(`${sandboxUrl}/sandbox/api/chat?chatId=${CHAT}`, { signal: AbortSignal.timeout(5000) });
-    const j = (await res.json()) as { messages?: SandboxMessage[] };
-    return j.messages ?? [];
+    return postTo(intakeUrl, body, { pending: pendingSignals, accepted202, violate });
   };
 
   /** The card message of an intent with its APPROVE button, once the bot has sent it. */
-  const waitCard = async (intentId: string, timeoutMs = 6000): Promise<{ messageId: number; approve: string } | null> => {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const msgs = await chatMessages().catch(() => [] as SandboxMessage[]);
-      for (const m of msgs) {
-        if (!m.from_bot || !m.text.includes(`intent ${intentId}`)) continue;
-        const approve = m.reply_markup?.inline_keyboard.flat().find((b) => b.callback_data?.startsWith('v1:a:'))?.callback_data;
-        if (approve) return { messageId: m.message_id, approve };
-      }
-      await sleep(40);
-    }
-    return null;
-  };
+  const waitCard = (intentId: string, timeoutMs = 6000) => waitCardIn(sandboxUrl, intentId, timeoutMs);
 
   const tap = async (messageId: number, data: string): Promise<string | null> => {
     approveTaps++;
-    try {
-      const res = await fetch(`${sandboxUrl}/sandbox/api/tap`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: APPROVER, chatId: CHAT, messageId, data }),
-        signal: AbortSignal.timeout(5000),
-      });
-      const j = (await res.json()) as { ok: boolean; callbackQueryId?: string; error?: string };
-      return j.ok && j.callbackQueryId ? j.callbackQueryId : null;
-    } catch {
-      return null;
-    }
+    return tapAs(sandboxUrl, messageId, data);
   };
 
   const answerOf = async (callbackQueryId: string, waitMs: number): Promise<string | null> => {
@@ -517,9 +348,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       if (facts) recoveryChecks += checkRecovered(where, facts, s, violate);
       checkSnapshot(where, s, brokerOrders, { violate, seenAlerts, accepted202 });
       // (c) audit chain
-      const audit = await verifyAudit(store);
-      if (!audit.ok) violate(where, `INV-AUDIT-CHAIN-1: chain broken at ${JSON.stringify(audit.firstBreak)}`);
-      if (audit.count < s.beadCount) violate(where, `verifyAudit walked ${audit.count} of ${s.beadCount} beads`);
+      await checkAuditChain(where, store, s.beadCount, violate);
     } finally {
       await store.close();
     }
@@ -665,16 +494,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     violate('drill', `aborted: ${(e as Error).message}`);
   } finally {
     // whatever happened, no child outlives the drill (only the ones it spawned, by pid)
-    for (const run of spawned) {
-      if (run.proc.exitCode === null && run.proc.signalCode === null && run.proc.pid) {
-        try {
-          process.kill(-run.proc.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-        await run.exited;
-      }
-    }
+    for (const run of spawned) await killGroup(run.proc, run.exited);
     await server.close();
     await telegram.close();
   }
@@ -725,11 +545,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
 
 /** A human-readable summary of a report. */
 export function formatReport(r: DrillReport): string {
-  const kv = (o: Record<string, number>) =>
-    Object.entries(o)
-      .filter(([, v]) => v > 0)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || '—';
+  const kv = counts;
   const lines = [
     `Crash drill, seed ${r.seed}: ${r.kills} SIGKILLs (${kv(r.killsByKind)}), ${r.restarts} starts reached "Phoenix is running", client ids used: ${[...new Set(r.clientIds)].length}`,
     `  intents:   ${r.intents.posted} posted, ${r.intents.accepted202} accepted (202), ${r.intents.inDb} in the database — ${kv(r.intents.byState)}`,

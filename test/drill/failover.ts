@@ -23,25 +23,20 @@
  * order backed by a USED token; the audit chain verifies; no alert lost; accepted intents are
  * durable; what the broker had before a takeover is reflected once the new leader runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { verifyAudit } from '../../src/engine/audit.usecase.js';
-import { seededRandom, type Random } from '../../src/engine/ports.js';
+import { seededRandom } from '../../src/engine/ports.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { pgPool, pgPrisma } from '../../src/store/pg.database.js';
 import { PgStore } from '../../src/store/pg.store.js';
-import { inheritedFaketime } from '../support/faketime.js';
 import { startPostgres, type PgServer } from '../support/postgres.js';
 import { TwsTestServer } from '../support/tws/index.js';
-import { drillConstitutionYaml } from './drill.js';
 import { brokerFacts, checkBrokerOrders, checkRecovered, checkSnapshot, type BrokerFact, type Snapshot } from './invariants.js';
+import { ACCOUNT, between, checkAuditChain, counts, drillInstall, drillIntent, freePort, killGroup, pick, postIntent, PRODUCTS, sleep, spawnPhoenix, tapAs, waitCard as waitCardIn, weighted } from './kit.js';
 
 export const FAILOVER_KINDS = ['mid-submission', 'idle', 'intake', 'gateway-drop', 'freeze'] as const;
 export type FailoverKind = (typeof FAILOVER_KINDS)[number];
@@ -84,42 +79,13 @@ export interface FailoverReport {
 }
 
 const BOT_TOKEN = '7000000005:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-const ACCOUNT = 'DU1234567';
-const CHAT = -1001001;
-const APPROVER = 1001;
 const WEIGHTS: Record<FailoverKind, number> = { 'mid-submission': 40, idle: 15, intake: 15, 'gateway-drop': 10, freeze: 20 };
 
-const PRODUCTS = [
-  { symbol: 'MES', instrument: { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 }, side: 'BUY', quantity: 1, entryPrice: 6010.25, stopLoss: 6008, takeProfit: 6015, base: 6010.25 },
-  { symbol: 'AAPL', instrument: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, side: 'BUY', quantity: 4, entryPrice: 200, stopLoss: 199, takeProfit: 203, base: 200 },
-  { symbol: 'MSFT', instrument: { symbol: 'MSFT', secType: 'STK', exchange: 'SMART', currency: 'USD' }, side: 'SELL', quantity: 2, entryPrice: 420, stopLoss: 421, takeProfit: 415, base: 420 },
-] as const;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-const between = (r: Random, lo: number, hi: number) => lo + Math.floor(r.next() * (hi - lo + 1));
-const pick = <T>(r: Random, xs: readonly T[]): T => xs[Math.floor(r.next() * xs.length)]!;
-function weighted(r: Random): FailoverKind {
-  const total = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
-  let x = r.next() * total;
-  for (const k of FAILOVER_KINDS) if ((x -= WEIGHTS[k]) < 0) return k;
-  return 'idle';
-}
 const percentile = (xs: readonly number[], p: number) => {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   readonly slot: number;
@@ -140,10 +106,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
   const rnd = seededRandom(opts.seed);
   const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
   const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
-  const dir = mkdtempSync(join(tmpdir(), 'phoenix-failover-'));
-  cpSync(join(repoRoot, 'config'), join(dir, 'config'), { recursive: true });
-  writeFileSync(join(dir, 'config', 'constitution.drill.yaml'), drillConstitutionYaml(readFileSync(join(repoRoot, 'config', 'constitution.demo.yaml'), 'utf8')));
-  mkdirSync(join(dir, 'data'), { recursive: true });
+  const dir = drillInstall(repoRoot, 'phoenix-failover-');
   const ownServer = !opts.postgres;
   const server = opts.postgres ?? (await startPostgres());
   const dbName = `failover_${opts.seed}_${process.pid}`;
@@ -153,8 +116,6 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
   for (const p of PRODUCTS) tws.movePrice(p.symbol, p.base);
   const telegram = await startSandbox();
   const ports = [await freePort(), await freePort()];
-  const req = createRequire(join(repoRoot, 'package.json'));
-  const loader = pathToFileURL(join(req.resolve('tsx/package.json'), '..', 'dist', 'loader.mjs')).href;
 
   const violations: string[] = [];
   const seen = new Set<string>();
@@ -187,30 +148,14 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
 
   const spawnRun = (slot: number): Run => {
     const clientId = ++clientSeq;
-    const proc = spawn(process.execPath, ['--import', loader, join(repoRoot, 'src', 'main.ts')], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? dir,
-        ...inheritedFaketime(),
-        BROKER: 'ibkr',
-        TRADING_MODE: 'paper',
-        IB_HOST: '127.0.0.1',
-        IB_PORT: String(ibPort),
-        IB_CLIENT_ID: String(clientId),
-        IB_ACCOUNT: ACCOUNT,
-        CONSTITUTION_PATH: 'config/constitution.drill.yaml',
-        DATABASE_URL: url,
-        AUDIT_ANCHOR_FILE: join(dir, 'data', 'anchors.jsonl'), // one journal for the desk
-        INTAKE_PORT: String(ports[slot]),
-        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-        TELEGRAM_API_ROOT: telegram.apiRoot,
-        TELEGRAM_CHAT_ID: String(CHAT),
-        TELEGRAM_APPROVERS: String(APPROVER),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+    const proc = spawnPhoenix(repoRoot, dir, {
+      ibPort,
+      clientId,
+      databaseUrl: url,
+      intakePort: ports[slot]!,
+      botToken: BOT_TOKEN,
+      telegramApiRoot: telegram.apiRoot,
+      extra: { AUDIT_ANCHOR_FILE: join(dir, 'data', 'anchors.jsonl') }, // one journal for the desk
     });
     const run: Run = { slot, proc, clientId, out: '', dead: false, exited: new Promise((res) => proc.once('exit', (code, signal) => res({ code, signal }))) };
     void run.exited.then(() => (run.dead = true));
@@ -236,75 +181,27 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
   };
 
   const sigkill = async (run: Run) => {
-    if (!run.dead && run.proc.pid) {
-      try {
-        process.kill(-run.proc.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await run.exited;
+    await killGroup(run.proc, run.exited);
   };
 
   const intakeOf = (run: Run) => `http://127.0.0.1:${ports[run.slot]}`;
 
   const makeIntent = () => {
     const p = pick(rnd, PRODUCTS);
-    return {
-      signalId: `failover-${opts.seed}-${++signalSeq}`,
-      strategy: 'drill-orb',
-      instrument: p.instrument,
-      side: p.side,
-      quantity: p.quantity,
-      orderType: 'BRACKET',
-      entryPrice: p.entryPrice,
-      stopLoss: p.stopLoss,
-      takeProfit: p.takeProfit,
-      evidence: { setupScore: 0.82, breakdown: { trend: 0.9 }, alignment: 'drill', redChecks: [{ name: 'no tier-1 news', passed: true }], dvs: 0.93, eqs: 0.88 },
-      stateHash: `sha256:failover${signalSeq}`,
-      stateAsOf: new Date().toISOString(),
-      ttlSec: between(rnd, 60, 300),
-    } as Record<string, unknown>;
+    const seq = ++signalSeq;
+    return drillIntent(p, `failover-${opts.seed}-${seq}`, `sha256:failover${seq}`, between(rnd, 60, 300), { trend: 0.9 });
   };
 
   const post = async (run: Run, body: Record<string, unknown>): Promise<{ intentId: string; state: string; status: number } | null> => {
     posted++;
-    pending.set(String(body.signalId), body);
-    try {
-      const res = await fetch(`${intakeOf(run)}/v1/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(8000) });
-      const j = (await res.json()) as { intentId?: string; state?: string };
-      pending.delete(String(body.signalId));
-      if ((res.status === 202 || res.status === 409) && j.intentId) {
-        if (res.status === 202) accepted202.add(j.intentId);
-        return { intentId: j.intentId, state: j.state ?? '?', status: res.status };
-      }
-      violate('intake', `POST ${String(body.signalId)} answered ${res.status} ${JSON.stringify(j).slice(0, 200)}`);
-      return null;
-    } catch {
-      return null;
-    }
+    return postIntent(intakeOf(run), body, { pending, accepted202, violate }, 200);
   };
 
-  const waitCard = async (intentId: string, ms = 8000): Promise<{ messageId: number; approve: string } | null> => {
-    const until = performance.now() + ms;
-    while (performance.now() < until) {
-      const res = await fetch(`${telegram.apiRoot}/sandbox/api/chat?chatId=${CHAT}`).catch(() => null);
-      const msgs = ((await res?.json().catch(() => null)) as { messages?: { message_id: number; text: string; from_bot?: boolean; reply_markup?: { inline_keyboard: { callback_data?: string }[][] } }[] } | null)?.messages ?? [];
-      for (const m of msgs) {
-        if (!m.from_bot || !m.text.includes(`intent ${intentId}`)) continue;
-        const approve = m.reply_markup?.inline_keyboard.flat().find((b) => b.callback_data?.startsWith('v1:a:'))?.callback_data;
-        if (approve) return { messageId: m.message_id, approve };
-      }
-      await sleep(40);
-    }
-    return null;
-  };
+  const waitCard = (intentId: string, ms = 8000) => waitCardIn(telegram.apiRoot, intentId, ms);
 
   const tap = async (messageId: number, data: string): Promise<string | null> => {
     approveTaps++;
-    const res = await fetch(`${telegram.apiRoot}/sandbox/api/tap`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: APPROVER, chatId: CHAT, messageId, data }), signal: AbortSignal.timeout(5000) }).catch(() => null);
-    const j = (await res?.json().catch(() => null)) as { ok?: boolean; callbackQueryId?: string } | null;
-    return j?.ok && j.callbackQueryId ? j.callbackQueryId : null;
+    return tapAs(telegram.apiRoot, messageId, data);
   };
 
   /** Post n intents to the leader or the follower (a follower hands them over through the database); tap APPROVE on each card. */
@@ -369,9 +266,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
     const pool = pgPool(url, 2);
     const store = new PgStore(pgPrisma(pool), pool);
     try {
-      const audit = await verifyAudit(store);
-      if (!audit.ok) violate(where, `INV-AUDIT-CHAIN-1: chain broken at ${JSON.stringify(audit.firstBreak)}`);
-      if (audit.count < s.beadCount) violate(where, `verifyAudit walked ${audit.count} of ${s.beadCount} beads`);
+      await checkAuditChain(where, store, s.beadCount, violate);
     } finally {
       await store.close();
     }
@@ -392,7 +287,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
     await waitFor('first follower', slots[1]!, () => isFollowerReady(slots[1]!));
     await checkAll('start');
     for (let k = 1; k <= opts.kills; k++) {
-      const kind = opts.schedule?.length ? opts.schedule[(k - 1) % opts.schedule.length]! : weighted(rnd);
+      const kind = opts.schedule?.length ? opts.schedule[(k - 1) % opts.schedule.length]! : weighted(rnd, WEIGHTS);
       killsByKind[kind]++;
       const leader = slots.find((r) => !r.dead && (isLeader(r) || r.out.includes('took over as the LEADER')))!;
       const follower = slots.find((r) => r !== leader)!;
@@ -402,14 +297,18 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
       let wall0 = 0;
       const facts = (): Map<string, BrokerFact> => brokerFacts(tws);
       let before: Map<string, BrokerFact> = facts();
+      /** the moment of the kill: the broker as it stood, and the clocks the takeover is timed from */
+      const markKill = () => {
+        before = facts();
+        t0 = performance.now();
+        wall0 = Date.now();
+      };
       switch (kind) {
         case 'mid-submission': {
           await proposeAndApprove(leader, follower, between(rnd, 1, 3));
           const d = rnd.next() < 0.6 ? between(rnd, 0, 150) : between(rnd, 150, 600);
           await sleep(d);
-          before = facts();
-          t0 = performance.now();
-          wall0 = Date.now();
+          markKill();
           await sigkill(leader);
           note = `SIGKILL ${d} ms after the APPROVE taps`;
           break;
@@ -418,9 +317,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
           const qs = await proposeAndApprove(leader, follower, between(rnd, 1, 2));
           for (const q of qs) await fetch(`${telegram.apiRoot}/sandbox/api/answer?id=${encodeURIComponent(q)}&waitMs=5000`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
           await sleep(between(rnd, 50, 600));
-          before = facts();
-          t0 = performance.now();
-          wall0 = Date.now();
+          markKill();
           await sigkill(leader);
           note = `${qs.length} approvals answered, then SIGKILL`;
           break;
@@ -430,9 +327,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
           const inflight = Array.from({ length: n }, () => post(leader, makeIntent()));
           const d = between(rnd, 2, 35);
           await sleep(d);
-          before = facts();
-          t0 = performance.now();
-          wall0 = Date.now();
+          markKill();
           await sigkill(leader);
           await Promise.all(inflight);
           note = `${n} intake POSTs in flight, SIGKILL after ${d} ms`;
@@ -443,9 +338,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
           tws.dropConnections();
           const d = between(rnd, 200, 3500);
           await sleep(d);
-          before = facts();
-          t0 = performance.now();
-          wall0 = Date.now();
+          markKill();
           await sigkill(leader);
           note = `gateway dropped its connections, SIGKILL ${d} ms later`;
           break;
@@ -453,9 +346,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
         case 'freeze': {
           await proposeAndApprove(leader, follower, between(rnd, 1, 2));
           await sleep(between(rnd, 0, 300));
-          before = facts();
-          t0 = performance.now();
-          wall0 = Date.now();
+          markKill();
           process.kill(-leader.proc.pid!, 'SIGSTOP');
           note = 'SIGSTOP (frozen leader)';
           break;
@@ -549,11 +440,7 @@ export async function runFailoverDrill(opts: FailoverOptions): Promise<FailoverR
 }
 
 export function formatFailoverReport(r: FailoverReport): string {
-  const kv = (o: Record<string, number>) =>
-    Object.entries(o)
-      .filter(([, v]) => v > 0)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || '—';
+  const kv = counts;
   const lines = [
     `Failover drill, seed ${r.seed}: ${r.kills} leader kills (${kv(r.killsByKind)}), ${r.starts} process starts`,
     `  takeover:  p50 ${r.takeover.p50} ms, p99 ${r.takeover.p99} ms, max ${r.takeover.max} ms (kill → the follower's "took over" banner: broker connected, recovery done, bot and alerts running; SPEC ≤ 10 s)`,

@@ -4,9 +4,10 @@
  * bead chain verifies and the export of the intent tells the story in order.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exportAudit, verifyAudit } from '../../src/engine/audit.usecase.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const COMMISSION_CENTS = 2 * 62; // FUT 0.62 USD per contract per execution (entry + exit)
 
@@ -26,10 +27,10 @@ async function exported(h: Harness, opts: { intentId?: string; since?: number })
 
 describe('engine lifecycle end to end', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('intent → approve → fill → MANAGED → stop at 6008 → CLOSED at −11.25 USD − commissions → DAILY_LOSS_CAP blocks the next intent; chain verifies; export tells the story', async () => {
-    h = await makeHarness({ constitution: { limits: { dailyLossCapUsd: 10 } } });
+    h = await harness({ constitution: { limits: { dailyLossCapUsd: 10 } } });
     const submitted = await h.engine.submitIntent(h.intent(), 'http');
     expect(submitted).toMatchObject({ kind: 'accepted', state: 'PROPOSED', denials: [] });
     if (submitted.kind !== 'accepted') return;
@@ -134,7 +135,7 @@ describe('engine lifecycle end to end', () => {
   });
 
   it('a stop that gaps through (market 6007) fills at the triggering price: P&L −16.25 USD − commissions', async () => {
-    h = await makeHarness({ constitution: { limits: { dailyLossCapUsd: 10 } } });
+    h = await harness({ constitution: { limits: { dailyLossCapUsd: 10 } } });
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error(r.kind);
     await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);

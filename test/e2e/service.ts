@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,16 +35,7 @@ export function npmStartArgs(): string[] {
 }
 
 /** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../support/ports.js';
 
 /** true when something accepts connections on 127.0.0.1:port. */
 export function portBusy(port: number): Promise<boolean> {
@@ -288,3 +279,32 @@ export async function chatMessages(consoleUrl: string, chatId = SANDBOX_CHAT): P
 }
 
 export const buttonTexts = (m: ChatMessage | undefined): string[] => m?.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
+
+/** The entry point without npm start's build step: node --import tsx src/main.ts (absolute paths). */
+export function mainArgs(): string[] {
+  const req = createRequire(join(repoRoot, 'package.json'));
+  return ['--import', pathToFileURL(req.resolve('tsx')).href, join(repoRoot, 'src/main.ts')];
+}
+
+/**
+ * Run a Phoenix entry point (node `args`) in `cwd` with only these variables (plus PATH, HOME =
+ * cwd and the suite's faketime) until it exits: for starts that must fail closed. Rejects, with
+ * its output, when it is still running after `timeoutMs` (it started instead).
+ */
+export function runToExit(what: string, args: readonly string[], cwd: string, env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...inheritedFaketime(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms: it started instead of failing closed\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

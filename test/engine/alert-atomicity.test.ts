@@ -15,18 +15,15 @@
  * prisma.store swallowing a flush error → all 10 Prisma cases fail.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { usePostgres } from '../support/postgres.js';
 import { advance, jobRuns, startTestJobs } from '../jobs/helpers.js';
 import { admin, approver, makeHarness as makeRealHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { propose } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 
 type Point = 'alert row' | 'ALERT bead (last write before COMMIT)';
 type Adapter = 'sqlite' | 'prisma' | 'postgres';
@@ -109,17 +106,17 @@ async function chainVerifies(hh: Harness) {
 
 describe.each(CASES)('%s store: a crash inside the transaction, injected on the %s', (adapter, point) => {
   let raw: Raw;
-  const makeHarness = async (opts: Parameters<typeof makeRealHarness>[0] = {}) => {
+  const harness = useHarness(async (opts: Parameters<typeof makeRealHarness>[0] = {}) => {
     const url = adapter === 'postgres' ? await pg().createDatabase() : null;
     const env: Record<string, string> = url ? { DATABASE_URL: url } : { STORE_ADAPTER: adapter };
     const made = await makeRealHarness({ ...opts, env });
     raw = url ? pgRaw(url) : sqliteRaw(made.dbFile);
     return made;
-  };
+  });
   // Prisma's driver adapter reports RAISE(ABORT) as a failed create of that row, without the message
   const CRASH = adapter !== 'prisma' ? /injected crash before commit/ : /injected crash before commit|Invalid `c\.(alert\.create|bead\.createMany)\(\)` invocation/;
   it(`INV-POSITION-SUBMITTED-TTL-1: POSITION_STALLED (stall detector): a crash on the ${point} leaves the intent SUBMITTED with no STALLED bead and no alert; the next tick writes all three exactly once`, async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext(); // the broker never acknowledges
     const jobs = await startTestJobs(h, { only: ['stall-detector'], runAtStart: false });
     const p = await propose(h);
@@ -150,7 +147,7 @@ describe.each(CASES)('%s store: a crash inside the transaction, injected on the 
   });
 
   it(`ORDER_REJECTED (broker rejection event): a crash on the ${point} leaves the entry SUBMITTED (no REJECTED bead, order row, or alert); recovery after the restart writes them exactly once`, async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.rejectNext('Insufficient margin', 201);
     const heal = await crashOn(raw, point, 'ORDER_REJECTED');
     const p = await propose(h);
@@ -174,7 +171,7 @@ describe.each(CASES)('%s store: a crash inside the transaction, injected on the 
   });
 
   it(`POSITION_UNPROTECTED (protection watch): a crash on the ${point} leaves no alert, no ALERT bead and the card unchanged; the next tick raises it exactly once`, async () => {
-    h = await makeHarness();
+    h = await harness();
     const p = await propose(h);
     await h.engine.decide(p.cardId, 'APPROVE', approver);
     await h.settle();
@@ -202,7 +199,7 @@ describe.each(CASES)('%s store: a crash inside the transaction, injected on the 
   });
 
   it(`INV-KILL-BLOCKS-ENTRY-1: kill flag alerts (/halt, /resume): a crash on the ${point} sets/clears no flag, writes no KILL_FLAG bead and no alert, and tells the human it failed; the retry writes each exactly once`, async () => {
-    h = await makeHarness();
+    h = await harness();
     let heal = await crashOn(raw, point, 'HALT');
     const before = await fileState(raw, null);
     await expect(h.engine.halt(admin, 'news')).rejects.toThrow(CRASH);
@@ -232,7 +229,7 @@ describe.each(CASES)('%s store: a crash inside the transaction, injected on the 
   });
 
   it(`INV-STALE-KILL-1: the stale-state pause (STATE_CONFLICT): a crash on the ${point} stores no intent, no flag, no bead, no alert; the same signal sent again is refused with each written exactly once`, async () => {
-    h = await makeHarness();
+    h = await harness();
     const heal = await crashOn(raw, point, 'STATE_CONFLICT');
     const body = h.intent({ stateAsOf: new Date(h.clock.now() - 901_000).toISOString() });
     const before = await fileState(raw, null);

@@ -2,17 +2,18 @@
  * Approval and execution edges of the engine core (SPEC 5, 6): evidence-bound tokens,
  * foreign taps, stale cards, broker rejection, stall detection, partial fills.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { approver, intentOf, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { approver, intentOf, stranger, viewer, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { alertsOfType, approveWhileBrokerDown, atBroker, beadCount, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
 describe('approval and execution edges', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-T2-TOKEN-1: a token whose evidence no longer matches the intent is refused (evidence edited after approval)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     const row = await h.app.db.intent.findUniqueOrThrow({ where: { id: intentId } });
     const payload = JSON.parse(row.payload) as { evidence: { setupScore: number } };
@@ -27,7 +28,7 @@ describe('approval and execution edges', () => {
   });
 
   it('CV foreign user taps: a viewer and a stranger are refused, audited (ACCESS_DENIED), and nothing changes', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     for (const who of [viewer, stranger]) {
       for (const decision of ['APPROVE', 'PASS'] as const) {
@@ -46,7 +47,7 @@ describe('approval and execution edges', () => {
   });
 
   it('CV forged callback data: an unknown card id is refused and changes nothing', async () => {
-    h = await makeHarness();
+    h = await harness();
     await propose(h);
     const before = await beadCount(h);
     expect(await h.engine.decide('forged0000', 'APPROVE', approver)).toEqual({ kind: 'refused', reason: 'Unknown or invalid card.' });
@@ -54,7 +55,7 @@ describe('approval and execution edges', () => {
   });
 
   it('CV stale card tapped: after its TTL the card cannot be approved (intent CANCELLED card_expired); a later tap says why', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h, { ttlSec: 60 });
     await h.clock.advance(60_000);
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
@@ -68,7 +69,7 @@ describe('approval and execution edges', () => {
   });
 
   it('CV stale card tapped: the sweeper expires an undecided card at its TTL (not before)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId } = await propose(h, { ttlSec: 120 });
     await h.clock.advance(119_999);
     expect((await h.engine.expireDue()).cards).toBe(0);
@@ -79,7 +80,7 @@ describe('approval and execution edges', () => {
   });
 
   it('CV broker rejection (margin): SUBMITTED → REJECTED, ORDER_REJECTED alert, never retried', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     h.sim!.faults.rejectNext();
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
@@ -101,7 +102,7 @@ describe('approval and execution edges', () => {
   });
 
   it('INV-POSITION-SUBMITTED-TTL-1: no acknowledgement for 60 s → STALLED + alert (not at 60 s, at 60 s + 1 ms); not re-sent', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     h.sim!.faults.timeoutNext();
     await h.engine.decide(cardId, 'APPROVE', approver);
@@ -120,7 +121,7 @@ describe('approval and execution edges', () => {
   });
 
   it('CV partial fill 50%: filledQty/requestedQty/partialFillRatio tracked; the stop closes what was filled', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 2, maxRiskPerTradeUsd: 30 } } });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 2, maxRiskPerTradeUsd: 30 } } });
     const { intentId, cardId } = await propose(h, { quantity: 2 });
     h.sim!.faults.partialNext(0.5);
     await h.engine.decide(cardId, 'APPROVE', approver);
@@ -144,10 +145,10 @@ describe('approval and execution edges', () => {
 
 describe('broker not ready at start-up', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('CV IBKR disconnect: approved while the broker has never been connected (account unknown) → the submission waits, then goes out once when the broker is ready', async () => {
-    h = await makeHarness({ connect: false });
+    h = await harness({ connect: false });
     expect(h.broker.health().account).toBeNull();
     const { intentId, cardId } = await propose(h);
     const d = await h.engine.decide(cardId, 'APPROVE', approver);

@@ -20,25 +20,17 @@ import { readAnchorJournal } from '../../src/runtime/anchor-journal.js';
 import { listMigrations, migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
 import { PrismaStore } from '../../src/store/prisma.store.js';
 import { beadFromRow, iso } from '../../src/store/sqlite.rows.js';
-import { approver, makeHarness, type Harness } from '../support/harness.js';
-import { propose, tamperDb } from './helpers.js';
+import { approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
+import { addHistory, propose, tamperDb } from './helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const CONSTITUTION = join(repoRoot, 'config', 'constitution.yaml');
 
+const harness = useHarness();
+
 /** A trade, a blocked intent and a halt: a few dozen beads over several commits. */
-async function withHistory(env: Record<string, string> = {}): Promise<Harness> {
-  const h = await makeHarness({ env });
-  const a = await propose(h);
-  await h.clock.advance(1000);
-  await h.engine.decide(a.cardId, 'APPROVE', approver);
-  await h.settle();
-  await h.clock.advance(1000);
-  await h.engine.submitIntent(h.intent({ quantity: 3 })); // blocked by risk
-  await h.clock.advance(1000);
-  await h.engine.halt(approver, 'end of test day');
-  return h;
-}
+const withHistory = async (env: Record<string, string> = {}): Promise<Harness> => addHistory(await harness({ env }));
 
 /** Every bead, as the store maps it, straight from the file. */
 function allBeads(dbFile: string): StoredBead[] {
@@ -95,8 +87,6 @@ describe('SAFE-12: audit anchors', () => {
   let h: Harness | undefined;
   const dirs: string[] = [];
   afterEach(async () => {
-    await h?.close();
-    h = undefined;
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
@@ -321,7 +311,7 @@ describe('SAFE-12: audit anchors', () => {
     v1.close();
 
     // Phoenix starts on it: the migration adds the version column (old rows: 1) and the trigger
-    h = await makeHarness({ env: { DATABASE_URL: `file:${dbFile}` } });
+    h = await harness({ env: { DATABASE_URL: `file:${dbFile}` } });
     const p = await propose(h);
     await h.engine.decide(p.cardId, 'APPROVE', approver);
     await h.settle();

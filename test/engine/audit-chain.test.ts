@@ -3,31 +3,22 @@
  * made behind its back (trigger dropped) is detected by the hash chain, naming the bead.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exportAudit, verifyAudit } from '../../src/engine/audit.usecase.js';
-import { approver, makeHarness, type Harness } from '../support/harness.js';
-import { beadRows, propose, tamperDb } from './helpers.js';
+import type { Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
+import { addHistory, beadRows, tamperDb } from './helpers.js';
+
+const harness = useHarness();
 
 /** A harness with a filled-in chain: one full trade and one blocked intent. */
-async function withHistory(): Promise<Harness> {
-  const h = await makeHarness();
-  const a = await propose(h);
-  await h.clock.advance(1000);
-  await h.engine.decide(a.cardId, 'APPROVE', approver);
-  await h.settle();
-  await h.clock.advance(1000);
-  await h.engine.submitIntent(h.intent({ quantity: 3 })); // blocked by risk
-  await h.clock.advance(1000);
-  await h.engine.halt(approver, 'end of test day');
-  return h;
-}
+const withHistory = async (): Promise<Harness> => addHistory(await harness());
 
 const tamper = tamperDb;
 const rows = beadRows;
 
 describe('audit chain', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
 
   it('INV-AUDIT-CHAIN-1: an untouched chain verifies', async () => {
     h = await withHistory();

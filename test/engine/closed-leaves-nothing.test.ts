@@ -5,25 +5,23 @@
  * later the market reached it and it bought into a position that no longer existed: the account
  * was reversed. A closed position leaves nothing working at the broker. INV-FLATTEN-EXIT-1.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../src/engine/broker.port.js';
 import { applyFill } from '../../src/engine/fill.usecase.js';
 import { recoverFromBroker } from '../../src/engine/recovery.usecase.js';
 import { approveOne, expectState } from '../jobs/helpers.js';
-import { approver, makeHarness, type Harness } from '../support/harness.js';
+import { approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 const working = async (hh: Harness, id: string) => (await hh.broker.findByOrderRef(id)).orders.filter((o) => o.status === 'WORKING' || o.status === 'PENDING').map((o) => o.role);
 
 describe('INV-FLATTEN-EXIT-1: a closed position leaves nothing working at the broker', () => {
   it('INV-FLATTEN-EXIT-1: the re-protect stop closes the position → the bracket target is cancelled; a later move through it buys nothing', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h); // BUY 1 MES at 6010.25, stop 6008, target 6015
     const stop = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'STOP')!;
     h.sim!.faults.cancelByBroker(stop.brokerOrderId!);
@@ -46,7 +44,7 @@ describe('INV-FLATTEN-EXIT-1: a closed position leaves nothing working at the br
 
   it('INV-FLATTEN-EXIT-1: killed right after the closing fill was booked (its cancel never sent) → the restart cancels the target; a later move through it buys nothing', async () => {
     // found by the simulator (seed 3001): the target stayed working for hours and reversed the account
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     const stop = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'STOP')!;
     h.sim!.faults.cancelByBroker(stop.brokerOrderId!);

@@ -2,18 +2,16 @@
  * SAFE-10 (issue 12): a confirmation answers only its asker; /resume lifts manual kills only and
  * says which temporary (stale-state) pauses remain and until when.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/engine/domain.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
-import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const admin2: Actor = { id: '1005', name: 'erin', roles: ['viewer', 'approver', 'admin'], via: 'telegram' };
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 async function activeKills(hh: Harness) {
   return hh.app.store.tx((tx) => tx.kills.active(hh.clock.now()));
@@ -21,7 +19,7 @@ async function activeKills(hh: Harness) {
 
 describe('SAFE-10: confirmations not bound to their asker; /resume clears stale kills', () => {
   it("SAFE-10: INV-CONFIRM-ASKER-1: another admin's tap on bob's /flatten confirmation is refused and audited, changes nothing; bob's own tap flattens", async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     const req = await h.engine.requestConfirmation('CONFIRM_FLATTEN', admin);
     if (!req.ok) throw new Error(req.message);
@@ -39,7 +37,7 @@ describe('SAFE-10: confirmations not bound to their asker; /resume clears stale 
   });
 
   it("SAFE-10: INV-CONFIRM-ASKER-1: another admin cannot confirm (or cancel) bob's /resume either", async () => {
-    h = await makeHarness();
+    h = await harness();
     await h.engine.halt(approver, 'news');
     const req = await h.engine.requestConfirmation('CONFIRM_RESUME', admin);
     if (!req.ok) throw new Error(req.message);
@@ -51,7 +49,7 @@ describe('SAFE-10: confirmations not bound to their asker; /resume clears stale 
   });
 
   it('SAFE-10: /resume lifts the manual kill but not the 5-minute stale-state pause, and says which remains and until when (New York time)', async () => {
-    h = await makeHarness(); // 10:00 EST
+    h = await harness(); // 10:00 EST
     await h.engine.halt(approver, 'FOMC');
     const stale = await h.engine.submitIntent(h.intent({ stateAsOf: new Date(h.clock.now() - 60 * 60_000).toISOString() }));
     expect(stale.kind === 'accepted' && stale.denials.map((d) => d.code)).toContain('STATE_CONFLICT');

@@ -4,16 +4,14 @@
  * (the database was changed behind Phoenix's back) stop the submission.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { orderFromApproved } from '../../src/engine/order-from-evidence.js';
 import { alerts } from '../jobs/helpers.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 async function approvedWhileBrokerDown(hh: Harness): Promise<string> {
   const r = await hh.engine.submitIntent(hh.intent());
@@ -31,7 +29,7 @@ describe('SAFE-11: the evidence hash does not cover what is sent', () => {
     ['multiplier', 50],
   ] as const) {
     it(`SAFE-11: INV-EVIDENCE-ORDER-1: the ${column} column changed in the database after approval → nothing is sent, the token is refused, a CRITICAL alert says why`, async () => {
-      h = await makeHarness({ connect: false });
+      h = await harness({ connect: false });
       const id = await approvedWhileBrokerDown(h);
       const db = new Database(h.dbFile);
       db.prepare(`UPDATE "Intent" SET "${column}" = ? WHERE id = ?`).run(value, id);
@@ -49,7 +47,7 @@ describe('SAFE-11: the evidence hash does not cover what is sent', () => {
   }
 
   it('SAFE-11: INV-EVIDENCE-ORDER-1: what reaches the broker is exactly the approved payload (side, size, prices, instrument)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const r = await h.engine.submitIntent(h.intent({ orderType: 'LMT', entryPrice: 6009.75, stopLoss: 6007.5, takeProfit: 6014.25 }));
     if (r.kind !== 'accepted') throw new Error('not accepted');
     await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);

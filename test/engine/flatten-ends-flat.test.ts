@@ -8,26 +8,24 @@
  *   it: after the restart nothing owned it (the exit looked in flight) and the position stayed open
  *   past the deadline. Restart recovery reserves such an exit again and the flatten sends it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../src/engine/broker.port.js';
 import { onBrokerEvent } from '../../src/engine/broker-events.usecase.js';
 import { flatten } from '../../src/engine/flatten.usecase.js';
 import { recoverFromBroker } from '../../src/engine/recovery.usecase.js';
-import { admin, approver, cardOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
 import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 const net = async (hh: Harness, id: string) => (await hh.broker.findByOrderRef(id)).fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0);
 
 describe('any number of flattens ends flat', () => {
   it('INV-FLATTEN-EXIT-1: the entry fills after the flatten\'s confirmed cancel (LATE_FILL) → flattened again at once; the account ends flat', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.delayNext(60 * 60_000); // the entry rests at the broker
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
@@ -47,7 +45,7 @@ describe('any number of flattens ends flat', () => {
   });
 
   it('INV-FLATTEN-EXIT-1: one under — a flatten that closed the position is not repeated by the fills it caused', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await h.engine.flatten(admin, 'flatten');
     await h.settle();
@@ -56,7 +54,7 @@ describe('any number of flattens ends flat', () => {
   });
 
   it('INV-FLATTEN-DEADLINE-1: the process died after recording its market exit and before sending it → restart recovery sends it; the account ends flat', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     // the process dies with its exit on the way out: its placeOrder never reaches the broker

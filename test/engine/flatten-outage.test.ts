@@ -5,21 +5,19 @@
  * cancels that failed were never asked again, so the exit waited for legs nobody cancelled and
  * the deadline catch-up skipped a position a flatten owned. INV-FLATTEN-DEADLINE-1.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { continueFlattens, flatten } from '../../src/engine/flatten.usecase.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
-import { admin, makeHarness, type Harness } from '../support/harness.js';
+import { admin, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 describe('INV-FLATTEN-DEADLINE-1: a flatten during a broker outage', () => {
   it('INV-FLATTEN-DEADLINE-1: cancels that could not be sent while the broker was down are sent when it is back; the position ends flat', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     h.sim!.faults.disconnect();
@@ -40,7 +38,7 @@ describe('INV-FLATTEN-DEADLINE-1: a flatten during a broker outage', () => {
   it('INV-FLATTEN-DEADLINE-1: a process that died between recording its cancels and sending them — the next session asks them again and the position ends flat', async () => {
     // found by the simulator (seed 4038): the flatten waited forever for legs nobody cancelled,
     // and the deadline catch-up skipped the position because a flatten owned it
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     const real = internalsOf(h.engine).broker;

@@ -3,18 +3,16 @@
  * still fill — checked against the simulated broker's own book (positions and orders), not
  * against Phoenix's view of it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BracketRequest, PlacedLeg, SubmitPermit } from '../../src/engine/broker.port.js';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import { seededRandom } from '../../src/engine/ports.js';
-import { admin, approver, cardOf, intentOf, makeHarness, system, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, intentOf, system, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { alerts, approveOne, beads, expectState } from '../jobs/helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 /** Net position the broker holds in MES (0 when it reports none). */
 async function brokerMes(hh: Harness): Promise<number> {
@@ -27,7 +25,7 @@ async function brokerOrders(hh: Harness, intentId: string, role?: string) {
 
 describe('SAFE-1: flatten reverses positions', () => {
   it('SAFE-1: INV-FLATTEN-EXIT-1: the 15:55 job, an admin /flatten and a second confirmed card at once → one market exit, the broker ends flat (never −1), exits ≤ fills', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     expect(await brokerMes(h)).toBe(1);
@@ -47,7 +45,7 @@ describe('SAFE-1: flatten reverses positions', () => {
   });
 
   it('SAFE-1: INV-FLATTEN-EXIT-1: /flatten again while the first market exit is still working sends nothing more; the broker ends flat', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     h.sim!.faults.delayNext(30_000); // the market exit rests 30 s before it fills
     const first = await h.engine.flatten(admin);
@@ -68,7 +66,7 @@ describe('SAFE-1: flatten reverses positions', () => {
   });
 
   it('SAFE-1: INV-FLATTEN-EXIT-1: the stop fills at the broker just before the flatten, its events not yet applied → no market exit is sent, the broker stays flat', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     h.sim!.simulatePrice('MES', 6007.5); // stop hit at the broker; Phoenix has not seen the events yet
     const r = await h.engine.flatten(admin);
@@ -84,7 +82,7 @@ describe('SAFE-1: flatten reverses positions', () => {
   });
 
   it('SAFE-1: the FLATTEN alert is written with the reservation (one per flatten), and a flatten with nothing open changes nothing at the broker', async () => {
-    h = await makeHarness();
+    h = await harness();
     const r = await h.engine.flatten(admin);
     expect(r).toMatchObject({ ok: true, closing: [], cancelled: [], pending: [], failed: [] });
     expect(await alerts(h, 'FLATTEN')).toHaveLength(1);
@@ -94,7 +92,7 @@ describe('SAFE-1: flatten reverses positions', () => {
 
 describe('SAFE-2: flatten leaves entries working', () => {
   it('SAFE-2: INV-FLATTEN-EXIT-1: a partly filled entry (1 of 2) → the remainder is cancelled at the broker, 1 is exited, nothing of the intent can still fill', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 2, maxRiskPerTradeUsd: 30 } } });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 2, maxRiskPerTradeUsd: 30 } } });
     h.sim!.faults.partialNext(0.5);
     const id = await approveOne(h, { quantity: 2 });
     await expectState(h, id, 'MANAGED');
@@ -117,7 +115,7 @@ describe('SAFE-2: flatten leaves entries working', () => {
   it('SAFE-2: an entry still being placed (no broker id yet, the last look not passed) → flatten says so honestly, and the entry never leaves Phoenix', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    h = await makeHarness({ broker: (clock) => new HeldSim(clock, 'before-look', held) });
+    h = await harness({ broker: (clock) => new HeldSim(clock, 'before-look', held) });
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
     const deciding = h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
@@ -137,7 +135,7 @@ describe('SAFE-2: flatten leaves entries working', () => {
   it('SAFE-2: an entry handed to the broker while the flatten runs (its id not back yet) → cancelled as soon as the id is known; nothing fills', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    h = await makeHarness({ broker: (clock) => new HeldSim(clock, 'after-look', held) });
+    h = await harness({ broker: (clock) => new HeldSim(clock, 'after-look', held) });
     (h.broker as HeldSim).faults.timeoutNext(); // recorded at the broker, but no event comes back: only the placement returns the ids
     (h.broker as HeldSim).hiddenWhileHeld = true; // and a lookup by orderRef finds nothing yet (an IB Gateway that never answered)
     const r = await h.engine.submitIntent(h.intent());
@@ -160,7 +158,7 @@ describe('SAFE-2: flatten leaves entries working', () => {
   });
 
   it('SAFE-2: an entry at the broker whose id Phoenix never got (placement timed out) → flatten looks it up by orderRef and cancels it at once', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
@@ -180,7 +178,7 @@ describe('SAFE-2: flatten leaves entries working', () => {
   });
 
   it('SAFE-2: an APPROVED intent waiting for the broker is cancelled by flatten and never submitted when the broker returns', async () => {
-    h = await makeHarness({ connect: false });
+    h = await harness({ connect: false });
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
     const d = await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);

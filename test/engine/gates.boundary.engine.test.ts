@@ -33,17 +33,15 @@
  *   session.calendar holidays ignored               SESSION_CLOSED (database) holiday
  *   risk.gates broker_health never waits            POSITION_LIMIT (database) "APPROVED entry not yet sent"
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerFill } from '../../src/engine/broker.port.js';
 import { approveOne } from '../jobs/helpers.js';
 import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { approveWhileBrokerDown, propose } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const make = useHarness();
 
 type HarnessOpts = NonNullable<Parameters<typeof makeHarness>[0]>;
 const ROOMY = { maxTradesPerDay: 20, maxConsecutiveLosses: 20, dailyLossCapUsd: 1000, maxPositionPerInstrument: 5, maxRiskPerTradeUsd: 100 };
@@ -52,7 +50,7 @@ const MES = { symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', c
 const ny = (date: string, hms: string) => new Date(`${date}T${hms}-05:00`).toISOString();
 
 async function harness(limits: NonNullable<HarnessOpts['constitution']>['limits'], more: { clockStart?: string; session?: NonNullable<HarnessOpts['constitution']>['session'] } = {}) {
-  h = await makeHarness({ ...(more.clockStart ? { clockStart: more.clockStart } : {}), constitution: { limits: { ...ROOMY, ...limits }, ...(more.session ? { session: more.session } : {}) } });
+  h = await make({ ...(more.clockStart ? { clockStart: more.clockStart } : {}), constitution: { limits: { ...ROOMY, ...limits }, ...(more.session ? { session: more.session } : {}) } });
   return h;
 }
 

@@ -122,3 +122,16 @@ export function beadRows(dbFile: string): BeadRow[] {
     db.close();
   }
 }
+
+/** A history for the audit tests: a trade approved and filled, an intent blocked by risk, a halt (a few dozen beads over several commits). */
+export async function addHistory(h: Harness): Promise<Harness> {
+  const a = await propose(h);
+  await h.clock.advance(1000);
+  await h.engine.decide(a.cardId, 'APPROVE', approver);
+  await h.settle();
+  await h.clock.advance(1000);
+  await h.engine.submitIntent(h.intent({ quantity: 3 })); // blocked by risk
+  await h.clock.advance(1000);
+  await h.engine.halt(approver, 'end of test day');
+  return h;
+}

@@ -11,7 +11,8 @@ import type { BracketRequest, BrokerPort, PlacedLeg, SubmitPermit } from '../../
 import type { OrderRecord } from '../../src/engine/domain.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { DuplicateOrderError } from '../../src/engine/store.port.js';
-import { approver, CHAT_ID, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, CHAT_ID, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 import { anOrder } from '../support/records.js';
@@ -25,6 +26,8 @@ interface Rig {
   crashed: Promise<void>;
   placements: () => number;
 }
+
+const harness = useHarness();
 
 /**
  * A broker in front of the sim that simulates the process dying at the placement:
@@ -62,7 +65,7 @@ async function rig(mode: CrashMode): Promise<Rig> {
       },
     });
   };
-  h = await makeHarness({ broker: factory });
+  h = await harness({ broker: factory });
   return { h, sim, crashed, placements: () => calls };
 }
 
@@ -86,12 +89,10 @@ describe('idempotent orders', () => {
   afterEach(async () => {
     await app2?.store.close();
     app2 = undefined;
-    await h?.close();
-    h = undefined;
   });
 
   it('INV-IDEMPOTENT-ORDER-1: the database refuses a second (intentId, role) order with DuplicateOrderError', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId } = await propose(h);
     const now = h.clock.now();
     const row: OrderRecord = anOrder({ id: 'ord_first', intentId }, now);
@@ -107,7 +108,7 @@ describe('idempotent orders', () => {
   });
 
   it('INV-IDEMPOTENT-ORDER-1: an intent that already has order rows is refused at submission; the token is not burnt and nothing is sent', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await reconnect(h);
     const now = h.clock.now();
@@ -221,7 +222,7 @@ describe('idempotent orders', () => {
   });
 
   it('INV-IDEMPOTENT-ORDER-1: broker timeout (no ack) → SUBMITTED then STALLED; restart attaches by orderRef; the late fill completes it; one order only', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     h.sim!.faults.timeoutNext();
     const d = await h.engine.decide(cardId, 'APPROVE', approver);

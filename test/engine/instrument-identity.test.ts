@@ -3,24 +3,22 @@
  * (src/engine/instrument.ts) keys every limit, the reconciliation and the brokers' books.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { instrumentId } from '../../src/engine/instrument.js';
 import { reconcile } from '../../src/engine/reconcile.js';
 import { migrate } from '../../src/store/migrate.js';
 import { approveOne } from '../jobs/helpers.js';
-import { intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 const MES = { symbol: 'MES', secType: 'FUT' as const, exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 };
 
 describe('SAFE-9: limits bypassed by spelling', () => {
   it('SAFE-9: INV-INSTRUMENT-ID-1: MES.202612.CME is held (max 1) → MES.202612.cme, mes/GLOBEX and " Mes " are the same instrument and refused with POSITION_LIMIT', async () => {
-    h = await makeHarness(); // maxPositionPerInstrument 1
+    h = await harness(); // maxPositionPerInstrument 1
     const first = await approveOne(h);
     expect((await intentOf(h, first)).state).toBe('MANAGED');
     for (const instrument of [
@@ -62,7 +60,7 @@ describe('SAFE-9: limits bypassed by spelling', () => {
   });
 
   it('SAFE-9: INV-INSTRUMENT-ID-1: the migration rewrites instrument keys stored in the old spelling-sensitive format', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     const db = new Database(h.dbFile);
     db.prepare(`UPDATE "Intent" SET instrumentKey = 'MES.202612.cme' WHERE id = ?`).run(id);

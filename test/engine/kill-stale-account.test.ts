@@ -3,8 +3,9 @@
  * INV-STALE-KILL-1, INV-IBKR-ACCOUNT-CHECK-1 (engine side), and the chaos vectors
  * "entry while kill active", "stale approval", "account mismatch".
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { admin, approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { admin, approver, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { alertsOfType, approveWhileBrokerDown, atBroker, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
@@ -18,10 +19,10 @@ async function gateCodes(h: Harness, intentId: string, stage: string): Promise<s
 
 describe('kill switch', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-KILL-BLOCKS-ENTRY-1: after /halt a new intent is CANCELLED at intake with KILL_ACTIVE; no card', async () => {
-    h = await makeHarness();
+    h = await harness();
     const halted = await h.engine.halt(approver, 'news spike');
     expect(halted.ok).toBe(true);
     const r = await h.engine.submitIntent(h.intent());
@@ -41,7 +42,7 @@ describe('kill switch', () => {
   });
 
   it('CV entry while kill active: a card shown before the halt cannot be approved afterwards; no token, no order', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     await h.engine.halt(admin, 'manual stop');
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
@@ -62,7 +63,7 @@ describe('kill switch', () => {
   });
 
   it('CV entry while kill active: an approved-but-waiting intent is stopped at the submission re-check', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await h.engine.halt(approver, 'halt while waiting');
     await reconnect(h);
@@ -74,7 +75,7 @@ describe('kill switch', () => {
   });
 
   it('INV-KILL-BLOCKS-ENTRY-1: exits stay allowed — flatten after a halt closes the open position', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     await h.engine.decide(cardId, 'APPROVE', approver);
     await h.settle();
@@ -99,7 +100,7 @@ describe('kill switch', () => {
   });
 
   it('INV-KILL-BLOCKS-ENTRY-1: /resume lifts the flag and entries flow again; a viewer cannot halt', async () => {
-    h = await makeHarness();
+    h = await harness();
     await h.engine.halt(approver, 'pause');
     expect((await h.engine.resume(approver)).ok).toBe(false); // admin only
     expect((await h.engine.submitIntent(h.intent())).kind === 'accepted').toBe(true);
@@ -111,10 +112,10 @@ describe('kill switch', () => {
 
 describe('stale state', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-STALE-KILL-1: stateAsOf older than 15 min → STATE_CONFLICT, a STALE kill flag for exactly 5 min, KILL_FLAG bead, STATE_CONFLICT alert', async () => {
-    h = await makeHarness();
+    h = await harness();
     const t0 = h.clock.now();
     const stale = await h.engine.submitIntent(h.intent({ stateAsOf: new Date(t0 - 15 * MIN - 1000).toISOString() }));
     expect(stale.kind).toBe('accepted');
@@ -153,7 +154,7 @@ describe('stale state', () => {
   });
 
   it('INV-STALE-KILL-1: a second stale intent while the pause is active does not stack a new flag', async () => {
-    h = await makeHarness();
+    h = await harness();
     const old = new Date(h.clock.now() - 20 * MIN).toISOString();
     await h.engine.submitIntent(h.intent({ stateAsOf: old }));
     await h.clock.advance(2 * MIN);
@@ -163,7 +164,7 @@ describe('stale state', () => {
   });
 
   it('CV stale approval: approved while the broker is down, state goes stale before submission → STATE_CONFLICT, APPROVED→CANCELLED, token REJECTED, nothing sent', async () => {
-    h = await makeHarness();
+    h = await harness();
     // state is 12 minutes old when approved: fresh (limit 15), token valid for 5 more minutes
     const { intentId, tokenId } = await approveWhileBrokerDown(h, { stateAsOf: new Date(h.clock.now() - 12 * MIN).toISOString() });
     await h.clock.advance(4 * MIN); // 16 min old now, token still valid
@@ -193,10 +194,10 @@ describe('stale state', () => {
 
 describe('account vs mode', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-IBKR-ACCOUNT-CHECK-1: PAPER mode with a live U… account behind the broker → approval refused with ACCOUNT_MODE_MISMATCH, alert, nothing at the broker', async () => {
-    h = await makeHarness();
+    h = await harness();
     expect(h.config.env.TRADING_MODE).toBe('paper');
     const { intentId, cardId } = await propose(h);
     h.sim!.faults.setAccount('U1234567');
@@ -215,7 +216,7 @@ describe('account vs mode', () => {
   });
 
   it('INV-IBKR-ACCOUNT-CHECK-1: the account changes between approval and submission → submission refused, token REJECTED, alert, nothing sent', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     h.sim!.faults.setAccount('U1234567'); // e.g. gateway restarted logged into the live account
     await reconnect(h);
@@ -231,7 +232,7 @@ describe('account vs mode', () => {
   });
 
   it('INV-IBKR-ACCOUNT-CHECK-1: OBSERVE mode never submits (MODE_OBSERVE at approval)', async () => {
-    h = await makeHarness({ env: { TRADING_MODE: 'observe' } });
+    h = await harness({ env: { TRADING_MODE: 'observe' } });
     const { intentId, cardId } = await propose(h);
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind).toBe('blocked');

@@ -9,7 +9,8 @@ import { IbkrBroker } from '../../src/broker/ibkr/index.js';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, PlacedLeg, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom, silentLogger, type Clock } from '../../src/engine/ports.js';
-import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { TwsTestServer } from '../support/tws/index.js';
 import { alerts, beads } from '../jobs/helpers.js';
 
@@ -26,11 +27,10 @@ const wallClock: Clock = {
 let h: Harness | undefined;
 let server: TwsTestServer | undefined;
 afterEach(async () => {
-  await h?.close();
   await server?.close();
-  h = undefined;
   server = undefined;
 });
+const harness = useHarness();
 
 async function until(probe: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -46,7 +46,7 @@ describe('SAFE-3: /halt does not stop an order already past the submit gate', ()
     const port = await server.start();
     server.movePrice('MES', 6010.25);
     server.contractDetailsDelayMs = 400; // a slow first qualification: the window the review found
-    h = await makeHarness({
+    h = await harness({
       connect: false,
       broker: () =>
         new IbkrBroker({ host: '127.0.0.1', port, clientId: 43, account: ACCOUNT, mode: 'paper', allowLive: false, clock: wallClock, logger: silentLogger, connectTimeoutMs: 3000, requestTimeoutMs: 3000, accountCheckTimeoutMs: 2000, commissionWaitMs: 200, reconnect: { maxAttempts: 3, baseDelayMs: 30, maxDelayMs: 200 } }),
@@ -80,7 +80,7 @@ describe('SAFE-3: /halt does not stop an order already past the submit gate', ()
     server = new TwsTestServer({ accounts: [ACCOUNT] });
     const port = await server.start();
     server.movePrice('MES', 6010.25);
-    h = await makeHarness({
+    h = await harness({
       broker: () =>
         new IbkrBroker({ host: '127.0.0.1', port, clientId: 44, account: ACCOUNT, mode: 'paper', allowLive: false, clock: wallClock, logger: silentLogger, connectTimeoutMs: 3000, requestTimeoutMs: 3000, accountCheckTimeoutMs: 2000, commissionWaitMs: 200, reconnect: { maxAttempts: 3, baseDelayMs: 30, maxDelayMs: 200 } }),
     });
@@ -99,7 +99,7 @@ describe('SAFE-3: /halt does not stop an order already past the submit gate', ()
     for (const kind of ['manual', 'stale'] as const) {
       let release!: () => void;
       const held = new Promise<void>((res) => (release = res));
-      h = await makeHarness({ broker: (clock) => new HeldBeforeLook(clock, held) });
+      h = await harness({ broker: (clock) => new HeldBeforeLook(clock, held) });
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       const deciding = h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);

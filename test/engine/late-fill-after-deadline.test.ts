@@ -6,22 +6,20 @@
  * tick's market exit was rejected, the retry came a minute after the deadline. A fill that
  * re-opens a position past its day's deadline is flattened at once. INV-FLATTEN-DEADLINE-1.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { flattenAtDeadline } from '../../src/engine/session-jobs.usecase.js';
-import { cardOf, approver, makeHarness, type Harness } from '../support/harness.js';
+import { cardOf, approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { alerts, beads, expectState, nyWinter } from '../jobs/helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 const net = async (hh: Harness, id: string) => (await hh.broker.findByOrderRef(id)).fills.reduce((a, f) => a + (f.side === 'BUY' ? f.quantity : -f.quantity), 0);
 
 describe('INV-FLATTEN-DEADLINE-1: an entry that fills after the deadline flatten cancelled it', () => {
   it('INV-FLATTEN-DEADLINE-1: the late fill (LATE_FILL) is flattened at once, with no job tick: a market exit at the broker in the same moment, the position ends flat', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:30') });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '15:30') });
     h.sim!.faults.delayNext(60 * 60_000); // the entry rests at the broker
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
@@ -45,7 +43,7 @@ describe('INV-FLATTEN-DEADLINE-1: an entry that fills after the deadline flatten
   });
 
   it('INV-FLATTEN-DEADLINE-1: one under — a fill before the deadline is not flattened by it (the position stays MANAGED)', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:30') });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '15:30') });
     h.sim!.faults.delayNext(60_000);
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');

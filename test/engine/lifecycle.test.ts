@@ -1,12 +1,13 @@
 /**
  * Position lifecycle (SPEC 6): INV-POSITION-AUDIT-1, INV-POSITION-SM-1, CV invalid transition.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { transition } from '../../src/engine/context.js';
 import type { IntentPatch, IntentState } from '../../src/engine/domain.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
 import { AT_BROKER, assertTransition, AWAITING_DECISION, BEFORE_BROKER, canTransition, HOLDING, IN_FLIGHT, INTENT_STATES, InvalidTransitionError, OPEN_STATES, TERMINAL_STATES, TRANSITIONS } from '../../src/engine/lifecycle.fsm.js';
-import { approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { beadCount, parsedBeads, propose } from './helpers.js';
 import { internalsOf } from '../../src/engine/testing.js';
@@ -24,10 +25,10 @@ const SPEC_PAIRS = [
 
 describe('position lifecycle', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-POSITION-AUDIT-1: PROPOSED→APPROVED→SUBMITTED→FILLED→MANAGED→CLOSED writes exactly one POSITION bead per transition, in order', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     expectBeads(await parsedBeads(h, intentId), 'POSITION', { count: 0 });
     const seen: IntentState[] = ['PROPOSED'];
@@ -64,7 +65,7 @@ describe('position lifecycle', () => {
   });
 
   it('INV-POSITION-AUDIT-1: cancel paths also write exactly one bead (PASS, gate block)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const a = await propose(h);
     expect((await h.engine.decide(a.cardId, 'PASS', approver)).kind).toBe('passed');
     expect((expectBeads(await parsedBeads(h, a.intentId), 'POSITION')).map((b) => [b.data.from, b.data.to, b.data.reason])).toEqual([['PROPOSED', 'CANCELLED', 'passed by alice']]);
@@ -111,7 +112,7 @@ describe('position lifecycle', () => {
   });
 
   it('INV-POSITION-SM-1: through the engine and store an invalid transition throws and changes nothing (state, beads, card)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     const intent = await intentOf(h, intentId);
     const beads = await beadCount(h);
@@ -127,7 +128,7 @@ describe('position lifecycle', () => {
   });
 
   it('INV-POSITION-SM-1: a valid pair applied to a stale copy (lost race) rolls back completely', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     const stale = await intentOf(h, intentId);
     expect((await h.engine.decide(cardId, 'PASS', approver)).kind).toBe('passed');
@@ -139,7 +140,7 @@ describe('position lifecycle', () => {
   });
 
   it('CV invalid transition: PROPOSED → CLOSED is refused with an error and nothing changes', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId } = await propose(h);
     const intent = await intentOf(h, intentId);
     const beads = await beadCount(h);

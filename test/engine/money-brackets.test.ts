@@ -9,16 +9,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { alerts, approveOne, beads } from '../jobs/helpers.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { makeIbEngine, until, type IbEngine } from '../support/ib-engine.js';
 
 let ib: IbEngine | undefined;
 let h: Harness | undefined;
+const harness = useHarness();
 afterEach(async () => {
   await ib?.close();
-  await h?.close();
   ib = undefined;
-  h = undefined;
 });
 
 const rows = async (hh: Harness, id: string) => (await hh.app.store.tx((tx) => tx.orders.listByIntent(id))).map((o) => `${o.role}:${o.status}:${o.quantity}`);
@@ -81,7 +81,7 @@ describe('MONEY-10: children follow the filled quantity; PreSubmitted is not pro
   });
 
   it('MONEY-10: INV-PROTECTED-1: a stop IBKR holds itself (PreSubmitted once the entry is done: a simulated stop, the overnight session) IS working — the position stays MANAGED and is not raised', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     expect((await intentOf(h, id)).state).toBe('MANAGED');
     const stop = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'STOP')!;

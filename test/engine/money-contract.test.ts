@@ -14,18 +14,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { offlineBroker } from '../../src/broker/offline.broker.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
-import { approver, cardOf, intentOf, makeHarness, testConfig, testConstitution, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, testConfig, testConstitution, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { makeIbEngine, type IbEngine } from '../support/ib-engine.js';
 import { beads } from '../jobs/helpers.js';
 
 let h: Harness | undefined;
 let ib: IbEngine | undefined;
 afterEach(async () => {
-  await h?.close();
   await ib?.close();
-  h = undefined;
   ib = undefined;
 });
+const harness = useHarness();
 
 const ZN = { symbol: 'ZN', secType: 'FUT', exchange: 'CBOT', currency: 'USD', contractMonth: '202612', multiplier: 1000 };
 
@@ -75,7 +75,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
   });
 
   it('MONEY-9: trades per day still counts what reached the broker — at the boundary, 1 sent of max 1 blocks the next (TRADES_PER_DAY)', async () => {
-    h = await makeHarness({ constitution: { limits: { maxTradesPerDay: 1 } } });
+    h = await harness({ constitution: { limits: { maxTradesPerDay: 1 } } });
     const a = await h.engine.submitIntent(h.intent());
     if (a.kind !== 'accepted') throw new Error('not accepted');
     expect(await h.engine.decide((await cardOf(h, a.intentId)).id, 'APPROVE', approver)).toMatchObject({ submit: { kind: 'submitted' } });
@@ -108,7 +108,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
     }
 
     // a fresh database (never qualified) with the broker down: ZN cannot be checked → refused
-    h = await makeHarness({ connect: false, constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
+    h = await harness({ connect: false, constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
     const unknown = await h.engine.submitIntent(zn(h));
     expect(unknown).toMatchObject({ kind: 'accepted', state: 'CANCELLED' });
     if (unknown.kind !== 'accepted') return;
@@ -116,7 +116,7 @@ describe('MONEY-9: off-tick prices pass until after approval', () => {
     expect(unknown.denials[0]?.message).toMatch(/^contract details of FUT:ZN:202612:USD are unknown: the broker cannot be asked \(.+\) and never qualified it, so its tick size and multiplier cannot be checked; send it again once the broker is connected$/);
     expect(await h.app.store.tx((tx) => tx.cards.bySubject(unknown.intentId, 'TRADE'))).toBeNull();
     // a contract the broker says does not exist is believed (no fallback)
-    const h2 = await makeHarness({ constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
+    const h2 = await harness({ constitution: { limits: { maxRiskPerTradeUsd: 100, maxOrderNotionalUsd: 200_000 } } });
     try {
       const none = await h2.engine.submitIntent(zn(h2));
       expect(none.kind === 'accepted' && none.denials.map((d) => [d.code, d.message])).toEqual([['CONTRACT_UNKNOWN', 'the broker does not know this contract (NO_SECURITY: No security definition has been found for ZN)']]);
@@ -153,7 +153,7 @@ describe('MONEY-10: the multiplier comes from the qualified contract', () => {
   });
 
   it('MONEY-10: the simulated broker lists its contracts too (MES 0.25 × 5, MNQ 0.25 × 2, stocks 0.01 × 1) and refuses off-tick prices and a wrong multiplier like IBKR', async () => {
-    h = await makeHarness();
+    h = await harness();
     const mes = await h.broker.qualify({ symbol: 'MES', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 1 });
     const mnq = await h.broker.qualify({ symbol: 'MNQ', secType: 'FUT', exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 2 });
     const aapl = await h.broker.qualify({ symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD', multiplier: 1 });

@@ -4,7 +4,7 @@
  * a restart), MONEY-8 (P&L on the fill's trading day), MONEY-11 (IBKR 404). The broker event
  * sequences are the ones IBKR sends; the simulated broker holds the real book where it matters.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { BrokerFill } from '../../src/engine/broker.port.js';
 import { defaultConstitution } from '../../src/engine/constitution.js';
@@ -12,14 +12,12 @@ import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { pnlDayOf } from '../../src/engine/trading-day.js';
 import { alerts, approveOne, beads, expectState, nyWinter } from '../jobs/helpers.js';
-import { admin, approver, CHAT_ID, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, CHAT_ID, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { LateCommissionSim, MutedSim } from '../support/sim-variants.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 const TWO = { limits: { maxPositionPerInstrument: 2, maxRiskPerTradeUsd: 30, maxTradesPerDay: 5 } };
 
@@ -41,7 +39,7 @@ async function brokerMes(hh: Harness): Promise<number> {
 
 describe('MONEY-2: after a reconnect, a partly filled then cancelled entry is booked CANCELLED while the broker holds the fill', () => {
   it('MONEY-2: INV-FILL-COMPLETE-1: recovery after a dropped connection (1 of 2 filled, remainder cancelled at the broker) → FILLED 1, never CANCELLED; flatten, the limit and reconciliation all see it', async () => {
-    h = await makeHarness({ broker: (clock) => new MutedSim(clock), constitution: { limits: { ...TWO.limits } } });
+    h = await harness({ broker: (clock) => new MutedSim(clock), constitution: { limits: { ...TWO.limits } } });
     const sim = h.broker as MutedSim;
     sim.muted = true; // the socket drops: nothing the broker does reaches Phoenix
     sim.faults.partialNext(0.5);
@@ -70,7 +68,7 @@ describe('MONEY-2: after a reconnect, a partly filled then cancelled entry is bo
   });
 
   it('MONEY-2: INV-FILL-COMPLETE-1: in the order IBKR replays them (status CANCELLED filled 1 first, then the execution) the entry is never CANCELLED, and the position limit counts it meanwhile', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 1, maxRiskPerTradeUsd: 30 } }, broker: (clock) => new MutedSim(clock) });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 1, maxRiskPerTradeUsd: 30 } }, broker: (clock) => new MutedSim(clock) });
     const sim = h.broker as MutedSim;
     sim.muted = true;
     const r = await h.engine.submitIntent(h.intent({ quantity: 1 }));
@@ -88,7 +86,7 @@ describe('MONEY-2: after a reconnect, a partly filled then cancelled entry is bo
 
 describe('MONEY-3: fills after CLOSED never reach P&L', () => {
   it('MONEY-3: INV-FILL-COMPLETE-1: the entry remainder fills after the stop closed the first lot → the position is open again (LATE_FILL CRITICAL), and closing it books −$24.98, which the $15 daily cap then blocks on', async () => {
-    h = await makeHarness({ constitution: { limits: { ...TWO.limits, dailyLossCapUsd: 15 } } });
+    h = await harness({ constitution: { limits: { ...TWO.limits, dailyLossCapUsd: 15 } } });
     h.sim!.faults.partialNext(0.5);
     const id = await approveOne(h, { quantity: 2 });
     h.sim!.simulatePrice('MES', 6008); // stop: the first lot closes at −11.25 − 2 × 0.62
@@ -110,7 +108,7 @@ describe('MONEY-3: fills after CLOSED never reach P&L', () => {
   });
 
   it('MONEY-3: INV-FILL-COMPLETE-1: a stop/target race on a 2-lot (target fills 2, the stop fills 1 more) → OVER_EXIT CRITICAL, the intent stays open at −1 so reconciliation counts it and flatten buys 1 back', async () => {
-    h = await makeHarness({ constitution: TWO });
+    h = await harness({ constitution: TWO });
     const id = await approveOne(h, { quantity: 2 });
     const now = h.clock.now();
     await h.engine.onBrokerEvent({ kind: 'fill', fill: fill(id, 'TARGET', 2, 6015, '0000cccc.00000001.01.01', now) });
@@ -137,7 +135,7 @@ describe('MONEY-3: fills after CLOSED never reach P&L', () => {
 
 describe('MONEY-4: late commission reports are dropped', () => {
   it('MONEY-4: INV-PNL-DAY-1: commissions [0.62, 0.62] reported after their fills update the fills, realised P&L (−11.25 → −12.49) and the daily cap ($12) blocks the next intent', async () => {
-    h = await makeHarness({ broker: (clock) => new LateCommissionSim(clock), constitution: { limits: { dailyLossCapUsd: 12, maxTradesPerDay: 5 } } });
+    h = await harness({ broker: (clock) => new LateCommissionSim(clock), constitution: { limits: { dailyLossCapUsd: 12, maxTradesPerDay: 5 } } });
     const sim = h.broker as LateCommissionSim;
     sim.simulatePrice('MES', 6010.25);
     const id = await approveOne(h);
@@ -158,7 +156,7 @@ describe('MONEY-4: late commission reports are dropped', () => {
 
 describe('MONEY-5: a corrected execution replayed after restart is booked twice', () => {
   it('MONEY-5: INV-FILL-COMPLETE-1: …01.01 booked, then after a restart (a new process on the same database) its correction …01.02 → filled 1, not 2; one execution counts', async () => {
-    h = await makeHarness({ broker: (clock) => new MutedSim(clock) });
+    h = await harness({ broker: (clock) => new MutedSim(clock) });
     const sim = h.broker as MutedSim;
     sim.muted = true;
     const r = await h.engine.submitIntent(h.intent());
@@ -183,7 +181,7 @@ describe('MONEY-5: a corrected execution replayed after restart is booked twice'
 
 describe('MONEY-8: losses booked on the day Phoenix processes them', () => {
   it("MONEY-8: INV-PNL-DAY-1: a Tuesday 15:45 stop fill replayed on Wednesday 09:40 is Tuesday's P&L; Wednesday's daily cap is not touched", async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-25', '09:40'), constitution: { limits: { dailyLossCapUsd: 12 } }, broker: (clock) => new MutedSim(clock) });
+    h = await harness({ clockStart: nyWinter('2026-11-25', '09:40'), constitution: { limits: { dailyLossCapUsd: 12 } }, broker: (clock) => new MutedSim(clock) });
     const sim = h.broker as MutedSim;
     sim.muted = true;
     const r = await h.engine.submitIntent(h.intent());
@@ -213,7 +211,7 @@ describe('MONEY-8: losses booked on the day Phoenix processes them', () => {
 
 describe('MONEY-11: error 404 is only logged', () => {
   it('MONEY-11: IBKR 404 (no shares to borrow, order held) → ORDER_HELD alert with RB-015 and the card is re-rendered', async () => {
-    h = await makeHarness({ broker: (clock) => new MutedSim(clock) });
+    h = await harness({ broker: (clock) => new MutedSim(clock) });
     const r = await h.engine.submitIntent(h.intent({ side: 'SELL', stopLoss: 6012.5, takeProfit: 6005 }));
     if (r.kind !== 'accepted') throw new Error(JSON.stringify(r));
     await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);

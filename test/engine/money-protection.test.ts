@@ -3,16 +3,14 @@
  * "a stop is working at the broker"; a position without one is CRITICAL within 10 s, on the card,
  * in /status and in reconciliation; the approver can re-protect or flatten it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { advance, alerts, approveOne, expectState, startTestJobs } from '../jobs/helpers.js';
-import { approver, intentOf, makeHarness, viewer, type Harness } from '../support/harness.js';
+import { advance, approveOne, expectState, expectUnprotectedAlertOnce, expectUnprotectedAlertWithin10s, startTestJobs } from '../jobs/helpers.js';
+import { approver, intentOf, viewer, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 async function stopId(hh: Harness, intentId: string): Promise<string> {
   const stop = (await hh.app.store.tx((tx) => tx.orders.listByIntent(intentId))).find((o) => o.role === 'STOP');
@@ -22,7 +20,7 @@ async function stopId(hh: Harness, intentId: string): Promise<string> {
 
 describe('MONEY-1: a protective leg that dies leaves a naked position, silently', () => {
   it('MONEY-1: INV-PROTECTED-1: IBKR cancels the stop (target still working, MES 1 held) → FILLED (unprotected) at once and a CRITICAL POSITION_UNPROTECTED alert with RB-013 within 10 s, once', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     const jobs = await startTestJobs(h, { only: ['protection-watch'], runAtStart: false });
@@ -31,24 +29,14 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
     const intent = await intentOf(h, id);
     expect(intent.state).toBe('FILLED');
     expect(intent.stateReason).toMatch(/^protective stop CANCELLED at the broker.*: position unprotected$/);
-    const t0 = h.clock.now();
-    let raisedAt: number | null = null;
-    while (h.clock.now() - t0 <= 10_000) {
-      await advance(h, 1_000, 1_000, jobs);
-      if (raisedAt === null && (await alerts(h, 'POSITION_UNPROTECTED')).length) raisedAt = h.clock.now();
-    }
-    expect(raisedAt).not.toBeNull();
-    expect(raisedAt! - t0).toBeLessThanOrEqual(10_000);
-    const [alert] = await alerts(h, 'POSITION_UNPROTECTED');
-    expect(alert).toMatchObject({ severity: 'CRITICAL' });
+    const alert = await expectUnprotectedAlertWithin10s(h, jobs);
     expect(alert!.data.summary).toMatch(/^BUY 1 MES is OPEN WITHOUT A WORKING STOP: its stop is CANCELLED at the broker\. Re-protect or flatten it now\.$/);
-    await advance(h, 30_000, 5_000, jobs);
-    expect(await alerts(h, 'POSITION_UNPROTECTED')).toHaveLength(1); // once per episode
+    await expectUnprotectedAlertOnce(h, jobs);
     await jobs.stop();
   });
 
   it('MONEY-1: INV-PROTECTED-1: reconciliation sees a position with no working stop at the broker even when both sides agree the stop is cancelled', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await h.broker.cancel(await stopId(h, id));
     await h.settle();
@@ -59,7 +47,7 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
   });
 
   it('MONEY-1: /status shows the unprotected position; a target fill that cancels the stop by OCA is NOT an alarm', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await h.broker.cancel(await stopId(h, id));
     await h.settle();
@@ -75,7 +63,7 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
   });
 
   it('MONEY-1: the approver re-protects with one (confirmed) tap: a new stop for what is open at the approved stop price → MANAGED again; a viewer cannot', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await h.broker.cancel(await stopId(h, id));
     await h.settle();
@@ -95,7 +83,7 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
   });
 
   it('MONEY-1: the approver flattens the unprotected position from its card (one position only)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     const other = await makeSecond(h);
     await h.broker.cancel(await stopId(h, id));

@@ -12,7 +12,8 @@ import { loadConstitution } from '../../src/config/load.js';
 import { GATE_RUNBOOKS } from '../../src/engine/alerts.table.js';
 import { constitutionSchema } from '../../src/engine/constitution.js';
 import { orderNotionalCents, runGates, type GateContext } from '../../src/engine/risk.gates.js';
-import { IN_SESSION, makeHarness, testConstitution, type Harness } from '../support/harness.js';
+import { IN_SESSION, testConstitution, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { chatView, drain, makeRig, type Rig } from '../alerts/helpers.js';
 
 const now = Date.parse(IN_SESSION);
@@ -85,18 +86,18 @@ describe('order notional at intake', () => {
   let h: Harness | undefined;
   let rig: Rig | undefined;
   afterEach(async () => {
-    await h?.close();
     await rig?.close();
-    h = rig = undefined;
+    rig = undefined;
   });
+  const harness = useHarness();
 
   it('SPEC-4 order notional: an intent over the cap is CANCELLED before any card, with a GATE bead; at the cap it gets its card', async () => {
-    h = await makeHarness({ constitution: { limits: { maxOrderNotionalUsd: 30_051.25 } } });
+    h = await harness({ constitution: { limits: { maxOrderNotionalUsd: 30_051.25 } } });
     const atCap = await h.engine.submitIntent(h.intent());
     expect(atCap).toMatchObject({ kind: 'accepted', state: 'PROPOSED', denials: [] });
     await h.close();
 
-    h = await makeHarness({ constitution: { limits: { maxOrderNotionalUsd: 30_051.24 } } });
+    h = await harness({ constitution: { limits: { maxOrderNotionalUsd: 30_051.24 } } });
     const over = await h.engine.submitIntent(h.intent());
     if (over.kind !== 'accepted') throw new Error(over.kind);
     expect(over.state).toBe('CANCELLED');

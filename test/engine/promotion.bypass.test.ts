@@ -4,9 +4,10 @@
  * records it (CANCELLED, shadow) without a card, and the execution gate refuses it at
  * submission even with a forged approval.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demote } from '../../src/engine/strategy.usecase.js';
-import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { beadsOfIntent, register, runSessions, trendAndRange } from './promotion.helpers.js';
 import { aCard, aToken } from '../support/records.js';
 
@@ -30,13 +31,10 @@ async function forceState(h: Harness, intentId: string, state: string): Promise<
 
 describe('CV promotion bypass', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('CV promotion bypass: a SHADOW strategy\'s intent is recorded CANCELLED/shadow with no card; a forged token, then a forged APPROVED state, then a forged card are all refused — the broker receives nothing', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'sneaky');
     const r = await h.engine.submitIntent(h.intent({ strategy: 'sneaky' }));
     expect(r).toMatchObject({ kind: 'accepted', state: 'CANCELLED', shadow: true, denials: [] });
@@ -78,7 +76,7 @@ describe('CV promotion bypass', () => {
   });
 
   it('CV promotion bypass: an intent recorded in shadow stays unsubmittable after the strategy is promoted (promotion is never retroactive)', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'orb');
     const first = await h.engine.submitIntent(h.intent({ strategy: 'orb', regime: 'trend' }));
     if (first.kind !== 'accepted') throw new Error('expected accepted');
@@ -96,7 +94,7 @@ describe('CV promotion bypass', () => {
   });
 
   it('CV promotion bypass: a LIVE entry approved while the broker was down, then its strategy demoted, is refused at submission and cancelled — the broker receives nothing', async () => {
-    h = await makeHarness();
+    h = await harness();
     const r = await h.engine.submitIntent(h.intent({ strategy: 'live-one' })); // unregistered = LIVE
     if (r.kind !== 'accepted' || r.state !== 'PROPOSED') throw new Error(JSON.stringify(r));
     h.sim!.faults.disconnect();

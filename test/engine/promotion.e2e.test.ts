@@ -5,9 +5,10 @@
  * its next intent is PROPOSED with a TRADE card that goes all the way to the broker.
  * Run on every store adapter (better-sqlite3 default, Prisma, PostgreSQL).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
-import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { beadsOfIntent, register, runSessions, stageOf } from './promotion.helpers.js';
 
@@ -15,13 +16,10 @@ const pg = usePostgres();
 
 describe.each(STORE_ADAPTERS)('promotion end to end (%s store)', (adapter) => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('20 shadow sessions across trend and range → /promote → APPROVE → LIVE → the next intent is PROPOSED with a TRADE card and reaches the broker', async () => {
-    h = await makeHarness({ env: await adapterEnv(adapter, pg) });
+    h = await harness({ env: await adapterEnv(adapter, pg) });
     await register(h, 'mes-orb');
     expect(await stageOf(h, 'mes-orb')).toBe('SHADOW');
 

@@ -2,12 +2,13 @@
  * Promotion evidence (SPEC 11): INV-PROMOTION-EVIDENCE-1, the partial-evidence chaos vector,
  * and the pure shadow-record statistics (shadow-record.ts).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultConstitution } from '../../src/engine/constitution.js';
 import { halt } from '../../src/engine/kill.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { evidenceMissing, promotionRequirements, sharpe, shadowRecord, type ShadowObservation } from '../../src/engine/shadow-record.js';
-import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 async function cardsOfKind(h: Harness, kind: string) {
@@ -16,13 +17,10 @@ async function cardsOfKind(h: Harness, kind: string) {
 
 describe('promotion evidence', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('INV-PROMOTION-EVIDENCE-1: a promotion without a complete evidence bundle is REFUSED (no card, no token, stage unchanged) — 19 sessions is one short, 20 is enough', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'orb');
     await runSessions(h, 'orb', 19, trendAndRange);
     const r = await h.engine.promotions.request('orb', admin);
@@ -48,7 +46,7 @@ describe('promotion evidence', () => {
   });
 
   it('INV-PROMOTION-EVIDENCE-1: regimes — 20 sessions of trend only is refused (2 distinct needed, range missing); trend + volatile still lacks range; trend + range passes', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'trend-only');
     await register(h, 'trend-volatile');
     await register(h, 'both');
@@ -67,7 +65,7 @@ describe('promotion evidence', () => {
   });
 
   it('INV-PROMOTION-EVIDENCE-1: weekends, untagged intents and intents from before the current shadow period are not evidence', async () => {
-    h = await makeHarness();
+    h = await harness();
     // 20 sessions while LIVE (unregistered) do not count: they were not shadow
     await runSessions(h, 'late', 5, trendAndRange);
     await register(h, 'late'); // → SHADOW now; the shadow period starts here
@@ -84,7 +82,7 @@ describe('promotion evidence', () => {
   });
 
   it('CV partial promotion evidence: 12 sessions of trend only, a kill flag and an unresolved drift → REFUSED with every missing requirement listed (outcome and bead), nothing else changes', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'partial');
     await runSessions(h, 'partial', 12, { regime: () => 'trend' });
     await h.engine.halt(approver, 'news spike');
@@ -112,7 +110,7 @@ describe('promotion evidence', () => {
   });
 
   it('INV-PROMOTION-EVIDENCE-1: unregistered and LIVE strategies cannot be promoted (refused with the reason, audited)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const r = await h.engine.promotions.request('nobody', admin);
     expect(r.kind === 'refused' && r.missing.map((m) => m.code)).toEqual(['NOT_REGISTERED']);
     const beads = await beadsOfType(h, 'PROMOTION');

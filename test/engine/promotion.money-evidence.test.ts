@@ -8,19 +8,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { visibleText } from '../../src/bot/html.js';
 import { renderPromotionCard } from '../../src/bot/render/promotion.js';
 import { loadConstitution } from '../../src/config/load.js';
 import { constitutionSchema } from '../../src/engine/constitution.js';
-import { admin, makeHarness, type Harness } from '../support/harness.js';
+import { admin, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { DAY, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 /** One intent per weekday at 02:00 New York (07:00 UTC in November/December), DVS 0.1. */
 async function nightIntents(hh: Harness, strategy: string, days: number): Promise<void> {
@@ -37,7 +35,7 @@ async function nightIntents(hh: Harness, strategy: string, days: number): Promis
 
 describe('MONEY-7: promotion on evidence made of refused intents', () => {
   it('MONEY-7: INV-PROMOTION-EVIDENCE-1: CV partial promotion evidence: 20 sessions of intents at 02:00 NY with DVS 0.1, all refused, are no evidence → REFUSED (0 sessions, 0 simulated trades, no regimes), no card, no token, still SHADOW', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'night');
     await nightIntents(h, 'night', 20);
     await h.clock.set('2026-12-23T15:05:00Z'); // a Wednesday, 10:05 New York: the request itself is in session
@@ -62,7 +60,7 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
   });
 
   it('MONEY-7: INV-PROMOTION-EVIDENCE-1: the minimum of simulated trades at its boundary — 20 of 21 is refused (blocked intents add nothing), 21 of 21 is a card', async () => {
-    h = await makeHarness({ constitution: { promotion: { minSimulatedTrades: 21 } } });
+    h = await harness({ constitution: { promotion: { minSimulatedTrades: 21 } } });
     await register(h, 'orb');
     await runSessions(h, 'orb', 20, trendAndRange); // 20 would-be-proposed intents: 20 simulated trades
     // a refused intent on the same day is no trade
@@ -102,7 +100,7 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
   });
 
   it('MONEY-7: the promotion card says what the record is made of: intents, would-have-been-proposed, blocked, simulated trades against their minimum', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'orb');
     await runSessions(h, 'orb', 20, trendAndRange);
     for (let k = 0; k < 3; k++) {

@@ -2,20 +2,18 @@
  * Strategy registry (SPEC 11, issue 7): registerStrategy creates SHADOW, unregistered
  * strategies keep today's behaviour (LIVE), demote returns a strategy to SHADOW at once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
-import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 describe('strategy registry', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('unregistered strategies are LIVE (today\'s behaviour); registerStrategy (admin only, idempotent) makes one SHADOW, withdraws its open cards and records a REGISTERED bead', async () => {
-    h = await makeHarness();
+    h = await harness();
     expect(await h.engine.promotions.get('fresh')).toEqual({ name: 'fresh', stage: 'LIVE', registered: false, since: null, changedBy: null });
     const live = await h.engine.submitIntent(h.intent({ strategy: 'fresh' }));
     expect(live).toMatchObject({ state: 'PROPOSED', shadow: false });
@@ -42,7 +40,7 @@ describe('strategy registry', () => {
   });
 
   it('demote (admin, no ceremony): LIVE → SHADOW at once with a DEMOTED bead; the shadow period restarts, so the old evidence no longer counts; open trade cards are cancelled', async () => {
-    h = await makeHarness();
+    h = await harness();
     await register(h, 'orb');
     await runSessions(h, 'orb', 20, trendAndRange);
     const req = await h.engine.promotions.request('orb', admin);
@@ -67,7 +65,7 @@ describe('strategy registry', () => {
   });
 
   it('demote on an unregistered strategy registers it SHADOW; on a SHADOW one it keeps the period but withdraws a pending promotion card', async () => {
-    h = await makeHarness();
+    h = await harness();
     const d = await h.engine.promotions.demote('stranger-strat', admin);
     expect(d).toMatchObject({ ok: true, changed: true, strategy: { stage: 'SHADOW' } });
     expect((await beadsOfType(h, 'PROMOTION')).at(-1)?.data).toMatchObject({ from: 'UNREGISTERED', to: 'SHADOW', event: 'DEMOTED' });

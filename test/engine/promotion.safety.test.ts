@@ -4,10 +4,11 @@
  * "promotion with kill flag" chaos vector. Checked when the promotion is requested AND again
  * at the moment of approval.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { halt, resume } from '../../src/engine/kill.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { admin, approver, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { beadsOfIntent, beadsOfType, MES, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 
 async function ready(h: Harness, name = 'orb'): Promise<void> {
@@ -24,13 +25,10 @@ async function induceDrift(h: Harness): Promise<string> {
 
 describe('promotion safety', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('INV-PROMOTION-SAFE-1: with complete evidence, an active kill flag refuses the promotion (KILL_FLAG_ACTIVE, REFUSED bead, no card); after /resume it goes through', async () => {
-    h = await makeHarness();
+    h = await harness();
     await ready(h);
     await h.engine.halt(approver, 'FOMC');
     const r = await h.engine.promotions.request('orb', admin);
@@ -44,7 +42,7 @@ describe('promotion safety', () => {
   });
 
   it('INV-PROMOTION-SAFE-1: a kill flag set after the request but before APPROVE refuses at approval — the token is issued, rejected and dead; the stage stays SHADOW', async () => {
-    h = await makeHarness();
+    h = await harness();
     await ready(h);
     const req = await h.engine.promotions.request('orb', admin);
     if (req.kind !== 'requested') throw new Error(JSON.stringify(req));
@@ -63,7 +61,7 @@ describe('promotion safety', () => {
   });
 
   it('CV promotion with kill flag: /promote while the kill switch is on → REFUSED, the kill flag cited in the answer and in the PROMOTION bead; a stale-state kill counts too', async () => {
-    h = await makeHarness();
+    h = await harness();
     await ready(h);
     await h.engine.halt(approver, 'desk halt');
     const r = await h.engine.promotions.request('orb', admin);
@@ -84,7 +82,7 @@ describe('promotion safety', () => {
   });
 
   it('INV-PROMOTION-SAFE-2: an unresolved drift refuses the promotion (DRIFT_UNRESOLVED); once a human resolves it the promotion goes through', async () => {
-    h = await makeHarness();
+    h = await harness();
     await ready(h);
     const driftId = await induceDrift(h);
     const r = await h.engine.promotions.request('orb', admin);
@@ -98,7 +96,7 @@ describe('promotion safety', () => {
   });
 
   it('INV-PROMOTION-SAFE-2: a drift detected between the request and APPROVE refuses at approval; nothing flips', async () => {
-    h = await makeHarness();
+    h = await harness();
     await ready(h);
     const req = await h.engine.promotions.request('orb', admin);
     if (req.kind !== 'requested') throw new Error(JSON.stringify(req));

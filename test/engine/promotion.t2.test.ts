@@ -11,11 +11,12 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
-import { admin, approver, makeHarness, stranger, viewer, type Harness } from '../support/harness.js';
+import { admin, approver, stranger, viewer, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
 import { engineWith } from '../support/engine-internals.js';
 
@@ -39,10 +40,7 @@ async function requested(h: Harness, name = 'orb') {
 
 describe('INV-PROMOTION-T2-1', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('INV-PROMOTION-T2-1: statically, the sources hold exactly one write of stage LIVE — in approveInTx, after the token compare-and-set — and no other writer of the Strategy table', () => {
     const files = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'prisma')), ...sources(join(ROOT, 'scripts'))];
@@ -85,7 +83,7 @@ describe('INV-PROMOTION-T2-1', () => {
   });
 
   it('INV-PROMOTION-T2-1: APPROVE issues a PROMOTION token bound to the bundle hash and consumes it in the same transaction as the APPROVED bead and the flip', async () => {
-    h = await makeHarness();
+    h = await harness();
     const req = await requested(h);
     const d = await h.engine.promotions.decide(req.cardId, 'APPROVE', approver);
     expect(d.kind).toBe('promoted');
@@ -104,7 +102,7 @@ describe('INV-PROMOTION-T2-1', () => {
   });
 
   it('INV-PROMOTION-T2-1: a lost compare-and-set on the token rolls the whole approval back — no token row, no bead, stage SHADOW, card still open; a real approval afterwards works', async () => {
-    h = await makeHarness();
+    h = await harness();
     const req = await requested(h);
     const real = h.app.store;
     const losing: Store = { tx: (fn) => real.tx((tx) => fn({ ...tx, tokens: { ...tx.tokens, consume: async () => false } })), close: () => real.close() };
@@ -119,7 +117,7 @@ describe('INV-PROMOTION-T2-1', () => {
   });
 
   it('INV-PROMOTION-T2-1: no other entry point sets LIVE — request, PASS, replayed and foreign taps, an expired card, register and demote all leave the strategy SHADOW', async () => {
-    h = await makeHarness();
+    h = await harness();
     const req = await requested(h);
     expect(await stageOf(h, 'orb')).toBe('SHADOW'); // requesting is not approving
     // viewers and strangers: refused and audited
@@ -169,7 +167,7 @@ describe('INV-PROMOTION-T2-1', () => {
   });
 
   it('INV-PROMOTION-T2-1: the PROMOTION token cannot submit a trade, a TRADE card cannot be decided as a promotion, and a tampered stored bundle is refused at approval', async () => {
-    h = await makeHarness();
+    h = await harness();
     const req = await requested(h);
     // tamper with the stored request: the hash recorded in the audit chain no longer matches
     const stored = (await h.app.store.tx((tx) => tx.promotions.get(req.promotionId)))!;

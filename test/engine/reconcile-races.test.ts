@@ -10,22 +10,20 @@
  *   and days later the same mismatch came back — silently, because a drift with that fingerprint
  *   was still unresolved. A mismatch that was gone and is back is alerted again (same drift).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../src/engine/broker.port.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { alerts, approveOne, beads, expectState } from '../jobs/helpers.js';
 import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 describe('reconciliation while the broker moves', () => {
   it('INV-ACCOUNT-SCOPE-1: a fill received but not yet applied when reconciliation looks is no drift (the confirmation reads Phoenix after the events received)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h); // BUY 1 MES, target 6015
     await expectState(h, id, 'MANAGED');
     // the engine hears the broker's events only when they are applied (here: when asked to)
@@ -50,7 +48,7 @@ describe('reconciliation while the broker moves', () => {
   });
 
   it('INV-ACCOUNT-SCOPE-1: one over — a broker position Phoenix has no event for is still a drift after the wait', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     h.sim!.faults.spoofPosition('MES', 2);
@@ -59,7 +57,7 @@ describe('reconciliation while the broker moves', () => {
   });
 
   it('INV-ACCOUNT-SCOPE-1: a broker that moves while the confirmation reads Phoenix confirms nothing (the next look, with the broker still, does)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     h.sim!.faults.spoofPosition('MES', 3);
@@ -81,7 +79,7 @@ describe('reconciliation while the broker moves', () => {
   });
 
   it('INV-RECONCILE-ALERT-1: a mismatch that went away and came back is alerted again, on the same unresolved drift; one that persists is not', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     const look = async () => {

@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { honourReconnectRequest, requestReconnect } from '../../src/engine/reconnect.usecase.js';
-import { admin, approver, makeHarness, system, type Harness } from '../support/harness.js';
+import { admin, approver, system, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 describe('broker reconnect on human request (RB-001)', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('a request from an admin is honoured once: the broker connects, a second pass does nothing', async () => {
-    h = await makeHarness({ connect: false });
+    h = await harness({ connect: false });
     expect(h.broker.health().state).not.toBe('READY');
     expect((await h.engine.requestReconnect(approver)).ok).toBe(false);
     expect((await h.engine.requestReconnect(admin)).ok).toBe(true);
@@ -19,7 +20,7 @@ describe('broker reconnect on human request (RB-001)', () => {
   });
 
   it('a failed reconnect on request escalates again (bead + IBKR_ESCALATION alert) and changes nothing else', async () => {
-    h = await makeHarness({ connect: false });
+    h = await harness({ connect: false });
     h.sim!.faults.failConnects(1);
     await h.engine.requestReconnect(system);
     expect(await h.engine.jobs.honourReconnectRequest()).toBe('FAILED');

@@ -1,12 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { approver, beadsOf, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { approver, beadsOf, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 describe('engine smoke', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('intent → card → approve → sim fill → MANAGED', async () => {
-    h = await makeHarness();
+    h = await harness();
     const r = await h.engine.submitIntent(h.intent());
     expect(r.kind).toBe('accepted');
     if (r.kind !== 'accepted') return;

@@ -3,18 +3,16 @@
  * position limit; no path from Telegram or the CLI). Now: the broker check (cancelStalled) when the
  * broker can answer, and an admin's audited "checked at the broker" when it cannot.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, PlacedLeg, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { beads, expectState } from '../jobs/helpers.js';
-import { admin, approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 /** The first placement is lost on the way (socket hang-up): outcome unknown, nothing at the broker. */
 class LosesFirstPlacement extends SimBroker {
@@ -45,7 +43,7 @@ async function stalledWithoutBrokerId(hh: Harness): Promise<string> {
 
 describe('SAFE-13: a STALLED intent with no broker id is stuck forever', () => {
   it('SAFE-13: broker unreachable → the broker check cannot confirm; an admin who checked TWS resolves it with a note (audited), and the position limit is free again', async () => {
-    h = await makeHarness({ broker: (clock) => new LosesFirstPlacement(clock) });
+    h = await harness({ broker: (clock) => new LosesFirstPlacement(clock) });
     const id = await stalledWithoutBrokerId(h);
     // it blocks the next MES intent (max 1 per instrument)
     const blocked = await h.engine.submitIntent(h.intent());
@@ -69,7 +67,7 @@ describe('SAFE-13: a STALLED intent with no broker id is stuck forever', () => {
   });
 
   it('SAFE-13: broker reachable and it knows nothing of the orderRef → the broker check cancels it; a hand resolution is refused while the broker knows the order', async () => {
-    h = await makeHarness({ broker: (clock) => new LosesFirstPlacement(clock) });
+    h = await harness({ broker: (clock) => new LosesFirstPlacement(clock) });
     const id = await stalledWithoutBrokerId(h);
     expect(await h.engine.cancelStalled(id, admin)).toMatchObject({ ok: true, kind: 'cancelled' });
     await expectState(h, id, 'CANCELLED');

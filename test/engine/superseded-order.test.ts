@@ -6,15 +6,13 @@
  * then closed the position but left that stop working — it fired two days later into a reversed
  * position. A status of an order the leg no longer is must change nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { admin, approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { admin, approver, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { approveOne, expectState } from '../jobs/helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const harness = useHarness();
 
 async function stopRow(hh: Harness, intentId: string) {
   return (await hh.app.store.tx((tx) => tx.orders.listByIntent(intentId))).find((o) => o.role === 'STOP')!;
@@ -22,7 +20,7 @@ async function stopRow(hh: Harness, intentId: string) {
 
 describe('INV-FLATTEN-EXIT-1: a superseded stop after a re-protect and a restart', () => {
   it('INV-FLATTEN-EXIT-1: recovery replays the dead stop\'s CANCELLED; the row keeps the working re-protect stop, the flatten cancels it, and nothing reverses the account later', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     const first = (await stopRow(h, id)).brokerOrderId!;
     expect(h.sim!.faults.cancelByBroker(first)).toBe(true); // the exchange kills the stop

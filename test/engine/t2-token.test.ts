@@ -2,10 +2,11 @@
  * T2 approval tokens and the execution gate (SPEC 5): INV-T2-TOKEN-1, INV-T2-GATE-1,
  * INV-T2-TOKEN-AUDIT-1 and the token chaos vectors.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerRefusedError } from '../../src/engine/broker.port.js';
 import { bracketRequest } from '../../src/engine/execution.js';
-import { admin, approver, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { admin, approver, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, atBroker, beadCount, parsedBeads, propose, reconnect, tokenEvents } from './helpers.js';
 
@@ -13,10 +14,10 @@ const FIVE_MIN = 5 * 60_000;
 
 describe('T2 tokens and the execution gate', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('INV-T2-TOKEN-1: a token is single use — a second consume is refused and nothing more reaches the broker', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind).toBe('approved');
@@ -35,7 +36,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('INV-T2-TOKEN-1: a token expires 5 minutes after issue (5 min + 1 ms → refused, intent EXPIRED, nothing sent)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     const token = await h.app.store.tx((tx) => tx.tokens.get(tokenId));
     expect(token!.expiresAt - token!.issuedAt).toBe(FIVE_MIN);
@@ -52,7 +53,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('INV-T2-TOKEN-1: just inside the 5 minutes the same token still works (boundary)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await h.clock.advance(FIVE_MIN - 1);
     await reconnect(h);
@@ -62,7 +63,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('INV-T2-TOKEN-1: of 8 concurrent submitWithToken calls exactly one submits; the broker sees one placement', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await reconnect(h);
     const results = await Promise.all(Array.from({ length: 8 }, () => h.engine.submitWithToken(intentId, tokenId)));
@@ -81,7 +82,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('CV token validation race: the approval path and two sweeper retries race for one token → one placement', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await reconnect(h);
     const [a, b, c] = await Promise.all([h.engine.retryWaiting(), h.engine.retryWaiting(), h.engine.submitWithToken(intentId, tokenId)]);
@@ -107,7 +108,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('INV-T2-GATE-1: no order without a valid token (null token, made-up token, direct broker call without a permit)', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await reconnect(h);
 
@@ -141,7 +142,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('INV-T2-TOKEN-AUDIT-1: ISSUED, USED, EXPIRED and REJECTED (with reason) are each a T2_TOKEN bead', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 3, maxTradesPerDay: 5 } } });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 3, maxTradesPerDay: 5 } } });
     // ISSUED + USED
     const a = await propose(h);
     const da = await h.engine.decide(a.cardId, 'APPROVE', approver);
@@ -174,7 +175,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('CV token replay: a used token presented again is refused, audited, and nothing is re-sent', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     if (d.kind !== 'approved') throw new Error(d.kind);
@@ -197,7 +198,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('CV expired token: approved, broker down past 5 min → EXPIRED, card/bead say so, no order', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, tokenId } = await approveWhileBrokerDown(h);
     await h.clock.advance(FIVE_MIN + 1);
     await reconnect(h);
@@ -217,7 +218,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('CV token for another intent: refused with a REJECTED bead on the target intent; the rightful owner still works', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 2 } } });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 2 } } });
     const a = await approveWhileBrokerDown(h);
     await reconnect(h);
     const b = await propose(h);
@@ -243,7 +244,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('CV order without token: submitWithToken(id, null) and a raw broker call both place nothing', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId } = await propose(h);
     const beadsBefore = await beadCount(h);
     const r = await h.engine.submitWithToken(intentId, null);
@@ -261,7 +262,7 @@ describe('T2 tokens and the execution gate', () => {
   });
 
   it('CV two approvals of one intent at once: exactly one approves, exactly one order reaches the broker', async () => {
-    h = await makeHarness();
+    h = await harness();
     const { intentId, cardId } = await propose(h);
     const [x, y] = await Promise.all([h.engine.decide(cardId, 'APPROVE', approver), h.engine.decide(cardId, 'APPROVE', admin)]);
     await h.settle();

@@ -6,22 +6,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIntent } from '../../src/engine/intent.schema.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { baseIntent, send, StoreProbe } from './support.js';
 
 describe('intake fuzz regressions', () => {
   let h: Harness;
   let srv: IntakeServer;
   let probe: StoreProbe;
+  const harness = useHarness();
   beforeEach(async () => {
-    h = await makeHarness();
+    h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 10_000, now: () => h.clock.now() });
     probe = new StoreProbe(h.dbFile);
   });
   afterEach(async () => {
     probe?.close();
     await srv?.close();
-    await h?.close();
   });
 
   it('regression (fuzz): a request target that is not a URL (//host:99999/…, //[) is a JSON 400, not a 500', async () => {

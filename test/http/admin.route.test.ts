@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/engine/ports.js';
 import { parseAdminStatus, type ServiceFacts } from '../../src/http/admin.schema.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const TOKEN = 'admin-intake-token-0123456789abcdef';
 
@@ -53,13 +54,13 @@ const external = Object.values(networkInterfaces())
 describe('issue 16: the admin routes of the running service', () => {
   let h: Harness;
   let srv: IntakeServer;
+  const harness = useHarness();
   afterEach(async () => {
     await srv?.close();
-    await h?.close();
   });
 
   async function start(opts: { token?: string; host?: string } = {}) {
-    h = await makeHarness();
+    h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: opts.host ?? '127.0.0.1', port: 0, ratePerMinute: 10_000, now: () => h.clock.now(), admin: { facts: () => facts(h) }, ...(opts.token ? { token: opts.token } : {}) });
     return Number(new URL(srv.url).port);
   }

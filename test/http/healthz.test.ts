@@ -9,7 +9,8 @@ import { silentLogger } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import { Readiness } from '../../src/http/readiness.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 type Health = { status: string; ready: boolean; reasons: string[]; parts: Record<string, string>; broker: string; brokerDetail?: string; lastHeartbeat: { at: number; ageSec: number; status: string } | null };
 
@@ -28,14 +29,14 @@ describe('SAFE-14: /healthz is readiness and never reads a DOWN broker as ok', (
   let h: Harness;
   let srv: IntakeServer;
   let readiness: Readiness;
+  const harness = useHarness();
   beforeEach(async () => {
-    h = await makeHarness();
+    h = await harness();
     readiness = new Readiness(['bot', 'alerts', 'jobs']);
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 600, now: () => h.clock.now(), readiness });
   });
   afterEach(async () => {
     await srv?.close();
-    await h?.close();
   });
 
   it('SAFE-14: 503 "starting" naming what is not running yet, until bot, alert sender and jobs run; then 200 "ok"; 503 "stopping" on the way down', async () => {

@@ -10,7 +10,8 @@ import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/engine/ports.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const TOKEN = 'test-intake-token-0123456789abcdef';
 
@@ -40,14 +41,14 @@ describe('SAFE-8: intake without INTAKE_TOKEN answers only loopback Host values'
   let h: Harness;
   let srv: IntakeServer;
   let port: string;
+  const harness = useHarness();
   beforeEach(async () => {
-    h = await makeHarness();
+    h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, ratePerMinute: 10_000, now: () => h.clock.now() });
     port = new URL(srv.url).port;
   });
   afterEach(async () => {
     await srv?.close();
-    await h?.close();
   });
 
   it('SAFE-8: a loopback socket with Host: attacker.example (DNS rebinding) is refused with 403 and nothing is stored', async () => {
@@ -90,13 +91,13 @@ describe('SAFE-8: intake without INTAKE_TOKEN answers only loopback Host values'
 describe('SAFE-8: intake with INTAKE_TOKEN', () => {
   let h: Harness;
   let srv: IntakeServer;
+  const harness = useHarness();
   beforeEach(async () => {
-    h = await makeHarness();
+    h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, token: TOKEN, ratePerMinute: 10_000, now: () => h.clock.now() });
   });
   afterEach(async () => {
     await srv?.close();
-    await h?.close();
   });
 
   it('SAFE-8: /healthz without the bearer token says only up/down; with it, the full detail', async () => {

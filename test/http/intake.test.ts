@@ -7,7 +7,8 @@ import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import { silentLogger } from '../../src/engine/ports.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 
 const TOKEN = 'test-intake-token-0123456789abcdef';
 
@@ -56,13 +57,13 @@ const json = (v: unknown) => JSON.stringify(v);
 describe('intake HTTP', () => {
   let h: Harness;
   let srv: IntakeServer;
+  const harness = useHarness();
   beforeEach(async () => {
-    h = await makeHarness();
+    h = await harness();
     srv = await startIntake({ engine: h.engine, logger: silentLogger, host: '127.0.0.1', port: 0, token: TOKEN, ratePerMinute: 10_000, now: () => h.clock.now() });
   });
   afterEach(async () => {
     await srv?.close();
-    await h?.close();
   });
 
   it('202 {intentId, state, denials}: a good intent is accepted (PROPOSED) and a gated one answers CANCELLED with its denials', async () => {

@@ -13,7 +13,8 @@ import { seededRandom } from '../../src/engine/ports.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import { DEFAULT_ANSWER_WITHIN_MS } from '../../src/http/tradingview.route.js';
 import type { FakeClock } from '../support/fake-clock.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { captureLogger, PASSPHRASE, postAlert, shippedMapping, TRADINGVIEW_TIMEOUT_MS, tvAlert, type CapturedLogger } from '../support/tradingview.js';
 
 /** A SimBroker whose calls hang (as a broker that stopped answering) until released. */
@@ -73,18 +74,18 @@ async function start(): Promise<void> {
   srv = await startIntake({ engine: h.engine, logger: log.logger, host: '127.0.0.1', port: 0, ratePerMinute: 10_000, tradingview: { passphrase: PASSPHRASE, mapping: shippedMapping(), timeZone: 'America/New_York' } });
 }
 
+const harness = useHarness();
 beforeEach(() => {
   sim = null;
 });
 afterEach(async () => {
   sim?.release();
   await srv?.close();
-  await h?.close();
 });
 
 describe('TradingView 3-second answer', () => {
   it('SPEC-3 TradingView: with the broker hanging (an approval stuck in placeBracket), a new alert is still gated and answered directly, well within 3 s', async () => {
-    h = await makeHarness({ broker: (clock) => (sim = new HangingSim(clock)) });
+    h = await harness({ broker: (clock) => (sim = new HangingSim(clock)) });
     await start();
     const first = await postAlert(srv.url, tvAlert(h.clock.now()));
     expect(first.body.state).toBe('PROPOSED');
@@ -107,7 +108,7 @@ describe('TradingView 3-second answer', () => {
   });
 
   it('SPEC-3 TradingView: with the database held (the engine cannot answer), the alert is acknowledged 202 PENDING within 3 s, finishes afterwards exactly once (two concurrent re-sends included), and a later re-send gets its intent id', async () => {
-    h = await makeHarness();
+    h = await harness();
     await start();
     let release: () => void = () => undefined;
     const held = h.app.store.tx(() => new Promise<void>((r) => (release = r)));

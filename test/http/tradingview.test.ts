@@ -10,7 +10,8 @@ import { visibleText } from '../../src/bot/html.js';
 import { envSchema } from '../../src/config/env.schema.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import type { TradingViewOptions } from '../../src/http/tradingview.route.js';
-import { makeHarness, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { captureLogger, databaseBytes, dumpDatabase, PASSPHRASE, postAlert, readmeTemplate, shippedMapping, TRADINGVIEW_TIMEOUT_MS, tvAlert, type CapturedLogger, type TvAnswer } from '../support/tradingview.js';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -40,13 +41,13 @@ const cardText = async (intentId: string) => {
   return visibleText(renderCard(view!).html);
 };
 
+const harness = useHarness();
 beforeEach(async () => {
-  h = await makeHarness();
+  h = await harness();
   log = captureLogger();
 });
 afterEach(async () => {
   await srv?.close();
-  await h?.close();
 });
 
 describe('POST /v1/tradingview', () => {

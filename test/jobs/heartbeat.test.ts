@@ -11,7 +11,8 @@ import type { Store } from '../../src/engine/store.port.js';
 import { pingDeadMansSwitch } from '../../src/jobs/heartbeat.ping.js';
 import { ClockScheduler, CronScheduler, startJobs } from '../../src/jobs/index.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { CHAT_ID, makeHarness, type Harness } from '../support/harness.js';
+import { CHAT_ID, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, jobRuns, startTestJobs } from './helpers.js';
 import { engineWith, depsOf } from '../support/engine-internals.js';
@@ -20,13 +21,12 @@ describe('heartbeat', () => {
   let h: Harness | undefined;
   const servers: Server[] = [];
   afterEach(async () => {
-    await h?.close();
-    h = undefined;
     for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   });
+  const harness = useHarness();
 
   it('INV-OPS-HEARTBEAT-30S-1: 1,000 beats on the fake clock, every interval within 25–35 s, and the jitter varies', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h, { only: ['heartbeat', 'reconcile'] });
     const t0 = h.clock.now();
     // at-start beat + 999 scheduled beats (at most 35 s apart)
@@ -79,7 +79,7 @@ describe('heartbeat', () => {
   });
 
   it('INV-OPS-HEARTBEAT-SEMANTIC-1: a stale SUBMITTED order and a stale WORKING entry make the beat DEGRADED with that reason in the bead', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false }, limits: { maxPositionPerInstrument: 5 } } });
+    h = await harness({ constitution: { session: { enforce: false }, limits: { maxPositionPerInstrument: 5 } } });
     const jobs = await startTestJobs(h, { only: ['heartbeat', 'reconcile'] }); // no stall detector: the heartbeat must see it on its own
     h.sim!.faults.timeoutNext();
     const stuck = await approveOne(h);
@@ -109,7 +109,7 @@ describe('heartbeat', () => {
   });
 
   it('CV semantic degrade: broker down, database not writable, Telegram failing → DEGRADED with every reason; one HEARTBEAT_DEGRADED alert per episode; OK again after', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h, { only: ['heartbeat', 'reconcile'] });
     await advance(h, 65_000, 5_000, jobs);
     expect((expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).every((b) => b.data.status === 'OK')).toBe(true);
@@ -189,7 +189,7 @@ describe('heartbeat', () => {
   });
 
   it('CV process death: no heartbeat for 5 min of clock time, a new app on the same database file reports MISSED at start-up with the gap', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h);
     await advance(h, 95_000, 5_000, jobs);
     const lastBeat = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).at(-1)!;
@@ -232,7 +232,7 @@ describe('heartbeat', () => {
   });
 
   it('missed-heartbeat watch while running: the heartbeat job stops beating → one MISSED bead and alert per silent stretch', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     await h.engine.jobs.heartbeat(); // one beat, then no heartbeat job
     const jobs = await startTestJobs(h, { only: ['missed-heartbeat-watch'], runAtStart: false });
     await advance(h, 60_000, 10_000, jobs);
@@ -255,7 +255,7 @@ describe('heartbeat', () => {
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     const jobs = await startTestJobs(h, { only: ['heartbeat', 'reconcile'], pingUrl: `http://127.0.0.1:${port}/ping/abc` });
     await advance(h, 100_000, 5_000, jobs);
     const ok = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.data.status === 'OK').length;

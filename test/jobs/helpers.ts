@@ -55,3 +55,27 @@ export async function advance(h: Harness, ms: number, stepMs = 1_000, jobs?: Job
 
 /** New York wall-clock time on a date, as an ISO instant (EST, UTC-5, valid Nov–Mar). */
 export const nyWinter = (date: string, hhmm: string) => `${date}T${String(Number(hhmm.slice(0, 2)) + 5).padStart(2, '0')}:${hhmm.slice(3, 5)}:00Z`;
+
+/**
+ * INV-PROTECTED-1's clock, with the protection watch running: second by second for 10 s, the
+ * CRITICAL POSITION_UNPROTECTED alert is raised within 10 s of now; returns it.
+ */
+export async function expectUnprotectedAlertWithin10s(h: Harness, jobs: Jobs) {
+  const t0 = h.clock.now();
+  let raisedAt: number | null = null;
+  while (h.clock.now() - t0 <= 10_000) {
+    await advance(h, 1_000, 1_000, jobs);
+    if (raisedAt === null && (await alerts(h, 'POSITION_UNPROTECTED')).length) raisedAt = h.clock.now();
+  }
+  expect(raisedAt).not.toBeNull();
+  expect(raisedAt! - t0).toBeLessThanOrEqual(10_000);
+  const [alert] = await alerts(h, 'POSITION_UNPROTECTED');
+  expect(alert).toMatchObject({ severity: 'CRITICAL' });
+  return alert!;
+}
+
+/** 30 s more of the watch: still the one POSITION_UNPROTECTED alert (once per episode). */
+export async function expectUnprotectedAlertOnce(h: Harness, jobs: Jobs): Promise<void> {
+  await advance(h, 30_000, 5_000, jobs);
+  expect(await alerts(h, 'POSITION_UNPROTECTED')).toHaveLength(1); // once per episode
+}

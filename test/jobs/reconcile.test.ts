@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { admin, approver, makeHarness, viewer, type Harness } from '../support/harness.js';
+import { admin, approver, viewer, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, startTestJobs } from './helpers.js';
 import { engineAsksToReconcile } from '../support/engine-internals.js';
@@ -9,13 +10,10 @@ const MES = { symbol: 'MES', secType: 'FUT' as const, exchange: 'CME', currency:
 
 describe('reconciliation', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('INV-RECONCILE-ALERT-1: an induced position mismatch raises a RECONCILIATION_DRIFT alert within 60 s of clock time through the periodic jobs (default constitution, any phase)', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 10 } } });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 10 } } });
     const jobs = await startTestJobs(h);
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
@@ -41,7 +39,7 @@ describe('reconciliation', () => {
   });
 
   it('INV-RECONCILE-READONLY-1: a drift leaves intents, orders, fills, tokens, cards, kill flags and the broker\'s orders/positions/executions byte-identical', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     const local = async () => {
@@ -66,7 +64,7 @@ describe('reconciliation', () => {
   });
 
   it('INV-RECONCILE-AUDIT-1: a drift is a RECONCILIATION_DRIFT bead with both sides\' state, type, severity and the Drift row id', async () => {
-    h = await makeHarness();
+    h = await harness();
     const id = await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
     const r = await h.engine.reconcileNow('test');
@@ -91,7 +89,7 @@ describe('reconciliation', () => {
   });
 
   it('INV-RECONCILE-AUDIT-2: resolving a drift writes a RECONCILIATION_RESOLUTION bead naming who; others are refused with ACCESS_DENIED; twice is refused', async () => {
-    h = await makeHarness();
+    h = await harness();
     await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
     const drift = (await h.engine.reconcileNow('test')).newDrifts[0]!;
@@ -112,7 +110,7 @@ describe('reconciliation', () => {
   });
 
   it('CV reconciliation drift: the sim reports a wrong position → one CRITICAL drift per distinct mismatch (not re-raised while unresolved), shown as still present or gone in /drift, nothing corrected', async () => {
-    h = await makeHarness();
+    h = await harness();
     const jobs = await startTestJobs(h, { only: ['reconcile', 'position-watch'] });
     const id = await approveOne(h);
     await advance(h, 10_000, 1_000, jobs);
@@ -136,7 +134,7 @@ describe('reconciliation', () => {
   });
 
   it('CV partial-fill drift: 50% filled locally (5 of 10), the broker reports 6 (60%) → POSITION_SIZE drift with both fill ratios', async () => {
-    h = await makeHarness({ constitution: { limits: { maxPositionPerInstrument: 10, maxRiskPerTradeUsd: 200, maxOrderNotionalUsd: 500_000 } } });
+    h = await harness({ constitution: { limits: { maxPositionPerInstrument: 10, maxRiskPerTradeUsd: 200, maxOrderNotionalUsd: 500_000 } } });
     h.sim!.faults.partialNext(0.5);
     const id = await approveOne(h, { quantity: 10 });
     const intent = await h.app.store.tx((tx) => tx.intents.get(id));
@@ -157,7 +155,7 @@ describe('reconciliation', () => {
   });
 
   it('an order working at the broker that Phoenix does not know (placed outside Phoenix) → ORDER_STATUS drift', async () => {
-    h = await makeHarness();
+    h = await harness();
     await approveOne(h);
     await h.broker.placeOrder({ orderRef: 'manual-tws', role: 'EXIT', instrument: MES, side: 'SELL', quantity: 1, type: 'LMT', limitPrice: 7000 });
     await h.settle();
@@ -167,7 +165,7 @@ describe('reconciliation', () => {
   });
 
   it('ACKNOWLEDGED drifts stay quiet while the mismatch persists and come back as new when it recurs; CORRECTED ones that persist are raised again', async () => {
-    h = await makeHarness();
+    h = await harness();
     await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
     const d1 = (await h.engine.reconcileNow('a')).newDrifts[0]!;
@@ -190,7 +188,7 @@ describe('reconciliation', () => {
   });
 
   it('reconciles on fills, rejects and cancels through the engine hook: debounced, never more than 12 runs a minute; direct calls inside 5 s are refused with the last result', async () => {
-    h = await makeHarness({ constitution: { limits: { maxTradesPerDay: 100, maxPositionPerInstrument: 100 } } });
+    h = await harness({ constitution: { limits: { maxTradesPerDay: 100, maxPositionPerInstrument: 100 } } });
     let positionsCalls = 0;
     const real = h.sim!.positions.bind(h.sim!);
     h.sim!.positions = async () => {
@@ -227,7 +225,7 @@ describe('reconciliation', () => {
   });
 
   it('drift escalation: unresolved for 15 minutes → one DRIFT_ESCALATION alert and JOB bead, exactly once per drift', async () => {
-    h = await makeHarness();
+    h = await harness();
     const jobs = await startTestJobs(h, { only: ['drift-escalation'] });
     await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
@@ -248,7 +246,7 @@ describe('reconciliation', () => {
   });
 
   it('broker down: reconciliation is skipped (not counted as a run), and the reason is said', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.disconnect();
     await h.settle();
     const r = await h.engine.reconcileNow('test');

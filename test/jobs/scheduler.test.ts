@@ -1,20 +1,18 @@
 import nodeCron from 'node-cron';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultConstitution } from '../../src/engine/constitution.js';
 import { localTime } from '../../src/engine/session.calendar.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { ClockScheduler, CronScheduler, cronExpression, dailyAt, every, jobTable, nextDailyAt, startJobs, describeSchedule, type JobDef, type Scheduler } from '../../src/jobs/index.js';
 import type { CronApi } from '../../src/jobs/cron.scheduler.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { advance, jobRuns, startTestJobs } from './helpers.js';
 
 describe('scheduler, runner and the job table', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('the job table: every SPEC 10 job, one schedule each, from the constitution', () => {
     const table = jobTable(defaultConstitution());
@@ -42,7 +40,7 @@ describe('scheduler, runner and the job table', () => {
   });
 
   it('overlap guard: a job never overlaps itself; ticks that find it running are recorded as SKIPPED_OVERLAP', async () => {
-    h = await makeHarness();
+    h = await harness();
     let running = 0;
     let maxConcurrent = 0;
     const releases: (() => void)[] = [];
@@ -77,7 +75,7 @@ describe('scheduler, runner and the job table', () => {
   });
 
   it('JobRun recording: start row while running (a stuck job is visible), then end, outcome and detail with lag and duration; a failing job is ERROR and the schedule goes on', async () => {
-    h = await makeHarness();
+    h = await harness();
     let n = 0;
     const flaky: JobDef = {
       name: 'flaky',
@@ -100,7 +98,7 @@ describe('scheduler, runner and the job table', () => {
   });
 
   it('lag is measured (actual start − scheduled time) and a late job makes the heartbeat DEGRADED', async () => {
-    h = await makeHarness({ constitution: { session: { enforce: false } } });
+    h = await harness({ constitution: { session: { enforce: false } } });
     // a scheduler that fires 20 s after the due time (an overloaded event loop)
     const late: Scheduler = {
       name: 'late',

@@ -1,18 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultConstitution } from '../../src/engine/constitution.js';
 import { dailyReset, dayStartMs, flattenAtDeadline, isMarketHours, isTradingDayAt, previousTradingDay } from '../../src/engine/session-jobs.usecase.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, nyWinter, startTestJobs } from './helpers.js';
 
 describe('session jobs and the trading calendar', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('flatten deadline at 15:55 ET: open positions are flattened by the system at 15:55 (not 15:54), and entries are refused afterwards', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { limits: { maxPositionPerInstrument: 5 } } });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { limits: { maxPositionPerInstrument: 5 } } });
     const jobs = await startTestJobs(h, { only: ['flatten-deadline'] });
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
@@ -39,7 +37,7 @@ describe('session jobs and the trading calendar', () => {
   });
 
   it('a card approved after the deadline is refused at approval too', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40') });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '15:40') });
     const r = await h.engine.submitIntent(h.intent({ ttlSec: 1800 }));
     if (r.kind !== 'accepted') throw new Error('not accepted');
     await h.clock.set(nyWinter('2026-11-24', '15:56'));
@@ -48,7 +46,7 @@ describe('session jobs and the trading calendar', () => {
   });
 
   it('holiday and weekend calendar: the flatten job does nothing on a configured holiday; daily schedules skip weekends', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-25', '15:00'), constitution: { session: { holidays: ['2026-11-26'] } } }); // Wed; Thanksgiving Thu
+    h = await harness({ clockStart: nyWinter('2026-11-25', '15:00'), constitution: { session: { holidays: ['2026-11-26'] } } }); // Wed; Thanksgiving Thu
     const jobs = await startTestJobs(h, { only: ['flatten-deadline', 'daily-reset'], runAtStart: false });
     await advance(h, 4 * 86_400_000, 30 * 60_000, jobs); // Wed 15:00 → Sun 15:00
     const runs = await jobRuns(h);
@@ -78,7 +76,7 @@ describe('session jobs and the trading calendar', () => {
   });
 
   it('daily reset at the session open: JOB bead DAILY_RESET and a DAILY_SUMMARY of the previous trading day (trades, P&L, blocks); once per day; Monday covers Friday', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-27', '10:00'), constitution: { limits: { maxTradesPerDay: 5, maxPositionPerInstrument: 5 } } }); // Friday
+    h = await harness({ clockStart: nyWinter('2026-11-27', '10:00'), constitution: { limits: { maxTradesPerDay: 5, maxPositionPerInstrument: 5 } } }); // Friday
     const win = await approveOne(h);
     h.sim!.simulatePrice('MES', 6015.5); // target hit
     await h.settle();
@@ -121,7 +119,7 @@ describe('session jobs and the trading calendar', () => {
 
   it('no daily summary for a day Phoenix did not run: a fresh database after the open, and a restart after a whole day down', async () => {
     // fresh database at 13:25 ET on a trading day (the CI failure): no summary of yesterday
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '13:25') }); // Tuesday
+    h = await harness({ clockStart: nyWinter('2026-11-24', '13:25') }); // Tuesday
     expect(await h.engine.jobs.dailyReset({ onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-24 (no summary: not running on 2026-11-23)' });
     expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(0);
     // it ran on Tuesday (that reset is a bead of Tuesday), then was down all Wednesday
@@ -137,13 +135,10 @@ describe('session jobs and the trading calendar', () => {
 
 describe('SAFE-5: the flatten deadline after a restart', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('SAFE-5: INV-FLATTEN-DEADLINE-1: a process down over 15:55 that comes back at 15:57 flattens the day\'s open position at start-up, with a CRITICAL alert; later ticks do nothing more', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { limits: { maxPositionPerInstrument: 5 } } });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { limits: { maxPositionPerInstrument: 5 } } });
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     // "down" over the deadline: no job runs until the restart at 15:57
@@ -164,7 +159,7 @@ describe('SAFE-5: the flatten deadline after a restart', () => {
   });
 
   it('SAFE-5: INV-FLATTEN-DEADLINE-1: a restart the next morning flattens yesterday\'s position but not today\'s, and before the deadline nothing is touched', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '14:00'), constitution: { limits: { maxPositionPerInstrument: 5, maxTradesPerDay: 5 } } });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '14:00'), constitution: { limits: { maxPositionPerInstrument: 5, maxTradesPerDay: 5 } } });
     const yesterday = await approveOne(h);
     const jobs0 = await startTestJobs(h, { only: ['flatten-deadline-watch'] });
     await advance(h, 60_000, 30_000, jobs0);
@@ -182,7 +177,7 @@ describe('SAFE-5: the flatten deadline after a restart', () => {
   });
 
   it('SAFE-5: the demo constitution (session rules off) never flattens by deadline', async () => {
-    h = await makeHarness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { session: { enforce: false } } });
+    h = await harness({ clockStart: nyWinter('2026-11-24', '15:40'), constitution: { session: { enforce: false } } });
     const id = await approveOne(h);
     await h.clock.set(nyWinter('2026-11-24', '15:57'));
     const jobs = await startTestJobs(h, { only: ['flatten-deadline-watch'] });

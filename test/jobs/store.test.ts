@@ -2,8 +2,9 @@
  * The repository methods the jobs added (JobRun, listClosedOn, listCreatedBetween) behave the
  * same on every Store adapter (PostgreSQL too, issue 18), and the job table runs on each.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { advance, approveOne, startTestJobs } from './helpers.js';
 
@@ -12,13 +13,10 @@ const pg = usePostgres();
 for (const adapter of STORE_ADAPTERS) {
   describe(`job repositories on the ${adapter} store`, () => {
     let h: Harness | undefined;
-    afterEach(async () => {
-      await h?.close();
-      h = undefined;
-    });
+    const harness = useHarness();
 
     it('JobRun insert/finish/recent/prune, closed-on and created-between queries; the whole job table runs', async () => {
-      h = await makeHarness({ env: await adapterEnv(adapter, pg) });
+      h = await harness({ env: await adapterEnv(adapter, pg) });
       const t = h.clock.now();
       const s = h.app.store;
       await s.tx(async (tx) => {

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { admin, makeHarness, viewer, type Harness } from '../support/harness.js';
+import { admin, viewer, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, startTestJobs } from './helpers.js';
 
@@ -11,13 +12,10 @@ const path = async (h: Harness, id: string) => expectBeads((await beads(h, 'POSI
 
 describe('sweepers and STALLED resolution', () => {
   let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const harness = useHarness();
 
   it('INV-POSITION-SUBMITTED-TTL-1: SUBMITTED without ack for more than 60 s → STALLED + POSITION_STALLED alert by the 10-s stall job; not at 59 s', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const jobs = await startTestJobs(h, { only: ['stall-detector'], runAtStart: false });
     const id = await approveOne(h);
@@ -43,7 +41,7 @@ describe('sweepers and STALLED resolution', () => {
   });
 
   it('CV late fill after STALLED: broker timeout → STALLED after 60 s → late ack + fill → FILLED → MANAGED, no drift', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const jobs = await startTestJobs(h, { only: ['stall-detector', 'reconcile'] });
     const id = await approveOne(h);
@@ -64,7 +62,7 @@ describe('sweepers and STALLED resolution', () => {
   });
 
   it('human cancel of a STALLED entry is confirmed with the broker: the cancel goes to the broker and its confirmation moves the state', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const id = await approveOne(h);
     await h.clock.advance(61_000);
@@ -81,7 +79,7 @@ describe('sweepers and STALLED resolution', () => {
   });
 
   it('STALLED with no broker id locally but the order live at the broker: engine.cancelStalled asks the broker first and cancels there, never blindly', async () => {
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const id = await approveOne(h);
     await h.clock.advance(61_000);
@@ -100,7 +98,7 @@ describe('sweepers and STALLED resolution', () => {
 
   it('STALLED resolution paths: broker has no order at all → CANCELLED directly; broker already filled it → FILLED, not cancelled; broker down → nothing changes', async () => {
     // 1. the placement never reached the broker (unknown outcome, nothing there)
-    h = await makeHarness({
+    h = await harness({
       broker: (clock) => {
         const sim = new SimBroker({ clock, random: seededRandom(2), profile: 'INSTANT', prices: { MES: 6010.25 } });
         sim.placeBracket = async (_r: BracketRequest, _p: SubmitPermit) => {
@@ -119,7 +117,7 @@ describe('sweepers and STALLED resolution', () => {
     await h.close();
 
     // 2. the broker filled it but Phoenix never heard (events lost)
-    h = await makeHarness();
+    h = await harness();
     h.sim!.faults.timeoutNext();
     const filled = await approveOne(h);
     await h.clock.advance(61_000);
@@ -148,7 +146,7 @@ describe('sweepers and STALLED resolution', () => {
   });
 
   it('expiry job: an undecided card expires by its TTL (CANCELLED card_expired) within one 10-s tick; kill-flag lapse and retry-waiting run and are recorded', async () => {
-    h = await makeHarness();
+    h = await harness();
     const jobs = await startTestJobs(h, { only: ['expiry', 'kill-flag-lapse', 'retry-waiting'] });
     const r = await h.engine.submitIntent(h.intent({ ttlSec: 30 }));
     if (r.kind !== 'accepted') throw new Error('not accepted');

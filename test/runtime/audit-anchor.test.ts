@@ -26,7 +26,8 @@ import { runCli } from '../../src/cli/index.js';
 import { startService, type Service } from '../../src/service.js';
 import { beadFromRow, iso } from '../../src/store/sqlite.rows.js';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock.js';
-import { approver, CHAT_ID, IN_SESSION, makeHarness, testConfig, type Harness } from '../support/harness.js';
+import { approver, CHAT_ID, IN_SESSION, testConfig, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { propose, tamperDb } from '../engine/helpers.js';
 
 function forgeAppend(dbFile: string): number {
@@ -58,18 +59,21 @@ describe('SAFE-12: anchor journal at start-up and its destinations', () => {
   let service: Service | null = null;
   let server: Server | null = null;
   const dirs: string[] = [];
+  // after each test, in this order (vitest runs a scope's afterEach hooks last registered first):
+  // the service stops, the harness closes, then the anchor server and the temp dirs go
   afterEach(async () => {
-    await service?.stop();
-    service = null;
-    await h?.close();
-    h = undefined;
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     server = null;
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
+  const harness = useHarness();
+  afterEach(async () => {
+    await service?.stop();
+    service = null;
+  });
 
   it('SAFE-12: start-up check: in step with the journal → nothing; beads ahead of it → adopted + CRITICAL alert; a log behind its journal (newest beads deleted) → CRITICAL alert, not papered over', async () => {
-    h = await makeHarness();
+    h = await harness();
     const p = await propose(h);
     await h.engine.decide(p.cardId, 'APPROVE', approver);
     await h.settle();
@@ -112,7 +116,7 @@ describe('SAFE-12: anchor journal at start-up and its destinations', () => {
   });
 
   it('SAFE-12: start-up check: a journal deleted → restarted at the head with a WARNING; an anchored bead re-written → CRITICAL', async () => {
-    h = await makeHarness();
+    h = await harness();
     await propose(h);
     const { file, publisher } = h.app.anchors;
     await publisher.flush();
@@ -189,7 +193,7 @@ describe('SAFE-12: anchor journal at start-up and its destinations', () => {
     expect(logger.lines.join('\n')).toMatch(/"level":"error".*"err":"EISDIR".*audit anchor file: append failed; retrying/);
 
     // the whole engine on such a configuration: the approval still reaches the broker
-    h = await makeHarness({ env: { AUDIT_ANCHOR_FILE: join(dir, 'anchors') } });
+    h = await harness({ env: { AUDIT_ANCHOR_FILE: join(dir, 'anchors') } });
     const p = await propose(h);
     expect((await h.engine.decide(p.cardId, 'APPROVE', approver)).kind).toBe('approved');
     await h.settle();
@@ -253,7 +257,7 @@ describe('SAFE-12: anchor journal at start-up and its destinations', () => {
         res.writeHead(204).end();
       });
     });
-    h = await makeHarness({ env: { AUDIT_ANCHOR_URL: url } });
+    h = await harness({ env: { AUDIT_ANCHOR_URL: url } });
     await propose(h);
     await h.app.anchors.publisher.flush();
     const posted = parseAnchorJournal(received.join(''), 'posted');

@@ -5,42 +5,28 @@
  * closed at start-up with one message and its fix, before anything connects (checked with the
  * REAL entry point and a TCP listener on IB_PORT that counts connections).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IbkrBroker } from '../../src/broker/ibkr/index.js';
 import { launchTelegram } from '../../src/bot/launch.js';
 import { ConfigError, loadConfig, type AppConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/engine/ports.js';
-import { freePort, portBusy } from '../e2e/service.js';
-import { inheritedFaketime } from '../support/faketime.js';
+import { freePort, mainArgs, portBusy, runToExit } from '../e2e/service.js';
 import { makeHarness } from '../support/harness.js';
+import { useSilentGateway } from '../support/silent-gateway.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const CONSTITUTION = join(repoRoot, 'config/constitution.yaml');
 
 let dir: string;
-let gateway: Server;
-let gatewayPort: number;
-let connections: number;
-beforeEach(async () => {
+const gateway = useSilentGateway();
+beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'phoenix-sandbox-paper-'));
-  connections = 0;
-  // stands in for IB Gateway: counts connections, never answers
-  gateway = createServer((s) => {
-    connections++;
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', () => r()));
-  gatewayPort = (gateway.address() as { port: number }).port;
 });
-afterEach(async () => {
-  await new Promise<void>((r) => gateway.close(() => r()));
+afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -55,25 +41,7 @@ function problems(env: Record<string, string>): string[] {
 }
 
 /** The real entry point (what `npm start` runs) in `dir`, with only these variables. */
-function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const req = createRequire(join(repoRoot, 'package.json'));
-  const args = ['--import', pathToFileURL(req.resolve('tsx')).href, join(repoRoot, 'src/main.ts')];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, ...inheritedFaketime(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`main did not exit within ${timeoutMs} ms: it started instead of failing closed\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runMain = (env: Record<string, string>) => runToExit('main', mainArgs(), dir, env);
 
 const FIX = /set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and TELEGRAM_APPROVERS for real Telegram, or use BROKER=sim TRADING_MODE=paper/;
 
@@ -110,12 +78,12 @@ describe('SAFE-7: INV-SANDBOX-PAPER-1: the sandbox never serves IBKR or live', (
   ] as const) {
     it(`SAFE-7: INV-SANDBOX-PAPER-1: npm start with ${label} exits 2 with the fix, before it connects to IB_PORT, opens the database or listens`, async () => {
       const [intakePort, sandboxPort] = [await freePort(), await freePort()];
-      const run = await runMain({ ...env, IB_HOST: '127.0.0.1', IB_PORT: String(gatewayPort), INTAKE_PORT: String(intakePort), SANDBOX_PORT: String(sandboxPort), CONSTITUTION_PATH: CONSTITUTION });
+      const run = await runMain({ ...env, IB_HOST: '127.0.0.1', IB_PORT: String(gateway.port), INTAKE_PORT: String(intakePort), SANDBOX_PORT: String(sandboxPort), CONSTITUTION_PATH: CONSTITUTION });
       expect(run.code, run.stderr + run.stdout).toBe(2);
       expect(run.stderr).toMatch(/^Phoenix will not start: 1 configuration problem\n/);
       expect(run.stderr).toMatch(env.SANDBOX_HOST ? /SANDBOX_HOST: must be 127\.0\.0\.1, localhost or ::1/ : FIX);
       expect(run.stdout).not.toMatch(/Phoenix is running/);
-      expect(connections).toBe(0);
+      expect(gateway.connections).toBe(0);
       expect(existsSync(join(dir, 'data'))).toBe(false);
     }, 30_000);
   }
@@ -123,7 +91,7 @@ describe('SAFE-7: INV-SANDBOX-PAPER-1: the sandbox never serves IBKR or live', (
   it('SAFE-7: INV-SANDBOX-PAPER-1: launchTelegram refuses the sandbox for a config that skipped validation (BROKER=ibkr, TRADING_MODE=live) or an engine on IBKR, before the sandbox listens', async () => {
     const sandboxPort = await freePort();
     const sim = await makeHarness();
-    const ib = await makeHarness({ connect: false, broker: (clock) => new IbkrBroker({ host: '127.0.0.1', port: gatewayPort, clientId: 1, mode: 'paper', allowLive: false, clock, logger: silentLogger }) });
+    const ib = await makeHarness({ connect: false, broker: (clock) => new IbkrBroker({ host: '127.0.0.1', port: gateway.port, clientId: 1, mode: 'paper', allowLive: false, clock, logger: silentLogger }) });
     try {
       const forged = (h: typeof sim, over: Partial<AppConfig['env']>): AppConfig => ({ ...h.config, env: { ...h.config.env, ...over } });
       for (const [h, config] of [
@@ -134,7 +102,7 @@ describe('SAFE-7: INV-SANDBOX-PAPER-1: the sandbox never serves IBKR or live', (
         await expect(launchTelegram({ config, engine: h.engine, logger: silentLogger, sandboxPort })).rejects.toThrow(/refusing to start: the local sandbox chat runs only with the simulated broker in paper or observe mode/);
         expect(await portBusy(sandboxPort)).toBe(false);
       }
-      expect(connections).toBe(0);
+      expect(gateway.connections).toBe(0);
     } finally {
       await sim.close();
       await ib.close();

@@ -3,7 +3,7 @@
  * on a real server, issue 18) runs the same engine scenarios, and the two SQLite adapters read
  * what the other wrote.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CommittedBeads } from '../../src/engine/audit.anchor.js';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { beadHashV2 } from '../../src/engine/beads.js';
@@ -13,6 +13,7 @@ import { PrismaStore } from '../../src/store/prisma.store.js';
 import { PgStore } from '../../src/store/pg.store.js';
 import { SqliteStore } from '../../src/store/sqlite.store.js';
 import { approver, cardOf, intentOf, makeHarness as makeRealHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
 import { anOrder, aToken } from '../support/records.js';
 
@@ -24,11 +25,10 @@ const pg = usePostgres();
 for (const adapter of STORE_ADAPTERS) {
   describe(`store adapter: ${adapter}`, () => {
     let h: Harness;
-    afterEach(async () => h?.close());
-    const makeHarness = async () => makeRealHarness({ env: await adapterEnv(adapter, pg) });
+    const harness = useHarness(async () => makeRealHarness({ env: await adapterEnv(adapter, pg) }));
 
     it('runs a full lifecycle to CLOSED with P&L and a verifying chain', async () => {
-      h = await makeHarness();
+      h = await harness();
       expect(h.app.store).toBeInstanceOf({ sqlite: SqliteStore, prisma: PrismaStore, postgres: PgStore }[adapter]);
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
@@ -44,7 +44,7 @@ for (const adapter of STORE_ADAPTERS) {
     });
 
     it('token consume is a compare-and-set: of 8 concurrent attempts exactly one wins', async () => {
-      h = await makeHarness();
+      h = await harness();
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');
       const now = h.clock.now();
@@ -54,7 +54,7 @@ for (const adapter of STORE_ADAPTERS) {
     });
 
     it('one order per intent and leg, enforced by the database', async () => {
-      h = await makeHarness();
+      h = await harness();
       const now = h.clock.now();
       const order = anOrder({ id: 'o1', intentId: 'int_1' }, now);
       await h.app.store.tx((tx) => tx.orders.insert(order));
@@ -62,7 +62,7 @@ for (const adapter of STORE_ADAPTERS) {
     });
 
     it('a failed transaction leaves nothing behind (no state, no beads, no alerts)', async () => {
-      h = await makeHarness();
+      h = await harness();
       const before = await h.app.store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));
       await expect(
         h.app.store.tx(async (tx) => {
@@ -80,10 +80,10 @@ for (const adapter of STORE_ADAPTERS) {
 
 describe('store adapters share one file format', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('what the native store wrote, Prisma reads identically (and the chain verifies through both)', async () => {
-    h = await makeRealHarness();
+    h = await harness();
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
     await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
@@ -104,10 +104,10 @@ describe('store adapters share one file format', () => {
 
 describe('SAFE-12: both adapters hash every column the same way and report what each commit appended', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('SAFE-12: native and Prisma stores, taking turns on one file, write consecutive v2 beads (hash over seq, id, type, intentId, ts, prevHash, payload), tell the anchor hook each committed range, and verify each other', async () => {
-    h = await makeRealHarness();
+    h = await harness();
     const ranges: string[] = [];
     const hook = (who: string) => (c: CommittedBeads) => ranges.push(`${who} ${c.from}-${c.seq} ${c.hash}`);
     const native = new SqliteStore(h.dbFile, { onBeadsCommitted: hook('sqlite') });
@@ -137,10 +137,10 @@ describe('SAFE-12: both adapters hash every column the same way and report what 
 
 describe('native store group commit', () => {
   let h: Harness;
-  afterEach(async () => h?.close());
+  const harness = useHarness();
 
   it('transactions queued together share one COMMIT, yet a failing one rolls back alone (its beads and alerts too)', async () => {
-    h = await makeRealHarness();
+    h = await harness();
     const store = h.app.store;
     const now = h.clock.now();
     const before = await store.tx(async (tx) => ({ beads: await tx.beads.count(), backlog: await tx.alerts.backlog() }));

@@ -13,7 +13,8 @@ import { verifyAudit } from '../../src/engine/audit.usecase.js';
 import { seededRandom, silentLogger } from '../../src/engine/ports.js';
 import { pgPool, pgPrisma } from '../../src/store/pg.database.js';
 import { PgStore } from '../../src/store/pg.store.js';
-import { approver, cardOf, intentOf, makeHarness, type Harness } from '../support/harness.js';
+import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/cleanup.js';
 import { usePostgres } from '../support/postgres.js';
 import { depsOf } from '../support/engine-internals.js';
 import { aToken } from '../support/records.js';
@@ -23,10 +24,9 @@ const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
 let h: Harness | undefined;
 const extra: PgStore[] = [];
+const harness = useHarness();
 afterEach(async () => {
   for (const s of extra.splice(0)) await s.close();
-  await h?.close();
-  h = undefined;
 });
 
 /** Another connection pool on the same database: what a second process would be. */
@@ -51,7 +51,7 @@ function runChild(args: string[]): Promise<{ code: number | null; out: string; e
 describe('PostgreSQL store (issue 18)', () => {
   it('INV-AUDIT-CHAIN-1 on PostgreSQL: 4 processes × 4 concurrent writers append beads and alerts at once → one sequence, one head, no fork, every transaction committed, the chain verifies', async () => {
     const url = await pg().createDatabase();
-    h = await makeHarness({ env: { DATABASE_URL: url } }); // migrates; its own beads come first
+    h = await harness({ env: { DATABASE_URL: url } }); // migrates; its own beads come first
     const before = await h.app.store.tx((tx) => tx.beads.count());
     const per = 30;
     const runs = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((tag) => runChild([url, tag, String(per)])));
@@ -73,7 +73,7 @@ describe('PostgreSQL store (issue 18)', () => {
 
   it('append-only is the database\'s: UPDATE, DELETE and TRUNCATE of beads are refused for every session (even a superuser), and nothing changes', async () => {
     const url = await pg().createDatabase();
-    h = await makeHarness({ env: { DATABASE_URL: url } });
+    h = await harness({ env: { DATABASE_URL: url } });
     await h.app.store.tx(async (tx) => tx.beads.append({ type: 'JOB', intentId: null, ts: h!.clock.now(), payload: { job: 'x', event: 'DAILY_RESET', detail: 'kept' } }));
     const db = url.split('/').pop()!;
     const snapshot = async () => (await pg().query<{ seq: number; hash: string; payload: string }>(db, `SELECT seq, hash, payload FROM "Bead" ORDER BY seq`));
@@ -89,7 +89,7 @@ describe('PostgreSQL store (issue 18)', () => {
 
   it('INV-T2-TOKEN-1 on PostgreSQL: 16 concurrent consumes from two processes\' connection pools → exactly one wins (one conditional UPDATE)', async () => {
     const url = await pg().createDatabase();
-    h = await makeHarness({ env: { DATABASE_URL: url } });
+    h = await harness({ env: { DATABASE_URL: url } });
     const other = secondStore(url);
     const r = await h.engine.submitIntent(h.intent());
     if (r.kind !== 'accepted') throw new Error('not accepted');
@@ -105,7 +105,7 @@ describe('PostgreSQL store (issue 18)', () => {
 
   it('intake on PostgreSQL: one signalId sent 12 times at once through two processes → exactly one intent, the rest told it is a duplicate (no error)', async () => {
     const url = await pg().createDatabase();
-    h = await makeHarness({ env: { DATABASE_URL: url } });
+    h = await harness({ env: { DATABASE_URL: url } });
     const { Engine } = await import('../../src/engine/engine.js');
     const other = secondStore(url);
     const engine2 = new Engine({ ...depsOf(h.engine), store: other, random: seededRandom(99), logger: silentLogger });
@@ -121,7 +121,7 @@ describe('PostgreSQL store (issue 18)', () => {
 
   it('gates cannot be raced on PostgreSQL: two approvals at once of two 1-lot MES intents under maxPositionPerInstrument 1 → exactly one reaches the broker, the other is refused by the gate', async () => {
     const url = await pg().createDatabase();
-    h = await makeHarness({ env: { DATABASE_URL: url }, constitution: { limits: { maxPositionPerInstrument: 1 } } });
+    h = await harness({ env: { DATABASE_URL: url }, constitution: { limits: { maxPositionPerInstrument: 1 } } });
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
       const r = await h.engine.submitIntent(h.intent());
@@ -144,7 +144,7 @@ describe('PostgreSQL store (issue 18)', () => {
     process.env.TZ = 'Asia/Kolkata';
     try {
       const url = await pg().createDatabase();
-      h = await makeHarness({ env: { DATABASE_URL: url } });
+      h = await harness({ env: { DATABASE_URL: url } });
       await h.clock.set(Date.parse('2026-11-24T15:00:00.123Z'));
       const r = await h.engine.submitIntent(h.intent());
       if (r.kind !== 'accepted') throw new Error('not accepted');

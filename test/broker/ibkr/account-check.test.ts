@@ -1,17 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerRefusedError } from '../../../src/engine/broker.port.js';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('INV-IBKR-ACCOUNT-CHECK-1', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('INV-IBKR-ACCOUNT-CHECK-1: a U… account is refused in PAPER at connect (DOWN, canSubmit false, session closed)', async () => {
-    rig = await makeRig({ server: { accounts: ['U7654321'] }, connect: false });
+    rig = await newRig({ server: { accounts: ['U7654321'] }, connect: false });
     const err = await rejectionOf(rig.broker.connect());
     expect(err).toBeInstanceOf(BrokerRefusedError);
     expect((err as BrokerRefusedError).code).toBe('ACCOUNT_MODE_MISMATCH');
@@ -28,7 +26,7 @@ describe('INV-IBKR-ACCOUNT-CHECK-1', () => {
   });
 
   it('INV-IBKR-ACCOUNT-CHECK-1: the account is re-checked on every submit; a switch to U… is refused and nothing reaches the server', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     expect(rig.broker.accountId).toBe('DU1234567');
     await rig.broker.placeBracket(mesBracket('ok-1'), permitFor('ok-1'));
     const server = rig.server;
@@ -53,7 +51,7 @@ describe('INV-IBKR-ACCOUNT-CHECK-1', () => {
   });
 
   it('INV-IBKR-ACCOUNT-CHECK-1: a configured IB_ACCOUNT that is no longer managed is refused at submit', async () => {
-    rig = await makeRig({ server: { accounts: ['DU1234567', 'DU7654321'] }, broker: { account: 'DU7654321' } });
+    rig = await newRig({ server: { accounts: ['DU1234567', 'DU7654321'] }, broker: { account: 'DU7654321' } });
     expect(rig.broker.accountId).toBe('DU7654321');
     rig.server.setAccounts(['DU1234567'], { notify: true }); // unsolicited MANAGED_ACCTS push
     const err = await rejectionOf(rig.broker.placeBracket(mesBracket('gone'), permitFor('gone')));
@@ -63,7 +61,7 @@ describe('INV-IBKR-ACCOUNT-CHECK-1', () => {
   });
 
   it('INV-IBKR-ACCOUNT-CHECK-1: several managed accounts without IB_ACCOUNT is refused at connect (ambiguous)', async () => {
-    rig = await makeRig({ server: { accounts: ['DU1234567', 'DU7654321'] }, connect: false });
+    rig = await newRig({ server: { accounts: ['DU1234567', 'DU7654321'] }, connect: false });
     const err = await rejectionOf(rig.broker.connect());
     expect(err.message).toMatch(/AMBIGUOUS_ACCOUNT/);
     expect(rig.broker.health().state).toBe('DOWN');

@@ -1,19 +1,17 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerRefusedError, BrokerUnavailableError, type BrokerEvent } from '../../../src/engine/broker.port.js';
 import { AAPL, MES, aaplBracket, decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 type StatusEvent = Extract<BrokerEvent, { kind: 'orderStatus' }>;
 
 describe('CV bracket', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('CV bracket: three linked orders (parentId, shared ocaGroup, transmit false/false/true, orderRef on all legs) and a stop fill cancels the target', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const server = rig.server;
     const legs = await rig.broker.placeBracket(mesBracket('br-1'), permitFor('br-1'));
     expect(legs.map((l) => l.role)).toEqual(['ENTRY', 'TARGET', 'STOP']);
@@ -71,7 +69,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: refuses without a permit for this orderRef, before anything is sent', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const none = await rejectionOf(rig.broker.placeBracket(mesBracket('np-1'), undefined as never));
     expect(none).toBeInstanceOf(BrokerRefusedError);
     expect((none as BrokerRefusedError).code).toBe('NO_PERMIT');
@@ -82,7 +80,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: invalid prices and unknown contracts are refused, nothing sent', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const offTick = await rejectionOf(rig.broker.placeBracket(mesBracket('tick', { stopPrice: 5990.1 }), permitFor('tick')));
     expect((offTick as BrokerRefusedError).code).toBe('PRICE_NOT_ON_TICK');
     const wrongSide = await rejectionOf(rig.broker.placeBracket(mesBracket('side', { stopPrice: 6020 }), permitFor('side')));
@@ -96,7 +94,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: qualify caches contracts (stocks by symbol, futures by symbol+month+exchange)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const mes = await rig.broker.qualify(MES);
     expect(mes).toMatchObject({ conId: 770561201, minTick: 0.25, localSymbol: 'MESZ6', instrument: MES });
     const mar = await rig.broker.qualify({ ...MES, contractMonth: '202703' });
@@ -109,7 +107,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: cancel of a resting bracket cancels all legs; cancelling it again is refused (NOT_CANCELLABLE); a stale cancel gets 10148', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const legs = await rig.broker.placeBracket(
       mesBracket('rest-1', { entryType: 'LMT', limitPrice: 5995, stopPrice: 5985, targetPrice: 6005 }),
       permitFor('rest-1'),
@@ -140,7 +138,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: placeOrder sends one transmitting exit order with its role', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const leg = await rig.broker.placeOrder({ orderRef: 'flat-1', role: 'EXIT', instrument: AAPL, side: 'SELL', quantity: 5, type: 'MKT' });
     expect(leg.role).toBe('EXIT');
     const f = await rig.waitForEvent((e) => e.fill.orderRef === 'flat-1', 'fill');
@@ -151,7 +149,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: account summary is subscribed at connect and stays current', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     expect(rig.broker.health().account).toEqual({ accountId: 'DU1234567', netLiquidation: 25000, buyingPower: 100000, currency: 'USD' });
     rig.server.setAccountValue('NetLiquidation', '24000.50');
     await waitFor(() => rig?.broker.health().account?.netLiquidation === 24000.5, 2000, 'updated net liquidation');
@@ -159,7 +157,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: commission joins the fill; a late report releases the fill with commission 0 after the window', async () => {
-    rig = await makeRig({ server: { commissionDelayMs: 1500 }, broker: { commissionWaitMs: 100 } });
+    rig = await newRig({ server: { commissionDelayMs: 1500 }, broker: { commissionWaitMs: 100 } });
     const t0 = Date.now();
     await rig.broker.placeBracket(aaplBracket('late-comm'), permitFor('late-comm'));
     const f = await rig.waitForEvent((e) => e.fill.orderRef === 'late-comm', 'fill', 3000);
@@ -179,7 +177,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: a throwing event listener does not break the adapter or other listeners', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.broker.onEvent(() => {
       throw new Error('listener bug');
     });
@@ -189,7 +187,7 @@ describe('CV bracket', () => {
   });
 
   it('CV bracket: a bracket cut by a disconnect is never reported as rejected', async () => {
-    rig = await makeRig({ broker: { reconnect: { maxAttempts: 3, baseDelayMs: 2000, maxDelayMs: 2000 } } });
+    rig = await newRig({ broker: { reconnect: { maxAttempts: 3, baseDelayMs: 2000, maxDelayMs: 2000 } } });
     const refs = Array.from({ length: 30 }, (_, i) => `cut-${i}`);
     const results = refs.map((r) => rig!.broker.placeBracket(aaplBracket(r), permitFor(r)).then(
       () => 'placed' as const,

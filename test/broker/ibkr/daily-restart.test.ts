@@ -1,16 +1,14 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('CV gateway daily restart', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('CV gateway daily restart: stop + restart on the same port inside the backoff window → reconnect, ids re-seeded (no 103), earlier orders found by orderRef', async () => {
-    rig = await makeRig({ broker: { reconnect: { maxAttempts: 3, baseDelayMs: 150, maxDelayMs: 1000 } } });
+    rig = await newRig({ broker: { reconnect: { maxAttempts: 3, baseDelayMs: 150, maxDelayMs: 1000 } } });
     const server = rig.server;
     const port = server.port;
     const before = await rig.broker.placeBracket(mesBracket('pre-restart'), permitFor('pre-restart'));
@@ -42,7 +40,7 @@ describe('CV gateway daily restart', () => {
   });
 
   it('CV gateway daily restart: a restarted process (new adapter, same clientId) finds earlier orders and fills by orderRef', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const legs = await rig.broker.placeBracket(mesBracket('crash-1'), permitFor('crash-1'));
     await rig.waitForEvent((e) => e.orderRef === 'crash-1' && e.role === 'ENTRY' && e.status === 'FILLED', 'orderStatus');
     rig.server.movePrice('MES', 6011); // target fills, stop cancelled (OCA)

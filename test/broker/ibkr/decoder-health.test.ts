@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AAPL, MES, aaplBracket, makeRig, mesBracket, permitFor, sleep, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('Decoder health', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
 
   it('Decoder health: every message the test server sends decodes cleanly at server version 193 (no error 505)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const { broker, server } = rig;
     expect(broker.serverVersion).toBe(193);
     // contract details (stock, future, unknown → 200), account summary, positions
@@ -64,7 +62,7 @@ describe('Decoder health', () => {
   });
 
   it('Decoder health: the 505 detector itself works (a truncated message is reported, not swallowed)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.sendRaw([5, 42, 265598, 'AAPL']); // OPEN_ORDER cut short
     const e = await rig.waitForEvent((x) => x.code === 505, 'error');
     expect(e.message).toMatch(/Underrun error on OPEN_ORDER/);
@@ -72,7 +70,7 @@ describe('Decoder health', () => {
   });
 
   it('Decoder health: an exception inside the client decoder (bad advancedOrderReject JSON) is contained, not a process crash', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.sendRaw([4, 2, 999, 201, 'Order rejected - reason:test', '{not json']);
     rig.server.sendInfo(1100, 'Connectivity between IB and Trader Workstation has been lost.'); // same TCP chunk, right behind it
     const e = await rig.waitForEvent((x) => x.code === 505 && /contained/.test(x.message), 'error');

@@ -1,17 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerRefusedError, BrokerUnavailableError } from '../../../src/engine/broker.port.js';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('CV IBKR disconnect', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('CV IBKR disconnect: 1100 → PAUSED and submits are refused as unavailable (not rejected); 1102 → READY with code 1102', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const server = rig.server;
     server.sendInfo(1100, 'Connectivity between IB and Trader Workstation has been lost.');
     const paused = await rig.waitForEvent((e) => e.state === 'PAUSED', 'connection');
@@ -33,7 +31,7 @@ describe('CV IBKR disconnect', () => {
   });
 
   it('CV IBKR disconnect: 2110 pauses too; 1101 (data lost) resumes with code 1101 and re-subscribes the account summary', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const server = rig.server;
     const subsBefore = server.receivedOf('REQ_ACCOUNT_SUMMARY').length;
     server.sendInfo(2110, 'Connectivity between Trader Workstation and server is broken. It will be restored automatically.');
@@ -44,7 +42,7 @@ describe('CV IBKR disconnect', () => {
   });
 
   it('CV IBKR disconnect: farm notices are ignored (no connection event, state stays READY)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const before = rig.connectionEvents().length;
     rig.server.sendInfo(2104, 'Market data farm connection is OK:usfarm');
     rig.server.sendInfo(2158, 'Sec-def data farm connection is OK:secdefnj');
@@ -55,7 +53,7 @@ describe('CV IBKR disconnect', () => {
   });
 
   it('CV IBKR disconnect: a socket drop gives DISCONNECTED then a successful reconnect with the attempt number', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.dropConnections();
     const ready = await rig.waitForEvent((e) => e.state === 'READY' && e.attempt === 1, 'connection');
     expect(ready.detail).toMatch(/reconnected on attempt 1/);

@@ -4,15 +4,13 @@
  * nextValidId rolled back (never a reused id, never a duplicate), and the daily restart window
  * (an expected drop does not escalate while the window lasts).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../src/engine/broker.port.js';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
+const newRig = closeAfterEach(makeRig);
 afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
 const ids = (legs: readonly { brokerOrderId: string }[]) => legs.map((l) => Number(l.brokerOrderId));
@@ -26,7 +24,7 @@ function refsById(r: Rig): Map<number, Set<string>> {
 
 describe('CV gateway waiting for login (2FA)', () => {
   it('CV gateway waiting for login: connected socket, no managed account, farm errors 2103/2105/2157 → WAITING_FOR_LOGIN (not DOWN), cannot submit, says "gateway waiting for login (2FA)"; after the login it is READY by itself', async () => {
-    rig = await makeRig({ connect: false, broker: { loginPollMs: 80 } });
+    rig = await newRig({ connect: false, broker: { loginPollMs: 80 } });
     rig.server.setLogin('no-accounts');
     const err = await rejectionOf(rig.broker.connect());
     expect(err).toBeInstanceOf(BrokerUnavailableError);
@@ -52,7 +50,7 @@ describe('CV gateway waiting for login (2FA)', () => {
   });
 
   it('CV gateway waiting for login: the API handshake stalls (server version, then no nextValidId) → WAITING_FOR_LOGIN within connectTimeoutMs, not DOWN', async () => {
-    rig = await makeRig({ connect: false, broker: { connectTimeoutMs: 200, loginPollMs: 5000 } });
+    rig = await newRig({ connect: false, broker: { connectTimeoutMs: 200, loginPollMs: 5000 } });
     rig.server.setLogin('stalled');
     const err = await rejectionOf(rig.broker.connect());
     expect(err.message).toMatch(/gateway waiting for login \(2FA\).*no nextValidId within 200 ms/);
@@ -61,7 +59,7 @@ describe('CV gateway waiting for login (2FA)', () => {
   });
 
   it('CV gateway logs out under a READY session: the managed-accounts re-query at submit comes back empty → nothing sent (unavailable, not a rejection), WAITING_FOR_LOGIN; after the login the next submit goes through', async () => {
-    rig = await makeRig({ broker: { loginPollMs: 80 } });
+    rig = await newRig({ broker: { loginPollMs: 80 } });
     rig.server.setLogin('no-accounts');
     const err = await rejectionOf(rig.broker.placeBracket(mesBracket('logged-out'), permitFor('logged-out')));
     expect(err).toBeInstanceOf(BrokerUnavailableError);
@@ -77,7 +75,7 @@ describe('CV gateway waiting for login (2FA)', () => {
 
 describe('CV nextValidId rollback after a gateway restart', () => {
   it('CV nextValidId rollback: the gateway restarts and hands out nextValidId 1 (ids 1000-1002 used before) → the reconnected adapter sends ids above 1002, no id reused, no 103, no duplicate; the earlier bracket is still matched by orderRef with its ids', async () => {
-    rig = await makeRig({ server: { nextOrderId: 1000 }, broker: { reconnect: { maxAttempts: 3, baseDelayMs: 150, maxDelayMs: 1000 } } });
+    rig = await newRig({ server: { nextOrderId: 1000 }, broker: { reconnect: { maxAttempts: 3, baseDelayMs: 150, maxDelayMs: 1000 } } });
     const before = await rig.broker.placeBracket(mesBracket('pre-restart'), permitFor('pre-restart'));
     expect(ids(before)).toEqual([1000, 1001, 1002]);
     await rig.waitForEvent((e) => e.orderRef === 'pre-restart' && e.role === 'ENTRY' && e.status === 'FILLED', 'orderStatus');
@@ -100,7 +98,7 @@ describe('CV nextValidId rollback after a gateway restart', () => {
   });
 
   it('CV nextValidId rollback, new process: Phoenix restarts too; the gateway says nextValidId 1 but its open orders and executions carry ids up to 1002 → the new adapter starts at 1003; the working stop and target are not touched', async () => {
-    rig = await makeRig({ server: { nextOrderId: 1000 } });
+    rig = await newRig({ server: { nextOrderId: 1000 } });
     const legs = await rig.broker.placeBracket(mesBracket('crash-1'), permitFor('crash-1'));
     await rig.waitForEvent((e) => e.orderRef === 'crash-1' && e.role === 'ENTRY' && e.status === 'FILLED', 'orderStatus');
     await rig.broker.disconnect(); // Phoenix dies …
@@ -122,7 +120,7 @@ describe('CV nextValidId rollback after a gateway restart', () => {
 describe('CV gateway daily restart window', () => {
   it('CV restart window: a drop inside the window never escalates (failed reconnects beyond maxAttempts keep going, still DISCONNECTED); the first failure after the window ends is DOWN', async () => {
     let inWindow = true;
-    rig = await makeRig({ broker: { reconnect: { maxAttempts: 2, baseDelayMs: 20, maxDelayMs: 40 }, inRestartWindow: () => inWindow } });
+    rig = await newRig({ broker: { reconnect: { maxAttempts: 2, baseDelayMs: 20, maxDelayMs: 40 }, inRestartWindow: () => inWindow } });
     await rig.server.stop();
     await waitFor(() => (rig?.connectionEvents().filter((e) => e.state === 'CONNECTING').length ?? 0) >= 5, 3000, 'five reconnect attempts');
     expect(rig.broker.health().state).not.toBe('DOWN');
@@ -135,7 +133,7 @@ describe('CV gateway daily restart window', () => {
   });
 
   it('CV restart window: the gateway back inside the window → READY again, the drop never went DOWN', async () => {
-    rig = await makeRig({ broker: { reconnect: { maxAttempts: 1, baseDelayMs: 20, maxDelayMs: 40 }, inRestartWindow: () => true } });
+    rig = await newRig({ broker: { reconnect: { maxAttempts: 1, baseDelayMs: 20, maxDelayMs: 40 }, inRestartWindow: () => true } });
     await rig.server.stop();
     await waitFor(() => (rig?.connectionEvents().filter((e) => e.state === 'CONNECTING').length ?? 0) >= 4, 3000, 'four reconnect attempts');
     await rig.server.restart();

@@ -4,23 +4,21 @@
  * other on fill instead of cancelling (OCA type 2), futures exits work outside regular hours,
  * PreSubmitted is reported as held and its end as a change, and an exit leg can be resized down.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../../src/engine/broker.port.js';
 import { aaplBracket, decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 type StatusEvent = Extract<BrokerEvent, { kind: 'orderStatus' }>;
 const statuses = (rig: Rig, ref: string, role: string) => rig.events.filter((e): e is StatusEvent => e.kind === 'orderStatus' && e.orderRef === ref && e.role === role);
 
 describe('MONEY-10: order flags', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('MONEY-10: the exits of a bracket share an OCA group of type 2 (reduce on fill, with block); futures exits carry outsideRth, the entry and stock exits do not', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     await rig.broker.placeBracket(mesBracket('fl-mes'), permitFor('fl-mes'));
     await rig.broker.placeBracket(aaplBracket('fl-aapl'), permitFor('fl-aapl'));
     await waitFor(() => rig!.server.placements.length === 6, 2000, 'six legs');
@@ -42,7 +40,7 @@ describe('MONEY-10: order flags', () => {
   });
 
   it('MONEY-10: INV-PROTECTED-1: the target fills 1 of 2 → the stop is reduced to 1 and keeps working (type 1 cancelled the whole stop: the other lot was naked)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const legs = await rig.broker.placeBracket(mesBracket('pt-1', { quantity: 2 }), permitFor('pt-1'));
     const [, targetId, stopId] = legs.map((l) => Number(l.brokerOrderId));
     await rig.waitForEvent((e) => e.orderRef === 'pt-1' && e.role === 'ENTRY' && e.status === 'FILLED', 'orderStatus');
@@ -63,7 +61,7 @@ describe('MONEY-10: order flags', () => {
   });
 
   it('MONEY-10: PreSubmitted is WORKING with held; when the parent fills the children become Submitted and the adapter says so (held cleared)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.movePrice('MES', 6005);
     await rig.broker.placeBracket(mesBracket('ps-1', { entryType: 'LMT', limitPrice: 6000, stopPrice: 5990, targetPrice: 6010 }), permitFor('ps-1'));
     const heldStop = await rig.waitForEvent((e) => e.orderRef === 'ps-1' && e.role === 'STOP' && e.status === 'WORKING', 'orderStatus');
@@ -83,7 +81,7 @@ describe('MONEY-10: order flags', () => {
   });
 
   it('MONEY-10: a partly filled entry cancelled leaves the children at the full size (IBKR); resize sends a modify (same id, new total) for each, and refuses entries, increases and filled legs', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior({ orderRef: 'rs-1' }, { kind: 'partial', ratio: 0.5 });
     const legs = await rig.broker.placeBracket(mesBracket('rs-1', { quantity: 2 }), permitFor('rs-1'));
     const [entryId, targetId, stopId] = legs.map((l) => l.brokerOrderId);

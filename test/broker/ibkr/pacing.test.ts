@@ -1,16 +1,14 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('CV pacing burst', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('CV pacing burst: 100 bracket orders (300 legs) at once are queued, all reach the server in order, no error 100, max rate ≤ 45/s', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const server = rig.server;
     const refs = Array.from({ length: 100 }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
     const t0 = Date.now();
@@ -49,7 +47,7 @@ describe('CV pacing burst', () => {
   }, 30_000);
 
   it('CV pacing burst: error 100 from the gateway is logged and emitted as an event, never a crash', async () => {
-    rig = await makeRig({ server: { maxMessagesPerSecond: 3 } });
+    rig = await newRig({ server: { maxMessagesPerSecond: 3 } });
     const refs = ['p-1', 'p-2', 'p-3'];
     await Promise.all(refs.map((r) => rig!.broker.placeBracket(mesBracket(r), permitFor(r))));
     const e = await rig.waitForEvent((x) => x.code === 100, 'error');

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerRefusedError } from '../../../src/engine/broker.port.js';
 import {
   checkAccountForMode,
@@ -8,6 +8,7 @@ import {
   type TradingMode,
 } from '../../../src/broker/ibkr/account.guard.js';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('INV-IBKR-PAPER-GUARD-1: pure guard, every combination', () => {
   const accounts = [
@@ -57,14 +58,11 @@ describe('INV-IBKR-PAPER-GUARD-1: pure guard, every combination', () => {
 
 describe('INV-IBKR-PAPER-GUARD-1: adapter', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('INV-IBKR-PAPER-GUARD-1: live mode with allowLive=true (set at construction) and a U… account connects and trades', async () => {
-    rig = await makeRig({ server: { accounts: ['U7654321'] }, broker: { mode: 'live', allowLive: true } });
+    rig = await newRig({ server: { accounts: ['U7654321'] }, broker: { mode: 'live', allowLive: true } });
     expect(rig.broker.health()).toMatchObject({ state: 'READY', canSubmit: true });
     expect(rig.broker.accountId).toBe('U7654321');
     await rig.broker.placeBracket(mesBracket('live-1'), permitFor('live-1'));
@@ -78,7 +76,7 @@ describe('INV-IBKR-PAPER-GUARD-1: adapter', () => {
   });
 
   it('INV-IBKR-PAPER-GUARD-1: live mode without allowLive refuses a live account at connect', async () => {
-    rig = await makeRig({ server: { accounts: ['U7654321'] }, broker: { mode: 'live', allowLive: false }, connect: false });
+    rig = await newRig({ server: { accounts: ['U7654321'] }, broker: { mode: 'live', allowLive: false }, connect: false });
     const err = await rejectionOf(rig.broker.connect());
     expect(err.message).toMatch(/ACCOUNT_MODE_MISMATCH LIVE_NOT_ALLOWED/);
     expect(rig.broker.health()).toMatchObject({ state: 'DOWN', canSubmit: false });
@@ -93,14 +91,14 @@ describe('INV-IBKR-PAPER-GUARD-1: adapter', () => {
   });
 
   it('INV-IBKR-PAPER-GUARD-1: live mode refuses a paper (DU…) account even with allowLive', async () => {
-    rig = await makeRig({ broker: { mode: 'live', allowLive: true }, connect: false });
+    rig = await newRig({ broker: { mode: 'live', allowLive: true }, connect: false });
     const err = await rejectionOf(rig.broker.connect());
     expect(err.message).toMatch(/LIVE_REQUIRES_U_ACCOUNT/);
     expect(rig.broker.health().canSubmit).toBe(false);
   });
 
   it('INV-IBKR-PAPER-GUARD-1: observe mode connects read-only and never submits', async () => {
-    rig = await makeRig({ server: { accounts: ['U7654321'] }, broker: { mode: 'observe' } });
+    rig = await newRig({ server: { accounts: ['U7654321'] }, broker: { mode: 'observe' } });
     expect(rig.broker.health()).toMatchObject({ state: 'READY', canSubmit: false });
     expect((await rig.broker.accountSummary()).accountId).toBe('U7654321');
     const err = await rejectionOf(rig.broker.placeBracket(mesBracket('obs'), permitFor('obs')));

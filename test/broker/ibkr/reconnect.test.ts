@@ -1,6 +1,7 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../src/engine/broker.port.js';
 import { decoderErrorsSeen, makeRig, mesBracket, permitFor, rejectionOf, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 const POLICY = { maxAttempts: 3, baseDelayMs: 30, maxDelayMs: 200 };
 /** 30 + 60 + 120 ms */
@@ -8,14 +9,11 @@ const TOTAL_BACKOFF = 30 + 60 + 120;
 
 describe('INV-IBKR-RECONNECT-1', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('INV-IBKR-RECONNECT-1: after a drop with the gateway refusing, exactly 3 reconnect attempts, then DOWN (attempt 3), and no 4th attempt', async () => {
-    rig = await makeRig({ broker: { reconnect: POLICY } });
+    rig = await newRig({ broker: { reconnect: POLICY } });
     const server = rig.server;
     const before = server.connectionAttempts;
     expect(before).toBe(1);
@@ -60,7 +58,7 @@ describe('INV-IBKR-RECONNECT-1', () => {
   });
 
   it('INV-IBKR-RECONNECT-1: gateway gone (ECONNREFUSED) also stops after 3 attempts', async () => {
-    rig = await makeRig({ broker: { reconnect: POLICY } });
+    rig = await newRig({ broker: { reconnect: POLICY } });
     await rig.server.stop();
     const down = await rig.waitForEvent((e) => e.state === 'DOWN', 'connection', 5000);
     expect(down.attempt).toBe(3);
@@ -75,7 +73,7 @@ describe('INV-IBKR-RECONNECT-1', () => {
   });
 
   it('INV-IBKR-RECONNECT-1: the initial connect does not retry on its own (clear error, DOWN)', async () => {
-    rig = await makeRig({ connect: false, broker: { reconnect: POLICY, connectTimeoutMs: 300 } });
+    rig = await newRig({ connect: false, broker: { reconnect: POLICY, connectTimeoutMs: 300 } });
     rig.server.refuseConnections(true);
     const err = await rejectionOf(rig.broker.connect());
     expect(err).toBeInstanceOf(BrokerUnavailableError);
@@ -86,7 +84,7 @@ describe('INV-IBKR-RECONNECT-1', () => {
   });
 
   it('INV-IBKR-RECONNECT-1: a second adapter with the same clientId is refused (326) with a clear message; the first stays READY', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     const twin = rig.newBroker();
     const err = await rejectionOf(twin.broker.connect());
     expect(err.message).toMatch(/326/);
@@ -101,7 +99,7 @@ describe('INV-IBKR-RECONNECT-1', () => {
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
     const port = (mute.address() as { port: number }).port;
     try {
-      rig = await makeRig({ connect: false, broker: { port, connectTimeoutMs: 200 } });
+      rig = await newRig({ connect: false, broker: { port, connectTimeoutMs: 200 } });
       const t0 = Date.now();
       const err = await rejectionOf(rig.broker.connect());
       expect(Date.now() - t0).toBeLessThan(1500);

@@ -1,19 +1,17 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../../src/engine/broker.port.js';
 import { aaplBracket, decoderErrorsSeen, makeRig, permitFor, sleep, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 type StatusEvent = Extract<BrokerEvent, { kind: 'orderStatus' }>;
 
 describe('CV broker rejection (margin)', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
   afterAll(() => expect(decoderErrorsSeen()).toEqual([]));
 
   it('CV broker rejection (margin): 201 → REJECTED with the reason and code; children cancelled; no retry', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior(
       { orderRef: 'margin-1' },
       { kind: 'reject', code: 201, reason: 'Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE MUST EXCEED THE INITIAL MARGIN' },
@@ -40,7 +38,7 @@ describe('CV broker rejection (margin)', () => {
   });
 
   it('CV broker rejection (margin): Inactive status after 201 stays REJECTED (one event carries the reason)', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior({ orderRef: 'margin-2' }, { kind: 'reject', status: 'Inactive' });
     await rig.broker.placeBracket(aaplBracket('margin-2'), permitFor('margin-2'));
     const rejected = await rig.waitForEvent((e) => e.orderRef === 'margin-2' && e.role === 'ENTRY' && e.status === 'REJECTED', 'orderStatus');
@@ -53,13 +51,10 @@ describe('CV broker rejection (margin)', () => {
 
 describe('CV partial fill 50%', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
 
   it('CV partial fill 50%: fill event for half, status WORKING with filledQty', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior({ orderRef: 'half-1' }, { kind: 'partial', ratio: 0.5 });
     await rig.broker.placeBracket(aaplBracket('half-1', { quantity: 10 }), permitFor('half-1'));
     const fill = await rig.waitForEvent((e) => e.fill.orderRef === 'half-1', 'fill');
@@ -81,7 +76,7 @@ describe('CV partial fill 50%', () => {
   });
 
   it('CV partial fill 50%: the rest filling later completes the order', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior({ orderRef: 'half-2' }, { kind: 'partial', ratio: 0.5 });
     const legs = await rig.broker.placeBracket(aaplBracket('half-2', { quantity: 10 }), permitFor('half-2'));
     await rig.waitForEvent((e) => e.orderRef === 'half-2' && e.role === 'ENTRY' && e.filledQty === 5, 'orderStatus');
@@ -99,13 +94,10 @@ describe('CV partial fill 50%', () => {
 
 describe('CV broker timeout', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
 
   it('CV broker timeout: a gateway that never answers leaves the order unconfirmed (no status, never REJECTED); recovery still finds it', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior({ orderRef: 'silent-1' }, { kind: 'never' });
     const legs = await rig.broker.placeBracket(aaplBracket('silent-1'), permitFor('silent-1'));
     expect(legs).toHaveLength(3); // written to the socket: the placement itself succeeded
@@ -116,7 +108,7 @@ describe('CV broker timeout', () => {
   });
 
   it('CV broker timeout: a delayed fill arrives after the delay', async () => {
-    rig = await makeRig();
+    rig = await newRig();
     rig.server.setBehavior({ symbol: 'AAPL' }, { kind: 'fill', delayMs: 250 });
     const t0 = Date.now();
     await rig.broker.placeBracket(aaplBracket('slow-1'), permitFor('slow-1'));

@@ -4,20 +4,18 @@
  * past its lease wakes up refused: nothing it had queued (entry, child legs, exits, cancels)
  * reaches the gateway.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerUnavailableError } from '../../../src/engine/broker.port.js';
 import { makeRig, mesBracket, permitFor, sleep, waitFor, type Rig } from './harness.js';
+import { closeAfterEach } from '../../support/cleanup.js';
 
 describe('INV-LEADER-FENCE-1: the IBKR send gate', () => {
   let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.close();
-    rig = undefined;
-  });
+  const newRig = closeAfterEach(makeRig);
 
   it('INV-LEADER-FENCE-1: a closed gate refuses a bracket before any leg is written (BrokerUnavailableError: nothing sent); open again, the next bracket goes out whole', async () => {
     let why: string | null = null; // open while the session starts (the leader connects)
-    rig = await makeRig({ broker: { sendGate: () => why } });
+    rig = await newRig({ broker: { sendGate: () => why } });
     why = 'leader lock not confirmed for 3200 ms';
     await expect(rig.broker.placeBracket(mesBracket('gate-1'), permitFor('gate-1'))).rejects.toBeInstanceOf(BrokerUnavailableError);
     await sleep(100);
@@ -31,7 +29,7 @@ describe('INV-LEADER-FENCE-1: the IBKR send gate', () => {
 
   it('INV-LEADER-FENCE-1: the gate closing between the entry\'s last look and its legs (a leader frozen mid-bracket) stops every leg not yet written', async () => {
     let closed = false;
-    rig = await makeRig({ broker: { sendGate: () => (closed ? 'this process does not lead the desk (lost)' : null) } });
+    rig = await newRig({ broker: { sendGate: () => (closed ? 'this process does not lead the desk (lost)' : null) } });
     // the last look passes, then the lease lapses before the wire write (the freeze)
     const permit = { ...permitFor('gate-3'), beforeEntryLeaves: async () => void (closed = true) };
     await expect(rig.broker.placeBracket(mesBracket('gate-3'), permit)).rejects.toBeInstanceOf(BrokerUnavailableError);
