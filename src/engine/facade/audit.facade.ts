@@ -3,13 +3,17 @@ import { exportAudit, verifyAudit, type AnchorInput, type VerifyReport } from '.
 import type { EngineContext } from '../context.js';
 
 export class AuditFacade {
-  constructor(private readonly ctx: EngineContext) {}
+  readonly #ctx: EngineContext;
+
+  constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+  }
 
   verify(opts: { readonly anchors?: AnchorInput } = {}): Promise<VerifyReport> {
-    return verifyAudit(this.ctx.store, opts);
+    return verifyAudit(this.#ctx.store, opts);
   }
   /** one JSON line per bead: of an intent, or since a time, or everything */
   export(opts: { intentId?: string; since?: number } = {}): AsyncGenerator<string> {
-    return exportAudit(this.ctx.store, opts);
+    return exportAudit(this.#ctx.store, opts);
   }
 }

@@ -7,22 +7,26 @@ import type { CardRecord } from '../domain.js';
 import { cardView, dirtyCards, listPending, markCardRendered, type CardView, type PendingRow } from '../queries.usecase.js';
 
 export class CardsFacade {
-  constructor(private readonly ctx: EngineContext) {}
+  readonly #ctx: EngineContext;
+
+  constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+  }
 
   /** the read model of one card (TRADE, PROMOTION, CONFIRM, …); null for an unknown id */
   view(cardId: string): Promise<CardView | null> {
-    return cardView(this.ctx, cardId);
+    return cardView(this.#ctx, cardId);
   }
   /** cards whose version is ahead of what the chat shows (the outbox), oldest first */
   dirty(limit?: number): Promise<CardRecord[]> {
-    return dirtyCards(this.ctx, limit);
+    return dirtyCards(this.#ctx, limit);
   }
   /** the chat now shows `version` of the card (messageId null: it could not be shown) */
   markRendered(cardId: string, version: number, messageId: number | null): Promise<void> {
-    return markCardRendered(this.ctx, cardId, version, messageId);
+    return markCardRendered(this.#ctx, cardId, version, messageId);
   }
   /** intents waiting for APPROVE / PASS with their cards (/pending, the countdown) */
   pending(): Promise<PendingRow[]> {
-    return listPending(this.ctx);
+    return listPending(this.#ctx);
   }
 }
