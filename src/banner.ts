@@ -10,7 +10,7 @@ export interface BannerInputs {
   readonly config: AppConfig;
   readonly intakeUrl: string;
   readonly broker: BrokerHealth & { readonly name: string };
-  /** the Telegram/sandbox lines from launchTelegram */
+  /** the Telegram/sandbox lines from launchTelegram (src/service.front.ts) */
   readonly telegram: readonly string[];
   /** the bot receives updates (false: Telegram not reachable yet, retrying) */
   readonly botReady: boolean;

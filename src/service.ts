@@ -1,15 +1,13 @@
 /**
- * The running service: database, broker session, restart recovery, intake HTTP, and the
- * background loops (`startService`), then the bot and the alert sender (`startFrontEnds`).
+ * THE composition root (with src/service.front.ts; src/app.ts builds store, broker and engine,
+ * src/main.ts is only the process: signals, banner). The running service: database, broker
+ * session, restart recovery, intake HTTP, the desk's leader election and the background jobs
+ * (`startService`), then the sandbox or Telegram, the bot and the alert sender (`startFrontEnds`).
  * Start-up order matters: recovery by orderRef happens before any submission can be
  * attempted (INV-IDEMPOTENT-ORDER-1). Intake binds first (a second instance fails before it
  * writes anything), so /healthz answers 503 until the jobs, the bot and the alert sender run.
  */
-import { AlertSender } from './alerts/index.js';
 import { createApp, recordConfig, VERSION, type App, type AppDeps } from './app.js';
-import { createGrammyAlertTransport } from './bot/alert.transport.js';
-import type { BotOptions } from './bot/bot.js';
-import { launchTelegram, type TelegramHandle } from './bot/launch.js';
 import type { AppConfig } from './config/load.js';
 import type { ServiceFacts } from './http/admin.schema.js';
 import { startIntake, type IntakeServer } from './http/intake.server.js';
@@ -23,7 +21,6 @@ import { startDesk, type DeskLeaderOptions } from './service.desk.js';
 import { CronScheduler, startJobs, type Jobs, type RunRecord, type Scheduler } from './jobs/index.js';
 import { BeadFeed } from './metrics/bead-feed.js';
 import { PhoenixMetrics } from './metrics/metrics.js';
-import { meteredAlertTransport, telegramMetricsTransformer } from './bot/telegram.metrics.js';
 
 export interface ServiceOptions extends AppDeps {
   /** how the bot is connected, for the CONFIG bead and the banner */
@@ -219,82 +216,4 @@ export async function startEngineSide(app: App, opts: EngineSideOptions): Promis
   return leadEngine(app, opts);
 }
 
-export interface FrontEndOptions {
-  readonly logger: AppDeps['logger'];
-  readonly clock: AppDeps['clock'];
-  /** override SANDBOX_PORT (0 = ephemeral; tests) */
-  readonly sandboxPort?: number;
-  readonly botOptions?: BotOptions;
-  /** how long to wait for the bot to poll before returning anyway (default 5000 ms) */
-  readonly botReadyWaitMs?: number;
-  /** how often the leader's bot looks for updates a follower relayed (default 100 ms) */
-  readonly relayPollMs?: number;
-}
-
-export interface FrontEnds {
-  readonly telegram: TelegramHandle;
-  readonly alerts: AlertSender;
-  /** the bot was receiving updates when startFrontEnds returned (else /healthz waits for it) */
-  readonly botReady: boolean;
-  stop(): Promise<void>;
-}
-
-/**
- * The bot (Telegram or the local sandbox) and the alert sender, on a started service. Marks
- * them in the service's readiness: the bot once updates flow, the sender once it runs.
- */
-export async function startFrontEnds(service: Service, opts: FrontEndOptions): Promise<FrontEnds> {
-  const { config, app, readiness, metrics } = service;
-  const telegram = await launchTelegram({
-    config,
-    engine: app.engine,
-    logger: opts.logger,
-    observer: metrics,
-    transformers: [telegramMetricsTransformer(metrics, 'bot')],
-    ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
-    ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
-    ...(service.telegramRelay ? { relay: { take: (limit, at) => service.telegramRelay!.take(limit, at), ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}) } } : {}),
-  });
-  let stopped = false;
-  let botReady = false;
-  const polling = telegram.running.ready.then(() => {
-    botReady = true;
-    if (!stopped) readiness.set('bot', 'running');
-  });
-  // Alerts (blocked notices, drift, stalls, connection, heartbeat …) leave the outbox here.
-  const alerts = new AlertSender({
-    store: app.store,
-    clock: opts.clock,
-    logger: opts.logger.child({ component: 'alerts' }),
-    chatId: app.engine.info.chatId,
-    transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
-    budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
-    render: { timeZone: app.engine.info.timeZone }, // alert times in the constitution's zone
-    levels: config.alerts ?? {},
-    observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
-  });
-  try {
-    await alerts.start();
-  } catch (e) {
-    await telegram.stop();
-    throw e;
-  }
-  readiness.set('alerts', 'running');
-  // So "Phoenix is running" normally means ready; an unreachable Telegram delays it only this long.
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, opts.botReadyWaitMs ?? 5000);
-    void polling.then(() => (clearTimeout(t), resolve()));
-  });
-  return {
-    telegram,
-    alerts,
-    botReady,
-    async stop() {
-      stopped = true;
-      readiness.set('bot', 'stopped');
-      readiness.set('alerts', 'stopped');
-      await alerts.stop();
-      await telegram.stop();
-    },
-  };
-}
+export { startFrontEnds, launchTelegram, type FrontEndOptions, type FrontEnds, type LaunchOptions, type TelegramHandle } from './service.front.js';

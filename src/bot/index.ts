@@ -1,7 +1,7 @@
 /** Public entry of the Telegram bot (see bot.ts for the design). */
 export { ALLOWED_UPDATES, createBot, type BotConfig, type BotDeps, type BotOptions, type PhoenixBot, type WebhookConfig } from './bot.js';
 export { startBot, type RunningBot, type StartBotOptions } from './runner.js';
-export { launchTelegram, SANDBOX_TOKEN, SANDBOX_USERS, type LaunchOptions, type TelegramHandle } from './launch.js';
+export { sandboxBotConfig, sandboxRefusal, SANDBOX_TOKEN, SANDBOX_USERS, telegramBotConfig } from './launch.js';
 export { COMMANDS, botCommandList, type CommandRow } from './commands.js';
 export { CardSyncer } from './syncer.js';
 export { encodeCallback, parseCallback } from './callback-data.js';

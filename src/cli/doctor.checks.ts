@@ -159,17 +159,22 @@ function schemaVerdict(name: string, shown: string, facts: SchemaFacts): { resul
   return null;
 }
 
+/** What the database's schema says (read-only; the reader is closed whatever happens). */
+async function schemaOf(target: DatabaseTarget): Promise<SchemaFacts> {
+  const reader = await openReader(target);
+  try {
+    return await reader.schema();
+  } finally {
+    await reader.close();
+  }
+}
+
 /** A PostgreSQL server (issue 18): it answers, and the schema is current. */
 async function checkPostgres(name: string, target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<DatabaseCheck> {
   const shown = redactPostgresUrl(target.url);
   let facts: SchemaFacts;
   try {
-    const reader = await openReader(target);
-    try {
-      facts = await reader.schema();
-    } finally {
-      await reader.close();
-    }
+    facts = await schemaOf(target);
   } catch (err) {
     const why = (err as Error).message.split(target.url).join(shown);
     return { result: fail(name, `${shown} cannot be reached`, [{ problem: `PostgreSQL: ${why}`, fix: 'check that the server runs and that DATABASE_URL names it right (host, port, user, password, database)' }]), target, usable: false };
@@ -201,12 +206,7 @@ export async function checkDatabase(e: DoctorEnv, cwd: string): Promise<Database
   }
   let facts: SchemaFacts;
   try {
-    const reader = await openReader(target);
-    try {
-      facts = await reader.schema();
-    } finally {
-      await reader.close();
-    }
+    facts = await schemaOf(target);
   } catch (err) {
     return {
       result: fail(name, `${shown} cannot be opened`, [{ problem: `SQLite: ${(err as Error).message}`, fix: 'restore the file from a backup, or point DATABASE_URL at a new file (npm start creates and migrates it)' }]),

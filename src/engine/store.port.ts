@@ -9,7 +9,7 @@
 import type { AlertOutboxRepo } from './alert-outbox.port.js';
 import type { AlertDraft } from './alerts.table.js';
 import type { BeadDraft, StoredBead } from './beads.js';
-import type { BrokerFill, BrokerOrderStatus, Instrument, OrderRole, Side } from './broker.port.js';
+import type { BrokerFill, BrokerOrderStatus, Instrument, SingleOrderRequest } from './broker.port.js';
 import type { CardRecord, FillRecord, IntentPatch, IntentRecord, IntentState, IntentTransitionPatch, KillFlag, OrderRecord, TokenRecord } from './domain.js';
 import type { KvKey } from './kv.keys.js';
 import type { PromotionBundle } from './promotion.usecase.js';
@@ -213,16 +213,8 @@ export interface KvRepo {
 }
 
 /** One order as the simulated broker's book holds it (SimBookState). */
-export interface SimOrderState {
+export interface SimOrderState extends SingleOrderRequest {
   readonly brokerOrderId: string;
-  readonly orderRef: string;
-  readonly role: OrderRole;
-  readonly instrument: Instrument;
-  readonly side: Side;
-  readonly quantity: number;
-  readonly type: 'MKT' | 'LMT' | 'STP';
-  readonly limitPrice?: number;
-  readonly stopPrice?: number;
   readonly parentId?: string;
   readonly ocaGroup?: string;
   readonly status: BrokerOrderStatus;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IbkrBroker } from '../../src/broker/ibkr/index.js';
-import { launchTelegram } from '../../src/bot/launch.js';
+import { launchTelegram } from '../../src/service.front.js';
 import { ConfigError, loadConfig, type AppConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import { freePort, mainArgs, portBusy, runToExit } from '../e2e/service.js';
