@@ -137,6 +137,14 @@ export class PgMirror {
     this.xmin = Number(head.x);
   }
 
+  /**
+   * A killed process's connections end with it (the OS closes its sockets): the server rolls back
+   * what they had open and frees their locks. `name`: the process's application_name.
+   */
+  async terminate(name: string): Promise<void> {
+    await this.client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, [name]);
+  }
+
   async close(): Promise<void> {
     this.writer.close();
     await this.client.end().catch(() => {});

@@ -77,8 +77,11 @@ export class PhoenixProcess {
     const broker = new ProcessBroker(d.broker, life, d.observer, () => d.clock.now(), d.latency, sleep, d.beforeBracket, mirror ? () => mirror.refresh() : undefined);
     let inner: Store | null = null;
     let store: ProcessStore | null = null;
+    // PostgreSQL: the process's connections carry its name (its death ends them, see release)
+    const appName = `phoenix-sim-g${d.generation}`;
+    const config = mirror ? pgConfigFor(d.config, appName) : d.config;
     const app = await createApp({
-      config: d.config,
+      config,
       clock,
       random,
       logger,
@@ -151,6 +154,13 @@ export class PhoenixProcess {
     const p = new PhoenixProcess(life, clock, app, started?.jobs ?? null, bot, sender, broker);
     p.inner = inner;
     p.store = store;
+    if (mirror) {
+      const pool = (inner as { pool?: { on(e: 'error', f: () => void): unknown } } | null)?.pool;
+      p.end = async () => {
+        pool?.on('error', () => {}); // its connections are about to be cut
+        await mirror.terminate(appName);
+      };
+    }
     if (life.alive && started !== null) {
       bot.syncer.start();
       await Promise.race([sender.start(), new Promise<void>((resolve) => life.whenDead(resolve))]);
@@ -188,10 +198,23 @@ export class PhoenixProcess {
     this.life.die(note);
   }
 
+  /** PostgreSQL: cut this process's connections (what the OS does to a killed process's sockets) */
+  end: (() => Promise<void>) | null = null;
+
   /** After death: release the database connection (the OS closes a killed process's files). */
   async release(): Promise<void> {
-    await releaseStore(this.inner);
+    if (!this.end) return releaseStore(this.inner);
+    await this.end();
+    // (a transaction the dead process never finished may keep its pool waiting: not awaited)
+    void releaseStore(this.inner);
   }
+}
+
+/** The configuration with the process's connections named `appName` (pg_stat_activity). */
+function pgConfigFor(config: AppConfig, appName: string): AppConfig {
+  const url = new URL(config.env.DATABASE_URL);
+  url.searchParams.set('application_name', appName);
+  return { ...config, env: { ...config.env, DATABASE_URL: url.toString() } };
 }
 
 export async function releaseStore(inner: Store | null): Promise<void> {
