@@ -285,6 +285,9 @@ export class World {
     }
     this.reader?.close();
     await this.mirror?.close();
+    // on PostgreSQL the store never touches a SQLite file (the checks' mirror is the only one)
+    const strayFile = this.mirror !== null && existsSync(this.dbFile);
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+    if (strayFile) throw new Error(`a run on PostgreSQL wrote the SQLite store file ${this.dbFile}`);
   }
 }
