@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import type { Harness } from '../test/support/harness.js';
 import { approvalRig, intakeThroughput } from './approval.rig.js';
+import { SimBroker } from '../src/broker/sim/index.js';
 import { percentile, type BenchRow } from './stats.js';
 
 export async function benchApproval(n = 1000): Promise<BenchRow[]> {

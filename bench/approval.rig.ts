@@ -5,8 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { SimBroker } from '../src/broker/sim/index.js';
-import type { BracketRequest, BrokerPort, SubmitPermit } from '../src/engine/broker.port.js';
-import { seededRandom } from '../src/engine/ports.js';
+import { seededRandom, type BracketRequest, type BrokerPort, type SubmitPermit } from '../src/engine/index.js';
 import { approver, cardOf, makeHarness, type Harness } from '../test/support/harness.js';
 
 /** Big limits so thousands of trades in one "day" are not refused by the trade/position gates. */

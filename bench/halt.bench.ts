@@ -32,7 +32,7 @@ export async function benchHalt(opts: { idle?: number; atLimit?: number; direct?
   sandbox.addChat({ id: CHAT, title: 'Phoenix desk' });
   const phoenix = createBot({
     engine: h.engine,
-    logger: h.engine.ctx.logger,
+    logger: h.engine.logger,
     config: { token: TOKEN, apiRoot: sandbox.apiRoot, chatId: CHAT_ID, approvers: ['1001'], admins: ['1002'], viewers: ['1003'] },
     options: { runbooksDir: 'runbooks', pollTimeoutSeconds: 10 },
   });

@@ -9,8 +9,9 @@
  *
  *   BENCH_ONLY=postgres npm run bench
  */
-import { kvKeyOf } from '../src/engine/kv.keys.js';
+import { kvKeyOf } from '../src/engine/index.js';
 import { performance } from 'node:perf_hooks';
+import { SimBroker } from '../src/broker/sim/index.js';
 import { PG_LOCK } from '../src/store/pg.migrate.js';
 import { PgStore } from '../src/store/pg.store.js';
 import type { Harness } from '../test/support/harness.js';

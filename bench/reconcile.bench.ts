@@ -8,11 +8,20 @@
  *   diff, kv record) on the same book, with an in-memory broker.
  */
 import { performance } from 'node:perf_hooks';
-import type { BrokerFill, BrokerOrder, BrokerPort, BrokerPosition, Instrument } from '../src/engine/broker.port.js';
-import type { IntentRecord, OrderRecord } from '../src/engine/domain.js';
-import { parseIntent } from '../src/engine/intent.schema.js';
-import { contractKey, reconcile, type BrokerSnapshot, type LocalSnapshot } from '../src/engine/reconcile.js';
-import { reconcileNow } from '../src/engine/reconcile.usecase.js';
+import {
+  contractKey,
+  parseIntent,
+  reconcile,
+  type BrokerFill,
+  type BrokerOrder,
+  type BrokerPort,
+  type BrokerPosition,
+  type BrokerSnapshot,
+  type Instrument,
+  type IntentRecord,
+  type LocalSnapshot,
+  type OrderRecord,
+} from '../src/engine/index.js';
 import { makeHarness } from '../test/support/harness.js';
 import { anIntent, anOrder } from '../test/support/records.js';
 import { percentile, type BenchRow } from './stats.js';
@@ -104,7 +113,7 @@ export async function benchReconcile(n = 1000, runs = 51): Promise<BenchRow[]> {
     for (let i = 0; i < 11; i++) {
       await h.clock.advance(5_000);
       const t0 = performance.now();
-      const r = await reconcileNow(h.engine.ctx, 'bench');
+      const r = await h.engine.reconcileNow('bench');
       e2e.push(performance.now() - t0);
       if (!r.ran || r.discrepancies.length) throw new Error(`bench reconcileNow: ${r.message} ${JSON.stringify(r.discrepancies.slice(0, 2))}`);
     }

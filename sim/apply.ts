@@ -4,7 +4,7 @@
  * the SimBroker, Telegram's on the in-process Bot API, kills on the running process. Nothing here
  * waits for Phoenix: acts of one step run concurrently, like in reality.
  */
-import type { Instrument } from '../src/engine/broker.port.js';
+import type { Instrument } from '../src/engine/index.js';
 import { encodeCallback, type CallbackAction } from '../src/bot/callback-data.js';
 import type { Act, TapTarget } from './actions.js';
 import { frontMonth } from './calendar.js';

@@ -3,8 +3,7 @@
  * while time runs (`tick`), and at the broker's door (`observer`). Collects violations; the
  * runner stops at the first step that has any.
  */
-import type { StoredBead } from '../src/engine/beads.js';
-import type { IntentRecord } from '../src/engine/domain.js';
+import type { IntentRecord, StoredBead } from '../src/engine/index.js';
 import type { Act } from './actions.js';
 import { allInvariants } from './invariants/index.js';
 import { truthCache, type Invariant, type SimView, type Truth } from './invariants/types.js';

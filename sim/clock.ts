@@ -14,7 +14,7 @@
  * `ProcessClock` is one Phoenix process's view: its timers die with it (a killed process runs
  * nothing more), and nothing it schedules after its death ever fires.
  */
-import type { Cancel, Clock } from '../src/engine/ports.js';
+import type { Cancel, Clock } from '../src/engine/index.js';
 
 interface Timer {
   readonly at: number;

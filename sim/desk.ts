@@ -4,7 +4,7 @@
  */
 import type { AppConfig } from '../src/config/load.js';
 import { envSchema } from '../src/config/env.schema.js';
-import { constitutionSchema, type Constitution } from '../src/engine/constitution.js';
+import { constitutionSchema, type Constitution } from '../src/engine/index.js';
 import type { SimCalendar } from './calendar.js';
 import type { TgUser } from './telegram.js';
 

@@ -3,7 +3,7 @@
  * the simulation instead of stdout. Every finished line is scanned for the configured secrets
  * as it is written (INV-SECRET-1); lines are counted, not kept (a long run writes millions).
  */
-import type { Logger } from '../src/engine/ports.js';
+import type { Logger } from '../src/engine/index.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { SECRETS } from './desk.js';
 

@@ -26,7 +26,7 @@ import type {
   QualifiedContract,
   SingleOrderRequest,
   SubmitPermit,
-} from '../src/engine/broker.port.js';
+} from '../src/engine/index.js';
 import { never, type Life } from './life.js';
 
 /** What the checks want to see at the broker's door. */

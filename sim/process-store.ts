@@ -8,7 +8,7 @@
  * - kill `after` commit n: transaction n is durable, the process dies before it learns so.
  * After death every transaction — running, queued or new — never returns.
  */
-import type { Store, Tx } from '../src/engine/store.port.js';
+import type { Store, Tx } from '../src/engine/index.js';
 import { never, type Life } from './life.js';
 
 class Killed extends Error {

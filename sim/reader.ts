@@ -4,8 +4,7 @@
  * has written — exactly what survives a kill. Rows are mapped with the store's own mappers.
  */
 import Database from 'better-sqlite3';
-import type { StoredBead } from '../src/engine/beads.js';
-import type { CardRecord, IntentRecord, OrderRecord } from '../src/engine/domain.js';
+import type { CardRecord, IntentRecord, OrderRecord, StoredBead } from '../src/engine/index.js';
 import { beadFromRow, cardFromRow, intentFromRow, orderFromRow, type Row } from '../src/store/sqlite.rows.js';
 
 export class Reader {

@@ -6,12 +6,7 @@
 import { SimBroker } from './broker/sim/index.js';
 import { storeBookPersistence } from './broker/sim/sim.persist.js';
 import type { AppConfig } from './config/load.js';
-import type { BrokerPort } from './engine/broker.port.js';
-import { Engine } from './engine/engine.js';
-import { inRestartWindow, type GatewayDay } from './engine/gateway-day.js';
-import type { Clock, Logger, Random } from './engine/ports.js';
-import { seededRandom } from './engine/ports.js';
-import type { Store } from './engine/store.port.js';
+import { Engine, inRestartWindow, seededRandom, type BrokerPort, type Clock, type GatewayDay, type Logger, type Random, type Store } from './engine/index.js';
 import { anchorFilePath } from './runtime/anchor-journal.js';
 import { AnchorFileSink, AnchorPublisher, AnchorUrlSink, type AnchorSink } from './runtime/anchor-sinks.js';
 import { join } from 'node:path';

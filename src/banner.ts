@@ -4,7 +4,7 @@
  */
 import type { AppConfig } from './config/load.js';
 import { DEMO_DATABASE_URL } from './demo/data-dir.js';
-import type { BrokerHealth } from './engine/broker.port.js';
+import type { BrokerHealth } from './engine/index.js';
 
 export interface BannerInputs {
   readonly config: AppConfig;

@@ -10,7 +10,7 @@
  */
 import type { App } from './app.js';
 import type { AppConfig } from './config/load.js';
-import type { Clock, Logger } from './engine/ports.js';
+import type { Clock, Logger } from './engine/index.js';
 import type { Readiness } from './http/readiness.js';
 import { isPostgresUrl } from './store/db-path.js';
 import type { TelegramRelayServer } from './http/telegram-relay.server.js';

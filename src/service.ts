@@ -16,8 +16,7 @@ import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { isPostgresUrl, redactPostgresUrl, sqlitePath } from './store/db-path.js';
-import { RECONCILE_REASON } from './engine/engine.js';
-import { KV } from './engine/kv.keys.js';
+import { KV, RECONCILE_REASON } from './engine/index.js';
 import type { LeaderRole } from './store/pg.leader.js';
 import type { TelegramRelayStore } from './store/pg.relay.js';
 import { startDesk, type DeskLeaderOptions } from './service.desk.js';
@@ -204,7 +203,7 @@ export async function leadEngine(app: App, opts: EngineSideOptions): Promise<Job
     ? null
     : startJobs({
         engine: app.engine, // also subscribes engine.onReconcileNeeded → debounced reconcile, ≤ 12/min
-        scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.ctx.random),
+        scheduler: opts.scheduler ?? new CronScheduler(clock, app.engine.random),
         logger,
         ...(config.env.HEARTBEAT_PING_URL ? { pingUrl: config.env.HEARTBEAT_PING_URL } : {}),
         ...(opts.onRun ? { onRun: opts.onRun } : {}),
@@ -267,10 +266,10 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     store: app.store,
     clock: opts.clock,
     logger: opts.logger.child({ component: 'alerts' }),
-    chatId: app.engine.ctx.chatId,
+    chatId: app.engine.info.chatId,
     transport: meteredAlertTransport(createGrammyAlertTransport(telegram.api), metrics),
     budget: telegram.phoenix.budget, // one budget per chat: cards, replies and alerts, by priority
-    render: { timeZone: app.engine.ctx.constitution.session.timeZone }, // alert times in the constitution's zone
+    render: { timeZone: app.engine.info.timeZone }, // alert times in the constitution's zone
     levels: config.alerts ?? {},
     observer: { messageSent: (severity, silent) => metrics.alertMessageSent(severity, silent), suppressed: (type, n) => metrics.alertsOff(type, n) },
   });

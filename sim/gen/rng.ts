@@ -1,5 +1,5 @@
 /** The generators' dice: seeded (mulberry32 via the engine's seededRandom), never Math.random. */
-import { seededRandom, type Random } from '../../src/engine/ports.js';
+import { seededRandom, type Random } from '../../src/engine/index.js';
 
 export interface Dice {
   readonly random: Random;

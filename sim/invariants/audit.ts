@@ -9,9 +9,7 @@
  * INV-T2-TOKEN-1: a token is consumed at most once, and never at or after its expiry.
  * INV-T2-TOKEN-AUDIT-1: every token event is a bead (ISSUED; USED when consumed; EXPIRED when expired).
  */
-import { ChainVerifier } from '../../src/engine/beads.js';
-import { canTransition } from '../../src/engine/lifecycle.fsm.js';
-import type { IntentState } from '../../src/engine/domain.js';
+import { canTransition, ChainVerifier, type IntentState } from '../../src/engine/index.js';
 import { isoOf } from '../reader.js';
 import type { Invariant } from './types.js';
 

@@ -4,7 +4,7 @@
  * the broker — within 60 s of that day's flatten deadline, counted from when a process runs and
  * the broker is connected (a process down over 15:55 must catch up as soon as it is back).
  */
-import { localTime } from '../../src/engine/session.calendar.js';
+import { localTime } from '../../src/engine/index.js';
 import { nyTime } from '../calendar.js';
 import type { Invariant, SimView } from './types.js';
 

@@ -10,7 +10,7 @@
  * INV-ACCOUNT-SCOPE-1: a position drift is only raised when Phoenix's own account differs
  * (another account's positions at the same login are never netted in).
  */
-import { localTime } from '../../src/engine/session.calendar.js';
+import { localTime } from '../../src/engine/index.js';
 import { addDays } from '../calendar.js';
 import { canonicalKey, type Invariant, type RefTruth, type SimView } from './types.js';
 

@@ -9,7 +9,7 @@
  * P&L with all its commissions, booked on the trading day of its last exit fill (futures: CME
  * day, a fill from 18:00 ET on counts for the next trading day).
  */
-import { localTime } from '../../src/engine/session.calendar.js';
+import { localTime } from '../../src/engine/index.js';
 import { addDays } from '../calendar.js';
 import type { Invariant, SimView } from './types.js';
 

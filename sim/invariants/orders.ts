@@ -7,8 +7,7 @@
  * INV-EVIDENCE-ORDER-1: the bracket at the broker is the approved payload: side, quantity, entry
  * type and limit, stop, target, contract.
  */
-import { evidenceHash } from '../../src/engine/evidence.js';
-import type { IntentInput } from '../../src/engine/intent.schema.js';
+import { evidenceHash, type IntentInput } from '../../src/engine/index.js';
 import { canonicalKey, type Invariant } from './types.js';
 
 export const idempotentOrder: Invariant = {

@@ -7,7 +7,7 @@
  * INV-RECONCILE-ALERT-1: a position the broker misreports (an injected spoof) is a drift alert
  * within 60 s during market hours, counted while a process runs and the broker is connected.
  */
-import { isMarketHours } from '../../src/engine/session-jobs.usecase.js';
+import { isMarketHours } from '../../src/engine/index.js';
 import type { Invariant, SimView } from './types.js';
 
 const TICK_MS = 10_000;

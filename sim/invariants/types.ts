@@ -6,10 +6,7 @@
  * while `running` says its clock runs — the driver never leaps over a running clock).
  */
 import type { SimBroker } from '../../src/broker/sim/index.js';
-import type { BrokerFill, BrokerOrder } from '../../src/engine/broker.port.js';
-import type { StoredBead } from '../../src/engine/beads.js';
-import type { Constitution } from '../../src/engine/constitution.js';
-import type { IntentRecord } from '../../src/engine/domain.js';
+import type { BrokerFill, BrokerOrder, Constitution, IntentRecord, StoredBead } from '../../src/engine/index.js';
 import type { Act } from '../actions.js';
 import type { SimCalendar } from '../calendar.js';
 import type { Reader } from '../reader.js';

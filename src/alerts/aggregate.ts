@@ -19,16 +19,7 @@
  * - Which ready groups share a message (CRITICAL first, then oldest) is `planMessage`;
  *   the text and its 4096-character limit are src/alerts/render.ts.
  */
-import {
-  alertDef,
-  alertRunbook,
-  alertLine,
-  INHIBIT_MAX_MS,
-  REPEAT_VOLUME_NEWS,
-  type AlertType,
-  type Severity,
-} from '../engine/alerts.table.js';
-import type { OutboxAlert } from '../engine/alert-outbox.port.js';
+import { alertDef, alertLine, alertRunbook, INHIBIT_MAX_MS, REPEAT_VOLUME_NEWS, type AlertType, type OutboxAlert, type Severity } from '../engine/index.js';
 import { renderMessage, type RenderOptions, type Section } from './render.js';
 
 /** A pending alert as the outbox hands it over (insertion order `rid`: the ingestion cursor). */

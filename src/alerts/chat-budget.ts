@@ -20,7 +20,7 @@
  * Time comes from the injected Clock: the clock Telegram's limits run on (the wall clock in
  * production; a FakeClock driving the sandbox's limits in tests). No I/O here.
  */
-import type { Cancel, Clock } from '../engine/ports.js';
+import type { Cancel, Clock } from '../engine/index.js';
 
 export type Lane = 'urgent' | 'card' | 'rest';
 /** most urgent first */

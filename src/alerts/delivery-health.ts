@@ -5,11 +5,8 @@
  * heartbeat read. Never throws over Telegram.
  */
 import type { ChatBudget, Grant } from './chat-budget.js';
-import { KV } from '../engine/kv.keys.js';
-import { dateClockTime, isoUtc } from '../engine/people-time.js';
-import type { Logger } from '../engine/ports.js';
+import { dateClockTime, isoUtc, KV, type Logger, type OutboxMessage } from '../engine/index.js';
 import { escapeHtml, visibleText } from './html.js';
-import type { OutboxMessage } from '../engine/alert-outbox.port.js';
 import { recordFailure } from './sender.outbox.js';
 import type { RenderOptions } from './render.js';
 import type { AlertSenderOptions, SenderStats } from './sender.options.js';

@@ -12,9 +12,7 @@
  * (it spoke before, or this message folds at least two of its alerts). The button snoozes
  * those types.
  */
-import { alertDef, isSnoozable, modeOf, type AlertLevels, type AlertType } from '../engine/alerts.table.js';
-import type { Snooze } from '../engine/alert-snooze.usecase.js';
-import { clockTime } from '../engine/people-time.js';
+import { alertDef, clockTime, isSnoozable, modeOf, type AlertLevels, type AlertType, type Snooze } from '../engine/index.js';
 import { unitAggs, unitStats, type MessagePlan } from './aggregate.js';
 import { clip, escapeHtml } from './html.js';
 

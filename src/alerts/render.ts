@@ -22,9 +22,7 @@
  * every message ends with its outbox reference, so a copy re-sent after an ambiguous
  * timeout is recognisably the same message.
  */
-import type { AlertPayload, AlertType, Severity } from '../engine/alerts.table.js';
-import { alertDetails, alertLine } from '../engine/alerts.table.js';
-import { clockTimeSec } from '../engine/people-time.js';
+import { alertDetails, alertLine, clockTimeSec, type AlertPayload, type AlertType, type Severity } from '../engine/index.js';
 import { clip, escapeHtml as esc, visibleLength, visibleText } from './html.js';
 
 /** Telegram's limit, characters after entity parsing. */

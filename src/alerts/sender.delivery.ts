@@ -5,8 +5,7 @@
  * outcome (DeliveryHealth on failure). One message at a time; a CRITICAL that becomes due takes
  * a waiting digest's place; CRITICAL alerts still to be composed may CLAIM the next urgent slot.
  */
-import type { OutboxMessage } from '../engine/alert-outbox.port.js';
-import type { Logger } from '../engine/ports.js';
+import type { Logger, OutboxMessage } from '../engine/index.js';
 import { SEVERITY_RANK } from './aggregate.js';
 import type { ChatBudget, Grant, Lane } from './chat-budget.js';
 import { DeliveryHealth } from './delivery-health.js';

@@ -1,7 +1,5 @@
 /** What an AlertSender is built from and reports (sender.ts). */
-import type { AlertLevels, AlertType, Severity } from '../engine/alerts.table.js';
-import type { Clock, Logger } from '../engine/ports.js';
-import type { Store } from '../engine/store.port.js';
+import type { AlertLevels, AlertType, Clock, Logger, Severity, Store } from '../engine/index.js';
 import type { ChatBudget } from './chat-budget.js';
 import type { RenderOptions } from './render.js';
 import type { AlertTransport } from './transport.js';

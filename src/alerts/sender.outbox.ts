@@ -4,11 +4,7 @@
  * transactions on every adapter. Which rows change how is src/engine/alert-outbox.port.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { activeSnoozes, parseSnoozes, type Snooze } from '../engine/alert-snooze.usecase.js';
-import type { AlertType } from '../engine/alerts.table.js';
-import type { NewOutboxMessage, OutboxMessage } from '../engine/alert-outbox.port.js';
-import { KV } from '../engine/kv.keys.js';
-import type { Store } from '../engine/store.port.js';
+import { activeSnoozes, KV, parseSnoozes, type AlertType, type NewOutboxMessage, type OutboxMessage, type Snooze, type Store } from '../engine/index.js';
 import type { GroupMemory, PendingAlert, Raised } from './aggregate.js';
 
 export const newMessageId = (): string => `am_${randomBytes(6).toString('base64url')}`;

@@ -36,9 +36,7 @@
  * bookkeeping is delivery-health.ts; delivery (slots, sends) is sender.delivery.ts; what is
  * read and written, through the Store port, is sender.outbox.ts; the options are sender.options.ts.
  */
-import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, type AlertType } from '../engine/alerts.table.js';
-import type { Cancel, Logger } from '../engine/ports.js';
-import { silentLogger } from '../engine/ports.js';
+import { ALERT_TYPE_NAMES, alertDef, isAlertType, modeOf, silentLogger, type AlertType, type Cancel, type Logger } from '../engine/index.js';
 import {
   activeInhibitors,
   buildUnits,

@@ -5,7 +5,7 @@
  * bot in their private chat. Everyone and everything else is a stranger: no reply, one
  * ACCESS_DENIED bead (rate-limited, so a flood cannot flood the audit log either).
  */
-import type { Actor, Role } from '../engine/domain.js';
+import type { Actor, Role } from '../engine/index.js';
 import { clean } from './html.js';
 
 export interface AccessConfig {

@@ -6,7 +6,7 @@
  * breaks) — exactly the names an intent can carry and the registry can hold.
  */
 import { z } from 'zod';
-import { intentSchema } from '../engine/intent.schema.js';
+import { intentSchema } from '../engine/index.js';
 
 export const strategyNameSchema = intentSchema.shape.strategy.refine(
   // eslint-disable-next-line no-control-regex

@@ -9,14 +9,15 @@
  * the card's kind, looked up server-side, decides which use case the tap goes to.
  */
 import type { Filter } from 'grammy';
-import type { Decision, DecisionOutcome } from '../engine/approval.usecase.js';
-import type { Actor } from '../engine/domain.js';
-import { getDrift, listUnresolvedDrifts, resolveDrift, type DriftResolution } from '../engine/drift.usecase.js';
-import { ConcurrentChangeError } from '../engine/errors.js';
-import { decidePromotion } from '../engine/promotion.decision.js';
-import { type PromotionDecisionOutcome } from '../engine/promotion.usecase.js';
-import { cardView, type CardView } from '../engine/queries.usecase.js';
-import { reconcileNow } from '../engine/reconcile.usecase.js';
+import {
+  ConcurrentChangeError,
+  type Actor,
+  type CardView,
+  type Decision,
+  type DecisionOutcome,
+  type DriftResolution,
+  type PromotionDecisionOutcome,
+} from '../engine/index.js';
 import { rankAtLeast } from './access.js';
 import { describeData, parseCallback, type CallbackAction, type ParsedCallback } from './callback-data.js';
 import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices } from './context.js';
@@ -73,7 +74,7 @@ const tappedChat = (ctx: CallbackCtx): string | null => {
 
 /** APPROVE / PASS: routed by the kind of the card the id names (TRADE or PROMOTION). */
 async function decisionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
-  const view = await cardView(s.engine.ctx, p.id);
+  const view = await s.engine.cards.view(p.id);
   if (!view || (view.kind !== 'TRADE' && view.kind !== 'PROMOTION') || view.card.chatId !== tappedChat(ctx)) {
     await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown card');
     return answerOnce(ctx, NOT_VALID, s.logger);
@@ -100,7 +101,7 @@ const TRADE_TAP: DecisionTap<DecisionOutcome> = {
 
 /** SPEC 11: decidePromotion does the T2 ceremony and all the checks. */
 const PROMOTION_TAP: DecisionTap<PromotionDecisionOutcome> = {
-  decide: (s, cardId, decision, actor) => decidePromotion(s.engine.ctx, cardId, decision, actor),
+  decide: (s, cardId, decision, actor) => s.engine.promotions.decide(cardId, decision, actor),
   toast: promotionToast,
   raced: 'Someone decided this promotion at the same moment; your tap did nothing.',
   lateFailure: 'promotion decision failed after the tap was answered',
@@ -112,7 +113,7 @@ async function cardTap<O extends { readonly kind: string }>(ctx: CallbackCtx, s:
   const work = tap.decide(s, p.id, p.action === 'approve' ? 'APPROVE' : 'PASS', actor);
   let outcome: O | typeof TIMED_OUT;
   try {
-    outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
+    outcome = await withDeadline(work, s.decisionWaitMs, s.engine.clock);
   } catch (e) {
     if (e instanceof ConcurrentChangeError) {
       s.kickSyncer();
@@ -169,7 +170,7 @@ export function decisionToast(o: DecisionOutcome): string {
 
 async function refreshTapped(ctx: CallbackCtx, s: BotServices, cardId: string): Promise<void> {
   const msg = ctx.callbackQuery.message;
-  const view = await cardView(s.engine.ctx, cardId);
+  const view = await s.engine.cards.view(cardId);
   if (!msg || !view) return;
   const r = renderCard(view);
   s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'card');
@@ -177,7 +178,7 @@ async function refreshTapped(ctx: CallbackCtx, s: BotServices, cardId: string): 
 
 async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
   const actor = ctx.phoenix!.actor;
-  const view = await cardView(s.engine.ctx, p.id);
+  const view = await s.engine.cards.view(p.id);
   if (!view || view.kind !== 'CONFIRM' || view.card.chatId !== tappedChat(ctx)) {
     await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown confirmation');
     return answerOnce(ctx, NOT_VALID, s.logger);
@@ -186,7 +187,7 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
   // /resume: the card, edited in place, is the one confirmation; the others also post their report
   const report = confirmed && view.card.kind !== 'CONFIRM_RESUME';
   const work = s.engine.answerConfirmation(p.id, confirmed, actor);
-  const outcome = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
+  const outcome = await withDeadline(work, s.decisionWaitMs, s.engine.clock);
   if (outcome === TIMED_OUT) {
     work
       .then(async (o) => {
@@ -208,7 +209,7 @@ const POSITION_CONFIRM = { reprotect: 'CONFIRM_REPROTECT', closeOne: 'CONFIRM_CL
  * the tap asks for a confirmation card (answered only by the asker, 60 s); nothing happens yet.
  */
 async function positionActionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
-  const view = await cardView(s.engine.ctx, p.id);
+  const view = await s.engine.cards.view(p.id);
   if (!view || view.kind !== 'TRADE' || view.card.chatId !== tappedChat(ctx)) {
     await s.auditDenied(ctx, `callback ${describeData(ctx.callbackQuery.data)}`, view ? 'button does not belong to this chat or card kind' : 'unknown card');
     return answerOnce(ctx, NOT_VALID, s.logger);
@@ -233,7 +234,7 @@ async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
     await s.auditDenied(ctx, `resolve drift ${p.id}`, 'approver or admin role needed');
     return answerOnce(ctx, 'Not allowed: only approvers and admins resolve drift.', s.logger);
   }
-  const r = await resolveDrift(s.engine.ctx, p.id, resolution, `resolved from Telegram by ${actor.name}`, actor);
+  const r = await s.engine.drift.resolve(p.id, resolution, `resolved from Telegram by ${actor.name}`, actor);
   await answerOnce(ctx, toast(r.message), s.logger);
   s.kickSyncer();
   await refreshDrift(ctx, s, p.id);
@@ -243,16 +244,15 @@ async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
 async function refreshDrift(ctx: CallbackCtx, s: BotServices, driftId: string): Promise<void> {
   const msg = ctx.callbackQuery.message;
   if (!msg) return;
-  const engineCtx = s.engine.ctx;
-  const r = renderDrift(await getDrift(engineCtx, driftId), engineCtx.clock.now(), engineCtx.constitution.session.timeZone, rankAtLeast(ctx.phoenix!.rank, 'approver'), driftId);
+  const r = renderDrift(await s.engine.drift.get(driftId), s.engine.now(), s.engine.info.timeZone, rankAtLeast(ctx.phoenix!.rank, 'approver'), driftId);
   s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'rest');
 }
 
 /** "Check now" (SPEC 8, 12): any configured user; reconciliation only reads and records drifts, and is rate-limited by the engine. */
 async function checkNowTap(ctx: CallbackCtx, s: BotServices): Promise<void> {
   const actor = ctx.phoenix!.actor;
-  const work = reconcileNow(s.engine.ctx, `check now by ${actor.name} (Telegram)`);
-  const r = await withDeadline(work, s.decisionWaitMs, s.engine.ctx.clock);
+  const work = s.engine.reconcileNow(`check now by ${actor.name} (Telegram)`);
+  const r = await withDeadline(work, s.decisionWaitMs, s.engine.clock);
   if (r === TIMED_OUT) {
     work.then(() => refreshDriftList(ctx, s)).catch((e: Error) => s.logger.error({ err: e.message }, 'reconcile now failed'));
     return answerOnce(ctx, 'Checking with the broker — the list will update.', s.logger);
@@ -265,7 +265,6 @@ async function checkNowTap(ctx: CallbackCtx, s: BotServices): Promise<void> {
 async function refreshDriftList(ctx: CallbackCtx, s: BotServices): Promise<void> {
   const msg = ctx.callbackQuery.message;
   if (!msg) return;
-  const engineCtx = s.engine.ctx;
-  const r = renderDriftList(await listUnresolvedDrifts(engineCtx), engineCtx.clock.now(), engineCtx.constitution.session.timeZone);
+  const r = renderDriftList(await s.engine.drift.list(), s.engine.now(), s.engine.info.timeZone);
   s.edit(msg.chat.id, msg.message_id, r.html, r.keyboard, 'rest');
 }

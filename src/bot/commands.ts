@@ -5,14 +5,7 @@
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Lane } from '../alerts/chat-budget.js';
-import { pointText, shortHash } from '../engine/audit.anchor.js';
-import { verifyAudit } from '../engine/audit.usecase.js';
-import type { Actor } from '../engine/domain.js';
-import { getDrift, listUnresolvedDrifts } from '../engine/drift.usecase.js';
-import { clockTime, dateClockTime } from '../engine/people-time.js';
-import { requestPromotion } from '../engine/promotion.usecase.js';
-import { listPending, listPositions, listWorkingOrders } from '../engine/queries.usecase.js';
-import { demote, listStrategies } from '../engine/strategy.usecase.js';
+import { clockTime, dateClockTime, pointText, shortHash, type Actor } from '../engine/index.js';
 import { rankAtLeast, type Rank } from './access.js';
 import { parseDemoteArgs, parseStrategyArg } from './args.js';
 import type { BotContext, BotServices } from './context.js';
@@ -53,7 +46,7 @@ export interface CommandRow {
 
 const say = (env: CommandEnv, ...lines: Line[]) => env.reply(renderFitted(lines));
 /** the constitution's time zone: every time a reply shows is in it */
-const tzOf = (env: CommandEnv): string => env.s.engine.ctx.constitution.session.timeZone;
+const tzOf = (env: CommandEnv): string => env.s.engine.info.timeZone;
 
 export const COMMANDS: readonly CommandRow[] = [
   {
@@ -80,7 +73,7 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      await env.reply(renderStatus(await env.s.engine.status(), env.s.engine.ctx.constitution.session.timeZone));
+      await env.reply(renderStatus(await env.s.engine.status(), tzOf(env)));
     },
   },
   {
@@ -89,8 +82,8 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      const ctx = env.s.engine.ctx;
-      await env.reply(renderPositions(await listPositions(ctx), ctx.clock.now(), tzOf(env)));
+      const engine = env.s.engine;
+      await env.reply(renderPositions(await engine.listPositions(), engine.now(), tzOf(env)));
     },
   },
   {
@@ -99,7 +92,7 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      await env.reply(renderOrders(await listWorkingOrders(env.s.engine.ctx)));
+      await env.reply(renderOrders(await env.s.engine.listWorkingOrders()));
     },
   },
   {
@@ -108,8 +101,8 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      const ctx = env.s.engine.ctx;
-      await env.reply(renderPending(await listPending(ctx), ctx.clock.now(), tzOf(env)));
+      const engine = env.s.engine;
+      await env.reply(renderPending(await engine.cards.pending(), engine.now(), tzOf(env)));
     },
   },
   {
@@ -119,14 +112,14 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      const ctx = env.s.engine.ctx;
+      const engine = env.s.engine;
       const id = env.args.trim();
       if (id) {
         if (!/^drf_[A-Za-z0-9]{1,40}$/.test(id)) return say(env, line('Usage: ', code('/drift drf_…'), ' (the id from /drift), or /drift for the list.'));
-        const r = renderDrift(await getDrift(ctx, id), ctx.clock.now(), tzOf(env), rankAtLeast(env.rank, 'approver'), id);
+        const r = renderDrift(await engine.drift.get(id), engine.now(), tzOf(env), rankAtLeast(env.rank, 'approver'), id);
         return env.reply(r.html, r.keyboard);
       }
-      const r = renderDriftList(await listUnresolvedDrifts(ctx), ctx.clock.now(), tzOf(env));
+      const r = renderDriftList(await engine.drift.list(), engine.now(), tzOf(env));
       await env.reply(r.html, r.keyboard);
     },
   },
@@ -184,7 +177,7 @@ export const COMMANDS: readonly CommandRow[] = [
     enabled: true,
     async run(env) {
       const started = Date.now();
-      const r = await verifyAudit(env.s.engine.ctx.store);
+      const r = await env.s.engine.audit.verify();
       const took = `${Date.now() - started} ms`;
       // the head leaves the database in this reply too: an anchor a person can check later (SAFE-12)
       if (r.ok) return say(env, line('🔗 ', b('Audit chain OK'), `: ${r.count} beads verified in ${took}.`), ...(r.head ? [line(`Head #${r.head.seq} · ${shortHash(r.head.hash)} — anchor `, code(pointText(r.head)))] : []));
@@ -217,7 +210,7 @@ export const COMMANDS: readonly CommandRow[] = [
     minRank: 'viewer',
     enabled: true,
     async run(env) {
-      await env.reply(renderStrategies(await listStrategies(env.s.engine.ctx), tzOf(env)));
+      await env.reply(renderStrategies(await env.s.engine.promotions.list(), tzOf(env)));
     },
   },
   {
@@ -229,7 +222,7 @@ export const COMMANDS: readonly CommandRow[] = [
     async run(env) {
       const arg = parseStrategyArg('promote', env.args);
       if (!arg.ok) return say(env, line(clean(arg.message)));
-      const r = await requestPromotion(env.s.engine.ctx, arg.value, env.actor);
+      const r = await env.s.engine.promotions.request(arg.value, env.actor);
       env.s.kickSyncer();
       if (r.kind === 'denied') return say(env, line(clean(r.message)));
       if (r.kind === 'refused') {
@@ -250,7 +243,7 @@ export const COMMANDS: readonly CommandRow[] = [
     async run(env) {
       const arg = parseDemoteArgs(env.args);
       if (!arg.ok) return say(env, line(clean(arg.message)));
-      const r = await demote(env.s.engine.ctx, arg.value.name, env.actor, arg.value.reason || `demoted from Telegram by ${env.actor.name}`);
+      const r = await env.s.engine.promotions.demote(arg.value.name, env.actor, arg.value.reason || `demoted from Telegram by ${env.actor.name}`);
       env.s.kickSyncer();
       if (!r.ok) return say(env, line(clean(r.message)));
       await say(env, line(r.changed ? '🌘 ' : '', r.changed ? b(clean(r.message)) : clean(r.message)), line(i(`${clean(r.strategy.name)}: SHADOW${r.strategy.since !== null ? ` since ${dateClockTime(r.strategy.since, tzOf(env))}` : ''} — its intents are recorded, never carded or sent.`)));
@@ -267,13 +260,13 @@ export const botCommandList = (table: readonly CommandRow[] = COMMANDS) =>
 const ROLE_LABEL: Record<Rank, string> = { viewer: 'everyone', approver: 'approvers and admins', admin: 'admins' };
 
 function helpHtml(env: CommandEnv, intro: boolean): string {
-  const ctx = env.s.engine.ctx;
+  const { info } = env.s.engine;
   const lines: Line[] = [];
   if (intro) {
     lines.push(
       line('🦅 ', b('Phoenix'), ' — a human-in-the-loop guard for trading at Interactive Brokers.'),
       line('Trade intents pass the risk gates, then arrive as evidence cards with ', b('APPROVE'), ' / ', b('PASS'), '. Nothing reaches the broker without an approval.'),
-      line(...modeBanner(ctx.mode, ctx.constitution.demo)),
+      line(...modeBanner(info.mode, info.constitution.demo)),
       blank,
     );
   }
@@ -282,7 +275,7 @@ function helpHtml(env: CommandEnv, intro: boolean): string {
     const allowed = rankAtLeast(env.rank, c.minRank);
     lines.push(line(allowed ? '' : '🔒 ', `/${c.command}${c.args ? ` ${c.args}` : ''}`, ` — ${c.description} (${ROLE_LABEL[c.minRank]})`));
   }
-  lines.push(blank, line('Runbooks: /runbook lists them; emergencies: ', code('/halt reason'), ' then /runbook RB-004.'), line(i(`Times are ${ctx.constitution.session.timeZone} time; now ${clockTime(ctx.clock.now(), ctx.constitution.session.timeZone)}.`)));
+  lines.push(blank, line('Runbooks: /runbook lists them; emergencies: ', code('/halt reason'), ' then /runbook RB-004.'), line(i(`Times are ${info.timeZone} time; now ${clockTime(env.s.engine.now(), info.timeZone)}.`)));
   return renderFitted(lines);
 }
 

@@ -5,9 +5,7 @@
 import type { Context } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Lane } from '../alerts/chat-budget.js';
-import type { Actor } from '../engine/domain.js';
-import type { Engine } from '../engine/engine.js';
-import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import type { Actor, Cancel, Clock, Engine, Logger } from '../engine/index.js';
 import { systemClock } from '../runtime/system-clock.js';
 import type { TokenBucket } from '../runtime/token-bucket.js';
 import type { AccessPolicy, Rank } from './access.js';

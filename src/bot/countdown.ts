@@ -19,9 +19,7 @@
  * tests).
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { Engine } from '../engine/engine.js';
-import type { Cancel, Clock, Logger } from '../engine/ports.js';
-import { cardView, listPending } from '../engine/queries.usecase.js';
+import type { Cancel, Clock, Engine, Logger } from '../engine/index.js';
 import { isGroupChat } from '../alerts/chat-budget.js';
 import type { PacedSender } from './paced-sender.js';
 import { renderTradeCard, tradeCardOpen } from './render/card.js';
@@ -50,7 +48,7 @@ export function nextStepAt(leftMs: number): number | null {
  * then the countdown stays out of the way.
  */
 export async function countdownEdit(engine: Engine, cardId: string, messageId: number): Promise<{ messageId: number; text: string; other: { parse_mode: 'HTML'; reply_markup: InlineKeyboardMarkup; link_preview_options: { is_disabled: true } } } | null> {
-  const view = await cardView(engine.ctx, cardId);
+  const view = await engine.cards.view(cardId);
   if (!view || view.kind !== 'TRADE' || !tradeCardOpen(view) || view.card.version !== view.card.renderedVersion || view.card.messageId !== messageId) return null;
   if (view.card.expiresAt <= view.now) return null;
   const rendered = renderTradeCard(view);
@@ -101,7 +99,7 @@ export class CardCountdown {
     private readonly logger: Logger,
     opts: CountdownOptions = {},
   ) {
-    this.clock = engine.ctx.clock;
+    this.clock = engine.clock;
     this.enabled = opts.enabled ?? true;
     this.retryMs = opts.retryMs ?? 1000;
   }
@@ -168,7 +166,7 @@ export class CardCountdown {
    */
   async tickOnce(): Promise<number> {
     const now = this.clock.now();
-    const pending = await listPending(this.engine.ctx);
+    const pending = await this.engine.cards.pending();
     const open = new Set<string>();
     let next = Infinity;
     let busy = false;

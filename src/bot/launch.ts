@@ -5,8 +5,7 @@
  * admin 1002 and stranger 666 in the main chat, and the real bot running against it.
  */
 import type { AppConfig } from '../config/load.js';
-import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
+import type { Engine, Logger } from '../engine/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/server.js';
 import { createBot, type BotConfig, type BotDeps, type BotOptions, type PhoenixBot } from './bot.js';
 import { startBot, type RelaySource, type RunningBot } from './runner.js';
@@ -46,8 +45,8 @@ export interface LaunchOptions {
  * whatever built the config. Checks what the engine actually runs, not only what was asked.
  */
 export function sandboxRefusal(env: AppConfig['env'], engine: Engine): string | null {
-  const broker = engine.ctx.broker.name;
-  const mode = engine.ctx.mode;
+  const broker = engine.info.brokerName;
+  const mode = engine.info.mode;
   if (env.BROKER === 'sim' && broker === 'sim' && env.TRADING_MODE !== 'live' && mode !== 'live') return null;
   return `the local sandbox chat runs only with the simulated broker in paper or observe mode (this is broker ${broker}, ${mode} mode): set TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and TELEGRAM_APPROVERS for real Telegram, or use BROKER=sim TRADING_MODE=paper`;
 }
@@ -66,7 +65,7 @@ function botOf(opts: LaunchOptions, config: BotConfig): PhoenixBot {
 
 export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandle> {
   const env = opts.config.env;
-  const chatId = opts.engine.ctx.chatId;
+  const chatId = opts.engine.info.chatId;
   if (env.TELEGRAM_BOT_TOKEN) {
     const phoenix = botOf(opts, {
       token: env.TELEGRAM_BOT_TOKEN,
@@ -96,7 +95,7 @@ export async function launchTelegram(opts: LaunchOptions): Promise<TelegramHandl
       port,
       console: {
         chatId: Number(chatId),
-        timeZone: opts.engine.ctx.constitution.session.timeZone,
+        timeZone: opts.engine.info.timeZone,
         users: [
           { label: 'approver', id: SANDBOX_USERS.approver },
           { label: 'admin', id: SANDBOX_USERS.admin },

@@ -9,8 +9,7 @@
 import { sequentialize } from '@grammyjs/runner';
 import { Composer, type BotError, type Middleware } from 'grammy';
 import { performance } from 'node:perf_hooks';
-import { dur } from '../engine/people-time.js';
-import type { Logger } from '../engine/ports.js';
+import { dur, type Logger } from '../engine/index.js';
 import type { TokenBucket } from '../runtime/token-bucket.js';
 import { UpdateDeduper, rankAtLeast, type AccessPolicy } from './access.js';
 import { handleCallback } from './callbacks.js';

@@ -5,9 +5,7 @@
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Lane } from '../alerts/chat-budget.js';
-import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
-import { recordAccessDenied } from '../engine/queries.usecase.js';
+import type { Engine, Logger } from '../engine/index.js';
 import { TokenBucket } from '../runtime/token-bucket.js';
 import { AccessPolicy } from './access.js';
 import { toTransportError } from './alert.transport.js';
@@ -35,7 +33,7 @@ export const somethingWentWrong = (updateId: number): string => renderFitted([li
 
 export function createServices(d: ServiceDeps): BotServices & { replyRaw(ctx: BotContext, text: string, o: ReplyOptions & { noteIfRefused: boolean }): void } {
   const { engine, logger: log, paced } = d;
-  const now = () => engine.ctx.clock.now();
+  const now = () => engine.now();
   const auditLimiter = new TokenBucket(now, d.auditLimit.burst, d.auditLimit.refillMs);
   const suppressed = new Map<string, number>();
 
@@ -84,7 +82,7 @@ export function createServices(d: ServiceDeps): BotServices & { replyRaw(ctx: Bo
       const dropped = suppressed.get(userId) ?? 0;
       suppressed.delete(userId);
       try {
-        await recordAccessDenied(engine.ctx, {
+        await engine.recordAccessDenied({
           userId,
           chatId: ctx.chat ? String(ctx.chat.id) : null,
           action,

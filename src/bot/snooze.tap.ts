@@ -7,7 +7,6 @@
  * (the access gate answers "Not allowed." and writes ACCESS_DENIED).
  */
 import type { Filter } from 'grammy';
-import { snoozeAlertTypes } from '../engine/alert-snooze.usecase.js';
 import { describeData, type ParsedCallback } from './callback-data.js';
 import { answerOnce, type BotContext, type BotServices } from './context.js';
 import { clean, line, renderFitted, toast } from './html.js';
@@ -15,8 +14,7 @@ import { clean, line, renderFitted, toast } from './html.js';
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
 
 export async function snoozeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {
-  const engineCtx = s.engine.ctx;
-  const m = await engineCtx.store.tx((tx) => tx.alertOutbox.snoozeOffer(p.id));
+  const m = await s.engine.alertSnoozeOffer(p.id);
   const chat = ctx.callbackQuery.message?.chat;
   const refusal = !m ? 'unknown alert message' : !chat || String(chat.id) !== m.chatId ? 'button does not belong to this chat' : m.severity === 'CRITICAL' ? 'CRITICAL alerts are never snoozed' : !m.snoozeTypes.length ? 'this message offered no snooze' : null;
   if (!m || refusal) {
@@ -24,7 +22,7 @@ export async function snoozeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallb
     return answerOnce(ctx, 'This button is not valid.', s.logger);
   }
   const actor = ctx.phoenix!.actor;
-  const r = await snoozeAlertTypes(engineCtx, m.snoozeTypes, actor, p.id);
+  const r = await s.engine.snoozeAlerts(m.snoozeTypes, actor, p.id);
   await answerOnce(ctx, toast(r.message), s.logger, !r.ok);
   if (r.ok) s.reply(ctx, renderFitted([line(clean(r.message))]));
 }

@@ -22,11 +22,8 @@
  *   Telegram refuses falls back to plain text instead of retrying forever.
  */
 import type { Message } from 'grammy/types';
-import type { Engine } from '../engine/engine.js';
-import type { CardRecord } from '../engine/domain.js';
-import type { Cancel, Clock, Logger } from '../engine/ports.js';
+import type { Cancel, CardRecord, Clock, Engine, Logger } from '../engine/index.js';
 import { systemClock } from '../runtime/system-clock.js';
-import { cardView, dirtyCards, markCardRendered } from '../engine/queries.usecase.js';
 import { cutText, SAFE_TEXT_LIMIT, visibleText } from './html.js';
 import type { PacedOptions, PacedSender } from './paced-sender.js';
 import { renderCard, type Rendered } from './render/card.js';
@@ -143,7 +140,7 @@ export class CardSyncer {
   async syncOnce(): Promise<number> {
     let cards: CardRecord[];
     try {
-      cards = await dirtyCards(this.engine.ctx, this.batch);
+      cards = await this.engine.cards.dirty(this.batch);
     } catch (e) {
       this.logger.error({ err: (e as Error).message }, 'card syncer: reading the outbox failed');
       return 0;
@@ -165,7 +162,7 @@ export class CardSyncer {
   }
 
   private async syncCard(cardId: string): Promise<boolean> {
-    const view = await cardView(this.engine.ctx, cardId);
+    const view = await this.engine.cards.view(cardId);
     if (!view) return false;
     const card = view.card;
     if (card.version <= card.renderedVersion) return false;
@@ -198,7 +195,7 @@ export class CardSyncer {
           else this.stats.unchanged++;
         }
       }
-      await markCardRendered(this.engine.ctx, card.id, card.version, messageId);
+      await this.engine.cards.markRendered(card.id, card.version, messageId);
       this.unrecorded.delete(card.id);
       this.backoff.delete(card.id);
       return true;

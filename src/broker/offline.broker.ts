@@ -3,7 +3,7 @@
  * database (intent submit, halt) while the service owns the real broker session.
  * It refuses every order, so nothing can be sent from a second process.
  */
-import { BrokerUnavailableError, type BrokerPort } from '../engine/broker.port.js';
+import { BrokerUnavailableError, type BrokerPort } from '../engine/index.js';
 
 const refuse = async (): Promise<never> => {
   throw new BrokerUnavailableError('this process does not own the broker session (the running service does)');

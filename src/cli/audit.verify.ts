@@ -7,8 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parsePointAnchor, pointText, shortHash, type Anchor, type AnchorFindings } from '../engine/audit.anchor.js';
-import { verifyAudit, type AnchorInput, type VerifyReport } from '../engine/audit.usecase.js';
+import { parsePointAnchor, pointText, shortHash, type Anchor, type AnchorFindings, type AnchorInput, type VerifyReport } from '../engine/index.js';
 import { readAnchorJournal } from '../runtime/anchor-journal.js';
 import type { CliContext } from './context.js';
 
@@ -70,12 +69,12 @@ const onlyTailUnanchored = (a: AnchorFindings | undefined) => !!a?.unanchored &&
 export async function auditVerify(ctx: CliContext, anchorArgs: readonly string[]): Promise<number> {
   const app = await ctx.app();
   let src = await loadAnchors(anchorArgs, app.anchors.file, ctx.cwd);
-  let report = await verifyAudit(app.store, src.input ? { anchors: src.input } : {});
+  let report = await app.engine.audit.verify(src.input ? { anchors: src.input } : {});
   if (onlyTailUnanchored(report.anchor)) {
     // A running service writes each commit's journal line a moment after the COMMIT.
     await new Promise((r) => setTimeout(r, JOURNAL_CATCH_UP_MS));
     src = await loadAnchors(anchorArgs, app.anchors.file, ctx.cwd);
-    report = await verifyAudit(app.store, src.input ? { anchors: src.input } : {});
+    report = await app.engine.audit.verify(src.input ? { anchors: src.input } : {});
   }
   const lines = renderVerify(report, src);
   for (const l of lines) (report.ok ? ctx.io.out : ctx.io.err)(l);

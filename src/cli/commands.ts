@@ -1,8 +1,6 @@
 /**
  * The CLI command table: one row per command drives dispatch and `phoenix help`.
  */
-import { exportAudit } from '../engine/audit.usecase.js';
-import { requestReconnect } from '../engine/reconnect.usecase.js';
 import { AnchorArgError, auditVerify } from './audit.verify.js';
 import type { CliContext } from './context.js';
 import { intentSubmit, readIntentSource } from './intent.submit.js';
@@ -75,7 +73,7 @@ export const COMMANDS: readonly CliCommand[] = [
       const since = sinceText === undefined ? undefined : Date.parse(sinceText);
       if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since must be an ISO time like 2026-11-23T14:00:00Z (got ${sinceText})`);
       let n = 0;
-      for await (const line of exportAudit((await ctx.app()).store, { ...(intentId ? { intentId } : {}), ...(since !== undefined ? { since } : {}) })) {
+      for await (const line of (await ctx.app()).engine.audit.export({ ...(intentId ? { intentId } : {}), ...(since !== undefined ? { since } : {}) })) {
         ctx.io.out(line);
         n++;
       }
@@ -137,7 +135,7 @@ export const COMMANDS: readonly CliCommand[] = [
     usage: 'phoenix reconnect',
     summary: 'ask the running service to try the broker again (after a human fixed IB Gateway)',
     async run(ctx) {
-      const r = await requestReconnect((await ctx.app()).engine.ctx, ctx.operator());
+      const r = await (await ctx.app()).engine.requestReconnect(ctx.operator());
       ctx.io.out(r.message);
       return r.ok ? 0 : 1;
     },

@@ -7,7 +7,7 @@ import { createApp, type App } from '../app.js';
 import { offlineBroker } from '../broker/offline.broker.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
 import { demoEnv } from '../demo/data-dir.js';
-import { SYSTEM_ACTOR, type Actor } from '../engine/domain.js';
+import { SYSTEM_ACTOR, type Actor } from '../engine/index.js';
 import { createLogger } from '../runtime/logger.js';
 import { cryptoRandom, systemClock } from '../runtime/system-clock.js';
 import { databaseTarget } from '../store/inspect.js';

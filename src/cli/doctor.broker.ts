@@ -3,7 +3,7 @@
  * account matches the mode.
  */
 import type { Env } from '../config/env.schema.js';
-import { usdAmount } from '../engine/people-time.js';
+import { usdAmount } from '../engine/index.js';
 import { fail, hostPort, needs, ok, warn, type CheckResult, type DoctorEnv } from './doctor.checks.js';
 
 export type TcpProbe = (host: string, port: number, timeoutMs: number) => Promise<{ ok: true } | { ok: false; code: string }>;

@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { checkEnv } from '../config/env.check.js';
 import type { Env } from '../config/env.schema.js';
 import { ConfigError, displayPath, loadConfig, mergedEnv } from '../config/load.js';
-import { ChainVerifier } from '../engine/beads.js';
+import { ChainVerifier } from '../engine/index.js';
 import { redactPostgresUrl } from '../store/db-path.js';
 import { databaseTarget, openReader, type DatabaseTarget, type SchemaFacts } from '../store/inspect.js';
 import { listMigrations } from '../store/migrate.js';

@@ -9,7 +9,7 @@
  */
 import type { AppConfig } from '../config/load.js';
 import type { ServiceFacts } from '../http/admin.schema.js';
-import { dayClockTime } from '../engine/people-time.js';
+import { dayClockTime } from '../engine/index.js';
 import { displayPath } from '../config/load.js';
 import { fail, ok, warn, type CheckResult, type DoctorEnv } from './doctor.checks.js';
 import { shownDatabase, type ServiceLookup } from './service-client.js';

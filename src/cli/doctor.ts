@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { SECRET_ENV } from '../config/env.schema.js';
 import { loadConfig } from '../config/load.js';
-import { silentLogger } from '../engine/ports.js';
+import { silentLogger } from '../engine/index.js';
 import { systemClock } from '../runtime/system-clock.js';
 import type { CliContext, CliIo } from './context.js';
 import { asServiceRuns, checkService } from './doctor.service.js';

@@ -12,7 +12,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { checkEnv } from '../config/env.check.js';
 import { displayPath, mergedEnv } from '../config/load.js';
-import { KV } from '../engine/kv.keys.js';
+import { KV } from '../engine/index.js';
 import { parseAdminStatus, type AdminStatus } from '../http/admin.schema.js';
 import { isPostgresUrl } from '../store/db-path.js';
 import { databaseName, databaseTarget, openReader, type DatabaseTarget } from '../store/inspect.js';

@@ -1,6 +1,5 @@
 /** Plain-text status for the terminal (the bot renders the same snapshot as HTML); times in the constitution's zone. */
-import { ago, clockTime, dateClockTime, usd } from '../engine/people-time.js';
-import type { StatusSnapshot } from '../engine/status.usecase.js';
+import { ago, clockTime, dateClockTime, usd, type StatusSnapshot } from '../engine/index.js';
 
 const when = (now: number, t: number | null, tz: string) => (t === null ? 'never' : `${clockTime(t, tz)} (${ago(now, t)})`);
 

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
-import { ALERT_TYPE_NAMES, isAlertType, levelRefusal, NOTIFICATION_MODES, type AlertLevels, type AlertType, type NotificationMode } from '../engine/alerts.table.js';
+import { ALERT_TYPE_NAMES, isAlertType, levelRefusal, NOTIFICATION_MODES, type AlertLevels, type AlertType, type NotificationMode } from '../engine/index.js';
 
 export const DEFAULT_ALERTS_CONFIG = 'config/alerts.yaml';
 

@@ -7,8 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { FIX_MARK } from '../engine/constitution.fields.js';
-import { constitutionSchema, type Constitution } from '../engine/constitution.js';
+import { constitutionSchema, FIX_MARK, type Constitution } from '../engine/index.js';
 import { didYouMean, excerpt, shown, type ConfigProblem } from './problems.js';
 
 export type ConstitutionCheck =

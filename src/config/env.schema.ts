@@ -4,7 +4,7 @@
  * the rules between variables are in env.rules.ts, checked in the same round.
  */
 import { z } from 'zod';
-import { parseRestartWindow, parseWeeklyLogin } from '../engine/gateway-day.js';
+import { parseRestartWindow, parseWeeklyLogin } from '../engine/index.js';
 import { addressEntryProblem } from '../http/client-address.js';
 import { isLoopbackBindHost } from '../runtime/loopback.js';
 import { envRuleProblems } from './env.rules.js';

@@ -5,11 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { canonicalJson } from '../engine/canonical.js';
-import { defaultConstitution, type Constitution } from '../engine/constitution.js';
-import { timeOrNull } from '../engine/constitution.fields.js';
-import type { AlertLevels } from '../engine/alerts.table.js';
-import { windowContains, windowLabel } from '../engine/gateway-day.js';
+import { canonicalJson, defaultConstitution, timeOrNull, windowContains, windowLabel, type AlertLevels, type Constitution } from '../engine/index.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { DEFAULT_ALERTS_CONFIG, loadAlertLevels } from './alerts.load.js';
 import { checkConstitution, type ConstitutionCheck } from './constitution.load.js';

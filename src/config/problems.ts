@@ -3,7 +3,7 @@
  * in plain words (with the value that was given, unless it is a secret), and the fix. The
  * loader, `npm start` and `phoenix doctor` all print these, so each says the same thing.
  */
-export { didYouMean } from '../engine/did-you-mean.js';
+export { didYouMean } from '../engine/index.js';
 
 export interface ConfigProblem {
   /** `TRADING_MODE`, or `constitution limits.dailyLossCapUsd (config/constitution.yaml line 6)` */

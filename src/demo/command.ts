@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { envSchema } from '../config/env.schema.js';
 import { readDotEnv } from '../config/load.js';
 import type { CliContext } from '../cli/context.js';
-import { clockTime } from '../engine/people-time.js';
+import { clockTime } from '../engine/index.js';
 import { DEMO_START } from './data-dir.js';
 import { adminStatus, authHeaders, networkReason, notRunning, reachDemoService, sleep, waitForKillToLapse, type DemoFetch, type DemoIo, type Target } from './demo-service.js';
 import { DEFAULT_BURST, SignalGenerator, type DemoSignal } from './signals.js';

@@ -6,7 +6,7 @@
  * GET /v1/admin/status (src/http/admin.route.ts), authenticated like intake.
  */
 import { displayPath } from '../config/load.js';
-import { clockTime } from '../engine/people-time.js';
+import { clockTime } from '../engine/index.js';
 import { parseAdminStatus, type AdminStatus } from '../http/admin.schema.js';
 import { DEMO_START } from './data-dir.js';
 

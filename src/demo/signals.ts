@@ -12,8 +12,7 @@
  * it can never reach a gate.
  */
 import { createHash } from 'node:crypto';
-import { seededRandom, type Random } from '../engine/ports.js';
-import { usdAmount } from '../engine/people-time.js';
+import { seededRandom, usdAmount, type Random } from '../engine/index.js';
 
 export type DemoKind = 'ok' | 'low-quality' | 'oversized' | 'stale' | 'malformed';
 

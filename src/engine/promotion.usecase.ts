@@ -24,7 +24,7 @@
  *      An expired card does nothing (EXPIRED bead, card marked expired).
  *
  * INV-PROMOTION-T2-1: `approveInTx` below is the only code in Phoenix that writes stage LIVE
- * (test/promotion/t2.test.ts scans the sources to prove it), and it does so only after the
+ * (test/engine/promotion.t2.test.ts scans the sources to prove it), and it does so only after the
  * token's compare-and-set consume succeeded in the same transaction.
  *
  * Entry points (the bot calls these with engine.ctx):

@@ -15,8 +15,7 @@
  * no secret: no token, no passphrase, no anchor URL.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
+import type { Engine, Logger } from '../engine/index.js';
 import { ADMIN_API, type ServiceFacts } from './admin.schema.js';
 import { healthAnswer } from './health.js';
 import type { TokenBucket } from '../runtime/token-bucket.js';
@@ -53,8 +52,8 @@ export function adminRoute(opts: AdminOptions, deps: AdminDeps): (req: IncomingM
         req.resume();
         return send(res, 405, { error: 'use GET /v1/admin/status' }, { allow: 'GET' });
       }
-      const now = engine.ctx.clock.now();
-      const broker = { ...engine.ctx.broker.health(), name: engine.ctx.broker.name };
+      const now = engine.now();
+      const broker = engine.brokerHealth();
       const health = healthAnswer({ now, readiness: deps.readiness, snapshot: await engine.health(), broker });
       return send(res, 200, { phoenix: ADMIN_API, at: now, service: opts.facts(), health: health.body, status: await engine.status() });
     }

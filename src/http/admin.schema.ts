@@ -4,7 +4,7 @@
  * program on the port that is not this Phoenix, or an older one, is told apart, not trusted).
  */
 import { z } from 'zod';
-import type { StatusSnapshot } from '../engine/status.usecase.js';
+import type { StatusSnapshot } from '../engine/index.js';
 
 /** version of the admin answer; the CLI refuses answers it does not know */
 export const ADMIN_API = 'phoenix-admin/1';

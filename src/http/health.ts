@@ -12,9 +12,7 @@
  * taking it out of rotation (or restarting it) would silence exactly that and fix nothing. The
  * status field says degraded, with the reason, so no one reads a DOWN broker as "ok".
  */
-import type { BrokerHealth } from '../engine/broker.port.js';
-import { heartbeatGap } from '../engine/heartbeat.js';
-import type { HealthSnapshot } from '../engine/status.usecase.js';
+import { heartbeatGap, type BrokerHealth, type HealthSnapshot } from '../engine/index.js';
 import type { ReadinessView } from './readiness.js';
 
 export type HealthStatus = 'starting' | 'stopping' | 'ok' | 'degraded';

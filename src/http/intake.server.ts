@@ -14,8 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
+import type { Engine, Logger } from '../engine/index.js';
 import { isLoopbackHostHeader } from '../runtime/loopback.js';
 import { adminRoute, type AdminOptions } from './admin.route.js';
 import { tokenMatches } from './bearer.js';
@@ -103,7 +102,7 @@ export async function startIntake(opts: IntakeOptions): Promise<IntakeServer> {
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET /healthz' }, { allow: 'GET' });
       const engine = opts.engine;
-      const answer = healthAnswer({ now: engine.ctx.clock.now(), readiness, snapshot: await engine.health(), broker: { ...engine.ctx.broker.health(), name: engine.ctx.broker.name } });
+      const answer = healthAnswer({ now: engine.now(), readiness, snapshot: await engine.health(), broker: engine.brokerHealth() });
       // With a token, a caller without it learns up/down only (a load balancer needs no more).
       if (opts.token && !tokenMatches(req.headers.authorization, opts.token)) {
         const m = minimalHealth(answer);

@@ -4,8 +4,7 @@
  * it, answer 400 (unreadable or invalid), 409 (signalId already seen) or 202 (accepted).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Engine } from '../engine/engine.js';
-import type { Logger } from '../engine/ports.js';
+import type { Engine, Logger } from '../engine/index.js';
 import { readBody, send } from './respond.js';
 
 export interface SubmitVia {

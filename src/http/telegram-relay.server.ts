@@ -16,7 +16,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import type { Clock, Logger } from '../engine/ports.js';
+import type { Clock, Logger } from '../engine/index.js';
 import { readBody, send } from './respond.js';
 
 export interface RelayInbox {

@@ -20,9 +20,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
-import type { Engine } from '../engine/engine.js';
-import type { IntakeResult } from '../engine/intake.usecase.js';
-import type { Logger } from '../engine/ports.js';
+import type { Engine, IntakeResult, Logger } from '../engine/index.js';
 import { mapAlert } from '../tradingview/map-alert.js';
 import type { TradingViewMapping } from '../tradingview/mapping.schema.js';
 import { clientAddress, listHas, toBlockList } from './client-address.js';

@@ -5,7 +5,7 @@
  * node-cron's own overlap handling is left off: the JobRunner's guard records skipped runs.
  */
 import nodeCron, { type ScheduledTask, type TaskContext, type TaskOptions } from 'node-cron';
-import type { Cancel, Clock, Random } from '../engine/ports.js';
+import type { Cancel, Clock, Random } from '../engine/index.js';
 import { ClockScheduler, cronExpression, type Schedule } from './scheduler.js';
 
 /** The part of node-cron used here (tests may pass a recorder). */

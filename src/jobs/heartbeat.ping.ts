@@ -3,7 +3,7 @@
  * (healthchecks.io style) so an outside service notices when the whole process is gone.
  * Short timeout; a failure is logged and never thrown: the ping must not hurt the heartbeat.
  */
-import type { Logger } from '../engine/ports.js';
+import type { Logger } from '../engine/index.js';
 
 export const PING_TIMEOUT_MS = 3_000;
 

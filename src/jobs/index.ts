@@ -7,8 +7,7 @@
  * Start-up order: the at-start runs go first, in table order (missed-heartbeat watch reports
  * the downtime before the first new beat; a reconciliation runs before the schedules start).
  */
-import type { EngineContext, ReconcileReason } from '../engine/context.js';
-import { silentLogger, type Cancel, type Logger } from '../engine/ports.js';
+import { silentLogger, type Cancel, type Engine, type Logger } from '../engine/index.js';
 import { jobTable } from './jobs.table.js';
 import { ReconcileCoordinator, type CoordinatorOptions } from './reconcile.trigger.js';
 import { JobRunner, type JobDef, type JobDeps, type JobStat, type RunRecord } from './runner.js';
@@ -20,14 +19,8 @@ export { jobTable } from './jobs.table.js';
 export { JobRunner, type JobDef, type JobDeps, type JobStat, type RunRecord } from './runner.js';
 export { ReconcileCoordinator } from './reconcile.trigger.js';
 
-/** What the jobs need from the engine facade (an `Engine` satisfies it). */
-export interface EngineHandle {
-  readonly ctx: EngineContext;
-  onReconcileNeeded(listener: (reason: ReconcileReason) => void): () => void;
-}
-
 export interface StartJobsOptions {
-  readonly engine: EngineHandle;
+  readonly engine: Engine;
   readonly scheduler: Scheduler;
   readonly logger?: Logger;
   /** HEARTBEAT_PING_URL */
@@ -58,14 +51,14 @@ export interface Jobs {
 }
 
 export async function startJobs(opts: StartJobsOptions): Promise<Jobs> {
-  const { ctx } = opts.engine;
-  const logger = (opts.logger ?? ctx.logger ?? silentLogger).child({ component: 'jobs' });
-  const all = opts.table ?? jobTable(ctx.constitution);
+  const { engine } = opts;
+  const logger = (opts.logger ?? engine.logger ?? silentLogger).child({ component: 'jobs' });
+  const all = opts.table ?? jobTable(engine.info.constitution);
   const table = opts.only ? all.filter((j) => opts.only?.includes(j.name)) : all;
-  const runner = new JobRunner(ctx, logger, opts.onRun);
-  const reconcile = new ReconcileCoordinator(ctx, logger, opts.reconcile);
+  const runner = new JobRunner(engine, logger, opts.onRun);
+  const reconcile = new ReconcileCoordinator(engine, logger, opts.reconcile);
   const deps: Omit<JobDeps, 'trigger'> = {
-    ctx,
+    engine,
     logger,
     reconcile,
     jobHealth: () => runner.health(),
@@ -74,9 +67,9 @@ export async function startJobs(opts: StartJobsOptions): Promise<Jobs> {
   };
   const cancels: Cancel[] = [];
   let stopped = false;
-  cancels.push(opts.engine.onReconcileNeeded((reason) => reconcile.request(reason)));
+  cancels.push(engine.onReconcileNeeded((reason) => reconcile.request(reason)));
   if (opts.runAtStart !== false) {
-    for (const job of table) if (job.atStart) await runner.fire(job, deps, 'start', ctx.clock.now());
+    for (const job of table) if (job.atStart) await runner.fire(job, deps, 'start', engine.now());
   }
   for (const job of table) {
     cancels.push(
@@ -94,7 +87,7 @@ export async function startJobs(opts: StartJobsOptions): Promise<Jobs> {
     async runNow(name) {
       const job = table.find((j) => j.name === name) ?? all.find((j) => j.name === name);
       if (!job) throw new Error(`unknown job ${name}; known: ${all.map((j) => j.name).join(', ')}`);
-      return runner.fire(job, deps, 'manual', ctx.clock.now());
+      return runner.fire(job, deps, 'manual', engine.now());
     },
     stats: () => runner.stats(),
     async idle() {

@@ -29,21 +29,12 @@
  * |                         |   (BROKER=ibkr)                  |   that outlasts the restart window → CRITICAL;
  * |                         |                                  |   held cards re-rendered at the window's edges
  */
-import type { Constitution } from '../engine/constitution.js';
-import { escalateDrifts } from '../engine/drift.usecase.js';
-import { runGatewayDay } from '../engine/gateway-day.usecase.js';
-import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS } from '../engine/heartbeat.js';
-import { checkMissedHeartbeat, runHeartbeat } from '../engine/heartbeat.usecase.js';
-import { lapseKillFlags } from '../engine/kill.usecase.js';
-import { honourReconnectRequest } from '../engine/reconnect.usecase.js';
-import { detectUnprotected } from '../engine/protection.usecase.js';
-import { dailyReset, flattenAtDeadline, flattenOverdue, isMarketHours } from '../engine/session-jobs.usecase.js';
-import { detectStalls, expireDue, retryWaitingSubmissions } from '../engine/sweepers.usecase.js';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS, type Constitution } from '../engine/index.js';
 import { pingDeadMansSwitch } from './heartbeat.ping.js';
 import type { JobDef, JobDeps } from './runner.js';
 import { dailyAt, every } from './scheduler.js';
 
-const marketHours = (d: JobDeps, now: number) => isMarketHours(now, d.ctx.constitution);
+const marketHours = (d: JobDeps, now: number) => d.engine.jobs.isMarketHours(now);
 
 export function jobTable(c: Constitution): readonly JobDef[] {
   const tz = c.session.timeZone;
@@ -52,8 +43,8 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       name: 'missed-heartbeat-watch',
       schedule: every(60_000),
       atStart: true,
-      async run({ ctx, trigger }) {
-        const r = await checkMissedHeartbeat(ctx, { startup: trigger === 'start' });
+      async run({ engine, trigger }) {
+        const r = await engine.jobs.checkMissedHeartbeat({ startup: trigger === 'start' });
         return { outcome: r.reported ? 'MISSED' : 'OK', detail: { gapSec: r.gapSec } };
       },
     },
@@ -71,8 +62,8 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       name: 'heartbeat',
       schedule: every(HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS),
       atStart: true,
-      async run({ ctx, jobHealth, pingUrl, fetch, logger }) {
-        const r = await runHeartbeat(ctx, { jobs: jobHealth().filter((j) => j.name !== 'heartbeat') });
+      async run({ engine, jobHealth, pingUrl, fetch, logger }) {
+        const r = await engine.jobs.heartbeat({ jobs: jobHealth().filter((j) => j.name !== 'heartbeat') });
         const pinged = r.status === 'OK' && pingUrl ? await pingDeadMansSwitch(pingUrl, fetch, logger) : undefined;
         return { outcome: r.status, detail: { reasons: r.reasons, ...(pinged !== undefined ? { pinged } : {}) } };
       },
@@ -90,15 +81,15 @@ export function jobTable(c: Constitution): readonly JobDef[] {
     {
       name: 'expiry',
       schedule: every(10_000),
-      async run({ ctx }) {
-        return { detail: await expireDue(ctx) };
+      async run({ engine }) {
+        return { detail: await engine.expireDue() };
       },
     },
     {
       name: 'stall-detector',
       schedule: every(10_000),
-      async run({ ctx }) {
-        const stalled = await detectStalls(ctx);
+      async run({ engine }) {
+        const stalled = await engine.detectStalls();
         return { outcome: stalled.length ? 'STALLED' : 'OK', detail: { stalled } };
       },
     },
@@ -107,39 +98,39 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       // (3 s grace so an OCA cancel after a target fill does not alarm + this 5 s tick)
       name: 'protection-watch',
       schedule: every(5_000),
-      async run({ ctx }) {
-        const raised = await detectUnprotected(ctx);
+      async run({ engine }) {
+        const raised = await engine.detectUnprotected();
         return { outcome: raised.length ? 'UNPROTECTED' : 'OK', detail: { raised } };
       },
     },
     {
       name: 'retry-waiting',
       schedule: every(10_000),
-      async run({ ctx }) {
-        const out = await retryWaitingSubmissions(ctx);
+      async run({ engine }) {
+        const out = await engine.retryWaiting();
         return { detail: { attempted: out.length, outcomes: out.map((o) => o.kind) } };
       },
     },
     {
       name: 'kill-flag-lapse',
       schedule: every(10_000),
-      async run({ ctx }) {
-        return { detail: { lapsed: await lapseKillFlags(ctx) } };
+      async run({ engine }) {
+        return { detail: { lapsed: await engine.lapseKillFlags() } };
       },
     },
     {
       name: 'drift-escalation',
       schedule: every(60_000),
-      async run({ ctx }) {
-        const escalated = await escalateDrifts(ctx);
+      async run({ engine }) {
+        const escalated = await engine.drift.escalate();
         return { outcome: escalated.length ? 'ESCALATED' : 'OK', detail: { escalated } };
       },
     },
     {
       name: 'broker-reconnect',
       schedule: every(5_000),
-      async run({ ctx }) {
-        const outcome = await honourReconnectRequest(ctx);
+      async run({ engine }) {
+        const outcome = await engine.jobs.honourReconnectRequest();
         return { outcome };
       },
     },
@@ -147,17 +138,17 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       name: 'gateway-day',
       schedule: every(60_000),
       atStart: true,
-      when: (d) => Boolean(d.ctx.gateway),
-      async run({ ctx }) {
-        const r = await runGatewayDay(ctx);
+      when: (d) => d.engine.jobs.watchesGatewayDay,
+      async run({ engine }) {
+        const r = await engine.jobs.gatewayDay();
         return { outcome: r.escalated ? 'ESCALATED' : r.reminded ? 'REMINDED' : 'OK', detail: { ...r } };
       },
     },
     {
       name: 'flatten-deadline',
       schedule: dailyAt(c.session.flattenAt, tz),
-      async run({ ctx }) {
-        const r = await flattenAtDeadline(ctx);
+      async run({ engine }) {
+        const r = await engine.jobs.flattenAtDeadline();
         return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
       },
     },
@@ -166,8 +157,8 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       name: 'flatten-deadline-watch',
       schedule: every(30_000),
       atStart: true,
-      async run({ ctx }) {
-        const r = await flattenOverdue(ctx);
+      async run({ engine }) {
+        const r = await engine.jobs.flattenOverdue();
         return { outcome: r.overdue.length ? (r.report && !r.report.ok ? 'PARTIAL' : 'FLATTENED') : 'OK', detail: { overdue: r.overdue, ...(r.report ? { pending: r.report.pending, failed: r.report.failed } : {}) } };
       },
     },
@@ -175,9 +166,9 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       name: 'daily-reset',
       schedule: dailyAt(c.session.open, tz),
       atStart: true,
-      async run({ ctx, trigger }) {
-        const r = await dailyReset(ctx, { onlyAfterOpen: trigger === 'start' });
-        if (r.ran) await pruneJobRuns(ctx);
+      async run({ engine, trigger }) {
+        const r = await engine.jobs.dailyReset({ onlyAfterOpen: trigger === 'start' });
+        if (r.ran) await pruneJobRuns(engine);
         return { outcome: r.ran ? 'OK' : 'SKIPPED', detail: { reason: r.reason, ...(r.summary ? { summary: r.summary } : {}) } };
       },
     },
@@ -187,7 +178,6 @@ export function jobTable(c: Constitution): readonly JobDef[] {
 /** JobRun rows are operational, not audit: keep three days. */
 export const JOB_RUN_RETENTION_MS = 3 * 86_400_000;
 
-async function pruneJobRuns(ctx: JobDeps['ctx']): Promise<number> {
-  const before = ctx.clock.now() - JOB_RUN_RETENTION_MS;
-  return ctx.store.tx((tx) => tx.jobs.prune(before));
+async function pruneJobRuns(engine: JobDeps['engine']): Promise<number> {
+  return engine.jobs.pruneRuns(engine.now() - JOB_RUN_RETENTION_MS);
 }

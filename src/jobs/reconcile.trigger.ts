@@ -8,9 +8,7 @@
  *   instead of being refused, runs one at a time.
  * The engine's `reconcileNow` enforces the spacing too, for callers that bypass this class.
  */
-import type { EngineContext } from '../engine/context.js';
-import type { Cancel, Logger } from '../engine/ports.js';
-import { nextReconcileAllowedAt, reconcileNow, type ReconcileResult, type ReconcileScope } from '../engine/reconcile.usecase.js';
+import type { Cancel, Engine, Logger, ReconcileResult, ReconcileScope } from '../engine/index.js';
 
 export interface CoordinatorOptions {
   /** wait after a triggering event before reconciling (coalesces bursts), default 2 s */
@@ -28,7 +26,7 @@ export class ReconcileCoordinator {
   last: ReconcileResult | null = null;
 
   constructor(
-    private readonly ctx: EngineContext,
+    private readonly engine: Engine,
     private readonly logger: Logger,
     opts: CoordinatorOptions = {},
   ) {
@@ -40,9 +38,9 @@ export class ReconcileCoordinator {
     if (this.stopped) return;
     this.pending.add(reason);
     if (this.timer) return;
-    const now = this.ctx.clock.now();
-    const at = Math.max(now + this.debounceMs, nextReconcileAllowedAt(this.ctx));
-    this.timer = this.ctx.clock.schedule(at - now, () => {
+    const now = this.engine.now();
+    const at = Math.max(now + this.debounceMs, this.engine.nextReconcileAllowedAt());
+    this.timer = this.engine.clock.schedule(at - now, () => {
       this.timer = null;
       const reasons = [...this.pending].join(', ');
       this.pending.clear();
@@ -64,14 +62,14 @@ export class ReconcileCoordinator {
 
   /** ms since the last run that actually ran (Infinity if none). */
   sinceLastRun(): number {
-    return this.last ? this.ctx.clock.now() - this.last.at : Infinity;
+    return this.last ? this.engine.now() - this.last.at : Infinity;
   }
 
   private async runNow(reason: string, scope: ReconcileScope): Promise<ReconcileResult> {
     for (let attempt = 0; ; attempt++) {
-      const wait = nextReconcileAllowedAt(this.ctx) - this.ctx.clock.now();
+      const wait = this.engine.nextReconcileAllowedAt() - this.engine.now();
       if (wait > 0 && !this.stopped) await this.sleep(wait);
-      const r = await reconcileNow(this.ctx, reason, { scope });
+      const r = await this.engine.reconcileNow(reason, { scope });
       if (r.ran) this.last = r;
       if (r.skipped !== 'RATE_LIMITED' || this.stopped || attempt >= 3) return r;
     }
@@ -84,7 +82,7 @@ export class ReconcileCoordinator {
         cancel();
         resolve();
       };
-      const cancel = this.ctx.clock.schedule(ms, done);
+      const cancel = this.engine.clock.schedule(ms, done);
       this.sleepers.add(done);
     });
   }

@@ -10,18 +10,15 @@
  *   database does not stop the jobs (the heartbeat must still be able to say so).
  * Time comes from the injected Clock.
  */
-import type { EngineContext } from '../engine/context.js';
-import type { JobHealth } from '../engine/heartbeat.js';
-import type { Logger } from '../engine/ports.js';
-import type { JobRunRecord } from '../engine/store.port.js';
+import type { Engine, JobHealth, JobRunRecord, Logger } from '../engine/index.js';
 import type { ReconcileCoordinator } from './reconcile.trigger.js';
 import type { Schedule } from './scheduler.js';
 
 export type RunTrigger = 'start' | 'schedule' | 'manual';
 
-/** What a job's run gets: the engine context and the job infrastructure. */
+/** What a job's run gets: the engine facade and the job infrastructure. */
 export interface JobDeps {
-  readonly ctx: EngineContext;
+  readonly engine: Engine;
   readonly logger: Logger;
   readonly reconcile: ReconcileCoordinator;
   /** the runner's view of every job (heartbeat: job lags) */
@@ -84,7 +81,7 @@ export class JobRunner {
   private readonly state = new Map<string, State>();
 
   constructor(
-    private readonly ctx: EngineContext,
+    private readonly engine: Engine,
     private readonly logger: Logger,
     /** every finished or skipped run (metrics: runs by outcome, lag, last success) */
     private readonly onRun?: (r: RunRecord) => void,
@@ -102,7 +99,7 @@ export class JobRunner {
   /** Run `job` for a tick due at `scheduledAt`, unless it is still running (then record the skip). */
   async fire(job: JobDef, deps: Omit<JobDeps, 'trigger'>, trigger: RunTrigger, scheduledAt: number): Promise<RunRecord | null> {
     const s = this.stateOf(job.name);
-    const now = this.ctx.clock.now();
+    const now = this.engine.now();
     const lagMs = Math.max(0, now - scheduledAt);
     const full: JobDeps = { ...deps, trigger };
     if (s.running) {
@@ -150,7 +147,7 @@ export class JobRunner {
       error = (e as Error).message;
       this.logger.error({ job: job.name, err: error }, 'job failed');
     }
-    const endedAt = this.ctx.clock.now();
+    const endedAt = this.engine.now();
     s.lastOutcome = outcome;
     s.lastError = error ?? null;
     await this.finish(id, endedAt, outcome, JSON.stringify({ trigger: deps.trigger, scheduledAt, lagMs, durationMs: endedAt - startedAt, ...(detail !== undefined ? { result: detail } : {}), ...(error ? { error } : {}) }));
@@ -161,12 +158,12 @@ export class JobRunner {
   }
 
   private id(): string {
-    return `job_${this.ctx.random.id(12)}`;
+    return `job_${this.engine.random.id(12)}`;
   }
 
   private async record(r: JobRunRecord): Promise<void> {
     try {
-      await this.ctx.store.tx((tx) => tx.jobs.insert(r));
+      await this.engine.jobs.recordRun(r);
     } catch (e) {
       this.logger.error({ job: r.job, err: (e as Error).message }, 'could not record the job run');
     }
@@ -174,7 +171,7 @@ export class JobRunner {
 
   private async finish(id: string, endedAt: number, outcome: string, detail: string): Promise<void> {
     try {
-      await this.ctx.store.tx((tx) => tx.jobs.finish(id, endedAt, outcome, detail.slice(0, 4000)));
+      await this.engine.jobs.finishRun(id, endedAt, outcome, detail.slice(0, 4000));
     } catch (e) {
       this.logger.error({ id, err: (e as Error).message }, 'could not record the end of a job run');
     }
@@ -182,12 +179,12 @@ export class JobRunner {
 
   /** Lags and running times, for the heartbeat. */
   health(): JobHealth[] {
-    const now = this.ctx.clock.now();
+    const now = this.engine.now();
     return [...this.state.entries()].map(([name, s]) => ({ name, lastLagMs: s.lastLagMs, runningForMs: s.runningSince === null ? null : now - s.runningSince }));
   }
 
   stats(): JobStat[] {
-    const now = this.ctx.clock.now();
+    const now = this.engine.now();
     return [...this.state.entries()].map(([name, s]) => ({
       name,
       lastLagMs: s.lastLagMs,

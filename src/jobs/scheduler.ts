@@ -13,9 +13,7 @@
  *             business: the calendar is in the constitution)
  * `fire(scheduledAt)` receives the due time so the runner can measure lag.
  */
-import { dayStartMs, addDays } from '../engine/session-jobs.usecase.js';
-import { localTime, toMinutes } from '../engine/session.calendar.js';
-import type { Cancel, Clock, Random } from '../engine/ports.js';
+import { addDays, dayStartMs, localTime, toMinutes, type Cancel, type Clock, type Random } from '../engine/index.js';
 
 export interface IntervalSchedule {
   readonly kind: 'interval';

@@ -20,9 +20,7 @@
  *   ALERT    RAISED → alerts_raised{type, severity}
  *   KILL_FLAG SET → kill_flags_set{kind}
  */
-import type { StoredBead } from '../engine/beads.js';
-import { HOLDING, IN_FLIGHT, type IntentState } from '../engine/lifecycle.fsm.js';
-import type { Store } from '../engine/store.port.js';
+import { HOLDING, IN_FLIGHT, type IntentState, type Store, type StoredBead } from '../engine/index.js';
 import type { PhoenixMetrics } from './metrics.js';
 
 /** a bead's `from` (a string off the wire) is in one of the lifecycle's state groups */

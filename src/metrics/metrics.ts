@@ -19,9 +19,7 @@
  * the database runs when Prometheus scrapes, never per intent.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Severity } from '../engine/alerts.table.js';
-import type { ConnectionState } from '../engine/broker.port.js';
-import type { Clock } from '../engine/ports.js';
+import type { Clock, ConnectionState, Severity } from '../engine/index.js';
 
 export const BROKER_STATES: readonly ConnectionState[] = ['DISCONNECTED', 'CONNECTING', 'READY', 'PAUSED', 'DOWN'];
 

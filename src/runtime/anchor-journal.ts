@@ -15,7 +15,7 @@
 import { createReadStream, existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AnchorJournalReader, parseAnchorLine, type Anchor, type ParsedJournal } from '../engine/audit.anchor.js';
+import { AnchorJournalReader, parseAnchorLine, type Anchor, type ParsedJournal } from '../engine/index.js';
 
 /** The journal file for this configuration, or null when anchoring to a file is off. */
 export function anchorFilePath(env: { readonly DATABASE_URL: string; readonly AUDIT_ANCHOR_FILE?: string | undefined }, dbFile: string, cwd = process.cwd()): string | null {

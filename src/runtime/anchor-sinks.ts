@@ -17,8 +17,7 @@
 import { appendFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { anchorLine, type AnchorLine, type CommittedBeads } from '../engine/audit.anchor.js';
-import type { Clock, Logger } from '../engine/ports.js';
+import { anchorLine, type AnchorLine, type Clock, type CommittedBeads, type Logger } from '../engine/index.js';
 
 /** Lines kept while a destination is failing; beyond this the oldest are dropped (and logged). */
 const MAX_QUEUED = 100_000;

@@ -15,11 +15,7 @@
  * - a journal that cannot be read (a directory, no permission) → WARNING AUDIT_ANCHOR_JOURNAL;
  *   Phoenix still starts (the anchor is evidence, not a gate), the appends log their failures.
  */
-import { anchorLine, shortHash, type Anchor } from '../engine/audit.anchor.js';
-import type { AlertDraft } from '../engine/alerts.table.js';
-import { EMPTY_HEAD } from '../engine/beads.js';
-import type { Clock, Logger } from '../engine/ports.js';
-import type { Store } from '../engine/store.port.js';
+import { anchorLine, EMPTY_HEAD, shortHash, type AlertDraft, type Anchor, type Clock, type Logger, type Store } from '../engine/index.js';
 import { JournalUnreadableError, readJournalTail, type JournalTail } from './anchor-journal.js';
 import type { AnchorPublisher } from './anchor-sinks.js';
 

@@ -11,7 +11,7 @@
  * this is the last line of defence for everything else.
  */
 import { pino, type Logger as Pino } from 'pino';
-import type { Logger } from '../engine/ports.js';
+import type { Logger } from '../engine/index.js';
 
 const secretFields = ['token', 'botToken', 'intakeToken', 'webhookSecret', 'secret', 'secret_token', 'authorization', 'passphrase', 'TELEGRAM_BOT_TOKEN', 'INTAKE_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'TRADINGVIEW_PASSPHRASE'];
 

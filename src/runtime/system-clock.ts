@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import type { Clock, Random } from '../engine/ports.js';
+import type { Clock, Random } from '../engine/index.js';
 
 /** Wall-clock time and real timers (production). Timers never keep the process alive. */
 export const systemClock: Clock = {

@@ -7,8 +7,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { StoredBead } from '../engine/beads.js';
-import type { KvKey } from '../engine/kv.keys.js';
+import type { KvKey, StoredBead } from '../engine/index.js';
 import { isPostgresUrl, redactPostgresUrl } from './db-path.js';
 import { listMigrations, pendingMigrations } from './migrate.js';
 import { beadFromRow, type Row } from './sqlite.rows.js';

@@ -1,11 +1,21 @@
 /**
  * Prisma rows ↔ domain records. Prisma model types never leave src/store.
  */
-import type { Instrument } from '../engine/broker.port.js';
-import type { CardRecord, IntentRecord, KillFlag, OrderRecord, TokenRecord, FillRecord, IntentPatch, IntentTransitionPatch } from '../engine/domain.js';
-import type { StoredBead } from '../engine/beads.js';
-import type { DriftRecord, StrategyRecord } from '../engine/store.port.js';
-import type { IntentInput } from '../engine/intent.schema.js';
+import type {
+  CardRecord,
+  DriftRecord,
+  FillRecord,
+  Instrument,
+  IntentInput,
+  IntentPatch,
+  IntentRecord,
+  IntentTransitionPatch,
+  KillFlag,
+  OrderRecord,
+  StoredBead,
+  StrategyRecord,
+  TokenRecord,
+} from '../engine/index.js';
 import type { Intent, ApprovalToken, BrokerOrder, Card, KillFlag as KillRow, Bead, Drift, Strategy, Fill } from './generated/client.js';
 
 const ms = (d: Date | null): number | null => (d ? d.getTime() : null);

@@ -5,8 +5,7 @@
  * PostgreSQL adapter numbers them), and `rowid` is SQLite's implicit one or PostgreSQL's
  * explicit Alert.rowid (insertion order = commit order under the desk's write lock).
  */
-import { isAlertType, type AlertPayload, type AlertType, type Severity } from '../engine/alerts.table.js';
-import type { AlertOutboxRepo, OutboxAlert, OutboxMessage } from '../engine/alert-outbox.port.js';
+import { isAlertType, type AlertOutboxRepo, type AlertPayload, type AlertType, type OutboxAlert, type OutboxMessage, type Severity } from '../engine/index.js';
 import { iso, type Row } from './sqlite.rows.js';
 
 /** How an adapter runs one statement on its transaction's connection. */

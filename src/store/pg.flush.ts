@@ -4,9 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { alertDef, groupKeyOf, type AlertDraft } from '../engine/alerts.table.js';
-import type { CommittedBeads } from '../engine/audit.anchor.js';
-import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
+import { alertDef, chainBeads, EMPTY_HEAD, groupKeyOf, type AlertDraft, type BeadDraft, type CommittedBeads, type StoredBead } from '../engine/index.js';
 import { pgText } from './pg.tx.js';
 import * as r from './sqlite.rows.js';
 

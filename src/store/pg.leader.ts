@@ -19,7 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { Clock, Logger } from '../engine/ports.js';
+import type { Clock, Logger } from '../engine/index.js';
 import { PROCESS_NAME, sessionName } from './pg.database.js';
 import { PG_LOCK } from './pg.migrate.js';
 import { LEASE_NAME, type PgStore } from './pg.store.js';

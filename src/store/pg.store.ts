@@ -20,10 +20,7 @@
  * Token consume and state transitions are single conditional UPDATEs, as on SQLite.
  */
 import type pg from 'pg';
-import type { AlertDraft } from '../engine/alerts.table.js';
-import type { CommittedBeads } from '../engine/audit.anchor.js';
-import type { BeadDraft } from '../engine/beads.js';
-import type { Store, Tx } from '../engine/store.port.js';
+import type { AlertDraft, BeadDraft, CommittedBeads, Store, Tx } from '../engine/index.js';
 import type { Db } from './database.js';
 import type { PgDb } from './pg.database.js';
 import { PG_LOCK } from './pg.migrate.js';

@@ -11,10 +11,7 @@
  * driver adapter each costs ~0.5–1 ms, through `pg` ~0.1 ms (bench/postgres.bench.ts).
  */
 import type pg from 'pg';
-import type { AlertDraft } from '../engine/alerts.table.js';
-import type { BeadDraft } from '../engine/beads.js';
-import { OPEN_STATES } from '../engine/domain.js';
-import { DuplicateOrderError, type Tx } from '../engine/store.port.js';
+import { DuplicateOrderError, OPEN_STATES, type AlertDraft, type BeadDraft, type Tx } from '../engine/index.js';
 import { outboxRepo } from './outbox.sql.js';
 import * as sb from './sim-book.rows.js';
 import { SIM_BOOK_ID } from './sim-book.rows.js';

@@ -3,7 +3,7 @@
  * (the card outbox: version / renderedVersion), drifts, strategies, job runs, the kv and the
  * simulated broker's book.
  */
-import type { Tx } from '../engine/store.port.js';
+import type { Tx } from '../engine/index.js';
 import type { Prisma } from './generated/client.js';
 import * as m from './mappers.js';
 import * as sb from './sim-book.rows.js';

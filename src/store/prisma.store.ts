@@ -4,10 +4,7 @@
  * so a crash anywhere leaves either all of a state change with its audit trail, or none.
  */
 import { randomBytes } from 'node:crypto';
-import type { CommittedBeads } from '../engine/audit.anchor.js';
-import { chainBeads, EMPTY_HEAD, type BeadDraft } from '../engine/beads.js';
-import { groupKeyOf, alertDef, type AlertDraft } from '../engine/alerts.table.js';
-import type { Store, Tx } from '../engine/store.port.js';
+import { alertDef, chainBeads, EMPTY_HEAD, groupKeyOf, type AlertDraft, type BeadDraft, type CommittedBeads, type Store, type Tx } from '../engine/index.js';
 import type { Db } from './database.js';
 import type { Prisma } from './generated/client.js';
 import * as m from './mappers.js';

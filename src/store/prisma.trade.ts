@@ -2,8 +2,7 @@
  * The trading records on Prisma (prisma.store.ts runs them in its transaction): intents,
  * approval tokens, broker orders, fills.
  */
-import { OPEN_STATES, type IntentState } from '../engine/domain.js';
-import { DuplicateOrderError, type Tx } from '../engine/store.port.js';
+import { DuplicateOrderError, OPEN_STATES, type IntentState, type Tx } from '../engine/index.js';
 import type { Prisma } from './generated/client.js';
 import * as m from './mappers.js';
 

@@ -3,8 +3,7 @@
  * SimPosition), shared by both store adapters. Dates are left to the adapter (ISO text for
  * better-sqlite3, Date for Prisma); everything else is the same column layout.
  */
-import type { BrokerFill, Instrument } from '../engine/broker.port.js';
-import type { SimOrderState, SimPositionState } from '../engine/store.port.js';
+import type { BrokerFill, Instrument, SimOrderState, SimPositionState } from '../engine/index.js';
 
 /** the one SimBook row */
 export const SIM_BOOK_ID = 'sim';

@@ -4,10 +4,20 @@
  * encoding so both adapters read and write the same file: DateTime as ISO-8601 text with a
  * `+00:00` offset, Boolean as 0/1.
  */
-import type { StoredBead } from '../engine/beads.js';
-import type { CardRecord, FillRecord, IntentRecord, KillFlag, OrderRecord, TokenRecord } from '../engine/domain.js';
-import type { IntentInput } from '../engine/intent.schema.js';
-import type { DriftRecord, PromotionDecisionRecord, PromotionRecord, StrategyRecord } from '../engine/store.port.js';
+import type {
+  CardRecord,
+  DriftRecord,
+  FillRecord,
+  IntentInput,
+  IntentRecord,
+  KillFlag,
+  OrderRecord,
+  PromotionDecisionRecord,
+  PromotionRecord,
+  StoredBead,
+  StrategyRecord,
+  TokenRecord,
+} from '../engine/index.js';
 
 export type Row = Record<string, unknown>;
 

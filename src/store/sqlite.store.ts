@@ -13,10 +13,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { alertDef, groupKeyOf, type AlertDraft } from '../engine/alerts.table.js';
-import type { CommittedBeads } from '../engine/audit.anchor.js';
-import { chainBeads, EMPTY_HEAD, type BeadDraft, type StoredBead } from '../engine/beads.js';
-import type { Store, Tx } from '../engine/store.port.js';
+import {
+  alertDef,
+  chainBeads,
+  EMPTY_HEAD,
+  groupKeyOf,
+  type AlertDraft,
+  type BeadDraft,
+  type CommittedBeads,
+  type Store,
+  type StoredBead,
+  type Tx,
+} from '../engine/index.js';
 import * as r from './sqlite.rows.js';
 import { sqliteRepos } from './sqlite.tx.js';
 

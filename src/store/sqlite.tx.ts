@@ -4,8 +4,7 @@
  * transaction by the store (`makeTx`), everything else is shared.
  */
 import type Database from 'better-sqlite3';
-import { OPEN_STATES } from '../engine/domain.js';
-import { DuplicateOrderError, type Tx } from '../engine/store.port.js';
+import { DuplicateOrderError, OPEN_STATES, type Tx } from '../engine/index.js';
 import { outboxRepo } from './outbox.sql.js';
 import * as sb from './sim-book.rows.js';
 import { SIM_BOOK_ID } from './sim-book.rows.js';

@@ -9,8 +9,7 @@
  * signalId and the engine answers it as a duplicate. Two different alerts differ at least in
  * `time` ({{timenow}}, to the second), so `time` is required.
  */
-import { canonicalJson, sha256Hex } from '../engine/canonical.js';
-import { TEMPLATE_FIELDS, type IntentInput, type TemplateField, type ValidationIssue } from '../engine/intent.schema.js';
+import { canonicalJson, sha256Hex, TEMPLATE_FIELDS, type IntentInput, type TemplateField, type ValidationIssue } from '../engine/index.js';
 import { alertSchema, type TradingViewAlert } from './alert.schema.js';
 import { expiryDay, frontContract, isoDay, localDayNumber, MONTH_CODES, QUARTERLY_MONTHS, yyyymm, type ContractMonth } from './front-month.js';
 import type { MappedInstrument, Offset, TradingViewMapping } from './mapping.schema.js';

@@ -4,7 +4,7 @@
  * Validated at start-up (src/config/tradingview.load.ts reports every problem with its line).
  */
 import { z } from 'zod';
-import { evidenceSchema, instrumentSchema } from '../engine/intent.schema.js';
+import { evidenceSchema, instrumentSchema } from '../engine/index.js';
 
 /** A default stop or target distance from the entry: in ticks, or in price points. */
 const offset = (what: string) =>

@@ -9,7 +9,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender, type AlertSenderOptions } from '../../src/alerts/sender.js';
 import { createGrammyAlertTransport, SNOOZE_BUTTON } from '../../src/bot/alert.transport.js';
 import { encodeCallback } from '../../src/bot/callback-data.js';
-import { snoozeAlertTypes } from '../../src/engine/alert-snooze.usecase.js';
 import { KV } from '../../src/engine/kv.keys.js';
 import type { AlertDraft, AlertLevels, AlertType } from '../../src/engine/alerts.table.js';
 import { flushMicrotasks } from '../support/fake-clock.js';
@@ -235,7 +234,7 @@ describe('issue 17: notification levels', () => {
     // the engine refuses a CRITICAL type whatever asks (a stale or crafted row), and audits it
     const alice = { id: '1001', name: '@alice', roles: ['viewer', 'approver'] as ('viewer' | 'approver')[], via: 'telegram' as const };
     for (const types of [['HALT'], ['ORDER_REJECTED', 'POSITION_STALLED'], ['INTENT_BLOCKED'], ['NOT_A_TYPE']]) {
-      const out = await snoozeAlertTypes(r.h.engine.ctx, types, alice, 'am_x');
+      const out = await r.h.engine.snoozeAlerts(types, alice, 'am_x');
       expect(out.ok, types.join()).toBe(false);
     }
     expect(await r.beads('ALERT_SNOOZE')).toEqual([]);

@@ -14,7 +14,6 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertSender } from '../../src/alerts/sender.js';
 import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
-import { dirtyCards } from '../../src/engine/queries.usecase.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { flushMicrotasks } from '../support/fake-clock.js';
 import { CHAT_ID } from '../support/harness.js';
@@ -150,7 +149,7 @@ describe('SAFE-4: /halt is the fast path', () => {
     const done = async () =>
       rig!.botMessages().filter((m) => buttonsOf(m).length === 2).length === symbols.length &&
       replyOf.every((is) => okSends().some((c) => is(String(c.payload.text)))) &&
-      (await dirtyCards(h.engine.ctx)).length === 0 &&
+      (await h.engine.cards.dirty()).length === 0 &&
       (await h.app.store.tx((tx) => tx.alerts.backlog())) === 0;
     await run(180_000, done);
     expect(await done()).toBe(true);

@@ -7,7 +7,6 @@ import { startBot, type RunningBot } from '../../src/bot/runner.js';
 import { parseCallback } from '../../src/bot/callback-data.js';
 import { startSandbox, type Sandbox, type SandboxMessage, type SandboxOptions, type SandboxUser } from '../../src/sandbox/server.js';
 import type { StoredBead } from '../../src/engine/beads.js';
-import { dirtyCards } from '../../src/engine/queries.usecase.js';
 import { CHAT_ID, makeHarness, type Harness } from '../support/harness.js';
 
 export const TOKEN = '123:phoenix-test';
@@ -67,7 +66,7 @@ export async function makeRig(
   sandbox.addChat({ id: CHAT, title: 'Phoenix desk' });
   const phoenix = createBot({
     engine: h.engine,
-    logger: h.engine.ctx.logger,
+    logger: h.engine.logger,
     config: { token: TOKEN, apiRoot: sandbox.apiRoot, chatId: CHAT_ID, approvers: ['1001', '1004'], admins: ['1002'], viewers: ['1003'] },
     // the countdown edits open cards as engine time passes: off unless a test is about it (countdown: true)
     options: { runbooksDir: 'runbooks', startRetryMs: { min: 50, max: 500 }, pollTimeoutSeconds: 10, countdown: false, ...(opts.flood ? { telegramClock: h.clock } : { pacing: false }), ...opts.bot },
@@ -109,7 +108,7 @@ export async function makeRig(
       const until = Date.now() + timeoutMs;
       for (;;) {
         await phoenix.syncer.idle();
-        if (!(await dirtyCards(h.engine.ctx)).length) return;
+        if (!(await h.engine.cards.dirty()).length) return;
         if (Date.now() > until) throw new Error('card outbox not drained');
         phoenix.syncer.kick();
         await new Promise((r) => setTimeout(r, 10));

@@ -10,7 +10,6 @@ import { createBot, type PhoenixBot } from '../../src/bot/bot.js';
 import { launchTelegram, SANDBOX_USERS, type TelegramHandle } from '../../src/bot/launch.js';
 import { startBot, type RunningBot } from '../../src/bot/runner.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { dirtyCards } from '../../src/engine/queries.usecase.js';
 import { CHAT_ID, makeHarness, testConfig, type Harness } from '../support/harness.js';
 import { buttonsOf, CHAT, PEOPLE, TOKEN } from './helpers.js';
 import { freePort } from '../support/ports.js';
@@ -25,7 +24,7 @@ async function setup(opts: { apiRoot: string; webhook?: { url: string; secret: s
   cleanups.push(() => h.close());
   const phoenix = createBot({
     engine: h.engine,
-    logger: h.engine.ctx.logger,
+    logger: h.engine.logger,
     config: { token: TOKEN, apiRoot: opts.apiRoot, chatId: CHAT_ID, approvers: ['1001'], admins: ['1002'], viewers: [], ...(opts.webhook ? { webhook: opts.webhook } : {}) },
     // the sandbox here has no flood limits: the bot's budget does not pace (order and 429s still apply)
     options: { startRetryMs: { min: 50, max: 200 }, pollTimeoutSeconds: 5, pacing: false, ...opts.bot },
@@ -132,7 +131,7 @@ describe('Telegram down at start', () => {
     expect(phoenix.syncer.stats.failures).toBeGreaterThan(0);
     expect(phoenix.syncer.stats.lastError).toMatch(/network|abort/i);
     expect(phoenix.syncer.stats.lastError).not.toContain(TOKEN); // no secret in errors
-    expect(await dirtyCards(h.engine.ctx)).toHaveLength(1); // not lost: still in the outbox
+    expect(await h.engine.cards.dirty()).toHaveLength(1); // not lost: still in the outbox
 
     const sandbox = await sandboxWith(port); // Telegram is back
     await running.ready;
@@ -156,7 +155,7 @@ describe('npm start wiring (launchTelegram)', () => {
   it('without TELEGRAM_BOT_TOKEN: starts the sandbox with console users approver 1001 / admin 1002 / stranger 666 and runs the real bot against it', async () => {
     const h: Harness = await makeHarness();
     cleanups.push(() => h.close());
-    handle = await launchTelegram({ config: testConfig({}), engine: h.engine, logger: h.engine.ctx.logger, sandboxPort: 0 });
+    handle = await launchTelegram({ config: testConfig({}), engine: h.engine, logger: h.engine.logger, sandboxPort: 0 });
     expect(handle.label).toBe('sandbox');
     const sandbox = handle.sandbox!;
     expect(handle.banner.join('\n')).toContain(sandbox.url);
@@ -182,7 +181,7 @@ describe('npm start wiring (launchTelegram)', () => {
     const h = await makeHarness();
     cleanups.push(() => h.close());
     const config = testConfig({ TELEGRAM_BOT_TOKEN: '123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAA', TELEGRAM_API_ROOT: sandbox.apiRoot, TELEGRAM_CHAT_ID: CHAT_ID, TELEGRAM_APPROVERS: '1001', TELEGRAM_ADMINS: '1002' });
-    handle = await launchTelegram({ config, engine: h.engine, logger: h.engine.ctx.logger });
+    handle = await launchTelegram({ config, engine: h.engine, logger: h.engine.logger });
     expect(handle.label).toBe('telegram');
     expect(handle.running.mode).toBe('polling');
     expect(handle.banner.join('\n')).not.toContain('AAAAAAAA');

@@ -23,7 +23,6 @@ import { createGrammyAlertTransport } from '../../src/bot/alert.transport.js';
 import { createBot, type BotConfig } from '../../src/bot/bot.js';
 import { startBot } from '../../src/bot/runner.js';
 import { SimBroker } from '../../src/broker/sim/index.js';
-import { runHeartbeat } from '../../src/engine/heartbeat.usecase.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
@@ -189,7 +188,7 @@ describe('SAFE-6: secrets never leak', () => {
     await step(8000);
     current = gone;
     await step(8000);
-    await runHeartbeat(engine.ctx); // HEARTBEAT bead: reads telegram.lastError
+    await engine.jobs.heartbeat(); // HEARTBEAT bead: reads telegram.lastError
     carol.send(CHAT, '/status'); // shows the outbox's last error in Telegram
     await sandbox.waitFor(() => sandbox.chat(CHAT).find((m) => m.from_bot && m.text.includes('Status')), { label: '/status while alerts fail' });
     const down = await service.app.store.tx((tx) => tx.kv.get('telegram.down'));

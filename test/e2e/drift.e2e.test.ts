@@ -68,7 +68,7 @@ async function makeRig(): Promise<Rig> {
   sandbox.addChat({ id: CHAT, title: 'Phoenix desk' });
   const phoenix = createBot({
     engine: h.engine,
-    logger: h.engine.ctx.logger,
+    logger: h.engine.logger,
     config: { token: TOKEN, apiRoot: sandbox.apiRoot, chatId: CHAT_ID, approvers: ['1001'], admins: ['1002'], viewers: ['1003'] },
     // the sandbox has no flood limits here: the bot's budget does not pace (order and 429s still apply)
     options: { runbooksDir: 'runbooks', startRetryMs: { min: 50, max: 500 }, pollTimeoutSeconds: 10, pacing: false },
@@ -77,10 +77,10 @@ async function makeRig(): Promise<Rig> {
   const running = await startBot(phoenix);
   cleanups.push(() => running.stop());
   await running.ready;
-  const sender = new AlertSender({ store: h.app.store, clock: h.clock, transport: createGrammyAlertTransport({ token: TOKEN, apiRoot: sandbox.apiRoot }), chatId: CHAT_ID, logger: h.engine.ctx.logger });
+  const sender = new AlertSender({ store: h.app.store, clock: h.clock, transport: createGrammyAlertTransport({ token: TOKEN, apiRoot: sandbox.apiRoot }), chatId: CHAT_ID, logger: h.engine.logger });
   await sender.start();
   cleanups.push(() => sender.stop());
-  const jobs = await startJobs({ engine: h.engine, scheduler: new ClockScheduler(h.clock, h.engine.ctx.random) });
+  const jobs = await startJobs({ engine: h.engine, scheduler: new ClockScheduler(h.clock, h.engine.random) });
   cleanups.push(() => jobs.stop());
   const users = Object.fromEntries(Object.entries(PEOPLE).map(([k, v]) => [k, sandbox.user(v)])) as Rig['users'];
   return { h, sandbox, phoenix, running, sender, jobs, users };

@@ -113,7 +113,7 @@ describe.skipIf(!hasChromium)(`the trader's phone: console at 390×844 (needs ${
 
   it('SPEC-12 phone: a drift message says it in words and carries at most three buttons, each label whole', async () => {
     rig.h.sim!.faults.spoofPosition(MES, 1); // the broker reports a position Phoenix does not have
-    await reconcileNow(rig.h.engine.ctx, 'phone test');
+    await rig.h.engine.reconcileNow('phone test');
     const [drift] = await rig.h.app.store.tx((tx) => tx.drifts.unresolved());
     await send('approver (1001)', `/drift ${drift!.id}`);
     const msg = messages().filter({ hasText: 'CRITICAL drift' }).last();

@@ -12,6 +12,7 @@ import { recoverFromBroker } from '../../src/engine/recovery.usecase.js';
 import { approveOne, expectState } from '../jobs/helpers.js';
 import { approver, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
 const harness = useHarness();
@@ -57,11 +58,11 @@ describe('INV-FLATTEN-EXIT-1: a closed position leaves nothing working at the br
     h.broker.onEvent((e) => received.push(e));
     h.sim!.simulatePrice('MES', 6007.5);
     await h.settle();
-    for (const e of received) if (e.kind === 'fill') await h.app.store.tx((tx) => applyFill(h!.engine.ctx, tx, e.fill));
+    for (const e of received) if (e.kind === 'fill') await h.app.store.tx((tx) => applyFill(internalsOf(h!.engine), tx, e.fill));
     await expectState(h, id, 'CLOSED');
     expect(await working(h, id)).toEqual(['TARGET']);
     // the next process starts: restart recovery
-    await recoverFromBroker(h.engine.ctx);
+    await h.engine.recoverFromBroker();
     expect(await working(h, id)).toEqual([]);
     h.sim!.simulatePrice('MES', 6016);
     const fills = (await h.broker.findByOrderRef(id)).fills;

@@ -16,6 +16,7 @@ import { recoverFromBroker } from '../../src/engine/recovery.usecase.js';
 import { admin, approver, cardOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
 const harness = useHarness();
@@ -60,8 +61,8 @@ describe('any number of flattens ends flat', () => {
     h.engine.detach();
     const received: BrokerEvent[] = [];
     const unsubscribe = h.broker.onEvent((e) => received.push(e));
-    const real = h.engine.ctx.broker;
-    const dying = { ...h.engine.ctx, broker: Object.assign(Object.create(real) as typeof real, { placeOrder: () => new Promise<never>(() => {}) }) };
+    const real = internalsOf(h.engine).broker;
+    const dying = { ...internalsOf(h.engine), broker: Object.assign(Object.create(real) as typeof real, { placeOrder: () => new Promise<never>(() => {}) }) };
     void flatten(dying, admin, 'flatten deadline 15:55');
     for (let i = 0; i < 5; i++) {
       await h.settle();
@@ -72,7 +73,7 @@ describe('any number of flattens ends flat', () => {
     const exit = (await h.app.store.tx((tx) => tx.orders.listByIntent(id))).find((o) => o.role === 'EXIT')!;
     expect(exit).toMatchObject({ status: 'PENDING', brokerOrderId: null });
     expect(await net(h, id)).toBe(1);
-    await recoverFromBroker(h.engine.ctx);
+    await h.engine.recoverFromBroker();
     await h.settle();
     expect(await net(h, id)).toBe(0);
     await expectState(h, id, 'CLOSED');

@@ -10,6 +10,7 @@ import { continueFlattens, flatten } from '../../src/engine/flatten.usecase.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
 import { admin, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
 const harness = useHarness();
@@ -40,15 +41,15 @@ describe('INV-FLATTEN-DEADLINE-1: a flatten during a broker outage', () => {
     h = await harness();
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
-    const real = h.engine.ctx.broker;
+    const real = internalsOf(h.engine).broker;
     const dying = Object.assign(Object.create(real) as typeof real, { cancel: () => new Promise<void>(() => {}) }); // the call never leaves
-    void flatten({ ...h.engine.ctx, broker: dying }, admin, 'flatten');
+    void flatten({ ...internalsOf(h.engine), broker: dying }, admin, 'flatten');
     await h.settle();
     const asked = (await beads(h, 'ORDER')).filter((b) => b.intentId === id && b.data.event === 'CANCEL_REQUESTED');
     expect(asked.length).toBeGreaterThan(0);
     expect((await h.broker.openOrders()).filter((o) => o.orderRef === id).map((o) => o.role).sort()).toEqual(['STOP', 'TARGET']);
     // the next process's broker session
-    await continueFlattens(h.engine.ctx);
+    await continueFlattens(internalsOf(h.engine));
     await h.settle();
     await expectState(h, id, 'CLOSED');
     const fills = (await h.broker.findByOrderRef(id)).fills;

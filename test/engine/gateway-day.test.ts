@@ -21,8 +21,6 @@ import { renderStatus } from '../../src/bot/render/lists.js';
 import { visibleText } from '../../src/bot/html.js';
 import { renderStatusText } from '../../src/cli/status.text.js';
 import { entryHold, inRestartWindow, loginReminderDue, parseRestartWindow, parseWeeklyLogin, type GatewayDay } from '../../src/engine/gateway-day.js';
-import { runGatewayDay } from '../../src/engine/gateway-day.usecase.js';
-import { cardView } from '../../src/engine/queries.usecase.js';
 import { approver, cardOf, intentOf, testConfig } from '../support/harness.js';
 import { makeIbEngine, until, type IbEngine } from '../support/ib-engine.js';
 import { alertsOfType } from './helpers.js';
@@ -42,7 +40,7 @@ afterEach(async () => {
   ib = undefined;
 });
 
-const cardText = async (e: IbEngine, intentId: string) => visibleText(renderCard((await cardView(e.h.engine.ctx, (await cardOf(e.h, intentId)).id))!).html);
+const cardText = async (e: IbEngine, intentId: string) => visibleText(renderCard((await e.h.engine.cards.view((await cardOf(e.h, intentId)).id))!).html);
 const severities = async (e: IbEngine) => (await e.h.app.db.alert.findMany({ orderBy: { createdAt: 'asc' } })).map((a) => `${a.type}:${a.severity}`);
 async function propose(e: IbEngine): Promise<string> {
   const r = await e.h.engine.submitIntent(e.h.intent());
@@ -91,11 +89,11 @@ describe('GATEWAY-2: a drop that outlasts the window, or one outside it, is CRIT
     await e.server.stop();
     await until(() => e.broker.health().state === 'DISCONNECTED' && /restart window/.test(e.broker.health().detail ?? ''), 'a failed reconnect inside the window', 3000);
     await e.h.settle();
-    expect(await runGatewayDay(e.h.engine.ctx)).toMatchObject({ escalated: null });
+    expect(await e.h.engine.jobs.gatewayDay()).toMatchObject({ escalated: null });
     expect(await severities(e)).toEqual(['GATEWAY_RESTART:INFO']);
     await e.h.clock.set(AFTER_WINDOW);
-    expect(await runGatewayDay(e.h.engine.ctx)).toMatchObject({ escalated: 'IBKR_DISCONNECTED' });
-    expect(await runGatewayDay(e.h.engine.ctx)).toMatchObject({ escalated: null });
+    expect(await e.h.engine.jobs.gatewayDay()).toMatchObject({ escalated: 'IBKR_DISCONNECTED' });
+    expect(await e.h.engine.jobs.gatewayDay()).toMatchObject({ escalated: null });
     expect(await severities(e)).toEqual(['GATEWAY_RESTART:INFO', 'IBKR_DISCONNECTED:CRITICAL']);
     expect((await alertsOfType(e.h, 'IBKR_DISCONNECTED'))[0]?.payload).toMatch(/IB Gateway not back after its daily restart window \(down since 23:50 EST\)/);
   });
@@ -179,7 +177,7 @@ describe('GATEWAY-5: the weekly login reminder', () => {
   it('GATEWAY-5: IB_WEEKLY_LOGIN=Sun 18:00, IB_LOGIN_REMINDER_MIN=60 → nothing at 16:59 ET, one WARNING at 17:00 ET naming the login time, not repeated, none after the login time', async () => {
     ib = await makeIbEngine({ clockStart: '2026-11-29T21:59:00Z', env: { IB_WEEKLY_LOGIN: 'Sun 18:00', IB_LOGIN_REMINDER_MIN: '60' } });
     const e = ib;
-    const run = () => runGatewayDay(e.h.engine.ctx);
+    const run = () => e.h.engine.jobs.gatewayDay();
     expect(await run()).toMatchObject({ reminded: false });
     await e.h.clock.advance(60_000);
     expect(await run()).toMatchObject({ reminded: true });

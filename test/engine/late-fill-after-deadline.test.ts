@@ -29,7 +29,7 @@ describe('INV-FLATTEN-DEADLINE-1: an entry that fills after the deadline flatten
     await expectState(h, id, 'SUBMITTED');
     await h.clock.set(nyWinter('2026-11-24', '15:55'));
     h.sim!.faults.fillNextCancel(1, 'after'); // the cancel is confirmed, then the fill on its way arrives
-    const report = await flattenAtDeadline(h.engine.ctx);
+    const report = await h.engine.jobs.flattenAtDeadline();
     expect(report.ran).toBe(true);
     await h.settle();
     await h.settle();

@@ -10,6 +10,7 @@ import { approver, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { beadCount, parsedBeads, propose } from './helpers.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 const STATES: IntentState[] = ['PROPOSED', 'APPROVED', 'SUBMITTED', 'FILLED', 'MANAGED', 'CLOSED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'STALLED'];
 
@@ -117,7 +118,7 @@ describe('position lifecycle', () => {
     const beads = await beadCount(h);
     const card = await h.app.db.card.findUniqueOrThrow({ where: { id: cardId } });
     for (const to of ['CLOSED', 'SUBMITTED', 'FILLED', 'MANAGED', 'EXPIRED', 'PROPOSED'] as const) {
-      await expect(h.app.store.tx((tx) => transition(h.engine.ctx, tx, intent, to, 'test'))).rejects.toBeInstanceOf(InvalidTransitionError);
+      await expect(h.app.store.tx((tx) => transition(internalsOf(h.engine), tx, intent, to, 'test'))).rejects.toBeInstanceOf(InvalidTransitionError);
     }
     const after = await intentOf(h, intentId);
     expect(after.state).toBe('PROPOSED');
@@ -133,7 +134,7 @@ describe('position lifecycle', () => {
     expect((await h.engine.decide(cardId, 'PASS', approver)).kind).toBe('passed');
     const beads = await beadCount(h);
     // stale copy still says PROPOSED; the row is CANCELLED → compare-and-set fails
-    await expect(h.app.store.tx((tx) => transition(h.engine.ctx, tx, stale, 'APPROVED', 'late approve'))).rejects.toBeInstanceOf(ConcurrentChangeError);
+    await expect(h.app.store.tx((tx) => transition(internalsOf(h.engine), tx, stale, 'APPROVED', 'late approve'))).rejects.toBeInstanceOf(ConcurrentChangeError);
     expect((await intentOf(h, intentId)).state).toBe('CANCELLED');
     expect(await beadCount(h)).toBe(beads);
   });
@@ -144,7 +145,7 @@ describe('position lifecycle', () => {
     const intent = await intentOf(h, intentId);
     const beads = await beadCount(h);
     const rows = await h.app.db.intent.findUniqueOrThrow({ where: { id: intentId } });
-    const err = await h.app.store.tx((tx) => transition(h.engine.ctx, tx, intent, 'CLOSED', 'forced close', { realizedPnlCents: 0 })).catch((e: unknown) => e);
+    const err = await h.app.store.tx((tx) => transition(internalsOf(h.engine), tx, intent, 'CLOSED', 'forced close', { realizedPnlCents: 0 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidTransitionError);
     expect((err as Error).message).toBe('invalid transition PROPOSED -> CLOSED');
     expect(await h.app.db.intent.findUniqueOrThrow({ where: { id: intentId } })).toEqual(rows);

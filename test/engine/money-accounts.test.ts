@@ -18,21 +18,21 @@ describe('MONEY-6: reconciliation adds up every managed account', () => {
     h = await harness();
     await approveOne(h); // Phoenix: +1 MES in DU0000001
     h.sim!.faults.foreignPosition('DU7777777', MES, -1);
-    const ok = await reconcileNow(h.engine.ctx, 'test', { scope: 'positions' });
+    const ok = await h.engine.reconcileNow('test', { scope: 'positions' });
     expect(ok.discrepancies).toEqual([]); // Phoenix +1 vs its account +1: a match; the −1 elsewhere is not subtracted
     expect(ok.message).toContain("Other accounts at this broker (not Phoenix's, not compared): DU7777777 MES -1");
     // the real hole: Phoenix's account is actually flat while another account holds +1 → drift, not a match
     h.sim!.faults.spoofPosition('MES', 0);
     h.sim!.faults.foreignPosition('DU7777777', MES, 1);
     await h.clock.advance(6_000);
-    const drift = await reconcileNow(h.engine.ctx, 'test', { scope: 'positions' });
+    const drift = await h.engine.reconcileNow('test', { scope: 'positions' });
     expect(drift.discrepancies.map((d) => `${d.type} ${d.severity}`)).toEqual(['POSITION_COUNT CRITICAL']);
   });
 
   it('MONEY-6: INV-ACCOUNT-SCOPE-1: a position only in another account raises no drift (so it cannot block a promotion)', async () => {
     h = await harness();
     h.sim!.faults.foreignPosition('DU7777777', MES, 3);
-    const r = await reconcileNow(h.engine.ctx, 'test');
+    const r = await h.engine.reconcileNow('test');
     expect(r.discrepancies).toEqual([]);
     expect(r.newDrifts).toEqual([]);
     expect(await h.app.store.tx((tx) => tx.drifts.unresolved())).toEqual([]);

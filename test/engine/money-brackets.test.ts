@@ -49,7 +49,7 @@ describe('MONEY-10: children follow the filled quantity; PreSubmitted is not pro
     await hh.clock.advance(4_000);
     expect(await hh.engine.detectUnprotected()).toEqual([id]);
     expect((await alerts(hh, 'POSITION_UNPROTECTED'))[0]?.data.summary).toBe('BUY 1 MES is OPEN WITHOUT A WORKING STOP: its stop is HELD at the broker. Re-protect or flatten it now.');
-    const rec = await reconcileNow(hh.engine.ctx, 'test');
+    const rec = await hh.engine.reconcileNow('test');
     expect(rec.discrepancies.some((x) => x.subject === `${id}:PROTECTION`)).toBe(true);
   });
 

@@ -59,7 +59,7 @@ describe('MONEY-2: after a reconnect, a partly filled then cancelled entry is bo
     expect(after).toMatchObject({ filledQty: 1 });
     expect(['FILLED', 'MANAGED']).toContain(after.state);
     // reconciliation: Phoenix 1, broker 1 → no position drift
-    const rec = await reconcileNow(h.engine.ctx, 'test', { scope: 'positions' });
+    const rec = await h.engine.reconcileNow('test', { scope: 'positions' });
     expect(rec.discrepancies).toEqual([]);
     // flatten closes exactly what the broker holds
     await h.engine.flatten(admin);

@@ -40,7 +40,7 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
     const id = await approveOne(h);
     await h.broker.cancel(await stopId(h, id));
     await h.settle();
-    const r = await reconcileNow(h.engine.ctx, 'test');
+    const r = await h.engine.reconcileNow('test');
     const found = r.discrepancies.find((d) => d.type === 'ORDER_STATUS' && JSON.stringify(d.local).includes('no working stop'));
     expect(found).toBeDefined();
     expect(found!.severity).toBe('CRITICAL');

@@ -5,8 +5,6 @@
  * submission even with a forged approval.
  */
 import { describe, expect, it } from 'vitest';
-import { decidePromotion } from '../../src/engine/promotion.decision.js';
-import { requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
@@ -83,9 +81,9 @@ describe('CV promotion bypass', () => {
     const first = await h.engine.submitIntent(h.intent({ strategy: 'orb', regime: 'trend' }));
     if (first.kind !== 'accepted') throw new Error('expected accepted');
     await runSessions(h, 'orb', 20, trendAndRange);
-    const req = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const req = await h.engine.promotions.request('orb', admin);
     if (req.kind !== 'requested') throw new Error(JSON.stringify(req));
-    expect((await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver)).kind).toBe('promoted');
+    expect((await h.engine.promotions.decide(req.cardId, 'APPROVE', approver)).kind).toBe('promoted');
 
     const old = await intentOf(h, first.intentId);
     const tok = await forgeToken(h, old.id, old.evidenceHash);
@@ -104,7 +102,7 @@ describe('CV promotion bypass', () => {
     const d = await h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
     expect(d.kind === 'approved' && d.submit.kind).toBe('waiting');
 
-    const dem = await demote(h.engine.ctx, 'live-one', admin, 'misbehaving');
+    const dem = await h.engine.promotions.demote('live-one', admin, 'misbehaving');
     expect(dem.ok && dem.changed).toBe(true);
     h.sim!.faults.reconnect();
     await h.settle();

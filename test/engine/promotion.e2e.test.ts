@@ -7,8 +7,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/engine/audit.usecase.js';
-import { decidePromotion } from '../../src/engine/promotion.decision.js';
-import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { adapterEnv, STORE_ADAPTERS, usePostgres } from '../support/postgres.js';
@@ -48,7 +46,7 @@ describe.each(STORE_ADAPTERS)('promotion end to end (%s store)', (adapter) => {
     expect(weekend.kind === 'accepted' && weekend.denials.map((d) => d.code)).toEqual(['SESSION_CLOSED']);
     await h.clock.set('2026-12-28T15:05:00Z'); // Monday 10:05 New York
 
-    const req = await requestPromotion(h.engine.ctx, 'mes-orb', admin);
+    const req = await h.engine.promotions.request('mes-orb', admin);
     expect(req.kind).toBe('requested');
     if (req.kind !== 'requested') return;
     const ev = req.bundle.evidence;
@@ -69,13 +67,13 @@ describe.each(STORE_ADAPTERS)('promotion end to end (%s store)', (adapter) => {
     expect(req.bundleHash).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     // the card the bot renders
-    const view = await promotionCardView(h.engine.ctx, req.cardId);
+    const view = await h.engine.promotions.cardView(req.cardId);
     expect(view?.card).toMatchObject({ kind: 'PROMOTION', subjectId: req.promotionId, status: 'OPEN', expiresAt: h.clock.now() + 5 * 60_000 });
     expect(view?.promotion.bundleHash).toBe(req.bundleHash);
     expect(view?.strategy.stage).toBe('SHADOW');
 
     await h.clock.advance(30_000);
-    const d = await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver);
+    const d = await h.engine.promotions.decide(req.cardId, 'APPROVE', approver);
     expect(d.kind).toBe('promoted');
     expect(await stageOf(h, 'mes-orb')).toBe('LIVE');
     const strat = await h.app.store.tx((tx) => tx.strategies.get('mes-orb'));
@@ -83,7 +81,7 @@ describe.each(STORE_ADAPTERS)('promotion end to end (%s store)', (adapter) => {
     // the whole ceremony is one query on the promotion id
     const story = (await beadsOfIntent(h, req.promotionId)).map((b) => `${b.type}:${String(b.data.event)}`);
     expect(story).toEqual(['PROMOTION:REQUESTED', 'CARD:CREATED', 'T2_TOKEN:ISSUED', 'T2_TOKEN:USED', 'PROMOTION:APPROVED', 'CARD:DECIDED']);
-    expect((await promotionCardView(h.engine.ctx, req.cardId))?.promotion.decision).toMatchObject({ event: 'APPROVED', by: approver.name });
+    expect((await h.engine.promotions.cardView(req.cardId))?.promotion.decision).toMatchObject({ event: 'APPROVED', by: approver.name });
 
     // LIVE now: the next intent is PROPOSED with a TRADE card, and an approval reaches the broker
     const next = await h.engine.submitIntent(h.intent({ strategy: 'mes-orb', regime: 'trend' }));

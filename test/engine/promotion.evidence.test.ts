@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConstitution } from '../../src/engine/constitution.js';
 import { halt } from '../../src/engine/kill.usecase.js';
-import { previewPromotion, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { evidenceMissing, promotionRequirements, sharpe, shadowRecord, type ShadowObservation } from '../../src/engine/shadow-record.js';
 import { admin, approver, type Harness } from '../support/harness.js';
@@ -24,7 +23,7 @@ describe('promotion evidence', () => {
     h = await harness();
     await register(h, 'orb');
     await runSessions(h, 'orb', 19, trendAndRange);
-    const r = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const r = await h.engine.promotions.request('orb', admin);
     expect(r.kind).toBe('refused');
     if (r.kind !== 'refused') return;
     expect(r.missing).toEqual([{ code: 'SESSIONS', message: 'sessions observed: 19 of 20 (1 more trading session needed)' }]);
@@ -39,7 +38,7 @@ describe('promotion evidence', () => {
 
     // one more session (the 20th trading day): complete → a card
     await runSessions(h, 'orb', 1, { regime: () => 'range' });
-    const ok = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const ok = await h.engine.promotions.request('orb', admin);
     expect(ok.kind).toBe('requested');
     expect(ok.kind === 'requested' && ok.bundle.evidence.sessionsObserved).toBe(20);
     expect(await cardsOfKind(h, 'PROMOTION')).toBe(1);
@@ -52,16 +51,16 @@ describe('promotion evidence', () => {
     await register(h, 'trend-volatile');
     await register(h, 'both');
     await runSessions(h, 'trend-only', 20, { regime: () => 'trend' });
-    const a = await requestPromotion(h.engine.ctx, 'trend-only', admin);
+    const a = await h.engine.promotions.request('trend-only', admin);
     expect(a.kind === 'refused' && a.missing).toEqual([
       { code: 'REGIMES', message: 'distinct regimes: 1 of 2 (seen: trend)' },
       { code: 'REGIME_MISSING', message: "regime 'range' not observed in shadow" },
     ]);
     await runSessions(h, 'trend-volatile', 20, { regime: (n) => (n % 2 ? 'volatile' : 'trend') });
-    const b = await requestPromotion(h.engine.ctx, 'trend-volatile', admin);
+    const b = await h.engine.promotions.request('trend-volatile', admin);
     expect(b.kind === 'refused' && b.missing).toEqual([{ code: 'REGIME_MISSING', message: "regime 'range' not observed in shadow" }]);
     await runSessions(h, 'both', 20, trendAndRange);
-    const c = await requestPromotion(h.engine.ctx, 'both', admin);
+    const c = await h.engine.promotions.request('both', admin);
     expect(c.kind).toBe('requested');
   });
 
@@ -71,14 +70,14 @@ describe('promotion evidence', () => {
     await runSessions(h, 'late', 5, trendAndRange);
     await register(h, 'late'); // → SHADOW now; the shadow period starts here
     await runSessions(h, 'late', 3, { regime: () => undefined });
-    const p = await previewPromotion(h.engine.ctx, 'late');
+    const p = await h.engine.promotions.preview('late');
     expect(p?.bundle?.evidence).toMatchObject({ intents: 3, sessionsObserved: 3, untaggedIntents: 3, distinctRegimes: 0 });
     expect(p?.missing.map((m) => m.code)).toEqual(['SESSIONS', 'TRADES', 'REGIMES', 'REGIME_MISSING', 'REGIME_MISSING']);
 
     // a weekend signal is recorded (a would-have-been kill) but is no session
     await h.clock.set('2026-12-05T15:00:00Z'); // Saturday
     await h.engine.submitIntent(h.intent({ strategy: 'late', regime: 'trend' }));
-    const w = await previewPromotion(h.engine.ctx, 'late');
+    const w = await h.engine.promotions.preview('late');
     expect(w?.bundle?.evidence).toMatchObject({ intents: 4, sessionsObserved: 3, wouldHaveBeenKills: { total: 1, byCode: { SESSION_CLOSED: 1 } } });
   });
 
@@ -86,13 +85,13 @@ describe('promotion evidence', () => {
     h = await harness();
     await register(h, 'partial');
     await runSessions(h, 'partial', 12, { regime: () => 'trend' });
-    await halt(h.engine.ctx, approver, 'news spike');
+    await h.engine.halt(approver, 'news spike');
     h.sim!.faults.spoofPosition(MES, 1);
-    const rec = await reconcileNow(h.engine.ctx, 'test');
+    const rec = await h.engine.reconcileNow('test');
     expect(rec.newDrifts).toHaveLength(1);
     const before = { cards: await h.app.db.card.count(), tokens: await h.app.db.approvalToken.count() };
 
-    const r = await requestPromotion(h.engine.ctx, 'partial', admin);
+    const r = await h.engine.promotions.request('partial', admin);
     expect(r.kind).toBe('refused');
     if (r.kind !== 'refused') return;
     expect(r.missing.map((m) => m.code)).toEqual(['SESSIONS', 'REGIMES', 'REGIME_MISSING', 'KILL_FLAG_ACTIVE', 'DRIFT_UNRESOLVED']);
@@ -112,7 +111,7 @@ describe('promotion evidence', () => {
 
   it('INV-PROMOTION-EVIDENCE-1: unregistered and LIVE strategies cannot be promoted (refused with the reason, audited)', async () => {
     h = await harness();
-    const r = await requestPromotion(h.engine.ctx, 'nobody', admin);
+    const r = await h.engine.promotions.request('nobody', admin);
     expect(r.kind === 'refused' && r.missing.map((m) => m.code)).toEqual(['NOT_REGISTERED']);
     const beads = await beadsOfType(h, 'PROMOTION');
     expect(beads.at(-1)?.data).toMatchObject({ strategy: 'nobody', from: 'UNREGISTERED', event: 'REFUSED' });

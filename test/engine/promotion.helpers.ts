@@ -4,7 +4,6 @@
  */
 import { expect } from 'vitest';
 import type { Actor } from '../../src/engine/domain.js';
-import { registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, type Harness } from '../support/harness.js';
 
 export const DAY = 24 * 60 * 60_000;
@@ -13,7 +12,7 @@ export const MES = { symbol: 'MES', secType: 'FUT' as const, exchange: 'CME', cu
 export type Parsed = { seq: number; type: string; intentId: string | null; ts: number; data: Record<string, unknown> };
 
 export async function register(h: Harness, name: string, who: Actor = admin): Promise<void> {
-  const r = await registerStrategy(h.engine.ctx, name, who);
+  const r = await h.engine.promotions.register(name, who);
   expect(r.ok).toBe(true);
 }
 

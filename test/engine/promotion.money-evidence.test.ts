@@ -13,7 +13,6 @@ import { visibleText } from '../../src/bot/html.js';
 import { renderPromotionCard } from '../../src/bot/render/promotion.js';
 import { loadConstitution } from '../../src/config/load.js';
 import { constitutionSchema } from '../../src/engine/constitution.js';
-import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import { admin, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { DAY, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
@@ -40,7 +39,7 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
     await register(h, 'night');
     await nightIntents(h, 'night', 20);
     await h.clock.set('2026-12-23T15:05:00Z'); // a Wednesday, 10:05 New York: the request itself is in session
-    const r = await requestPromotion(h.engine.ctx, 'night', admin);
+    const r = await h.engine.promotions.request('night', admin);
     expect(r.kind).toBe('refused');
     if (r.kind !== 'refused') return;
     expect(r.missing.map((m) => m.code)).toEqual(['SESSIONS', 'TRADES', 'REGIMES', 'REGIME_MISSING', 'REGIME_MISSING']);
@@ -67,12 +66,12 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
     // a refused intent on the same day is no trade
     const blocked = await h.engine.submitIntent(h.intent({ strategy: 'orb', regime: 'trend', evidence: { ...(h.intent().evidence as object), dvs: 0.1 } }));
     expect(blocked).toMatchObject({ kind: 'accepted', denials: [expect.objectContaining({ code: 'QUALITY' })] });
-    const short = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const short = await h.engine.promotions.request('orb', admin);
     expect(short.kind === 'refused' && short.missing).toEqual([{ code: 'TRADES', message: 'simulated trades: 20 of 21 (1 more needed; 1 of 21 shadow intents were blocked by a gate and are no trades)' }]);
     await h.clock.advance(60_000);
     const one = await h.engine.submitIntent(h.intent({ strategy: 'orb', regime: 'range' }));
     expect(one).toMatchObject({ kind: 'accepted', denials: [] });
-    const ok = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const ok = await h.engine.promotions.request('orb', admin);
     expect(ok.kind).toBe('requested');
     expect(ok.kind === 'requested' && ok.bundle.evidence.trades.simulated).toBe(21);
     expect(ok.kind === 'requested' && ok.bundle.requirements.minSimulatedTrades).toBe(21);
@@ -107,10 +106,10 @@ describe('MONEY-7: promotion on evidence made of refused intents', () => {
     for (let k = 0; k < 3; k++) {
       await h.engine.submitIntent(h.intent({ strategy: 'orb', regime: 'trend', evidence: { ...(h.intent().evidence as object), dvs: 0.1 } }));
     }
-    const req = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const req = await h.engine.promotions.request('orb', admin);
     expect(req.kind).toBe('requested');
     if (req.kind !== 'requested') return;
-    const view = await promotionCardView(h.engine.ctx, req.cardId);
+    const view = await h.engine.promotions.cardView(req.cardId);
     if (!view) throw new Error('no card view');
     const text = visibleText(renderPromotionCard({ ...view, blockedBy: [], timeZone: 'America/New_York' }).html);
     expect(text).toContain('Record: 23 shadow intents — 20 would have been proposed · 3 blocked by a gate (not evidence) · 20 simulated trades (min 10) ✅');

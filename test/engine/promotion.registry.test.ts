@@ -3,9 +3,7 @@
  * strategies keep today's behaviour (LIVE), demote returns a strategy to SHADOW at once.
  */
 import { describe, expect, it } from 'vitest';
-import { decidePromotion } from '../../src/engine/promotion.decision.js';
-import { previewPromotion, promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
-import { demote, getStrategy, listStrategies, registerStrategy } from '../../src/engine/strategy.usecase.js';
+import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
@@ -16,17 +14,17 @@ describe('strategy registry', () => {
 
   it('unregistered strategies are LIVE (today\'s behaviour); registerStrategy (admin only, idempotent) makes one SHADOW, withdraws its open cards and records a REGISTERED bead', async () => {
     h = await harness();
-    expect(await getStrategy(h.engine.ctx, 'fresh')).toEqual({ name: 'fresh', stage: 'LIVE', registered: false, since: null, changedBy: null });
+    expect(await h.engine.promotions.get('fresh')).toEqual({ name: 'fresh', stage: 'LIVE', registered: false, since: null, changedBy: null });
     const live = await h.engine.submitIntent(h.intent({ strategy: 'fresh' }));
     expect(live).toMatchObject({ state: 'PROPOSED', shadow: false });
     if (live.kind !== 'accepted') return;
 
-    const no = await registerStrategy(h.engine.ctx, 'fresh', approver);
+    const no = await h.engine.promotions.register('fresh', approver);
     expect(no).toEqual({ ok: false, message: 'Not allowed: admin role needed.' });
     expect((await beadsOfType(h, 'ACCESS_DENIED')).at(-1)?.data).toMatchObject({ userId: approver.id, action: 'register strategy fresh' });
     expect(await stageOf(h, 'fresh')).toBeNull();
 
-    const yes = await registerStrategy(h.engine.ctx, '  fresh  ', admin);
+    const yes = await h.engine.promotions.register('  fresh  ', admin);
     expect(yes).toMatchObject({ ok: true, changed: true, strategy: { name: 'fresh', stage: 'SHADOW', registered: true, since: h.clock.now(), changedBy: admin.name } });
     expect((await beadsOfType(h, 'PROMOTION')).at(-1)?.data).toMatchObject({ strategy: 'fresh', from: 'UNREGISTERED', to: 'SHADOW', event: 'REGISTERED', actor: { name: admin.name } });
     // its open card is withdrawn, and the next intent is shadow
@@ -34,58 +32,58 @@ describe('strategy registry', () => {
     expect((await cardOf(h, live.intentId)).status).toBe('CLOSED');
     expect(await h.engine.submitIntent(h.intent({ strategy: 'fresh' }))).toMatchObject({ state: 'CANCELLED', shadow: true });
 
-    const again = await registerStrategy(h.engine.ctx, 'fresh', admin);
+    const again = await h.engine.promotions.register('fresh', admin);
     expect(again).toMatchObject({ ok: true, changed: false });
-    expect((await registerStrategy(h.engine.ctx, '   ', admin)).ok).toBe(false);
-    expect((await registerStrategy(h.engine.ctx, 'x'.repeat(65), admin)).ok).toBe(false);
-    expect((await listStrategies(h.engine.ctx)).map((s) => `${s.name}:${s.stage}`)).toEqual(['fresh:SHADOW']);
+    expect((await h.engine.promotions.register('   ', admin)).ok).toBe(false);
+    expect((await h.engine.promotions.register('x'.repeat(65), admin)).ok).toBe(false);
+    expect((await h.engine.promotions.list()).map((s) => `${s.name}:${s.stage}`)).toEqual(['fresh:SHADOW']);
   });
 
   it('demote (admin, no ceremony): LIVE → SHADOW at once with a DEMOTED bead; the shadow period restarts, so the old evidence no longer counts; open trade cards are cancelled', async () => {
     h = await harness();
     await register(h, 'orb');
     await runSessions(h, 'orb', 20, trendAndRange);
-    const req = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const req = await h.engine.promotions.request('orb', admin);
     if (req.kind !== 'requested') throw new Error(JSON.stringify(req));
-    expect((await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver)).kind).toBe('promoted');
+    expect((await h.engine.promotions.decide(req.cardId, 'APPROVE', approver)).kind).toBe('promoted');
     const proposed = await h.engine.submitIntent(h.intent({ strategy: 'orb' }));
     expect(proposed).toMatchObject({ state: 'PROPOSED', shadow: false });
     if (proposed.kind !== 'accepted') return;
 
-    expect((await demote(h.engine.ctx, 'orb', approver)).ok).toBe(false); // admins only
+    expect((await h.engine.promotions.demote('orb', approver)).ok).toBe(false); // admins only
     expect(await stageOf(h, 'orb')).toBe('LIVE');
     await h.clock.advance(60_000);
-    const d = await demote(h.engine.ctx, 'orb', admin, 'drawdown too deep');
+    const d = await h.engine.promotions.demote('orb', admin, 'drawdown too deep');
     expect(d).toMatchObject({ ok: true, changed: true, strategy: { stage: 'SHADOW', since: h.clock.now(), changedBy: admin.name } });
     expect((await beadsOfType(h, 'PROMOTION')).at(-1)?.data).toMatchObject({ strategy: 'orb', from: 'LIVE', to: 'SHADOW', event: 'DEMOTED', reason: 'drawdown too deep', actor: { name: admin.name } });
     expect(await intentOf(h, proposed.intentId)).toMatchObject({ state: 'CANCELLED', stateReason: 'strategy orb demoted to SHADOW by bob' });
     expect(await h.engine.submitIntent(h.intent({ strategy: 'orb' }))).toMatchObject({ state: 'CANCELLED', shadow: true });
     // fresh shadow period: one intent, one session — promotion needs the evidence again
-    const p = await previewPromotion(h.engine.ctx, 'orb');
+    const p = await h.engine.promotions.preview('orb');
     expect(p?.bundle?.evidence.intents).toBe(1);
     expect(p?.missing.map((m) => m.code)).toContain('SESSIONS');
   });
 
   it('demote on an unregistered strategy registers it SHADOW; on a SHADOW one it keeps the period but withdraws a pending promotion card', async () => {
     h = await harness();
-    const d = await demote(h.engine.ctx, 'stranger-strat', admin);
+    const d = await h.engine.promotions.demote('stranger-strat', admin);
     expect(d).toMatchObject({ ok: true, changed: true, strategy: { stage: 'SHADOW' } });
     expect((await beadsOfType(h, 'PROMOTION')).at(-1)?.data).toMatchObject({ from: 'UNREGISTERED', to: 'SHADOW', event: 'DEMOTED' });
 
     await register(h, 'orb');
     await runSessions(h, 'orb', 20, trendAndRange);
-    const since = (await getStrategy(h.engine.ctx, 'orb'))?.since;
-    const req = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const since = (await h.engine.promotions.get('orb'))?.since;
+    const req = await h.engine.promotions.request('orb', admin);
     if (req.kind !== 'requested') throw new Error(JSON.stringify(req));
-    const w = await demote(h.engine.ctx, 'orb', admin);
+    const w = await h.engine.promotions.demote('orb', admin);
     expect(w).toMatchObject({ ok: true, changed: true });
-    expect((await getStrategy(h.engine.ctx, 'orb'))?.since).toBe(since);
-    const view = await promotionCardView(h.engine.ctx, req.cardId);
+    expect((await h.engine.promotions.get('orb'))?.since).toBe(since);
+    const view = await h.engine.promotions.cardView(req.cardId);
     expect(view?.card.status).toBe('CLOSED');
     expect(view?.promotion.decision).toMatchObject({ event: 'WITHDRAWN', by: admin.name });
-    expect((await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver)).kind).toBe('noop');
+    expect((await h.engine.promotions.decide(req.cardId, 'APPROVE', approver)).kind).toBe('noop');
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
     // and the evidence is still there: a new request works
-    expect((await requestPromotion(h.engine.ctx, 'orb', admin)).kind).toBe('requested');
+    expect((await h.engine.promotions.request('orb', admin)).kind).toBe('requested');
   });
 });

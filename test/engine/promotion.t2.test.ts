@@ -12,15 +12,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EngineContext } from '../../src/engine/context.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
-import { decidePromotion } from '../../src/engine/promotion.decision.js';
-import { promotionCardView, requestPromotion } from '../../src/engine/promotion.usecase.js';
 import type { Store } from '../../src/engine/store.port.js';
-import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
+import { demote } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, stranger, viewer, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { beadsOfIntent, beadsOfType, register, runSessions, stageOf, trendAndRange } from './promotion.helpers.js';
+import { engineWith } from '../support/engine-internals.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -35,7 +33,7 @@ function sources(dir: string): string[] {
 async function requested(h: Harness, name = 'orb') {
   await register(h, name);
   await runSessions(h, name, 20, trendAndRange);
-  const r = await requestPromotion(h.engine.ctx, name, admin);
+  const r = await h.engine.promotions.request(name, admin);
   if (r.kind !== 'requested') throw new Error(JSON.stringify(r));
   return r;
 }
@@ -87,7 +85,7 @@ describe('INV-PROMOTION-T2-1', () => {
   it('INV-PROMOTION-T2-1: APPROVE issues a PROMOTION token bound to the bundle hash and consumes it in the same transaction as the APPROVED bead and the flip', async () => {
     h = await harness();
     const req = await requested(h);
-    const d = await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver);
+    const d = await h.engine.promotions.decide(req.cardId, 'APPROVE', approver);
     expect(d.kind).toBe('promoted');
     if (d.kind !== 'promoted') return;
     const token = await h.app.store.tx((tx) => tx.tokens.get(d.tokenId));
@@ -108,14 +106,14 @@ describe('INV-PROMOTION-T2-1', () => {
     const req = await requested(h);
     const real = h.app.store;
     const losing: Store = { tx: (fn) => real.tx((tx) => fn({ ...tx, tokens: { ...tx.tokens, consume: async () => false } })), close: () => real.close() };
-    const ctx: EngineContext = { ...h.engine.ctx, store: losing };
+    const racing = engineWith(h.engine, { store: losing });
     const beadsBefore = await h.app.db.bead.count();
-    await expect(decidePromotion(ctx, req.cardId, 'APPROVE', approver)).rejects.toBeInstanceOf(ConcurrentChangeError);
+    await expect(racing.promotions.decide(req.cardId, 'APPROVE', approver)).rejects.toBeInstanceOf(ConcurrentChangeError);
     expect(await h.app.db.approvalToken.count()).toBe(0);
     expect(await h.app.db.bead.count()).toBe(beadsBefore);
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
-    expect((await promotionCardView(h.engine.ctx, req.cardId))?.card.status).toBe('OPEN');
-    expect((await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver)).kind).toBe('promoted');
+    expect((await h.engine.promotions.cardView(req.cardId))?.card.status).toBe('OPEN');
+    expect((await h.engine.promotions.decide(req.cardId, 'APPROVE', approver)).kind).toBe('promoted');
   });
 
   it('INV-PROMOTION-T2-1: no other entry point sets LIVE — request, PASS, replayed and foreign taps, an expired card, register and demote all leave the strategy SHADOW', async () => {
@@ -124,45 +122,45 @@ describe('INV-PROMOTION-T2-1', () => {
     expect(await stageOf(h, 'orb')).toBe('SHADOW'); // requesting is not approving
     // viewers and strangers: refused and audited
     for (const who of [viewer, stranger]) {
-      const r = await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', who);
+      const r = await h.engine.promotions.decide(req.cardId, 'APPROVE', who);
       expect(r).toEqual({ kind: 'refused', message: 'Only approvers and admins can decide promotion cards.' });
     }
     const denied = (await beadsOfType(h, 'ACCESS_DENIED')).filter((b) => b.intentId === req.promotionId);
     expect(denied.map((b) => b.data.userId)).toEqual([viewer.id, stranger.id]);
     // non-admins cannot request at all
-    expect((await requestPromotion(h.engine.ctx, 'orb', approver)).kind).toBe('denied');
+    expect((await h.engine.promotions.request('orb', approver)).kind).toBe('denied');
     // a second request while the card is open is refused
-    const dup = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const dup = await h.engine.promotions.request('orb', admin);
     expect(dup.kind === 'refused' && dup.missing.map((m) => m.code)).toEqual(['PROMOTION_PENDING']);
     // unknown / forged card ids, and a TRADE card id
-    expect((await decidePromotion(h.engine.ctx, 'nope', 'APPROVE', approver)).kind).toBe('refused');
+    expect((await h.engine.promotions.decide('nope', 'APPROVE', approver)).kind).toBe('refused');
     // registering again changes nothing
-    const again = await registerStrategy(h.engine.ctx, 'orb', admin);
+    const again = await h.engine.promotions.register('orb', admin);
     expect(again.ok && again.changed).toBe(false);
     // PASS closes the card; a later APPROVE tap is a no-op
-    expect((await decidePromotion(h.engine.ctx, req.cardId, 'PASS', approver)).kind).toBe('passed');
-    const late = await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', admin);
+    expect((await h.engine.promotions.decide(req.cardId, 'PASS', approver)).kind).toBe('passed');
+    const late = await h.engine.promotions.decide(req.cardId, 'APPROVE', admin);
     expect(late.kind).toBe('noop');
     expect(late.kind === 'noop' && late.message).toMatch(/Already passed by alice/);
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
     expect(await h.app.db.approvalToken.count()).toBe(0);
 
     // an expired card does nothing (tapped after 5 min)
-    const req2 = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const req2 = await h.engine.promotions.request('orb', admin);
     if (req2.kind !== 'requested') throw new Error(JSON.stringify(req2));
     await h.clock.advance(5 * 60_000);
-    const exp = await decidePromotion(h.engine.ctx, req2.cardId, 'APPROVE', approver);
+    const exp = await h.engine.promotions.decide(req2.cardId, 'APPROVE', approver);
     expect(exp).toEqual({ kind: 'expired', message: 'This promotion card expired; nothing was done.' });
-    expect((await decidePromotion(h.engine.ctx, req2.cardId, 'APPROVE', approver)).kind).toBe('noop');
+    expect((await h.engine.promotions.decide(req2.cardId, 'APPROVE', approver)).kind).toBe('noop');
     // … also when the sweeper expired it first
     await h.clock.advance(60_000);
-    const req3 = await requestPromotion(h.engine.ctx, 'orb', admin);
+    const req3 = await h.engine.promotions.request('orb', admin);
     if (req3.kind !== 'requested') throw new Error(JSON.stringify(req3));
     await h.clock.advance(5 * 60_000 + 1);
     await h.engine.expireDue();
-    expect((await decidePromotion(h.engine.ctx, req3.cardId, 'APPROVE', approver)).kind).toBe('noop');
+    expect((await h.engine.promotions.decide(req3.cardId, 'APPROVE', approver)).kind).toBe('noop');
     // demote is the other direction only
-    await demote(h.engine.ctx, 'orb', admin);
+    await h.engine.promotions.demote('orb', admin);
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
     expect(await h.app.db.approvalToken.count()).toBe(0);
     expect((await beadsOfType(h, 'PROMOTION')).some((b) => b.data.event === 'APPROVED' || b.data.to === 'LIVE' && b.data.event !== 'REQUESTED' && b.data.event !== 'REFUSED')).toBe(false);
@@ -175,7 +173,7 @@ describe('INV-PROMOTION-T2-1', () => {
     const stored = (await h.app.store.tx((tx) => tx.promotions.get(req.promotionId)))!;
     const tampered = { ...stored, bundle: { ...stored.bundle, evidence: { ...stored.bundle.evidence, sessionsObserved: 99 } } };
     await h.app.store.tx((tx) => tx.promotions.save(tampered, h!.clock.now()));
-    const d = await decidePromotion(h.engine.ctx, req.cardId, 'APPROVE', approver);
+    const d = await h.engine.promotions.decide(req.cardId, 'APPROVE', approver);
     expect(d.kind === 'blocked' && d.missing.map((m) => m.code)).toEqual(['BUNDLE_CHANGED']);
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
 
@@ -186,6 +184,6 @@ describe('INV-PROMOTION-T2-1', () => {
     expect(r).toEqual({ kind: 'refused', reason: 'token was not issued for a trade' });
     // and a TRADE card is not a promotion card
     const tradeCard = await h.app.store.tx((tx) => tx.cards.bySubject(live.intentId, 'TRADE'));
-    expect(await decidePromotion(h.engine.ctx, tradeCard!.id, 'APPROVE', approver)).toEqual({ kind: 'refused', message: 'Unknown or invalid card.' });
+    expect(await h.engine.promotions.decide(tradeCard!.id, 'APPROVE', approver)).toEqual({ kind: 'refused', message: 'Unknown or invalid card.' });
   });
 });

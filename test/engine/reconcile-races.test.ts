@@ -16,6 +16,7 @@ import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { alerts, approveOne, beads, expectState } from '../jobs/helpers.js';
+import { internalsOf } from '../../src/engine/testing.js';
 
 let h: Harness | undefined;
 const harness = useHarness();
@@ -34,7 +35,7 @@ describe('reconciliation while the broker moves', () => {
     expect(received.some((e) => e.kind === 'fill')).toBe(true);
     let applied = 0;
     const ctx = {
-      ...h.engine.ctx,
+      ...internalsOf(h.engine),
       brokerEventsApplied: async () => {
         for (const e of received.splice(0)) (await h!.engine.onBrokerEvent(e), applied++);
       },
@@ -51,7 +52,7 @@ describe('reconciliation while the broker moves', () => {
     const id = await approveOne(h);
     await expectState(h, id, 'MANAGED');
     h.sim!.faults.spoofPosition('MES', 2);
-    const r = await reconcileNow(h.engine.ctx, 'position watch (test)', { scope: 'positions' });
+    const r = await h.engine.reconcileNow('position watch (test)', { scope: 'positions' });
     expect(r.newDrifts).toHaveLength(1);
   });
 
@@ -61,7 +62,7 @@ describe('reconciliation while the broker moves', () => {
     await expectState(h, id, 'MANAGED');
     h.sim!.faults.spoofPosition('MES', 3);
     let calls = 0;
-    const broker = h.engine.ctx.broker;
+    const broker = internalsOf(h.engine).broker;
     const moving = Object.assign(Object.create(broker) as typeof broker, {
       positions: async () => {
         calls++;
@@ -70,11 +71,11 @@ describe('reconciliation while the broker moves', () => {
         return calls === 3 ? real.map((p) => ({ ...p, quantity: p.quantity + 1 })) : real;
       },
     });
-    const r = await reconcileNow({ ...h.engine.ctx, broker: moving }, 'position watch (test)', { scope: 'positions' });
+    const r = await reconcileNow({ ...internalsOf(h.engine), broker: moving }, 'position watch (test)', { scope: 'positions' });
     expect(calls).toBe(3);
     expect(r.newDrifts).toEqual([]);
     await h.clock.advance(6_000);
-    expect((await reconcileNow(h.engine.ctx, 'position watch (test)', { scope: 'positions' })).newDrifts).toHaveLength(1);
+    expect((await h.engine.reconcileNow('position watch (test)', { scope: 'positions' })).newDrifts).toHaveLength(1);
   });
 
   it('INV-RECONCILE-ALERT-1: a mismatch that went away and came back is alerted again, on the same unresolved drift; one that persists is not', async () => {
@@ -83,7 +84,7 @@ describe('reconciliation while the broker moves', () => {
     await expectState(h, id, 'MANAGED');
     const look = async () => {
       await h!.clock.advance(6_000); // past the 5 s spacing
-      return reconcileNow(h!.engine.ctx, 'position watch (test)', { scope: 'positions' });
+      return h!.engine.reconcileNow('position watch (test)', { scope: 'positions' });
     };
     h.sim!.faults.spoofPosition('MES', 3);
     expect((await look()).newDrifts).toHaveLength(1);

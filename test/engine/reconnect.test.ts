@@ -10,11 +10,11 @@ describe('broker reconnect on human request (RB-001)', () => {
   it('a request from an admin is honoured once: the broker connects, a second pass does nothing', async () => {
     h = await harness({ connect: false });
     expect(h.broker.health().state).not.toBe('READY');
-    expect((await requestReconnect(h.engine.ctx, approver)).ok).toBe(false);
-    expect((await requestReconnect(h.engine.ctx, admin)).ok).toBe(true);
-    expect(await honourReconnectRequest(h.engine.ctx)).toBe('CONNECTED');
+    expect((await h.engine.requestReconnect(approver)).ok).toBe(false);
+    expect((await h.engine.requestReconnect(admin)).ok).toBe(true);
+    expect(await h.engine.jobs.honourReconnectRequest()).toBe('CONNECTED');
     expect(h.broker.health().state).toBe('READY');
-    expect(await honourReconnectRequest(h.engine.ctx)).toBe('NONE');
+    expect(await h.engine.jobs.honourReconnectRequest()).toBe('NONE');
     const beads = await h.app.store.tx((tx) => tx.beads.page(0, 100));
     expect(beads.some((b) => b.type === 'IBKR_SESSION' && b.payload.includes('RECONNECT_REQUESTED'))).toBe(true);
   });
@@ -22,8 +22,8 @@ describe('broker reconnect on human request (RB-001)', () => {
   it('a failed reconnect on request escalates again (bead + IBKR_ESCALATION alert) and changes nothing else', async () => {
     h = await harness({ connect: false });
     h.sim!.faults.failConnects(1);
-    await requestReconnect(h.engine.ctx, system);
-    expect(await honourReconnectRequest(h.engine.ctx)).toBe('FAILED');
+    await h.engine.requestReconnect(system);
+    expect(await h.engine.jobs.honourReconnectRequest()).toBe('FAILED');
     const alerts = await h.app.db.alert.findMany({ where: { type: 'IBKR_ESCALATION' } });
     expect(alerts).toHaveLength(1);
     expect(h.broker.health().state).not.toBe('READY');

@@ -5,7 +5,6 @@
  * heartbeat. Real HTTP against the intake server, the harness engine and SimBroker, FakeClock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runHeartbeat } from '../../src/engine/heartbeat.usecase.js';
 import { silentLogger } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
@@ -17,8 +16,8 @@ type Health = { status: string; ready: boolean; reasons: string[]; parts: Record
 
 /** What the jobs do at start-up: a reconciliation (market hours), then a heartbeat. */
 async function beat(h: Harness): Promise<void> {
-  await reconcileNow(h.engine.ctx, 'test');
-  await runHeartbeat(h.engine.ctx, { jobs: [] });
+  await h.engine.reconcileNow('test');
+  await h.engine.jobs.heartbeat({ jobs: [] });
 }
 
 async function health(srv: IntakeServer): Promise<{ code: number; body: Health }> {
@@ -75,7 +74,7 @@ describe('SAFE-14: /healthz is readiness and never reads a DOWN broker as ok', (
     expect(r.body.broker).toBe('DISCONNECTED');
     expect(r.body.reasons[0]).toMatch(/^broker sim DISCONNECTED: Connectivity between IB and Trader Workstation has been lost\. \(entries wait until it is READY\)$/);
     // the heartbeat that follows says DEGRADED too, and /healthz says so
-    await runHeartbeat(h.engine.ctx, { jobs: [] });
+    await h.engine.jobs.heartbeat({ jobs: [] });
     expect((await health(srv)).body.reasons).toContain('last heartbeat DEGRADED (phoenix status shows why)');
   });
 

@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderCard } from '../../src/bot/render/card.js';
 import { visibleText } from '../../src/bot/html.js';
 import { envSchema } from '../../src/config/env.schema.js';
-import { cardView } from '../../src/engine/queries.usecase.js';
 import { startIntake, type IntakeServer } from '../../src/http/intake.server.js';
 import type { TradingViewOptions } from '../../src/http/tradingview.route.js';
 import { cardOf, intentOf, type Harness } from '../support/harness.js';
@@ -38,7 +37,7 @@ async function start(tv: Partial<TradingViewOptions> | null = {}, ratePerMinute 
 const counts = async () => ({ intents: await h.app.db.intent.count(), beads: await h.app.db.bead.count(), cards: await h.app.db.card.count(), alerts: await h.app.db.alert.count() });
 const inTime = (a: TvAnswer) => expect(a.ms, `answered in ${a.ms.toFixed(0)} ms`).toBeLessThan(TRADINGVIEW_TIMEOUT_MS);
 const cardText = async (intentId: string) => {
-  const view = await cardView(h.engine.ctx, (await cardOf(h, intentId)).id);
+  const view = await h.engine.cards.view((await cardOf(h, intentId)).id);
   return visibleText(renderCard(view!).html);
 };
 

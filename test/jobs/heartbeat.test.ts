@@ -5,9 +5,7 @@ import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { SimBroker } from '../../src/broker/sim/index.js';
-import type { EngineContext } from '../../src/engine/context.js';
 import { assessHealth, DEFAULT_HEARTBEAT_THRESHOLDS, heartbeatGap, nextHeartbeatDelayMs } from '../../src/engine/heartbeat.js';
-import { runHeartbeat } from '../../src/engine/heartbeat.usecase.js';
 import { seededRandom, silentLogger, type Logger } from '../../src/engine/ports.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { pingDeadMansSwitch } from '../../src/jobs/heartbeat.ping.js';
@@ -17,6 +15,7 @@ import { CHAT_ID, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, jobRuns, startTestJobs } from './helpers.js';
+import { engineWith, depsOf } from '../support/engine-internals.js';
 
 describe('heartbeat', () => {
   let h: Harness | undefined;
@@ -136,22 +135,22 @@ describe('heartbeat', () => {
       await tx.kv.set('telegram.lastError', 'ETIMEDOUT api.telegram.org', now);
       tx.alerts.enqueue({ type: 'ORDER_REJECTED', at: now, payload: { summary: 'test alert waiting in the outbox' } });
     });
-    const r1 = await runHeartbeat(h.engine.ctx);
+    const r1 = await h.engine.jobs.heartbeat();
     expect(r1.status).toBe('DEGRADED');
     expect(r1.reasons.some((r) => r.startsWith('Telegram delivery failing') && r.includes('ETIMEDOUT'))).toBe(true);
     expect(r1.alerted).toBe(true); // a new episode after the OK beat
     await h.app.store.tx((tx) => tx.kv.set('telegram.lastError', '', now));
 
     // Database not writable: the real write fails; the beat still says why.
-    const ctx = h.engine.ctx;
+    const { store } = depsOf(h.engine);
     const failing: Store = {
       tx: (fn) =>
-        ctx.store.tx((tx) =>
+        store.tx((tx) =>
           fn({ ...tx, kv: { ...tx.kv, set: async (k, v, t) => (k === 'heartbeat.probe' ? Promise.reject(new Error('SQLITE_READONLY: attempt to write a readonly database')) : tx.kv.set(k, v, t)) } }),
         ),
-      close: () => ctx.store.close(),
+      close: () => store.close(),
     };
-    const r2 = await runHeartbeat({ ...ctx, store: failing } as EngineContext);
+    const r2 = await engineWith(h.engine, { store: failing }).jobs.heartbeat();
     expect(r2.status).toBe('DEGRADED');
     expect(r2.reasons).toContain('database not writable: SQLITE_READONLY: attempt to write a readonly database');
     const bead = (expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).at(-1)!;
@@ -206,7 +205,7 @@ describe('heartbeat', () => {
     try {
       app2.engine.attachBroker();
       await broker.connect();
-      const jobs2 = await startJobs({ engine: app2.engine, scheduler: new ClockScheduler(clock, app2.engine.ctx.random) });
+      const jobs2 = await startJobs({ engine: app2.engine, scheduler: new ClockScheduler(clock, app2.engine.random) });
       const missed = (await app2.db.bead.findMany({ where: { type: 'HEARTBEAT' }, orderBy: { seq: 'asc' } })).map((b) => ({ ts: b.ts.getTime(), ...(JSON.parse(b.payload) as { status: string; gapSec?: number; reasons: string[] }) })).filter((b) => b.status === 'MISSED');
       expect(missed).toHaveLength(1);
       expect(missed[0]!.ts).toBe(deadAt + 5 * 60_000);
@@ -234,7 +233,7 @@ describe('heartbeat', () => {
 
   it('missed-heartbeat watch while running: the heartbeat job stops beating → one MISSED bead and alert per silent stretch', async () => {
     h = await harness({ constitution: { session: { enforce: false } } });
-    await runHeartbeat(h.engine.ctx); // one beat, then no heartbeat job
+    await h.engine.jobs.heartbeat(); // one beat, then no heartbeat job
     const jobs = await startTestJobs(h, { only: ['missed-heartbeat-watch'], runAtStart: false });
     await advance(h, 60_000, 10_000, jobs);
     expect((expectBeads(await beads(h, 'HEARTBEAT'), 'HEARTBEAT')).filter((b) => b.data.status === 'MISSED')).toHaveLength(0); // 60 s = 2 intervals: not yet

@@ -7,7 +7,7 @@ import { startJobs, ClockScheduler, type Jobs, type StartJobsOptions } from '../
 import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 
 export async function startTestJobs(h: Harness, opts: Partial<Omit<StartJobsOptions, 'engine' | 'scheduler'>> = {}): Promise<Jobs> {
-  return startJobs({ engine: h.engine, scheduler: new ClockScheduler(h.clock, h.engine.ctx.random), ...opts });
+  return startJobs({ engine: h.engine, scheduler: new ClockScheduler(h.clock, h.engine.random), ...opts });
 }
 
 /** Submit + APPROVE; returns the intent id after broker events settle. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { escalateDrifts, listUnresolvedDrifts, resolveDrift } from '../../src/engine/drift.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { admin, approver, viewer, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { advance, alerts, approveOne, beads, expectState, jobRuns, startTestJobs } from './helpers.js';
+import { engineAsksToReconcile } from '../support/engine-internals.js';
 
 const MES = { symbol: 'MES', secType: 'FUT' as const, exchange: 'CME', currency: 'USD', contractMonth: '202612', multiplier: 5 };
 
@@ -50,7 +50,7 @@ describe('reconciliation', () => {
     const atBroker = async () => JSON.stringify({ orders: await h!.broker.openOrders(), executions: await h!.broker.executions(), ref: await h!.broker.findByOrderRef(id) });
     h.sim!.faults.spoofPosition('MES', 3);
     const [l0, b0, p0] = [await local(), await atBroker(), JSON.stringify(await h.broker.positions())];
-    const r = await reconcileNow(h.engine.ctx, 'test');
+    const r = await h.engine.reconcileNow('test');
     expect(r.newDrifts).toHaveLength(1);
     const jobs = await startTestJobs(h, { only: ['reconcile', 'position-watch', 'drift-escalation'], runAtStart: false });
     await h.clock.advance(5_000); // reconciliations start at least 5 s apart
@@ -67,7 +67,7 @@ describe('reconciliation', () => {
     h = await harness();
     const id = await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
-    const r = await reconcileNow(h.engine.ctx, 'test');
+    const r = await h.engine.reconcileNow('test');
     const drift = r.newDrifts[0]!;
     const [bead] = expectBeads(await beads(h, 'RECONCILIATION_DRIFT'), 'RECONCILIATION_DRIFT');
     expect(bead!.intentId).toBe(id);
@@ -92,21 +92,21 @@ describe('reconciliation', () => {
     h = await harness();
     await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
-    const drift = (await reconcileNow(h.engine.ctx, 'test')).newDrifts[0]!;
-    const denied = await resolveDrift(h.engine.ctx, drift.id, 'ACKNOWLEDGED', 'trying', viewer);
+    const drift = (await h.engine.reconcileNow('test')).newDrifts[0]!;
+    const denied = await h.engine.drift.resolve(drift.id, 'ACKNOWLEDGED', 'trying', viewer);
     expect(denied.ok).toBe(false);
     expect((expectBeads(await beads(h, 'ACCESS_DENIED'), 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: `resolve drift ${drift.id}` });
-    expect((await listUnresolvedDrifts(h.engine.ctx)).map((d) => d.id)).toEqual([drift.id]);
-    expect((await resolveDrift(h.engine.ctx, drift.id, 'MAYBE' as never, 'x', approver)).ok).toBe(false);
-    const ok = await resolveDrift(h.engine.ctx, drift.id, 'BROKER_CORRECTED', '  broker support fixed the position report  ', approver);
+    expect((await h.engine.drift.list()).map((d) => d.id)).toEqual([drift.id]);
+    expect((await h.engine.drift.resolve(drift.id, 'MAYBE' as never, 'x', approver)).ok).toBe(false);
+    const ok = await h.engine.drift.resolve(drift.id, 'BROKER_CORRECTED', '  broker support fixed the position report  ', approver);
     expect(ok).toMatchObject({ ok: true, drift: { resolution: 'BROKER_CORRECTED', resolvedBy: 'alice', note: 'broker support fixed the position report' } });
     const [res] = expectBeads(await beads(h, 'RECONCILIATION_RESOLUTION'), 'RECONCILIATION_RESOLUTION');
     expect(res!.data).toEqual({ driftId: drift.id, resolution: 'BROKER_CORRECTED', note: 'broker support fixed the position report', actor: { id: approver.id, name: 'alice', via: 'telegram' } });
-    const again = await resolveDrift(h.engine.ctx, drift.id, 'ACKNOWLEDGED', 'me too', admin);
+    const again = await h.engine.drift.resolve(drift.id, 'ACKNOWLEDGED', 'me too', admin);
     expect(again).toEqual({ ok: false, message: 'Already resolved (BROKER_CORRECTED) by alice; nothing changed.' });
     expect(expectBeads(await beads(h, 'RECONCILIATION_RESOLUTION'), 'RECONCILIATION_RESOLUTION')).toHaveLength(1);
-    expect(await listUnresolvedDrifts(h.engine.ctx)).toEqual([]);
-    expect((await resolveDrift(h.engine.ctx, 'drf_nope', 'ACKNOWLEDGED', '', admin)).ok).toBe(false);
+    expect(await h.engine.drift.list()).toEqual([]);
+    expect((await h.engine.drift.resolve('drf_nope', 'ACKNOWLEDGED', '', admin)).ok).toBe(false);
   });
 
   it('CV reconciliation drift: the sim reports a wrong position → one CRITICAL drift per distinct mismatch (not re-raised while unresolved), shown as still present or gone in /drift, nothing corrected', async () => {
@@ -116,7 +116,7 @@ describe('reconciliation', () => {
     await advance(h, 10_000, 1_000, jobs);
     h.sim!.faults.spoofPosition('MES', 0); // broker says flat: POSITION_COUNT
     await advance(h, 5 * 60_000, 5_000, jobs);
-    let drifts = await listUnresolvedDrifts(h.engine.ctx);
+    let drifts = await h.engine.drift.list();
     expect(drifts).toHaveLength(1);
     expect(drifts[0]).toMatchObject({ type: 'POSITION_COUNT', severity: 'CRITICAL', stillPresent: true, local: { quantity: 1 }, broker: { quantity: 0 } });
     expect(await alerts(h, 'RECONCILIATION_DRIFT')).toHaveLength(1);
@@ -124,7 +124,7 @@ describe('reconciliation', () => {
     // the sim now reports 2: a different mismatch, a new drift; the first is no longer present
     h.sim!.faults.spoofPosition('MES', 2);
     await advance(h, 60_000, 5_000, jobs);
-    drifts = await listUnresolvedDrifts(h.engine.ctx);
+    drifts = await h.engine.drift.list();
     expect(drifts.map((d) => [d.type, d.stillPresent])).toEqual([['POSITION_COUNT', false], ['POSITION_SIZE', true]]);
     expect(await alerts(h, 'RECONCILIATION_DRIFT')).toHaveLength(2);
     // the audit trail: one RECONCILIATION_DRIFT bead per drift, each with its ALERT bead
@@ -139,10 +139,10 @@ describe('reconciliation', () => {
     const id = await approveOne(h, { quantity: 10 });
     const intent = await h.app.store.tx((tx) => tx.intents.get(id));
     expect(intent).toMatchObject({ filledQty: 5, quantity: 10 });
-    expect(await reconcileNow(h.engine.ctx, 'before')).toMatchObject({ discrepancies: [] }); // partial fill alone is consistent
+    expect(await h.engine.reconcileNow('before')).toMatchObject({ discrepancies: [] }); // partial fill alone is consistent
     await h.clock.advance(5_000);
     h.sim!.faults.spoofPosition(MES, 6);
-    const r = await reconcileNow(h.engine.ctx, 'after spoof');
+    const r = await h.engine.reconcileNow('after spoof');
     expect(r.newDrifts).toHaveLength(1);
     const [bead] = expectBeads(await beads(h, 'RECONCILIATION_DRIFT'), 'RECONCILIATION_DRIFT');
     expect(bead!.data).toMatchObject({
@@ -159,7 +159,7 @@ describe('reconciliation', () => {
     await approveOne(h);
     await h.broker.placeOrder({ orderRef: 'manual-tws', role: 'EXIT', instrument: MES, side: 'SELL', quantity: 1, type: 'LMT', limitPrice: 7000 });
     await h.settle();
-    const r = await reconcileNow(h.engine.ctx, 'test');
+    const r = await h.engine.reconcileNow('test');
     expect(r.newDrifts.map((d) => [d.type, d.severity])).toEqual([['ORDER_STATUS', 'CRITICAL']]);
     expect((await alerts(h, 'RECONCILIATION_DRIFT'))[0]!.data.summary).toContain('unknown to Phoenix');
   });
@@ -168,22 +168,22 @@ describe('reconciliation', () => {
     h = await harness();
     await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
-    const d1 = (await reconcileNow(h.engine.ctx, 'a')).newDrifts[0]!;
-    await resolveDrift(h.engine.ctx, d1.id, 'ACKNOWLEDGED', 'manual hedge in TWS', approver);
+    const d1 = (await h.engine.reconcileNow('a')).newDrifts[0]!;
+    await h.engine.drift.resolve(d1.id, 'ACKNOWLEDGED', 'manual hedge in TWS', approver);
     for (let i = 0; i < 3; i++) {
       await h.clock.advance(10_000);
-      expect((await reconcileNow(h.engine.ctx, 'again')).newDrifts).toHaveLength(0);
+      expect((await h.engine.reconcileNow('again')).newDrifts).toHaveLength(0);
     }
     h.sim!.faults.spoofPosition('MES', null); // gone
     await h.clock.advance(10_000);
-    expect((await reconcileNow(h.engine.ctx, 'gone')).discrepancies).toHaveLength(0);
+    expect((await h.engine.reconcileNow('gone')).discrepancies).toHaveLength(0);
     h.sim!.faults.spoofPosition('MES', 2); // back: a new drift
     await h.clock.advance(10_000);
-    const d2 = (await reconcileNow(h.engine.ctx, 'back')).newDrifts[0]!;
+    const d2 = (await h.engine.reconcileNow('back')).newDrifts[0]!;
     expect(d2.fingerprint).toBe(d1.fingerprint);
-    await resolveDrift(h.engine.ctx, d2.id, 'PHOENIX_CORRECTED', 'fixed the books', admin);
+    await h.engine.drift.resolve(d2.id, 'PHOENIX_CORRECTED', 'fixed the books', admin);
     await h.clock.advance(10_000);
-    expect((await reconcileNow(h.engine.ctx, 'still there')).newDrifts).toHaveLength(1);
+    expect((await h.engine.reconcileNow('still there')).newDrifts).toHaveLength(1);
     expect(await alerts(h, 'RECONCILIATION_DRIFT')).toHaveLength(3);
   });
 
@@ -210,14 +210,14 @@ describe('reconciliation', () => {
       return seen();
     };
     for (let i = 0; i < 120; i++) {
-      h.engine.ctx.reconcileSoon('fill');
+      engineAsksToReconcile(h.engine, 'fill');
       await advance(h, 500, 500, jobs);
     }
     await advance(h, 10_000, 1_000, jobs);
     expect(starts.length).toBeGreaterThanOrEqual(10);
     for (let i = 12; i < starts.length; i++) expect(starts[i]! - starts[i - 12]!).toBeGreaterThanOrEqual(60_000);
-    const first = await reconcileNow(h.engine.ctx, 'on demand');
-    const second = await reconcileNow(h.engine.ctx, 'on demand again');
+    const first = await h.engine.reconcileNow('on demand');
+    const second = await h.engine.reconcileNow('on demand again');
     expect(first.ran && !second.ran).toBe(true);
     expect(second).toMatchObject({ skipped: 'RATE_LIMITED', nextAllowedAt: first.at + 5_000 });
     expect(second.message).toContain('Checked 0 s ago');
@@ -229,14 +229,14 @@ describe('reconciliation', () => {
     const jobs = await startTestJobs(h, { only: ['drift-escalation'] });
     await approveOne(h);
     h.sim!.faults.spoofPosition('MES', 2);
-    const drift = (await reconcileNow(h.engine.ctx, 'test')).newDrifts[0]!;
+    const drift = (await h.engine.reconcileNow('test')).newDrifts[0]!;
     await advance(h, 14 * 60_000 + 59_000, 10_000, jobs);
     expect(await alerts(h, 'DRIFT_ESCALATION')).toHaveLength(0);
     await advance(h, 2 * 60_000, 10_000, jobs);
     expect(await alerts(h, 'DRIFT_ESCALATION')).toHaveLength(1);
     await advance(h, 30 * 60_000, 30_000, jobs);
     expect(await alerts(h, 'DRIFT_ESCALATION')).toHaveLength(1);
-    expect(await escalateDrifts(h.engine.ctx)).toEqual([]);
+    expect(await h.engine.drift.escalate()).toEqual([]);
     const row = await h.app.db.drift.findUniqueOrThrow({ where: { id: drift.id } });
     expect(row.escalatedAt!.getTime() - row.detectedAt.getTime()).toBeGreaterThan(15 * 60_000);
     expect(row.escalatedAt!.getTime() - row.detectedAt.getTime()).toBeLessThanOrEqual(16 * 60_000);
@@ -249,7 +249,7 @@ describe('reconciliation', () => {
     h = await harness();
     h.sim!.faults.disconnect();
     await h.settle();
-    const r = await reconcileNow(h.engine.ctx, 'test');
+    const r = await h.engine.reconcileNow('test');
     expect(r).toMatchObject({ ran: false, skipped: 'BROKER_DOWN' });
     expect(r.message).toContain('disconnected');
     expect(await h.app.store.tx((tx) => tx.kv.get('reconcile.lastRunAt'))).toBeNull();

@@ -62,7 +62,7 @@ describe('session jobs and the trading calendar', () => {
     await jobs.stop();
     // direct calls say why
     await h.clock.set(nyWinter('2026-11-29', '15:55'));
-    expect(await flattenAtDeadline(h.engine.ctx)).toEqual({ ran: false, reason: 'weekend (2026-11-29)' });
+    expect(await h.engine.jobs.flattenAtDeadline()).toEqual({ ran: false, reason: 'weekend (2026-11-29)' });
     const c = defaultConstitution({ session: { holidays: ['2026-11-26'] } });
     expect(isTradingDayAt(Date.parse(nyWinter('2026-11-26', '10:00')), c)).toBe(false);
     expect(isTradingDayAt(Date.parse(nyWinter('2026-11-27', '10:00')), c)).toBe(true);
@@ -112,7 +112,7 @@ describe('session jobs and the trading calendar', () => {
     expect(monday.data.summary).toContain(`Audit head #${seq} · ${hash!.slice(0, 6)}…${hash!.slice(-4)}`);
     expect(String(resets[1]!.data.detail)).toContain('session 2026-11-30 starts');
     // once per day: a second run (e.g. after a restart) does nothing
-    expect(await dailyReset(h.engine.ctx)).toEqual({ ran: false, reason: 'already done for 2026-11-30' });
+    expect(await h.engine.jobs.dailyReset()).toEqual({ ran: false, reason: 'already done for 2026-11-30' });
     expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(1);
     await jobs.stop();
   });
@@ -120,15 +120,15 @@ describe('session jobs and the trading calendar', () => {
   it('no daily summary for a day Phoenix did not run: a fresh database after the open, and a restart after a whole day down', async () => {
     // fresh database at 13:25 ET on a trading day (the CI failure): no summary of yesterday
     h = await harness({ clockStart: nyWinter('2026-11-24', '13:25') }); // Tuesday
-    expect(await dailyReset(h.engine.ctx, { onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-24 (no summary: not running on 2026-11-23)' });
+    expect(await h.engine.jobs.dailyReset({ onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-24 (no summary: not running on 2026-11-23)' });
     expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(0);
     // it ran on Tuesday (that reset is a bead of Tuesday), then was down all Wednesday
     await h.clock.set(nyWinter('2026-11-26', '10:00')); // Thursday (no holiday configured)
-    expect(await dailyReset(h.engine.ctx, { onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-26 (no summary: not running on 2026-11-25)' });
+    expect(await h.engine.jobs.dailyReset({ onlyAfterOpen: true })).toEqual({ ran: true, reason: 'daily reset for 2026-11-26 (no summary: not running on 2026-11-25)' });
     expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(0);
     // and Friday summarises Thursday, a day it did run
     await h.clock.set(nyWinter('2026-11-27', '09:30'));
-    expect(await dailyReset(h.engine.ctx)).toMatchObject({ ran: true, reason: 'daily reset for 2026-11-27', summary: { day: '2026-11-26', trades: 0 } });
+    expect(await h.engine.jobs.dailyReset()).toMatchObject({ ran: true, reason: 'daily reset for 2026-11-27', summary: { day: '2026-11-26', trades: 0 } });
     expect(await alerts(h, 'DAILY_SUMMARY')).toHaveLength(1);
   });
 });

@@ -3,7 +3,6 @@ import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
-import { cancelStalledConfirmed } from '../../src/engine/stalled.usecase.js';
 import { admin, viewer, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
@@ -68,9 +67,9 @@ describe('sweepers and STALLED resolution', () => {
     const id = await approveOne(h);
     await h.clock.advance(61_000);
     await h.engine.detectStalls();
-    expect((await cancelStalledConfirmed(h.engine.ctx, id, viewer)).ok).toBe(false);
+    expect((await h.engine.cancelStalled(id, viewer)).ok).toBe(false);
     expect((expectBeads(await beads(h, 'ACCESS_DENIED'), 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: 'cancel stalled' });
-    const r = await cancelStalledConfirmed(h.engine.ctx, id, admin);
+    const r = await h.engine.cancelStalled(id, admin);
     expect(r).toMatchObject({ ok: true, kind: 'cancel-sent' });
     await h.settle();
     await expectState(h, id, 'CANCELLED');
@@ -92,7 +91,7 @@ describe('sweepers and STALLED resolution', () => {
     await h.settle();
     await expectState(h, id, 'CANCELLED');
     expect((await h.broker.findByOrderRef(id)).orders.find((o) => o.role === 'ENTRY')!.status).toBe('CANCELLED');
-    expect((await reconcileNow(h.engine.ctx, 'after confirmed cancel')).discrepancies).toEqual([]);
+    expect((await h.engine.reconcileNow('after confirmed cancel')).discrepancies).toEqual([]);
     await h.close();
     h = undefined;
   });
@@ -112,7 +111,7 @@ describe('sweepers and STALLED resolution', () => {
     await expectState(h, lost, 'SUBMITTED');
     await h.clock.advance(61_000);
     await h.engine.detectStalls();
-    expect(await cancelStalledConfirmed(h.engine.ctx, lost, admin)).toMatchObject({ ok: true, kind: 'cancelled' });
+    expect(await h.engine.cancelStalled(lost, admin)).toMatchObject({ ok: true, kind: 'cancelled' });
     await expectState(h, lost, 'CANCELLED');
     expect((expectBeads(await beads(h, 'POSITION'), 'POSITION')).at(-1)!.data).toMatchObject({ to: 'CANCELLED', reason: expect.stringContaining('broker confirms no order'), actor: { name: 'bob' } });
     await h.close();
@@ -127,7 +126,7 @@ describe('sweepers and STALLED resolution', () => {
     h.sim!.faults.lateFill(filled);
     await h.settle();
     await expectState(h, filled, 'STALLED');
-    const r = await cancelStalledConfirmed(h.engine.ctx, filled, admin);
+    const r = await h.engine.cancelStalled(filled, admin);
     expect(r).toMatchObject({ ok: true, kind: 'filled' });
     await expectState(h, filled, 'FILLED');
     h.engine.attachBroker();
@@ -140,7 +139,7 @@ describe('sweepers and STALLED resolution', () => {
     await expectState(h, third, 'STALLED');
     h.sim!.faults.disconnect();
     await h.settle();
-    const down = await cancelStalledConfirmed(h.engine.ctx, third, admin);
+    const down = await h.engine.cancelStalled(third, admin);
     expect(down.ok).toBe(false);
     expect(down.message).toContain('cannot confirm');
     await expectState(h, third, 'STALLED');

@@ -17,6 +17,7 @@ import { SimBroker } from '../../src/broker/sim/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { approver, cardOf, CHAT_ID, intentOf, makeHarness, type Harness } from '../support/harness.js';
 import { usePostgres } from '../support/postgres.js';
+import { depsOf } from '../support/engine-internals.js';
 import { anOrder } from '../support/records.js';
 
 const pg = usePostgres();
@@ -254,5 +255,5 @@ async function appOn(url: string, clock: FakeClock, sim: SimBroker, store: PgSto
   cleanup.push(() => app.close());
   // B's engine uses the store that won the election (its epoch is the fencing token)
   const { Engine } = await import('../../src/engine/engine.js');
-  return { engine: new Engine({ ...app.engine.ctx, store }) };
+  return { engine: new Engine({ ...depsOf(app.engine), store }) };
 }

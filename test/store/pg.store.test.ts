@@ -16,6 +16,7 @@ import { PgStore } from '../../src/store/pg.store.js';
 import { approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { usePostgres } from '../support/postgres.js';
+import { depsOf } from '../support/engine-internals.js';
 import { aToken } from '../support/records.js';
 
 const pg = usePostgres();
@@ -107,7 +108,7 @@ describe('PostgreSQL store (issue 18)', () => {
     h = await harness({ env: { DATABASE_URL: url } });
     const { Engine } = await import('../../src/engine/engine.js');
     const other = secondStore(url);
-    const engine2 = new Engine({ ...h.engine.ctx, store: other, random: seededRandom(99), logger: silentLogger });
+    const engine2 = new Engine({ ...depsOf(h.engine), store: other, random: seededRandom(99), logger: silentLogger });
     const body = h.intent();
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? engine2 : h!.engine).submitIntent(body)));
     const accepted = answers.filter((a) => a.kind === 'accepted');

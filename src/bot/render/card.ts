@@ -11,10 +11,19 @@
  * buttons stay within reach. Every time is in the constitution's time zone.
  */
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { IntentRecord } from '../../engine/domain.js';
-import { rewardMultiple, riskCents } from '../../engine/evidence.js';
-import { clockTime, countdown, dur, usd, usdAmount } from '../../engine/people-time.js';
-import type { CardView, OtherCardView, TradeCardView } from '../../engine/queries.usecase.js';
+import {
+  clockTime,
+  countdown,
+  dur,
+  rewardMultiple,
+  riskCents,
+  usd,
+  usdAmount,
+  type CardView,
+  type IntentRecord,
+  type OtherCardView,
+  type TradeCardView,
+} from '../../engine/index.js';
 import { b, clean, code, details, i, line, renderFitted, withDrop, type Inline, type Line } from '../html.js';
 import { renderConfirmCard } from './confirm-card.js';
 import { renderDriftCard } from './drift.js';

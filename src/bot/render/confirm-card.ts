@@ -3,8 +3,7 @@
  * Pure. The card IS the confirmation: once answered it is edited in place to say what was done
  * (confirmed: the state now; cancelled: nothing was done), so one tap leaves one message.
  */
-import { clockTime, dur } from '../../engine/people-time.js';
-import type { ConfirmCardView } from '../../engine/queries.usecase.js';
+import { clockTime, dur, type ConfirmCardView } from '../../engine/index.js';
 import { b, clean, code, line, renderFitted, withDrop, type Line } from '../html.js';
 import { modeBanner, px } from './format.js';
 import { button, instrumentLabel, NO_BUTTONS, type Rendered } from './parts.js';

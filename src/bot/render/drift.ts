@@ -5,10 +5,7 @@
  * with "check now", each naming `/drift ID` for its own message and buttons. Pure.
  */
 import type { InlineKeyboardButton } from 'grammy/types';
-import type { UnresolvedDrift } from '../../engine/drift.usecase.js';
-import { clockTime, dur, usd } from '../../engine/people-time.js';
-import type { DriftCardView } from '../../engine/queries.usecase.js';
-import type { DriftRecord } from '../../engine/store.port.js';
+import { clockTime, dur, usd, type DriftCardView, type DriftRecord, type UnresolvedDrift } from '../../engine/index.js';
 import { b, blank, clean, code, i, line, renderFitted, withDrop, type Line } from '../html.js';
 import { modeBanner, px } from './format.js';
 import { button, instrumentKeyLabel, NO_BUTTONS, type Rendered } from './parts.js';

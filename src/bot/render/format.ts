@@ -3,7 +3,7 @@
  * the mode banner, contract months). Times, money and durations come from THE formatter for
  * people, src/engine/people-time.ts, shared with the alerts and the CLI.
  */
-import type { Mode } from '../../engine/domain.js';
+import type { Mode } from '../../engine/index.js';
 import { b, type Inline } from '../html.js';
 
 /** A price: at least 2 decimals, more only when the number has them (max 6). */

@@ -2,7 +2,7 @@
  * The evidence card's "from template" line (TradingView intake): which numbers an alert
  * template filled in because the signal did not carry them. Pure.
  */
-import { TEMPLATE_FIELDS, type TemplateField } from '../../engine/intent.schema.js';
+import { TEMPLATE_FIELDS, type TemplateField } from '../../engine/index.js';
 import { b, line, type Line } from '../html.js';
 
 /** How the card names fields an alert template filled in (TradingView intake). */

@@ -3,11 +3,17 @@
  * Pure functions of engine read models; compact, one line per item, trimmed to one message.
  * Every time is in the constitution's time zone (`tz`).
  */
-import type { IntentRecord } from '../../engine/domain.js';
-import { riskCents } from '../../engine/evidence.js';
-import { ago, clockTime, countdown, usd } from '../../engine/people-time.js';
-import type { PendingRow, WorkingOrderRow } from '../../engine/queries.usecase.js';
-import type { StatusSnapshot } from '../../engine/status.usecase.js';
+import {
+  ago,
+  clockTime,
+  countdown,
+  riskCents,
+  usd,
+  type IntentRecord,
+  type PendingRow,
+  type StatusSnapshot,
+  type WorkingOrderRow,
+} from '../../engine/index.js';
 import { b, blank, clean, code, i, line, link, renderFitted, withDrop, type Line } from '../html.js';
 import { modeBanner, px } from './format.js';
 import { instrumentLabel, messageLink } from './parts.js';

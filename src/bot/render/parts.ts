@@ -1,6 +1,6 @@
 /** Pieces every message renderer shares: the rendered shape, buttons, an instrument's name. Pure. */
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
-import type { IntentRecord } from '../../engine/domain.js';
+import type { IntentRecord } from '../../engine/index.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import { clean } from '../html.js';
 import { contractMonthLabel } from './format.js';

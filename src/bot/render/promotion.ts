@@ -7,13 +7,20 @@
  * The buttons use the same opaque callback data as trade cards (`v1:a:<cardId>`,
  * `v1:p:<cardId>`); the bot routes a tap by the card's kind, looked up server-side.
  */
-import type { MissingItem, PromotionBundle, PromotionDecisionRecord } from '../../engine/promotion.usecase.js';
-import type { PromotionView } from '../../engine/queries.usecase.js';
-import type { StrategyView } from '../../engine/strategy.usecase.js';
+import {
+  clockTime,
+  dateClockTime,
+  dur,
+  usd,
+  type MissingItem,
+  type PromotionBundle,
+  type PromotionDecisionRecord,
+  type PromotionView,
+  type StrategyView,
+} from '../../engine/index.js';
 import { b, blank, clean, code, i, line, lineText, renderFitted, SAFE_TEXT_LIMIT, withDrop, type Line } from '../html.js';
 import { encodeCallback, type CallbackAction } from '../callback-data.js';
 import type { Rendered } from './card.js';
-import { clockTime, dateClockTime, dur, usd } from '../../engine/people-time.js';
 import { modeBanner, plural } from './format.js';
 
 /** True while the card may still be decided (and so carries APPROVE / PASS). */

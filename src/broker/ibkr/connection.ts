@@ -19,8 +19,7 @@
  * reconnect attempts, so the engine can write IBKR_SESSION beads.
  */
 import { EventName, type IBApi } from '@stoqey/ib';
-import type { BrokerEvent, ConnectionState } from '../../engine/broker.port.js';
-import type { Cancel, Clock, Logger } from '../../engine/ports.js';
+import type { BrokerEvent, Cancel, Clock, ConnectionState, Logger } from '../../engine/index.js';
 import { classifyIbCode } from './ib.errors.js';
 import { LoginPendingError, openSession } from './ib.handshake.js';
 import type { Pacer } from './pacer.js';

@@ -8,8 +8,7 @@
  * held fill wait behind it, so listeners always see the broker's order (e.g. fill before the
  * FILLED status that follows it on the wire).
  */
-import type { BrokerEvent, BrokerFill } from '../../engine/broker.port.js';
-import type { Cancel, Clock, Logger } from '../../engine/ports.js';
+import type { BrokerEvent, BrokerFill, Cancel, Clock, Logger } from '../../engine/index.js';
 
 interface Entry {
   readonly event?: BrokerEvent;

@@ -4,8 +4,7 @@
  * submit, against a freshly re-queried managed-accounts list), and the account summary
  * subscription (net liquidation, buying power).
  */
-import { BrokerRefusedError, type AccountSummary } from '../../engine/broker.port.js';
-import type { Clock, Logger } from '../../engine/ports.js';
+import { BrokerRefusedError, type AccountSummary, type Clock, type Logger } from '../../engine/index.js';
 import { checkAccountForMode, pickAccount, type TradingMode } from './account.guard.js';
 import type { IbSession, ReadyVerdict } from './connection.js';
 import type { IbRequests, Pending } from './ib.requests.js';

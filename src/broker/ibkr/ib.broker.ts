@@ -24,14 +24,15 @@ import {
   type BrokerOrder,
   type BrokerPort,
   type BrokerPosition,
+  type Clock,
   type Instrument,
+  type Logger,
   type OrderRefReport,
   type PlacedLeg,
   type QualifiedContract,
   type SingleOrderRequest,
   type SubmitPermit,
-} from '../../engine/broker.port.js';
-import type { Clock, Logger } from '../../engine/ports.js';
+} from '../../engine/index.js';
 import type { TradingMode } from './account.guard.js';
 import { ConnectFailedError, DEFAULT_RECONNECT, IbConnection, type ReconnectPolicy } from './connection.js';
 import { EventOutbox } from './event.outbox.js';

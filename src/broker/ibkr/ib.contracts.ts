@@ -5,8 +5,7 @@
  * the order path. Qualifications are cached per instrument key and single-flight.
  */
 import type { Contract, ContractDetails } from '@stoqey/ib';
-import { BrokerRefusedError, BrokerUnavailableError, type Instrument, type QualifiedContract } from '../../engine/broker.port.js';
-import type { Clock } from '../../engine/ports.js';
+import { BrokerRefusedError, BrokerUnavailableError, type Clock, type Instrument, type QualifiedContract } from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import { contractToInstrument, instrumentKey, instrumentToContract, qualifiedOrderContract } from './ib.parse.js';
 import type { IbRequests } from './ib.requests.js';

@@ -14,8 +14,7 @@ import {
   type Order,
   type OrderState,
 } from '@stoqey/ib';
-import type { BrokerEvent } from '../../engine/broker.port.js';
-import type { Logger } from '../../engine/ports.js';
+import type { BrokerEvent, Logger } from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import type { EventOutbox } from './event.outbox.js';
 import type { IbAccount } from './ib.account.js';

@@ -4,7 +4,7 @@
  * may come before or after its execution. No I/O.
  */
 import type { Execution } from '@stoqey/ib';
-import type { Side } from '../../engine/broker.port.js';
+import type { Side } from '../../engine/index.js';
 import { mapSide, parseIbTime } from './ib.parse.js';
 
 export interface StoredFill {

@@ -10,8 +10,7 @@
  * FIFO, its paused command buffer) can leak into the next one.
  */
 import { EventName, IBApi } from '@stoqey/ib';
-import type { Clock, Logger } from '../../engine/ports.js';
-import { WAITING_FOR_LOGIN_TEXT } from '../../engine/gateway-day.js';
+import { WAITING_FOR_LOGIN_TEXT, type Clock, type Logger } from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import { classifyIbCode, FARM_BROKEN } from './ib.errors.js';
 import { Pacer } from './pacer.js';

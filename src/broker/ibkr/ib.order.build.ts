@@ -5,7 +5,7 @@
  * `wire` fields unchanged (IBKR error 105 otherwise).
  */
 import type { Order } from '@stoqey/ib';
-import type { Instrument, OrderRole } from '../../engine/broker.port.js';
+import type { Instrument, OrderRole } from '../../engine/index.js';
 import { OCA_REDUCE_WITH_BLOCK, ORDER_TYPE_TO_IB, SIDE_TO_ACTION, TIF_FOR_ROLE, worksOutsideRth, type DomainOrderType } from './ib.parse.js';
 import type { NewLeg, OrderWire } from './order.record.js';
 

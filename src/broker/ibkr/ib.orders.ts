@@ -13,15 +13,17 @@ import type { Contract, IBApi } from '@stoqey/ib';
 import {
   BrokerRefusedError,
   BrokerUnavailableError,
+  WAITING_FOR_LOGIN_TEXT,
   type BracketRequest,
   type BrokerEvent,
+  type Cancel,
+  type Clock,
   type Instrument,
+  type Logger,
   type PlacedLeg,
   type SingleOrderRequest,
   type SubmitPermit,
-} from '../../engine/broker.port.js';
-import { WAITING_FOR_LOGIN_TEXT } from '../../engine/gateway-day.js';
-import type { Cancel, Clock, Logger } from '../../engine/ports.js';
+} from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import type { IbAccount } from './ib.account.js';
 import type { IbContracts, QualifiedEntry } from './ib.contracts.js';

@@ -3,8 +3,7 @@
  * side, order type, time in force, instrument ↔ Contract, execution time. No I/O, no state.
  */
 import { OrderAction, OrderType, SecType as IbSecType, TimeInForce, type Contract } from '@stoqey/ib';
-import type { BrokerOrderStatus, Instrument, OrderRole, Side } from '../../engine/broker.port.js';
-import { instrumentId } from '../../engine/instrument.js';
+import { instrumentId, type BrokerOrderStatus, type Instrument, type OrderRole, type Side } from '../../engine/index.js';
 
 // === Order status
 
@@ -180,7 +179,7 @@ export function contractToInstrument(c: Contract): Instrument | undefined {
 // === Prices
 
 /** Tick arithmetic has one definition (engine/contract-facts.ts): the gates and the adapter agree. */
-export { isOnTick, snapToTick } from '../../engine/contract-facts.js';
+export { isOnTick, snapToTick } from '../../engine/index.js';
 
 // === Time
 

@@ -3,8 +3,7 @@
  * die with the session (`pending`), and the session's Pacer as the only way onto the socket
  * (`paced`, `pacedAfter`). Nothing here knows what a request means.
  */
-import { BrokerUnavailableError } from '../../engine/broker.port.js';
-import type { Cancel, Clock } from '../../engine/ports.js';
+import { BrokerUnavailableError, type Cancel, type Clock } from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 
 export interface Pending<T> {

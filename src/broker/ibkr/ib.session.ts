@@ -4,8 +4,7 @@
  * hooks connection.ts calls when a session starts (account guard, id seeding, account summary,
  * recovery snapshot, in that order, all before READY), is lost, or regains IBKR.
  */
-import { BrokerUnavailableError } from '../../engine/broker.port.js';
-import type { Logger } from '../../engine/ports.js';
+import { BrokerUnavailableError, type Logger } from '../../engine/index.js';
 import type { IbConnection, IbSession, ReadyVerdict } from './connection.js';
 import type { IbAccount } from './ib.account.js';
 import type { IbOrders } from './ib.orders.js';

@@ -6,7 +6,7 @@
  * markers. Every exchange is single flight.
  */
 import type { Contract } from '@stoqey/ib';
-import type { BrokerPosition, Instrument } from '../../engine/broker.port.js';
+import type { BrokerPosition, Instrument } from '../../engine/index.js';
 import type { IbSession } from './connection.js';
 import { contractToInstrument } from './ib.parse.js';
 import type { IbRequests, Pending } from './ib.requests.js';

@@ -3,7 +3,7 @@
  * contract's tick, and choosing one contract out of reqContractDetails rows.
  */
 import type { ContractDetails } from '@stoqey/ib';
-import { BrokerRefusedError, type BracketRequest, type Instrument, type SingleOrderRequest } from '../../engine/broker.port.js';
+import { BrokerRefusedError, type BracketRequest, type Instrument, type SingleOrderRequest } from '../../engine/index.js';
 import { instrumentKey, isOnTick, snapToTick } from './ib.parse.js';
 
 export function validateBracket(req: BracketRequest): void {

@@ -19,15 +19,7 @@
 import type { Contract, Execution, Order, OrderState } from '@stoqey/ib';
 import { ExecutionLog, type StoredFill } from './ib.executions.js';
 import type { NewLeg, OrderRecord } from './order.record.js';
-import type {
-  BrokerEvent,
-  BrokerFill,
-  BrokerOrder,
-  BrokerOrderStatus,
-  Instrument,
-  OrderRefReport,
-  OrderRole,
-} from '../../engine/broker.port.js';
+import type { BrokerEvent, BrokerFill, BrokerOrder, BrokerOrderStatus, Instrument, OrderRefReport, OrderRole } from '../../engine/index.js';
 import {
   TERMINAL_STATUSES,
   contractToInstrument,

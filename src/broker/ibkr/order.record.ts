@@ -1,5 +1,5 @@
 /** What OrderBook (order.book.ts) keeps per order, and what a placement registers. */
-import type { BrokerOrderStatus, Instrument, OrderRole, Side } from '../../engine/broker.port.js';
+import type { BrokerOrderStatus, Instrument, OrderRole, Side } from '../../engine/index.js';
 import type { DomainOrderType } from './ib.parse.js';
 
 export interface OrderRecord {

@@ -8,7 +8,7 @@
  * observed rate at ~38–40. Also, a queued-but-unsent request lives here, per session: when the
  * session dies the queue is dropped, so "not written" really means "never sent".
  */
-import type { Cancel, Clock } from '../../engine/ports.js';
+import type { Cancel, Clock } from '../../engine/index.js';
 
 /** A queued send; one that returns a promise holds the queue until it settles (the last look). */
 export type PacedSend = () => void | Promise<void>;

@@ -8,17 +8,19 @@
  * signed sum of its fills (BUY +, SELL −); `avgCost` is the average open price per unit
  * (not multiplied by the contract multiplier); flat positions are not reported.
  */
-import type {
-  BrokerFill,
-  BrokerOrder,
-  BrokerOrderStatus,
-  BrokerPosition,
-  Instrument,
-  OrderRole,
-  Side,
-} from '../../engine/broker.port.js';
-import { instrumentId } from '../../engine/instrument.js';
-import type { SimBookState, SimOrderState, SimPositionState } from '../../engine/store.port.js';
+import {
+  instrumentId,
+  type BrokerFill,
+  type BrokerOrder,
+  type BrokerOrderStatus,
+  type BrokerPosition,
+  type Instrument,
+  type OrderRole,
+  type Side,
+  type SimBookState,
+  type SimOrderState,
+  type SimPositionState,
+} from '../../engine/index.js';
 
 /** The book's mutable record of one order; `snapshot` turns it into a frozen BrokerOrder. */
 export interface SimOrder {

@@ -32,6 +32,7 @@
 import {
   BrokerRefusedError,
   BrokerUnavailableError,
+  silentLogger,
   type AccountSummary,
   type BracketRequest,
   type BrokerFill,
@@ -39,15 +40,17 @@ import {
   type BrokerOrder,
   type BrokerPort,
   type BrokerPosition,
+  type Clock,
   type ConnectionState,
   type Instrument,
+  type Logger,
   type OrderRefReport,
   type PlacedLeg,
   type QualifiedContract,
+  type Random,
   type SingleOrderRequest,
   type SubmitPermit,
-} from '../../engine/broker.port.js';
-import { silentLogger, type Clock, type Logger, type Random } from '../../engine/ports.js';
+} from '../../engine/index.js';
 import { SimBook, instrumentKey, isOpen, snapshot } from './sim.book.js';
 import { checkAgainstContract, qualifyInstrument } from './sim.contracts.js';
 import { SimConnection } from './sim.connection.js';

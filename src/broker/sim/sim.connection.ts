@@ -3,7 +3,7 @@
  * lost, as on a dropped socket, or kept and replayed after the reconnect like the IBKR adapter
  * does (`replayOnReconnect`): the latest status of each order that changed, then the executions.
  */
-import { BrokerUnavailableError, type BrokerEvent, type ConnectionState } from '../../engine/broker.port.js';
+import { BrokerUnavailableError, type BrokerEvent, type ConnectionState } from '../../engine/index.js';
 import type { EventQueue } from './sim.events.js';
 
 export class SimConnection {

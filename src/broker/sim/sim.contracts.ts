@@ -8,8 +8,7 @@
  * Entry points: `qualifyInstrument` (throws BrokerRefusedError like IB's error 200) and
  * `checkAgainstContract` (the tick and multiplier checks IBKR makes before accepting an order).
  */
-import { BrokerRefusedError, type Instrument, type QualifiedContract } from '../../engine/broker.port.js';
-import { isOnTick, knownContract } from '../../engine/contract-facts.js';
+import { BrokerRefusedError, isOnTick, knownContract, type Instrument, type QualifiedContract } from '../../engine/index.js';
 import { instrumentKey } from './sim.book.js';
 
 const MONTH_CODES = 'FGHJKMNQUVXZ';

@@ -11,8 +11,7 @@
  *
  * A listener that throws is logged and skipped; the others still get the event.
  */
-import type { BrokerEvent } from '../../engine/broker.port.js';
-import type { Logger } from '../../engine/ports.js';
+import type { BrokerEvent, Logger } from '../../engine/index.js';
 
 export type BrokerListener = (e: BrokerEvent) => void;
 

@@ -13,8 +13,7 @@
  * - a timed-out placement emits nothing until released or cancelled;
  * - all waiting goes through `clock.schedule`, cancelled when its order is cancelled.
  */
-import type { BrokerEvent } from '../../engine/broker.port.js';
-import type { Cancel, Clock } from '../../engine/ports.js';
+import type { BrokerEvent, Cancel, Clock } from '../../engine/index.js';
 import { isOpen, isTriggered, type SimBook, type SimOrder } from './sim.book.js';
 import { commissionFor, partialQuantity, type PlacementOutcome } from './sim.profiles.js';
 

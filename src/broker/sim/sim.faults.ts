@@ -19,7 +19,7 @@
  * FIFO: each placement (placeBracket or placeOrder) takes the oldest pending injection, if
  * any, instead of drawing from its profile. The other faults act at once through the broker.
  */
-import type { Instrument } from '../../engine/broker.port.js';
+import type { Instrument } from '../../engine/index.js';
 import { DEFAULT_REJECT, type PlacementOutcome } from './sim.profiles.js';
 
 /** What SimFaults needs from the broker to act on it immediately. */

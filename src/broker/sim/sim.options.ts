@@ -1,6 +1,5 @@
 /** What a SimBroker is built with, and what it tells the simulator about its own book. */
-import type { BrokerFill, BrokerOrder, BrokerPosition, ConnectionState } from '../../engine/broker.port.js';
-import type { Clock, Logger, Random } from '../../engine/ports.js';
+import type { BrokerFill, BrokerOrder, BrokerPosition, Clock, ConnectionState, Logger, Random } from '../../engine/index.js';
 import type { SimBookPersistence } from './sim.persist.js';
 import type { SimProfile } from './sim.profiles.js';
 

@@ -12,8 +12,7 @@
  * counters) and idempotent (upserts; known execIds skipped), so a failed one is repaired by a
  * full save at the next change.
  */
-import type { Clock, Logger } from '../../engine/ports.js';
-import type { SimBookState, Store } from '../../engine/store.port.js';
+import type { Clock, Logger, SimBookState, Store } from '../../engine/index.js';
 import { isOpen, orderState, type SimBook } from './sim.book.js';
 
 export interface SimBookPersistence {

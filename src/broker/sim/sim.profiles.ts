@@ -6,8 +6,7 @@
  * Invariant: INSTANT never consumes randomness, so a test that mixes INSTANT placements
  * with other seeded draws keeps the same sequence of draws.
  */
-import type { Random } from '../../engine/ports.js';
-import type { SecType } from '../../engine/broker.port.js';
+import type { Random, SecType } from '../../engine/index.js';
 
 export type SimProfile = 'INSTANT' | 'REALISTIC' | 'ADVERSARIAL';
 

@@ -3,7 +3,7 @@
  * malformed orders up front. A failure throws BrokerRefusedError('INVALID_ORDER') and
  * nothing reaches the book or the event stream.
  */
-import { BrokerRefusedError, type BracketRequest, type SingleOrderRequest } from '../../engine/broker.port.js';
+import { BrokerRefusedError, type BracketRequest, type SingleOrderRequest } from '../../engine/index.js';
 
 function positive(value: number | undefined): value is number {
   return value !== undefined && Number.isFinite(value) && value > 0;

@@ -95,7 +95,7 @@ for (const adapter of STORE_ADAPTERS) {
       expect(before.positions.map((p) => [p.instrument.symbol, p.quantity])).toEqual([['MES', 1]]);
       expect(before.orders.map((o) => `${o.orderRef === held ? 'held' : o.orderRef} ${o.role} ${o.status}`).sort()).toEqual(['held STOP WORKING', 'held TARGET WORKING']);
       expect(before.executions).toHaveLength(3); // two entries and the MNQ target
-      const clean = await reconcileNow(first.app.engine.ctx, 'before the restart');
+      const clean = await first.app.engine.reconcileNow('before the restart');
       expect(clean.discrepancies).toEqual([]);
       await stop(first.app);
 
@@ -104,7 +104,7 @@ for (const adapter of STORE_ADAPTERS) {
       expect(await second.sim.positions()).toEqual(before.positions);
       expect(await second.sim.openOrders()).toEqual(before.orders);
       expect(await second.sim.executions()).toEqual(before.executions);
-      const r = await reconcileNow(second.app.engine.ctx, 'after the restart');
+      const r = await second.app.engine.reconcileNow('after the restart');
       expect(r.ran).toBe(true);
       expect(r.discrepancies).toEqual([]);
       expect(r.newDrifts).toEqual([]);
@@ -130,7 +130,7 @@ for (const adapter of STORE_ADAPTERS) {
       await stop(second.app);
       const third = await start();
       expect({ positions: await third.sim.positions(), orders: await third.sim.openOrders(), executions: await third.sim.executions() }).toEqual(snapshot);
-      expect((await reconcileNow(third.app.engine.ctx, 'third start')).discrepancies).toEqual([]);
+      expect((await third.app.engine.reconcileNow('third start')).discrepancies).toEqual([]);
     });
 
     it('issue 16 (control): a simulator that forgets its book on restart is what produced the CRITICAL drifts', async () => {
@@ -140,7 +140,7 @@ for (const adapter of STORE_ADAPTERS) {
       // a memory-only simulator on the same database: Phoenix remembers a position the broker does not
       const forgetful = new SimBroker({ clock, random: seededRandom(1), profile: 'INSTANT' });
       const second = await start(forgetful);
-      const r = await reconcileNow(second.app.engine.ctx, 'after a forgetful restart');
+      const r = await second.app.engine.reconcileNow('after a forgetful restart');
       expect(r.newDrifts.length).toBeGreaterThan(0);
       expect(r.newDrifts.some((d) => d.severity === 'CRITICAL')).toBe(true);
     });
