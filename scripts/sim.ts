@@ -1,5 +1,7 @@
 /**
  * `npm run sim -- --seed S --days D [--profile REALISTIC|ADVERSARIAL|INSTANT] [--out DIR]`
+ * `npm run sim -- --seed S --days D --db postgres` (a PostgreSQL server of its own, Debian's binaries)
+ * `npm run sim -- --seed S --days D --database-url postgresql://…` (a fresh database per world on that server)
  * `npm run sim -- --replay FILE`
  *
  * Deterministic simulation of whole trading days (docs/SIMULATION.md). Exit 0: no invariant
@@ -11,7 +13,8 @@ import { join } from 'node:path';
 import type { SimProfile } from '../src/broker/sim/index.js';
 import { describeHistory, readHistory, writeHistory } from '../sim/history.js';
 import { INVARIANT_IDS } from '../sim/invariants/index.js';
-import { run, runHistory, type History } from '../sim/run.js';
+import { pgDatabases } from '../sim/pg-databases.js';
+import { run, runHistory, type History, type SimDatabases } from '../sim/run.js';
 import { shrink } from '../sim/shrink.js';
 
 function args(argv: string[]): Map<string, string> {
@@ -43,7 +46,7 @@ async function replay(file: string): Promise<number> {
 async function main(): Promise<number> {
   const a = args(process.argv.slice(2));
   if (a.has('help')) {
-    say('npm run sim -- --seed S --days D [--profile REALISTIC|ADVERSARIAL|INSTANT] [--epoch N] [--out DIR] [--no-shrink]\nnpm run sim -- --replay FILE');
+    say('npm run sim -- --seed S --days D [--profile REALISTIC|ADVERSARIAL|INSTANT] [--epoch N] [--out DIR] [--no-shrink] [--db sqlite|postgres | --database-url postgresql://…]\nnpm run sim -- --replay FILE');
     say(`invariants: ${INVARIANT_IDS.join(', ')}`);
     return 0;
   }
@@ -54,8 +57,22 @@ async function main(): Promise<number> {
   if (!['INSTANT', 'REALISTIC', 'ADVERSARIAL'].includes(profile)) throw new Error(`--profile must be INSTANT, REALISTIC or ADVERSARIAL (got ${profile})`);
   if (!Number.isInteger(seed) || !Number.isInteger(days) || days < 1) throw new Error('--seed and --days must be whole numbers (days ≥ 1)');
   const quiet = a.has('quiet');
-  say(`simulating ${days} trading day(s), seed ${seed}, profile ${profile}`);
-  const report = await run({ seed, days, profile, ...(a.has('epoch') ? { epochDays: Number(a.get('epoch')) } : {}), ...(quiet ? {} : { log: (l) => (Number(l.split(' ')[1]) % 50 === 0 ? say(l) : undefined) }) });
+  const db = a.get('db') ?? (a.has('database-url') ? 'postgres' : 'sqlite');
+  if (!['sqlite', 'postgres'].includes(db)) throw new Error(`--db must be sqlite or postgres (got ${db})`);
+  let database: SimDatabases | undefined;
+  let stopServer = () => {};
+  if (db === 'postgres') {
+    let url = a.get('database-url');
+    if (!url) {
+      // a server of its own (test/support/postgres.ts: initdb + pg_ctl on a free port), stopped at exit
+      const server = await (await import('../test/support/postgres.js')).startPostgres();
+      stopServer = () => server.stop();
+      url = server.url();
+    }
+    database = pgDatabases(url);
+  }
+  say(`simulating ${days} trading day(s), seed ${seed}, profile ${profile}, on ${db === 'postgres' ? 'PostgreSQL (not deterministic: real I/O)' : 'SQLite'}`);
+  const report = await run({ seed, days, profile, ...(database ? { database } : {}), ...(a.has('epoch') ? { epochDays: Number(a.get('epoch')) } : {}), ...(quiet ? {} : { log: (l) => (Number(l.split(' ')[1]) % 50 === 0 ? say(l) : undefined) }) }).finally(stopServer);
   const s = report.stats;
   const perSec = s.days / (report.ms / 1000);
   say(`${s.days} day(s) in ${(report.ms / 1000).toFixed(1)} s (${perSec.toFixed(2)} days/s): ${s.steps} steps, ${s.intents} intents, ${s.brokerOrders} broker orders, ${s.executions} executions, ${s.restarts} kills/restarts, ${s.telegramCalls} Telegram calls, ${s.logLines} log lines`);

@@ -85,9 +85,10 @@ export function deskConstitution(variant: DeskVariant, cal: SimCalendar): Consti
   });
 }
 
-export function deskConfig(dbFile: string, constitution: Constitution): AppConfig {
+/** `databaseUrl`: `file:…` (SQLite) or `postgresql://…` */
+export function deskConfig(databaseUrl: string, constitution: Constitution): AppConfig {
   const env = envSchema.parse({
-    DATABASE_URL: `file:${dbFile}`,
+    DATABASE_URL: databaseUrl,
     BROKER: 'sim',
     TRADING_MODE: 'paper',
     LOG_LEVEL: 'debug',

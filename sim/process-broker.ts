@@ -67,6 +67,8 @@ export class ProcessBroker implements BrokerPort {
     private readonly latency: Latency = () => 0,
     private readonly sleep: (ms: number) => Promise<void> = () => Promise.resolve(),
     private readonly beforeBracket: () => void = () => {},
+    /** PostgreSQL: bring the checks' view of the database up to date before they look (real I/O) */
+    private readonly sync?: () => Promise<void>,
   ) {
     life.whenDead(() => {
       this.unsubscribe?.();
@@ -99,6 +101,11 @@ export class ProcessBroker implements BrokerPort {
     );
   }
 
+  /** `op` once the checks' view is up to date (SQLite: at once, no await in between) */
+  private synced<T>(op: () => Promise<T>): Promise<T> {
+    return this.sync ? this.sync().then(op) : op();
+  }
+
   async connect(): Promise<void> {
     await this.call(() => this.inner.connect());
     if (!this.sessionStarted && this.inner.health().state === 'READY') {
@@ -124,12 +131,14 @@ export class ProcessBroker implements BrokerPort {
 
   placeBracket(req: BracketRequest, permit: SubmitPermit): Promise<readonly PlacedLeg[]> {
     return this.call(async () => {
+      if (this.sync) await this.sync();
       let leaving: unknown = null;
       const watched: SubmitPermit = {
         ...permit,
         beforeEntryLeaves: async () => {
           await permit.beforeEntryLeaves?.();
           this.beforeBracket(); // passed the last look: this entry's fault, if the simulator armed one
+          if (this.sync) await this.sync();
           // exactly when the SimBroker records the legs (its health re-check follows synchronously)
           if (this.inner.health().state === 'READY') leaving = this.observer.entryLeaving(req.orderRef);
         },
@@ -142,26 +151,32 @@ export class ProcessBroker implements BrokerPort {
   }
 
   placeOrder(req: SingleOrderRequest): Promise<PlacedLeg> {
-    return this.call(() => {
-      this.observer.mutation({ kind: 'order', orderRef: req.orderRef, role: req.role });
-      return this.inner.placeOrder(req);
-    }, 'order');
+    return this.call(() =>
+      this.synced(() => {
+        this.observer.mutation({ kind: 'order', orderRef: req.orderRef, role: req.role });
+        return this.inner.placeOrder(req);
+      }),
+    'order');
   }
 
   cancel(brokerOrderId: string): Promise<void> {
-    return this.call(() => {
-      const o = this.inner.orderOf(brokerOrderId);
-      this.observer.mutation({ kind: 'cancel', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
-      return this.inner.cancel(brokerOrderId);
-    }, 'cancel');
+    return this.call(() =>
+      this.synced(() => {
+        const o = this.inner.orderOf(brokerOrderId);
+        this.observer.mutation({ kind: 'cancel', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
+        return this.inner.cancel(brokerOrderId);
+      }),
+    'cancel');
   }
 
   resize(brokerOrderId: string, quantity: number): Promise<void> {
-    return this.call(() => {
-      const o = this.inner.orderOf(brokerOrderId);
-      this.observer.mutation({ kind: 'resize', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
-      return this.inner.resize(brokerOrderId, quantity);
-    }, 'cancel');
+    return this.call(() =>
+      this.synced(() => {
+        const o = this.inner.orderOf(brokerOrderId);
+        this.observer.mutation({ kind: 'resize', orderRef: o?.orderRef ?? '?', role: o?.role ?? '?', brokerOrderId });
+        return this.inner.resize(brokerOrderId, quantity);
+      }),
+    'cancel');
   }
 
   openOrders(): Promise<readonly BrokerOrder[]> {

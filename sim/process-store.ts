@@ -19,10 +19,25 @@ class Killed extends Error {
 }
 
 export class ProcessStore implements Store {
+  /** the inner store's transactions not yet settled (PostgreSQL: real I/O the simulator waits for) */
+  private readonly running = new Set<Promise<unknown>>();
+
   constructor(
     private readonly inner: Store,
     private readonly life: Life,
+    /** a transaction settled (committed or rolled back): the checks' PostgreSQL mirror is stale */
+    private readonly onSettled?: () => void,
   ) {}
+
+  /** Transactions of this process still running in the database (0 on SQLite between settles). */
+  get pending(): number {
+    return this.running.size;
+  }
+
+  /** Until every transaction started so far has settled. */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
 
   /** The better-sqlite3 handle the alert outbox uses (duck-typed by outboxDbFor). */
   get db(): unknown {
@@ -33,24 +48,28 @@ export class ProcessStore implements Store {
     const life = this.life;
     if (!life.alive) return never();
     const n = life.count('commit');
-    return this.inner
-      .tx(async (tx) => {
-        if (!life.alive) throw new Killed();
-        const result = await fn(tx);
-        if (!life.alive) throw new Killed();
-        if (life.dueAt('commit', n, 'before')) {
-          life.die(`killed before commit #${n}`);
-          throw new Killed();
-        }
-        return result;
-      })
-      .then(
-        (result) => {
-          if (life.dueAt('commit', n, 'after')) life.die(`killed after commit #${n}`);
-          return life.alive ? result : never<T>();
-        },
-        (error: unknown) => (life.alive ? Promise.reject(error) : never<T>()),
-      );
+    const inner = this.inner.tx(async (tx) => {
+      if (!life.alive) throw new Killed();
+      const result = await fn(tx);
+      if (!life.alive) throw new Killed();
+      if (life.dueAt('commit', n, 'before')) {
+        life.die(`killed before commit #${n}`);
+        throw new Killed();
+      }
+      return result;
+    });
+    if (this.onSettled) {
+      const onSettled = this.onSettled;
+      const settled = inner.then(onSettled, onSettled).finally(() => this.running.delete(settled));
+      this.running.add(settled);
+    }
+    return inner.then(
+      (result) => {
+        if (life.dueAt('commit', n, 'after')) life.die(`killed after commit #${n}`);
+        return life.alive ? result : never<T>();
+      },
+      (error: unknown) => (life.alive ? Promise.reject(error) : never<T>()),
+    );
   }
 
   close(): Promise<void> {

@@ -22,6 +22,7 @@ import { ScopedClock, type SimClock } from './clock.js';
 import { CHAT_ID, SECRETS } from './desk.js';
 import { Life } from './life.js';
 import { ProcessBroker, type BrokerObserver, type Latency } from './process-broker.js';
+import type { PgMirror } from './pg-mirror.js';
 import { ProcessStore } from './process-store.js';
 import { BOT_INFO, type FakeTelegram } from './telegram.js';
 
@@ -40,11 +41,17 @@ export interface ProcessDeps {
   readonly beforeBracket?: () => void;
   /** a kill armed before the process starts (dies during its own start-up) */
   readonly armed?: (life: Life) => void;
+  /** PostgreSQL: the checks' mirror (told when a transaction settles; brought up to date at the broker's door) */
+  readonly mirror?: PgMirror;
+  /** PostgreSQL: the database is open (createApp and the lease done; the rest may wait on the clock) */
+  readonly opened?: () => void;
 }
 
 export class PhoenixProcess {
   private readonly inflight = new Set<Promise<unknown>>();
   private inner: Store | null = null;
+  /** the store as this process sees it (its transactions in flight: PostgreSQL's I/O) */
+  store: ProcessStore | null = null;
 
   private constructor(
     readonly life: Life,
@@ -65,10 +72,15 @@ export class PhoenixProcess {
     const random = seededRandom((d.seed * 7919 + d.generation * 104_729) >>> 0);
     const logger = d.logger.child({ gen: d.generation });
     const sleep = (ms: number) => new Promise<void>((resolve) => clock.schedule(ms, resolve));
-    const broker = new ProcessBroker(d.broker, life, d.observer, () => d.clock.now(), d.latency, sleep, d.beforeBracket);
+    const mirror = d.mirror;
+    const broker = new ProcessBroker(d.broker, life, d.observer, () => d.clock.now(), d.latency, sleep, d.beforeBracket, mirror ? () => mirror.refresh() : undefined);
     let inner: Store | null = null;
+    let store: ProcessStore | null = null;
+    // PostgreSQL: the process's connections carry its name (its death ends them, see release)
+    const appName = `phoenix-sim-g${d.generation}`;
+    const config = mirror ? pgConfigFor(d.config, appName) : d.config;
     const app = await createApp({
-      config: d.config,
+      config,
       clock,
       random,
       logger,
@@ -83,11 +95,22 @@ export class PhoenixProcess {
         // a simulation needs no durability against power loss: commits and checkpoints skip fsync;
         // temporary b-trees (ORDER BY … LIMIT, the store's list queries) in memory, not in a temp file
         const db = (s as unknown as { db?: { pragma(p: string): unknown } }).db;
-        db?.pragma('synchronous = OFF');
-        db?.pragma('temp_store = MEMORY');
-        return new ProcessStore(s, life);
+        if (!mirror) {
+          db?.pragma('synchronous = OFF');
+          db?.pragma('temp_store = MEMORY');
+        }
+        store = new ProcessStore(s, life, mirror ? () => void (mirror.dirty = true) : undefined);
+        return store;
       },
     });
+    // PostgreSQL: only a process holding the leader lease marks orders to be sent (INV-LEADER-FENCE-1);
+    // the simulator runs one process at a time, and each new one takes the lease from the dead one
+    const claim = (inner as { claimLeadership?: (holder: string, now: number) => Promise<number> } | null)?.claimLeadership;
+    if (mirror && claim) {
+      await claim.call(inner, `sim-g${d.generation}`, clock.now());
+      mirror.dirty = true;
+    }
+    d.opened?.();
     const started = await Promise.race([
       startEngineSide(app, { config: d.config, logger, clock, telegramLabel: 'simulation', scheduler: new ClockScheduler(clock, random) }).then((jobs) => ({ jobs })),
       new Promise<null>((resolve) => life.whenDead(() => resolve(null))),
@@ -129,6 +152,14 @@ export class PhoenixProcess {
     });
     const p = new PhoenixProcess(life, clock, app, started?.jobs ?? null, bot, sender, broker);
     p.inner = inner;
+    p.store = store;
+    if (mirror) {
+      const pool = (inner as { pool?: { on(e: 'error', f: () => void): unknown } } | null)?.pool;
+      p.end = async () => {
+        pool?.on('error', () => {}); // its connections are about to be cut
+        await mirror.terminate(appName);
+      };
+    }
     if (life.alive && started !== null) {
       bot.syncer.start();
       await Promise.race([sender.start(), new Promise<void>((resolve) => life.whenDead(resolve))]);
@@ -166,10 +197,23 @@ export class PhoenixProcess {
     this.life.die(note);
   }
 
+  /** PostgreSQL: cut this process's connections (what the OS does to a killed process's sockets) */
+  end: (() => Promise<void>) | null = null;
+
   /** After death: release the database connection (the OS closes a killed process's files). */
   async release(): Promise<void> {
-    await releaseStore(this.inner);
+    if (!this.end) return releaseStore(this.inner);
+    await this.end();
+    // (a transaction the dead process never finished may keep its pool waiting: not awaited)
+    void releaseStore(this.inner);
   }
+}
+
+/** The configuration with the process's connections named `appName` (pg_stat_activity). */
+function pgConfigFor(config: AppConfig, appName: string): AppConfig {
+  const url = new URL(config.env.DATABASE_URL);
+  url.searchParams.set('application_name', appName);
+  return { ...config, env: { ...config.env, DATABASE_URL: url.toString() } };
 }
 
 export async function releaseStore(inner: Store | null): Promise<void> {

@@ -78,6 +78,14 @@ export interface RunOptions {
   readonly log?: (line: string) => void;
   /** force the desk variant (default: drawn per world) */
   readonly variant?: DeskVariant;
+  /** PostgreSQL instead of SQLite files: a fresh database per world (docs/SIMULATION.md "On PostgreSQL") */
+  readonly database?: SimDatabases;
+}
+
+/** Where a run on PostgreSQL gets its databases: a fresh one per world, dropped after it. */
+export interface SimDatabases {
+  create(): Promise<string>;
+  drop(url: string): Promise<void>;
 }
 
 /** The world a run's `n`-th epoch simulates. */
@@ -116,10 +124,12 @@ export async function run(o: RunOptions): Promise<RunReport> {
   for (let n = 0, done = 0; done < o.days; n++) {
     const spec = worldSpec(o.seed, n, profile, o.variant);
     const days = Math.min(epochDays, o.days - done);
-    const r = await runWorld(spec, { days, only: o.only, dayOffset: done, ...(o.log ? { log: o.log } : {}) });
+    const databaseUrl = o.database ? await o.database.create() : undefined;
+    const r = await runWorld(spec, { days, only: o.only, dayOffset: done, ...(o.log ? { log: o.log } : {}), ...(databaseUrl ? { databaseUrl } : {}) });
     addStats(stats, r.world, r.driver, r.violation ? r.daysRun : days);
     if (r.hash) hashes.push(r.hash);
     await r.world.close();
+    if (databaseUrl) await o.database?.drop(databaseUrl);
     if (r.violation) {
       const history: History = { version: 1, ...spec, actions: r.actions, violation: r.violation, origin: { seed: o.seed, world: n, days: o.days } };
       return { seed: o.seed, days: o.days, profile, violation: r.violation, history, hashes, stats, ms: performance.now() - started };
@@ -139,8 +149,8 @@ interface WorldRun {
 }
 
 /** Generate and run `days` trading days in a fresh world. */
-async function runWorld(spec: WorldSpec, o: { days: number; only?: readonly string[] | undefined; dayOffset: number; log?: (line: string) => void }): Promise<WorldRun> {
-  const world = new World({ ...spec, years: Math.ceil(o.days / 200) + 1 });
+async function runWorld(spec: WorldSpec, o: { days: number; only?: readonly string[] | undefined; dayOffset: number; log?: (line: string) => void; databaseUrl?: string }): Promise<WorldRun> {
+  const world = new World({ ...spec, years: Math.ceil(o.days / 200) + 1, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) });
   const driver = new Driver(world, o.only);
   await world.start();
   const actions: Action[] = [];

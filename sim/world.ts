@@ -20,6 +20,7 @@ import type { Life } from './life.js';
 import { LogCapture } from './logs.js';
 import { PhoenixProcess } from './process.js';
 import type { BrokerObserver } from './process-broker.js';
+import { PgMirror } from './pg-mirror.js';
 import { Reader } from './reader.js';
 import { FakeTelegram } from './telegram.js';
 
@@ -35,6 +36,8 @@ export interface WorldOptions {
   readonly dir?: string;
   /** the log level Phoenix writes at (default debug: every line is scanned) */
   readonly logLevel?: string;
+  /** PostgreSQL instead of a SQLite file: a fresh, empty database (docs/SIMULATION.md "On PostgreSQL") */
+  readonly databaseUrl?: string;
 }
 
 export interface Violation {
@@ -59,6 +62,8 @@ export class World {
   readonly dir: string;
   private readonly ownDir: boolean;
   reader: Reader | null = null;
+  /** PostgreSQL: the committed database copied for the checks (they read it through `reader`) */
+  mirror: PgMirror | null = null;
 
   proc: PhoenixProcess | null = null;
   generation = 0;
@@ -87,7 +92,7 @@ export class World {
     this.dir = opts.dir ?? mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'phoenix-sim-'));
     mkdirSync(this.dir, { recursive: true });
     this.dbFile = join(this.dir, 'phoenix.db');
-    this.config = deskConfig(this.dbFile, this.constitution);
+    this.config = deskConfig(opts.databaseUrl ?? `file:${this.dbFile}`, this.constitution);
     this.clock = new SimClock(nyTime(opts.startDay, '09:00'));
     this.brokerClock = new ScopedClock(this.clock);
     this.logs = new LogCapture(opts.logLevel ?? 'debug', (where, text) => this.scanSecrets(where, text));
@@ -120,9 +125,11 @@ export class World {
 
   /** Start the first process. */
   async start(): Promise<void> {
+    if (this.opts.databaseUrl) this.mirror = await PgMirror.open(this.opts.databaseUrl, join(this.dir, 'mirror.db'));
     this.boot();
     await this.booting;
-    this.reader = new Reader(this.dbFile);
+    await this.mirror?.refresh(true);
+    this.reader = new Reader(this.mirror ? this.mirror.file : this.dbFile);
   }
 
   private boot(): void {
@@ -131,12 +138,17 @@ export class World {
     });
   }
 
+  /** PostgreSQL: a process is opening its database (createApp, the lease) */
+  private opening: Promise<void> | null = null;
+
   private async bootNow(): Promise<void> {
     this.generation++;
+    let opened = () => {};
+    if (this.mirror) this.opening = new Promise<void>((resolve) => (opened = resolve)).then(() => void (this.opening = null));
     const next = this.armNext;
     this.armNext = null;
     const arm = next ? (life: Life) => life.arm(next.on, next.n, next.phase) : undefined;
-    const r = await PhoenixProcess.boot({
+    const booted = PhoenixProcess.boot({
       generation: this.generation,
       seed: this.opts.seed,
       config: this.config,
@@ -157,7 +169,10 @@ export class World {
         return Math.round((kind === 'bracket' ? 3000 : 1000) * this.latencyDice.next());
       },
       ...(arm ? { armed: arm } : {}),
+      ...(this.mirror ? { mirror: this.mirror, opened: () => opened() } : {}),
     });
+    const r = await (this.mirror ? booted.finally(() => opened()) : booted);
+    if (this.mirror) this.mirror.dirty = true;
     if (r.proc) {
       this.proc = r.proc;
       this.aliveSince = this.now();
@@ -221,8 +236,25 @@ export class World {
     else this.brokerReadySince ??= this.now();
   }
 
+  /**
+   * Everything that runs on its own has run: on SQLite, two rounds of the event loop; on
+   * PostgreSQL also until the process's transactions have come back (real I/O), and the checks'
+   * mirror then copies what they committed.
+   */
+  private async settleIo(): Promise<void> {
+    await settleMicrotasks(2);
+    if (!this.mirror) return;
+    // a process opening its database (migrations, the pool, the leader lease): real I/O too
+    if (this.opening) await this.opening;
+    for (let store = this.proc?.store; store?.pending; store = this.proc?.store) {
+      await store.idle();
+      await settleMicrotasks(2);
+    }
+    await this.mirror.refresh();
+  }
+
   readonly hooks: RunHooks = {
-    settle: () => settleMicrotasks(2),
+    settle: () => (this.mirror ? this.settleIo() : settleMicrotasks(2)),
     afterTimer: async () => {
       this.trackBroker();
       if (this.proc && !this.proc.alive) await this.reap();
@@ -230,7 +262,8 @@ export class World {
   };
 
   async settle(): Promise<void> {
-    await settleMicrotasks(2);
+    if (this.mirror) await this.settleIo();
+    else await settleMicrotasks(2);
     this.trackBroker();
     await this.reap();
   }
@@ -249,6 +282,10 @@ export class World {
       await p.release();
     }
     this.reader?.close();
+    await this.mirror?.close();
+    // on PostgreSQL the store never touches a SQLite file (the checks' mirror is the only one)
+    const strayFile = this.mirror !== null && existsSync(this.dbFile);
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+    if (strayFile) throw new Error(`a run on PostgreSQL wrote the SQLite store file ${this.dbFile}`);
   }
 }
