@@ -234,14 +234,7 @@ export function pgTx(c: pg.PoolClient, beadBuffer: BeadDraft[], alertBuffer: Ale
       insert: async (j) => insert('JobRun', { id: j.id, job: j.job, startedAt: r.iso(j.startedAt), endedAt: r.isoOrNull(j.endedAt), outcome: j.outcome, detail: j.detail }),
       finish: async (id, endedAt, outcome, detail) => void (await run(`UPDATE "JobRun" SET endedAt = ?, outcome = ?, detail = ? WHERE id = ?`, r.iso(endedAt), outcome, detail, id)),
       recent: async (job, limit) =>
-        (job === null ? await all(`SELECT * FROM "JobRun" ORDER BY startedAt DESC LIMIT ?`, limit) : await all(`SELECT * FROM "JobRun" WHERE job = ? ORDER BY startedAt DESC LIMIT ?`, job, limit)).map((row) => ({
-          id: String(row.id),
-          job: String(row.job),
-          startedAt: Date.parse(String(row.startedAt)),
-          endedAt: row.endedAt === null || row.endedAt === undefined ? null : Date.parse(String(row.endedAt)),
-          outcome: row.outcome === null || row.outcome === undefined ? null : String(row.outcome),
-          detail: row.detail === null || row.detail === undefined ? null : String(row.detail),
-        })),
+        (job === null ? await all(`SELECT * FROM "JobRun" ORDER BY startedAt DESC LIMIT ?`, limit) : await all(`SELECT * FROM "JobRun" WHERE job = ? ORDER BY startedAt DESC LIMIT ?`, job, limit)).map(r.jobRunFromRow),
       prune: async (before) => run(`DELETE FROM "JobRun" WHERE startedAt < ?`, r.iso(before)),
     },
     kv: {

@@ -10,6 +10,7 @@ import type {
   FillRecord,
   IntentInput,
   IntentRecord,
+  JobRunRecord,
   KillFlag,
   OrderRecord,
   PromotionDecisionRecord,
@@ -132,6 +133,15 @@ export const fillFromRow = (r: Row): FillRecord => ({
   price: n(r.price),
   commission: n(r.commission),
   time: t(r.time),
+});
+
+export const jobRunFromRow = (r: Row): JobRunRecord => ({
+  id: String(r.id),
+  job: String(r.job),
+  startedAt: Date.parse(String(r.startedAt)),
+  endedAt: r.endedAt === null || r.endedAt === undefined ? null : Date.parse(String(r.endedAt)),
+  outcome: r.outcome === null || r.outcome === undefined ? null : String(r.outcome),
+  detail: r.detail === null || r.detail === undefined ? null : String(r.detail),
 });
 
 export const killFromRow = (r: Row): KillFlag => ({

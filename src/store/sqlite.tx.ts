@@ -188,14 +188,7 @@ export function sqliteRepos(s: SqliteStatements): Tx {
       insert: async (j) => s.insert('JobRun', { id: j.id, job: j.job, startedAt: r.iso(j.startedAt), endedAt: r.isoOrNull(j.endedAt), outcome: j.outcome, detail: j.detail }),
       finish: async (id, endedAt, outcome, detail) => void q(`UPDATE "JobRun" SET endedAt = ?, outcome = ?, detail = ? WHERE id = ?`).run(r.iso(endedAt), outcome, detail, id),
       recent: async (job, limit) =>
-        (job === null ? all(`SELECT * FROM "JobRun" ORDER BY startedAt DESC LIMIT ?`, limit) : all(`SELECT * FROM "JobRun" WHERE job = ? ORDER BY startedAt DESC LIMIT ?`, job, limit)).map((row) => ({
-          id: String(row.id),
-          job: String(row.job),
-          startedAt: Date.parse(String(row.startedAt)),
-          endedAt: row.endedAt === null || row.endedAt === undefined ? null : Date.parse(String(row.endedAt)),
-          outcome: row.outcome === null || row.outcome === undefined ? null : String(row.outcome),
-          detail: row.detail === null || row.detail === undefined ? null : String(row.detail),
-        })),
+        (job === null ? all(`SELECT * FROM "JobRun" ORDER BY startedAt DESC LIMIT ?`, limit) : all(`SELECT * FROM "JobRun" WHERE job = ? ORDER BY startedAt DESC LIMIT ?`, job, limit)).map(r.jobRunFromRow),
       prune: async (before) => q(`DELETE FROM "JobRun" WHERE startedAt < ?`).run(r.iso(before)).changes,
     },
     kv: {
