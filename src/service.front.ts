@@ -76,7 +76,7 @@ export async function startFrontEnds(service: Service, opts: FrontEndOptions): P
     transformers: [telegramMetricsTransformer(metrics, 'bot')],
     ...(opts.sandboxPort !== undefined ? { sandboxPort: opts.sandboxPort } : {}),
     ...(opts.botOptions ? { botOptions: opts.botOptions } : {}),
-    ...(service.telegramRelay ? { relay: { take: (limit, at) => service.telegramRelay!.take(limit, at), ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}) } } : {}),
+    ...(service.telegramRelay ? { relay: { take: (limit, at) => service.telegramRelay!.take(limit, at), prune: (before) => service.telegramRelay!.prune(before), ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}) } } : {}),
   });
   let stopped = false;
   let botReady = false;

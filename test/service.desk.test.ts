@@ -148,6 +148,11 @@ describe('issue 18: a follower serves the bot webhook; the leader handles and an
     a.front = null;
     expect((await post(b.hookUrl, update(602, '/status'))).status).toBe(200);
     expect(await waiting()).toBe(1);
+    // handled updates are forgotten after a day (the table would grow forever); a waiting one never is
+    const relay = b.service.telegramRelay!;
+    expect(await relay.prune(Date.now() - 86_400_000)).toBe(0);
+    expect(await relay.prune(Date.now() + 60_000)).toBe(2); // 600 and 601, taken by the leader
+    expect(await waiting()).toBe(1);
 
     // the leader goes; the follower takes over, handles what waited, then serves the webhook port itself
     await a.service.stop();

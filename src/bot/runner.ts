@@ -43,11 +43,15 @@ export interface StartBotOptions {
 /** Where the leader's bot takes the updates a follower stored (src/store/pg.relay.ts). */
 export interface RelaySource {
   take(limit: number, at: number): Promise<unknown[]>;
+  /** forget updates taken before this time (run hourly; Telegram never re-delivers an answered update) */
+  prune?(takenBefore: number): Promise<number>;
   /** how often to look when nothing waits (default 100 ms: /halt through a follower stays fast) */
   readonly pollMs?: number;
 }
 
 const RELAY_BATCH = 50;
+const RELAY_PRUNE_EVERY_MS = 3_600_000;
+const RELAY_KEEP_MS = 86_400_000;
 
 /** grammY types signals with the abort-controller shim; at run time they are Node's own. */
 type GrammySignal = Parameters<Api['getMe']>[0];
@@ -139,9 +143,14 @@ export async function startBot(phoenix: PhoenixBot, opts: StartBotOptions = {}):
   const relayLoop = opts.relay
     ? (async (relay: RelaySource) => {
         await Promise.race([ready, new Promise((r) => stopping.signal.addEventListener('abort', r, { once: true }))]);
+        let prunedAt = 0;
         while (!stopping.signal.aborted) {
           let got: unknown[] = [];
           try {
+            if (relay.prune && Date.now() - prunedAt >= RELAY_PRUNE_EVERY_MS) {
+              prunedAt = Date.now();
+              await relay.prune(prunedAt - RELAY_KEEP_MS);
+            }
             got = await relay.take(RELAY_BATCH, Date.now());
           } catch (e) {
             log.warn({ err: (e as Error).message }, 'taking relayed Telegram updates failed; trying again');

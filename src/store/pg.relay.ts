@@ -18,6 +18,8 @@ export interface TelegramRelayStore {
   take(limit: number, at: number): Promise<unknown[]>;
   /** updates not yet taken (status, tests) */
   waiting(): Promise<number>;
+  /** forget updates taken before `takenBefore` (the table would grow forever); how many */
+  prune(takenBefore: number): Promise<number>;
 }
 
 export class PgTelegramRelay implements TelegramRelayStore {
@@ -42,6 +44,11 @@ export class PgTelegramRelay implements TelegramRelayStore {
       [iso(at), limit],
     );
     return r.rows.sort((a, b) => Number(a.updateId) - Number(b.updateId)).map((row) => JSON.parse(row.body) as unknown);
+  }
+
+  async prune(takenBefore: number): Promise<number> {
+    const r = await this.pool.query(`DELETE FROM "TelegramRelay" WHERE "takenAt" IS NOT NULL AND "takenAt" < $1`, [iso(takenBefore)]);
+    return r.rowCount ?? 0;
   }
 
   async waiting(): Promise<number> {
