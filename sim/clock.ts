@@ -85,15 +85,7 @@ export class SimClock implements Clock {
       for (let rounds = 0; ; rounds++) {
         if (rounds > MAX_TIMERS_PER_MOVE) throw new Error('SimClock: a timer keeps rescheduling itself at once (livelock)');
         const due: Timer[] = [];
-        for (;;) {
-          this.dropCancelled();
-          const next = this.heap[0];
-          if (!next || next.at > to) break;
-          this.pop();
-          this.live--;
-          next.cancelled = true;
-          due.push(next);
-        }
+        for (let next = this.takeDue(to); next; next = this.takeDue(to)) due.push(next);
         if (!due.length) break;
         for (const timer of due) timer.fn();
         await hooks.settle();
@@ -105,12 +97,8 @@ export class SimClock implements Clock {
     await hooks.settle();
     for (let n = 0; ; n++) {
       if (n > MAX_TIMERS_PER_MOVE) throw new Error('SimClock: a timer keeps rescheduling itself at once (livelock)');
-      this.dropCancelled();
-      const next = this.heap[0];
-      if (!next || next.at > to) break;
-      this.pop();
-      this.live--;
-      next.cancelled = true;
+      const next = this.takeDue(to);
+      if (!next) break;
       this.t = Math.max(this.t, next.at);
       next.fn();
       await hooks.settle();
@@ -118,6 +106,17 @@ export class SimClock implements Clock {
     }
     this.t = to;
     await hooks.settle();
+  }
+
+  /** The earliest live timer due at or before `to`, taken off the heap (it will not run again), or undefined. */
+  private takeDue(to: number): Timer | undefined {
+    this.dropCancelled();
+    const next = this.heap[0];
+    if (!next || next.at > to) return undefined;
+    this.pop();
+    this.live--;
+    next.cancelled = true;
+    return next;
   }
 
   // === binary heap ordered by (at, seq)
