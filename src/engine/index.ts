@@ -27,6 +27,7 @@ export type { PromotionsFacade } from './facade/promotions.facade.js';
 export type { JobsFacade } from './facade/jobs.facade.js';
 export type { AuditFacade } from './facade/audit.facade.js';
 // read models and outcomes
+export { notAllowed, type NotAllowed } from './outcome.js';
 export type { Decision, DecisionOutcome } from './approval.usecase.js';
 export type { ConfirmKind, ConfirmOutcome, ConfirmRequest } from './confirm.usecase.js';
 export type { DriftOutcome, DriftResolution, UnresolvedDrift } from './drift.usecase.js';
