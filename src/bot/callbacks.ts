@@ -18,6 +18,7 @@ import {
   type DriftResolution,
   type PromotionDecisionOutcome,
 } from '../engine/index.js';
+import { confirmRequestText, confirmText } from '../present/confirm.text.js';
 import { rankAtLeast } from './access.js';
 import { describeData, parseCallback, type CallbackAction, type ParsedCallback } from './callback-data.js';
 import { answerOnce, TIMED_OUT, withDeadline, type BotContext, type BotServices } from './context.js';
@@ -188,18 +189,20 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
   const report = confirmed && view.card.kind !== 'CONFIRM_RESUME';
   const work = s.engine.answerConfirmation(p.id, confirmed, actor);
   const outcome = await withDeadline(work, s.decisionWaitMs, s.engine.clock);
+  const tz = s.engine.info.timeZone;
   if (outcome === TIMED_OUT) {
     work
       .then(async (o) => {
         s.kickSyncer();
-        if (o.ok && report) s.reply(ctx, toast(`${actor.name}: ${o.message}`), CONFIRMED);
+        if (o.ok && report) s.reply(ctx, toast(`${actor.name}: ${confirmText(o, tz)}`), CONFIRMED);
       })
       .catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'confirmation failed after the tap was answered'));
     return answerOnce(ctx, WORKING, s.logger);
   }
-  await answerOnce(ctx, toast(outcome.message), s.logger);
+  const text = confirmText(outcome, tz);
+  await answerOnce(ctx, toast(text), s.logger);
   s.kickSyncer();
-  if (outcome.ok && report) s.reply(ctx, `${actor.name}: ${outcome.message}`.slice(0, 3500), CONFIRMED);
+  if (outcome.ok && report) s.reply(ctx, `${actor.name}: ${text}`.slice(0, 3500), CONFIRMED);
 }
 
 const POSITION_CONFIRM = { reprotect: 'CONFIRM_REPROTECT', closeOne: 'CONFIRM_CLOSE', cancelStalled: 'CONFIRM_CANCEL_STALLED' } as const;
@@ -223,7 +226,7 @@ async function positionActionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCall
   const kind = POSITION_CONFIRM[p.action as keyof typeof POSITION_CONFIRM];
   const r = await s.engine.requestConfirmation(kind, ctx.phoenix!.actor, view.intent.id);
   s.kickSyncer();
-  return answerOnce(ctx, r.ok ? 'Confirm in the message below (60 s); only you can.' : r.message, s.logger);
+  return answerOnce(ctx, r.ok ? 'Confirm in the message below (60 s); only you can.' : confirmRequestText(r), s.logger);
 }
 
 async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Promise<void> {

@@ -6,6 +6,9 @@
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Lane } from '../alerts/chat-budget.js';
 import { clockTime, dateClockTime, pointText, shortHash, type Actor } from '../engine/index.js';
+import { confirmRequestText } from '../present/confirm.text.js';
+import { killText } from '../present/kill.text.js';
+import { stalledResolveText } from '../present/stalled.text.js';
 import { rankAtLeast, type Rank } from './access.js';
 import { parseDemoteArgs, parseStrategyArg } from './args.js';
 import type { BotContext, BotServices } from './context.js';
@@ -134,7 +137,8 @@ export const COMMANDS: readonly CommandRow[] = [
     async run(env) {
       const reason = clean(env.args).slice(0, 200) || 'no reason given (Telegram /halt)';
       const r = await env.s.engine.halt(env.actor, reason);
-      await say(env, line(r.ok ? '🛑 ' : '', r.ok ? b(clean(r.message)) : clean(r.message)), ...(r.ok ? [line(i('An admin lifts it with /resume (one confirm tap). See /runbook RB-004.'))] : []));
+      const text = clean(killText(r, tzOf(env)));
+      await say(env, line(r.ok ? '🛑 ' : '', r.ok ? b(text) : text), ...(r.ok ? [line(i('An admin lifts it with /resume (one confirm tap). See /runbook RB-004.'))] : []));
     },
   },
   {
@@ -167,7 +171,7 @@ export const COMMANDS: readonly CommandRow[] = [
       const m = /^(int_[A-Za-z0-9]{1,40})\s+(.{3,300})$/s.exec(env.args.trim());
       if (!m) return say(env, line('Usage: ', code('/resolve int_… what you checked at the broker'), ' — e.g. ', code('/resolve int_abc TWS Orders+Trades: nothing with this Order Ref'), '. Prefer the card\'s 🔎 button while the broker can answer.'));
       const r = await env.s.engine.resolveStalled(m[1]!, env.actor, m[2]!);
-      await say(env, line(r.ok ? '☑️ ' : '', clean(r.message)));
+      await say(env, line(r.ok ? '☑️ ' : '', clean(stalledResolveText(r))));
     },
   },
   {
@@ -282,7 +286,7 @@ function helpHtml(env: CommandEnv, intro: boolean): string {
 async function confirmFlow(env: CommandEnv, kind: 'CONFIRM_RESUME' | 'CONFIRM_FLATTEN'): Promise<void> {
   const r = await env.s.engine.requestConfirmation(kind, env.actor);
   env.s.kickSyncer();
-  if (!r.ok) return say(env, line(clean(r.message)));
+  if (!r.ok) return say(env, line(clean(confirmRequestText(r))));
   const chat = env.ctx.chat;
   if (chat && env.s.access.isMainChat(chat.id)) return; // the confirmation card itself is the answer
   await say(env, line(`Confirmation card posted in the main chat; an admin must tap Confirm before ${clockTime(r.expiresAt, tzOf(env))}.`));

@@ -7,6 +7,7 @@
  * (the access gate answers "Not allowed." and writes ACCESS_DENIED).
  */
 import type { Filter } from 'grammy';
+import { snoozeText } from '../present/snooze.text.js';
 import { describeData, type ParsedCallback } from './callback-data.js';
 import { answerOnce, type BotContext, type BotServices } from './context.js';
 import { clean, line, renderFitted, toast } from './html.js';
@@ -23,6 +24,7 @@ export async function snoozeTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallb
   }
   const actor = ctx.phoenix!.actor;
   const r = await s.engine.snoozeAlerts(m.snoozeTypes, actor, p.id);
-  await answerOnce(ctx, toast(r.message), s.logger, !r.ok);
-  if (r.ok) s.reply(ctx, renderFitted([line(clean(r.message))]));
+  const text = snoozeText(r, s.engine.info.timeZone);
+  await answerOnce(ctx, toast(text), s.logger, !r.ok);
+  if (r.ok) s.reply(ctx, renderFitted([line(clean(text))]));
 }

@@ -7,6 +7,9 @@ import { intentSubmit, readIntentSource } from './intent.submit.js';
 import { statusCommand } from './status.command.js';
 import { doctorCommand } from './doctor.js';
 import { demoCommand } from '../demo/command.js';
+import { killText } from '../present/kill.text.js';
+import { reconnectText } from '../present/reconnect.text.js';
+import { stalledResolveText } from '../present/stalled.text.js';
 
 export interface CliCommand {
   readonly name: string;
@@ -102,7 +105,7 @@ export const COMMANDS: readonly CliCommand[] = [
       const note = flag(args, '--checked');
       if (!id || id.startsWith('--') || !note) throw new UsageError('give the intent id and --checked "what you saw at the broker"');
       const r = await (await ctx.app()).engine.resolveStalled(id, ctx.operator(), note);
-      (r.ok ? ctx.io.out : ctx.io.err)(r.message);
+      (r.ok ? ctx.io.out : ctx.io.err)(stalledResolveText(r));
       return r.ok ? 0 : 1;
     },
   },
@@ -111,8 +114,9 @@ export const COMMANDS: readonly CliCommand[] = [
     usage: 'phoenix halt [reason]',
     summary: 'set the kill flag now: new entries blocked, exits allowed (works while Telegram is down)',
     async run(ctx, args) {
-      const r = await (await ctx.app()).engine.halt(ctx.operator(), args.join(' ') || 'halted from the command line');
-      ctx.io.out(r.message);
+      const { engine } = await ctx.app();
+      const r = await engine.halt(ctx.operator(), args.join(' ') || 'halted from the command line');
+      ctx.io.out(killText(r, engine.info.timeZone));
       return r.ok ? 0 : 1;
     },
   },
@@ -125,8 +129,9 @@ export const COMMANDS: readonly CliCommand[] = [
         ctx.io.out('Not confirmed; nothing changed.');
         return 1;
       }
-      const r = await (await ctx.app()).engine.resume(ctx.operator());
-      ctx.io.out(r.message);
+      const { engine } = await ctx.app();
+      const r = await engine.resume(ctx.operator());
+      ctx.io.out(killText(r, engine.info.timeZone));
       return r.ok ? 0 : 1;
     },
   },
@@ -136,7 +141,7 @@ export const COMMANDS: readonly CliCommand[] = [
     summary: 'ask the running service to try the broker again (after a human fixed IB Gateway)',
     async run(ctx) {
       const r = await (await ctx.app()).engine.requestReconnect(ctx.operator());
-      ctx.io.out(r.message);
+      ctx.io.out(reconnectText(r));
       return r.ok ? 0 : 1;
     },
   },

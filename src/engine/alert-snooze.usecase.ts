@@ -13,8 +13,9 @@
 import { actorRef, type EngineContext } from './context.js';
 import { isAlertType, isSnoozable, SNOOZE_MS, type AlertType } from './alerts.table.js';
 import type { Actor } from './domain.js';
-import { clockTime, isoUtc } from './people-time.js';
+import { isoUtc } from './people-time.js';
 import { KV } from './kv.keys.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 
 
 export interface Snooze {
@@ -47,7 +48,13 @@ export function activeSnoozes(list: readonly Snooze[], now: number): Snooze[] {
   return [...byType.values()];
 }
 
-export type SnoozeOutcome = { readonly ok: true; readonly types: readonly AlertType[]; readonly until: number; readonly message: string } | { readonly ok: false; readonly message: string };
+/** A snooze tap's answer, as data (src/present/snooze.text.ts words it). */
+export type SnoozeOutcome =
+  /** `until`: epoch ms; `by`: who snoozed (the chat is told) */
+  | { readonly ok: true; readonly code: 'SNOOZED'; readonly types: readonly AlertType[]; readonly until: number; readonly by: string }
+  /** `types`: the requested types that may not be snoozed (not WARNING, or unknown) */
+  | { readonly ok: false; readonly code: 'NOT_SNOOZABLE'; readonly types: readonly string[] }
+  | NotAllowed;
 
 /**
  * Snooze `types` for one hour from now, for `actor` (approver+). Types that are not WARNING are
@@ -59,20 +66,20 @@ export async function snoozeAlertTypes(ctx: EngineContext, types: readonly strin
   return ctx.store.tx(async (tx) => {
     if (!actor.roles.includes('approver')) {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: ctx.chatId, action: `snooze alerts (${messageId})`, reason: 'not an approver' } });
-      return { ok: false, message: 'Only approvers and admins can snooze alerts.' } as const;
+      return notAllowed('approver');
     }
     const valid = wanted.filter((t): t is AlertType => isAlertType(t) && isSnoozable(t));
     if (!valid.length || valid.length !== wanted.length) {
-      tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: ctx.chatId, action: `snooze alerts (${messageId})`, reason: `not snoozable: ${wanted.filter((t) => !valid.includes(t as AlertType)).join(', ') || 'nothing'} (only WARNING types; CRITICAL never)` } });
-      return { ok: false, message: 'This alert cannot be snoozed (only repeating WARNING alerts can; CRITICAL never).' } as const;
+      const refused = wanted.filter((t) => !valid.includes(t as AlertType));
+      tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: ctx.chatId, action: `snooze alerts (${messageId})`, reason: `not snoozable: ${refused.join(', ') || 'nothing'} (only WARNING types; CRITICAL never)` } });
+      return { ok: false, code: 'NOT_SNOOZABLE', types: refused } as const;
     }
     const until = now + SNOOZE_MS;
     const kept = activeSnoozes(parseSnoozes(await tx.kv.get(KV.alertSnooze)), now).filter((s) => !valid.includes(s.type));
     const added: Snooze[] = valid.map((type) => ({ type, until, by: actor.name, byId: actor.id, at: now, messageId }));
     await tx.kv.set(KV.alertSnooze, JSON.stringify([...kept, ...added]), now);
     tx.beads.append({ type: 'ALERT_SNOOZE', intentId: null, ts: now, payload: { alertTypes: valid, until: isoUtc(until), actor: actorRef(actor), messageId } });
-    const when = clockTime(until, ctx.constitution.session.timeZone);
-    return { ok: true, types: valid, until, message: `🔕 ${valid.join(', ')} snoozed until ${when} by ${actor.name}: delivered without sound until then (CRITICAL alerts still ring).` } as const;
+    return { ok: true, code: 'SNOOZED', types: valid, until, by: actor.name } as const;
   });
 }
 

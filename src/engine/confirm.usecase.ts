@@ -6,10 +6,11 @@
  */
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor, CardKind, CardRecord, Role } from './domain.js';
-import { flatten } from './flatten.usecase.js';
-import { resume } from './kill.usecase.js';
-import { reprotect } from './protection.usecase.js';
-import { cancelStalledConfirmed } from './stalled.usecase.js';
+import { flatten, type FlattenReport } from './flatten.usecase.js';
+import { resume, type KillOutcome } from './kill.usecase.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
+import { reprotect, type ReprotectOutcome } from './protection.usecase.js';
+import { cancelStalledConfirmed, type StalledCancelOutcome } from './stalled.usecase.js';
 
 export const CONFIRM_TTL_MS = 60_000;
 
@@ -26,7 +27,13 @@ export const CONFIRMS: Readonly<Record<ConfirmKind, { readonly role: Role; reado
 
 export const isConfirmKind = (k: CardKind): k is ConfirmKind => k in CONFIRMS;
 
-export type ConfirmRequest = { readonly ok: true; readonly cardId: string; readonly expiresAt: number } | { readonly ok: false; readonly message: string };
+/** Asking for a confirmation card, as data (src/present/confirm.text.ts words the refusals). */
+export type ConfirmRequest =
+  /** `expiresAt`: epoch ms, when the card stops taking the asker's answer */
+  | { readonly ok: true; readonly cardId: string; readonly expiresAt: number }
+  /** a per-position confirmation asked without naming the position */
+  | { readonly ok: false; readonly code: 'NO_INTENT' }
+  | NotAllowed;
 
 export async function requestConfirmation(ctx: EngineContext, kind: ConfirmKind, actor: Actor, intentId?: string): Promise<ConfirmRequest> {
   const now = ctx.clock.now();
@@ -35,9 +42,9 @@ export async function requestConfirmation(ctx: EngineContext, kind: ConfirmKind,
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: intentId ?? null, ts: now, payload: { userId: actor.id, chatId: null, action: kind, reason: `${rule.role} role needed` } });
     });
-    return { ok: false, message: `Not allowed: ${rule.role} role needed.` };
+    return notAllowed(rule.role);
   }
-  if (rule.perIntent && !intentId) return { ok: false, message: 'Which position? (no intent given)' };
+  if (rule.perIntent && !intentId) return { ok: false, code: 'NO_INTENT' };
   const subject = `${kind}:${actor.id}:${now}${rule.perIntent ? `:${intentId}` : ''}`;
   const card: CardRecord = { id: ctx.random.id(10), kind, subjectId: subject, chatId: ctx.chatId, messageId: null, status: 'OPEN', version: 1, renderedVersion: 0, expiresAt: now + CONFIRM_TTL_MS, decidedBy: null, decidedAt: null, createdAt: now, updatedAt: now };
   await ctx.store.tx(async (tx) => {
@@ -48,7 +55,26 @@ export async function requestConfirmation(ctx: EngineContext, kind: ConfirmKind,
   return { ok: true, cardId: card.id, expiresAt: card.expiresAt };
 }
 
-export type ConfirmOutcome = { readonly ok: boolean; readonly message: string };
+/**
+ * A tap on a confirmation card, as data (src/present/confirm.text.ts words it). CONFIRMED
+ * carries what the confirmed action did (`result`, the action's own outcome; `ok` is its ok).
+ */
+export type ConfirmOutcome =
+  | { readonly ok: false; readonly code: 'UNKNOWN' }
+  /** INV-CONFIRM-ASKER-1: only the asker may answer */
+  | { readonly ok: false; readonly code: 'NOT_YOURS' }
+  | { readonly ok: false; readonly code: 'EXPIRED' }
+  | { readonly ok: false; readonly code: 'ALREADY_ANSWERED' }
+  /** the asker tapped Cancel: nothing was done */
+  | { readonly ok: true; readonly code: 'DECLINED' }
+  | ConfirmedAction
+  | NotAllowed;
+
+export type ConfirmedAction =
+  | { readonly ok: boolean; readonly code: 'CONFIRMED'; readonly kind: 'CONFIRM_RESUME'; readonly result: KillOutcome }
+  | { readonly ok: boolean; readonly code: 'CONFIRMED'; readonly kind: 'CONFIRM_FLATTEN' | 'CONFIRM_CLOSE'; readonly result: FlattenReport }
+  | { readonly ok: boolean; readonly code: 'CONFIRMED'; readonly kind: 'CONFIRM_REPROTECT'; readonly result: ReprotectOutcome }
+  | { readonly ok: boolean; readonly code: 'CONFIRMED'; readonly kind: 'CONFIRM_CANCEL_STALLED'; readonly result: StalledCancelOutcome };
 
 /** The confirmation card's subject is `KIND:askerId:requestedAt[:intentId]` (written by requestConfirmation). */
 function askerOf(card: CardRecord): string {
@@ -63,44 +89,54 @@ export async function answerConfirmation(ctx: EngineContext, cardId: string, con
   const now = ctx.clock.now();
   const check = await ctx.store.tx(async (tx) => {
     const card = await tx.cards.get(cardId);
-    if (!card || !isConfirmKind(card.kind)) return { ok: false, message: 'Unknown confirmation.' } as const;
+    if (!card || !isConfirmKind(card.kind)) return { ok: false, code: 'UNKNOWN' } as const;
     const role = CONFIRMS[card.kind].role;
     if (!actor.roles.includes(role) && !actor.roles.includes('admin')) {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `confirm ${card.kind}`, reason: `${role} role needed` } });
-      return { ok: false, message: `Not allowed: ${role} role needed.` } as const;
+      return notAllowed(role);
     }
     // INV-CONFIRM-ASKER-1: a confirmation answers only the admin who asked for it
     const asker = askerOf(card);
     if (asker !== actor.id) {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: `confirm ${card.kind}`, reason: `confirmation belongs to user ${asker}` } });
-      return { ok: false, message: 'Not yours: only the admin who asked can answer this confirmation. Send the command yourself.' } as const;
+      return { ok: false, code: 'NOT_YOURS' } as const;
     }
-    if (card.status !== 'OPEN') return { ok: false, message: card.status === 'EXPIRED' ? 'This confirmation expired; nothing was done. Send the command again.' : 'Already answered; nothing was done.' } as const;
+    if (card.status === 'EXPIRED') return { ok: false, code: 'EXPIRED' } as const;
+    if (card.status !== 'OPEN') return { ok: false, code: 'ALREADY_ANSWERED' } as const;
     if (now >= card.expiresAt) {
       await tx.cards.update(card.id, { status: 'EXPIRED', updatedAt: now });
       await tx.cards.touch(card.id, now);
-      return { ok: false, message: 'This confirmation expired; nothing was done. Send the command again.' } as const;
+      return { ok: false, code: 'EXPIRED' } as const;
     }
     // DECIDED = confirmed, CLOSED = cancelled: the card, edited in place, says which (one message per tap)
     await tx.cards.update(card.id, { status: confirmed ? 'DECIDED' : 'CLOSED', decidedBy: actor.name, decidedAt: now, updatedAt: now });
     await tx.cards.touch(card.id, now);
     tx.beads.append({ type: 'CARD', intentId: null, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: confirmed ? 'CONFIRM' : 'CANCEL' } });
-    return { ok: true, kind: card.kind, intentId: intentOf(card) } as const;
+    return { ok: true, code: 'DECIDED', kind: card.kind, intentId: intentOf(card) } as const;
   });
   ctx.notify();
-  if (!check.ok) return check;
-  if (!confirmed) return { ok: true, message: 'Cancelled; nothing was done.' };
-  switch (check.kind) {
-    case 'CONFIRM_RESUME':
+  if (check.code !== 'DECIDED') return check;
+  if (!confirmed) return { ok: true, code: 'DECLINED' };
+  const kind = check.kind;
+  switch (kind) {
+    case 'CONFIRM_RESUME': {
       // the confirmation card in the main chat says it (no second message through the alerts)
-      return resume(ctx, actor, { announce: false });
+      const result = await resume(ctx, actor, { announce: false });
+      return { ok: result.ok, code: 'CONFIRMED', kind, result };
+    }
     case 'CONFIRM_FLATTEN':
-      return flatten(ctx, actor);
-    case 'CONFIRM_REPROTECT':
-      return reprotect(ctx, check.intentId, actor);
-    case 'CONFIRM_CLOSE':
-      return flatten(ctx, actor, `close ${check.intentId}`, { only: (i) => i.id === check.intentId, approverMay: true });
-    case 'CONFIRM_CANCEL_STALLED':
-      return cancelStalledConfirmed(ctx, check.intentId, actor);
+    case 'CONFIRM_CLOSE': {
+      const only = check.intentId;
+      const result = kind === 'CONFIRM_FLATTEN' ? await flatten(ctx, actor) : await flatten(ctx, actor, `close ${only}`, { only: (i) => i.id === only, approverMay: true });
+      return { ok: result.ok, code: 'CONFIRMED', kind, result };
+    }
+    case 'CONFIRM_REPROTECT': {
+      const result = await reprotect(ctx, check.intentId, actor);
+      return { ok: result.ok, code: 'CONFIRMED', kind, result };
+    }
+    case 'CONFIRM_CANCEL_STALLED': {
+      const result = await cancelStalledConfirmed(ctx, check.intentId, actor);
+      return { ok: result.ok, code: 'CONFIRMED', kind, result };
+    }
   }
 }

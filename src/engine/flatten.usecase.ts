@@ -24,22 +24,12 @@ import { approvedInstrument } from './order-from-evidence.js';
 import type { StoredBead } from './beads.js';
 import type { Tx } from './store.port.js';
 import { AT_BROKER, HOLDING, IN_FLIGHT, OPEN_STATES, isIn } from './lifecycle.fsm.js';
+import { flattenSubject, type FlattenIssue, type FlattenLeg, type FlattenReport } from './flatten.report.js';
+import { notAllowed } from './outcome.js';
 
-export interface FlattenReport {
-  /** nothing failed (pending work is not a failure; it is listed) */
-  readonly ok: boolean;
-  readonly message: string;
-  /** intents whose open position is being closed */
-  readonly closing: readonly string[];
-  /** intents whose entry was cancelled or asked to cancel */
-  readonly cancelled: readonly string[];
-  /** what is not done yet, one line each, in words */
-  readonly pending: readonly string[];
-  readonly failed: readonly string[];
-}
+export type { FlattenIssue, FlattenReport } from './flatten.report.js';
 
-const LEGS = ['ENTRY', 'STOP', 'TARGET'] as const;
-type Leg = (typeof LEGS)[number];
+const LEGS: readonly FlattenLeg[] = ['ENTRY', 'STOP', 'TARGET'];
 
 /** An EXIT row that is reserved or working: a flatten owns this intent's exit. */
 export function isExitReserved(orders: readonly OrderRecord[]): boolean {
@@ -61,11 +51,9 @@ export function openAtBroker(intent: IntentRecord, orders: readonly OrderRecord[
 interface Plan {
   readonly intent: IntentRecord;
   readonly kind: 'cancelled-before-submit' | 'reserved' | 'already-closing';
-  readonly cancels: { readonly role: Leg; readonly brokerOrderId: string }[];
-  readonly waitingForId: Leg[];
+  readonly cancels: { readonly role: FlattenLeg; readonly brokerOrderId: string }[];
+  readonly waitingForId: FlattenLeg[];
 }
-
-const label = (i: IntentRecord) => `${i.side} ${i.quantity} ${i.instrument.symbol} (${i.id})`;
 
 export interface FlattenScope {
   /** narrow the flatten to some intents (the deadline catch-up; one unprotected position) */
@@ -81,7 +69,7 @@ export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten',
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action: 'flatten', reason: 'admin role needed' } });
     });
-    return { ok: false, message: 'Not allowed: admin role needed.', closing: [], cancelled: [], pending: [], failed: [] };
+    return { ...notAllowed('admin'), closing: [], cancelled: [], pending: [], failed: [] };
   }
   const plans = await ctx.store.tx(async (tx) => {
     const open = await tx.intents.listByState(OPEN_STATES);
@@ -92,12 +80,12 @@ export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten',
     return out;
   });
   ctx.notify();
-  const failed: string[] = [];
-  const pending: string[] = [];
+  const failed: FlattenIssue[] = [];
+  const pending: FlattenIssue[] = [];
   for (const p of plans) {
     for (const c of p.cancels) {
       const problem = await requestCancel(ctx, p.intent.id, c.role, c.brokerOrderId);
-      if (problem) (problem.retry ? pending : failed).push(`${label(p.intent)}: ${c.role} cancel not sent (${problem.message})`);
+      if (problem) (problem.retry ? pending : failed).push({ ...flattenSubject(p.intent), problem: 'CANCEL_NOT_SENT', role: c.role, detail: problem.message });
     }
     if (p.waitingForId.length) await discoverAtBroker(ctx, p.intent.id);
   }
@@ -105,12 +93,7 @@ export async function flatten(ctx: EngineContext, actor: Actor, why = 'flatten',
   pending.push(...(await stillPending(ctx, plans)));
   const closing = plans.filter((p) => p.kind !== 'cancelled-before-submit' && (p.intent.filledQty > 0 || isIn(HOLDING, p.intent.state))).map((p) => p.intent.id);
   const cancelled = plans.filter((p) => p.kind === 'cancelled-before-submit' || isIn(IN_FLIGHT, p.intent.state)).map((p) => p.intent.id);
-  const message = [
-    `Flatten: closing ${closing.length} position(s), cancelling ${cancelled.length} entry order(s).`,
-    ...(pending.length ? [`Still pending (${pending.length}):`, ...pending.map((l) => `• ${l}`)] : plans.length ? ['Nothing pending.'] : []),
-    ...(failed.length ? [`FAILED (${failed.length}) — check the broker:`, ...failed.map((l) => `• ${l}`)] : []),
-  ].join('\n');
-  return { ok: failed.length === 0, message, closing, cancelled, pending, failed };
+  return { ok: failed.length === 0, code: 'FLATTENED', intents: plans.length, closing, cancelled, pending, failed };
 }
 
 /** Decide and reserve one intent's exit inside the flatten transaction. */
@@ -131,7 +114,7 @@ async function reserve(ctx: EngineContext, tx: Tx, intent: IntentRecord, actor: 
     tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: now, payload: { role: 'EXIT', event: 'RESERVED', detail: `${why} by ${actor.name}` } });
   }
   const cancels: Plan['cancels'] = [];
-  const waitingForId: Leg[] = [];
+  const waitingForId: FlattenLeg[] = [];
   for (const role of LEGS) {
     const o = orders.find((x) => x.role === role);
     if (!o || isFinalOrder(o.status)) continue;
@@ -145,7 +128,7 @@ async function reserve(ctx: EngineContext, tx: Tx, intent: IntentRecord, actor: 
 }
 
 /** Send one cancel whose CANCEL_REQUESTED bead is already written. Returns why it could not, or null. */
-async function requestCancel(ctx: EngineContext, intentId: string, role: Leg, brokerOrderId: string): Promise<{ message: string; retry: boolean } | null> {
+async function requestCancel(ctx: EngineContext, intentId: string, role: FlattenLeg, brokerOrderId: string): Promise<{ message: string; retry: boolean } | null> {
   try {
     await ctx.broker.cancel(brokerOrderId);
     return null;
@@ -196,7 +179,7 @@ export async function cancelOnceKnown(ctx: EngineContext, intentId: string, opts
     return claim;
   });
   if (todo === null) return;
-  for (const o of todo) await requestCancel(ctx, intentId, o.role as Leg, o.brokerOrderId!);
+  for (const o of todo) await requestCancel(ctx, intentId, o.role as FlattenLeg, o.brokerOrderId!);
   await advanceExit(ctx, intentId);
 }
 
@@ -278,20 +261,21 @@ export async function continueFlattens(ctx: EngineContext): Promise<void> {
 }
 
 /** Honest lines for the flatten answer: what the broker has not confirmed yet. */
-async function stillPending(ctx: EngineContext, plans: readonly Plan[]): Promise<string[]> {
+async function stillPending(ctx: EngineContext, plans: readonly Plan[]): Promise<FlattenIssue[]> {
   return ctx.store.tx(async (tx) => {
-    const lines: string[] = [];
+    const lines: FlattenIssue[] = [];
     for (const p of plans) {
       if (p.kind === 'cancelled-before-submit') continue;
       const orders = await tx.orders.listByIntent(p.intent.id);
       const live = orders.filter((o) => o.role !== 'EXIT' && !isFinalOrder(o.status));
-      const noId = live.filter((o) => !o.brokerOrderId).map((o) => o.role);
-      const waiting = live.filter((o) => o.brokerOrderId).map((o) => o.role);
+      const noId = live.filter((o) => !o.brokerOrderId).map((o) => o.role as FlattenLeg);
+      const waiting = live.filter((o) => o.brokerOrderId).map((o) => o.role as FlattenLeg);
       const exit = orders.find((o) => o.role === 'EXIT');
-      if (noId.length) lines.push(`${label(p.intent)}: ${noId.join('/')} has no broker id yet (placement unconfirmed); cancelled as soon as the broker reports it`);
-      if (waiting.length) lines.push(`${label(p.intent)}: waiting for the broker to confirm the ${waiting.join('/')} cancel before the market exit`);
-      else if (exit?.status === 'PENDING' || exit?.status === 'WORKING') lines.push(`${label(p.intent)}: market exit of ${exit.quantity - exit.filledQty} working at the broker`);
-      else if (exit?.status === 'RESERVED' && !noId.length) lines.push(`${label(p.intent)}: market exit not sent yet (broker unavailable); retried when it is back`);
+      const subject = flattenSubject(p.intent);
+      if (noId.length) lines.push({ ...subject, problem: 'NO_BROKER_ID', roles: noId });
+      if (waiting.length) lines.push({ ...subject, problem: 'AWAITING_CANCEL', roles: waiting });
+      else if (exit?.status === 'PENDING' || exit?.status === 'WORKING') lines.push({ ...subject, problem: 'EXIT_WORKING', qty: exit.quantity - exit.filledQty });
+      else if (exit?.status === 'RESERVED' && !noId.length) lines.push({ ...subject, problem: 'EXIT_NOT_SENT' });
     }
     return lines;
   });

@@ -29,11 +29,11 @@ export type { AuditFacade } from './facade/audit.facade.js';
 // read models and outcomes
 export { notAllowed, type NotAllowed } from './outcome.js';
 export type { Decision, DecisionOutcome } from './approval.usecase.js';
-export type { ConfirmKind, ConfirmOutcome, ConfirmRequest } from './confirm.usecase.js';
+export type { ConfirmKind, ConfirmOutcome, ConfirmRequest, ConfirmedAction } from './confirm.usecase.js';
 export type { DriftOutcome, DriftResolution, UnresolvedDrift } from './drift.usecase.js';
 export { DRIFT_RESOLUTIONS } from './drift.usecase.js';
 export type { SubmitOutcome } from './execution.js';
-export type { FlattenReport } from './flatten.usecase.js';
+export type { FlattenIssue, FlattenLeg, FlattenProblem, FlattenReport, FlattenSubject } from './flatten.report.js';
 export type { GatewayDayOutcome } from './gateway-day.usecase.js';
 export type { HeartbeatOptions, HeartbeatResult, MissedCheck } from './heartbeat.usecase.js';
 export type { IntakeResult, IntakeSource } from './intake.usecase.js';
@@ -54,10 +54,10 @@ export type {
   WorkingOrderRow,
 } from './queries.usecase.js';
 export type { ReconcileResult, ReconcileScope } from './reconcile.usecase.js';
-export type { ReconnectOutcome } from './reconnect.usecase.js';
+export type { ReconnectOutcome, ReconnectRequestOutcome } from './reconnect.usecase.js';
 export type { RecoveryReport } from './recovery.usecase.js';
 export type { CatchUpOutcome, DailyResetOutcome, DailySummary, DeadlineOutcome } from './session-jobs.usecase.js';
-export type { StalledCancelOutcome } from './stalled.usecase.js';
+export type { StalledCancelOutcome, StalledResolveOutcome } from './stalled.usecase.js';
 export type { Stage, StrategyOutcome, StrategyView } from './strategy.usecase.js';
 export type { HealthSnapshot, StatusSnapshot } from './status.usecase.js';
 export type { AnchorInput, VerifyReport } from './audit.usecase.js';

@@ -6,15 +6,21 @@
  * Exits never need a token and are never blocked by a kill flag.
  */
 import { actorRef, type EngineContext } from './context.js';
-import type { Actor, KillFlag } from './domain.js';
-import { clockTime } from './people-time.js';
+import type { Actor, KillFlag, Role } from './domain.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 
+/**
+ * What /halt and /resume did, as data (src/present/kill.text.ts words it). `remaining`: the
+ * stale-state pauses /resume may not lift, still active (their reason and expiry are shown).
+ */
 export type KillOutcome =
-  | { readonly ok: true; readonly message: string; readonly remaining?: readonly KillFlag[] }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: true; readonly code: 'HALTED'; readonly reason: string }
+  | { readonly ok: true; readonly code: 'RESUMED'; readonly cleared: number; readonly remaining: readonly KillFlag[] }
+  | { readonly ok: true; readonly code: 'NOTHING_LIFTED'; readonly remaining: readonly KillFlag[] }
+  | NotAllowed;
 
 export async function halt(ctx: EngineContext, actor: Actor, reason: string): Promise<KillOutcome> {
-  if (!actor.roles.includes('approver') && !actor.roles.includes('admin')) return denied(ctx, actor, 'halt', 'approver or admin role needed');
+  if (!actor.roles.includes('approver') && !actor.roles.includes('admin')) return denied(ctx, actor, 'halt', ['approver', 'admin']);
   const text = reason.trim().slice(0, 200) || 'no reason given';
   const id = `kill_${ctx.random.id(10)}`;
   await ctx.store.tx(async (tx) => {
@@ -27,7 +33,7 @@ export async function halt(ctx: EngineContext, actor: Actor, reason: string): Pr
     tx.alerts.enqueue({ type: 'HALT', at: now, payload: { summary: `HALTED by ${actor.name}: ${text}. New entries are blocked; exits still allowed.`, facts: { by: actor.name } } });
   });
   ctx.notify();
-  return { ok: true, message: `Halted. New entries are blocked (exits still allowed). Reason: ${text}` };
+  return { ok: true, code: 'HALTED', reason: text };
 }
 
 /**
@@ -36,7 +42,7 @@ export async function halt(ctx: EngineContext, actor: Actor, reason: string): Pr
  * which remain and until when.
  */
 export async function resume(ctx: EngineContext, actor: Actor, opts: { readonly announce?: boolean } = {}): Promise<KillOutcome> {
-  if (!actor.roles.includes('admin')) return denied(ctx, actor, 'resume', 'admin role needed');
+  if (!actor.roles.includes('admin')) return denied(ctx, actor, 'resume', ['admin']);
   const { cleared, remaining } = await ctx.store.tx(async (tx) => {
     const now = ctx.clock.now();
     const active = await tx.kills.active(now);
@@ -52,11 +58,7 @@ export async function resume(ctx: EngineContext, actor: Actor, opts: { readonly 
     return { cleared: n, remaining: left };
   });
   ctx.notify();
-  const tz = ctx.constitution.session.timeZone;
-  const stale = remaining.map((k) => `stale-state pause (${k.reason}) until ${k.expiresAt !== null ? clockTime(k.expiresAt, tz) : 'a fresh state'}`);
-  const rest = stale.length ? ` Still active (not lifted by /resume; it ends on its own or with a fresh market state): ${stale.join('; ')}.` : '';
-  if (cleared) return { ok: true, message: `Resumed: ${cleared} kill flag(s) lifted.${rest}`, remaining };
-  return { ok: true, message: stale.length ? `No manual kill flag was active; nothing lifted.${rest}` : 'No kill flag was active; nothing changed.', remaining };
+  return cleared ? { ok: true, code: 'RESUMED', cleared, remaining } : { ok: true, code: 'NOTHING_LIFTED', remaining };
 }
 
 /** Mark stale-state kill flags whose 5 minutes passed as cleared by expiry (for the record). */
@@ -74,9 +76,9 @@ export async function lapseKillFlags(ctx: EngineContext): Promise<number> {
 
 export { flatten, type FlattenReport } from './flatten.usecase.js';
 
-async function denied(ctx: EngineContext, actor: Actor, action: string, reason: string): Promise<KillOutcome> {
+async function denied(ctx: EngineContext, actor: Actor, action: string, needs: Role[]): Promise<NotAllowed> {
   await ctx.store.tx(async (tx) => {
-    tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action, reason } });
+    tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action, reason: `${needs.join(' or ')} role needed` } });
   });
-  return { ok: false, message: `Not allowed: ${reason}.` };
+  return notAllowed(...needs);
 }

@@ -7,16 +7,19 @@
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
 import { KV } from './kv.keys.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 
+/** `phoenix reconnect`'s answer, as data (src/present/reconnect.text.ts words it). */
+export type ReconnectRequestOutcome = { readonly ok: true; readonly code: 'RECONNECT_REQUESTED' } | NotAllowed;
 
-export async function requestReconnect(ctx: EngineContext, actor: Actor): Promise<{ ok: boolean; message: string }> {
-  if (!actor.roles.includes('admin')) return { ok: false, message: 'Not allowed: admin role needed.' };
+export async function requestReconnect(ctx: EngineContext, actor: Actor): Promise<ReconnectRequestOutcome> {
+  if (!actor.roles.includes('admin')) return notAllowed('admin');
   const now = ctx.clock.now();
   await ctx.store.tx(async (tx) => {
     await tx.kv.set(KV.reconnectRequestedAt, String(now), now);
     tx.beads.append({ type: 'IBKR_SESSION', intentId: null, ts: now, payload: { state: 'RECONNECT_REQUESTED', detail: `reconnect requested by ${actorRef(actor).name}` } });
   });
-  return { ok: true, message: 'Reconnect requested; the running service tries the broker within a few seconds (watch /status).' };
+  return { ok: true, code: 'RECONNECT_REQUESTED' };
 }
 
 export type ReconnectOutcome = 'NONE' | 'ALREADY_READY' | 'CONNECTED' | 'FAILED';

@@ -19,11 +19,40 @@
 import { BrokerRefusedError, BrokerUnavailableError } from './broker.port.js';
 import { onBrokerEvent } from './broker-events.usecase.js';
 import { transition, type EngineContext } from './context.js';
-import type { Actor } from './domain.js';
+import type { Actor, IntentState, OrderStatus } from './domain.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 
+/**
+ * The broker-checked cancel of a STALLED entry, as data (src/present/stalled.text.ts words it).
+ * `detail`: the broker's error text, shown to the human.
+ */
 export type StalledCancelOutcome =
-  | { readonly ok: true; readonly kind: 'cancel-sent' | 'cancelled' | 'filled' | 'already-final'; readonly message: string }
-  | { readonly ok: false; readonly message: string };
+  /** the entry was working at the broker: cancel sent, its CANCELLED event moves the intent */
+  | { readonly ok: true; readonly code: 'CANCEL_SENT' }
+  /** the broker has no order and no fill for it: CANCELLED recorded */
+  | { readonly ok: true; readonly code: 'CANCELLED' }
+  /** not cancelled: the broker filled `qty` of the entry; the position is tracked */
+  | { readonly ok: true; readonly code: 'FILLED'; readonly qty: number }
+  /** the broker already had the entry in a final `status`; recorded */
+  | { readonly ok: true; readonly code: 'ALREADY_FINAL'; readonly status: OrderStatus }
+  /** `state` null: no such intent */
+  | { readonly ok: false; readonly code: 'NOT_STALLED'; readonly intentId: string; readonly state: IntentState | null }
+  | { readonly ok: false; readonly code: 'BROKER_UNREACHABLE'; readonly detail: string }
+  | { readonly ok: false; readonly code: 'CANCEL_NOT_TAKEN'; readonly detail: string }
+  | { readonly ok: false; readonly code: 'CHANGED_MEANWHILE' }
+  | NotAllowed;
+
+/** Resolving a STALLED entry by hand (SAFE-13), as data (src/present/stalled.text.ts words it). */
+export type StalledResolveOutcome =
+  /** CANCELLED on the admin's word: `note` is what they checked at the broker */
+  | { readonly ok: true; readonly code: 'RESOLVED'; readonly intentId: string; readonly by: string; readonly note: string }
+  | { readonly ok: false; readonly code: 'NOTE_REQUIRED' }
+  /** the broker is reachable and has `orders` order(s) / `fills` fill(s) for it: its word wins */
+  | { readonly ok: false; readonly code: 'BROKER_KNOWS_ORDER'; readonly orders: number; readonly fills: number }
+  /** `state` null: no such intent */
+  | { readonly ok: false; readonly code: 'NOT_STALLED'; readonly intentId: string; readonly state: IntentState | null }
+  | { readonly ok: false; readonly code: 'HAS_BROKER_ID'; readonly intentId: string }
+  | NotAllowed;
 
 export async function cancelStalledConfirmed(ctx: EngineContext, intentId: string, actor: Actor): Promise<StalledCancelOutcome> {
   const now = ctx.clock.now();
@@ -31,22 +60,22 @@ export async function cancelStalledConfirmed(ctx: EngineContext, intentId: strin
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: null, action: 'cancel stalled', reason: 'admin role needed' } });
     });
-    return { ok: false, message: 'Not allowed: admin role needed.' };
+    return notAllowed('admin');
   }
   const intent = await ctx.store.tx((tx) => tx.intents.get(intentId));
-  if (!intent || intent.state !== 'STALLED') return { ok: false, message: `Intent ${intentId} is not STALLED${intent ? ` (it is ${intent.state})` : ''}.` };
+  if (!intent || intent.state !== 'STALLED') return { ok: false, code: 'NOT_STALLED', intentId, state: intent?.state ?? null };
   let report;
   try {
     report = await ctx.broker.findByOrderRef(intent.id);
   } catch (e) {
-    if (e instanceof BrokerUnavailableError) return { ok: false, message: `Broker unreachable: cannot confirm the cancel, nothing changed (${e.message}).` };
+    if (e instanceof BrokerUnavailableError) return { ok: false, code: 'BROKER_UNREACHABLE', detail: e.message };
     throw e;
   }
   const entryFills = report.fills.filter((f) => f.role === 'ENTRY');
   const entry = report.orders.find((o) => o.role === 'ENTRY');
   if (entryFills.length) {
     for (const fill of report.fills) await onBrokerEvent(ctx, { kind: 'fill', fill });
-    return { ok: true, kind: 'filled', message: `Not cancelled: the broker filled ${entryFills.reduce((a, f) => a + f.quantity, 0)} of this entry; the position is now tracked.` };
+    return { ok: true, code: 'FILLED', qty: entryFills.reduce((a, f) => a + f.quantity, 0) };
   }
   if (entry && (entry.status === 'PENDING' || entry.status === 'WORKING')) {
     await ctx.store.tx(async (tx) => {
@@ -57,14 +86,14 @@ export async function cancelStalledConfirmed(ctx: EngineContext, intentId: strin
     try {
       await ctx.broker.cancel(entry.brokerOrderId);
     } catch (e) {
-      if (e instanceof BrokerUnavailableError || e instanceof BrokerRefusedError) return { ok: false, message: `The broker did not take the cancel (${e.message}); the intent stays STALLED.` };
+      if (e instanceof BrokerUnavailableError || e instanceof BrokerRefusedError) return { ok: false, code: 'CANCEL_NOT_TAKEN', detail: e.message };
       throw e;
     }
-    return { ok: true, kind: 'cancel-sent', message: 'Cancel sent to the broker; the card updates when the broker confirms.' };
+    return { ok: true, code: 'CANCEL_SENT' };
   }
   if (entry) {
     await onBrokerEvent(ctx, { kind: 'orderStatus', orderRef: entry.orderRef, role: 'ENTRY', brokerOrderId: entry.brokerOrderId, status: entry.status, filledQty: entry.filledQty, reason: `broker reports ${entry.status} (checked by ${actor.name})` });
-    return { ok: true, kind: 'already-final', message: `The broker already shows this entry ${entry.status}; recorded.` };
+    return { ok: true, code: 'ALREADY_FINAL', status: entry.status };
   }
   const done = await ctx.store.tx(async (tx) => {
     const fresh = await tx.intents.get(intentId);
@@ -73,7 +102,7 @@ export async function cancelStalledConfirmed(ctx: EngineContext, intentId: strin
     return true;
   });
   ctx.notify();
-  return done ? { ok: true, kind: 'cancelled', message: 'Cancelled: the broker has no order for this intent.' } : { ok: false, message: 'The intent changed meanwhile; nothing was done.' };
+  return done ? { ok: true, code: 'CANCELLED' } : { ok: false, code: 'CHANGED_MEANWHILE' };
 }
 
 /**
@@ -83,34 +112,34 @@ export async function cancelStalledConfirmed(ctx: EngineContext, intentId: strin
  * with a note; the intent is CANCELLED, the note and the admin are in its beads. When the broker
  * IS reachable and knows the order, its word wins: the attestation is refused.
  */
-export async function resolveStalledChecked(ctx: EngineContext, intentId: string, actor: Actor, note: string): Promise<StalledCancelOutcome> {
+export async function resolveStalledChecked(ctx: EngineContext, intentId: string, actor: Actor, note: string): Promise<StalledResolveOutcome> {
   const now = ctx.clock.now();
   const text = note.trim().slice(0, 300);
   if (!actor.roles.includes('admin')) {
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId, ts: now, payload: { userId: actor.id, chatId: null, action: 'resolve stalled', reason: 'admin role needed' } });
     });
-    return { ok: false, message: 'Not allowed: admin role needed.' };
+    return notAllowed('admin');
   }
-  if (!text) return { ok: false, message: 'Say what you checked at the broker (a note is required), e.g. "TWS: no order with this Order Ref".' };
+  if (!text) return { ok: false, code: 'NOTE_REQUIRED' };
   if (ctx.broker.health().canSubmit) {
     try {
       const report = await ctx.broker.findByOrderRef(intentId);
-      if (report.orders.length || report.fills.length) return { ok: false, message: `The broker knows this order (${report.orders.length} order(s), ${report.fills.length} fill(s)): not resolved by hand. Use the broker check (cancel) instead.` };
+      if (report.orders.length || report.fills.length) return { ok: false, code: 'BROKER_KNOWS_ORDER', orders: report.orders.length, fills: report.fills.length };
     } catch {
       /* unreachable after all: the human's check stands */
     }
   }
-  const done = await ctx.store.tx(async (tx) => {
+  const refused = await ctx.store.tx(async (tx): Promise<StalledResolveOutcome | null> => {
     const intent = await tx.intents.get(intentId);
-    if (intent?.state !== 'STALLED') return intent ? `Intent ${intentId} is ${intent.state}, not STALLED; nothing changed.` : `Unknown intent ${intentId}.`;
+    if (intent?.state !== 'STALLED') return { ok: false, code: 'NOT_STALLED', intentId, state: intent?.state ?? null };
     const orders = await tx.orders.listByIntent(intentId);
-    if (orders.some((o) => o.brokerOrderId && o.status !== 'CANCELLED' && o.status !== 'REJECTED')) return `Intent ${intentId} has a broker order id: use the broker check (cancel) instead; nothing changed.`;
+    if (orders.some((o) => o.brokerOrderId && o.status !== 'CANCELLED' && o.status !== 'REJECTED')) return { ok: false, code: 'HAS_BROKER_ID', intentId };
     for (const o of orders) if (o.status === 'PENDING' || o.status === 'UNKNOWN') await tx.orders.update(intentId, o.role, { status: 'CANCELLED', updatedAt: now });
     tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'ENTRY', event: 'STATUS', status: 'CANCELLED', detail: `resolved by ${actor.name} after checking the broker: ${text}` } });
     await transition(ctx, tx, intent, 'CANCELLED', `resolved by ${actor.name} after checking the broker: ${text}`, {}, actor);
     return null;
   });
   ctx.notify();
-  return done === null ? { ok: true, kind: 'cancelled', message: `Resolved: ${intentId} is CANCELLED (checked at the broker by ${actor.name}: ${text}).` } : { ok: false, message: done };
+  return refused ?? { ok: true, code: 'RESOLVED', intentId, by: actor.name, note: text };
 }

@@ -30,6 +30,7 @@
  * |                         |                                  |   held cards re-rendered at the window's edges
  */
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_JITTER_MS, type Constitution } from '../engine/index.js';
+import { flattenIssueText } from '../present/flatten.text.js';
 import { pingDeadMansSwitch } from './heartbeat.ping.js';
 import type { JobDef, JobDeps } from './runner.js';
 import { dailyAt, every } from './scheduler.js';
@@ -149,7 +150,7 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       schedule: dailyAt(c.session.flattenAt, tz),
       async run({ engine }) {
         const r = await engine.jobs.flattenAtDeadline();
-        return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed } : {}) } };
+        return { outcome: r.ran ? (r.report && !r.report.ok ? 'PARTIAL' : 'OK') : 'SKIPPED', detail: { reason: r.reason, ...(r.report ? { closing: r.report.closing, cancelled: r.report.cancelled, failed: r.report.failed.map(flattenIssueText) } : {}) } };
       },
     },
     {
@@ -159,7 +160,7 @@ export function jobTable(c: Constitution): readonly JobDef[] {
       atStart: true,
       async run({ engine }) {
         const r = await engine.jobs.flattenOverdue();
-        return { outcome: r.overdue.length ? (r.report && !r.report.ok ? 'PARTIAL' : 'FLATTENED') : 'OK', detail: { overdue: r.overdue, ...(r.report ? { pending: r.report.pending, failed: r.report.failed } : {}) } };
+        return { outcome: r.overdue.length ? (r.report && !r.report.ok ? 'PARTIAL' : 'FLATTENED') : 'OK', detail: { overdue: r.overdue, ...(r.report ? { pending: r.report.pending.map(flattenIssueText), failed: r.report.failed.map(flattenIssueText) } : {}) } };
       },
     },
     {

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/engine/domain.js';
+import { confirmText } from '../../src/present/confirm.text.js';
+import { killText } from '../../src/present/kill.text.js';
 import { approveOne, beads, expectState } from '../jobs/helpers.js';
 import { admin, approver, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
@@ -22,9 +24,10 @@ describe('SAFE-10: confirmations not bound to their asker; /resume clears stale 
     h = await harness();
     const id = await approveOne(h);
     const req = await h.engine.requestConfirmation('CONFIRM_FLATTEN', admin);
-    if (!req.ok) throw new Error(req.message);
+    if (!req.ok) throw new Error(req.code);
     const other = await h.engine.answerConfirmation(req.cardId, true, admin2);
-    expect(other).toEqual({ ok: false, message: 'Not yours: only the admin who asked can answer this confirmation. Send the command yourself.' });
+    expect(other).toEqual({ ok: false, code: 'NOT_YOURS' });
+    expect(confirmText(other, h.engine.info.timeZone)).toBe('Not yours: only the admin who asked can answer this confirmation. Send the command yourself.');
     await h.settle();
     await expectState(h, id, 'MANAGED');
     expect((await h.app.store.tx((tx) => tx.cards.get(req.cardId)))?.status).toBe('OPEN');
@@ -40,11 +43,13 @@ describe('SAFE-10: confirmations not bound to their asker; /resume clears stale 
     h = await harness();
     await h.engine.halt(approver, 'news');
     const req = await h.engine.requestConfirmation('CONFIRM_RESUME', admin);
-    if (!req.ok) throw new Error(req.message);
+    if (!req.ok) throw new Error(req.code);
     expect((await h.engine.answerConfirmation(req.cardId, true, admin2)).ok).toBe(false);
     expect((await h.engine.answerConfirmation(req.cardId, false, admin2)).ok).toBe(false);
     expect(await activeKills(h)).toHaveLength(1);
-    expect((await h.engine.answerConfirmation(req.cardId, true, admin)).message).toBe('Resumed: 1 kill flag(s) lifted.');
+    const mine = await h.engine.answerConfirmation(req.cardId, true, admin);
+    expect(mine).toMatchObject({ ok: true, code: 'CONFIRMED', kind: 'CONFIRM_RESUME', result: { code: 'RESUMED', cleared: 1, remaining: [] } });
+    expect(confirmText(mine, h.engine.info.timeZone)).toBe('Resumed: 1 kill flag(s) lifted.');
     expect(await activeKills(h)).toHaveLength(0);
   });
 
@@ -56,13 +61,18 @@ describe('SAFE-10: confirmations not bound to their asker; /resume clears stale 
     expect((await activeKills(h)).map((k) => k.kind).sort()).toEqual(['MANUAL', 'STALE']);
     const r = await h.engine.resume(admin);
     expect(r.ok).toBe(true);
-    expect(r.message).toMatch(/^Resumed: 1 kill flag\(s\) lifted\. Still active \(not lifted by \/resume; .*\): stale-state pause \(stale market state on .*\) until 10:05 EST\.$/);
+    expect(r).toMatchObject({ code: 'RESUMED', cleared: 1, remaining: [{ kind: 'STALE' }] });
+    expect(killText(r, h.engine.info.timeZone)).toMatch(/^Resumed: 1 kill flag\(s\) lifted\. Still active \(not lifted by \/resume; .*\): stale-state pause \(stale market state on .*\) until 10:05 EST\.$/);
     expect((await activeKills(h)).map((k) => k.kind)).toEqual(['STALE']);
     // a second /resume lifts nothing and says so
-    expect((await h.engine.resume(admin)).message).toMatch(/^No manual kill flag was active; nothing lifted\. Still active/);
+    const again = await h.engine.resume(admin);
+    expect(again).toMatchObject({ ok: true, code: 'NOTHING_LIFTED', remaining: [{ kind: 'STALE' }] });
+    expect(killText(again, h.engine.info.timeZone)).toMatch(/^No manual kill flag was active; nothing lifted\. Still active/);
     // the pause ends on its own
     await h.clock.advance(5 * 60_000 + 1);
     expect(await activeKills(h)).toEqual([]);
-    expect((await h.engine.resume(admin)).message).toBe('No kill flag was active; nothing changed.');
+    const none = await h.engine.resume(admin);
+    expect(none).toEqual({ ok: true, code: 'NOTHING_LIFTED', remaining: [] });
+    expect(killText(none, h.engine.info.timeZone)).toBe('No kill flag was active; nothing changed.');
   });
 });

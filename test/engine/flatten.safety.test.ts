@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { BracketRequest, PlacedLeg, SubmitPermit } from '../../src/engine/broker.port.js';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import { seededRandom } from '../../src/engine/ports.js';
+import { flattenIssueText } from '../../src/present/flatten.text.js';
 import { admin, approver, cardOf, intentOf, system, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { alerts, approveOne, beads, expectState } from '../jobs/helpers.js';
@@ -52,7 +53,8 @@ describe('SAFE-1: flatten reverses positions', () => {
     await h.settle();
     expect(await brokerOrders(h, id, 'EXIT')).toHaveLength(1);
     // honest: at the answer the broker has not confirmed the stop/target cancels yet
-    expect(first.pending.join("\n")).toMatch(/waiting for the broker to confirm the (STOP|TARGET|STOP\/TARGET) cancel before the market exit/);
+    expect(first.pending).toContainEqual(expect.objectContaining({ intentId: id, problem: 'AWAITING_CANCEL' }));
+    expect(first.pending.map(flattenIssueText).join('\n')).toMatch(/waiting for the broker to confirm the (STOP|TARGET|STOP\/TARGET) cancel before the market exit/);
     const second = await h.engine.flatten(admin);
     const third = await h.engine.flatten(system, 'flatten deadline 15:55');
     await h.settle();
@@ -121,7 +123,8 @@ describe('SAFE-2: flatten leaves entries working', () => {
     const deciding = h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
     await until(async () => (await intentOf(h!, r.intentId)).state === 'SUBMITTED');
     const report = await h.engine.flatten(admin);
-    expect(report.pending.join('\n')).toMatch(/ENTRY\/STOP\/TARGET has no broker id yet .*cancelled as soon as the broker reports it/);
+    expect(report.pending).toContainEqual(expect.objectContaining({ intentId: r.intentId, problem: 'NO_BROKER_ID', roles: ['ENTRY', 'STOP', 'TARGET'] }));
+    expect(report.pending.map(flattenIssueText).join('\n')).toMatch(/ENTRY\/STOP\/TARGET has no broker id yet .*cancelled as soon as the broker reports it/);
     release();
     const d = await deciding;
     await h.settle();
@@ -143,7 +146,8 @@ describe('SAFE-2: flatten leaves entries working', () => {
     const deciding = h.engine.decide((await cardOf(h, r.intentId)).id, 'APPROVE', approver);
     await until(async () => (await beads(h!, 'ORDER')).some((b) => b.intentId === r.intentId && b.data.event === 'SENDING'));
     const report = await h.engine.flatten(admin);
-    expect(report.pending.join('\n')).toMatch(/no broker id yet/);
+    expect(report.pending).toContainEqual(expect.objectContaining({ intentId: r.intentId, problem: 'NO_BROKER_ID' }));
+    expect(report.pending.map(flattenIssueText).join('\n')).toMatch(/no broker id yet/);
     release();
     await deciding;
     await h.settle();

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, PlacedLeg, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom } from '../../src/engine/ports.js';
+import { stalledCancelText, stalledResolveText } from '../../src/present/stalled.text.js';
 import { beads, expectState } from '../jobs/helpers.js';
 import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
@@ -49,12 +50,16 @@ describe('SAFE-13: a STALLED intent with no broker id is stuck forever', () => {
     const blocked = await h.engine.submitIntent(h.intent());
     expect(blocked.kind === 'accepted' && blocked.denials.map((d) => d.code)).toContain('POSITION_LIMIT');
     await (h.broker as SimBroker).faults.disconnect();
-    expect(await h.engine.cancelStalled(id, admin)).toMatchObject({ ok: false, message: expect.stringMatching(/^Broker unreachable: cannot confirm the cancel/) });
-    expect(await h.engine.resolveStalled(id, approver, 'TWS shows nothing')).toEqual({ ok: false, message: 'Not allowed: admin role needed.' });
+    const unreachable = await h.engine.cancelStalled(id, admin);
+    expect(unreachable).toMatchObject({ ok: false, code: 'BROKER_UNREACHABLE' });
+    expect(stalledCancelText(unreachable)).toMatch(/^Broker unreachable: cannot confirm the cancel/);
+    const notAdmin = await h.engine.resolveStalled(id, approver, 'TWS shows nothing');
+    expect(notAdmin).toEqual({ ok: false, code: 'NOT_ALLOWED', needs: ['admin'] });
+    expect(stalledResolveText(notAdmin)).toBe('Not allowed: admin role needed.');
     expect(await h.engine.resolveStalled(id, admin, '  ')).toMatchObject({ ok: false });
     await expectState(h, id, 'STALLED');
     const r = await h.engine.resolveStalled(id, admin, 'TWS Orders and Trades: no order with this Order Ref');
-    expect(r).toMatchObject({ ok: true, kind: 'cancelled' });
+    expect(r).toEqual({ ok: true, code: 'RESOLVED', intentId: id, by: 'bob', note: 'TWS Orders and Trades: no order with this Order Ref' });
     const intent = await intentOf(h, id);
     expect(intent.state).toBe('CANCELLED');
     expect(intent.stateReason).toBe('resolved by bob after checking the broker: TWS Orders and Trades: no order with this Order Ref');
@@ -69,7 +74,7 @@ describe('SAFE-13: a STALLED intent with no broker id is stuck forever', () => {
   it('SAFE-13: broker reachable and it knows nothing of the orderRef → the broker check cancels it; a hand resolution is refused while the broker knows the order', async () => {
     h = await harness({ broker: (clock) => new LosesFirstPlacement(clock) });
     const id = await stalledWithoutBrokerId(h);
-    expect(await h.engine.cancelStalled(id, admin)).toMatchObject({ ok: true, kind: 'cancelled' });
+    expect(await h.engine.cancelStalled(id, admin)).toMatchObject({ ok: true, code: 'CANCELLED' });
     await expectState(h, id, 'CANCELLED');
     // a second stalled intent that DID reach the broker (timed out there): no hand resolution
     const sim = h.broker as SimBroker;
@@ -80,7 +85,9 @@ describe('SAFE-13: a STALLED intent with no broker id is stuck forever', () => {
     await h.clock.advance(61_000);
     await h.engine.detectStalls();
     await expectState(h, r.intentId, 'STALLED');
-    expect(await h.engine.resolveStalled(r.intentId, admin, 'looked')).toMatchObject({ ok: false, message: expect.stringMatching(/^The broker knows this order/) });
+    const known = await h.engine.resolveStalled(r.intentId, admin, 'looked');
+    expect(known).toMatchObject({ ok: false, code: 'BROKER_KNOWS_ORDER' });
+    expect(stalledResolveText(known)).toMatch(/^The broker knows this order/);
     await expectState(h, r.intentId, 'STALLED');
   });
 });

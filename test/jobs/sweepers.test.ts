@@ -3,6 +3,7 @@ import { SimBroker } from '../../src/broker/sim/index.js';
 import type { BracketRequest, SubmitPermit } from '../../src/engine/broker.port.js';
 import { seededRandom } from '../../src/engine/ports.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
+import { stalledCancelText } from '../../src/present/stalled.text.js';
 import { admin, viewer, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
@@ -70,7 +71,7 @@ describe('sweepers and STALLED resolution', () => {
     expect((await h.engine.cancelStalled(id, viewer)).ok).toBe(false);
     expect((expectBeads(await beads(h, 'ACCESS_DENIED'), 'ACCESS_DENIED')).at(-1)!.data).toMatchObject({ userId: viewer.id, action: 'cancel stalled' });
     const r = await h.engine.cancelStalled(id, admin);
-    expect(r).toMatchObject({ ok: true, kind: 'cancel-sent' });
+    expect(r).toMatchObject({ ok: true, code: 'CANCEL_SENT' });
     await h.settle();
     await expectState(h, id, 'CANCELLED');
     expect((await h.broker.findByOrderRef(id)).orders.every((o) => o.status === 'CANCELLED')).toBe(true);
@@ -87,7 +88,7 @@ describe('sweepers and STALLED resolution', () => {
     // as after an unknown-outcome placement: Phoenix never learnt the broker's order ids
     await h.app.db.$executeRawUnsafe(`UPDATE "BrokerOrder" SET brokerOrderId = NULL WHERE intentId = ?`, id);
     const r = await h.engine.cancelStalled(id, admin);
-    expect(r.ok && r.kind).toBe('cancel-sent');
+    expect(r.ok && r.code).toBe('CANCEL_SENT');
     await h.settle();
     await expectState(h, id, 'CANCELLED');
     expect((await h.broker.findByOrderRef(id)).orders.find((o) => o.role === 'ENTRY')!.status).toBe('CANCELLED');
@@ -111,7 +112,7 @@ describe('sweepers and STALLED resolution', () => {
     await expectState(h, lost, 'SUBMITTED');
     await h.clock.advance(61_000);
     await h.engine.detectStalls();
-    expect(await h.engine.cancelStalled(lost, admin)).toMatchObject({ ok: true, kind: 'cancelled' });
+    expect(await h.engine.cancelStalled(lost, admin)).toMatchObject({ ok: true, code: 'CANCELLED' });
     await expectState(h, lost, 'CANCELLED');
     expect((expectBeads(await beads(h, 'POSITION'), 'POSITION')).at(-1)!.data).toMatchObject({ to: 'CANCELLED', reason: expect.stringContaining('broker confirms no order'), actor: { name: 'bob' } });
     await h.close();
@@ -127,7 +128,7 @@ describe('sweepers and STALLED resolution', () => {
     await h.settle();
     await expectState(h, filled, 'STALLED');
     const r = await h.engine.cancelStalled(filled, admin);
-    expect(r).toMatchObject({ ok: true, kind: 'filled' });
+    expect(r).toMatchObject({ ok: true, code: 'FILLED' });
     await expectState(h, filled, 'FILLED');
     h.engine.attachBroker();
 
@@ -140,8 +141,8 @@ describe('sweepers and STALLED resolution', () => {
     h.sim!.faults.disconnect();
     await h.settle();
     const down = await h.engine.cancelStalled(third, admin);
-    expect(down.ok).toBe(false);
-    expect(down.message).toContain('cannot confirm');
+    expect(down).toMatchObject({ ok: false, code: 'BROKER_UNREACHABLE' });
+    expect(stalledCancelText(down)).toContain('cannot confirm');
     await expectState(h, third, 'STALLED');
   });
 

@@ -5,7 +5,8 @@
  */
 import type { EngineContext } from '../../src/engine/context.js';
 import type { Actor, IntentRecord } from '../../src/engine/domain.js';
-import type { FlattenReport, FlattenScope } from '../../src/engine/flatten.usecase.js';
+import type { FlattenIssue, FlattenReport, FlattenScope } from '../../src/engine/flatten.usecase.js';
+import { notAllowed } from '../../src/engine/outcome.js';
 import type { Instrument } from '../../src/engine/broker.port.js';
 import type { Tx } from '../../src/engine/store.port.js';
 import type { BrokerFill } from '../../src/engine/broker.port.js';
@@ -13,11 +14,11 @@ import type { BrokerFill } from '../../src/engine/broker.port.js';
 /** SAFE-1/2 reverted (before d576376): cancel the legs and send the market exit at once, no reservation. */
 export async function flattenWithoutReservation(ctx: EngineContext, actor: Actor, why = 'flatten', scope: FlattenScope = {}): Promise<FlattenReport> {
   const allowed = actor.roles.includes('admin') || actor.via === 'system' || (scope.approverMay === true && actor.roles.includes('approver'));
-  if (!allowed) return { ok: false, message: 'Not allowed: admin role needed.', closing: [], cancelled: [], pending: [], failed: [] };
+  if (!allowed) return { ...notAllowed('admin'), closing: [], cancelled: [], pending: [], failed: [] };
   const open = (await ctx.store.tx((tx) => tx.intents.listByState(['SUBMITTED', 'STALLED', 'FILLED', 'MANAGED']))).filter((i) => !scope.only || scope.only(i));
   const closing: string[] = [];
   const cancelled: string[] = [];
-  const failed: string[] = [];
+  const failed: FlattenIssue[] = [];
   const cancelLeg = async (intent: IntentRecord, role: 'ENTRY' | 'STOP' | 'TARGET') => {
     const o = (await ctx.store.tx((tx) => tx.orders.listByIntent(intent.id))).find((x) => x.role === role);
     if (!o?.brokerOrderId || o.status === 'FILLED' || o.status === 'CANCELLED' || o.status === 'REJECTED') return false;
@@ -48,14 +49,15 @@ export async function flattenWithoutReservation(ctx: EngineContext, actor: Actor
         closing.push(intent.id);
       }
     } catch (e) {
-      failed.push(`${intent.id}: ${(e as Error).message}`);
+      // the code before the fix did not say which step failed: reported as its cancel
+      failed.push({ intentId: intent.id, side: intent.side, quantity: intent.quantity, symbol: intent.instrument.symbol, problem: 'CANCEL_NOT_SENT', role: 'ENTRY', detail: (e as Error).message });
     }
   }
   await ctx.store.tx(async (tx) => {
     tx.alerts.enqueue({ type: 'FLATTEN', at: ctx.clock.now(), payload: { summary: `Flatten by ${actor.name}: closing ${closing.length}, cancelling ${cancelled.length}` } });
   });
   ctx.notify();
-  return { ok: failed.length === 0, message: `Flatten: closing ${closing.length}, cancelling ${cancelled.length}`, closing, cancelled, pending: [], failed };
+  return { ok: failed.length === 0, code: 'FLATTENED', intents: open.length, closing, cancelled, pending: [], failed };
 }
 
 /** SAFE-9 reverted (before d576376): the key is the raw spelling, exchange included. */
