@@ -25,7 +25,9 @@ import { toast } from './html.js';
 import { renderCard } from './render/card.js';
 import { renderDrift, renderDriftList } from './render/drift.js';
 import { snoozeTap } from './snooze.tap.js';
+import { driftText } from '../present/drift.text.js';
 import { promotionDecisionText } from '../present/promotion.text.js';
+import { reconcileText } from '../present/reconcile.text.js';
 
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
 
@@ -236,7 +238,7 @@ async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
     return answerOnce(ctx, 'Not allowed: only approvers and admins resolve drift.', s.logger);
   }
   const r = await s.engine.drift.resolve(p.id, resolution, `resolved from Telegram by ${actor.name}`, actor);
-  await answerOnce(ctx, toast(r.message), s.logger);
+  await answerOnce(ctx, toast(driftText(r)), s.logger);
   s.kickSyncer();
   await refreshDrift(ctx, s, p.id);
 }
@@ -258,7 +260,7 @@ async function checkNowTap(ctx: CallbackCtx, s: BotServices): Promise<void> {
     work.then(() => refreshDriftList(ctx, s)).catch((e: Error) => s.logger.error({ err: e.message }, 'reconcile now failed'));
     return answerOnce(ctx, 'Checking with the broker — the list will update.', s.logger);
   }
-  await answerOnce(ctx, toast(r.message || 'Checked.'), s.logger);
+  await answerOnce(ctx, toast(reconcileText(r) || 'Checked.'), s.logger);
   await refreshDriftList(ctx, s);
 }
 
