@@ -13,6 +13,7 @@ import {
   ConcurrentChangeError,
   type Actor,
   type CardView,
+  type ConfirmOutcome,
   type Decision,
   type DecisionOutcome,
   type DriftResolution,
@@ -27,6 +28,7 @@ import { renderDrift, renderDriftList } from './render/drift.js';
 import { snoozeTap } from './snooze.tap.js';
 import { driftText } from '../present/drift.text.js';
 import { promotionDecisionText } from '../present/promotion.text.js';
+import { reprotectText } from '../present/protection.text.js';
 import { reconcileText } from '../present/reconcile.text.js';
 
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
@@ -195,15 +197,18 @@ async function confirmTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): 
     work
       .then(async (o) => {
         s.kickSyncer();
-        if (o.ok && report) s.reply(ctx, toast(`${actor.name}: ${o.message}`), CONFIRMED);
+        if (o.ok && report) s.reply(ctx, toast(`${actor.name}: ${confirmText(o)}`), CONFIRMED);
       })
       .catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, 'confirmation failed after the tap was answered'));
     return answerOnce(ctx, WORKING, s.logger);
   }
-  await answerOnce(ctx, toast(outcome.message), s.logger);
+  await answerOnce(ctx, toast(confirmText(outcome)), s.logger);
   s.kickSyncer();
-  if (outcome.ok && report) s.reply(ctx, `${actor.name}: ${outcome.message}`.slice(0, 3500), CONFIRMED);
+  if (outcome.ok && report) s.reply(ctx, `${actor.name}: ${confirmText(outcome)}`.slice(0, 3500), CONFIRMED);
 }
+
+/** A confirmation's answer in words: a re-protect is typed data, the others still carry theirs. */
+const confirmText = (o: ConfirmOutcome): string => ('message' in o ? o.message : reprotectText(o));
 
 const POSITION_CONFIRM = { reprotect: 'CONFIRM_REPROTECT', closeOne: 'CONFIRM_CLOSE', cancelStalled: 'CONFIRM_CANCEL_STALLED' } as const;
 

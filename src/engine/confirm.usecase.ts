@@ -8,7 +8,7 @@ import { actorRef, type EngineContext } from './context.js';
 import type { Actor, CardKind, CardRecord, Role } from './domain.js';
 import { flatten } from './flatten.usecase.js';
 import { resume } from './kill.usecase.js';
-import { reprotect } from './protection.usecase.js';
+import { reprotect, type ReprotectOutcome } from './protection.usecase.js';
 import { cancelStalledConfirmed } from './stalled.usecase.js';
 
 export const CONFIRM_TTL_MS = 60_000;
@@ -48,7 +48,8 @@ export async function requestConfirmation(ctx: EngineContext, kind: ConfirmKind,
   return { ok: true, cardId: card.id, expiresAt: card.expiresAt };
 }
 
-export type ConfirmOutcome = { readonly ok: boolean; readonly message: string };
+/** a confirmed re-protect answers with its own typed outcome (the others still carry words) */
+export type ConfirmOutcome = { readonly ok: boolean; readonly message: string } | ReprotectOutcome;
 
 /** The confirmation card's subject is `KIND:askerId:requestedAt[:intentId]` (written by requestConfirmation). */
 function askerOf(card: CardRecord): string {

@@ -44,7 +44,7 @@ describe('SAFE-10: confirmations not bound to their asker; /resume clears stale 
     expect((await h.engine.answerConfirmation(req.cardId, true, admin2)).ok).toBe(false);
     expect((await h.engine.answerConfirmation(req.cardId, false, admin2)).ok).toBe(false);
     expect(await activeKills(h)).toHaveLength(1);
-    expect((await h.engine.answerConfirmation(req.cardId, true, admin)).message).toBe('Resumed: 1 kill flag(s) lifted.');
+    expect(await h.engine.answerConfirmation(req.cardId, true, admin)).toMatchObject({ message: 'Resumed: 1 kill flag(s) lifted.' });
     expect(await activeKills(h)).toHaveLength(0);
   });
 
