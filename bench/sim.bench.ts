@@ -7,10 +7,14 @@
  *   baseline  the same number of trading days with Phoenix running and nobody acting (the jobs,
  *             the alert sender and the card syncer through each day, every invariant checked):
  *             the floor a simulated day costs before anything happens in it
+ *   one thread  the same run's worlds one after another, beside the figure for worlds side by side
+ *             on one worker thread per core (`npm run sim` does that by default; same verdicts)
  */
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Action } from '../sim/actions.js';
 import { addDays, nyTime } from '../sim/calendar.js';
+import { runParallel } from '../sim/parallel.js';
 import { calendarFor, run, runHistory, worldSpec } from '../sim/run.js';
 import type { BenchRow } from './stats.js';
 
@@ -30,7 +34,7 @@ async function quietDays(days: number): Promise<number> {
   return days / ((performance.now() - t0) / 1000);
 }
 
-export async function benchSim(days = Number(process.env.SIM_BENCH_DAYS ?? 40)): Promise<BenchRow[]> {
+export async function benchSim(days = Number(process.env.SIM_BENCH_DAYS ?? 50)): Promise<BenchRow[]> {
   const quiet = await quietDays(days);
   const cpu0 = process.cpuUsage();
   const r = await run({ seed: 1, days });
@@ -38,13 +42,24 @@ export async function benchSim(days = Number(process.env.SIM_BENCH_DAYS ?? 40)):
   if (r.violation) throw new Error(`sim bench: seed 1 violated ${r.violation.id} on day ${r.violation.dayOfRun}: ${r.violation.message}`);
   const perSec = r.stats.days / (r.ms / 1000);
   const perCpuSec = r.stats.days / ((cpu.user + cpu.system) / 1e6);
+  const workers = availableParallelism();
+  const p = await runParallel({ seed: 1, days }, workers);
+  if (p.violation || p.hashes.join() !== r.hashes.join()) throw new Error('sim bench: the worlds side by side did not give the serial run\'s hashes');
+  const parPerSec = p.stats.days / (p.ms / 1000);
   return [
     {
-      name: `simulated trading days per second (${r.stats.days} days, ${r.stats.steps} steps, ${r.stats.intents} intents, ${r.stats.restarts} restarts, every invariant after every step; ${perCpuSec.toFixed(1)} per CPU second)`,
+      name: `simulated trading days per second, one thread (${r.stats.days} days, ${r.stats.steps} steps, ${r.stats.intents} intents, ${r.stats.restarts} restarts, every invariant after every step; ${perCpuSec.toFixed(1)} per CPU second)`,
       value: perSec,
       unit: 'days/s',
       baseline: `quiet days (Phoenix running, nobody acting): ${quiet.toFixed(1)} days/s`,
       ratio: perSec / quiet,
+    },
+    {
+      name: `simulated trading days per second, ${r.hashes.length} worlds on ${workers} worker threads (the same ${p.stats.days} days, identical world hashes)`,
+      value: parPerSec,
+      unit: 'days/s',
+      baseline: `one thread: ${perSec.toFixed(2)} days/s`,
+      ratio: parPerSec / perSec,
       target: '≥ 50 days/s',
     },
   ];

@@ -2,6 +2,7 @@
  * `npm run sim -- --seed S --days D [--profile REALISTIC|ADVERSARIAL|INSTANT] [--out DIR]`
  * `npm run sim -- --seed S --days D --db postgres` (a PostgreSQL server of its own, Debian's binaries)
  * `npm run sim -- --seed S --days D --database-url postgresql://…` (a fresh database per world on that server)
+ * `npm run sim -- --seed S --days D --workers N` (worlds side by side on N threads; default: one per core, SQLite)
  * `npm run sim -- --replay FILE`
  *
  * Deterministic simulation of whole trading days (docs/SIMULATION.md). Exit 0: no invariant
@@ -9,12 +10,14 @@
  * the shortest that still fails, written to a file and printed; `--replay FILE` replays it.
  */
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { SimProfile } from '../src/broker/sim/index.js';
 import { describeHistory, readHistory, writeHistory } from '../sim/history.js';
 import { INVARIANT_IDS } from '../sim/invariants/index.js';
 import { pgDatabases } from '../sim/pg-databases.js';
-import { run, runHistory, type History, type SimDatabases } from '../sim/run.js';
+import { runParallel } from '../sim/parallel.js';
+import { epochsOf, run, runHistory, type History, type RunOptions, type SimDatabases } from '../sim/run.js';
 import { shrink } from '../sim/shrink.js';
 
 function args(argv: string[]): Map<string, string> {
@@ -46,7 +49,7 @@ async function replay(file: string): Promise<number> {
 async function main(): Promise<number> {
   const a = args(process.argv.slice(2));
   if (a.has('help')) {
-    say('npm run sim -- --seed S --days D [--profile REALISTIC|ADVERSARIAL|INSTANT] [--epoch N] [--out DIR] [--no-shrink] [--db sqlite|postgres | --database-url postgresql://…]\nnpm run sim -- --replay FILE');
+    say('npm run sim -- --seed S --days D [--profile REALISTIC|ADVERSARIAL|INSTANT] [--epoch N] [--out DIR] [--no-shrink] [--workers N] [--db sqlite|postgres | --database-url postgresql://…]\nnpm run sim -- --replay FILE');
     say(`invariants: ${INVARIANT_IDS.join(', ')}`);
     return 0;
   }
@@ -72,7 +75,13 @@ async function main(): Promise<number> {
     database = pgDatabases(url);
   }
   say(`simulating ${days} trading day(s), seed ${seed}, profile ${profile}, on ${db === 'postgres' ? 'PostgreSQL (not deterministic: real I/O)' : 'SQLite'}`);
-  const report = await run({ seed, days, profile, ...(database ? { database } : {}), ...(a.has('epoch') ? { epochDays: Number(a.get('epoch')) } : {}), ...(quiet ? {} : { log: (l) => (Number(l.split(' ')[1]) % 50 === 0 ? say(l) : undefined) }) }).finally(stopServer);
+  const opts: RunOptions = { seed, days, profile, ...(database ? { database } : {}), ...(a.has('epoch') ? { epochDays: Number(a.get('epoch')) } : {}), ...(quiet ? {} : { log: (l) => (Number(l.split(' ')[1]) % 50 === 0 ? say(l) : undefined) }) };
+  // worlds are independent: side by side on SQLite, one per core unless told (the report is the serial run's)
+  const workers = Math.min(Number(a.get('workers') ?? (database ? 1 : availableParallelism())), epochsOf(opts).length);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a whole number ≥ 1');
+  if (database && workers > 1) throw new Error('--workers runs SQLite worlds only (a PostgreSQL run is serial)');
+  if (workers > 1) say(`${epochsOf(opts).length} worlds on ${workers} worker threads`);
+  const report = await (workers > 1 ? runParallel(opts, workers) : run(opts)).finally(stopServer);
   const s = report.stats;
   const perSec = s.days / (report.ms / 1000);
   say(`${s.days} day(s) in ${(report.ms / 1000).toFixed(1)} s (${perSec.toFixed(2)} days/s): ${s.steps} steps, ${s.intents} intents, ${s.brokerOrders} broker orders, ${s.executions} executions, ${s.restarts} kills/restarts, ${s.telegramCalls} Telegram calls, ${s.logLines} log lines`);

@@ -99,7 +99,7 @@ export function worldSpec(seed: number, n: number, profile: SimProfile, variant?
   };
 }
 
-const emptyStats = (): RunStats => ({ days: 0, steps: 0, leaps: 0, seconds: 0, restarts: 0, intents: 0, brokerOrders: 0, executions: 0, telegramCalls: 0, logLines: 0 });
+export const emptyStats = (): RunStats => ({ days: 0, steps: 0, leaps: 0, seconds: 0, restarts: 0, intents: 0, brokerOrders: 0, executions: 0, telegramCalls: 0, logLines: 0 });
 
 function addStats(s: RunStats, w: World, drv: Driver, days: number): void {
   s.days += days;
@@ -118,25 +118,61 @@ function addStats(s: RunStats, w: World, drv: Driver, days: number): void {
 export async function run(o: RunOptions): Promise<RunReport> {
   const started = performance.now();
   const profile = o.profile ?? 'REALISTIC';
-  const epochDays = o.epochDays ?? 25;
   const stats = emptyStats();
   const hashes: string[] = [];
-  for (let n = 0, done = 0; done < o.days; n++) {
-    const spec = worldSpec(o.seed, n, profile, o.variant);
-    const days = Math.min(epochDays, o.days - done);
-    const databaseUrl = o.database ? await o.database.create() : undefined;
-    const r = await runWorld(spec, { days, only: o.only, dayOffset: done, ...(o.log ? { log: o.log } : {}), ...(databaseUrl ? { databaseUrl } : {}) });
-    addStats(stats, r.world, r.driver, r.violation ? r.daysRun : days);
+  for (const e of epochsOf(o)) {
+    const r = await runEpoch(o, e);
+    mergeStats(stats, r.stats);
     if (r.hash) hashes.push(r.hash);
-    await r.world.close();
-    if (databaseUrl) await o.database?.drop(databaseUrl);
-    if (r.violation) {
-      const history: History = { version: 1, ...spec, actions: r.actions, violation: r.violation, origin: { seed: o.seed, world: n, days: o.days } };
-      return { seed: o.seed, days: o.days, profile, violation: r.violation, history, hashes, stats, ms: performance.now() - started };
-    }
-    done += days;
+    if (r.violation) return { seed: o.seed, days: o.days, profile, violation: r.violation, history: r.history, hashes, stats, ms: performance.now() - started };
   }
   return { seed: o.seed, days: o.days, profile, violation: null, history: null, hashes, stats, ms: performance.now() - started };
+}
+
+/** One world of a run: its number, how many trading days it simulates, and the run's days before it. */
+export interface Epoch {
+  readonly n: number;
+  readonly days: number;
+  readonly dayOffset: number;
+}
+
+/** The worlds a run is cut into (each independent of the others: sim/parallel.ts runs them side by side). */
+export function epochsOf(o: Pick<RunOptions, 'days' | 'epochDays'>): Epoch[] {
+  const epochDays = o.epochDays ?? 25;
+  const out: Epoch[] = [];
+  for (let n = 0, done = 0; done < o.days; n++) {
+    const days = Math.min(epochDays, o.days - done);
+    out.push({ n, days, dayOffset: done });
+    done += days;
+  }
+  return out;
+}
+
+/** What one world of a run gave (plain data: it crosses a worker's message port). */
+export interface EpochResult {
+  readonly n: number;
+  readonly stats: RunStats;
+  readonly hash: string | null;
+  readonly violation: FoundViolation | null;
+  readonly history: History | null;
+}
+
+/** Run the run's `e.n`-th world in a fresh world (database, broker, chat) and close it. */
+export async function runEpoch(o: RunOptions, e: Epoch): Promise<EpochResult> {
+  const profile = o.profile ?? 'REALISTIC';
+  const spec = worldSpec(o.seed, e.n, profile, o.variant);
+  const databaseUrl = o.database ? await o.database.create() : undefined;
+  const r = await runWorld(spec, { days: e.days, only: o.only, dayOffset: e.dayOffset, ...(o.log ? { log: o.log } : {}), ...(databaseUrl ? { databaseUrl } : {}) });
+  const stats = emptyStats();
+  addStats(stats, r.world, r.driver, r.violation ? r.daysRun : e.days);
+  await r.world.close();
+  if (databaseUrl) await o.database?.drop(databaseUrl);
+  const history: History | null = r.violation ? { version: 1, ...spec, actions: r.actions, violation: r.violation, origin: { seed: o.seed, world: e.n, days: o.days } } : null;
+  return { n: e.n, stats, hash: r.hash, violation: r.violation, history };
+}
+
+export function mergeStats(into: RunStats, s: RunStats): void {
+  for (const k of Object.keys(s) as (keyof RunStats)[]) into[k] += s[k];
 }
 
 interface WorldRun {

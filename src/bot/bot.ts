@@ -163,7 +163,13 @@ export function createBot(deps: BotDeps): PhoenixBot {
   });
   guardApi(bot.api, config.token, secrets); // innermost: errors leave grammY secret-free
   for (const t of deps.transformers ?? []) bot.api.config.use(t);
-  bot.api.config.use(autoRetry({ maxRetryAttempts: o.retry?.maxRetryAttempts ?? 5, maxDelaySeconds: o.retry?.maxDelaySeconds ?? 60 }));
+  // rethrowHttpErrors: auto-retry otherwise retries a network error (no answer at all) forever,
+  // whatever maxRetryAttempts says, sleeping on the wall clock; here a network error reaches the
+  // caller, which has its own plan (an answer is logged and dropped: Telegram refuses one older
+  // than ~15 s anyway; getMe/setWebhook/getUpdates retry in the background with their backoff).
+  // No retries at all means no sleep either: auto-retry would still wait 3 s before giving up on a 5xx.
+  const retries = o.retry?.maxRetryAttempts ?? 5;
+  bot.api.config.use(autoRetry({ maxRetryAttempts: retries, maxDelaySeconds: o.retry?.maxDelaySeconds ?? 60, rethrowHttpErrors: true, rethrowInternalServerErrors: retries === 0 }));
   bot.api.config.use(callDeadline(o.callDeadlineMs ?? 150_000));
 
   // Messages into chats: their own client WITHOUT auto-retry (a 429 waits in the chat budget).
