@@ -22,6 +22,7 @@ import {
   type LocalSnapshot,
   type OrderRecord,
 } from '../src/engine/index.js';
+import { reconcileText } from '../src/present/reconcile.text.js';
 import { makeHarness } from '../test/support/harness.js';
 import { anIntent, anOrder } from '../test/support/records.js';
 import { percentile, type BenchRow } from './stats.js';
@@ -115,7 +116,7 @@ export async function benchReconcile(n = 1000, runs = 51): Promise<BenchRow[]> {
       const t0 = performance.now();
       const r = await h.engine.reconcileNow('bench');
       e2e.push(performance.now() - t0);
-      if (!r.ran || r.discrepancies.length) throw new Error(`bench reconcileNow: ${r.message} ${JSON.stringify(r.discrepancies.slice(0, 2))}`);
+      if (!r.ran || r.discrepancies.length) throw new Error(`bench reconcileNow: ${reconcileText(r)} ${JSON.stringify(r.discrepancies.slice(0, 2))}`);
     }
     const e2eMedian = median(e2e.slice(1));
     return [

@@ -13,6 +13,7 @@ import {
   ConcurrentChangeError,
   type Actor,
   type CardView,
+  type ConfirmOutcome,
   type Decision,
   type DecisionOutcome,
   type DriftResolution,
@@ -26,6 +27,9 @@ import { toast } from './html.js';
 import { renderCard } from './render/card.js';
 import { renderDrift, renderDriftList } from './render/drift.js';
 import { snoozeTap } from './snooze.tap.js';
+import { driftText } from '../present/drift.text.js';
+import { promotionDecisionText } from '../present/promotion.text.js';
+import { reconcileText } from '../present/reconcile.text.js';
 
 type CallbackCtx = Filter<BotContext, 'callback_query:data'>;
 
@@ -86,7 +90,7 @@ async function decisionTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback):
 /** What differs between a tap on a TRADE card and one on a PROMOTION card: the use case and the words. */
 interface DecisionTap<O extends { readonly kind: string }> {
   decide(s: BotServices, cardId: string, decision: Decision, actor: Actor): Promise<O>;
-  toast(o: O): string;
+  toast(o: O, timeZone: string): string;
   /** the answer when another tap won the compare-and-set */
   readonly raced: string;
   /** the log line when the decision fails after the tap was answered "working on it" */
@@ -126,13 +130,13 @@ async function cardTap<O extends { readonly kind: string }>(ctx: CallbackCtx, s:
     work.then(() => s.kickSyncer()).catch((e: Error) => s.logger.error({ err: e.message, cardId: p.id }, tap.lateFailure));
     return answerOnce(ctx, WORKING, s.logger);
   }
-  await answerOnce(ctx, toast(tap.toast(outcome)), s.logger, outcome.kind === 'blocked');
+  await answerOnce(ctx, toast(tap.toast(outcome, s.engine.info.timeZone)), s.logger, outcome.kind === 'blocked');
   s.kickSyncer();
   // A tap on an old copy of the card (e.g. a duplicate message): bring that copy up to date.
   if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
 }
 
-export function promotionToast(o: PromotionDecisionOutcome): string {
+export function promotionToast(o: PromotionDecisionOutcome, timeZone: string): string {
   switch (o.kind) {
     case 'promoted':
       return `Promoted ✅ ${o.strategy} is LIVE; its next intents get trade cards.`;
@@ -141,7 +145,7 @@ export function promotionToast(o: PromotionDecisionOutcome): string {
     case 'blocked':
       return `Blocked, ${o.strategy} stays SHADOW — missing: ${o.missing.map((m) => m.message).join('; ')}`;
     default:
-      return o.message;
+      return promotionDecisionText(o, timeZone);
   }
 }
 
@@ -238,7 +242,7 @@ async function driftTap(ctx: CallbackCtx, s: BotServices, p: ParsedCallback): Pr
     return answerOnce(ctx, 'Not allowed: only approvers and admins resolve drift.', s.logger);
   }
   const r = await s.engine.drift.resolve(p.id, resolution, `resolved from Telegram by ${actor.name}`, actor);
-  await answerOnce(ctx, toast(r.message), s.logger);
+  await answerOnce(ctx, toast(driftText(r)), s.logger);
   s.kickSyncer();
   await refreshDrift(ctx, s, p.id);
 }
@@ -260,7 +264,7 @@ async function checkNowTap(ctx: CallbackCtx, s: BotServices): Promise<void> {
     work.then(() => refreshDriftList(ctx, s)).catch((e: Error) => s.logger.error({ err: e.message }, 'reconcile now failed'));
     return answerOnce(ctx, 'Checking with the broker — the list will update.', s.logger);
   }
-  await answerOnce(ctx, toast(r.message || 'Checked.'), s.logger);
+  await answerOnce(ctx, toast(reconcileText(r) || 'Checked.'), s.logger);
   await refreshDriftList(ctx, s);
 }
 

@@ -18,6 +18,8 @@ import { renderDriftList, renderOrders, renderPending, renderPositions, renderSt
 import { modeBanner } from './render/format.js';
 import { renderPromotionRefusal, renderStrategies } from './render/promotion.js';
 import { listRunbooks, renderRunbook, renderRunbookList } from './runbooks.js';
+import { promotionRequestText } from '../present/promotion.text.js';
+import { strategyText } from '../present/strategy.text.js';
 
 export interface CommandEnv {
   readonly ctx: BotContext;
@@ -228,9 +230,9 @@ export const COMMANDS: readonly CommandRow[] = [
       if (!arg.ok) return say(env, line(clean(arg.message)));
       const r = await env.s.engine.promotions.request(arg.value, env.actor);
       env.s.kickSyncer();
-      if (r.kind === 'denied') return say(env, line(clean(r.message)));
+      if (r.kind === 'denied') return say(env, line(clean(promotionRequestText(r, tzOf(env)))));
       if (r.kind === 'refused') {
-        if (!r.missing.length) return say(env, line(clean(r.message))); // nothing to list: a usage problem
+        if (r.why === 'BAD_NAME') return say(env, line(clean(promotionRequestText(r, tzOf(env))))); // nothing to list: a usage problem
         return env.reply(renderPromotionRefusal(r.strategy, r.missing, r.bundle));
       }
       const chat = env.ctx.chat;
@@ -249,8 +251,9 @@ export const COMMANDS: readonly CommandRow[] = [
       if (!arg.ok) return say(env, line(clean(arg.message)));
       const r = await env.s.engine.promotions.demote(arg.value.name, env.actor, arg.value.reason || `demoted from Telegram by ${env.actor.name}`);
       env.s.kickSyncer();
-      if (!r.ok) return say(env, line(clean(r.message)));
-      await say(env, line(r.changed ? '🌘 ' : '', r.changed ? b(clean(r.message)) : clean(r.message)), line(i(`${clean(r.strategy.name)}: SHADOW${r.strategy.since !== null ? ` since ${dateClockTime(r.strategy.since, tzOf(env))}` : ''} — its intents are recorded, never carded or sent.`)));
+      const said = clean(strategyText(r));
+      if (!r.ok) return say(env, line(said));
+      await say(env, line(r.changed ? '🌘 ' : '', r.changed ? b(said) : said), line(i(`${clean(r.strategy.name)}: SHADOW${r.strategy.since !== null ? ` since ${dateClockTime(r.strategy.since, tzOf(env))}` : ''} — its intents are recorded, never carded or sent.`)));
     },
   },
 ];

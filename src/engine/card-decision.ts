@@ -30,29 +30,36 @@ export interface CardFlow<S> {
   expire(ctx: EngineContext, tx: Tx, card: CardRecord, subject: S): Promise<void>;
 }
 
-export type CardStop = { readonly kind: 'refused' | 'noop' | 'expired'; readonly text: string };
+/**
+ * Why a tap cannot decide, as data (`why`, and for a closed or expired card the card and its
+ * subject) beside the flow's words (`text`: still the TRADE outcome's reason; the bead detail).
+ */
+export type CardStop<S> =
+  | { readonly kind: 'refused'; readonly why: 'UNKNOWN_CARD' | 'NOT_ALLOWED' | 'UNKNOWN_SUBJECT' | 'UNKNOWN_DECISION'; readonly text: string }
+  | { readonly kind: 'noop'; readonly why: 'CLOSED'; readonly text: string; readonly card: CardRecord; readonly subject: S }
+  | { readonly kind: 'expired'; readonly why: 'EXPIRED'; readonly text: string; readonly card: CardRecord; readonly subject: S };
 export type CardOpen<S> = { readonly kind: 'open'; readonly card: CardRecord; readonly subject: S; readonly now: number };
 
 /** The shared checks, inside the caller's transaction: a stop with its words, or the open card to decide. */
-export async function openCardFor<S>(ctx: EngineContext, tx: Tx, flow: CardFlow<S>, cardId: string, decision: CardDecision, actor: Actor): Promise<CardStop | CardOpen<S>> {
+export async function openCardFor<S>(ctx: EngineContext, tx: Tx, flow: CardFlow<S>, cardId: string, decision: CardDecision, actor: Actor): Promise<CardStop<S> | CardOpen<S>> {
   const now = ctx.clock.now();
   const card = await tx.cards.get(cardId);
-  if (!card || card.kind !== flow.kind) return { kind: 'refused', text: 'Unknown or invalid card.' };
+  if (!card || card.kind !== flow.kind) return { kind: 'refused', why: 'UNKNOWN_CARD', text: 'Unknown or invalid card.' };
   if (!flow.deciders.some((r) => actor.roles.includes(r))) {
     tx.beads.append({ type: 'ACCESS_DENIED', intentId: card.subjectId, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: flow.deniedAction(decision, card), reason: flow.deniedReason } });
-    return { kind: 'refused', text: flow.words.notAllowed };
+    return { kind: 'refused', why: 'NOT_ALLOWED', text: flow.words.notAllowed };
   }
   const subject = await flow.load(tx, card);
-  if (!subject) return { kind: 'refused', text: flow.words.unknownSubject };
-  if (decision !== 'APPROVE' && decision !== 'PASS') return { kind: 'refused', text: 'Unknown decision.' };
+  if (!subject) return { kind: 'refused', why: 'UNKNOWN_SUBJECT', text: flow.words.unknownSubject };
+  if (decision !== 'APPROVE' && decision !== 'PASS') return { kind: 'refused', why: 'UNKNOWN_DECISION', text: 'Unknown decision.' };
   const closed = flow.closed(ctx, card, subject);
   if (closed !== null) {
     tx.beads.append({ type: 'CARD', intentId: flow.beadId(subject), ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: closed } });
-    return { kind: 'noop', text: closed };
+    return { kind: 'noop', why: 'CLOSED', text: closed, card, subject };
   }
   if (now >= card.expiresAt) {
     await flow.expire(ctx, tx, card, subject);
-    return { kind: 'expired', text: flow.words.expired };
+    return { kind: 'expired', why: 'EXPIRED', text: flow.words.expired, card, subject };
   }
   return { kind: 'open', card, subject, now };
 }

@@ -15,6 +15,7 @@
  */
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 import { clockTime } from './people-time.js';
 import type { DriftRecord } from './store.port.js';
 import { KV } from './kv.keys.js';
@@ -22,7 +23,17 @@ import { KV } from './kv.keys.js';
 export const DRIFT_RESOLUTIONS = ['ACKNOWLEDGED', 'PHOENIX_CORRECTED', 'BROKER_CORRECTED'] as const;
 export type DriftResolution = (typeof DRIFT_RESOLUTIONS)[number];
 
-export type DriftOutcome = { readonly ok: true; readonly message: string; readonly drift: DriftRecord } | { readonly ok: false; readonly message: string };
+/**
+ * What resolving a drift did, as data (src/present/drift.text.ts words it). `drift` is the drift
+ * as resolved now (RESOLVED) or as it was resolved before (ALREADY_RESOLVED).
+ */
+export type DriftOutcome =
+  | { readonly ok: true; readonly code: 'RESOLVED'; readonly drift: DriftRecord }
+  | { readonly ok: false; readonly code: 'UNKNOWN_RESOLUTION'; readonly allowed: readonly DriftResolution[] }
+  | { readonly ok: false; readonly code: 'UNKNOWN_DRIFT'; readonly driftId: string }
+  | { readonly ok: false; readonly code: 'ALREADY_RESOLVED'; readonly drift: DriftRecord }
+  | { readonly ok: false; readonly code: 'RESOLVED_CONCURRENTLY'; readonly driftId: string }
+  | NotAllowed;
 
 export interface UnresolvedDrift extends DriftRecord {
   /** minutes since detection */
@@ -44,15 +55,15 @@ export async function resolveDrift(ctx: EngineContext, driftId: string, resoluti
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: now, payload: { userId: actor.id, chatId: null, action: `resolve drift ${driftId.slice(0, 40)}`, reason: 'approver or admin role needed' } });
     });
-    return { ok: false, message: 'Not allowed: only approvers and admins resolve drift.' };
+    return notAllowed('approver', 'admin');
   }
-  if (!(DRIFT_RESOLUTIONS as readonly string[]).includes(resolution)) return { ok: false, message: `Unknown resolution; use one of ${DRIFT_RESOLUTIONS.join(', ')}.` };
+  if (!(DRIFT_RESOLUTIONS as readonly string[]).includes(resolution)) return { ok: false, code: 'UNKNOWN_RESOLUTION', allowed: DRIFT_RESOLUTIONS };
   const text = note.trim().slice(0, NOTE_MAX) || 'no note given';
   const outcome = await ctx.store.tx(async (tx): Promise<DriftOutcome> => {
     const drift = await tx.drifts.get(driftId);
-    if (!drift) return { ok: false, message: 'Unknown drift.' };
-    if (drift.resolvedAt !== null) return { ok: false, message: `Already resolved (${drift.resolution}) by ${drift.resolvedBy ?? 'someone'}; nothing changed.` };
-    if (!(await tx.drifts.resolve(driftId, resolution, actor.name, text, now))) return { ok: false, message: 'Resolved concurrently by someone else; nothing changed.' };
+    if (!drift) return { ok: false, code: 'UNKNOWN_DRIFT', driftId };
+    if (drift.resolvedAt !== null) return { ok: false, code: 'ALREADY_RESOLVED', drift };
+    if (!(await tx.drifts.resolve(driftId, resolution, actor.name, text, now))) return { ok: false, code: 'RESOLVED_CONCURRENTLY', driftId };
     tx.beads.append({ type: 'RECONCILIATION_RESOLUTION', intentId: null, ts: now, payload: { driftId, resolution, note: text, actor: actorRef(actor) } });
     if (resolution === 'ACKNOWLEDGED') {
       // known and accepted: reconciliation stays quiet about this exact mismatch while it persists
@@ -62,7 +73,7 @@ export async function resolveDrift(ctx: EngineContext, driftId: string, resoluti
     const card = await tx.cards.bySubject(driftId, 'DRIFT');
     if (card) await tx.cards.touch(card.id, now);
     const resolved: DriftRecord = { ...drift, resolvedAt: now, resolution, resolvedBy: actor.name, note: text };
-    return { ok: true, message: `Drift ${drift.type} marked ${resolution} by ${actor.name}.`, drift: resolved };
+    return { ok: true, code: 'RESOLVED', drift: resolved };
   });
   if (outcome.ok) ctx.notify();
   return outcome;

@@ -4,11 +4,11 @@
  * the one write of stage LIVE; PASS keeps the strategy SHADOW. The shared card checks are
  * card-decision.ts; the request, the bundle and the card's state are promotion.usecase.ts.
  */
-import { decidedBy, issueToken, openCardFor, type CardFlow } from './card-decision.js';
+import { decidedBy, issueToken, openCardFor, type CardFlow, type CardStop } from './card-decision.js';
 import { actorRef, type EngineContext } from './context.js';
 import type { Actor, CardRecord } from './domain.js';
 import { ConcurrentChangeError } from './errors.js';
-import { clockTime, dateClockTime, isoUtc } from './people-time.js';
+import { dateClockTime, isoUtc } from './people-time.js';
 import {
   assemble,
   bundleHash,
@@ -27,18 +27,29 @@ import type { Tx } from './store.port.js';
 export async function decidePromotion(ctx: EngineContext, cardId: string, decision: PromotionDecision, actor: Actor): Promise<PromotionDecisionOutcome> {
   const out = await ctx.store.tx(async (tx): Promise<PromotionDecisionOutcome> => {
     const open = await openCardFor(ctx, tx, PROMOTION_CARD, cardId, decision, actor);
-    if (open.kind !== 'open') return { kind: open.kind, message: open.text };
+    if (open.kind !== 'open') return stopped(open);
     const { card, subject: p, now } = open;
     if (decision === 'PASS') {
       await finishCard(tx, card, p, actor, now, { event: 'PASSED', by: actor.name, at: now });
       tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'SHADOW', event: 'PASSED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, actor: actorRef(actor) } });
       tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'PASS' } });
-      return { kind: 'passed', message: `Promotion of ${p.strategy} passed by ${actor.name}; it stays SHADOW.`, strategy: p.strategy, promotionId: p.id };
+      return { kind: 'passed', strategy: p.strategy, promotionId: p.id, by: actor.name };
     }
     return approveInTx(ctx, tx, card, p, actor, now);
   });
   ctx.notify();
   return out;
+}
+
+/** A tap that could not decide, as data: why, or how the card was closed (and by whom, when). */
+function stopped(stop: CardStop<PendingPromotion>): PromotionDecisionOutcome {
+  if (stop.kind === 'refused') {
+    if (stop.why === 'NOT_ALLOWED') return { kind: 'refused', why: 'NOT_ALLOWED', needs: PROMOTION_CARD.deciders };
+    return { kind: 'refused', why: stop.why === 'UNKNOWN_SUBJECT' ? 'UNKNOWN_PROMOTION' : stop.why };
+  }
+  const { card, subject: p } = stop;
+  if (stop.kind === 'expired') return { kind: 'expired', strategy: p.strategy, promotionId: p.id };
+  return { kind: 'noop', strategy: p.strategy, promotionId: p.id, cardStatus: card.status, decision: p.decision?.event ?? null, decidedBy: card.decidedBy, decidedAt: card.decidedAt };
 }
 
 /** What makes a PROMOTION card's decision flow (card-decision.ts) a promotion's: its data. */
@@ -83,7 +94,7 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
     tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: rec?.stage ?? 'UNREGISTERED', to: 'LIVE', event: 'REFUSED', missing: problems.map(line), promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, tokenId: token.id, actor: actorRef(actor) } });
     await finishCard(tx, card, p, actor, now, { event: 'REFUSED', by: actor.name, at: now, reason, tokenId: token.id });
     tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: `APPROVE refused: ${reason}` } });
-    return { kind: 'blocked', message: `Promotion of ${p.strategy} refused at approval: ${problems.map((m) => m.message).join('; ')}.`, strategy: p.strategy, promotionId: p.id, missing: problems };
+    return { kind: 'blocked', strategy: p.strategy, promotionId: p.id, missing: problems };
   }
 
   // 3. consume by compare-and-set; losing it rolls the whole transaction back
@@ -95,7 +106,7 @@ async function approveInTx(ctx: EngineContext, tx: Tx, card: CardRecord, p: Pend
   tx.beads.append({ type: 'PROMOTION', intentId: p.id, ts: now, payload: { strategy: p.strategy, from: 'SHADOW', to: 'LIVE', event: 'APPROVED', promotionId: p.id, cardId: card.id, bundleHash: p.bundleHash, tokenId: token.id, actor: actorRef(actor) } });
   await finishCard(tx, card, p, actor, now, { event: 'APPROVED', by: actor.name, at: now, tokenId: token.id });
   tx.beads.append({ type: 'CARD', intentId: p.id, ts: now, payload: { cardId: card.id, kind: card.kind, event: 'DECIDED', actor: actorRef(actor), detail: 'APPROVE' } });
-  return { kind: 'promoted', message: `${p.strategy} is LIVE: promoted by ${actor.name} at ${clockTime(now, ctx.constitution.session.timeZone)}. Its next intents get trade cards.`, strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now };
+  return { kind: 'promoted', strategy: p.strategy, promotionId: p.id, tokenId: token.id, bundleHash: p.bundleHash, since: now, by: actor.name };
 }
 
 /** The bundle hash the audit chain recorded for the request (beads are tamper-evident; kv is not). */

@@ -46,8 +46,9 @@ import {
   type ShadowObservation,
   type ShadowStats,
 } from './shadow-record.js';
+import type { PromotionRequestOutcome } from './promotion.outcome.js';
 import type { DriftRecord, PromotionDecisionRecord, PromotionRecord, StrategyRecord, Tx } from './store.port.js';
-import { normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
+import { STRATEGY_NAME_MAX, normaliseStrategyName, viewOf, type StrategyView } from './strategy.usecase.js';
 import { clockTime, dateClockTime, isoUtc } from './people-time.js';
 
 export type { MissingItem } from './shadow-record.js';
@@ -83,37 +84,8 @@ export type { PromotionDecisionRecord } from './store.port.js';
 /** A promotion request as stored (the Store's PromotionRepo). */
 export type PendingPromotion = PromotionRecord;
 
-export type PromotionRequestOutcome =
-  | { readonly kind: 'denied'; readonly message: string }
-  | { readonly kind: 'refused'; readonly message: string; readonly promotionId: string | null; readonly strategy: string; readonly missing: readonly MissingItem[]; readonly bundle: PromotionBundle | null }
-  | {
-      readonly kind: 'requested';
-      readonly message: string;
-      readonly promotionId: string;
-      readonly cardId: string;
-      readonly expiresAt: number;
-      readonly strategy: string;
-      readonly bundle: PromotionBundle;
-      readonly bundleHash: string;
-    };
-
+export type { PromotionDecisionOutcome, PromotionRequestOutcome } from './promotion.outcome.js';
 export type PromotionDecision = CardDecision;
-
-export type PromotionDecisionOutcome =
-  | { readonly kind: 'refused'; readonly message: string }
-  | { readonly kind: 'noop'; readonly message: string }
-  | { readonly kind: 'expired'; readonly message: string }
-  | { readonly kind: 'blocked'; readonly message: string; readonly strategy: string; readonly promotionId: string; readonly missing: readonly MissingItem[] }
-  | { readonly kind: 'passed'; readonly message: string; readonly strategy: string; readonly promotionId: string }
-  | {
-      readonly kind: 'promoted';
-      readonly message: string;
-      readonly strategy: string;
-      readonly promotionId: string;
-      readonly tokenId: string;
-      readonly bundleHash: string;
-      readonly since: number;
-    };
 
 export interface PromotionCardView {
   readonly kind: 'PROMOTION';
@@ -140,10 +112,10 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action: `promote ${rawName.trim().slice(0, 64)}`, reason: 'admin role needed' } });
     });
-    return { kind: 'denied', message: 'Not allowed: only admins can request a promotion.' };
+    return { kind: 'denied', needs: ['admin'] };
   }
   const name = normaliseStrategyName(rawName);
-  if (!name) return { kind: 'refused', message: 'Usage: /promote STRATEGY (1–64 printable characters).', promotionId: null, strategy: rawName, missing: [], bundle: null };
+  if (!name) return { kind: 'refused', why: 'BAD_NAME', promotionId: null, strategy: rawName, maxLength: STRATEGY_NAME_MAX, missing: [], bundle: null };
   const out = await ctx.store.tx(async (tx): Promise<PromotionRequestOutcome> => {
     const now = ctx.clock.now();
     const promotionId = `prm_${ctx.random.id(14)}`;
@@ -155,7 +127,7 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
         ts: now,
         payload: { strategy: name, from, to: 'LIVE', event: 'REFUSED', missing: missing.map(line), actor: actorRef(actor), promotionId, ...(bundle ? { bundle, bundleHash: bundleHash(bundle) } : {}) },
       });
-      return { kind: 'refused', message: `Promotion of ${name} refused — missing: ${missing.map((m) => m.message).join('; ')}.`, promotionId, strategy: name, missing, bundle };
+      return { kind: 'refused', why: 'MISSING', promotionId, strategy: name, missing, bundle };
     };
     if (!rec || rec.stage !== 'SHADOW') return refuse([notShadow(name, rec, ctx.constitution.session.timeZone)], null, rec?.stage ?? 'UNREGISTERED');
 
@@ -189,7 +161,6 @@ export async function requestPromotion(ctx: EngineContext, rawName: string, acto
     tx.beads.append({ type: 'CARD', intentId: promotionId, ts: now, payload: { cardId: card.id, kind: 'PROMOTION', event: 'CREATED' } });
     return {
       kind: 'requested',
-      message: `Promotion of ${name} to LIVE requested: an approver must APPROVE the card before ${clockTime(card.expiresAt, ctx.constitution.session.timeZone)}.`,
       promotionId,
       cardId: card.id,
       expiresAt: card.expiresAt,

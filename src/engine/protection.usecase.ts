@@ -12,7 +12,8 @@ import { isFinalOrder, type Actor, type IntentRecord, type OrderRecord } from '.
 import { isExitReserved, openAtBroker } from './flatten.usecase.js';
 import { approvedInstrument } from './order-from-evidence.js';
 import type { Tx } from './store.port.js';
-import { HOLDING, isIn } from './lifecycle.fsm.js';
+import { HOLDING, isIn, type IntentState } from './lifecycle.fsm.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 
 /** A FILLED position is given this long to get its stop working before it is CRITICAL (well inside 10 s). */
 export const UNPROTECTED_GRACE_MS = 3_000;
@@ -101,7 +102,19 @@ export async function detectUnprotected(ctx: EngineContext): Promise<string[]> {
   return raised;
 }
 
-export type ReprotectOutcome = { readonly ok: true; readonly message: string } | { readonly ok: false; readonly message: string };
+/**
+ * What a re-protect did, as data (src/present/protection.text.ts words it). STOP_SENT: a stop for
+ * `quantity` at `stopPrice` went to the broker; STOP_NOT_PLACED: the broker's error is `detail`
+ * and the position is still unprotected; the others say why nothing was sent.
+ */
+export type ReprotectOutcome =
+  | { readonly ok: true; readonly code: 'STOP_SENT'; readonly intentId: string; readonly quantity: number; readonly symbol: string; readonly stopPrice: number }
+  | { readonly ok: false; readonly code: 'NOT_HOLDING'; readonly intentId: string; readonly state: IntentState | null }
+  /** the account is on the other side of this entry (`open` < 0): a stop would add to it */
+  | { readonly ok: false; readonly code: 'OTHER_SIDE'; readonly intentId: string; readonly open: number }
+  | { readonly ok: false; readonly code: 'NOTHING_OPEN' | 'STOP_WORKING' | 'FLATTENING' | 'STOP_ON_ITS_WAY'; readonly intentId: string }
+  | { readonly ok: false; readonly code: 'STOP_NOT_PLACED'; readonly intentId: string; readonly detail: string }
+  | NotAllowed;
 
 /** One tap (confirmed) from the approver: a new stop for what is open, at the approved stop price. */
 export async function reprotect(ctx: EngineContext, intentId: string, actor: Actor): Promise<ReprotectOutcome> {
@@ -110,25 +123,26 @@ export async function reprotect(ctx: EngineContext, intentId: string, actor: Act
     await ctx.store.tx(async (tx) => {
       tx.beads.append({ type: 'ACCESS_DENIED', intentId, ts: now, payload: { userId: actor.id, chatId: null, action: 're-protect', reason: 'approver role needed' } });
     });
-    return { ok: false, message: 'Not allowed: approver role needed.' };
+    return notAllowed('approver');
   }
-  const plan = await ctx.store.tx(async (tx) => {
+  const plan = await ctx.store.tx(async (tx): Promise<ReprotectOutcome | { readonly ok: true; readonly intent: IntentRecord; readonly qty: number }> => {
     const intent = await tx.intents.get(intentId);
-    if (!intent || !isIn(HOLDING, intent.state)) return { ok: false, message: `Nothing to protect: ${intentId} is ${intent?.state ?? 'unknown'}.` } as const;
+    if (!intent || !isIn(HOLDING, intent.state)) return { ok: false, code: 'NOT_HOLDING', intentId, state: intent?.state ?? null };
     const orders = await tx.orders.listByIntent(intentId);
     const open = openAtBroker(intent, orders);
-    if (open <= 0) return { ok: false, message: open < 0 ? 'The account is on the other side of this entry: a stop would add to it. Flatten instead.' : 'Nothing is open for this intent.' } as const;
-    if (stopWorks(orders)) return { ok: false, message: 'Its stop is already working at the broker.' } as const;
-    if (isExitReserved(orders)) return { ok: false, message: 'A flatten is already closing this position.' } as const;
+    if (open < 0) return { ok: false, code: 'OTHER_SIDE', intentId, open };
+    if (open === 0) return { ok: false, code: 'NOTHING_OPEN', intentId };
+    if (stopWorks(orders)) return { ok: false, code: 'STOP_WORKING', intentId };
+    if (isExitReserved(orders)) return { ok: false, code: 'FLATTENING', intentId };
     const stop = orders.find((o) => o.role === 'STOP');
-    if (stop && ALIVE.has(stop.status)) return { ok: false, message: 'A stop is already on its way to the broker.' } as const;
+    if (stop && ALIVE.has(stop.status)) return { ok: false, code: 'STOP_ON_ITS_WAY', intentId };
     const qty = open;
     if (stop) await tx.orders.update(intentId, 'STOP', { status: 'PENDING', brokerOrderId: null, quantity: stop.filledQty + qty, updatedAt: now });
     else await tx.orders.insert({ id: `ord_${ctx.random.id(12)}`, intentId, role: 'STOP', brokerOrderId: null, status: 'PENDING', quantity: qty, filledQty: 0, avgFillPrice: null, createdAt: now, updatedAt: now });
     tx.beads.append({ type: 'ORDER', intentId, ts: now, payload: { role: 'STOP', event: 'PLACING', detail: `re-protect by ${actor.name}: stop ${qty} at ${intent.payload.stopLoss}` } });
-    return { ok: true, intent, qty } as const;
+    return { ok: true, intent, qty };
   });
-  if (!plan.ok) return plan;
+  if (!('qty' in plan)) return plan;
   const { intent, qty } = plan;
   try {
     const leg = await ctx.broker.placeOrder({ orderRef: intent.id, role: 'STOP', instrument: approvedInstrument(intent), side: intent.side === 'BUY' ? 'SELL' : 'BUY', quantity: qty, type: 'STP', stopPrice: intent.payload.stopLoss });
@@ -138,7 +152,7 @@ export async function reprotect(ctx: EngineContext, intentId: string, actor: Act
       tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: ctx.clock.now(), payload: { role: 'STOP', event: 'PLACED', brokerOrderId: leg.brokerOrderId } });
     });
     ctx.notify();
-    return { ok: true, message: `Stop for ${qty} ${intent.instrument.symbol} at ${intent.payload.stopLoss} sent to the broker; the card shows when it works.` };
+    return { ok: true, code: 'STOP_SENT', intentId: intent.id, quantity: qty, symbol: intent.instrument.symbol, stopPrice: intent.payload.stopLoss };
   } catch (e) {
     const err = e as Error;
     const known = e instanceof BrokerRefusedError || e instanceof BrokerUnavailableError;
@@ -146,6 +160,6 @@ export async function reprotect(ctx: EngineContext, intentId: string, actor: Act
       tx.beads.append({ type: 'ORDER', intentId: intent.id, ts: ctx.clock.now(), payload: { role: 'STOP', event: 'PLACE_FAILED', detail: known ? err.message : `unknown outcome, reconciling: ${err.message}` } });
       if (known) await tx.orders.update(intent.id, 'STOP', { status: 'CANCELLED', updatedAt: ctx.clock.now() });
     });
-    return { ok: false, message: `The stop was NOT placed (${err.message}). The position is still unprotected: flatten it or place a stop at the broker.` };
+    return { ok: false, code: 'STOP_NOT_PLACED', intentId: intent.id, detail: err.message };
   }
 }

@@ -20,7 +20,7 @@
  *   a recurrence is a new drift. PHOENIX_/BROKER_CORRECTED drifts that persist are raised
  *   again at the next run: the correction did not take.
  */
-import { BrokerUnavailableError, type BrokerPosition } from './broker.port.js';
+import { BrokerUnavailableError, type BrokerPosition, type ConnectionState } from './broker.port.js';
 import type { EngineContext } from './context.js';
 import type { IntentRecord, OrderRecord } from './domain.js';
 import { reconcile, type BrokerSnapshot, type Discrepancy, type LocalSnapshot, type ReconcileScope } from './reconcile.js';
@@ -34,10 +34,8 @@ export type { ReconcileScope } from './reconcile.js';
 /** 12 runs per minute at most (SPEC 8). */
 export const RECONCILE_MIN_SPACING_MS = 5_000;
 
-export interface ReconcileResult {
-  /** false: nothing was fetched; `skipped` says why and `discrepancies` are the last run's */
-  readonly ran: boolean;
-  readonly skipped?: 'RATE_LIMITED' | 'BROKER_DOWN';
+/** What every reconciliation answer carries (a skipped one: the last run's findings, or none). */
+interface ReconcileFacts {
   /** when a new run may start (rate limit) */
   readonly nextAllowedAt: number;
   readonly at: number;
@@ -49,11 +47,23 @@ export interface ReconcileResult {
   readonly newDrifts: readonly DriftRecord[];
   /** unresolved drifts after this run */
   readonly unresolved: number;
-  /** one line for /drift "check now" */
-  readonly message: string;
   /** positions in other accounts of the same login: context, never compared (INV-ACCOUNT-SCOPE-1) */
   readonly otherAccounts?: readonly BrokerPosition[];
 }
+
+/**
+ * A reconciliation's answer, as data (src/present/reconcile.text.ts words it for /drift "check
+ * now"). `ran` false: nothing was fetched, and `skipped` says why —
+ * RATE_LIMITED: the run that holds the limit started at `lastStartedAt` (this call asked at
+ *   `askedAt`, epoch ms); its result is `lastRun` (null: none finished yet), and the facts are its;
+ * BROKER_DOWN: the broker was not READY (`brokerState`) or a read failed (`detail`, the broker's error).
+ */
+export type ReconcileResult = ReconcileFacts &
+  (
+    | { readonly ran: true; readonly skipped?: undefined }
+    | { readonly ran: false; readonly skipped: 'RATE_LIMITED'; readonly askedAt: number; readonly lastStartedAt: number; readonly lastRun: ReconcileResult | null }
+    | { readonly ran: false; readonly skipped: 'BROKER_DOWN'; readonly brokerState: ConnectionState; readonly detail: string | null }
+  );
 
 interface RunState {
   lastStartAt: number | null;
@@ -85,12 +95,12 @@ export async function reconcileNow(ctx: EngineContext, reason: string, opts: { r
   const now = ctx.clock.now();
   if (s.lastStartAt !== null && now - s.lastStartAt < RECONCILE_MIN_SPACING_MS) {
     const nextAllowedAt = s.lastStartAt + RECONCILE_MIN_SPACING_MS;
-    const ago = Math.round((now - s.lastStartAt) / 1000);
-    return { ...(s.last ?? emptyResult(now, reason, scope, nextAllowedAt)), ran: false, skipped: 'RATE_LIMITED', nextAllowedAt, reason, newDrifts: [], message: `Checked ${ago} s ago (at most 12 checks a minute); ${s.last?.message ?? ''}`.trim() };
+    const facts: ReconcileFacts = s.last ?? emptyFacts(now, reason, scope, nextAllowedAt);
+    return { ...facts, ran: false, skipped: 'RATE_LIMITED', askedAt: now, lastStartedAt: s.lastStartAt, lastRun: s.last, nextAllowedAt, reason, newDrifts: [] };
   }
   const health = ctx.broker.health();
   if (health.state !== 'READY') {
-    return { ...emptyResult(now, reason, scope, now), skipped: 'BROKER_DOWN', message: `Broker ${health.state.toLowerCase()}: cannot reconcile now.` };
+    return { ...emptyFacts(now, reason, scope, now), ran: false, skipped: 'BROKER_DOWN', brokerState: health.state, detail: null };
   }
   s.lastStartAt = now;
   const run = runOnce(ctx, reason, scope, now).finally(() => {
@@ -102,8 +112,8 @@ export async function reconcileNow(ctx: EngineContext, reason: string, opts: { r
   return result;
 }
 
-function emptyResult(now: number, reason: string, scope: ReconcileScope, nextAllowedAt: number): ReconcileResult {
-  return { ran: false, nextAllowedAt, at: now, reason, scope, discrepancies: [], newDrifts: [], unresolved: 0, message: '' };
+function emptyFacts(now: number, reason: string, scope: ReconcileScope, nextAllowedAt: number): ReconcileFacts {
+  return { nextAllowedAt, at: now, reason, scope, discrepancies: [], newDrifts: [], unresolved: 0 };
 }
 
 async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope, startedAt: number): Promise<ReconcileResult> {
@@ -135,7 +145,7 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
     }
   } catch (e) {
     if (e instanceof BrokerUnavailableError) {
-      return { ...emptyResult(startedAt, reason, scope, startedAt + RECONCILE_MIN_SPACING_MS), skipped: 'BROKER_DOWN', message: `Broker unavailable: ${e.message}` };
+      return { ...emptyFacts(startedAt, reason, scope, startedAt + RECONCILE_MIN_SPACING_MS), ran: false, skipped: 'BROKER_DOWN', brokerState: ctx.broker.health().state, detail: e.message };
     }
     throw e;
   }
@@ -190,11 +200,7 @@ async function runOnce(ctx: EngineContext, reason: string, scope: ReconcileScope
   });
   if (newDrifts.length) ctx.notify();
   ctx.logger.info({ reason, scope, discrepancies: first.length, newDrifts: newDrifts.length }, 'reconciliation');
-  const context = others.length ? ` Other accounts at this broker (not Phoenix's, not compared): ${others.map((p) => `${p.account} ${p.instrument.symbol} ${p.quantity}`).join(', ')}.` : '';
-  const message = (first.length
-    ? `${first.length} mismatch${first.length > 1 ? 'es' : ''} with the broker (${newDrifts.length} new); ${unresolved} unresolved drift${unresolved === 1 ? '' : 's'}.`
-    : `Positions and orders match the broker${unresolved ? `; ${unresolved} earlier drift${unresolved === 1 ? '' : 's'} still unresolved` : ''}.`) + context;
-  return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, message, otherAccounts: others };
+  return { ran: true, nextAllowedAt: startedAt + RECONCILE_MIN_SPACING_MS, at: now, reason, scope, discrepancies: first, newDrifts, unresolved, otherAccounts: others };
 }
 
 /** The last run's scope and the mismatches it saw (kv `KV.reconcileLast`). */

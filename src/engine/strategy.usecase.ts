@@ -21,6 +21,7 @@
  */
 import { actorRef, transition, type EngineContext } from './context.js';
 import type { Actor } from './domain.js';
+import { notAllowed, type NotAllowed } from './outcome.js';
 import { closePromotionCard, openPromotionsOf } from './promotion.usecase.js';
 import type { StrategyRecord, Tx } from './store.port.js';
 import { AWAITING_DECISION } from './lifecycle.fsm.js';
@@ -36,16 +37,27 @@ export interface StrategyView {
   readonly changedBy: string | null;
 }
 
+/**
+ * What /register and /demote did, as data (src/present/strategy.text.ts words it). `strategy` is
+ * the strategy after the command; `cancelled` counts its open trade cards closed on the way,
+ * `withdrawn` its pending promotion cards.
+ */
 export type StrategyOutcome =
-  | { readonly ok: true; readonly changed: boolean; readonly message: string; readonly strategy: StrategyView }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: true; readonly code: 'REGISTERED'; readonly changed: true; readonly strategy: StrategyView; readonly cancelled: number }
+  | { readonly ok: true; readonly code: 'ALREADY_REGISTERED'; readonly changed: false; readonly strategy: StrategyView }
+  | { readonly ok: true; readonly code: 'DEMOTED'; readonly changed: true; readonly strategy: StrategyView; readonly by: string; readonly cancelled: number }
+  | { readonly ok: true; readonly code: 'ALREADY_SHADOW'; readonly changed: boolean; readonly strategy: StrategyView; readonly withdrawn: number }
+  | { readonly ok: false; readonly code: 'BAD_NAME'; readonly maxLength: number }
+  | NotAllowed;
 
-const NAME_MAX = 64;
+/** a strategy name's longest length (characters) */
+export const STRATEGY_NAME_MAX = 64;
+const BAD_NAME: StrategyOutcome = { ok: false, code: 'BAD_NAME', maxLength: STRATEGY_NAME_MAX };
 
 /** Same shape as the intent's `strategy` field: trimmed, 1–64 characters, printable. */
 export function normaliseStrategyName(raw: string): string | null {
   const name = raw.trim();
-  if (!name || name.length > NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) return null;
+  if (!name || name.length > STRATEGY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) return null;
   return name;
 }
 
@@ -61,18 +73,18 @@ export function viewOf(name: string, rec: StrategyRecord | null): StrategyView {
 /** Register a strategy as SHADOW. Idempotent: a registered strategy is left as it is. */
 export async function registerStrategy(ctx: EngineContext, rawName: string, actor: Actor): Promise<StrategyOutcome> {
   const name = normaliseStrategyName(rawName);
-  if (!name) return { ok: false, message: `Strategy name must be 1–${NAME_MAX} printable characters.` };
+  if (!name) return BAD_NAME;
   if (!actor.roles.includes('admin')) return denied(ctx, actor, `register strategy ${name}`);
   const now = ctx.clock.now();
   const out = await ctx.store.tx(async (tx): Promise<StrategyOutcome> => {
     const existing = await tx.strategies.get(name);
-    if (existing) return { ok: true, changed: false, message: `Strategy ${name} is already registered (${existing.stage}); nothing changed.`, strategy: viewOf(name, existing) };
+    if (existing) return { ok: true, code: 'ALREADY_REGISTERED', changed: false, strategy: viewOf(name, existing) };
     // stage literal at the write: INV-PROMOTION-T2-1's source scan checks every upsert's stage
     await tx.strategies.upsert({ name, stage: 'SHADOW', since: now, changedBy: actor.name });
     const rec: StrategyRecord = { name, stage: 'SHADOW', since: now, changedBy: actor.name };
     tx.beads.append({ type: 'PROMOTION', intentId: null, ts: now, payload: { strategy: name, from: 'UNREGISTERED', to: 'SHADOW', event: 'REGISTERED', actor: actorRef(actor) } });
     const cancelled = await cancelProposed(ctx, tx, name, actor, `strategy ${name} registered as SHADOW by ${actor.name}`);
-    return { ok: true, changed: true, message: `Strategy ${name} registered in SHADOW: its intents are recorded, never carded or sent.${cancelled ? ` ${cancelled} open card(s) withdrawn.` : ''}`, strategy: viewOf(name, rec) };
+    return { ok: true, code: 'REGISTERED', changed: true, strategy: viewOf(name, rec), cancelled };
   });
   if (out.ok && out.changed) ctx.notify();
   return out;
@@ -88,17 +100,14 @@ export async function registerStrategy(ctx: EngineContext, rawName: string, acto
  */
 export async function demote(ctx: EngineContext, rawName: string, actor: Actor, reason = ''): Promise<StrategyOutcome> {
   const name = normaliseStrategyName(rawName);
-  if (!name) return { ok: false, message: `Strategy name must be 1–${NAME_MAX} printable characters.` };
+  if (!name) return BAD_NAME;
   if (!actor.roles.includes('admin')) return denied(ctx, actor, `demote strategy ${name}`);
   const why = reason.trim().slice(0, 200);
   const now = ctx.clock.now();
   const out = await ctx.store.tx(async (tx): Promise<StrategyOutcome> => {
     const existing = await tx.strategies.get(name);
     const withdrawn = await withdrawPromotionCards(ctx, tx, name, actor);
-    if (existing?.stage === 'SHADOW') {
-      const note = withdrawn ? ` Pending promotion withdrawn.` : '';
-      return { ok: true, changed: withdrawn > 0, message: `Strategy ${name} is already SHADOW; nothing else changed.${note}`, strategy: viewOf(name, existing) };
-    }
+    if (existing?.stage === 'SHADOW') return { ok: true, code: 'ALREADY_SHADOW', changed: withdrawn > 0, strategy: viewOf(name, existing), withdrawn };
     await tx.strategies.upsert({ name, stage: 'SHADOW', since: now, changedBy: actor.name });
     const rec: StrategyRecord = { name, stage: 'SHADOW', since: now, changedBy: actor.name };
     tx.beads.append({
@@ -108,7 +117,7 @@ export async function demote(ctx: EngineContext, rawName: string, actor: Actor, 
       payload: { strategy: name, from: existing ? existing.stage : 'UNREGISTERED', to: 'SHADOW', event: 'DEMOTED', actor: actorRef(actor), ...(why ? { reason: why } : {}) },
     });
     const cancelled = await cancelProposed(ctx, tx, name, actor, `strategy ${name} demoted to SHADOW by ${actor.name}`);
-    return { ok: true, changed: true, message: `Strategy ${name} demoted to SHADOW by ${actor.name}: new intents are recorded only.${cancelled ? ` ${cancelled} open card(s) cancelled.` : ''}`, strategy: viewOf(name, rec) };
+    return { ok: true, code: 'DEMOTED', changed: true, strategy: viewOf(name, rec), by: actor.name, cancelled };
   });
   if (out.ok && out.changed) ctx.notify();
   return out;
@@ -155,5 +164,5 @@ async function denied(ctx: EngineContext, actor: Actor, action: string): Promise
   await ctx.store.tx(async (tx) => {
     tx.beads.append({ type: 'ACCESS_DENIED', intentId: null, ts: ctx.clock.now(), payload: { userId: actor.id, chatId: null, action, reason: 'admin role needed' } });
   });
-  return { ok: false, message: 'Not allowed: admin role needed.' };
+  return notAllowed('admin');
 }

@@ -3,10 +3,11 @@
  * worded once for every transport: the refusals of a request, and the answer to a tap — a
  * confirmed tap says what the action did, in that action's own words.
  */
-import type { ConfirmOutcome, ConfirmRequest, ReprotectOutcome } from '../engine/index.js';
+import type { ConfirmOutcome, ConfirmRequest } from '../engine/index.js';
 import { flattenText } from './flatten.text.js';
 import { killText } from './kill.text.js';
 import { notAllowedText } from './not-allowed.text.js';
+import { reprotectText } from './protection.text.js';
 import { stalledCancelText } from './stalled.text.js';
 
 /** Why no card was posted (a posted card is worded by the transport: where it is, until when). */
@@ -48,7 +49,3 @@ export function confirmText(o: ConfirmOutcome, timeZone: string): string {
       }
   }
 }
-
-// Re-protect's outcome is still worded by the engine (its conversion to data is a separate
-// change, issue 15); when it lands, its src/present function replaces this one.
-const reprotectText = (r: ReprotectOutcome): string => r.message;

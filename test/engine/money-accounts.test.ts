@@ -3,6 +3,7 @@
  * account only (INV-ACCOUNT-SCOPE-1); other accounts of the same login are context, never netted.
  */
 import { describe, expect, it } from 'vitest';
+import { reconcileText } from '../../src/present/reconcile.text.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { approveOne } from '../jobs/helpers.js';
 import { type Harness } from '../support/harness.js';
@@ -20,7 +21,7 @@ describe('MONEY-6: reconciliation adds up every managed account', () => {
     h.sim!.faults.foreignPosition('DU7777777', MES, -1);
     const ok = await h.engine.reconcileNow('test', { scope: 'positions' });
     expect(ok.discrepancies).toEqual([]); // Phoenix +1 vs its account +1: a match; the −1 elsewhere is not subtracted
-    expect(ok.message).toContain("Other accounts at this broker (not Phoenix's, not compared): DU7777777 MES -1");
+    expect(reconcileText(ok)).toContain("Other accounts at this broker (not Phoenix's, not compared): DU7777777 MES -1");
     // the real hole: Phoenix's account is actually flat while another account holds +1 → drift, not a match
     h.sim!.faults.spoofPosition('MES', 0);
     h.sim!.faults.foreignPosition('DU7777777', MES, 1);

@@ -4,6 +4,7 @@
  * in /status and in reconciliation; the approver can re-protect or flatten it.
  */
 import { describe, expect, it } from 'vitest';
+import { reprotectText } from '../../src/present/protection.text.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { advance, approveOne, expectState, expectUnprotectedAlertOnce, expectUnprotectedAlertWithin10s, startTestJobs } from '../jobs/helpers.js';
 import { approver, intentOf, viewer, type Harness } from '../support/harness.js';
@@ -67,14 +68,19 @@ describe('MONEY-1: a protective leg that dies leaves a naked position, silently'
     const id = await approveOne(h);
     await h.broker.cancel(await stopId(h, id));
     await h.settle();
-    expect(await h.engine.reprotect(id, viewer)).toEqual({ ok: false, message: 'Not allowed: approver role needed.' });
+    const no = await h.engine.reprotect(id, viewer);
+    expect(no).toEqual({ ok: false, code: 'NOT_ALLOWED', needs: ['approver'] });
+    expect(reprotectText(no)).toBe('Not allowed: approver role needed.');
     const r = await h.engine.reprotect(id, approver);
-    expect(r).toMatchObject({ ok: true, message: expect.stringContaining('Stop for 1 MES at 6008 sent to the broker') });
+    expect(r).toMatchObject({ ok: true, code: 'STOP_SENT', quantity: 1, symbol: 'MES', stopPrice: 6008 });
+    expect(reprotectText(r)).toContain('Stop for 1 MES at 6008 sent to the broker');
     await h.settle();
     await expectState(h, id, 'MANAGED');
     const stops = (await h.broker.findByOrderRef(id)).orders.filter((o) => o.role === 'STOP');
     expect(stops.map((o) => `${o.status}:${o.quantity}:${o.stopPrice}`)).toEqual(['CANCELLED:1:6008', 'WORKING:1:6008']);
-    expect(await h.engine.reprotect(id, approver)).toEqual({ ok: false, message: 'Its stop is already working at the broker.' });
+    const working = await h.engine.reprotect(id, approver);
+    expect(working).toEqual({ ok: false, code: 'STOP_WORKING', intentId: id });
+    expect(reprotectText(working)).toBe('Its stop is already working at the broker.');
     // the new stop protects: the market falls through it → CLOSED
     h.sim!.simulatePrice('MES', 6007.5);
     await h.settle();

@@ -3,6 +3,7 @@
  * and the pure shadow-record statistics (shadow-record.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { promotionRequestText } from '../../src/present/promotion.text.js';
 import { defaultConstitution } from '../../src/engine/constitution.js';
 import { halt } from '../../src/engine/kill.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
@@ -100,7 +101,8 @@ describe('promotion evidence', () => {
     expect(r.missing[2]?.message).toBe("regime 'range' not observed in shadow");
     expect(r.missing[3]?.message).toContain('news spike');
     expect(r.missing[4]?.message).toMatch(/unresolved drift POSITION_/);
-    expect(r.message).toContain('8 more trading sessions');
+    expect(r.why).toBe('MISSING');
+    expect(promotionRequestText(r, h.engine.info.timeZone)).toContain('8 more trading sessions');
     const refused = (await beadsOfType(h, 'PROMOTION')).filter((b) => b.data.event === 'REFUSED');
     expect(refused).toHaveLength(1);
     expect(refused[0]?.data.missing).toHaveLength(5);

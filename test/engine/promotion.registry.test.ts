@@ -3,6 +3,7 @@
  * strategies keep today's behaviour (LIVE), demote returns a strategy to SHADOW at once.
  */
 import { describe, expect, it } from 'vitest';
+import { strategyText } from '../../src/present/strategy.text.js';
 import { demote, registerStrategy } from '../../src/engine/strategy.usecase.js';
 import { admin, approver, cardOf, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
@@ -20,7 +21,8 @@ describe('strategy registry', () => {
     if (live.kind !== 'accepted') return;
 
     const no = await h.engine.promotions.register('fresh', approver);
-    expect(no).toEqual({ ok: false, message: 'Not allowed: admin role needed.' });
+    expect(no).toEqual({ ok: false, code: 'NOT_ALLOWED', needs: ['admin'] });
+    expect(strategyText(no)).toBe('Not allowed: admin role needed.');
     expect((await beadsOfType(h, 'ACCESS_DENIED')).at(-1)?.data).toMatchObject({ userId: approver.id, action: 'register strategy fresh' });
     expect(await stageOf(h, 'fresh')).toBeNull();
 

@@ -5,6 +5,7 @@
  * at the moment of approval.
  */
 import { describe, expect, it } from 'vitest';
+import { promotionRequestText } from '../../src/present/promotion.text.js';
 import { halt, resume } from '../../src/engine/kill.usecase.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { admin, approver, type Harness } from '../support/harness.js';
@@ -66,7 +67,7 @@ describe('promotion safety', () => {
     await h.engine.halt(approver, 'desk halt');
     const r = await h.engine.promotions.request('orb', admin);
     expect(r.kind).toBe('refused');
-    expect(r.kind === 'refused' && r.message).toMatch(/kill flag active \(manual: desk halt, set by alice\)/);
+    expect(r.kind === 'refused' && promotionRequestText(r, h.engine.info.timeZone)).toMatch(/kill flag active \(manual: desk halt, set by alice\)/);
     const bead = (await beadsOfType(h, 'PROMOTION')).filter((b) => b.data.event === 'REFUSED').at(-1);
     expect(bead?.data.missing).toEqual(['KILL_FLAG_ACTIVE: kill flag active (manual: desk halt, set by alice)']);
     await h.engine.resume(admin);

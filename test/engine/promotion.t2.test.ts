@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { promotionDecisionText } from '../../src/present/promotion.text.js';
 import { ConcurrentChangeError } from '../../src/engine/errors.js';
 import type { Store } from '../../src/engine/store.port.js';
 import { demote } from '../../src/engine/strategy.usecase.js';
@@ -123,7 +124,8 @@ describe('INV-PROMOTION-T2-1', () => {
     // viewers and strangers: refused and audited
     for (const who of [viewer, stranger]) {
       const r = await h.engine.promotions.decide(req.cardId, 'APPROVE', who);
-      expect(r).toEqual({ kind: 'refused', message: 'Only approvers and admins can decide promotion cards.' });
+      expect(r).toEqual({ kind: 'refused', why: 'NOT_ALLOWED', needs: ['approver', 'admin'] });
+      expect(promotionDecisionText(r, h.engine.info.timeZone)).toBe('Only approvers and admins can decide promotion cards.');
     }
     const denied = (await beadsOfType(h, 'ACCESS_DENIED')).filter((b) => b.intentId === req.promotionId);
     expect(denied.map((b) => b.data.userId)).toEqual([viewer.id, stranger.id]);
@@ -141,7 +143,8 @@ describe('INV-PROMOTION-T2-1', () => {
     expect((await h.engine.promotions.decide(req.cardId, 'PASS', approver)).kind).toBe('passed');
     const late = await h.engine.promotions.decide(req.cardId, 'APPROVE', admin);
     expect(late.kind).toBe('noop');
-    expect(late.kind === 'noop' && late.message).toMatch(/Already passed by alice/);
+    expect(late).toMatchObject({ kind: 'noop', cardStatus: 'DECIDED', decision: 'PASSED', decidedBy: 'alice' });
+    expect(promotionDecisionText(late, h.engine.info.timeZone)).toMatch(/Already passed by alice/);
     expect(await stageOf(h, 'orb')).toBe('SHADOW');
     expect(await h.app.db.approvalToken.count()).toBe(0);
 
@@ -150,7 +153,8 @@ describe('INV-PROMOTION-T2-1', () => {
     if (req2.kind !== 'requested') throw new Error(JSON.stringify(req2));
     await h.clock.advance(5 * 60_000);
     const exp = await h.engine.promotions.decide(req2.cardId, 'APPROVE', approver);
-    expect(exp).toEqual({ kind: 'expired', message: 'This promotion card expired; nothing was done.' });
+    expect(exp).toEqual({ kind: 'expired', strategy: 'orb', promotionId: req2.promotionId });
+    expect(promotionDecisionText(exp, h.engine.info.timeZone)).toBe('This promotion card expired; nothing was done.');
     expect((await h.engine.promotions.decide(req2.cardId, 'APPROVE', approver)).kind).toBe('noop');
     // … also when the sweeper expired it first
     await h.clock.advance(60_000);
@@ -184,6 +188,8 @@ describe('INV-PROMOTION-T2-1', () => {
     expect(r).toEqual({ kind: 'refused', reason: 'token was not issued for a trade' });
     // and a TRADE card is not a promotion card
     const tradeCard = await h.app.store.tx((tx) => tx.cards.bySubject(live.intentId, 'TRADE'));
-    expect(await h.engine.promotions.decide(tradeCard!.id, 'APPROVE', approver)).toEqual({ kind: 'refused', message: 'Unknown or invalid card.' });
+    const notPromotion = await h.engine.promotions.decide(tradeCard!.id, 'APPROVE', approver);
+    expect(notPromotion).toEqual({ kind: 'refused', why: 'UNKNOWN_CARD' });
+    expect(promotionDecisionText(notPromotion, h.engine.info.timeZone)).toBe('Unknown or invalid card.');
   });
 });

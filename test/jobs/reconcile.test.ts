@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { driftText } from '../../src/present/drift.text.js';
+import { reconcileText } from '../../src/present/reconcile.text.js';
 import { reconcileNow } from '../../src/engine/reconcile.usecase.js';
 import { admin, approver, viewer, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
@@ -103,7 +105,9 @@ describe('reconciliation', () => {
     const [res] = expectBeads(await beads(h, 'RECONCILIATION_RESOLUTION'), 'RECONCILIATION_RESOLUTION');
     expect(res!.data).toEqual({ driftId: drift.id, resolution: 'BROKER_CORRECTED', note: 'broker support fixed the position report', actor: { id: approver.id, name: 'alice', via: 'telegram' } });
     const again = await h.engine.drift.resolve(drift.id, 'ACKNOWLEDGED', 'me too', admin);
-    expect(again).toEqual({ ok: false, message: 'Already resolved (BROKER_CORRECTED) by alice; nothing changed.' });
+    expect(again).toMatchObject({ ok: false, code: 'ALREADY_RESOLVED', drift: { id: drift.id, resolution: 'BROKER_CORRECTED', resolvedBy: 'alice' } });
+    expect(Object.keys(again).sort()).toEqual(['code', 'drift', 'ok']);
+    expect(driftText(again)).toBe('Already resolved (BROKER_CORRECTED) by alice; nothing changed.');
     expect(expectBeads(await beads(h, 'RECONCILIATION_RESOLUTION'), 'RECONCILIATION_RESOLUTION')).toHaveLength(1);
     expect(await h.engine.drift.list()).toEqual([]);
     expect((await h.engine.drift.resolve('drf_nope', 'ACKNOWLEDGED', '', admin)).ok).toBe(false);
@@ -151,7 +155,8 @@ describe('reconciliation', () => {
       local: { quantity: 5, intents: [{ intentId: id, requestedQty: 10, filledQty: 5, partialFillRatio: 0.5 }] },
       broker: { quantity: 6, impliedPartialFillRatio: 0.6 },
     });
-    expect(r.message).toBe('1 mismatch with the broker (1 new); 1 unresolved drift.');
+    expect(r).toMatchObject({ ran: true, discrepancies: [{}], newDrifts: [{}], unresolved: 1 });
+    expect(reconcileText(r)).toBe('1 mismatch with the broker (1 new); 1 unresolved drift.');
   });
 
   it('an order working at the broker that Phoenix does not know (placed outside Phoenix) → ORDER_STATUS drift', async () => {
@@ -220,7 +225,8 @@ describe('reconciliation', () => {
     const second = await h.engine.reconcileNow('on demand again');
     expect(first.ran && !second.ran).toBe(true);
     expect(second).toMatchObject({ skipped: 'RATE_LIMITED', nextAllowedAt: first.at + 5_000 });
-    expect(second.message).toContain('Checked 0 s ago');
+    expect(second).toMatchObject({ askedAt: first.at, lastStartedAt: first.at, lastRun: first });
+    expect(reconcileText(second)).toContain('Checked 0 s ago');
     await jobs.stop();
   });
 
@@ -251,7 +257,8 @@ describe('reconciliation', () => {
     await h.settle();
     const r = await h.engine.reconcileNow('test');
     expect(r).toMatchObject({ ran: false, skipped: 'BROKER_DOWN' });
-    expect(r.message).toContain('disconnected');
+    expect(r).toMatchObject({ brokerState: 'DISCONNECTED', detail: null });
+    expect(reconcileText(r)).toContain('disconnected');
     expect(await h.app.store.tx((tx) => tx.kv.get('reconcile.lastRunAt'))).toBeNull();
   });
 });

@@ -51,6 +51,7 @@ describe('confirmRequestText / confirmText: confirmation cards', () => {
     ['CONFIRMED /resume', { ok: true, code: 'CONFIRMED', kind: 'CONFIRM_RESUME', result: { ok: true, code: 'RESUMED', cleared: 1, remaining: [stale] } }, `Resumed: 1 kill flag(s) lifted.${STILL}`],
     ['CONFIRMED /flatten', { ok: true, code: 'CONFIRMED', kind: 'CONFIRM_FLATTEN', result: flattened }, 'Flatten: closing 1 position(s), cancelling 0 entry order(s).\nNothing pending.'],
     ['CONFIRMED close', { ok: true, code: 'CONFIRMED', kind: 'CONFIRM_CLOSE', result: flattened }, 'Flatten: closing 1 position(s), cancelling 0 entry order(s).\nNothing pending.'],
+    ['CONFIRMED re-protect', { ok: true, code: 'CONFIRMED', kind: 'CONFIRM_REPROTECT', result: { ok: true, code: 'STOP_SENT', intentId: 'int_1', quantity: 1, symbol: 'MES', stopPrice: 6008 } }, 'Stop for 1 MES at 6008 sent to the broker; the card shows when it works.'],
     ['CONFIRMED cancel STALLED', { ok: true, code: 'CONFIRMED', kind: 'CONFIRM_CANCEL_STALLED', result: { ok: true, code: 'CANCELLED' } }, 'Cancelled: the broker has no order for this intent.'],
   ])('%s', (_code, o, text) => {
     expect(confirmText(o, TZ)).toBe(text);
