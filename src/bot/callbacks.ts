@@ -27,6 +27,7 @@ import { toast } from './html.js';
 import { renderCard } from './render/card.js';
 import { renderDrift, renderDriftList } from './render/drift.js';
 import { snoozeTap } from './snooze.tap.js';
+import { tradeDecisionText } from '../present/decision.text.js';
 import { driftText } from '../present/drift.text.js';
 import { promotionDecisionText } from '../present/promotion.text.js';
 import { reconcileText } from '../present/reconcile.text.js';
@@ -99,7 +100,7 @@ interface DecisionTap<O extends { readonly kind: string }> {
 
 const TRADE_TAP: DecisionTap<DecisionOutcome> = {
   decide: (s, cardId, decision, actor) => s.engine.decide(cardId, decision, actor),
-  toast: decisionToast,
+  toast: tradeDecisionText,
   raced: 'Someone decided this card at the same moment; your tap did nothing.',
   lateFailure: 'decision failed after the tap was answered',
 };
@@ -146,30 +147,6 @@ export function promotionToast(o: PromotionDecisionOutcome, timeZone: string): s
       return `Blocked, ${o.strategy} stays SHADOW — missing: ${o.missing.map((m) => m.message).join('; ')}`;
     default:
       return promotionDecisionText(o, timeZone);
-  }
-}
-
-export function decisionToast(o: DecisionOutcome): string {
-  switch (o.kind) {
-    case 'refused':
-    case 'noop':
-    case 'expired':
-      return o.reason;
-    case 'blocked':
-      return `Blocked by a gate: ${o.reason}. Nothing was sent.`;
-    case 'passed':
-      return 'Passed. Nothing will be sent.';
-    case 'approved':
-      switch (o.submit.kind) {
-        case 'submitted':
-          return 'Approved ✅ Order sent to the broker.';
-        case 'waiting':
-          return `Approved. Waiting for the broker: ${o.submit.reason}`;
-        case 'unknown':
-          return `Approved. Broker outcome unconfirmed, reconciling: ${o.submit.reason}`;
-        default:
-          return `Approved, but not sent: ${o.submit.reason}`;
-      }
   }
 }
 

@@ -5,19 +5,28 @@
  * Every outcome is a value the bot turns into a short answer and a card edit.
  */
 import { actorRef, evaluateGates, transition, type EngineContext } from './context.js';
-import { decidedBy, issueToken, openCardFor, type CardDecision, type CardFlow } from './card-decision.js';
-import type { Actor, CardRecord, IntentRecord } from './domain.js';
+import { decidedBy, issueToken, openCardFor, type CardDecision, type CardFlow, type CardStop } from './card-decision.js';
+import type { Actor, CardRecord, IntentRecord, IntentState } from './domain.js';
 import { submitWithToken, type SubmitOutcome } from './execution.js';
 import { refusals } from './risk.gates.js';
 import type { Tx } from './store.port.js';
 
 export type Decision = CardDecision;
 
+/** A gate's refusal as recorded in the evidence (its message is the gate's own detail). */
+export interface GateDenial {
+  readonly gate: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A tap on a trade card, as data (src/present/decision.text.ts words it). */
 export type DecisionOutcome =
-  | { readonly kind: 'refused'; readonly reason: string }
-  | { readonly kind: 'noop'; readonly reason: string }
-  | { readonly kind: 'expired'; readonly reason: string }
-  | { readonly kind: 'blocked'; readonly reason: string }
+  | { readonly kind: 'refused'; readonly why: 'UNKNOWN_CARD' | 'NOT_ALLOWED' | 'UNKNOWN_INTENT' | 'UNKNOWN_DECISION' }
+  /** the card was decided, expired or withdrawn before this tap: nothing was done */
+  | { readonly kind: 'noop'; readonly cardStatus: CardRecord['status']; readonly intentState: IntentState; readonly decidedBy: string | null; readonly decidedAt: number | null }
+  | { readonly kind: 'expired' }
+  | { readonly kind: 'blocked'; readonly denials: readonly GateDenial[] }
   | { readonly kind: 'passed'; readonly intentId: string }
   | { readonly kind: 'approved'; readonly intentId: string; readonly tokenId: string; readonly submit: SubmitOutcome };
 
@@ -25,7 +34,7 @@ export type DecisionOutcome =
 export async function decideTradeCard(ctx: EngineContext, cardId: string, decision: Decision, actor: Actor): Promise<DecisionOutcome> {
   const first = await ctx.store.tx(async (tx): Promise<Internal> => {
     const open = await openCardFor(ctx, tx, TRADE_CARD, cardId, decision, actor);
-    if (open.kind !== 'open') return { kind: open.kind, reason: open.text };
+    if (open.kind !== 'open') return stopped(open);
     return decision === 'PASS' ? pass(ctx, tx, open.card, open.subject, actor, open.now) : approve(ctx, tx, open.card, open.subject, actor, open.now);
   });
   ctx.notify();
@@ -33,6 +42,12 @@ export async function decideTradeCard(ctx: EngineContext, cardId: string, decisi
   const submit = await submitWithToken(ctx, first.intentId, first.tokenId);
   ctx.notify();
   return { kind: 'approved', intentId: first.intentId, tokenId: first.tokenId, submit };
+}
+
+function stopped(stop: CardStop<IntentRecord>): Internal {
+  if (stop.kind === 'refused') return { kind: 'refused', why: stop.why === 'UNKNOWN_SUBJECT' ? 'UNKNOWN_INTENT' : stop.why };
+  if (stop.kind === 'expired') return { kind: 'expired' };
+  return { kind: 'noop', cardStatus: stop.card.status, intentState: stop.subject.state, decidedBy: stop.card.decidedBy, decidedAt: stop.card.decidedAt };
 }
 
 type Internal = Exclude<DecisionOutcome, { kind: 'approved' }> | { kind: 'approved-pending-submit'; intentId: string; tokenId: string };
@@ -43,7 +58,6 @@ const TRADE_CARD: CardFlow<IntentRecord> = {
   deciders: ['approver'],
   deniedAction: (decision, card) => `${decision} card ${card.id}`,
   deniedReason: 'not an approver',
-  words: { notAllowed: 'Only approvers can decide trade cards.', unknownSubject: 'Unknown intent.', expired: 'This card expired; nothing was done.' },
   load: (tx, card) => tx.intents.get(card.subjectId),
   beadId: (intent) => intent.id,
   closed: (ctx, card, intent) =>
@@ -64,7 +78,7 @@ async function approve(ctx: EngineContext, tx: Tx, card: CardRecord, intent: Int
   if (denied.length) {
     await transition(ctx, tx, intent, 'CANCELLED', `blocked by gate at approval: ${denied.map((d) => d.code).join(', ')}`, {}, actor);
     await closeCard(tx, card, actor, now);
-    return { kind: 'blocked', reason: denied.map((d) => d.message).join('; ') };
+    return { kind: 'blocked', denials: denied.map((d) => ({ gate: d.gate, code: d.code, message: d.message })) };
   }
   const token = await issueToken(ctx, tx, { id: `tok_${ctx.random.id(20)}`, purpose: 'TRADE', subjectId: intent.id, evidenceHash: intent.evidenceHash, actor, now });
   await transition(ctx, tx, intent, 'APPROVED', `approved by ${actor.name}`, { approvedBy: actor.name, approvedAt: now }, actor);

@@ -21,45 +21,44 @@ export interface CardFlow<S> {
   /** the ACCESS_DENIED bead's action and reason */
   readonly deniedAction: (decision: CardDecision, card: CardRecord) => string;
   readonly deniedReason: string;
-  readonly words: { readonly notAllowed: string; readonly unknownSubject: string; readonly expired: string };
   load(tx: Tx, card: CardRecord): Promise<S | null>;
   /** the id beads of this subject are filed under */
   beadId(subject: S): string;
-  /** why the card can no longer be decided (already decided, expired, withdrawn), or null while it can */
+  /** why the card can no longer be decided (already decided, expired, withdrawn), or null while it can: the TAP_REFUSED bead's detail */
   closed(ctx: EngineContext, card: CardRecord, subject: S): string | null;
   expire(ctx: EngineContext, tx: Tx, card: CardRecord, subject: S): Promise<void>;
 }
 
 /**
- * Why a tap cannot decide, as data (`why`, and for a closed or expired card the card and its
- * subject) beside the flow's words (`text`: still the TRADE outcome's reason; the bead detail).
+ * Why a tap cannot decide, as data: `why`, and for a closed or expired card the card and its
+ * subject (each use case turns it into its own typed outcome; src/present words it).
  */
 export type CardStop<S> =
-  | { readonly kind: 'refused'; readonly why: 'UNKNOWN_CARD' | 'NOT_ALLOWED' | 'UNKNOWN_SUBJECT' | 'UNKNOWN_DECISION'; readonly text: string }
-  | { readonly kind: 'noop'; readonly why: 'CLOSED'; readonly text: string; readonly card: CardRecord; readonly subject: S }
-  | { readonly kind: 'expired'; readonly why: 'EXPIRED'; readonly text: string; readonly card: CardRecord; readonly subject: S };
+  | { readonly kind: 'refused'; readonly why: 'UNKNOWN_CARD' | 'NOT_ALLOWED' | 'UNKNOWN_SUBJECT' | 'UNKNOWN_DECISION' }
+  | { readonly kind: 'noop'; readonly why: 'CLOSED'; readonly card: CardRecord; readonly subject: S }
+  | { readonly kind: 'expired'; readonly why: 'EXPIRED'; readonly card: CardRecord; readonly subject: S };
 export type CardOpen<S> = { readonly kind: 'open'; readonly card: CardRecord; readonly subject: S; readonly now: number };
 
-/** The shared checks, inside the caller's transaction: a stop with its words, or the open card to decide. */
+/** The shared checks, inside the caller's transaction: why the tap stops, or the open card to decide. */
 export async function openCardFor<S>(ctx: EngineContext, tx: Tx, flow: CardFlow<S>, cardId: string, decision: CardDecision, actor: Actor): Promise<CardStop<S> | CardOpen<S>> {
   const now = ctx.clock.now();
   const card = await tx.cards.get(cardId);
-  if (!card || card.kind !== flow.kind) return { kind: 'refused', why: 'UNKNOWN_CARD', text: 'Unknown or invalid card.' };
+  if (!card || card.kind !== flow.kind) return { kind: 'refused', why: 'UNKNOWN_CARD' };
   if (!flow.deciders.some((r) => actor.roles.includes(r))) {
     tx.beads.append({ type: 'ACCESS_DENIED', intentId: card.subjectId, ts: now, payload: { userId: actor.id, chatId: card.chatId, action: flow.deniedAction(decision, card), reason: flow.deniedReason } });
-    return { kind: 'refused', why: 'NOT_ALLOWED', text: flow.words.notAllowed };
+    return { kind: 'refused', why: 'NOT_ALLOWED' };
   }
   const subject = await flow.load(tx, card);
-  if (!subject) return { kind: 'refused', why: 'UNKNOWN_SUBJECT', text: flow.words.unknownSubject };
-  if (decision !== 'APPROVE' && decision !== 'PASS') return { kind: 'refused', why: 'UNKNOWN_DECISION', text: 'Unknown decision.' };
+  if (!subject) return { kind: 'refused', why: 'UNKNOWN_SUBJECT' };
+  if (decision !== 'APPROVE' && decision !== 'PASS') return { kind: 'refused', why: 'UNKNOWN_DECISION' };
   const closed = flow.closed(ctx, card, subject);
   if (closed !== null) {
     tx.beads.append({ type: 'CARD', intentId: flow.beadId(subject), ts: now, payload: { cardId: card.id, kind: card.kind, event: 'TAP_REFUSED', actor: actorRef(actor), detail: closed } });
-    return { kind: 'noop', why: 'CLOSED', text: closed, card, subject };
+    return { kind: 'noop', why: 'CLOSED', card, subject };
   }
   if (now >= card.expiresAt) {
     await flow.expire(ctx, tx, card, subject);
-    return { kind: 'expired', why: 'EXPIRED', text: flow.words.expired, card, subject };
+    return { kind: 'expired', why: 'EXPIRED', card, subject };
   }
   return { kind: 'open', card, subject, now };
 }

@@ -58,7 +58,6 @@ const PROMOTION_CARD: CardFlow<PendingPromotion> = {
   deciders: ['approver', 'admin'],
   deniedAction: (decision, card) => `${decision} promotion card ${card.id}`,
   deniedReason: 'not an approver or admin',
-  words: { notAllowed: 'Only approvers and admins can decide promotion cards.', unknownSubject: 'Unknown promotion.', expired: 'This promotion card expired; nothing was done.' },
   load: (tx, card) => loadPending(tx, card.subjectId),
   beadId: (p) => p.id,
   closed: (ctx, card, p) =>

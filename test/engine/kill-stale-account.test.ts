@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { admin, approver, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
+import { tradeDecisionText } from '../../src/present/decision.text.js';
+const TZ = 'America/New_York';
 import { expectBeads } from '../support/beads-checked.js';
 import { alertsOfType, approveWhileBrokerDown, atBroker, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
 
@@ -47,7 +49,8 @@ describe('kill switch', () => {
     await h.engine.halt(admin, 'manual stop');
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind).toBe('blocked');
-    expect(d.kind === 'blocked' && d.reason).toMatch(/kill flag active/);
+    expect(d.kind === 'blocked' && d.denials.map((x) => x.message).join('; ')).toMatch(/kill flag active/);
+    expect(tradeDecisionText(d, TZ)).toMatch(/^Blocked by a gate: .*kill flag active.*\. Nothing was sent\.$/);
     const i = await intentOf(h, intentId);
     expect(i.state).toBe('CANCELLED');
     expect(i.stateReason).toMatch(/KILL_ACTIVE/);
@@ -203,7 +206,7 @@ describe('account vs mode', () => {
     h.sim!.faults.setAccount('U1234567');
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
     expect(d.kind).toBe('blocked');
-    expect(d.kind === 'blocked' && d.reason).toMatch(/U1234567 is not a paper account/);
+    expect(d.kind === 'blocked' && d.denials.map((x) => x.message).join('; ')).toMatch(/U1234567 is not a paper account/);
     expect(await gateCodes(h, intentId, 'APPROVAL')).toEqual(['ACCOUNT_MODE_MISMATCH']);
     expect((await intentOf(h, intentId)).state).toBe('CANCELLED');
     const alerts = await alertsOfType(h, 'ACCOUNT_MODE_MISMATCH');

@@ -9,6 +9,7 @@ import { admin, approver, intentOf, type Harness } from '../support/harness.js';
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { approveWhileBrokerDown, atBroker, beadCount, parsedBeads, propose, reconnect, tokenEvents } from './helpers.js';
+import { tradeDecisionText } from '../../src/present/decision.text.js';
 
 const FIVE_MIN = 5 * 60_000;
 
@@ -270,7 +271,8 @@ describe('T2 tokens and the execution gate', () => {
     expect(outcomes.filter((o) => o.kind === 'approved')).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === 'noop')).toHaveLength(1);
     const noop = outcomes.find((o) => o.kind === 'noop');
-    expect(noop?.kind === 'noop' && noop.reason).toMatch(/Already decided by (alice|bob)/);
+    expect(noop).toMatchObject({ kind: 'noop', cardStatus: 'DECIDED', decidedBy: expect.stringMatching(/^(alice|bob)$/) });
+    expect(tradeDecisionText(noop!, 'America/New_York')).toMatch(/Already decided by (alice|bob)/);
     expect(await h.app.db.approvalToken.count({ where: { intentId } })).toBe(1);
     expect((await atBroker(h, intentId)).entries).toHaveLength(1);
     const all = await parsedBeads(h, intentId);
