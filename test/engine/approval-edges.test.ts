@@ -7,6 +7,9 @@ import { approver, intentOf, stranger, viewer, type Harness } from '../support/h
 import { useHarness } from '../support/cleanup.js';
 import { expectBeads } from '../support/beads-checked.js';
 import { alertsOfType, approveWhileBrokerDown, atBroker, beadCount, parsedBeads, positionPath, propose, reconnect, tokenEvents } from './helpers.js';
+import { tradeDecisionText } from '../../src/present/decision.text.js';
+
+const TZ = 'America/New_York';
 
 describe('approval and execution edges', () => {
   let h: Harness;
@@ -33,7 +36,8 @@ describe('approval and execution edges', () => {
     for (const who of [viewer, stranger]) {
       for (const decision of ['APPROVE', 'PASS'] as const) {
         const d = await h.engine.decide(cardId, decision, who);
-        expect(d).toEqual({ kind: 'refused', reason: 'Only approvers can decide trade cards.' });
+        expect(d).toEqual({ kind: 'refused', why: 'NOT_ALLOWED' });
+        expect(tradeDecisionText(d, TZ)).toBe('Only approvers can decide trade cards.');
       }
     }
     const denied = expectBeads(await parsedBeads(h, intentId), 'ACCESS_DENIED');
@@ -50,7 +54,9 @@ describe('approval and execution edges', () => {
     h = await harness();
     await propose(h);
     const before = await beadCount(h);
-    expect(await h.engine.decide('forged0000', 'APPROVE', approver)).toEqual({ kind: 'refused', reason: 'Unknown or invalid card.' });
+    const forged = await h.engine.decide('forged0000', 'APPROVE', approver);
+    expect(forged).toEqual({ kind: 'refused', why: 'UNKNOWN_CARD' });
+    expect(tradeDecisionText(forged, TZ)).toBe('Unknown or invalid card.');
     expect(await beadCount(h)).toBe(before);
   });
 
@@ -59,12 +65,14 @@ describe('approval and execution edges', () => {
     const { intentId, cardId } = await propose(h, { ttlSec: 60 });
     await h.clock.advance(60_000);
     const d = await h.engine.decide(cardId, 'APPROVE', approver);
-    expect(d).toEqual({ kind: 'expired', reason: 'This card expired; nothing was done.' });
+    expect(d).toEqual({ kind: 'expired' });
+    expect(tradeDecisionText(d, TZ)).toBe('This card expired; nothing was done.');
     const i = await intentOf(h, intentId);
     expect(i.state).toBe('CANCELLED');
     expect(i.stateReason).toBe('card_expired');
     const again = await h.engine.decide(cardId, 'APPROVE', approver);
-    expect(again).toEqual({ kind: 'noop', reason: 'This card expired; nothing was done.' });
+    expect(again).toMatchObject({ kind: 'noop', cardStatus: 'EXPIRED' });
+    expect(tradeDecisionText(again, TZ)).toBe('This card expired; nothing was done.');
     expect(await h.app.db.approvalToken.count()).toBe(0);
   });
 

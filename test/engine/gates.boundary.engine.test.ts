@@ -98,7 +98,7 @@ describe('daily loss: realised losses closed today, from the database', () => {
     const waiting = await propose(hh);
     await loseOne(hh);
     const d = await hh.engine.decide(waiting.cardId, 'APPROVE', approver);
-    expect(d).toEqual({ kind: 'blocked', reason: 'realised loss today $12.49 ≥ cap $12.49' });
+    expect(d).toMatchObject({ kind: 'blocked', denials: [{ message: 'realised loss today $12.49 ≥ cap $12.49' }] });
     expect((await intentOf(hh, waiting.intentId)).state).toBe('CANCELLED');
     expect((await hh.broker.findByOrderRef(waiting.intentId)).orders).toEqual([]);
   });
@@ -154,7 +154,7 @@ describe('trades per day, from the entries submitted today', () => {
     const da = await hh.engine.decide(a.cardId, 'APPROVE', approver);
     expect(da.kind === 'approved' && da.submit.kind).toBe('submitted');
     const db = await hh.engine.decide(b.cardId, 'APPROVE', approver);
-    expect(db).toEqual({ kind: 'blocked', reason: '1 trades today (max 1)' });
+    expect(db).toMatchObject({ kind: 'blocked', denials: [{ message: '1 trades today (max 1)' }] });
     expect((await hh.broker.findByOrderRef(b.intentId)).orders).toEqual([]);
   });
 
@@ -226,7 +226,7 @@ describe('position limit: the open quantity of OTHER intents', () => {
     const da = await hh.engine.decide(a.cardId, 'APPROVE', approver);
     expect(da.kind === 'approved' && da.submit.kind).toBe('submitted');
     const db = await hh.engine.decide(b.cardId, 'APPROVE', approver);
-    expect(db).toMatchObject({ kind: 'blocked', reason: expect.stringMatching(/open quantity would be 3 .*\(max 2\)/) });
+    expect(db).toMatchObject({ kind: 'blocked', denials: [{ message: expect.stringMatching(/open quantity would be 3 .*\(max 2\)/) }] });
     expect((await hh.broker.findByOrderRef(b.intentId)).orders).toEqual([]);
   });
 });
@@ -291,7 +291,7 @@ describe('kill flags, per-trade risk, capital, quality and the session, through 
     const p = await propose(hh);
     await hh.clock.advance(60_000);
     const d = await hh.engine.decide(p.cardId, 'APPROVE', approver);
-    expect(d).toMatchObject({ kind: 'blocked', reason: expect.stringMatching(/^session closed: no-trade window \(lunch\)/) });
+    expect(d).toMatchObject({ kind: 'blocked', denials: [{ message: expect.stringMatching(/^session closed: no-trade window \(lunch\)/) }] });
     expect((await hh.broker.findByOrderRef(p.intentId)).orders).toEqual([]);
   });
 
