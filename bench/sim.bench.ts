@@ -34,7 +34,7 @@ async function quietDays(days: number): Promise<number> {
   return days / ((performance.now() - t0) / 1000);
 }
 
-export async function benchSim(days = Number(process.env.SIM_BENCH_DAYS ?? 50)): Promise<BenchRow[]> {
+export async function benchSim(days = Number(process.env.SIM_BENCH_DAYS ?? 100)): Promise<BenchRow[]> {
   const quiet = await quietDays(days);
   const cpu0 = process.cpuUsage();
   const r = await run({ seed: 1, days });
