@@ -108,7 +108,7 @@ const TRADE_TAP: DecisionTap<DecisionOutcome> = {
 /** SPEC 11: decidePromotion does the T2 ceremony and all the checks. */
 const PROMOTION_TAP: DecisionTap<PromotionDecisionOutcome> = {
   decide: (s, cardId, decision, actor) => s.engine.promotions.decide(cardId, decision, actor),
-  toast: promotionToast,
+  toast: promotionDecisionText,
   raced: 'Someone decided this promotion at the same moment; your tap did nothing.',
   lateFailure: 'promotion decision failed after the tap was answered',
 };
@@ -135,19 +135,6 @@ async function cardTap<O extends { readonly kind: string }>(ctx: CallbackCtx, s:
   s.kickSyncer();
   // A tap on an old copy of the card (e.g. a duplicate message): bring that copy up to date.
   if ((outcome.kind === 'noop' || outcome.kind === 'expired') && ctx.callbackQuery.message?.message_id !== view.card.messageId) await refreshTapped(ctx, s, p.id);
-}
-
-export function promotionToast(o: PromotionDecisionOutcome, timeZone: string): string {
-  switch (o.kind) {
-    case 'promoted':
-      return `Promoted ✅ ${o.strategy} is LIVE; its next intents get trade cards.`;
-    case 'passed':
-      return `Passed. ${o.strategy} stays SHADOW.`;
-    case 'blocked':
-      return `Blocked, ${o.strategy} stays SHADOW — missing: ${o.missing.map((m) => m.message).join('; ')}`;
-    default:
-      return promotionDecisionText(o, timeZone);
-  }
 }
 
 async function refreshTapped(ctx: CallbackCtx, s: BotServices, cardId: string): Promise<void> {

@@ -21,7 +21,7 @@ export function promotionRequestText(o: PromotionRequestOutcome, timeZone: strin
 
 const EXPIRED = 'This promotion card expired; nothing was done.';
 
-/** "orb is LIVE: promoted by @dave at 10:02 EST. Its next intents get trade cards." */
+/** The answer to a tap on a promotion card: "Promoted ✅ orb is LIVE; its next intents get trade cards." (the card itself, edited, says who and when) */
 export function promotionDecisionText(o: PromotionDecisionOutcome, timeZone: string): string {
   switch (o.kind) {
     case 'refused':
@@ -35,11 +35,11 @@ export function promotionDecisionText(o: PromotionDecisionOutcome, timeZone: str
     case 'expired':
       return EXPIRED;
     case 'blocked':
-      return `Promotion of ${o.strategy} refused at approval: ${missingText(o)}.`;
+      return `Blocked, ${o.strategy} stays SHADOW — missing: ${missingText(o)}`;
     case 'passed':
-      return `Promotion of ${o.strategy} passed by ${o.by}; it stays SHADOW.`;
+      return `Passed. ${o.strategy} stays SHADOW.`;
     case 'promoted':
-      return `${o.strategy} is LIVE: promoted by ${o.by} at ${clockTime(o.since, timeZone)}. Its next intents get trade cards.`;
+      return `Promoted ✅ ${o.strategy} is LIVE; its next intents get trade cards.`;
   }
 }
 

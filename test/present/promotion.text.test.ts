@@ -40,8 +40,8 @@ describe('promotionDecisionText', () => {
 
   it('expired, blocked, passed, promoted', () => {
     expect(decision({ kind: 'expired', ...ids })).toBe('This promotion card expired; nothing was done.');
-    expect(decision({ kind: 'blocked', ...ids, missing })).toBe('Promotion of orb refused at approval: sessions observed: 12 of 20 (8 more trading sessions needed); kill flag active (manual: desk halt, set by alice).');
-    expect(decision({ kind: 'passed', ...ids, by: 'alice' })).toBe('Promotion of orb passed by alice; it stays SHADOW.');
-    expect(decision({ kind: 'promoted', ...ids, tokenId: 'tok_prm_1', bundleHash: 'sha256:00', since: AT_1005, by: 'dave' })).toBe('orb is LIVE: promoted by dave at 10:05 EST. Its next intents get trade cards.');
+    expect(decision({ kind: 'blocked', ...ids, missing })).toBe('Blocked, orb stays SHADOW — missing: sessions observed: 12 of 20 (8 more trading sessions needed); kill flag active (manual: desk halt, set by alice)');
+    expect(decision({ kind: 'passed', ...ids, by: 'alice' })).toBe('Passed. orb stays SHADOW.');
+    expect(decision({ kind: 'promoted', ...ids, tokenId: 'tok_prm_1', bundleHash: 'sha256:00', since: AT_1005, by: 'dave' })).toBe('Promoted ✅ orb is LIVE; its next intents get trade cards.');
   });
 });
