@@ -16,7 +16,8 @@ export type ToWorker = { readonly epoch: ReturnType<typeof epochsOf>[number] } |
 export type FromWorker = { readonly result: EpochResult } | { readonly log: string } | { readonly error: string };
 
 // a worker's entry is loaded before `--import tsx` hooks apply (Node 20): register tsx, then import the .ts
-const BOOT = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(new URL('./parallel.worker.ts', import.meta.url).href)}); })`;
+// (tsx resolved here, from this file, not from the worker's working directory)
+const BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./parallel.worker.ts', import.meta.url).href)}); })`;
 
 export async function runParallel(o: RunOptions, workers: number): Promise<RunReport> {
   if (o.database) throw new Error('--workers runs SQLite worlds only (a PostgreSQL run is serial)');
@@ -26,9 +27,12 @@ export async function runParallel(o: RunOptions, workers: number): Promise<RunRe
   let firstFailing = Infinity;
   const data: WorkerRun = { seed: o.seed, days: o.days, ...(o.profile ? { profile: o.profile } : {}), ...(o.epochDays ? { epochDays: o.epochDays } : {}), ...(o.only ? { only: o.only } : {}), ...(o.variant ? { variant: o.variant } : {}), logs: !!o.log };
 
+  // one worker failing ends the run: the others are stopped, not left running behind a rejection
+  const threads: Worker[] = [];
   const one = () =>
     new Promise<void>((resolve, reject) => {
       const w = new Worker(BOOT, { eval: true, workerData: data });
+      threads.push(w);
       const next = () => {
         const e = queue.shift();
         // a world after a failing one is never started: the serial run would have stopped before it
@@ -46,7 +50,12 @@ export async function runParallel(o: RunOptions, workers: number): Promise<RunRe
       w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`simulation worker exited with ${code}`))));
       next();
     });
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, queue.length)) }, one));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, queue.length)) }, one));
+  } catch (e) {
+    await Promise.all(threads.map((w) => w.terminate()));
+    throw e;
+  }
 
   // the serial run's report: worlds in order up to the first failing one
   const stats = emptyStats();
