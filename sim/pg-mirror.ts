@@ -33,6 +33,9 @@ const sqliteTypes: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** tables whose rows never change once written (the SQLite migrations' triggers refuse UPDATE) */
+const APPEND_ONLY = new Set(['Bead']);
+
 /** tables the store deletes rows from (src/store/pg.tx.ts) */
 const DELETING = new Set(['JobRun', 'SystemState']);
 
@@ -85,7 +88,9 @@ export class PgMirror {
       const rowid = there.has('rowid');
       const all = rowid ? ['rowid', ...cols] : cols;
       const rest = cols.filter((c) => !pk.includes(c));
-      const set = rest.length ? `DO UPDATE SET ${rest.map((c) => `"${c}" = excluded."${c}"`).join(', ')}` : 'DO NOTHING';
+      // a row copied again (a transaction older than it was still open at the last snapshot) is
+      // the same row; the append-only tables' triggers refuse even an unchanged UPDATE
+      const set = rest.length && !APPEND_ONLY.has(name) ? `DO UPDATE SET ${rest.map((c) => `"${c}" = excluded."${c}"`).join(', ')}` : 'DO NOTHING';
       const upsert = this.writer.prepare(`INSERT INTO "${name}"(${all.map((c) => `"${c}"`).join(', ')}) VALUES (${all.map((c) => `@${c}`).join(', ')}) ON CONFLICT(${pk.map((c) => `"${c}"`).join(', ')}) ${set}`);
       return [{ name, cols, pk, rowid, upsert }];
     });
