@@ -45,6 +45,8 @@ export interface ProcessDeps {
   readonly mirror?: PgMirror;
   /** PostgreSQL: the database is open (createApp and the lease done; the rest may wait on the clock) */
   readonly opened?: () => void;
+  /** PostgreSQL: the process's store exists (the world waits for its transactions from then on, start-up included) */
+  readonly storeOpened?: (store: ProcessStore) => void;
 }
 
 export class PhoenixProcess {
@@ -100,6 +102,7 @@ export class PhoenixProcess {
           db?.pragma('temp_store = MEMORY');
         }
         store = new ProcessStore(s, life, mirror ? () => void (mirror.dirty = true) : undefined);
+        d.storeOpened?.(store);
         return store;
       },
     });

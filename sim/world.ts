@@ -21,6 +21,7 @@ import { LogCapture } from './logs.js';
 import { PhoenixProcess } from './process.js';
 import type { BrokerObserver } from './process-broker.js';
 import { PgMirror } from './pg-mirror.js';
+import type { ProcessStore } from './process-store.js';
 import { Reader } from './reader.js';
 import { FakeTelegram } from './telegram.js';
 
@@ -140,6 +141,8 @@ export class World {
 
   /** PostgreSQL: a process is opening its database (createApp, the lease) */
   private opening: Promise<void> | null = null;
+  /** PostgreSQL: the starting process's store (its recovery, replayed events, first jobs; see settleIo) */
+  private startingStore: ProcessStore | null = null;
 
   private async bootNow(): Promise<void> {
     this.generation++;
@@ -169,9 +172,10 @@ export class World {
         return Math.round((kind === 'bracket' ? 3000 : 1000) * this.latencyDice.next());
       },
       ...(arm ? { armed: arm } : {}),
-      ...(this.mirror ? { mirror: this.mirror, opened: () => opened() } : {}),
+      ...(this.mirror ? { mirror: this.mirror, opened: () => opened(), storeOpened: (s: ProcessStore) => void (this.startingStore = s) } : {}),
     });
     const r = await (this.mirror ? booted.finally(() => opened()) : booted);
+    this.startingStore = null;
     if (this.mirror) this.mirror.dirty = true;
     if (r.proc) {
       this.proc = r.proc;
@@ -240,17 +244,30 @@ export class World {
    * Everything that runs on its own has run: on SQLite, two rounds of the event loop; on
    * PostgreSQL also until the process's transactions have come back (real I/O), and the checks'
    * mirror then copies what they committed.
+   * A process still starting up counts too: left out, its transactions took minutes of simulated
+   * time each, and reconciliation's 10 s wait for received fills ran out (a false drift,
+   * INV-ACCOUNT-SCOPE-1; docs/SIMULATION.md "On PostgreSQL").
    */
   private async settleIo(): Promise<void> {
     await settleMicrotasks(2);
     if (!this.mirror) return;
     // a process opening its database (migrations, the pool, the leader lease): real I/O too
     if (this.opening) await this.opening;
-    for (let store = this.proc?.store; store?.pending; store = this.proc?.store) {
-      await store.idle();
-      await settleMicrotasks(2);
-    }
-    await this.mirror.refresh();
+    // (the refresh is I/O too: work waiting for it, e.g. a placement at the broker's door, may
+    // start a transaction meanwhile; settled only when none is in flight after it)
+    do {
+      for (let store = this.busyStore(); store; store = this.busyStore()) {
+        await store.idle();
+        await settleMicrotasks(2);
+      }
+      await this.mirror.refresh();
+    } while (this.busyStore());
+  }
+
+  /** The store of the running or the starting process while it has transactions in flight. */
+  private busyStore(): ProcessStore | null {
+    for (const s of [this.proc?.store, this.startingStore]) if (s?.pending) return s;
+    return null;
   }
 
   readonly hooks: RunHooks = {
