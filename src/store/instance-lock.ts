@@ -11,8 +11,8 @@
  * no pid file to go stale. A second connection, in this process or another, gets SQLITE_BUSY
  * at once (no busy timeout).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { KV } from '../engine/index.js';
 
@@ -39,12 +39,26 @@ export interface InstanceLock {
   release(): void;
 }
 
-export const lockFileOf = (databaseFile: string): string => `${databaseFile}.lock`;
+/**
+ * `<database>.lock` beside the real file: two spellings of one database (a relative path, a
+ * symlink to it) are one lock.
+ */
+export function lockFileOf(databaseFile: string): string {
+  const dir = dirname(databaseFile);
+  mkdirSync(dir, { recursive: true });
+  const real = existsSync(databaseFile) ? realpathSync(databaseFile) : join(realpathSync(dir), basename(databaseFile));
+  return `${real}.lock`;
+}
+
+/**
+ * Open lock connections, held here as well as by their InstanceLock: a connection that only a
+ * dropped object referred to would be closed by the garbage collector, and the lock with it.
+ */
+const HELD = new Set<Database.Database>();
 
 /** Take the database's instance lock, or throw InstanceLockBusy naming who holds it. */
 export function acquireInstanceLock(databaseFile: string): InstanceLock {
   const file = lockFileOf(databaseFile);
-  mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { timeout: 0 });
   try {
     db.exec('BEGIN EXCLUSIVE');
@@ -53,12 +67,11 @@ export function acquireInstanceLock(databaseFile: string): InstanceLock {
     if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new InstanceLockBusy(databaseFile, holderOf(databaseFile));
     throw e;
   }
-  let held = true;
+  HELD.add(db);
   return {
     file,
     release() {
-      if (!held) return;
-      held = false;
+      if (!HELD.delete(db)) return;
       try {
         db.exec('ROLLBACK');
       } finally {

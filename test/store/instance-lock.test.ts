@@ -4,9 +4,9 @@
  * and the lock goes with its holder however that one ends (kill -9 included).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KV } from '../../src/engine/index.js';
@@ -27,10 +27,13 @@ function dbFile(): string {
   return join(dir, 'phoenix.db');
 }
 
-/** Another process that takes the lock, says so, and holds it until killed. */
+/**
+ * Another process that takes the lock, says so, and holds it until killed. It drops the lock
+ * object and collects garbage all the while: the lock must not depend on someone keeping it.
+ */
 async function holderProcess(file: string): Promise<ChildProcess> {
-  const code = `const { acquireInstanceLock } = await import(${JSON.stringify(join(repoRoot, 'src/store/instance-lock.ts'))}); acquireInstanceLock(${JSON.stringify(file)}); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const code = `const { acquireInstanceLock } = await import(${JSON.stringify(join(repoRoot, 'src/store/instance-lock.ts'))}); acquireInstanceLock(${JSON.stringify(file)}); globalThis.gc(); process.stdout.write('held\\n'); setInterval(() => globalThis.gc(), 50);`;
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', code], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
@@ -52,6 +55,20 @@ describe('one Phoenix service per SQLite database', () => {
     first.release();
     const again = acquireInstanceLock(file);
     again.release();
+  });
+
+  it('two spellings of one database are one lock: a symlink to the file, a path through a symlinked directory', () => {
+    const file = dbFile();
+    migrate(file);
+    const dir = mkdtempSync(join(tmpdir(), 'phoenix-lock-link-'));
+    dirs.push(dir);
+    symlinkSync(file, join(dir, 'linked.db'));
+    symlinkSync(dirname(file), join(dir, 'data'));
+    const first = acquireInstanceLock(file);
+    expect(() => acquireInstanceLock(join(dir, 'linked.db'))).toThrow(InstanceLockBusy);
+    expect(() => acquireInstanceLock(join(dir, 'data', 'phoenix.db'))).toThrow(InstanceLockBusy);
+    first.release();
+    acquireInstanceLock(join(dir, 'linked.db')).release();
   });
 
   it('another database is another lock', () => {
