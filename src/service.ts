@@ -14,6 +14,7 @@ import { startIntake, type IntakeServer } from './http/intake.server.js';
 import { Readiness } from './http/readiness.js';
 import { checkAnchorsAtStartup } from './runtime/anchor-startup.js';
 import { isPostgresUrl, redactPostgresUrl, sqlitePath } from './store/db-path.js';
+import { acquireInstanceLock } from './store/instance-lock.js';
 import { KV, RECONCILE_REASON } from './engine/index.js';
 import type { LeaderRole } from './store/pg.leader.js';
 import type { TelegramRelayStore } from './store/pg.relay.js';
@@ -78,7 +79,15 @@ export const READY_PARTS = ['bot', 'alerts', 'jobs'] as const;
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, logger, clock } = opts;
-  const app = await createApp(opts);
+  // SQLite: one service per database file, before anything is opened or written (a PostgreSQL desk elects a leader)
+  const lock = isPostgresUrl(config.env.DATABASE_URL) ? null : acquireInstanceLock(sqlitePath(config.env.DATABASE_URL));
+  let app: App;
+  try {
+    app = await createApp(opts);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   const readiness = new Readiness(READY_PARTS);
   // Metrics: counted from here on (the bead feed starts at the head of the audit log).
   const metrics = new PhoenixMetrics(clock);
@@ -119,6 +128,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
   } catch (e) {
     await app.close();
+    lock?.release();
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new Error(`intake port ${config.env.INTAKE_HOST}:${opts.intakePort ?? config.env.INTAKE_PORT} is in use: is Phoenix already running? (or set INTAKE_PORT)`);
     throw e;
@@ -151,12 +161,16 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     whenLeader: (fn) => desk.whenLeader(fn),
     telegramRelay: desk.telegramRelay,
     async stop() {
-      readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
-      await desk.stopCampaign();
-      await jobs?.stop();
-      await intake.close();
-      await app.close();
-      await desk.release(); // last: the next leader must not meet this one's broker session
+      try {
+        readiness.stopAll(); // /healthz 503 first: a load balancer stops sending before we go
+        await desk.stopCampaign();
+        await jobs?.stop();
+        await intake.close();
+        await app.close();
+        await desk.release(); // last: the next leader must not meet this one's broker session
+      } finally {
+        lock?.release(); // SQLite: the next service may start
+      }
     },
   };
 }
