@@ -11,16 +11,19 @@
  * no pid file to go stale. A second connection, in this process or another, gets SQLITE_BUSY
  * at once (no busy timeout).
  */
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { KV } from '../engine/index.js';
 
-/** What the running service recorded about itself (KV `service.endpoint`), when it is alive. */
+/**
+ * What the running service recorded about itself (KV `service.endpoint`), when that process is
+ * alive and runs node: the record is written once the intake port is bound, so during a start-up
+ * it may still be an earlier run's, whose pid the system may since have given to another program.
+ */
 export interface LockHolder {
   readonly pid: number;
   readonly url: string | null;
-  readonly startedAt: number | null;
 }
 
 export class InstanceLockBusy extends Error {
@@ -28,7 +31,7 @@ export class InstanceLockBusy extends Error {
     readonly database: string,
     readonly holder: LockHolder | null,
   ) {
-    super(`another Phoenix service is running on the database ${database}${holder ? ` (pid ${holder.pid}${holder.url ? `, intake ${holder.url}` : ''})` : ''}: stop it first (Ctrl+C in its terminal, or kill ${holder?.pid ?? '<its pid>'}). One database has one service: two would both send orders, flatten and alert.`);
+    super(`another Phoenix service is running on the database ${database}${holder ? ` (pid ${holder.pid}${holder.url ? `, intake ${holder.url}` : ''})` : ''}: stop it first (Ctrl+C in its terminal; \`npx phoenix status\` shows it). One database has one service: two would both send orders, flatten and alert.`);
     this.name = 'InstanceLockBusy';
   }
 }
@@ -45,7 +48,6 @@ export interface InstanceLock {
  */
 export function lockFileOf(databaseFile: string): string {
   const dir = dirname(databaseFile);
-  mkdirSync(dir, { recursive: true });
   const real = existsSync(databaseFile) ? realpathSync(databaseFile) : join(realpathSync(dir), basename(databaseFile));
   return `${real}.lock`;
 }
@@ -58,6 +60,7 @@ const HELD = new Set<Database.Database>();
 
 /** Take the database's instance lock, or throw InstanceLockBusy naming who holds it. */
 export function acquireInstanceLock(databaseFile: string): InstanceLock {
+  mkdirSync(dirname(databaseFile), { recursive: true });
   const file = lockFileOf(databaseFile);
   const db = new Database(file, { timeout: 0 });
   try {
@@ -88,9 +91,9 @@ function holderOf(databaseFile: string): LockHolder | null {
     const db = new Database(databaseFile, { readonly: true, fileMustExist: true, timeout: 1000 });
     try {
       const row = db.prepare(`SELECT value FROM "SystemState" WHERE key = ?`).get(KV.serviceEndpoint) as { value?: string } | undefined;
-      const v = row?.value ? (JSON.parse(row.value) as { pid?: unknown; url?: unknown; startedAt?: unknown }) : null;
-      if (!v || typeof v.pid !== 'number' || !alive(v.pid)) return null;
-      return { pid: v.pid, url: typeof v.url === 'string' ? v.url : null, startedAt: typeof v.startedAt === 'number' ? v.startedAt : null };
+      const v = row?.value ? (JSON.parse(row.value) as { pid?: unknown; url?: unknown }) : null;
+      if (!v || typeof v.pid !== 'number' || !runsNode(v.pid)) return null;
+      return { pid: v.pid, url: typeof v.url === 'string' ? v.url : null };
     } finally {
       db.close();
     }
@@ -99,11 +102,16 @@ function holderOf(databaseFile: string): LockHolder | null {
   }
 }
 
-function alive(pid: number): boolean {
+/** Is `pid` a live node process? (Without /proc — not Linux — alive is all we can tell.) */
+function runsNode(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return /(^|\/)node\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+  } catch {
+    return !existsSync('/proc/self');
   }
 }

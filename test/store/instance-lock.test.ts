@@ -94,7 +94,7 @@ describe('one Phoenix service per SQLite database', () => {
     }
     expect(refused).toBeInstanceOf(InstanceLockBusy);
     expect(Date.now() - t0).toBeLessThan(1000); // no busy wait
-    expect((refused as InstanceLockBusy).holder).toEqual({ pid: child.pid, url: 'http://127.0.0.1:48787', startedAt: 0 });
+    expect((refused as InstanceLockBusy).holder).toEqual({ pid: child.pid, url: 'http://127.0.0.1:48787' });
     expect((refused as Error).message).toContain(`pid ${child.pid}, intake http://127.0.0.1:48787`);
     expect((refused as Error).message).toContain('stop it first');
 
@@ -104,12 +104,19 @@ describe('one Phoenix service per SQLite database', () => {
     lock.release();
   }, 30_000);
 
-  it('a recorded holder whose process is gone is not named (an old run\'s record), the refusal still stands', async () => {
+  it.each([
+    ['is gone', () => 2 ** 22 + 17],
+    ['now belongs to another program (not node)', () => {
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      children.push(other);
+      return other.pid!;
+    }],
+  ])('a recorded holder whose pid %s is not named (an earlier run\'s record), and the refusal still stands', async (_, pidOf) => {
     const file = dbFile();
     migrate(file);
-    const child = await holderProcess(file);
+    await holderProcess(file);
     const db = new Database(file);
-    db.prepare(`INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?)`).run(KV.serviceEndpoint, JSON.stringify({ url: 'http://127.0.0.1:1', pid: 2 ** 22 + 17, startedAt: 0 }), new Date(0).toISOString());
+    db.prepare(`INSERT INTO "SystemState"(key, value, updatedAt) VALUES (?, ?, ?)`).run(KV.serviceEndpoint, JSON.stringify({ url: 'http://127.0.0.1:1', pid: pidOf(), startedAt: 0 }), new Date(0).toISOString());
     db.close();
     let refused: InstanceLockBusy | undefined;
     try {
